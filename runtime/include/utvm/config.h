@@ -1,0 +1,53 @@
+/*
+ * Compile-time limits of the utvm runtime. Every value can be overridden with
+ * -D on the compiler command line (the Zephyr module maps Kconfig UTVM_* onto them).
+ */
+#ifndef UTVM_CONFIG_H_
+#define UTVM_CONFIG_H_
+
+/* Largest tensor rank accepted anywhere (graph JSON, params, RPC). */
+#ifndef UTVM_MAX_NDIM
+#define UTVM_MAX_NDIM 6
+#endif
+
+/* Most arguments a packed call made by the runtime may carry (AOT run, graph ops). */
+#ifndef UTVM_MAX_ARGS
+#define UTVM_MAX_ARGS 32
+#endif
+
+/* Module slots: the system library plus executors. */
+#ifndef UTVM_MAX_MODULES
+#define UTVM_MAX_MODULES 4
+#endif
+
+/* Global function slots (runtime.SystemLib, executors' create, RPC helpers, ...). */
+#ifndef UTVM_MAX_GLOBAL_FUNCS
+#define UTVM_MAX_GLOBAL_FUNCS 16
+#endif
+
+/* Functions bound at run time, e.g. time evaluators the host creates. */
+#ifndef UTVM_MAX_CLOSURES
+#define UTVM_MAX_CLOSURES 4
+#endif
+
+/* Longest function, node or parameter name, including the NUL. */
+#ifndef UTVM_MAX_NAME_LEN
+#define UTVM_MAX_NAME_LEN 128
+#endif
+
+/* Size of the buffer that keeps the last error message. */
+#ifndef UTVM_ERROR_MESSAGE_SIZE
+#define UTVM_ERROR_MESSAGE_SIZE 256
+#endif
+
+/* Alignment of tensor data and workspaces (generated code assumes 64 would be nice; 16 is required). */
+#ifndef UTVM_DATA_ALIGNMENT
+#define UTVM_DATA_ALIGNMENT 16
+#endif
+
+/* Page size of the page allocator, as log2 (256-byte pages by default). */
+#ifndef UTVM_PAGE_SIZE_LOG2
+#define UTVM_PAGE_SIZE_LOG2 8
+#endif
+
+#endif /* UTVM_CONFIG_H_ */

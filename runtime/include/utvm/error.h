@@ -1,0 +1,18 @@
+/* Error reporting inside the runtime: a code to return plus a message for TVMGetLastError. */
+#ifndef UTVM_ERROR_H_
+#define UTVM_ERROR_H_
+
+#include <tvm/runtime/crt/error_codes.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Records a printf-style message as the last error and returns `code`, so call sites read
+ * `return utvm_fail(kTvmErrorFunctionCallInvalidArg, "set_input: no input %d", i);`. */
+int utvm_fail(int code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UTVM_ERROR_H_ */

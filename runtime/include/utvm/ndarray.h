@@ -1,0 +1,52 @@
+/*
+ * NDArrays: a DLTensor plus what the runtime needs to own it. A handle of type
+ * kTVMNDArrayHandle points at the DLTensor, which is the first member.
+ */
+#ifndef UTVM_NDARRAY_H_
+#define UTVM_NDARRAY_H_
+
+#include <stdbool.h>
+#include <tvm/runtime/c_runtime_api.h>
+#include <utvm/config.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct TVMNDArray {
+  DLTensor dl_tensor; /* must stay first */
+  uint32_t reference_count;
+  bool owns_data;
+  bool pinned; /* held by an executor: TVMArrayFree never drops the last reference */
+  int64_t shape[UTVM_MAX_NDIM];
+  struct TVMNDArray* next; /* list of live arrays, to validate handles */
+} TVMNDArray;
+
+/* A new zero-filled array with its own data; reference count 1. */
+int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
+                       TVMNDArray** out);
+/* An array over `data` it does not own (e.g. a graph executor's storage); reference count 1. */
+int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
+                      TVMNDArray** out);
+void utvm_ndarray_retain(TVMNDArray* arr);
+/* Drops one reference; frees the array (and owned data) at zero. */
+int utvm_ndarray_release(TVMNDArray* arr);
+/* The live array a handle designates, or NULL when it is not one of ours. */
+TVMNDArray* utvm_ndarray_from_handle(const void* handle);
+
+/* Bytes of a compact tensor: prod(shape) * ceil(bits * lanes / 8); 0 on overflow. */
+size_t utvm_dltensor_nbytes(const DLTensor* t);
+bool utvm_dltensor_is_compact(const DLTensor* t);
+/* Checks `src` can be copied into `dst`: same dtype, same shape, compact. Sets an error. */
+int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, const char* what);
+
+/* Parses "int8", "float32", "uint1x4", "bool", "handle", ...; sets an error on failure. */
+int utvm_dtype_parse(const char* s, DLDataType* out);
+bool utvm_dtype_equal(DLDataType a, DLDataType b);
+/* Writes a dtype such as "float32" into buf (for messages). */
+const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UTVM_NDARRAY_H_ */

@@ -1,0 +1,96 @@
+/* Device memory and copies (CPU only), streams (no-ops), byte arrays. */
+#include <string.h>
+#include <tvm/runtime/crt/platform.h>
+#include <utvm/error.h>
+#include <utvm/memory.h>
+#include <utvm/ndarray.h>
+
+static int check_cpu(DLDevice dev) {
+  if (dev.device_type != kDLCPU || dev.device_id != 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "only device cpu(0) is supported, got (%d, %d)",
+                     (int)dev.device_type, (int)dev.device_id);
+  }
+  return 0;
+}
+
+int TVMDeviceAllocDataSpace(DLDevice dev, size_t nbytes, size_t alignment, DLDataType type_hint,
+                            void** out_data) {
+  (void)type_hint;
+  int rc = check_cpu(dev);
+  if (rc != 0) return rc;
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > 4096) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two <= 4096",
+                     (unsigned long)alignment);
+  }
+  return utvm_data_alloc(nbytes == 0 ? 1 : nbytes, alignment, out_data);
+}
+
+int TVMDeviceAllocDataSpaceWithScope(DLDevice dev, int ndim, const int64_t* shape,
+                                     DLDataType dtype, const char* mem_scope, void** out_data) {
+  (void)mem_scope; /* one memory on a microcontroller */
+  if (ndim < 0 || ndim > UTVM_MAX_NDIM) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d outside 0..%d", ndim, UTVM_MAX_NDIM);
+  }
+  DLTensor t = {NULL, dev, ndim, dtype, (int64_t*)shape, NULL, 0};
+  size_t nbytes = utvm_dltensor_nbytes(&t);
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0) return utvm_fail(kTvmErrorFunctionCallInvalidArg, "negative dimension");
+  }
+  size_t align = ((size_t)dtype.bits * dtype.lanes + 7) / 8;
+  if (align < UTVM_DATA_ALIGNMENT) align = UTVM_DATA_ALIGNMENT;
+  if ((align & (align - 1)) != 0) align = UTVM_DATA_ALIGNMENT;
+  return TVMDeviceAllocDataSpace(dev, nbytes, align, dtype, out_data);
+}
+
+int TVMDeviceFreeDataSpace(DLDevice dev, void* ptr) {
+  int rc = check_cpu(dev);
+  return rc != 0 ? rc : utvm_data_free(ptr);
+}
+
+int TVMDeviceCopyDataFromTo(DLTensor* from, DLTensor* to, TVMStreamHandle stream) {
+  (void)stream;
+  size_t n = utvm_dltensor_nbytes(from);
+  if (n != utvm_dltensor_nbytes(to)) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy of %lu bytes into %lu bytes",
+                     (unsigned long)n, (unsigned long)utvm_dltensor_nbytes(to));
+  }
+  if (!utvm_dltensor_is_compact(from) || !utvm_dltensor_is_compact(to)) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy: only compact tensors are supported");
+  }
+  memmove((uint8_t*)to->data + to->byte_offset, (const uint8_t*)from->data + from->byte_offset, n);
+  return 0;
+}
+
+int TVMStreamCreate(int device_type, int device_id, TVMStreamHandle* out) {
+  (void)device_type;
+  (void)device_id;
+  *out = NULL;
+  return 0;
+}
+
+int TVMStreamFree(int device_type, int device_id, TVMStreamHandle stream) {
+  (void)device_type;
+  (void)device_id;
+  (void)stream;
+  return 0;
+}
+
+int TVMSetStream(int device_type, int device_id, TVMStreamHandle handle) {
+  return TVMStreamFree(device_type, device_id, handle);
+}
+
+int TVMSynchronize(int device_type, int device_id, TVMStreamHandle stream) {
+  return TVMStreamFree(device_type, device_id, stream); /* everything is synchronous */
+}
+
+int TVMObjectFree(TVMObjectHandle obj) {
+  (void)obj;
+  return 0;
+}
+
+int TVMByteArrayFree(TVMByteArray* arr) {
+  static const DLDevice cpu = {kDLCPU, 0};
+  int rc = TVMPlatformMemoryFree((void*)arr->data, cpu);
+  if (rc != 0) return rc;
+  return TVMPlatformMemoryFree(arr, cpu);
+}

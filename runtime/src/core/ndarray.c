@@ -1,0 +1,188 @@
+/* NDArrays, and the TVMArray* entry points of the C runtime API. */
+#include <string.h>
+#include <tvm/runtime/crt/platform.h>
+#include <utvm/error.h>
+#include <utvm/memory.h>
+#include <utvm/ndarray.h>
+
+#include "runtime_state.h"
+
+static const DLDevice kCpu = {kDLCPU, 0};
+static TVMNDArray* live_arrays;
+
+void utvm_ndarray_reset(void) { live_arrays = NULL; }
+
+static size_t element_bytes(DLDataType t) { return ((size_t)t.bits * t.lanes + 7) / 8; }
+
+/* False when a dimension is negative or the size does not fit in size_t. */
+static bool nbytes_of(int32_t ndim, const int64_t* shape, DLDataType dtype, size_t* out) {
+  size_t n = element_bytes(dtype);
+  for (int32_t i = 0; i < ndim; i++) {
+    if (shape[i] < 0) return false;
+    if (shape[i] != 0 && n > SIZE_MAX / (uint64_t)shape[i]) return false;
+    n *= (size_t)shape[i];
+  }
+  *out = n;
+  return true;
+}
+
+size_t utvm_dltensor_nbytes(const DLTensor* t) {
+  size_t n;
+  return nbytes_of(t->ndim, t->shape, t->dtype, &n) ? n : 0;
+}
+
+bool utvm_dltensor_is_compact(const DLTensor* t) {
+  if (t->strides == NULL) return true;
+  int64_t expected = 1;
+  for (int32_t i = t->ndim - 1; i >= 0; i--) {
+    if (t->shape[i] != 1 && t->strides[i] != expected) return false;
+    expected *= t->shape[i];
+  }
+  return true;
+}
+
+int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, const char* what) {
+  char a[16], b[16];
+  if (!utvm_dtype_equal(dst->dtype, src->dtype)) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: dtype %s given, %s expected", what,
+                     utvm_dtype_str(src->dtype, a, sizeof(a)),
+                     utvm_dtype_str(dst->dtype, b, sizeof(b)));
+  }
+  if (dst->ndim != src->ndim) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: %d dimensions given, %d expected",
+                     what, (int)src->ndim, (int)dst->ndim);
+  }
+  for (int32_t i = 0; i < dst->ndim; i++) {
+    if (dst->shape[i] != src->shape[i]) {
+      return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                       "%s: dimension %d is %lld, %lld expected", what, (int)i,
+                       (long long)src->shape[i], (long long)dst->shape[i]);
+    }
+  }
+  if (!utvm_dltensor_is_compact(dst) || !utvm_dltensor_is_compact(src)) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: only compact tensors are supported",
+                     what);
+  }
+  return 0;
+}
+
+static int new_array(int32_t ndim, const int64_t* shape, DLDataType dtype, TVMNDArray** out) {
+  if (ndim < 0 || ndim > UTVM_MAX_NDIM) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d outside 0..%d (UTVM_MAX_NDIM)",
+                     (int)ndim, UTVM_MAX_NDIM);
+  }
+  for (int32_t i = 0; i < ndim; i++) {
+    if (shape[i] < 0) {
+      return utvm_fail(kTvmErrorFunctionCallInvalidArg, "negative dimension %lld",
+                       (long long)shape[i]);
+    }
+  }
+  void* mem;
+  int rc = TVMPlatformMemoryAllocate(sizeof(TVMNDArray), kCpu, &mem);
+  if (rc != 0) return utvm_fail(rc, "out of memory allocating an NDArray");
+  TVMNDArray* arr = mem;
+  memset(arr, 0, sizeof(*arr));
+  if (ndim > 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim);
+  arr->dl_tensor.device = kCpu;
+  arr->dl_tensor.ndim = ndim;
+  arr->dl_tensor.dtype = dtype;
+  arr->dl_tensor.shape = arr->shape;
+  arr->reference_count = 1;
+  *out = arr;
+  return 0;
+}
+
+static void link_live(TVMNDArray* arr) {
+  arr->next = live_arrays;
+  live_arrays = arr;
+}
+
+int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
+                       TVMNDArray** out) {
+  if (dev.device_type != kDLCPU || dev.device_id != 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "only device cpu(0) is supported, got (%d, %d)",
+                     (int)dev.device_type, (int)dev.device_id);
+  }
+  TVMNDArray* arr = NULL;
+  int rc = new_array(ndim, shape, dtype, &arr);
+  if (rc != 0) return rc;
+  size_t n;
+  if (!nbytes_of(ndim, shape, dtype, &n)) {
+    TVMPlatformMemoryFree(arr, kCpu);
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "tensor size overflows");
+  }
+  rc = utvm_data_alloc(n == 0 ? 1 : n, UTVM_DATA_ALIGNMENT, &arr->dl_tensor.data);
+  if (rc != 0) {
+    TVMPlatformMemoryFree(arr, kCpu);
+    return rc;
+  }
+  memset(arr->dl_tensor.data, 0, n);
+  arr->owns_data = true;
+  link_live(arr);
+  *out = arr;
+  return 0;
+}
+
+int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
+                      TVMNDArray** out) {
+  TVMNDArray* arr = NULL;
+  int rc = new_array(ndim, shape, dtype, &arr);
+  if (rc != 0) return rc;
+  arr->dl_tensor.data = data;
+  link_live(arr);
+  *out = arr;
+  return 0;
+}
+
+TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
+  for (TVMNDArray* a = live_arrays; a != NULL; a = a->next) {
+    if ((const void*)a == handle) return a;
+  }
+  return NULL;
+}
+
+void utvm_ndarray_retain(TVMNDArray* arr) { arr->reference_count++; }
+
+int utvm_ndarray_release(TVMNDArray* arr) {
+  if (arr->reference_count == 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "NDArray released more often than retained");
+  }
+  if (--arr->reference_count > 0) return 0;
+  for (TVMNDArray** p = &live_arrays; *p != NULL; p = &(*p)->next) {
+    if (*p == arr) {
+      *p = arr->next;
+      break;
+    }
+  }
+  if (arr->owns_data) utvm_data_free(arr->dl_tensor.data);
+  return TVMPlatformMemoryFree(arr, kCpu);
+}
+
+int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_bits,
+                  int dtype_lanes, int device_type, int device_id, TVMArrayHandle* out) {
+  if (dtype_code < 0 || dtype_code > 255 || dtype_bits <= 0 || dtype_bits > 255 ||
+      dtype_lanes <= 0 || dtype_lanes > 65535) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMArrayAlloc: invalid dtype");
+  }
+  DLDataType dtype = {(uint8_t)dtype_code, (uint8_t)dtype_bits, (uint16_t)dtype_lanes};
+  DLDevice dev = {(DLDeviceType)device_type, device_id};
+  TVMNDArray* arr = NULL;
+  int rc = utvm_ndarray_empty((int32_t)ndim, shape, dtype, dev, &arr);
+  if (rc != 0) return rc;
+  *out = &arr->dl_tensor;
+  return 0;
+}
+
+int TVMArrayFree(TVMArrayHandle handle) {
+  TVMNDArray* arr = utvm_ndarray_from_handle(handle);
+  if (arr == NULL) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMArrayFree: %p is not a live NDArray",
+                     (void*)handle);
+  }
+  if (arr->pinned && arr->reference_count <= 1) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                     "TVMArrayFree: %p belongs to an executor and was freed more often than "
+                     "it was handed out", (void*)handle);
+  }
+  return utvm_ndarray_release(arr);
+}

@@ -1,0 +1,205 @@
+/*
+ * Modules, global functions, closures and the handles that name them.
+ * Handles are small integers (see utvm/registry.h) so any value that comes from a
+ * host can be decoded and checked against what is really registered.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <utvm/error.h>
+#include <utvm/registry.h>
+#include <utvm/runtime.h>
+
+#include "runtime_state.h"
+
+#define HANDLE_TAG 0x8000u
+
+typedef struct {
+  char name[UTVM_MAX_NAME_LEN];
+  TVMBackendPackedCFunc fn;
+} global_func_t;
+
+typedef struct {
+  TVMBackendPackedCFunc fn;
+  void* resource_handle;
+} closure_t;
+
+static const TVMModule* modules[UTVM_MAX_MODULES];
+static global_func_t globals[UTVM_MAX_GLOBAL_FUNCS];
+static int num_globals;
+static closure_t closures[UTVM_MAX_CLOSURES];
+static int system_lib_index = -1;
+
+void utvm_registry_reset(void) {
+  memset(modules, 0, sizeof(modules));
+  memset(globals, 0, sizeof(globals));
+  memset(closures, 0, sizeof(closures));
+  num_globals = 0;
+  system_lib_index = -1;
+}
+
+static TVMFunctionHandle encode_func(uint32_t module_index, uint32_t func_index) {
+  uintptr_t h = ((uintptr_t)(module_index | HANDLE_TAG) << 16) | (func_index | HANDLE_TAG);
+  return (TVMFunctionHandle)h;
+}
+
+static bool decode_module(TVMModuleHandle handle, uint32_t* index) {
+  uintptr_t h = (uintptr_t)handle;
+  if ((h & ~(uintptr_t)0x7FFF) != HANDLE_TAG) return false;
+  *index = (uint32_t)(h & 0x7FFF);
+  return *index < UTVM_MAX_MODULES && modules[*index] != NULL;
+}
+
+const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
+  uint32_t index;
+  return decode_module(handle, &index) ? modules[index] : NULL;
+}
+
+int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
+  for (uint32_t i = 0; i < UTVM_MAX_MODULES; i++) {
+    if (modules[i] == NULL) {
+      modules[i] = mod;
+      *out = (TVMModuleHandle)(uintptr_t)(i | HANDLE_TAG);
+      return 0;
+    }
+  }
+  return utvm_fail(kTvmErrorFunctionRegistryFull, "no free module slot (UTVM_MAX_MODULES=%d)",
+                   UTVM_MAX_MODULES);
+}
+
+int TVMModFree(TVMModuleHandle mod) {
+  uint32_t index;
+  if (!decode_module(mod, &index)) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMModFree: 0x%lx is not a module",
+                     (unsigned long)(uintptr_t)mod);
+  }
+  /* The system library lives for the whole boot; freeing it is a no-op, as in TVM. */
+  if ((int)index != system_lib_index) modules[index] = NULL;
+  return 0;
+}
+
+/* Releases a module slot whatever it holds (executors replacing themselves). */
+void utvm_module_slot_release(TVMModuleHandle mod) {
+  uint32_t index;
+  if (decode_module(mod, &index) && (int)index != system_lib_index) modules[index] = NULL;
+}
+
+extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
+
+int utvm_system_lib(TVMModuleHandle* out) {
+  if (system_lib_index >= 0) {
+    *out = (TVMModuleHandle)(uintptr_t)((uint32_t)system_lib_index | HANDLE_TAG);
+    return 0;
+  }
+  if (TVMSystemLibEntryPoint == NULL) {
+    return utvm_fail(kTvmErrorFunctionNameNotFound,
+                     "no system library is linked: build the model with runtime crt and "
+                     "system-lib=1 (host-driven AOT and graph executors need it)");
+  }
+  int rc = TVMModCreateFromCModule(TVMSystemLibEntryPoint(), out);
+  if (rc == 0) system_lib_index = (int)((uintptr_t)*out & 0x7FFF);
+  return rc;
+}
+
+int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_imports,
+                      TVMFunctionHandle* out) {
+  (void)query_imports; /* C modules have no imports */
+  uint32_t index;
+  if (!decode_module(mod, &index)) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "unregistered module: handle 0x%lx",
+                     (unsigned long)(uintptr_t)mod);
+  }
+  tvm_function_index_t fi;
+  if (TVMFuncRegistry_Lookup(modules[index]->registry, func_name, &fi) != kTvmErrorNoError) {
+    *out = NULL;
+    return utvm_fail(kTvmErrorFunctionNameNotFound, "module has no function %s", func_name);
+  }
+  *out = encode_func(index, fi);
+  return 0;
+}
+
+int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override) {
+  size_t len = strlen(name);
+  if (len >= UTVM_MAX_NAME_LEN) {
+    return utvm_fail(kTvmErrorBufferTooSmall, "global function name too long: %s", name);
+  }
+  for (int i = 0; i < num_globals; i++) {
+    if (strcmp(globals[i].name, name) == 0) {
+      if (!override) {
+        return utvm_fail(kTvmErrorFunctionAlreadyDefined, "global function %s already exists",
+                         name);
+      }
+      globals[i].fn = (TVMBackendPackedCFunc)func;
+      return 0;
+    }
+  }
+  if (num_globals == UTVM_MAX_GLOBAL_FUNCS) {
+    return utvm_fail(kTvmErrorFunctionRegistryFull,
+                     "global registry full (UTVM_MAX_GLOBAL_FUNCS=%d) registering %s",
+                     UTVM_MAX_GLOBAL_FUNCS, name);
+  }
+  memcpy(globals[num_globals].name, name, len + 1);
+  globals[num_globals].fn = (TVMBackendPackedCFunc)func;
+  num_globals++;
+  return 0;
+}
+
+int TVMFuncGetGlobal(const char* name, TVMFunctionHandle* out) {
+  for (int i = 0; i < num_globals; i++) {
+    if (strcmp(globals[i].name, name) == 0) {
+      *out = encode_func(UTVM_GLOBAL_MODULE_INDEX, (uint32_t)i);
+      return 0;
+    }
+  }
+  /* As in TVM: an unknown name is not an error, the handle is NULL. */
+  *out = NULL;
+  return 0;
+}
+
+int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunctionHandle* out) {
+  for (uint32_t i = 0; i < UTVM_MAX_CLOSURES; i++) {
+    if (closures[i].fn == NULL) {
+      closures[i].fn = fn;
+      closures[i].resource_handle = resource_handle;
+      *out = encode_func(UTVM_CLOSURE_MODULE_INDEX, i);
+      return 0;
+    }
+  }
+  return utvm_fail(kTvmErrorFunctionRegistryFull,
+                   "no free closure slot (UTVM_MAX_CLOSURES=%d): free unused functions first",
+                   UTVM_MAX_CLOSURES);
+}
+
+bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
+                           void** resource_handle) {
+  uintptr_t h = (uintptr_t)handle;
+  if (h > 0xFFFFFFFFu || (h & HANDLE_TAG) == 0 || ((h >> 16) & HANDLE_TAG) == 0) return false;
+  uint32_t module_index = (uint32_t)((h >> 16) & 0x7FFF);
+  uint32_t func_index = (uint32_t)(h & 0x7FFF);
+  if (module_index == UTVM_GLOBAL_MODULE_INDEX) {
+    if (func_index >= (uint32_t)num_globals) return false;
+    *fn = globals[func_index].fn;
+    *resource_handle = NULL;
+    return true;
+  }
+  if (module_index == UTVM_CLOSURE_MODULE_INDEX) {
+    if (func_index >= UTVM_MAX_CLOSURES || closures[func_index].fn == NULL) return false;
+    *fn = closures[func_index].fn;
+    *resource_handle = closures[func_index].resource_handle;
+    return true;
+  }
+  if (module_index >= UTVM_MAX_MODULES || modules[module_index] == NULL) return false;
+  const TVMFuncRegistry* reg = modules[module_index]->registry;
+  if (TVMFuncRegistry_GetByIndex(reg, (tvm_function_index_t)func_index, fn) != 0) return false;
+  /* Module functions get their registry as resource handle, as TVM's CRT passes it. */
+  *resource_handle = (void*)reg;
+  return true;
+}
+
+int TVMFuncFree(TVMFunctionHandle func) {
+  uintptr_t h = (uintptr_t)func;
+  if (((h >> 16) & 0x7FFF) == UTVM_CLOSURE_MODULE_INDEX && (h & 0x7FFF) < UTVM_MAX_CLOSURES) {
+    closures[h & 0x7FFF].fn = NULL;
+  }
+  /* Module and global functions are static: nothing to free. */
+  return 0;
+}

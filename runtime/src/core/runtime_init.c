@@ -1,0 +1,64 @@
+/* Runtime start-up and the core global functions every host session uses. */
+#include <string.h>
+#include <utvm/runtime.h>
+
+#include "runtime_state.h"
+
+static uint32_t generation;
+
+uint32_t utvm_runtime_generation(void) { return generation; }
+
+/* runtime.SystemLib() -> Module */
+static int system_lib(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
+                      int* ret_tcode, void* resource) {
+  (void)args;
+  (void)type_codes;
+  (void)num_args; /* extra arguments are ignored, as in TVM */
+  (void)resource;
+  TVMModuleHandle mod;
+  int rc = utvm_system_lib(&mod);
+  if (rc != 0) return rc;
+  utvm_set_return(ret, ret_tcode, (TVMValue){.v_handle = mod}, kTVMModuleHandle);
+  return 0;
+}
+
+/* tvm.rpc.server.ModuleGetFunction(module, name, query_imports) -> PackedFunc or None */
+static int module_get_function(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
+                               int* ret_tcode, void* resource) {
+  (void)resource;
+  if (num_args != 3) {
+    return utvm_fail(kTvmErrorFunctionCallNumArguments,
+                     "ModuleGetFunction takes (module, name, query_imports), got %d args", num_args);
+  }
+  if (type_codes[0] != kTVMModuleHandle || type_codes[1] != kTVMStr ||
+      (type_codes[2] != kTVMArgInt && type_codes[2] != kTVMArgBool)) {
+    return utvm_fail(kTvmErrorFunctionCallWrongArgType,
+                     "ModuleGetFunction: argument types (%d, %d, %d), expected (9, 11, 0 or 15)",
+                     type_codes[0], type_codes[1], type_codes[2]);
+  }
+  if (utvm_module_from_handle(args[0].v_handle) == NULL) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "unregistered module: handle 0x%lx",
+                     (unsigned long)(uintptr_t)args[0].v_handle);
+  }
+  TVMFunctionHandle fn;
+  if (TVMModGetFunction(args[0].v_handle, args[1].v_str, (int)args[2].v_int64, &fn) != 0) {
+    /* A missing function is None, not an error: the host turns it into AttributeError. */
+    utvm_set_return(ret, ret_tcode, (TVMValue){.v_handle = NULL}, kTVMNullptr);
+    return 0;
+  }
+  utvm_set_return(ret, ret_tcode, (TVMValue){.v_handle = fn}, kTVMPackedFuncHandle);
+  return 0;
+}
+
+tvm_crt_error_t TVMInitializeRuntime(void) {
+  generation++;
+  utvm_registry_reset();
+  utvm_ndarray_reset();
+  TVMAPISetLastError("");
+  int rc = TVMFuncRegisterGlobal("runtime.SystemLib", (TVMFunctionHandle)system_lib, 0);
+  if (rc == 0) {
+    rc = TVMFuncRegisterGlobal("tvm.rpc.server.ModuleGetFunction",
+                               (TVMFunctionHandle)module_get_function, 0);
+  }
+  return (tvm_crt_error_t)rc;
+}

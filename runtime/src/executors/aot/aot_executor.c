@@ -1,0 +1,195 @@
+/*
+ * AOT executor (packed interface). The model describes itself through
+ * tvmgen_<name>_get_c_metadata; the executor owns one NDArray per input and
+ * output and calls tvmgen_<name>_run with them.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <tvm/runtime/crt/platform.h>
+#include <utvm/aot_executor.h>
+#include <utvm/error.h>
+#include <utvm/registry.h>
+
+struct utvm_aot_executor {
+  const struct TVMMetadata* metadata;
+  TVMFunctionHandle run;
+  int num_tensors;      /* inputs + outputs */
+  int num_args;         /* tensors + workspace pools, what tvmgen_<name>_run is told */
+  TVMNDArray** tensors; /* inputs, then outputs */
+  TVMValue* arg_values; /* num_args + 2: generated main reads one type code past the end */
+  int* arg_codes;
+};
+
+static const DLDevice kCpu = {kDLCPU, 0};
+/* Generated run ignores the workspace-pool arguments (it uses its own static pools), but
+ * they still have to be valid tensors. */
+static DLTensor unused_pool;
+
+static void* alloc_zeroed(size_t n, int* rc) {
+  void* p = NULL;
+  *rc = TVMPlatformMemoryAllocate(n, kCpu, &p);
+  if (*rc == 0) memset(p, 0, n);
+  return p;
+}
+
+int utvm_aot_executor_release(utvm_aot_executor_t* exec) {
+  if (exec == NULL) return 0;
+  int rc = 0;
+  if (exec->tensors != NULL) {
+    for (int i = 0; i < exec->num_tensors; i++) {
+      if (exec->tensors[i] != NULL && utvm_ndarray_release(exec->tensors[i]) != 0) rc = -1;
+    }
+    TVMPlatformMemoryFree(exec->tensors, kCpu);
+  }
+  if (exec->arg_values != NULL) TVMPlatformMemoryFree(exec->arg_values, kCpu);
+  if (exec->arg_codes != NULL) TVMPlatformMemoryFree(exec->arg_codes, kCpu);
+  TVMPlatformMemoryFree(exec, kCpu);
+  return rc;
+}
+
+static int find_metadata(TVMModuleHandle module, const char* module_name,
+                         const struct TVMMetadata** out) {
+  char name[UTVM_MAX_NAME_LEN];
+  int n = snprintf(name, sizeof(name), "tvmgen_%s_get_c_metadata", module_name);
+  if (n < 0 || (size_t)n >= sizeof(name)) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "module name \"%s\" is too long", module_name);
+  }
+  TVMFunctionHandle get_metadata;
+  if (TVMModGetFunction(module, name, 0, &get_metadata) != 0) {
+    return utvm_fail(kTvmErrorFunctionNameNotFound,
+                     "%s is not in the module: is this an AOT model built with the packed "
+                     "interface and module name \"%s\"?", name, module_name);
+  }
+  TVMValue ret;
+  int ret_code;
+  int rc = TVMFuncCall(get_metadata, NULL, NULL, 0, &ret, &ret_code);
+  if (rc != 0) return rc;
+  const struct TVMMetadata* md = ret.v_handle;
+  if (ret_code != kTVMOpaqueHandle || md == NULL) {
+    return utvm_fail(kTvmErrorFunctionCallWrongArgType, "%s returned no metadata", name);
+  }
+  if (md->version != TVM_METADATA_VERSION || md->num_inputs < 0 || md->num_outputs < 0 ||
+      md->num_workspace_pools < 0 || md->num_inputs + md->num_outputs > 0x7fff) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: unsupported metadata (version %lld)",
+                     name, (long long)md->version);
+  }
+  *out = md;
+  return 0;
+}
+
+static int make_tensor(const struct TVMTensorInfo* info, TVMNDArray** out) {
+  if (info->num_shape < 0 || info->num_shape > UTVM_MAX_NDIM) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "tensor %s has %lld dimensions (max %d)",
+                     info->name, (long long)info->num_shape, UTVM_MAX_NDIM);
+  }
+  return utvm_ndarray_empty((int32_t)info->num_shape, info->shape, info->dtype, kCpu, out);
+}
+
+int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char* module_name,
+                             utvm_aot_executor_t** out) {
+  if (device.device_type != kDLCPU || device.device_id != 0) {
+    return utvm_fail(kTvmErrorExecutorModuleBadContext, "AOT executor: only cpu(0) is supported");
+  }
+  const struct TVMMetadata* md = NULL;
+  int rc = find_metadata(module, module_name, &md);
+  if (rc != 0) return rc;
+
+  char run_name[UTVM_MAX_NAME_LEN];
+  int n = snprintf(run_name, sizeof(run_name), "%s_run", md->mod_name);
+  if (n < 0 || (size_t)n >= sizeof(run_name)) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "model name %s is too long", md->mod_name);
+  }
+  TVMFunctionHandle run;
+  if (TVMModGetFunction(module, run_name, 0, &run) != 0) {
+    return utvm_fail(kTvmErrorFunctionNameNotFound, "%s is not in the module", run_name);
+  }
+
+  utvm_aot_executor_t* exec = alloc_zeroed(sizeof(*exec), &rc);
+  if (exec == NULL) return utvm_fail(rc, "out of memory creating the AOT executor");
+  exec->metadata = md;
+  exec->run = run;
+  exec->num_tensors = (int)(md->num_inputs + md->num_outputs);
+  exec->num_args = exec->num_tensors + (int)md->num_workspace_pools;
+  exec->tensors = alloc_zeroed(sizeof(TVMNDArray*) * (size_t)(exec->num_tensors + 1), &rc);
+  if (rc == 0) exec->arg_values = alloc_zeroed(sizeof(TVMValue) * (size_t)(exec->num_args + 2), &rc);
+  if (rc == 0) exec->arg_codes = alloc_zeroed(sizeof(int) * (size_t)(exec->num_args + 2), &rc);
+  for (int i = 0; rc == 0 && i < exec->num_tensors; i++) {
+    const struct TVMTensorInfo* info =
+        i < md->num_inputs ? &md->inputs[i] : &md->outputs[i - md->num_inputs];
+    rc = make_tensor(info, &exec->tensors[i]);
+    if (rc == 0) exec->tensors[i]->pinned = true;
+  }
+  if (rc != 0) {
+    utvm_aot_executor_release(exec);
+    return utvm_fail(rc, "creating the AOT executor: %s", TVMGetLastError());
+  }
+  for (int i = 0; i < exec->num_args + 2; i++) {
+    exec->arg_values[i].v_handle = i < exec->num_tensors ? &exec->tensors[i]->dl_tensor : &unused_pool;
+    exec->arg_codes[i] = kTVMDLTensorHandle;
+  }
+  *out = exec;
+  return 0;
+}
+
+const struct TVMMetadata* utvm_aot_executor_metadata(const utvm_aot_executor_t* exec) {
+  return exec->metadata;
+}
+
+int utvm_aot_executor_num_inputs(const utvm_aot_executor_t* exec) {
+  return (int)exec->metadata->num_inputs;
+}
+
+int utvm_aot_executor_num_outputs(const utvm_aot_executor_t* exec) {
+  return (int)exec->metadata->num_outputs;
+}
+
+int utvm_aot_executor_input_index(const utvm_aot_executor_t* exec, const char* name) {
+  for (int64_t i = 0; i < exec->metadata->num_inputs; i++) {
+    if (strcmp(exec->metadata->inputs[i].name, name) == 0) return (int)i;
+  }
+  return utvm_fail(-kTvmErrorExecutorModuleNoSuchInput, "the model has no input named %s", name);
+}
+
+TVMNDArray* utvm_aot_executor_input(utvm_aot_executor_t* exec, int index) {
+  if (index < 0 || index >= exec->metadata->num_inputs) {
+    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "input index %d outside 0..%lld", index,
+              (long long)exec->metadata->num_inputs - 1);
+    return NULL;
+  }
+  return exec->tensors[index];
+}
+
+TVMNDArray* utvm_aot_executor_output(utvm_aot_executor_t* exec, int index) {
+  if (index < 0 || index >= exec->metadata->num_outputs) {
+    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "output index %d outside 0..%lld", index,
+              (long long)exec->metadata->num_outputs - 1);
+    return NULL;
+  }
+  return exec->tensors[exec->metadata->num_inputs + index];
+}
+
+int utvm_aot_executor_set_input(utvm_aot_executor_t* exec, int index, const DLTensor* src) {
+  TVMNDArray* input = utvm_aot_executor_input(exec, index);
+  if (input == NULL) return kTvmErrorExecutorModuleNoSuchInput;
+  int rc = utvm_dltensor_check_same_layout(&input->dl_tensor, src, exec->metadata->inputs[index].name);
+  if (rc != 0) return rc;
+  return TVMDeviceCopyDataFromTo((DLTensor*)src, &input->dl_tensor, NULL);
+}
+
+int utvm_aot_executor_run(utvm_aot_executor_t* exec) {
+  TVMValue ret;
+  int ret_code;
+  int rc = TVMFuncCall(exec->run, exec->arg_values, exec->arg_codes, exec->num_args, &ret, &ret_code);
+  if (rc != 0) {
+    return utvm_fail(rc, "%s_run failed with %d: %s", exec->metadata->mod_name, rc, TVMGetLastError());
+  }
+  return 0;
+}
+
+int utvm_aot_executor_get_output(utvm_aot_executor_t* exec, int index, DLTensor* dst) {
+  TVMNDArray* output = utvm_aot_executor_output(exec, index);
+  if (output == NULL) return kTvmErrorExecutorModuleNoSuchInput;
+  int rc = utvm_dltensor_check_same_layout(dst, &output->dl_tensor, exec->metadata->outputs[index].name);
+  if (rc != 0) return rc;
+  return TVMDeviceCopyDataFromTo(&output->dl_tensor, dst, NULL);
+}

@@ -1,0 +1,80 @@
+/*
+ * Tracked data allocations: tensor storage and device memory a host asked for.
+ * Each block carries a small header in a list, so that a pointer (and a length)
+ * coming from outside can be checked before anything reads or writes through it.
+ */
+#include <tvm/runtime/crt/platform.h>
+#include <utvm/error.h>
+#include <utvm/memory.h>
+
+#include "../core/runtime_state.h"
+
+typedef struct data_block {
+  struct data_block* next;
+  void* raw;   /* what the heap returned */
+  size_t size; /* usable bytes from the aligned data pointer */
+} data_block_t;
+
+static data_block_t* blocks;
+
+void utvm_data_reset(void) { blocks = NULL; }
+
+static uint8_t* data_of(data_block_t* b) { return (uint8_t*)(b + 1); }
+
+int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
+  static const DLDevice cpu = {kDLCPU, 0};
+  if (alignment < sizeof(void*)) alignment = sizeof(void*);
+  if ((alignment & (alignment - 1)) != 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two",
+                     (unsigned long)alignment);
+  }
+  size_t overhead = sizeof(data_block_t) + alignment;
+  if (nbytes > SIZE_MAX - overhead) {
+    return utvm_fail(kTvmErrorPlatformNoMemory, "allocation of %lu bytes is too large",
+                     (unsigned long)nbytes);
+  }
+  void* raw;
+  int rc = TVMPlatformMemoryAllocate(nbytes + overhead, cpu, &raw);
+  if (rc != 0) {
+    return utvm_fail(rc, "out of memory allocating %lu bytes of tensor data",
+                     (unsigned long)nbytes);
+  }
+  uintptr_t data = ((uintptr_t)raw + sizeof(data_block_t) + alignment - 1) & ~(uintptr_t)(alignment - 1);
+  data_block_t* b = (data_block_t*)data - 1;
+  b->raw = raw;
+  b->size = nbytes;
+  b->next = blocks;
+  blocks = b;
+  *out = (void*)data;
+  return 0;
+}
+
+int utvm_data_free(void* data) {
+  static const DLDevice cpu = {kDLCPU, 0};
+  for (data_block_t** p = &blocks; *p != NULL; p = &(*p)->next) {
+    if (data_of(*p) == data) {
+      data_block_t* b = *p;
+      *p = b->next;
+      return TVMPlatformMemoryFree(b->raw, cpu);
+    }
+  }
+  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%p is not allocated device memory", data);
+}
+
+static data_block_t* find(const void* ptr) {
+  for (data_block_t* b = blocks; b != NULL; b = b->next) {
+    uintptr_t start = (uintptr_t)data_of(b);
+    if ((uintptr_t)ptr >= start && (uintptr_t)ptr - start <= b->size) return b;
+  }
+  return NULL;
+}
+
+size_t utvm_data_bytes_from(const void* ptr) {
+  data_block_t* b = find(ptr);
+  return b == NULL ? 0 : b->size - ((uintptr_t)ptr - (uintptr_t)data_of(b));
+}
+
+bool utvm_data_range_valid(const void* ptr, size_t nbytes) {
+  data_block_t* b = find(ptr);
+  return b != NULL && nbytes <= b->size - ((uintptr_t)ptr - (uintptr_t)data_of(b));
+}

@@ -1,0 +1,51 @@
+/*
+ * TVMBackendAllocWorkspace / TVMBackendFreeWorkspace: scratch memory of generated
+ * operators. From a stack allocator when the application gave a workspace arena,
+ * else from the heap. Failure is a NULL return with a message (generated code then
+ * returns -1), never an abort.
+ */
+#include <tvm/runtime/c_backend_api.h>
+#include <tvm/runtime/crt/platform.h>
+#include <utvm/error.h>
+#include <utvm/memory.h>
+
+static utvm_stack_allocator_t workspace;
+static bool workspace_ready;
+
+int utvm_workspace_init(void* arena, size_t arena_bytes) {
+  int rc = utvm_stack_allocator_init(&workspace, arena, arena_bytes);
+  workspace_ready = rc == 0;
+  return rc;
+}
+
+void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
+                               int dtype_code_hint, int dtype_bits_hint) {
+  (void)dtype_code_hint;
+  (void)dtype_bits_hint;
+  void* ptr = NULL;
+  if (device_type != kDLCPU || device_id != 0) {
+    utvm_fail(kTvmErrorFunctionCallInvalidArg, "workspace on device (%d, %d): only cpu(0) exists",
+              device_type, device_id);
+    return NULL;
+  }
+  if (nbytes > SIZE_MAX) {
+    utvm_fail(kTvmErrorPlatformNoMemory, "workspace request too large");
+    return NULL;
+  }
+  int rc;
+  if (workspace_ready) {
+    rc = utvm_stack_allocator_alloc(&workspace, (size_t)nbytes, &ptr);
+  } else {
+    DLDevice cpu = {kDLCPU, 0};
+    rc = TVMPlatformMemoryAllocate((size_t)nbytes, cpu, &ptr);
+  }
+  return rc == 0 ? ptr : NULL;
+}
+
+int TVMBackendFreeWorkspace(int device_type, int device_id, void* ptr) {
+  (void)device_type;
+  (void)device_id;
+  if (workspace_ready) return utvm_stack_allocator_free(&workspace, ptr);
+  DLDevice cpu = {kDLCPU, 0};
+  return TVMPlatformMemoryFree(ptr, cpu);
+}
