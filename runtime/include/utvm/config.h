@@ -40,6 +40,12 @@
 #define UTVM_ERROR_MESSAGE_SIZE 256
 #endif
 
+/* 1: errors carry a formatted message (TVMGetLastError, RPC exceptions). 0: only the error
+ * code, which saves most of the runtime's read-only data on small parts. */
+#ifndef UTVM_ERROR_MESSAGES
+#define UTVM_ERROR_MESSAGES 1
+#endif
+
 /* Alignment of tensor data and workspaces (generated code assumes 64 would be nice; 16 is required). */
 #ifndef UTVM_DATA_ALIGNMENT
 #define UTVM_DATA_ALIGNMENT 16

@@ -32,7 +32,8 @@ void utvm_module_slot_release(TVMModuleHandle mod);
 /* The handle of the system library (registered on first use). */
 int utvm_system_lib(TVMModuleHandle* out);
 
-/* Registers a global function (TVM's TVMFuncRegisterGlobal). */
+/* Registers a global function (TVM's TVMFuncRegisterGlobal). `name` is kept, not copied:
+ * it must outlive the registration (a string literal). */
 int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override);
 
 /* Binds fn to resource_handle as a function that TVMFuncCall can call; freed by TVMFuncFree. */

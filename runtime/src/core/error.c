@@ -33,6 +33,7 @@ int TVMAPIErrorf(const char* fmt, ...) {
 
 const char* TVMGetLastError(void) { return last_error; }
 
+#if UTVM_ERROR_MESSAGES
 int utvm_fail(int code, const char* fmt, ...) {
   va_list args;
   va_start(args, fmt);
@@ -40,3 +41,9 @@ int utvm_fail(int code, const char* fmt, ...) {
   va_end(args);
   return code;
 }
+#else
+int utvm_fail_code(int code) {
+  TVMAPIErrorf("error 0x%x", (unsigned)code);
+  return code;
+}
+#endif

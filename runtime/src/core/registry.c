@@ -14,7 +14,7 @@
 #define HANDLE_TAG 0x8000u
 
 typedef struct {
-  char name[UTVM_MAX_NAME_LEN];
+  const char* name; /* not copied: registered names are string literals */
   TVMBackendPackedCFunc fn;
 } global_func_t;
 
@@ -118,10 +118,6 @@ int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_impo
 }
 
 int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override) {
-  size_t len = strlen(name);
-  if (len >= UTVM_MAX_NAME_LEN) {
-    return utvm_fail(kTvmErrorBufferTooSmall, "global function name too long: %s", name);
-  }
   for (int i = 0; i < num_globals; i++) {
     if (strcmp(globals[i].name, name) == 0) {
       if (!override) {
@@ -137,7 +133,7 @@ int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override
                      "global registry full (UTVM_MAX_GLOBAL_FUNCS=%d) registering %s",
                      UTVM_MAX_GLOBAL_FUNCS, name);
   }
-  memcpy(globals[num_globals].name, name, len + 1);
+  globals[num_globals].name = name;
   globals[num_globals].fn = (TVMBackendPackedCFunc)func;
   num_globals++;
   return 0;

@@ -22,125 +22,107 @@ static utvm_aot_executor_t* current(void) {
 #define PACKED_ARGS                                                                  \
   TVMValue *args, int *codes, int num_args, TVMValue *ret, int *ret_code, void *resource
 
-#define REQUIRE_EXECUTOR(exec)                                                       \
-  utvm_aot_executor_t* exec = current();                                             \
-  (void)resource;                                                                    \
-  if (exec == NULL) {                                                                \
-    return utvm_fail(kTvmErrorExecutorModuleBadContext, "the AOT executor was released"); \
-  }
+enum op { GET_INPUT, GET_INPUT_INDEX, GET_INPUT_NAME, GET_NUM_INPUTS, GET_NUM_OUTPUTS,
+          GET_OUTPUT, RUN, SET_INPUT, NOT_IMPLEMENTED };
 
-static int return_int(TVMValue* ret, int* ret_code, int64_t v) {
-  utvm_set_return(ret, ret_code, (TVMValue){.v_int64 = v}, kTVMArgInt);
-  return 0;
-}
-
-/* An input index from an int or a name argument. */
-static int input_index_of(utvm_aot_executor_t* exec, const char* fn, TVMValue arg, int code) {
+/* Index of the input an argument names (int or str); negative error code on failure. */
+static int input_index_of(utvm_aot_executor_t* exec, TVMValue arg, int code) {
   if (code == kTVMStr) return utvm_aot_executor_input_index(exec, arg.v_str);
-  if (code == kTVMArgInt) {
-    if (arg.v_int64 < 0 || arg.v_int64 >= utvm_aot_executor_num_inputs(exec)) {
-      return utvm_fail(-kTvmErrorExecutorModuleNoSuchInput, "%s: no input %lld", fn,
-                       (long long)arg.v_int64);
-    }
+  if ((code == kTVMArgInt || code == kTVMArgBool) && arg.v_int64 >= 0 &&
+      arg.v_int64 < utvm_aot_executor_num_inputs(exec)) {
     return (int)arg.v_int64;
   }
-  return utvm_fail(-kTvmErrorFunctionCallWrongArgType, "%s: the input is named by int or str, "
-                   "type code %d given", fn, code);
+  return utvm_fail(-kTvmErrorExecutorModuleNoSuchInput, "no input %lld (type code %d)",
+                   (long long)arg.v_int64, code);
 }
 
-static int return_array(TVMValue* ret, int* ret_code, TVMNDArray* arr) {
-  if (arr == NULL) return kTvmErrorExecutorModuleNoSuchInput;
-  utvm_ndarray_retain(arr); /* the host frees it with TVMArrayFree */
-  utvm_set_return(ret, ret_code, (TVMValue){.v_handle = &arr->dl_tensor}, kTVMNDArrayHandle);
+/* All module functions share one body: the argument checks are the same shape. */
+static int dispatch(enum op op, TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                    int* ret_code) {
+  static const uint8_t arity[] = {1, 1, 1, 0, 0, 1, 0, 2};
+  static const char* const names[] = {"get_input", "get_input_index", "get_input_name",
+                                      "get_num_inputs", "get_num_outputs", "get_output", "run",
+                                      "set_input"};
+  utvm_aot_executor_t* exec = current();
+  if (op == NOT_IMPLEMENTED) {
+    return utvm_fail(kTvmErrorFunctionCallNotImplemented,
+                     "not supported by the AOT executor (parameters are linked into the model)");
+  }
+  if (exec == NULL) {
+    return utvm_fail(kTvmErrorExecutorModuleBadContext, "the AOT executor was released");
+  }
+  if (num_args != arity[op]) {
+    return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
+                     names[op], arity[op], num_args);
+  }
+  int index = 0;
+  if (op == GET_OUTPUT) {
+    if (codes[0] != kTVMArgInt) {
+      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "get_output: argument 0 has type code "
+                       "%d, 0 expected", codes[0]);
+    }
+    if (args[0].v_int64 < 0 || args[0].v_int64 >= utvm_aot_executor_num_outputs(exec)) {
+      return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "get_output: no output %lld",
+                       (long long)args[0].v_int64);
+    }
+    index = (int)args[0].v_int64;
+  } else if (arity[op] > 0) {
+    index = input_index_of(exec, args[0], codes[0]);
+    if (index < 0) return -index;
+  }
+  TVMValue v = {.v_int64 = index};
+  int code = kTVMArgInt;
+  TVMNDArray* arr = NULL;
+  switch (op) {
+    case GET_INPUT:
+      arr = utvm_aot_executor_input(exec, index);
+      break;
+    case GET_OUTPUT:
+      arr = utvm_aot_executor_output(exec, index);
+      break;
+    case GET_INPUT_NAME:
+      v.v_str = utvm_aot_executor_metadata(exec)->inputs[index].name;
+      code = kTVMStr;
+      break;
+    case GET_NUM_INPUTS:
+      v.v_int64 = utvm_aot_executor_num_inputs(exec);
+      break;
+    case GET_NUM_OUTPUTS:
+      v.v_int64 = utvm_aot_executor_num_outputs(exec);
+      break;
+    case RUN:
+      return utvm_aot_executor_run(exec);
+    case SET_INPUT:
+      if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
+        return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
+      }
+      return utvm_aot_executor_set_input(exec, index, args[1].v_handle);
+    default: /* GET_INPUT_INDEX: index is the answer */
+      break;
+  }
+  if (arr != NULL) {
+    utvm_ndarray_retain(arr); /* the host frees it with TVMArrayFree */
+    v.v_handle = &arr->dl_tensor;
+    code = kTVMNDArrayHandle;
+  }
+  utvm_set_return(ret, ret_code, v, code);
   return 0;
 }
 
-static int get_input(PACKED_ARGS) {
-  REQUIRE_EXECUTOR(exec);
-  if (num_args != 1) return utvm_fail(kTvmErrorFunctionCallNumArguments, "get_input takes 1 argument");
-  int index = input_index_of(exec, "get_input", args[0], codes[0]);
-  if (index < 0) return -index;
-  return return_array(ret, ret_code, utvm_aot_executor_input(exec, index));
-}
-
-static int get_input_index(PACKED_ARGS) {
-  REQUIRE_EXECUTOR(exec);
-  static const int expected[] = {kTVMStr};
-  int rc = utvm_check_args("get_input_index", codes, num_args, 1, expected);
-  if (rc != 0) return rc;
-  int index = utvm_aot_executor_input_index(exec, args[0].v_str);
-  if (index < 0) return -index;
-  return return_int(ret, ret_code, index);
-}
-
-static int get_input_name(PACKED_ARGS) {
-  REQUIRE_EXECUTOR(exec);
-  static const int expected[] = {kTVMArgInt};
-  int rc = utvm_check_args("get_input_name", codes, num_args, 1, expected);
-  if (rc != 0) return rc;
-  int index = input_index_of(exec, "get_input_name", args[0], codes[0]);
-  if (index < 0) return -index;
-  utvm_set_return(ret, ret_code,
-                  (TVMValue){.v_str = utvm_aot_executor_metadata(exec)->inputs[index].name}, kTVMStr);
-  return 0;
-}
-
-static int get_num_inputs(PACKED_ARGS) {
-  REQUIRE_EXECUTOR(exec);
-  int rc = utvm_check_args("get_num_inputs", codes, num_args, 0, NULL);
-  return rc != 0 ? rc : return_int(ret, ret_code, utvm_aot_executor_num_inputs(exec));
-}
-
-static int get_num_outputs(PACKED_ARGS) {
-  REQUIRE_EXECUTOR(exec);
-  int rc = utvm_check_args("get_num_outputs", codes, num_args, 0, NULL);
-  return rc != 0 ? rc : return_int(ret, ret_code, utvm_aot_executor_num_outputs(exec));
-}
-
-static int get_output(PACKED_ARGS) {
-  REQUIRE_EXECUTOR(exec);
-  static const int expected[] = {kTVMArgInt};
-  int rc = utvm_check_args("get_output", codes, num_args, 1, expected);
-  if (rc != 0) return rc;
-  if (args[0].v_int64 < 0 || args[0].v_int64 >= utvm_aot_executor_num_outputs(exec)) {
-    return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "get_output: no output %lld",
-                     (long long)args[0].v_int64);
+#define MODULE_FUNCTION(fn, op)                                                      \
+  static int fn(PACKED_ARGS) {                                                       \
+    (void)resource;                                                                  \
+    return dispatch(op, args, codes, num_args, ret, ret_code);                       \
   }
-  return return_array(ret, ret_code, utvm_aot_executor_output(exec, (int)args[0].v_int64));
-}
-
-static int run(PACKED_ARGS) {
-  REQUIRE_EXECUTOR(exec);
-  (void)args;
-  (void)ret;
-  (void)ret_code;
-  int rc = utvm_check_args("run", codes, num_args, 0, NULL);
-  return rc != 0 ? rc : utvm_aot_executor_run(exec);
-}
-
-static int set_input(PACKED_ARGS) {
-  REQUIRE_EXECUTOR(exec);
-  (void)ret;
-  (void)ret_code;
-  if (num_args != 2) return utvm_fail(kTvmErrorFunctionCallNumArguments, "set_input takes 2 arguments");
-  if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
-    return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
-  }
-  int index = input_index_of(exec, "set_input", args[0], codes[0]);
-  if (index < 0) return -index;
-  return utvm_aot_executor_set_input(exec, index, args[1].v_handle);
-}
-
-static int not_implemented(PACKED_ARGS) {
-  (void)args;
-  (void)codes;
-  (void)num_args;
-  (void)ret;
-  (void)ret_code;
-  (void)resource;
-  return utvm_fail(kTvmErrorFunctionCallNotImplemented,
-                   "not supported by the AOT executor (parameters are linked into the model)");
-}
+MODULE_FUNCTION(get_input, GET_INPUT)
+MODULE_FUNCTION(get_input_index, GET_INPUT_INDEX)
+MODULE_FUNCTION(get_input_name, GET_INPUT_NAME)
+MODULE_FUNCTION(get_num_inputs, GET_NUM_INPUTS)
+MODULE_FUNCTION(get_num_outputs, GET_NUM_OUTPUTS)
+MODULE_FUNCTION(get_output, GET_OUTPUT)
+MODULE_FUNCTION(run, RUN)
+MODULE_FUNCTION(set_input, SET_INPUT)
+MODULE_FUNCTION(not_implemented, NOT_IMPLEMENTED)
 
 /* Registry in the generated-code layout; the count in the first two bytes matches the list. */
 static const TVMBackendPackedCFunc funcs[] = {
