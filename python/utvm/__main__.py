@@ -1,0 +1,5 @@
+"""Allow ``python -m utvm``."""
+
+from utvm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per ``utvm`` subcommand, each with ``register(subparsers)``."""

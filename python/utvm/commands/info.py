@@ -1,0 +1,74 @@
+"""``utvm info``: describe what an MLF contains."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from utvm.mlf import ModelLibrary, open_mlf
+
+_EPILOG = """\
+examples:
+  utvm info model.tar
+  utvm info build/mlf/ --json | jq '.inputs'
+"""
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "info",
+        help="show executor, inputs/outputs and memory needs of an MLF",
+        description="Show what a Model Library Format holds: executor and interface, "
+        "inputs and outputs (in model order, with shapes and dtypes), workspace and "
+        "constant memory, and the TVM / MLF versions.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("mlf", metavar="MLF", help="MLF folder, .tar or .tar.gz")
+    parser.add_argument("--module", metavar="NAME", help="module to show (MLFs with several)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.set_defaults(handler=handle)
+
+
+def handle(arguments: argparse.Namespace) -> int:
+    with open_mlf(arguments.mlf, module=arguments.module) as mlf:
+        if arguments.json:
+            print(json.dumps(mlf.summary(), indent=2))
+        else:
+            print(render(mlf))
+    return 0
+
+
+def render(mlf: ModelLibrary) -> str:
+    interface = {"c": "C interface (tvmgen_<mod>_run)", "packed": "packed"}[mlf.interface]
+    lines = [
+        f"model library: {mlf.source}",
+        f"  module:      {mlf.module_name}"
+        + (f"  (archive has: {', '.join(mlf.module_names)})" if len(mlf.module_names) > 1 else ""),
+        f"  executor:    {mlf.executor}, {interface}",
+        f"  target:      {', '.join(mlf.targets)}",
+        f"  versions:    MLF {mlf.mlf_version}, TVM {mlf.tvm_version or 'unknown'}",
+        f"  memory:      workspace {_bytes(mlf.workspace_size_bytes)}, "
+        f"constants {_bytes(mlf.constants_size_bytes)}"
+        + ("" if mlf.io_size_bytes is None else f", inputs+outputs {_bytes(mlf.io_size_bytes)}"),
+    ]
+    if mlf.has_params:
+        lines.append(f"  parameters:  {len(mlf.param_names)} tensors loaded at run time "
+                     f"({mlf.params_path.name if mlf.params_path else ''})")
+    for title, tensors in (("inputs", mlf.inputs), ("outputs", mlf.outputs)):
+        lines.append(f"  {title}:")
+        for index, tensor in enumerate(tensors):
+            shape = "shape unknown" if tensor.shape is None else f"shape {list(tensor.shape)}"
+            lines.append(f"    [{index}] {tensor.name}: {tensor.dtype}, {shape}, "
+                         f"{_bytes(tensor.size_bytes)}")
+        if not tensors:
+            lines.append("    (none recorded)")
+    lines.append(f"  order from:  {mlf.order_source}")
+    return "\n".join(lines)
+
+
+def _bytes(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    return f"{count} B ({count / 1024:.1f} KiB)"

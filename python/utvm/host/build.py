@@ -1,0 +1,200 @@
+"""Build the host runner for one MLF, and cache the result so later runs are instant.
+
+A build is keyed by a hash of the MLF's content, the runtime sources and the build
+options, and lives in ``<cache>/host-runner/<key>/``. The runner binary is used only once
+the ``complete`` stamp exists, so an interrupted build is simply redone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from utvm.errors import UtvmError
+from utvm.host.cmake_tool import find_cmake
+from utvm.mlf.model import ModelLibrary
+from utvm.paths import cache_dir, repo_root
+
+RUNNER_NAME = "utvm_host_runner"
+HOST_RUNNER_SUBDIR = Path("runtime") / "host_runner"
+_CACHE_FORMAT = "utvm-host-runner-cache-1"
+_MLF_ENTRIES = ("metadata.json", "codegen", "executor-config", "parameters", "src",
+                "runtime", "templates")
+_SOURCE_DIRS = ("runtime", "cmake")
+_LOG_TAIL_LINES = 40
+_CONFIGURE_TIMEOUT_S = 300
+_BUILD_TIMEOUT_S = 1800
+
+
+def host_runner_source_dir() -> Path:
+    """``<repo>/runtime/host_runner``; UtvmError if this checkout does not have it."""
+    source = repo_root() / HOST_RUNNER_SUBDIR
+    if not (source / "CMakeLists.txt").is_file():
+        raise UtvmError(
+            f"the host runner sources are missing ({source / 'CMakeLists.txt'} does not "
+            "exist). Update your utvm-zephyr checkout, or point UTVM_ROOT at a complete one."
+        )
+    return source
+
+
+def build_host_runner(
+    mlf: ModelLibrary,
+    sanitize: bool = False,
+    verbose: bool = False,
+    progress: TextIO | None = None,
+) -> Path:
+    """Return the path of a host runner built for ``mlf``, building it if not cached.
+
+    Build output goes to ``build.log`` in the cache folder; with ``verbose`` it is also
+    streamed to ``progress`` (stderr by default), else only a short summary is.
+    """
+    out = progress if progress is not None else sys.stderr
+    source = host_runner_source_dir()
+    cmake = find_cmake()
+    options = ["-DCMAKE_BUILD_TYPE=Release", f"-DUTVM_SANITIZE={'ON' if sanitize else 'OFF'}"]
+    key = build_key(mlf, repo_root(), [str(cmake), *options])
+    workdir = cache_dir() / "host-runner" / key
+    runner = workdir / "build" / RUNNER_NAME
+    stamp = workdir / "complete"
+    if stamp.is_file() and runner.is_file():
+        return runner
+    workdir.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(workdir.with_name(f"{key}.lock")):
+        if stamp.is_file() and runner.is_file():  # another process finished it meanwhile
+            return runner
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        mlf_copy = _copy_mlf(mlf, workdir / "mlf")
+        log_path = workdir / "build.log"
+        print(f"utvm: building the host runner for '{mlf.module_name}' "
+              f"({mlf.executor_kind}); cached in {workdir}", file=out, flush=True)
+        steps = [
+            ("configure", [str(cmake), "-S", str(source), "-B", str(workdir / "build"),
+                           f"-DUTVM_MLF_DIR={mlf_copy}", *options], _CONFIGURE_TIMEOUT_S),
+            ("compile", [str(cmake), "--build", str(workdir / "build"), "-j2"], _BUILD_TIMEOUT_S),
+        ]
+        with open(log_path, "w", encoding="utf-8") as log:
+            for name, command, timeout in steps:
+                _run_step(name, command, timeout, log, log_path, out if verbose else None)
+                print(f"utvm: {name} done", file=out, flush=True)
+        if not runner.is_file():
+            raise UtvmError(
+                f"the host runner build finished but produced no {runner}. "
+                f"See {log_path}; runtime/host_runner/CMakeLists.txt must build '{RUNNER_NAME}'."
+            )
+        stamp.write_text(f"{mlf.source}\n", encoding="utf-8")
+    return runner
+
+
+def build_key(mlf: ModelLibrary, repo: Path, options: list[str]) -> str:
+    """Hash of everything the runner binary depends on: MLF, runtime sources, options."""
+    digest = hashlib.sha256(_CACHE_FORMAT.encode())
+    for option in options:
+        digest.update(b"option\0" + option.encode() + b"\0")
+    for variable in ("CC", "CFLAGS", "LDFLAGS"):
+        digest.update(f"env\0{variable}={os.environ.get(variable, '')}\0".encode())
+    for entry in _MLF_ENTRIES:
+        _hash_tree(digest, mlf.root / entry, f"mlf/{entry}")
+    for folder in _SOURCE_DIRS:
+        _hash_tree(digest, repo / folder, f"repo/{folder}")
+    return digest.hexdigest()[:32]
+
+
+def _hash_tree(digest: hashlib._Hash, path: Path, label: str) -> None:
+    if path.is_file():
+        digest.update(f"file\0{label}\0{path.stat().st_size}\0".encode())
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        return
+    if not path.is_dir():
+        return
+    for child in sorted(path.iterdir()):
+        if child.name.startswith(".") or (child.is_dir() and child.name.startswith("build")):
+            continue  # hidden files and in-tree build folders do not affect the result
+        _hash_tree(digest, child, f"{label}/{child.name}")
+
+
+def _copy_mlf(mlf: ModelLibrary, destination: Path) -> Path:
+    """Keep the MLF next to its build so the cached build stays self-contained."""
+    destination.mkdir(parents=True)
+    for entry in _MLF_ENTRIES:
+        path = mlf.root / entry
+        if path.is_dir():
+            shutil.copytree(path, destination / entry)
+        elif path.is_file():
+            shutil.copy2(path, destination / entry)
+    return destination
+
+
+def _run_step(
+    name: str,
+    command: list[str],
+    timeout: int,
+    log: TextIO,
+    log_path: Path,
+    echo: TextIO | None,
+) -> None:
+    log.write(f"$ {' '.join(command)}\n")
+    log.flush()
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace",
+        )
+    except OSError as exc:
+        raise UtvmError(f"cannot start {command[0]} for the host runner {name}: {exc}") from exc
+    assert process.stdout is not None
+    # A silent, hung step never yields a line, so the time limit is a separate timer.
+    watchdog = threading.Timer(timeout, process.kill)
+    watchdog.start()
+    try:
+        with process:
+            for line in process.stdout:
+                log.write(line)
+                if echo is not None:
+                    echo.write(line)
+            code = process.wait()
+    finally:
+        watchdog.cancel()
+    log.flush()
+    if time.monotonic() - started >= timeout:
+        raise UtvmError(f"the host runner {name} took over {timeout} s and was stopped; "
+                        f"see {log_path}.")
+    if code != 0:
+        tail = _tail(log_path)
+        raise UtvmError(
+            f"the host runner {name} step failed (exit code {code}). Last lines of "
+            f"{log_path}:\n{tail}"
+        )
+
+
+def _tail(path: Path) -> str:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-_LOG_TAIL_LINES:])
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Serialize builds of the same key across processes (POSIX advisory lock)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: builds of one key are simply not serialized
+        yield
+        return
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
