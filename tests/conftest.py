@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from testsupport import REPO_ROOT, cmake_build
 
 
