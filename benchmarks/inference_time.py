@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from utvm.errors import UtvmError
 from utvm.host import run_on_host
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from utvm import __version__
 from utvm.cli import main
 

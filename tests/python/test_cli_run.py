@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from utvm.cli import main
 from utvm.errors import UtvmError
 from utvm.host import build_host_runner, find_cmake, run_on_host

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
 from utvm.errors import UtvmError
 from utvm.mlf import ExtractionLimits, extract_archive, open_mlf
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
 from utvm.mlf import numpy_dtype, open_mlf
 
 EXPECTED_KIND = {

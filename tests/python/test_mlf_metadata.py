@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from utvm.errors import UtvmError
 from utvm.mlf import load_metadata, open_mlf
 

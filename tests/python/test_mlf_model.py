@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from utvm.errors import UtvmError
 from utvm.mlf import numpy_dtype, open_mlf, tensor_bytes
 
