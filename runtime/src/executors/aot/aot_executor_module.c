@@ -146,7 +146,8 @@ static int create(PACKED_ARGS) {
   if (rc != 0) return rc;
   if (current() != NULL) {
     utvm_aot_executor_release(instance);
-    utvm_module_slot_release(instance_module);
+    /* The host may have freed our module handle already, and the slot may hold another. */
+    if (utvm_module_from_handle(instance_module) == &module) utvm_module_slot_release(instance_module);
     instance = NULL;
   }
   utvm_aot_executor_t* exec;
