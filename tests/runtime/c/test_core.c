@@ -54,11 +54,11 @@ UTEST(unknown_global_is_null_not_error) {
 }
 
 UTEST(global_registry_full_is_reported) {
-  char name[32];
+  static char names[UTVM_MAX_GLOBAL_FUNCS + 1][16]; /* registered names must outlive it */
   int rc = 0;
   for (int i = 0; i < UTVM_MAX_GLOBAL_FUNCS + 1 && rc == 0; i++) {
-    snprintf(name, sizeof(name), "test.f%d", i);
-    rc = TVMFuncRegisterGlobal(name, (TVMFunctionHandle)add_one, 0);
+    snprintf(names[i], sizeof(names[i]), "test.f%d", i);
+    rc = TVMFuncRegisterGlobal(names[i], (TVMFunctionHandle)add_one, 0);
   }
   CHECK_EQ_INT(rc, kTvmErrorFunctionRegistryFull);
   CHECK(strstr(TVMGetLastError(), "registry full") != NULL);
