@@ -1,0 +1,96 @@
+/* The host-facing functions of executor modules (executor_module.h). */
+#include "executor_module.h"
+
+#include <utvm/error.h>
+#include <utvm/registry.h>
+
+/* Index of the input an argument names (int or str); negative error code on failure. */
+static int input_index_of(const utvm_executor_ops_t* ops, void* exec, TVMValue arg, int code) {
+  if (code == kTVMStr) return ops->input_index(exec, arg.v_str);
+  if ((code == kTVMArgInt || code == kTVMArgBool) && arg.v_int64 >= 0 &&
+      arg.v_int64 < ops->num_inputs(exec)) {
+    return (int)arg.v_int64;
+  }
+  return utvm_fail(-kTvmErrorExecutorModuleNoSuchInput, "no input %lld (type code %d)",
+                   (long long)arg.v_int64, code);
+}
+
+int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_executor_op_t op,
+                           TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                           int* ret_code) {
+  static const int8_t arity[] = {1, 1, -1, 0, 0, 1, 1, 0, 2, -1, 1};
+  static const char* const names[] = {"get_input", "get_input_index", "get_input_info",
+                                      "get_num_inputs", "get_num_outputs", "get_output",
+                                      "load_params", "run", "set_input", "share_params",
+                                      "get_input_name"};
+  if (arity[op] < 0 || (op == UTVM_EXEC_LOAD_PARAMS && ops->load_params == NULL)) {
+    return utvm_fail(kTvmErrorFunctionCallNotImplemented, "%s is not supported by the %s executor",
+                     names[op], ops->kind);
+  }
+  if (exec == NULL) {
+    return utvm_fail(kTvmErrorExecutorModuleBadContext, "the %s executor was released", ops->kind);
+  }
+  if (num_args != arity[op]) {
+    return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
+                     names[op], arity[op], num_args);
+  }
+  int index = 0;
+  if (op == UTVM_EXEC_GET_OUTPUT) {
+    if (codes[0] != kTVMArgInt) {
+      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
+                       "get_output: argument 0 has type code %d, 0 expected", codes[0]);
+    }
+    if (args[0].v_int64 < 0 || args[0].v_int64 >= ops->num_outputs(exec)) {
+      return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "get_output: no output %lld",
+                       (long long)args[0].v_int64);
+    }
+    index = (int)args[0].v_int64;
+  } else if (op == UTVM_EXEC_LOAD_PARAMS) {
+    if (codes[0] != kTVMBytes) {
+      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
+                       "load_params: argument 0 has type code %d, 12 (bytes) expected", codes[0]);
+    }
+    const TVMByteArray* bytes = args[0].v_handle;
+    return ops->load_params(exec, bytes->data, bytes->size);
+  } else if (num_args > 0) {
+    index = input_index_of(ops, exec, args[0], codes[0]);
+    if (index < 0) return -index;
+  }
+  TVMValue v = {.v_int64 = index};
+  int code = kTVMArgInt;
+  TVMNDArray* arr = NULL;
+  switch (op) {
+    case UTVM_EXEC_GET_INPUT:
+      arr = ops->input(exec, index);
+      break;
+    case UTVM_EXEC_GET_OUTPUT:
+      arr = ops->output(exec, index);
+      break;
+    case UTVM_EXEC_GET_INPUT_NAME:
+      v.v_str = ops->input_name(exec, index);
+      code = kTVMStr;
+      break;
+    case UTVM_EXEC_GET_NUM_INPUTS:
+      v.v_int64 = ops->num_inputs(exec);
+      break;
+    case UTVM_EXEC_GET_NUM_OUTPUTS:
+      v.v_int64 = ops->num_outputs(exec);
+      break;
+    case UTVM_EXEC_RUN:
+      return ops->run(exec);
+    case UTVM_EXEC_SET_INPUT:
+      if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
+        return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
+      }
+      return ops->set_input(exec, index, args[1].v_handle);
+    default: /* get_input_index: the index is the answer */
+      break;
+  }
+  if (arr != NULL) {
+    utvm_ndarray_retain(arr); /* the host frees it with TVMArrayFree */
+    v.v_handle = &arr->dl_tensor;
+    code = kTVMNDArrayHandle;
+  }
+  utvm_set_return(ret, ret_code, v, code);
+  return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * The graph executor as a module of packed functions ("tvm.graph_executor.create"),
+ * for host-driven use. One executor at a time; creating another replaces it.
+ */
+#include <utvm/error.h>
+#include <utvm/graph_executor.h>
+#include <utvm/registry.h>
+#include <utvm/runtime.h>
+
+#include "../common/executor_module.h"
+
+static utvm_graph_executor_t* instance;
+static TVMModuleHandle instance_module;
+static uint32_t instance_generation;
+
+static utvm_graph_executor_t* current(void) {
+  /* State from before a runtime re-initialisation lived in the old heap. */
+  return instance_generation == utvm_runtime_generation() ? instance : NULL;
+}
+
+/* Adapters from the executor's typed API to the shared module's opaque one. */
+static int num_inputs(const void* e) { return utvm_graph_executor_num_inputs(e); }
+static int num_outputs(const void* e) { return utvm_graph_executor_num_outputs(e); }
+static int input_index(const void* e, const char* n) { return utvm_graph_executor_input_index(e, n); }
+static const char* input_name(const void* e, int i) { return utvm_graph_executor_input_name(e, i); }
+static TVMNDArray* input(void* e, int i) { return utvm_graph_executor_input(e, i); }
+static TVMNDArray* output(void* e, int i) { return utvm_graph_executor_output(e, i); }
+static int set_input(void* e, int i, const DLTensor* t) { return utvm_graph_executor_set_input(e, i, t); }
+static int run(void* e) { return utvm_graph_executor_run(e); }
+static int load_params(void* e, const void* b, size_t n) { return utvm_graph_executor_load_params(e, b, n); }
+
+static const utvm_executor_ops_t ops = {"graph",   num_inputs, num_outputs, input_index, input_name,
+                                        input,     output,     set_input,   run,         load_params};
+
+UTVM_DEFINE_EXECUTOR_MODULE(graph_module, ops, current())
+
+/* tvm.graph_executor.create(graph_json: str, module: Module, device_type: int, device_id: int) */
+static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
+                  void* resource) {
+  (void)resource;
+  static const int expected[] = {kTVMStr, kTVMModuleHandle, kTVMArgInt, kTVMArgInt};
+  int rc = utvm_check_args("tvm.graph_executor.create", codes, num_args, 4, expected);
+  if (rc != 0) return rc;
+  if (current() != NULL) {
+    utvm_graph_executor_release(instance);
+    /* The host may have freed our module handle already, and the slot may hold another. */
+    if (utvm_module_from_handle(instance_module) == &graph_module) {
+      utvm_module_slot_release(instance_module);
+    }
+    instance = NULL;
+  }
+  DLDevice dev = {(DLDeviceType)args[2].v_int64, (int32_t)args[3].v_int64};
+  const char* json = args[0].v_str;
+  size_t len = 0;
+  while (json[len] != '\0') len++;
+  utvm_graph_executor_t* exec;
+  rc = utvm_graph_executor_create(json, len, args[1].v_handle, dev, &exec);
+  if (rc != 0) return rc;
+  TVMModuleHandle handle;
+  rc = TVMModCreateFromCModule(&graph_module, &handle);
+  if (rc != 0) {
+    utvm_graph_executor_release(exec);
+    return rc;
+  }
+  instance = exec;
+  instance_module = handle;
+  instance_generation = utvm_runtime_generation();
+  utvm_set_return(ret, ret_code, (TVMValue){.v_handle = handle}, kTVMModuleHandle);
+  return 0;
+}
+
+int utvm_graph_executor_module_register(void) {
+  return TVMFuncRegisterGlobal("tvm.graph_executor.create", (TVMFunctionHandle)create, 1);
+}
