@@ -13,6 +13,7 @@ import numpy as np
 from utvm.errors import UtvmError
 from utvm.host import HostResult, run_on_host, zero_inputs
 from utvm.mlf import ModelLibrary, TensorInfo, open_mlf
+from utvm.rpc.model_run import BoardResult
 
 DEFAULT_OUTPUT_DIR = "utvm-out"
 _ARGMAX_MAX_ELEMENTS = 1000
@@ -26,8 +27,13 @@ examples:
   utvm run model.tar --repeat 100 --output-dir results/
 
 Inputs must have the model's dtype and byte size (see `utvm info MLF`). Each output is
-saved as output_<i>.npy in the output folder. The first run of a model builds the host
-runner (needs cmake and a C compiler); later runs reuse the cached build.
+saved as output_<i>.npy in the output folder.
+
+Boards: `host` (default) builds the host board — our runtime and RPC server with the
+model, as a local process — and drives it over the microTVM wire protocol exactly as a
+real board; `host-runner` runs the model in-process without RPC (also for models built
+with interface-api=c). The first run of a model builds it (needs cmake and a C compiler);
+later runs reuse the cached build.
 """
 
 
@@ -53,6 +59,11 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--repeat", metavar="N", type=int, default=1,
                         help="run the inference N times and report the mean time (default 1)")
+    parser.add_argument("--board", "-b", choices=("host", "host-runner"), default="host",
+                        help="where to run: the host board over RPC (default) or the host "
+                        "runner without RPC")
+    parser.add_argument("--link", choices=("pipe", "pty"), default="pipe",
+                        help="how the host board is connected (default: pipe)")
     parser.add_argument("--module", metavar="NAME", help="module to run (MLFs with several)")
     parser.add_argument("--sanitize", action="store_true",
                         help="build the runner with address/undefined-behaviour sanitizers")
@@ -71,11 +82,33 @@ def handle(arguments: argparse.Namespace) -> int:
             inputs = zero_inputs(mlf)
             described = ", ".join(f"{t.name} ({t.dtype}, {_shape_text(t)})" for t in mlf.inputs)
             print(f"note: no --input given; using all-zero inputs: {described}", file=sys.stderr)
-        result = run_on_host(mlf, inputs, repeat=arguments.repeat,
-                             sanitize=arguments.sanitize, verbose=arguments.verbose)
+        if arguments.board == "host-runner" or mlf.interface == "c":
+            if arguments.board == "host":
+                print("note: this model has the C interface (standalone); running it on the "
+                      "host runner instead of over RPC", file=sys.stderr)
+            result: HostResult | BoardResult = run_on_host(
+                mlf, inputs, repeat=arguments.repeat, sanitize=arguments.sanitize,
+                verbose=arguments.verbose)
+            where = "host runner"
+        else:
+            result = run_on_host_board(mlf, inputs, arguments)
+            where = f"host board over a {arguments.link}, timed on the board"
         saved = save_outputs(result, arguments.output_dir)
-        print(render(mlf, result, saved))
+        print(render(mlf, result, saved, where))
     return 0
+
+
+def run_on_host_board(mlf: ModelLibrary, inputs: list[np.ndarray],
+                      arguments: argparse.Namespace) -> BoardResult:
+    """Starts the host board for the model and runs it through an RPC session."""
+    from utvm.host.board import start_host_board
+    from utvm.rpc import RpcClient, Session
+    from utvm.rpc.model_run import run_model
+
+    with start_host_board(mlf, arguments.link, arguments.sanitize, arguments.verbose) as link:
+        session = Session(link)
+        session.start()
+        return run_model(RpcClient(session), mlf, inputs, arguments.repeat)
 
 
 def load_inputs(mlf: ModelLibrary, paths: list[Path]) -> list[np.ndarray]:
@@ -113,7 +146,7 @@ def _load_array_file(path: Path) -> Any:
         ) from exc
 
 
-def save_outputs(result: HostResult, folder: Path) -> list[Path]:
+def save_outputs(result: HostResult | BoardResult, folder: Path) -> list[Path]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -126,7 +159,8 @@ def save_outputs(result: HostResult, folder: Path) -> list[Path]:
     return paths
 
 
-def render(mlf: ModelLibrary, result: HostResult, saved: list[Path]) -> str:
+def render(mlf: ModelLibrary, result: HostResult | BoardResult, saved: list[Path],
+           where: str = "host runner") -> str:
     lines = []
     for index, (info, array) in enumerate(zip(mlf.outputs, result.outputs, strict=True)):
         lines.append(f"output {index} '{info.name}': {array.dtype}, shape {list(array.shape)}")
@@ -135,7 +169,7 @@ def render(mlf: ModelLibrary, result: HostResult, saved: list[Path]) -> str:
     runs = "1 run" if result.repeat == 1 else f"mean of {result.repeat} runs"
     lines.append(
         f"time per inference: {_duration(result.seconds_per_inference)} "
-        f"(host runner, {result.executor}, {runs})"
+        f"({where}, {result.executor}, {runs})"
     )
     return "\n".join(lines)
 

@@ -1,8 +1,8 @@
-"""Build the host runner for one MLF, and cache the result so later runs are instant.
+"""Build host programs for one MLF — the host runner and the host board — and cache them.
 
 A build is keyed by a hash of the MLF's content, the runtime sources and the build
-options, and lives in ``<cache>/host-runner/<key>/``. The runner binary is used only once
-the ``complete`` stamp exists, so an interrupted build is simply redone.
+options, and lives in ``<cache>/<program>/<key>/``. The binary is used only once the
+``complete`` stamp exists, so an interrupted build is simply redone.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -24,8 +25,19 @@ from utvm.host.cmake_tool import find_cmake
 from utvm.mlf.model import ModelLibrary
 from utvm.paths import cache_dir, repo_root
 
-RUNNER_NAME = "utvm_host_runner"
-HOST_RUNNER_SUBDIR = Path("runtime") / "host_runner"
+@dataclass(frozen=True)
+class HostProgram:
+    """A CMake project under runtime/ that compiles one MLF into a host executable."""
+
+    label: str  # for messages and the cache folder, e.g. "host-runner"
+    subdir: Path  # relative to the repo
+    executable: str
+
+
+HOST_RUNNER = HostProgram("host-runner", Path("runtime") / "host_runner", "utvm_host_runner")
+HOST_BOARD = HostProgram("host-board", Path("runtime") / "host_board", "utvm_host_board")
+RUNNER_NAME = HOST_RUNNER.executable
+HOST_RUNNER_SUBDIR = HOST_RUNNER.subdir
 _CACHE_FORMAT = "utvm-host-runner-cache-1"
 _MLF_ENTRIES = ("metadata.json", "codegen", "executor-config", "parameters", "src",
                 "runtime", "templates")
@@ -37,10 +49,14 @@ _BUILD_TIMEOUT_S = 1800
 
 def host_runner_source_dir() -> Path:
     """``<repo>/runtime/host_runner``; UtvmError if this checkout does not have it."""
-    source = repo_root() / HOST_RUNNER_SUBDIR
+    return _source_dir(HOST_RUNNER)
+
+
+def _source_dir(program: HostProgram) -> Path:
+    source = repo_root() / program.subdir
     if not (source / "CMakeLists.txt").is_file():
         raise UtvmError(
-            f"the host runner sources are missing ({source / 'CMakeLists.txt'} does not "
+            f"the {program.label.replace('-', ' ')} sources are missing ({source / 'CMakeLists.txt'} does not "
             "exist). Update your utvm-zephyr checkout, or point UTVM_ROOT at a complete one."
         )
     return source
@@ -57,25 +73,49 @@ def build_host_runner(
     Build output goes to ``build.log`` in the cache folder; with ``verbose`` it is also
     streamed to ``progress`` (stderr by default), else only a short summary is.
     """
+    return build_host_program(HOST_RUNNER, mlf, sanitize, verbose, progress)
+
+
+def build_host_board(
+    mlf: ModelLibrary,
+    sanitize: bool = False,
+    verbose: bool = False,
+    progress: TextIO | None = None,
+    max_packet: int = 65536,
+) -> Path:
+    """The host "board" (runtime + RPC server + model) for ``mlf``, built if not cached."""
+    return build_host_program(HOST_BOARD, mlf, sanitize, verbose, progress,
+                              [f"-DUTVM_RPC_MAX_PACKET_SIZE={max_packet}"])
+
+
+def build_host_program(
+    program: HostProgram,
+    mlf: ModelLibrary,
+    sanitize: bool = False,
+    verbose: bool = False,
+    progress: TextIO | None = None,
+    extra_options: list[str] | None = None,
+) -> Path:
     out = progress if progress is not None else sys.stderr
-    source = host_runner_source_dir()
+    source = _source_dir(program)
     cmake = find_cmake()
-    options = ["-DCMAKE_BUILD_TYPE=Release", f"-DUTVM_SANITIZE={'ON' if sanitize else 'OFF'}"]
-    key = build_key(mlf, repo_root(), [str(cmake), *options])
-    workdir = cache_dir() / "host-runner" / key
-    runner = workdir / "build" / RUNNER_NAME
+    options = ["-DCMAKE_BUILD_TYPE=Release", f"-DUTVM_SANITIZE={'ON' if sanitize else 'OFF'}",
+               *(extra_options or [])]
+    key = build_key(mlf, repo_root(), [str(cmake), program.label, *options])
+    workdir = cache_dir() / program.label / key
+    binary = workdir / "build" / program.executable
     stamp = workdir / "complete"
-    if stamp.is_file() and runner.is_file():
-        return runner
+    if stamp.is_file() and binary.is_file():
+        return binary
     workdir.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive_lock(workdir.with_name(f"{key}.lock")):
-        if stamp.is_file() and runner.is_file():  # another process finished it meanwhile
-            return runner
+        if stamp.is_file() and binary.is_file():  # another process finished it meanwhile
+            return binary
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
         mlf_copy = _copy_mlf(mlf, workdir / "mlf")
         log_path = workdir / "build.log"
-        print(f"utvm: building the host runner for '{mlf.module_name}' "
+        print(f"utvm: building the {program.label.replace('-', ' ')} for '{mlf.module_name}' "
               f"({mlf.executor_kind}); cached in {workdir}", file=out, flush=True)
         steps = [
             ("configure", [str(cmake), "-S", str(source), "-B", str(workdir / "build"),
@@ -86,13 +126,13 @@ def build_host_runner(
             for name, command, timeout in steps:
                 _run_step(name, command, timeout, log, log_path, out if verbose else None)
                 print(f"utvm: {name} done", file=out, flush=True)
-        if not runner.is_file():
+        if not binary.is_file():
             raise UtvmError(
-                f"the host runner build finished but produced no {runner}. "
-                f"See {log_path}; runtime/host_runner/CMakeLists.txt must build '{RUNNER_NAME}'."
+                f"the {program.label.replace('-', ' ')} build finished but produced no {binary}. See {log_path}; "
+                f"{program.subdir}/CMakeLists.txt must build '{program.executable}'."
             )
         stamp.write_text(f"{mlf.source}\n", encoding="utf-8")
-    return runner
+    return binary
 
 
 def build_key(mlf: ModelLibrary, repo: Path, options: list[str]) -> str:

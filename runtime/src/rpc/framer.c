@@ -1,0 +1,110 @@
+/* Transmit side of the framing layer: escaping, CRC, and batching bytes for the transport. */
+#include "framer.h"
+
+#include <string.h>
+#include <tvm/runtime/crt/error_codes.h>
+
+#include "crc16.h"
+
+#define ESCAPE 0xFFu
+#define PACKET_START 0xFDu
+#define NOP 0xFEu
+
+void utvm_framer_init(utvm_framer_t* f, utvm_rpc_write_fn write, void* ctx) {
+  f->write = write;
+  f->ctx = ctx;
+  f->state = UTVM_FRAMER_RESET;
+  f->crc = UTVM_CRC16_INIT;
+  f->remaining = 0;
+  f->error = 0;
+  f->out_len = 0;
+}
+
+static void flush(utvm_framer_t* f) {
+  size_t done = 0;
+  while (f->error == 0 && done < f->out_len) {
+    int n = f->write(f->ctx, f->out + done, f->out_len - done);
+    if (n < 0) {
+      f->error = n;
+    } else if (n == 0) {
+      /* A transport that accepts nothing would make us spin: treat it as failed. */
+      f->error = kTvmErrorWriteStreamShortWrite;
+    } else {
+      done += (size_t)n;
+    }
+  }
+  f->out_len = 0;
+}
+
+static inline void put_raw(utvm_framer_t* f, uint8_t b) {
+  if (f->out_len == sizeof(f->out)) flush(f);
+  f->out[f->out_len++] = b;
+}
+
+/* A byte of length, payload or CRC: escaped; covered by the CRC unless it is the CRC. */
+static void put_escaped(utvm_framer_t* f, uint8_t b, bool in_crc) {
+  put_raw(f, b);
+  if (b == ESCAPE) put_raw(f, ESCAPE);
+  if (in_crc) {
+    f->crc = utvm_crc16_byte(f->crc, b);
+    if (b == ESCAPE) f->crc = utvm_crc16_byte(f->crc, b);
+  }
+}
+
+int utvm_framer_start(utvm_framer_t* f, uint32_t payload_len) {
+  if (f->state == UTVM_FRAMER_IN_FRAME) return kTvmErrorFramingInvalidState;
+  f->error = 0;
+  f->out_len = 0;
+  if (f->state == UTVM_FRAMER_RESET) put_raw(f, NOP);
+  static const uint8_t start[2] = {ESCAPE, PACKET_START};
+  put_raw(f, start[0]);
+  put_raw(f, start[1]);
+  f->crc = utvm_crc16_update(UTVM_CRC16_INIT, start, sizeof(start));
+  for (int i = 0; i < 4; i++) put_escaped(f, (uint8_t)(payload_len >> (8 * i)), true);
+  f->remaining = payload_len;
+  f->state = UTVM_FRAMER_IN_FRAME;
+  return f->error;
+}
+
+int utvm_framer_write(utvm_framer_t* f, const void* data, size_t len) {
+  if (f->state != UTVM_FRAMER_IN_FRAME) return kTvmErrorFramingInvalidState;
+  if (len > f->remaining) return kTvmErrorFramingPayloadOverflow;
+  f->remaining -= (uint32_t)len;
+  const uint8_t* p = data;
+  while (len > 0) {
+    /* Bytes up to the next FF need no escaping: copied and CRC'd in bulk. */
+    const uint8_t* ff = memchr(p, ESCAPE, len);
+    size_t run = ff == NULL ? len : (size_t)(ff - p);
+    while (run > 0) {
+      if (f->out_len == sizeof(f->out)) flush(f);
+      size_t n = sizeof(f->out) - f->out_len;
+      if (n > run) n = run;
+      memcpy(f->out + f->out_len, p, n);
+      f->crc = utvm_crc16_update(f->crc, p, n);
+      f->out_len += n;
+      p += n;
+      len -= n;
+      run -= n;
+    }
+    if (len > 0) { /* an FF */
+      put_escaped(f, *p++, true);
+      len--;
+    }
+  }
+  return f->error;
+}
+
+int utvm_framer_finish(utvm_framer_t* f) {
+  if (f->state != UTVM_FRAMER_IN_FRAME) return kTvmErrorFramingInvalidState;
+  if (f->remaining != 0) {
+    /* A frame we cannot complete is lost; the next one starts with FE to resynchronise. */
+    f->state = UTVM_FRAMER_RESET;
+    return kTvmErrorFramingPayloadIncomplete;
+  }
+  uint16_t crc = f->crc;
+  put_escaped(f, (uint8_t)(crc & 0xFF), false);
+  put_escaped(f, (uint8_t)(crc >> 8), false);
+  flush(f);
+  f->state = f->error == 0 ? UTVM_FRAMER_IDLE : UTVM_FRAMER_RESET;
+  return f->error;
+}

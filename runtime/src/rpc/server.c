@@ -1,0 +1,123 @@
+/* The server's entry points: start-up, feeding received bytes through framing, session and
+ * dispatch, and what it reports (utvm/rpc_server.h). */
+#include <string.h>
+#include <tvm/runtime/crt/platform.h>
+#include <utvm/error.h>
+#include <utvm/rpc_server.h>
+
+#include "host_allocs.h"
+#include "rpc_dispatch.h"
+#include "rpc_globals.h"
+#include "server_state.h"
+#include "time_evaluator.h"
+
+/* Defined in log.c; referencing it links TVMLogf (which overrides a port's weak default). */
+void utvm_rpc_log_attach(void);
+
+static utvm_rpc_server_t server;
+
+utvm_rpc_server_t* utvm_rpc_server_current(void) { return server.ready ? &server : NULL; }
+
+utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rpc_write_fn write,
+                                        void* write_ctx) {
+  server.ready = false;
+  if (rx_buf == NULL || write == NULL || rx_size < UTVM_RPC_MIN_PACKET_SIZE) {
+    utvm_fail(kTvmErrorBufferTooSmall,
+              "utvm_rpc_server_init: need a write function and a receive buffer of at least %d "
+              "bytes (UTVM_RPC_MAX_PACKET_SIZE=%d recommended)",
+              UTVM_RPC_MIN_PACKET_SIZE, UTVM_RPC_MAX_PACKET_SIZE);
+    return NULL;
+  }
+  uint8_t seed = 0;
+  int rc = TVMPlatformGenerateRandom(&seed, 1);
+  if (rc != 0) {
+    utvm_fail(rc, "utvm_rpc_server_init: TVMPlatformGenerateRandom failed (0x%x); the session "
+              "nonce needs it", rc);
+    return NULL;
+  }
+  rc = utvm_rpc_register_globals();
+  if (rc != 0) return NULL; /* the registry said why */
+  memset(&server, 0, sizeof(server));
+  server.capacity = rx_size < UTVM_RPC_MAX_PACKET_SIZE ? rx_size : UTVM_RPC_MAX_PACKET_SIZE;
+  utvm_framer_init(&server.framer, write, write_ctx);
+  utvm_unframer_init(&server.unframer, rx_buf, server.capacity);
+  server.ready = true;
+  utvm_rpc_log_attach();
+  /* Announce the (re)boot: a host in a session learns it is gone. */
+  utvm_session_init(&server.session, &server.framer, seed);
+  return &server;
+}
+
+/* A new host session cannot know the previous one's handles: free what it left behind. */
+static void forget_previous_session(void) {
+  utvm_host_allocs_release_all();
+  utvm_time_evaluators_release_all();
+}
+
+static void on_frame(utvm_rpc_server_t* s) {
+  utvm_unframer_t* u = &s->unframer;
+  size_t stored = utvm_unframer_overflow(u) ? u->capacity : u->frame_len;
+  uint8_t* body;
+  size_t body_len;
+  switch (utvm_session_receive(&s->session, u->buf, stored, u->frame_len, &body, &body_len)) {
+    case UTVM_SESSION_STARTED:
+      s->stats.sessions_started++;
+      forget_previous_session();
+      break;
+    case UTVM_SESSION_DROPPED:
+      s->stats.messages_dropped++;
+      break;
+    case UTVM_SESSION_RPC:
+      utvm_rpc_dispatch(s, body, body_len, u->frame_len - UTVM_SESSION_HEADER_BYTES);
+      break;
+    default:
+      break;
+  }
+}
+
+int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* len) {
+  /* Not before init, and not from inside a request (a called function polling the link). */
+  if (s == NULL || !s->ready || s->feeding) return kTvmErrorSessionInvalidState;
+  s->feeding = true;
+  s->write_error = 0;
+  while (*len > 0 && !s->shutdown) {
+    size_t used = 0;
+    utvm_unframer_event_t ev = utvm_unframer_feed(&s->unframer, *bytes, *len, &used);
+    *bytes += used;
+    *len -= used;
+    switch (ev) {
+      case UTVM_UNFRAMER_FRAME:
+        s->stats.frames_received++;
+        if (utvm_unframer_overflow(&s->unframer)) s->stats.oversize_frames++;
+        on_frame(s);
+        break;
+      case UTVM_UNFRAMER_BAD_CRC:
+        s->stats.crc_errors++;
+        break;
+      case UTVM_UNFRAMER_SHORT_FRAME:
+      case UTVM_UNFRAMER_INVALID_ESCAPE:
+        s->stats.framing_errors++;
+        break;
+      default:
+        break;
+    }
+  }
+  s->feeding = false;
+  if (s->shutdown) {
+    /* Like TVM's device after kShutdown: the caller reboots or restarts the server. */
+    return kTvmErrorPlatformShutdown;
+  }
+  return s->write_error;
+}
+
+size_t utvm_rpc_server_max_rpc_packet(const utvm_rpc_server_t* s) {
+  return s->capacity - UTVM_RPC_MESSAGE_OVERHEAD;
+}
+
+bool utvm_rpc_server_session_established(const utvm_rpc_server_t* s) {
+  return s->session.established;
+}
+
+void utvm_rpc_server_get_stats(const utvm_rpc_server_t* s, utvm_rpc_server_stats_t* out) {
+  *out = s->stats;
+}

@@ -1,0 +1,36 @@
+/* The server's state, shared by its files. There is one server per program. */
+#ifndef UTVM_RPC_SERVER_STATE_H_
+#define UTVM_RPC_SERVER_STATE_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <utvm/rpc_server.h>
+
+#include "framer.h"
+#include "rpc_args.h"
+#include "session.h"
+#include "unframer.h"
+
+/* Session header (3) + RPC length prefix (8): what a message carries besides an RPC packet. */
+#define UTVM_RPC_MESSAGE_OVERHEAD 11
+
+/* TVM 0.18's host receives each message into a 2048-byte buffer. */
+#define UTVM_RPC_TVM_HOST_MAX_MESSAGE 2048
+
+struct utvm_rpc_server {
+  bool ready;
+  utvm_framer_t framer;
+  utvm_unframer_t unframer;
+  utvm_session_t session;
+  size_t capacity;   /* largest session message in either direction */
+  bool shutdown;     /* the host sent kShutdown */
+  bool feeding;      /* inside utvm_rpc_server_feed (it is not re-entrant) */
+  int write_error;   /* first transport error since the last feed() */
+  utvm_rpc_args_t args;
+  utvm_rpc_server_stats_t stats;
+};
+
+/* The running server, or NULL before utvm_rpc_server_init(). */
+utvm_rpc_server_t* utvm_rpc_server_current(void);
+
+#endif /* UTVM_RPC_SERVER_STATE_H_ */
