@@ -25,6 +25,7 @@ from utvm.host.cmake_tool import find_cmake
 from utvm.mlf.model import ModelLibrary
 from utvm.paths import cache_dir, repo_root
 
+
 @dataclass(frozen=True)
 class HostProgram:
     """A CMake project under runtime/ that compiles one MLF into a host executable."""
@@ -32,6 +33,10 @@ class HostProgram:
     label: str  # for messages and the cache folder, e.g. "host-runner"
     subdir: Path  # relative to the repo
     executable: str
+
+    @property
+    def title(self) -> str:
+        return self.label.replace("-", " ")
 
 
 HOST_RUNNER = HostProgram("host-runner", Path("runtime") / "host_runner", "utvm_host_runner")
@@ -56,7 +61,7 @@ def _source_dir(program: HostProgram) -> Path:
     source = repo_root() / program.subdir
     if not (source / "CMakeLists.txt").is_file():
         raise UtvmError(
-            f"the {program.label.replace('-', ' ')} sources are missing ({source / 'CMakeLists.txt'} does not "
+            f"the {program.title} sources are missing ({source / 'CMakeLists.txt'} does not "
             "exist). Update your utvm-zephyr checkout, or point UTVM_ROOT at a complete one."
         )
     return source
@@ -115,7 +120,7 @@ def build_host_program(
         workdir.mkdir(parents=True)
         mlf_copy = _copy_mlf(mlf, workdir / "mlf")
         log_path = workdir / "build.log"
-        print(f"utvm: building the {program.label.replace('-', ' ')} for '{mlf.module_name}' "
+        print(f"utvm: building the {program.title} for '{mlf.module_name}' "
               f"({mlf.executor_kind}); cached in {workdir}", file=out, flush=True)
         steps = [
             ("configure", [str(cmake), "-S", str(source), "-B", str(workdir / "build"),
@@ -128,7 +133,7 @@ def build_host_program(
                 print(f"utvm: {name} done", file=out, flush=True)
         if not binary.is_file():
             raise UtvmError(
-                f"the {program.label.replace('-', ' ')} build finished but produced no {binary}. See {log_path}; "
+                f"the {program.title} build finished but produced no {binary}. See {log_path}; "
                 f"{program.subdir}/CMakeLists.txt must build '{program.executable}'."
             )
         stamp.write_text(f"{mlf.source}\n", encoding="utf-8")
