@@ -1,125 +1,320 @@
-"""The RPC client: requests over a session, one reply each, with copies chunked."""
+"""The RPC client: one request, one reply, over an established session.
+
+It speaks to the device the way TVM 0.18's micro host does (doc §4, §6, §7): global functions
+through GetGlobalFunc, calls through CallFunc (whose reply carries the callee's return type
+code first), device memory through DevAllocData/DevFreeData, and copies split into chunks
+that fit the device's maximum packet size (§4.8), asked for once, on the first copy.
+"""
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from utvm.errors import UtvmError
 from utvm.rpc import codec
-from utvm.rpc.codec import Function, Handle, Module, ProtocolError, Tensor
-from utvm.rpc.session import Session
+from utvm.rpc.codec import (
+    CPU,
+    Arg,
+    CallFunc,
+    CopyAck,
+    CopyFromRemote,
+    CopyToRemote,
+    DataType,
+    EmptyPacket,
+    ExceptionReply,
+    Handle,
+    Request,
+    Return,
+    RPCCode,
+    Shutdown,
+    Syscall,
+    TensorRecord,
+    TypeCode,
+)
+from utvm.rpc.errors import FunctionNotFound, ProtocolError, RemoteError
+from utvm.rpc.remote import DeviceArray, RemoteFunc, RemoteModule
+from utvm.rpc.session import SessionLayer
 
-# A copy request carries a tensor record (ndim <= 6) besides its data.
-_COPY_OVERHEAD = 4 + 8 + 8 + 4 + 4 + 8 + 8 * 6 + 8
-Progress = Callable[[int, int], None]
+# Asked in this order on the first copy. utvm's server also offers its real (possibly larger)
+# packet size under its own name; TVM's devices answer that lookup with handle 0.
+TVM_MAX_PACKET_FUNCTIONS = ("tvm.rpc.server.GetCRTMaxPacketSize",)
+DEFAULT_MAX_PACKET_FUNCTIONS = ("utvm.rpc.GetMaxPacketSize", *TVM_MAX_PACKET_FUNCTIONS)
+NO_LIMIT = (1 << 64) - 1  # TVM's answer when the device has no size function
+MODULE_GET_FUNCTION = "tvm.rpc.server.ModuleGetFunction"
+_COPY_FIXED_OVERHEAD = 44  # code, data, device, ndim, dtype, byte_offset, nbytes
+
+
+def copy_overhead(ndim: int) -> int:
+    """Bytes of a copy request besides its data: 44 + 8 * ndim (doc §4.8)."""
+    return _COPY_FIXED_OVERHEAD + 8 * ndim
 
 
 class RpcClient:
-    def __init__(self, session: Session, reply_timeout: float | None = 10.0) -> None:
-        self.session = session
+    """Requests over a session (``SessionLayer``, or anything with its ``send``/``receive``).
+
+    ``reply_timeout`` bounds each wait for a reply (default: the session's established
+    timeout). ``max_packet_functions`` are the device functions asked for the packet size.
+    """
+
+    def __init__(self, session: Any, reply_timeout: float | None = None,
+                 max_packet_functions: tuple[str, ...] = DEFAULT_MAX_PACKET_FUNCTIONS) -> None:
+        self.session: SessionLayer = getattr(session, "layer", session)
         self.reply_timeout = reply_timeout
+        self.max_packet_functions = max_packet_functions
         self._max_packet: int | None = None
+        self._module_get_function: int | None = None
 
-    # -- one request, one reply ----------------------------------------------------------------
-    def request(self, code: int, body: bytes, timeout: float | None = None) -> tuple[int, list]:
-        body = struct.pack("<i", code) + body
-        self.session.send(struct.pack("<Q", len(body)) + body, self.reply_timeout)
-        reply = self.session.receive(timeout if timeout is not None else self.reply_timeout)
-        if len(reply) < 8 or struct.unpack_from("<Q", reply)[0] != len(reply) - 8:
-            raise ProtocolError("reply length disagrees with its header")
-        return codec.decode_reply(reply[8:])
+    # -- one request, one reply -------------------------------------------------------------
+    def request(self, msg: Request, timeout: float | None = None,
+                label: str = "") -> Return | CopyAck:
+        """Sends ``msg`` and returns the device's Return or CopyAck.
 
-    def syscall(self, code: int, *args: object) -> object:
-        _, values = self.request(code, codec.encode_args(args))
-        return values[0] if values else None
+        An Exception reply raises ``RemoteError`` with the device's message; ``label`` names
+        the request in messages (default: a description of ``msg``).
+        """
+        packet = codec.encode_packet(msg)
+        self._check_fits(msg, len(packet) - 8)
+        what = label or codec.describe(msg)
+        if len(what) > 160:
+            what = what[:157] + "..."
+        self.session.send(packet)
+        wait = self.reply_timeout if timeout is None else timeout
+        while True:
+            reply = codec.decode_packet(self.session.receive(wait, f"the reply to {what}"))
+            if isinstance(reply, EmptyPacket):
+                continue  # legal, and ignored (doc §4.1)
+            if isinstance(reply, ExceptionReply):
+                raise RemoteError(reply.message, what)
+            if isinstance(reply, Return | CopyAck):
+                return reply
+            raise ProtocolError(f"the device answered {what} with {codec.describe(reply)}")
 
-    # -- functions and modules -----------------------------------------------------------------
-    def get_global(self, name: str) -> Function | None:
-        handle = self.syscall(codec.GET_GLOBAL_FUNC, name)
-        return Function(handle) if handle else None
+    def _check_fits(self, msg: Request, packet_nbytes: int) -> None:
+        # Only once the size is known; a TVM device hangs on packets over its buffer.
+        if self._max_packet is not None and packet_nbytes > self._max_packet:
+            raise ProtocolError(
+                f"{codec.describe(msg)[:80]} needs a {packet_nbytes}-byte packet but the device "
+                f"takes at most {self._max_packet}: build the board with larger RPC packets "
+                "(e.g. UTVM_RPC_MAX_PACKET_SIZE) or send less per call")
 
-    def global_func(self, name: str) -> Function:
-        f = self.get_global(name)
-        if f is None:
-            raise UtvmError(f"the device has no function {name}: is it running the utvm (or "
-                            "TVM) RPC server with that component enabled?")
-        return f
+    def syscall(self, code: int, *args: Any) -> Any:
+        """A syscall (code >= 9); returns its single returned value."""
+        reply = self.request(Syscall(code, [codec.to_arg(a) for a in args]))
+        if not isinstance(reply, Return) or len(reply.values) != 1:
+            raise ProtocolError(f"syscall {code} returned {codec.describe(reply)}; exactly one "
+                                "value expected")
+        return reply.values[0].value
 
-    def call(self, func: Function, *args: object, timeout: float | None = None) -> object:
-        body = struct.pack("<Q", func.handle) + codec.encode_args(args)
-        _, values = self.request(codec.CALL_FUNC, body, timeout)
-        return codec.wrap_call_result(values)
+    def shutdown(self) -> None:
+        """kShutdown: no reply comes; TVM's devices reboot, utvm's server restarts."""
+        self.session.send(codec.encode_packet(Shutdown()))
 
-    def module_function(self, module: Module, name: str) -> Function:
-        getter = self.global_func("tvm.rpc.server.ModuleGetFunction")
-        f = self.call(getter, module, name, True)
-        if not isinstance(f, Function):
-            raise UtvmError(f"the device module has no function {name}")
-        return f
+    # -- functions and modules --------------------------------------------------------------
+    def get_global(self, name: str) -> RemoteFunc | None:
+        """The device's global function ``name``, or None (GetGlobalFunc answered 0)."""
+        handle = self.syscall(RPCCode.GET_GLOBAL_FUNC, name)
+        return RemoteFunc(self, handle, name) if handle else None
 
-    def system_lib(self) -> Module:
-        return self.call(self.global_func("runtime.SystemLib"))
+    def get_global_func(self, name: str) -> RemoteFunc:
+        func = self.get_global(name)
+        if func is None:
+            raise FunctionNotFound(
+                f"the device has no global function {name!r}: is its firmware built with the "
+                "component that registers it (RPC server, executor module)?")
+        return func
 
-    def free(self, value: Module | Function | Tensor) -> None:
-        if isinstance(value, Tensor):
-            if value.handle is not None:
-                self.syscall(codec.FREE_HANDLE, Handle(value.handle), codec.NDARRAY)
-        else:
-            code = codec.MODULE if isinstance(value, Module) else codec.FUNC
-            self.syscall(codec.FREE_HANDLE, Handle(value.handle), code)
+    def call(self, func: RemoteFunc | int, *args: Any, timeout: float | None = None) -> Any:
+        """CallFunc; returns None, a number, str, bytes, RemoteFunc, RemoteModule or
+        DeviceArray, as the device's return type code says."""
+        handle = func.handle if isinstance(func, RemoteFunc) else int(func)
+        name = func.name if isinstance(func, RemoteFunc) else ""
+        msg = CallFunc(handle, [codec.to_arg(a) for a in args])
+        label = f"{name}({codec.describe_args(msg.args)})" if name else ""
+        reply = self.request(msg, timeout, label)
+        if not isinstance(reply, Return):
+            raise ProtocolError(f"CallFunc answered with {codec.describe(reply)}")
+        return self._call_result(reply.values, name)
 
-    # -- memory --------------------------------------------------------------------------------
-    def empty(self, shape: tuple[int, ...], dtype: np.dtype) -> Tensor:
-        t = Tensor(0, tuple(shape), np.dtype(dtype))
-        ptr = self.syscall(codec.DEV_ALLOC_DATA, codec.device(), max(t.nbytes, 1), 64,
-                           np.dtype(dtype))
-        return Tensor(ptr, tuple(shape), np.dtype(dtype))
+    def _call_result(self, values: list[Arg], name: str) -> Any:
+        """A CallFunc Return is [i64 callee type code, value] or, for NDArrays,
+        [13, DLTensor record, NDArray handle] (doc §4.6.4)."""
+        if len(values) not in (2, 3) or values[0].code != TypeCode.INT:
+            raise ProtocolError(f"CallFunc reply with {len(values)} values "
+                                f"{[a.code for a in values]}; 2 or 3 starting with an int "
+                                "type code expected")
+        tcode, value = values[0].value, values[1].value
+        if len(values) == 3:
+            if tcode != TypeCode.NDARRAY or values[1].code != TypeCode.DLTENSOR:
+                raise ProtocolError(f"3-value CallFunc reply of type {tcode}: only NDArrays "
+                                    "(13) carry a third value")
+            return DeviceArray(self, value, handle=values[2].value)
+        if tcode == TypeCode.NULL:
+            return None
+        if tcode == TypeCode.MODULE:
+            return RemoteModule(self, value)
+        if tcode == TypeCode.PACKED_FUNC:
+            return RemoteFunc(self, value, f"returned by {name}" if name else "")
+        if tcode == TypeCode.BOOL:
+            return bool(value)
+        if tcode == TypeCode.OPAQUE_HANDLE:
+            return Handle(value)
+        if tcode == TypeCode.DLTENSOR:
+            return DeviceArray(self, value)
+        return value
 
-    def free_data(self, t: Tensor) -> None:
-        self.syscall(codec.DEV_FREE_DATA, codec.device(), Handle(t.data))
+    def free_handle(self, handle: int, type_code: int) -> None:
+        """FreeHandle([3 handle, 0 type_code]): 13 NDArray, 10 PackedFunc, 9 Module, 8 Object."""
+        self.syscall(RPCCode.FREE_HANDLE, Handle(handle), int(type_code))
 
-    def max_packet(self) -> int:
-        """Largest RPC packet the device takes; asks once per client."""
+    def system_lib(self) -> RemoteModule:
+        """``runtime.SystemLib()``: the module holding the model's operators."""
+        factory = self.get_global_func("runtime.SystemLib")
+        try:
+            lib = factory()
+        finally:
+            factory.free()
+        if not isinstance(lib, RemoteModule):
+            raise ProtocolError(f"runtime.SystemLib returned {lib!r}, not a module")
+        lib.name = "system library"
+        return lib
+
+    def module_function(self, module: RemoteModule | int, name: str,
+                        query_imports: bool = True) -> RemoteFunc:
+        """``module[name]`` through tvm.rpc.server.ModuleGetFunction (looked up once)."""
+        func = self.find_module_function(module, name, query_imports)
+        if func is None:
+            raise FunctionNotFound(f"the device module has no function {name!r}")
+        return func
+
+    def find_module_function(self, module: RemoteModule | int, name: str,
+                             query_imports: bool = True) -> RemoteFunc | None:
+        if self._module_get_function is None:
+            self._module_get_function = self.get_global_func(MODULE_GET_FUNCTION).handle
+        ref = module if isinstance(module, RemoteModule) else codec.ModuleHandle(module)
+        func = self.call(self._module_get_function, ref, name, bool(query_imports))
+        if func is None:
+            return None
+        if not isinstance(func, RemoteFunc):
+            raise ProtocolError(f"ModuleGetFunction({name!r}) returned {func!r}")
+        func.name = name
+        return func
+
+    # -- device memory ----------------------------------------------------------------------
+    def alloc_data(self, nbytes: int, alignment: int = 64,
+                   type_hint: DataType | np.dtype | Any = None) -> int:
+        """DevAllocData([6 dev, 0 nbytes, 0 alignment, 5 type_hint]); the device address."""
+        hint = DataType(2, 32) if type_hint is None else type_hint
+        if not isinstance(hint, DataType):
+            hint = DataType.from_numpy(hint)
+        address = self.syscall(RPCCode.DEV_ALLOC_DATA, CPU, int(nbytes), int(alignment), hint)
+        if not address:
+            raise RemoteError(f"could not allocate {nbytes} bytes (the device returned NULL)",
+                              "DevAllocData")
+        return address
+
+    def empty(self, shape: tuple[int, ...] | list[int], dtype: Any,
+              alignment: int = 64) -> DeviceArray:
+        """A new, uninitialised device tensor; ``free()`` releases it (DevFreeData)."""
+        wire = DataType.from_numpy(dtype)
+        record = TensorRecord(0, tuple(int(d) for d in shape), wire)
+        address = self.alloc_data(record.nbytes, alignment, wire)
+        return DeviceArray(self, replace(record, data=address), owns_data=True)
+
+    def free_data(self, tensor: DeviceArray | TensorRecord | int) -> None:
+        """DevFreeData([6 dev, 3 address])."""
+        address = tensor if isinstance(tensor, int) else _record(tensor).data
+        self.syscall(RPCCode.DEV_FREE_DATA, CPU, Handle(address))
+
+    def stream_sync(self) -> None:
+        """DevStreamSync([6 dev, 3 NULL]): TVM sends it after every host<->device copy."""
+        self.syscall(RPCCode.DEV_STREAM_SYNC, CPU, Handle(0))
+
+    # -- copies -----------------------------------------------------------------------------
+    def max_packet_size(self) -> int:
+        """The largest RPC packet (packet_nbytes) the device accepts; asked once."""
         if self._max_packet is None:
-            f = self.get_global("utvm.rpc.GetMaxPacketSize") or self.get_global(
-                "tvm.rpc.server.GetCRTMaxPacketSize")
-            size = self.call(f) if f else 1 << 30
-            if not isinstance(size, int) or size <= _COPY_OVERHEAD:
-                raise ProtocolError(f"the device reports a maximum packet of {size} bytes")
+            size = NO_LIMIT
+            for name in self.max_packet_functions:
+                func = self.get_global(name)
+                if func is not None:
+                    size = func()  # TVM leaves this handle allocated, and so do we
+                    if not isinstance(size, int) or size <= 0:
+                        raise ProtocolError(f"{name} returned {size!r}, not a positive size")
+                    break
             self._max_packet = size
         return self._max_packet
 
-    def _chunks(self, nbytes: int) -> range:
-        return range(0, nbytes, self.max_packet() - _COPY_OVERHEAD)
+    def _block_size(self, ndim: int) -> int:
+        limit, overhead = self.max_packet_size(), copy_overhead(ndim)
+        if limit <= overhead:
+            raise ProtocolError(f"the device's maximum packet ({limit} bytes) cannot carry any "
+                                f"data of a {ndim}-dimensional tensor ({overhead} bytes of "
+                                "header)")
+        return limit - overhead
 
-    def copy_to(self, t: Tensor, array: np.ndarray, progress: Progress | None = None) -> None:
-        data = np.ascontiguousarray(array, dtype=t.dtype)
-        if data.nbytes != t.nbytes:
-            raise UtvmError(f"{data.nbytes} bytes do not fit a device tensor of {t.nbytes}")
-        raw = data.tobytes()
-        block = self.max_packet() - _COPY_OVERHEAD
-        for start in self._chunks(len(raw)):
-            chunk = raw[start:start + block]
-            where = Tensor(t.data, (len(chunk),), np.dtype(np.uint8), t.byte_offset + start)
-            body = codec.tensor_record(where) + struct.pack("<Q", len(chunk)) + chunk
-            self.request(codec.COPY_TO_REMOTE, body)
-            if progress:
-                progress(start + len(chunk), len(raw))
+    def copy_to(self, tensor: DeviceArray | TensorRecord, data: Any, sync: bool = True) -> None:
+        """Writes ``data`` (a numpy array matching the tensor, or raw bytes) to the device.
 
-    def copy_from(self, t: Tensor, progress: Progress | None = None) -> np.ndarray:
+        Chunks of ``max - (44 + 8*ndim)`` bytes, each request carrying the tensor's own record
+        with ``byte_offset`` advanced, then one DevStreamSync if ``sync``.
+        """
+        record = _record(tensor)
+        raw = _tensor_bytes(record, data)
+        block = self._block_size(record.ndim)
+        for offset in range(0, len(raw), block):
+            chunk = replace(record, byte_offset=record.byte_offset + offset)
+            self.request(CopyToRemote(chunk, raw[offset:offset + block]))
+        if sync:
+            self.stream_sync()
+
+    def copy_from(self, tensor: DeviceArray | TensorRecord, sync: bool = True) -> np.ndarray:
+        """Reads the tensor back into a new numpy array (chunked like ``copy_to``)."""
+        record = _record(tensor)
+        raw = self.read_bytes(record, record.nbytes, sync)
+        return np.frombuffer(raw, dtype=record.dtype.to_numpy()).reshape(record.shape).copy()
+
+    def read_bytes(self, record: TensorRecord, nbytes: int, sync: bool = True) -> bytes:
+        block = self._block_size(record.ndim)
         out = bytearray()
-        block = self.max_packet() - _COPY_OVERHEAD
-        for start in self._chunks(t.nbytes):
-            n = min(block, t.nbytes - start)
-            where = Tensor(t.data, (n,), np.dtype(np.uint8), t.byte_offset + start)
-            _, (data,) = self.request(codec.COPY_FROM_REMOTE,
-                                      codec.tensor_record(where) + struct.pack("<Q", n))
-            if len(data) != n:
-                raise ProtocolError(f"asked for {n} bytes, the device sent {len(data)}")
-            out += data
-            if progress:
-                progress(len(out), t.nbytes)
-        return np.frombuffer(bytes(out), dtype=t.dtype).reshape(t.shape)
+        for offset in range(0, nbytes, block):
+            n = min(block, nbytes - offset)
+            chunk = replace(record, byte_offset=record.byte_offset + offset)
+            reply = self.request(CopyFromRemote(chunk, n))
+            if not isinstance(reply, CopyAck) or len(reply.data) != n:
+                raise ProtocolError(f"CopyFromRemote of {n} bytes answered with "
+                                    f"{codec.describe(reply)}")
+            out += reply.data
+        if sync:
+            self.stream_sync()
+        return bytes(out)
+
+
+    # Names used by earlier callers.
+    global_func = get_global_func
+    max_packet = max_packet_size
+
+
+def _record(tensor: DeviceArray | TensorRecord) -> TensorRecord:
+    return tensor.record if isinstance(tensor, DeviceArray) else tensor
+
+
+def _tensor_bytes(record: TensorRecord, data: Any) -> bytes:
+    """The bytes to upload, after checking they match the tensor."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+    else:
+        array = np.asarray(data)
+        try:
+            expected = record.dtype.to_numpy()
+        except ProtocolError:
+            expected = array.dtype
+        if array.dtype != expected or tuple(array.shape) != record.shape:
+            raise ProtocolError(f"the device tensor is {record.dtype}{list(record.shape)}; got "
+                                f"{array.dtype}{list(array.shape)}. Convert it first, e.g. "
+                                f"array.astype('{expected}').reshape({list(record.shape)})")
+        raw = np.ascontiguousarray(array).tobytes()
+    if len(raw) != record.nbytes:
+        raise ProtocolError(f"{len(raw)} bytes given for a device tensor of {record.nbytes}")
+    return raw

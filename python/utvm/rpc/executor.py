@@ -1,90 +1,205 @@
-"""Running a model on a device: the AOT or graph executor module, driven remotely."""
+"""Executors living on the device (AOT, graph), driven over RPC.
+
+``create_aot_executor`` reproduces TVM 0.18's host call for call (doc §7.1 and the recorded
+sessions): GetGlobalFunc(tvm.aot_executor.create), runtime.SystemLib(), create(lib, cpu,
+"default"), then the eight function lookups of TVM's ``AotModule``. ``set_input`` copies into
+the tensor ``get_input`` returns, ``get_output`` copies out of the one ``get_output`` returns,
+each followed by DevStreamSync and FreeHandle of the NDArray, as TVM does.
+"""
 
 from __future__ import annotations
 
-import struct
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from utvm.errors import UtvmError
-from utvm.rpc import codec
 from utvm.rpc.client import RpcClient
-from utvm.rpc.codec import Module, Tensor
+from utvm.rpc.codec import CPU
+from utvm.rpc.errors import ProtocolError
+from utvm.rpc.remote import DeviceArray, RemoteFunc, RemoteModule, link_usable
+
+# TVM's AotModule looks these up when it is created, in this order, and fails if one is missing.
+AOT_FUNCTIONS = ("set_input", "run", "get_output", "get_input", "get_num_outputs",
+                 "get_input_index", "get_num_inputs", "get_input_name")
 
 
-class RemoteExecutor:
-    """An executor living on the device: set inputs, run, read outputs, time runs."""
+class Executor:
+    """Common API of the executor modules: inputs in, run, outputs out, device timing."""
 
-    def __init__(self, client: RpcClient, module: Module) -> None:
-        self.client = client
-        self.module = module
-        self._fns = {}
+    kind = "executor"
 
-    @classmethod
-    def aot(cls, client: RpcClient, module_name: str = "default") -> RemoteExecutor:
-        create = client.global_func("tvm.aot_executor.create")
-        lib = client.system_lib()
-        return cls(client, client.call(create, lib, codec.device(), module_name))
+    def __init__(self, client: RpcClient, module: RemoteModule,
+                 prefetch: tuple[str, ...] = ()) -> None:
+        self.client, self.module = client, module
+        self._functions: dict[str, RemoteFunc] = {}
+        for name in prefetch:
+            self._function(name)
 
-    @classmethod
-    def graph(cls, client: RpcClient, graph_json: str, params: bytes | None = None
-              ) -> RemoteExecutor:
-        create = client.global_func("tvm.graph_executor.create")
-        lib = client.system_lib()
-        executor = cls(client, client.call(create, graph_json, lib, 1, 0))
-        if params:
-            executor._call("load_params", bytes(params))
-        return executor
+    def _function(self, name: str) -> RemoteFunc:
+        if name not in self._functions:
+            self._functions[name] = self.module.get_function(name)
+        return self._functions[name]
 
-    def _call(self, name: str, *args: object) -> object:
-        if name not in self._fns:
-            self._fns[name] = self.client.module_function(self.module, name)
-        return self.client.call(self._fns[name], *args)
+    def _call(self, name: str, *args: Any, timeout: float | None = None) -> Any:
+        return self._function(name)(*args, timeout=timeout)
 
+    # -- model interface ----------------------------------------------------------------------
+    def get_num_inputs(self) -> int:
+        return int(self._call("get_num_inputs"))
+
+    def get_num_outputs(self) -> int:
+        return int(self._call("get_num_outputs"))
+
+    def get_input_name(self, index: int) -> str:
+        return str(self._call("get_input_name", int(index)))
+
+    def get_input_index(self, name: str) -> int:
+        return int(self._call("get_input_index", name))
+
+    def get_input(self, key: int | str) -> DeviceArray:
+        """The device tensor of an input; the caller frees it (``with`` or ``free()``)."""
+        tensor = self._call("get_input", _key(key))
+        return _device_array(tensor, f"get_input({key!r})")
+
+    def set_input(self, key: int | str, value: Any) -> None:
+        """Copies ``value`` (numpy, of the input's dtype and shape) into input ``key``."""
+        with self.get_input(key) as tensor:
+            self.client.copy_to(tensor, value)
+
+    def run(self, timeout: float | None = None) -> None:
+        """Runs the model once; ``timeout`` overrides the reply timeout for slow models."""
+        self._call("run", timeout=timeout)
+
+    def get_output(self, index: int) -> np.ndarray:
+        """Output ``index`` copied back into a numpy array."""
+        tensor = _device_array(self._call("get_output", int(index)), f"get_output({index})")
+        with tensor:
+            return self.client.copy_from(tensor)
+
+    def time(self, number: int = 1, repeat: int = 1, min_repeat_ms: int = 0,
+             timeout: float | None = None) -> list[float]:
+        """Seconds per ``run`` measured by the device's own timer, one value per repeat
+        (each the mean of ``number`` runs), via runtime.RPCTimeEvaluator."""
+        timer = self.module.time_evaluator("run", number=number, repeat=repeat,
+                                           min_repeat_ms=min_repeat_ms)
+        try:
+            return timer(timeout=timeout)
+        finally:
+            timer.free()
+
+    def close(self) -> None:
+        """Frees the looked-up functions and the executor module on the device."""
+        functions, self._functions = list(self._functions.values()), {}
+        for func in functions:
+            func.free()
+        self.module.free()
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
+        if link_usable(exc):
+            self.close()
+
+    # -- older names, kept for existing callers ------------------------------------------------
     @property
     def num_inputs(self) -> int:
-        return int(self._call("get_num_inputs"))
+        return self.get_num_inputs()
 
     @property
     def num_outputs(self) -> int:
-        return int(self._call("get_num_outputs"))
+        return self.get_num_outputs()
 
     def input_name(self, index: int) -> str:
-        return str(self._call("get_input_name", index))
-
-    def set_input(self, key: int | str, value: np.ndarray, progress=None) -> None:
-        t = self._call("get_input", key)
-        try:
-            if tuple(np.shape(value)) != t.shape or np.asarray(value).dtype != t.dtype:
-                raise UtvmError(f"input {key!r} must be {t.dtype} {list(t.shape)}, got "
-                                f"{np.asarray(value).dtype} {list(np.shape(value))}")
-            self.client.copy_to(t, np.asarray(value), progress)
-        finally:
-            self.client.free(t)
-
-    def run(self, timeout: float | None = None) -> None:
-        f = self._fns.get("run") or self.client.module_function(self.module, "run")
-        self._fns["run"] = f
-        self.client.call(f, timeout=timeout)
-
-    def get_output(self, index: int) -> np.ndarray:
-        t = self._call("get_output", index)
-        try:
-            return self.client.copy_from(t)
-        finally:
-            self.client.free(t)
+        return self.get_input_name(index)
 
     def time_run(self, number: int = 1, repeat: int = 1, min_repeat_ms: int = 0) -> list[float]:
-        """Seconds per run() measured on the device with its own timer."""
-        evaluator = self.client.global_func("runtime.RPCTimeEvaluator")
-        timer = self.client.call(evaluator, self.module, "run", 1, 0, number, repeat,
-                                 min_repeat_ms, 0, 0, 0, 0, "")
-        raw = self.client.call(timer)
-        self.client.free(timer)
-        return list(struct.unpack(f"<{len(raw) // 8}d", raw))
-
-    def close(self) -> None:
-        self.client.free(self.module)
+        return self.time(number, repeat, min_repeat_ms)
 
 
-__all__ = ["RemoteExecutor", "Tensor"]
+class AotExecutor(Executor):
+    kind = "aot"
+
+    def __init__(self, client: RpcClient, module: RemoteModule) -> None:
+        super().__init__(client, module, prefetch=AOT_FUNCTIONS)
+
+
+class GraphExecutor(Executor):
+    """The graph executor module on the device (tvm.graph_executor.create).
+
+    TVM's Zephyr template does not link it (TVM runs graphs on the host instead); utvm's
+    runtime does. The graph JSON and the parameters each travel in one request, so the board
+    needs packets large enough for them.
+    """
+
+    kind = "graph"
+
+    def load_params(self, params: bytes) -> None:
+        self._call("load_params", bytes(params))
+
+
+def create_aot_executor(client: RpcClient, module_name: str = "default") -> AotExecutor:
+    module = _create("tvm.aot_executor.create", client, lambda create, lib: create(
+        lib, CPU, module_name))
+    return AotExecutor(client, module)
+
+
+def create_graph_executor(client: RpcClient, graph_json: str | bytes,
+                          params: bytes | None = None) -> GraphExecutor:
+    if isinstance(graph_json, bytes):
+        graph_json = graph_json.decode("utf-8")
+    client.max_packet_size()  # known before the large requests, so oversize fails clearly
+    module = _create("tvm.graph_executor.create", client, lambda create, lib: create(
+        graph_json, lib, CPU.device_type, CPU.device_id))
+    executor = GraphExecutor(client, module)
+    if params:
+        executor.load_params(params)
+    return executor
+
+
+def _create(factory: str, client: RpcClient,
+            call: Callable[[RemoteFunc, RemoteModule], Any]) -> RemoteModule:
+    """Looks up the factory, then the system library, calls, and frees both in TVM's order:
+    the factory function first, then the library module."""
+    create = client.get_global_func(factory)
+    with create:
+        lib = client.system_lib()
+        try:
+            module = call(create, lib)
+        except BaseException as e:
+            if link_usable(e):
+                create.free()
+                lib.free()
+            raise
+        create.free()
+        lib.free()
+    if not isinstance(module, RemoteModule):
+        raise ProtocolError(f"{factory} returned {module!r}, not a module")
+    module.name = factory
+    return module
+
+
+def _device_array(value: Any, source: str) -> DeviceArray:
+    if not isinstance(value, DeviceArray):
+        raise ProtocolError(f"{source} returned {value!r}, not a tensor")
+    return value
+
+
+def _key(key: int | str) -> int | str:
+    if isinstance(key, bool) or not isinstance(key, int | str | np.integer):
+        raise TypeError(f"an input is named by its index or name, not {key!r}")
+    return key if isinstance(key, str) else int(key)
+
+
+class RemoteExecutor:
+    """Factory names used by earlier callers: ``RemoteExecutor.aot(client)`` etc."""
+
+    @staticmethod
+    def aot(client: RpcClient, module_name: str = "default") -> AotExecutor:
+        return create_aot_executor(client, module_name)
+
+    @staticmethod
+    def graph(client: RpcClient, graph_json: str | bytes,
+              params: bytes | None = None) -> GraphExecutor:
+        return create_graph_executor(client, graph_json, params)

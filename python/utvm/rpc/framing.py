@@ -1,126 +1,207 @@
-"""Framing: [FE] FF FD | u32 length | payload | u16 CRC-16/CCITT-FALSE, 0xFF escaped as FF FF.
+"""Framing layer of the microTVM wire protocol: escaping, packet start, length, CRC.
 
-The CRC covers the wire bytes from FF FD through the last escaped payload byte; the
-standard library's binascii.crc_hqx is exactly that CRC (poly 0x1021, MSB first).
+A frame on the wire is ``[FE] FF FD | u32 LE length | payload | u16 LE CRC``. Every data
+byte ``0xFF`` (in length, payload and CRC) is sent as ``FF FF``. The CRC is
+CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, MSB first, no final XOR) over the bytes as they
+appear on the wire from ``FF FD`` through the last escaped payload byte. ``binascii.crc_hqx``
+is exactly that CRC once seeded with 0xFFFF.
+
+The receiver follows TVM's ``Unframer`` rules: garbage before a packet start is skipped, a new
+``FF FD`` inside a packet abandons the packet and starts the next one, ``FF FE`` inside a
+packet is dropped from the payload but still counted in the CRC (so it breaks that packet),
+any other escape abandons the packet, and a bad CRC drops the packet.
 """
 
 from __future__ import annotations
 
 import binascii
 import struct
+from dataclasses import dataclass
 
-ESCAPE, NOP, PACKET_START = 0xFF, 0xFE, 0xFD
+ESCAPE = 0xFF  # Escape::kEscapeStart
+NOP = 0xFE  # Escape::kEscapeNop: after FF a no-op; alone, an ordinary byte
+PACKET_START = 0xFD  # Escape::kPacketStart: after FF, a packet starts
+
+START_SEQUENCE = b"\xff\xfd"
+MAX_WIRE_LENGTH = 0xFFFF_FFFF  # the length field is a u32
+CRC_SEED = 0xFFFF
 
 
-def _escape(data: bytes) -> bytes:
+def crc16(data: bytes, crc: int = CRC_SEED) -> int:
+    """CRC-16/CCITT-FALSE of ``data``, continuing from ``crc``."""
+    return binascii.crc_hqx(data, crc)
+
+
+def escape(data: bytes) -> bytes:
+    """Doubles every 0xFF: the only byte the protocol escapes."""
     return data.replace(b"\xff", b"\xff\xff")
 
 
 def encode_frame(payload: bytes, lead_nop: bool = False) -> bytes:
-    body = b"\xff\xfd" + _escape(struct.pack("<I", len(payload))) + _escape(payload)
-    crc = binascii.crc_hqx(body, 0xFFFF)
-    return (b"\xfe" if lead_nop else b"") + body + _escape(struct.pack("<H", crc))
+    """One complete frame. ``lead_nop`` adds the lone FE TVM sends before its first frame."""
+    if len(payload) > MAX_WIRE_LENGTH:
+        raise ValueError(f"a frame carries at most {MAX_WIRE_LENGTH} bytes, not {len(payload)}")
+    body = START_SEQUENCE + escape(struct.pack("<I", len(payload))) + escape(payload)
+    tail = escape(struct.pack("<H", crc16(body)))
+    return (b"\xfe" if lead_nop else b"") + body + tail
+
+
+class Framer:
+    """Transmit side: frames payloads, with TVM's lone FE before the first frame.
+
+    TVM's transmitter starts in a reset state after construction or a failed write, and
+    precedes the next frame with a single unescaped FE (it cancels a dangling FF the receiver
+    may have seen, so FF FD cannot read as FF FF + FD). Call ``reset()`` after a write error.
+    """
+
+    def __init__(self) -> None:
+        self._after_reset = True
+
+    def reset(self) -> None:
+        self._after_reset = True
+
+    def frame(self, payload: bytes) -> bytes:
+        data = encode_frame(payload, lead_nop=self._after_reset)
+        self._after_reset = False
+        return data
+
+
+@dataclass
+class UnframerStats:
+    """What the receiver threw away, for diagnostics and tests."""
+
+    frames: int = 0  # good frames delivered
+    bad_crc: int = 0  # complete frames whose CRC did not match
+    short_packets: int = 0  # frames cut off by a new FF FD (kTvmErrorFramingShortPacket)
+    invalid_escapes: int = 0  # FF followed by a byte other than FD/FE/FF inside a frame
+    oversize: int = 0  # length fields above the receiver's limit
+    garbage_bytes: int = 0  # bytes skipped while hunting for a packet start
+
+
+# Receiver states, in TVM's order.
+_HUNT, _LENGTH, _PAYLOAD, _CRC = range(4)
 
 
 class Unframer:
-    """Incremental receiver: feed bytes, get complete payloads whose CRC checked out.
+    """Receive side, incremental: ``feed(bytes)`` returns the payloads of complete good frames.
 
-    Garbage before a frame is skipped; a frame interrupted by a new start, with a bad
-    escape, a bad CRC or a length over `max_payload` is dropped and counted.
+    Bytes may arrive split anywhere; a partial frame waits for the next ``feed``. A length
+    above ``max_payload`` is rejected at once (the frame is dropped and hunting restarts right
+    after its length field), so a corrupted length cannot make the receiver buffer gigabytes.
     """
 
     def __init__(self, max_payload: int = 1 << 24) -> None:
+        if not 0 <= max_payload <= MAX_WIRE_LENGTH:
+            raise ValueError(f"max_payload must be within 0..{MAX_WIRE_LENGTH}")
         self.max_payload = max_payload
-        self.bad_crc = 0
-        self.dropped = 0
-        self._reset()
-        self._escape = False
+        self.stats = UnframerStats()
+        self._saw_escape = False
+        self._drop_frame()
 
-    def _reset(self) -> None:
-        self._state = "start"
-        self._crc = 0
-        self._field = bytearray()
-        self._length = 0
-        self._oversize = False
+    @property
+    def in_frame(self) -> bool:
+        """True while part of a frame has been received (a truncated frame, if input ended)."""
+        return self._state != _HUNT
+
+    def _drop_frame(self) -> None:
+        self._state = _HUNT
+        self._crc = CRC_SEED
+        self._field = bytearray()  # length or CRC bytes collected so far
+        self._remaining = 0  # payload bytes still expected
         self._payload = bytearray()
+
+    def _start_frame(self) -> None:
+        self._drop_frame()
+        self._state = _LENGTH
+        self._crc = crc16(START_SEQUENCE)
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
         i, n = 0, len(data)
         while i < n:
-            if self._state == "payload" and not self._escape:
-                # Bulk path: copy everything up to the next escape byte in one go.
-                limit = min(n, i + self._length)
+            if self._state == _PAYLOAD and not self._saw_escape:
+                # Fast path: everything up to the next FF is plain payload.
+                limit = min(n, i + self._remaining)
                 stop = data.find(b"\xff", i, limit)
                 end = limit if stop < 0 else stop
                 if end > i:
                     chunk = data[i:end]
-                    self._crc = binascii.crc_hqx(chunk, self._crc)
-                    if not self._oversize:
-                        self._payload += chunk
-                    self._length -= end - i
+                    self._crc = crc16(chunk, self._crc)
+                    self._payload += chunk
+                    self._remaining -= end - i
                     i = end
-                    if self._length == 0:
-                        self._state = "crc"
+                    if self._remaining == 0:
+                        self._state = _CRC
+                    continue
+            elif self._state in (_LENGTH, _CRC) and not self._saw_escape:
+                # Fast path: the rest of the length or CRC field, when it holds no FF.
+                need = (4 if self._state == _LENGTH else 2) - len(self._field)
+                chunk = data[i:i + need]
+                if len(chunk) == need and b"\xff" not in chunk:
+                    if self._state == _LENGTH:
+                        self._crc = crc16(chunk, self._crc)
+                    self._field += chunk[:-1]
+                    self._data_byte(chunk[-1], out)
+                    i += need
                     continue
             self._byte(data[i], out)
             i += 1
         return out
 
     def _byte(self, b: int, out: list[bytes]) -> None:
-        if self._state == "start":
-            if self._escape and b == PACKET_START:
-                self._begin()
+        if self._state == _HUNT:
+            if self._saw_escape and b == PACKET_START:
+                self._saw_escape = False
+                self._start_frame()
             else:
-                self._escape = b == ESCAPE
+                self._saw_escape = b == ESCAPE
+                self.stats.garbage_bytes += 1
             return
-        if self._state != "crc":
-            self._crc = binascii.crc_hqx(bytes((b,)), self._crc)
-        if not self._escape:
+        if self._state != _CRC:
+            # The CRC covers every raw byte of length and payload, escapes (and no-ops) included.
+            self._crc = crc16(bytes((b,)), self._crc)
+        if not self._saw_escape:
             if b == ESCAPE:
-                self._escape = True
+                self._saw_escape = True
             else:
-                self._take(b, out)
+                self._data_byte(b, out)
             return
-        self._escape = False
+        self._saw_escape = False
         if b == ESCAPE:
-            self._take(ESCAPE, out)
+            self._data_byte(ESCAPE, out)
         elif b == PACKET_START:
-            self.dropped += 1
-            self._begin()
+            self.stats.short_packets += 1
+            self._start_frame()
         elif b != NOP:
-            self.dropped += 1
-            self._reset()
+            self.stats.invalid_escapes += 1
+            self._drop_frame()
 
-    def _begin(self) -> None:
-        self._reset()
-        self._state = "length"
-        self._crc = binascii.crc_hqx(b"\xff\xfd", 0xFFFF)
-        self._escape = False
-
-    def _take(self, b: int, out: list[bytes]) -> None:
-        if self._state == "length":
+    def _data_byte(self, b: int, out: list[bytes]) -> None:
+        if self._state == _LENGTH:
             self._field.append(b)
             if len(self._field) == 4:
-                self._length = struct.unpack("<I", self._field)[0]
-                self._oversize = self._length > self.max_payload
+                (length,) = struct.unpack("<I", self._field)
                 self._field.clear()
-                self._state = "payload" if self._length else "crc"
-        elif self._state == "payload":
-            if not self._oversize:
-                self._payload.append(b)
-            self._length -= 1
-            if self._length == 0:
-                self._state = "crc"
-        elif self._state == "crc":
+                if length > self.max_payload:
+                    self.stats.oversize += 1
+                    self._drop_frame()
+                    return
+                self._remaining = length
+                self._state = _PAYLOAD if length else _CRC
+        elif self._state == _PAYLOAD:
+            self._payload.append(b)
+            self._remaining -= 1
+            if self._remaining == 0:
+                self._state = _CRC
+        else:
             self._field.append(b)
             if len(self._field) == 2:
-                received = struct.unpack("<H", self._field)[0]
-                payload, crc, oversize = bytes(self._payload), self._crc, self._oversize
-                self._reset()
-                if received != crc:
-                    self.bad_crc += 1
-                elif oversize:
-                    self.dropped += 1
-                else:
+                (received,) = struct.unpack("<H", self._field)
+                good = received == self._crc
+                payload = bytes(self._payload)
+                self._drop_frame()
+                if good:
+                    self.stats.frames += 1
                     out.append(payload)
+                else:
+                    self.stats.bad_crc += 1

@@ -1,8 +1,10 @@
-"""Session layer, initiator side: u16 session id | u8 type | body over framing.
+"""Session layer of the microTVM wire protocol (wire-protocol doc §3).
 
-The host starts a session (Terminate, then StartSessionInit with its nonce) and retries
-until the device replies; afterwards each Normal message carries one RPC packet. Device
-logs (type 3) may arrive at any time and go to the `utvm.remote` logger.
+Every framed payload starts with a 3-byte header: ``u16 LE session_id | u8 message_type``.
+The session id is ``initiator_nonce | responder_nonce << 8``. ``SessionStateMachine`` is the
+state machine of §3.4, the same on both sides and free of I/O; ``SessionLayer`` is the host
+side on a transport: handshake with TVM's retry rules (§3.6), timeouts (§3.8), device logs to
+the ``utvm.remote`` logger, and a clear ``SessionReset`` when the device drops the session.
 """
 
 from __future__ import annotations
@@ -11,108 +13,415 @@ import logging
 import os
 import struct
 import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
 
-from utvm.errors import UtvmError
-from utvm.rpc.framing import Unframer, encode_frame
-from utvm.transport.base import Transport, TransportTimeout
+from utvm.rpc.errors import SessionError, SessionReset
+from utvm.rpc.framing import Framer, Unframer
+from utvm.transport.base import Transport, TransportTimeout, TransportTimeouts
 
-START_INIT, START_REPLY, TERMINATE, LOG, NORMAL = 0x00, 0x01, 0x02, 0x03, 0x10
-VERSION = 1
+VERSION = 1  # Session::kVersion
+HEADER = struct.Struct("<HB")
+DEFAULT_MAX_PAYLOAD = 1 << 24  # far above any real message; bounds what a bad length can cost
 REMOTE_LOG = logging.getLogger("utvm.remote")
+_LOG = logging.getLogger(__name__)
 
 
-class SessionError(UtvmError):
-    """The session could not be established or was lost."""
+class MessageType(IntEnum):
+    START_SESSION_INIT = 0x00
+    START_SESSION_REPLY = 0x01
+    TERMINATE_SESSION = 0x02
+    LOG = 0x03
+    NORMAL = 0x10
 
 
-class SessionReset(SessionError):
-    """The device terminated the session: it rebooted or was reset."""
+class SessionState(IntEnum):
+    RESET = 0
+    NO_SESSION = 1
+    START_SENT = 2
+    ESTABLISHED = 3
 
 
-def next_nonce(n: int) -> int:
-    """TVM's nonce step: rotate left by 5 (8 bits), add one, never zero."""
-    v = ((n << 5) | (n >> 5)) + 1 & 0xFF
-    return v or 1
+def next_nonce(nonce: int) -> int:
+    """TVM's nonce step, in 8-bit arithmetic: ((n << 5) | (n >> 5)) + 1, and never 0."""
+    value = ((((nonce << 5) & 0xFF) | (nonce >> 5)) + 1) & 0xFF
+    return value or 1
 
 
-class Session:
-    def __init__(self, transport: Transport, nonce: int | None = None,
-                 max_payload: int = 1 << 24) -> None:
-        self.transport = transport
-        self.nonce = nonce if nonce is not None else (os.urandom(1)[0] or 1)
+def seed_for_nonce(nonce: int) -> int:
+    """A seed whose next nonce is ``nonce`` (to reproduce a recorded session id).
+
+    The step drops bits 3 and 4 of its input, so only nonces whose ``nonce - 1`` has those
+    bits clear (and 1) are reachable.
+    """
+    if not 1 <= nonce <= 0xFF:
+        raise ValueError(f"nonce {nonce} is not a live nonce (1..255)")
+    for seed in range(256):
+        if next_nonce(seed) == nonce:
+            return seed
+    raise ValueError(f"nonce 0x{nonce:02x} is never produced by TVM's nonce step")
+
+
+@dataclass(frozen=True)
+class SessionMessage:
+    session_id: int
+    message_type: int
+    body: bytes = b""
+
+    def encode(self) -> bytes:
+        return HEADER.pack(self.session_id, self.message_type) + self.body
+
+    @classmethod
+    def decode(cls, payload: bytes) -> SessionMessage | None:
+        """None for payloads shorter than the header (TVM drops them silently)."""
+        if len(payload) < HEADER.size:
+            return None
+        session_id, message_type = HEADER.unpack_from(payload)
+        return cls(session_id, _message_type(message_type), payload[HEADER.size:])
+
+
+def _message_type(value: int) -> int:
+    try:
+        return MessageType(value)
+    except ValueError:
+        return value
+
+
+# -- events of the state machine ------------------------------------------------------------
+@dataclass(frozen=True)
+class Established:
+    session_id: int
+    by_peer: bool  # the peer sent the StartSessionInit and this side replied
+    renewed: bool = False  # a session was already established (the peer started over)
+
+
+@dataclass(frozen=True)
+class Terminated:
+    """The peer sent TerminateSession while a session was established."""
+
+
+@dataclass(frozen=True)
+class Lost:
+    """A StartSessionReply arrived while established: TVM drops to the reset state."""
+
+
+@dataclass(frozen=True)
+class Log:
+    text: bytes
+
+
+@dataclass(frozen=True)
+class Delivered:
+    message_type: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: str
+
+
+Event = Established | Terminated | Lost | Log | Delivered | Ignored
+
+
+class SessionStateMachine:
+    """§3.4 for either side. Outgoing messages go to ``send``; ``handle`` returns one event."""
+
+    def __init__(self, send: Callable[[SessionMessage], None]) -> None:
+        self._send = send
+        self.state = SessionState.RESET
         self.session_id = 0
-        self.established = False
+        self.local_nonce = 0
+
+    def initialize(self, seed: int) -> None:
+        """Takes a nonce seed and announces a clean slate (TerminateSession, id 0)."""
+        self.local_nonce = seed & 0xFF
+        self.terminate_session()
+
+    def terminate_session(self) -> None:
+        self.session_id = 0
+        self.state = SessionState.NO_SESSION
+        self._send(SessionMessage(0, MessageType.TERMINATE_SESSION))
+
+    def start_session(self) -> None:
+        """Initiator: new nonce, StartSessionInit with id = nonce."""
+        if self.state == SessionState.RESET:
+            raise SessionError("the session layer must be initialized before starting a session")
+        self.local_nonce = next_nonce(self.local_nonce)
+        self.session_id = self.local_nonce
+        self._send(SessionMessage(self.session_id, MessageType.START_SESSION_INIT,
+                                  bytes((VERSION,))))
+        self.state = SessionState.START_SENT
+
+    def _reply(self, initiator: int) -> None:
+        self.local_nonce = next_nonce(self.local_nonce)
+        self.session_id = initiator | self.local_nonce << 8
+        self._send(SessionMessage(self.session_id, MessageType.START_SESSION_REPLY,
+                                  bytes((VERSION,))))
+
+    def handle(self, payload: bytes) -> Event:
+        msg = SessionMessage.decode(payload)
+        if msg is None:
+            return Ignored(f"payload of {len(payload)} bytes is shorter than the session header")
+        kind = msg.message_type
+        if kind == MessageType.START_SESSION_INIT:
+            return self._on_init(msg)
+        if kind == MessageType.START_SESSION_REPLY:
+            return self._on_reply(msg)
+        if kind == MessageType.TERMINATE_SESSION:
+            if self.state == SessionState.ESTABLISHED:
+                self.state = SessionState.NO_SESSION
+                return Terminated()
+            return Ignored("TerminateSession outside a session")
+        if kind == MessageType.LOG:
+            if msg.session_id in (0, self.session_id):
+                return Log(msg.body)
+            return Ignored(f"log with foreign session id 0x{msg.session_id:04x}")
+        if self.state == SessionState.ESTABLISHED and msg.session_id == self.session_id:
+            return Delivered(kind, msg.body)
+        return Ignored(f"message type 0x{int(kind):02x} for session 0x{msg.session_id:04x} "
+                       f"(state {self.state.name}, session 0x{self.session_id:04x})")
+
+    def _on_init(self, msg: SessionMessage) -> Event:
+        initiator = msg.session_id & 0xFF
+        if initiator == 0 or not msg.body:
+            return Ignored("StartSessionInit without an initiator nonce or version")
+        if self.state in (SessionState.RESET, SessionState.NO_SESSION):
+            self._reply(initiator)
+            self.state = SessionState.ESTABLISHED
+            return Established(self.session_id, by_peer=True)
+        if self.state == SessionState.START_SENT:  # both sides initiated: lower nonce wins
+            if initiator < self.local_nonce and msg.body[0] == VERSION:
+                self._reply(initiator)
+                self.state = SessionState.ESTABLISHED
+                return Established(self.session_id, by_peer=True)
+            if initiator == self.local_nonce:
+                self.start_session()
+                return Ignored("simultaneous StartSessionInit with the same nonce; restarted")
+            return Ignored("simultaneous StartSessionInit with a higher nonce")
+        self._reply(initiator)
+        return Established(self.session_id, by_peer=True, renewed=True)
+
+    def _on_reply(self, msg: SessionMessage) -> Event:
+        initiator, responder = msg.session_id & 0xFF, msg.session_id >> 8
+        if responder == 0 or not msg.body:
+            return Ignored("StartSessionReply without a responder nonce or version")
+        if self.state == SessionState.START_SENT:
+            if initiator == self.local_nonce and msg.body[0] == VERSION:
+                self.session_id = msg.session_id
+                self.state = SessionState.ESTABLISHED
+                return Established(self.session_id, by_peer=False)
+            return Ignored(f"StartSessionReply for nonce 0x{initiator:02x}, version "
+                           f"{msg.body[0]} (expected 0x{self.local_nonce:02x}, version {VERSION})")
+        if self.state == SessionState.ESTABLISHED:
+            self.state = SessionState.RESET
+            return Lost()
+        return Ignored("StartSessionReply without a pending StartSessionInit")
+
+
+def _limit(seconds: float | None) -> float | None:
+    """TVM's convention for session timeouts: 0 (or None) means no limit."""
+    return seconds if seconds else None
+
+
+def _random_seed() -> int:
+    return os.urandom(1)[0] or 1
+
+
+class SessionLayer:
+    """The host end of a session over a transport; RPC packets in, RPC packets out.
+
+    ``seed`` fixes the nonce seed of the first attempt (an int, e.g. ``seed_for_nonce(0x27)``
+    to reproduce a recorded session) or supplies every seed (a callable); by default seeds are
+    random like TVM's. ``timeouts`` defaults to the transport's.
+    """
+
+    def __init__(self, transport: Transport, *, timeouts: TransportTimeouts | None = None,
+                 seed: int | Callable[[], int] | None = None,
+                 max_payload: int = DEFAULT_MAX_PAYLOAD,
+                 on_log: Callable[[str], None] | None = None) -> None:
+        self.transport = transport
+        self.timeouts = timeouts or transport.timeouts
+        self.framer = Framer()
         self.unframer = Unframer(max_payload)
-        self._pending: list[bytes] = []
-        self._first_frame = True
+        self.machine = SessionStateMachine(self._write_message)
+        self.ignored_messages = 0
+        self._seed = seed
+        self._on_log = on_log
+        self._events: deque[Event] = deque()
+        self._reset_reason = ""  # why the device dropped the session, once it has
+        self._desync_reason = ""  # why requests and replies may no longer pair up
 
-    # -- sending ---------------------------------------------------------------------------
-    def _send(self, session_id: int, msg_type: int, body: bytes, timeout: float | None) -> None:
-        frame = encode_frame(struct.pack("<HB", session_id, msg_type) + body, self._first_frame)
-        self._first_frame = False
-        self.transport.write(frame, timeout)
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def session_id(self) -> int:
+        return self.machine.session_id if self.established else 0
 
-    def send(self, packet: bytes, timeout: float | None = 10.0) -> None:
-        if not self.established:
-            raise SessionError("no session: call start() first")
-        self._send(self.session_id, NORMAL, packet, timeout)
+    @property
+    def established(self) -> bool:
+        return (self.machine.state == SessionState.ESTABLISHED and not self._reset_reason
+                and not self._desync_reason)
 
-    # -- receiving -------------------------------------------------------------------------
-    def _next_message(self, deadline: float | None) -> tuple[int, int, bytes]:
-        while not self._pending:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise self.transport.timeout_error("waiting for the device", 0)
-            self._pending.extend(self.unframer.feed(self.transport.read(1 << 16, left)))
-        payload = self._pending.pop(0)
-        if len(payload) < 3:
-            return -1, -1, b""
-        session_id, msg_type = struct.unpack_from("<HB", payload)
-        return session_id, msg_type, payload[3:]
+    @property
+    def name(self) -> str:
+        return self.transport.name
 
-    def _log(self, body: bytes) -> None:
-        if body:
-            REMOTE_LOG.info("remote: %s", body.decode(errors="replace"))
+    # -- handshake --------------------------------------------------------------------------
+    def start(self, retry_timeout: float | None = None, start_timeout: float | None = None
+              ) -> None:
+        """Opens the transport and establishes a session (Terminate + StartSessionInit).
 
-    def receive(self, timeout: float | None = 10.0) -> bytes:
-        """The next RPC packet of this session; logs are logged on the way."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            try:
-                session_id, msg_type, body = self._next_message(deadline)
-            except TransportTimeout as e:
-                raise type(e)(f"no reply within {timeout:g} s from {self.transport.name}. "
-                              f"Check: {self.transport.hint}") from e
-            if msg_type == LOG:
-                self._log(body)
-            elif msg_type == TERMINATE and self.established:
-                self.established = False
-                raise SessionReset(f"{self.transport.name} terminated the session: the device "
-                                   "reset or rebooted. Open a new session to continue.")
-            elif msg_type == NORMAL and session_id == self.session_id and self.established:
-                return body
-
-    # -- handshake -------------------------------------------------------------------------
-    def start(self, retry_timeout: float = 2.0, start_timeout: float = 10.0) -> None:
-        """Terminate + StartSessionInit, retried every retry_timeout until start_timeout."""
+        Each attempt waits ``retry_timeout`` s for the device's reply, then starts over with a
+        new nonce; after an attempt that ends ``start_timeout`` s or more after the first began,
+        ``TransportTimeout`` is raised. 0 disables either limit (defaults: the transport's).
+        """
+        retry = _limit(self.timeouts.session_start_retry_timeout_sec
+                       if retry_timeout is None else retry_timeout)
+        overall = _limit(self.timeouts.session_start_timeout_sec
+                         if start_timeout is None else start_timeout)
+        self.transport.open()
+        self._events.clear()
+        self._reset_reason = self._desync_reason = ""
         begin = time.monotonic()
+        attempts = 0
         while True:
-            self._send(0, TERMINATE, b"", retry_timeout)
-            self.nonce = next_nonce(self.nonce)
-            self._send(self.nonce, START_INIT, bytes((VERSION,)), retry_timeout)
-            deadline = min(time.monotonic() + retry_timeout, begin + start_timeout)
+            attempts += 1
+            self.machine.initialize(self._next_seed(attempts))
+            self.machine.start_session()
+            window = retry if retry is not None else overall
+            window_end = None if window is None else time.monotonic() + window
+            if self._await_established(window_end):
+                return
+            if overall is not None and window_end - begin >= overall:
+                raise TransportTimeout(
+                    f"session start handshake with {self.name} failed after "
+                    f"{time.monotonic() - begin:.1f} s ({attempts} attempts, no valid "
+                    f"StartSessionReply). Check: {self.transport.hint}")
+
+    def _next_seed(self, attempt: int) -> int:
+        if callable(self._seed):
+            return self._seed() & 0xFF
+        if self._seed is not None:
+            # A fixed seed makes retries deterministic too: they continue the nonce sequence.
+            return self._seed if attempt == 1 else self.machine.local_nonce
+        return _random_seed()
+
+    def _await_established(self, deadline: float | None) -> bool:
+        while True:
+            while self._events:
+                event = self._events.popleft()
+                if isinstance(event, Established):
+                    return True
+                self._note(event)
             try:
-                while True:
-                    session_id, msg_type, body = self._next_message(deadline)
-                    if msg_type == LOG:
-                        self._log(body)
-                    elif (msg_type == START_REPLY and session_id & 0xFF == self.nonce
-                          and session_id >> 8 and body[:1] == bytes((VERSION,))):
-                        self.session_id = session_id
-                        self.established = True
-                        return
+                self._pump(deadline)
             except TransportTimeout:
-                if time.monotonic() - begin >= start_timeout:
-                    raise TransportTimeout(
-                        f"session start handshake with {self.transport.name} failed after "
-                        f"{start_timeout:g} s. Check: {self.transport.hint}") from None
+                return False  # this attempt's window is over
+
+    # -- RPC packets ------------------------------------------------------------------------
+    def send(self, packet: bytes, timeout: float | None = None) -> None:
+        """Sends one RPC packet as a Normal message (timeout: the established timeout)."""
+        self._require_session()
+        limit = _limit(self.timeouts.session_established_timeout_sec) if timeout is None \
+            else timeout
+        message = SessionMessage(self.machine.session_id, MessageType.NORMAL, packet)
+        self._write(self.framer.frame(message.encode()), limit)
+
+    def receive(self, timeout: float | None = None, waiting_for: str = "a reply") -> bytes:
+        """The next RPC packet of this session, logs handled on the way.
+
+        ``timeout`` bounds the whole wait (default: the established timeout; 0 waits forever),
+        as in TVM: device logs arriving meanwhile do not extend it.
+        """
+        self._require_session()
+        seconds = self.timeouts.session_established_timeout_sec if timeout is None else timeout
+        limit = _limit(seconds)
+        deadline = None if limit is None else time.monotonic() + limit
+        while True:
+            while self._events:
+                event = self._events.popleft()
+                if isinstance(event, Delivered):
+                    if event.message_type == MessageType.NORMAL:
+                        return event.body
+                    self.ignored_messages += 1
+                    continue
+                self._note(event)
+                if self._reset_reason:
+                    raise SessionReset(self._reset_reason)
+            try:
+                self._pump(deadline)
+            except TransportTimeout as e:
+                within = f" within {limit:g} s" if limit is not None else ""
+                # A late reply would be taken for the next request's: no more requests.
+                self._desync_reason = (
+                    f"an earlier request to {self.name} timed out ({waiting_for}), so replies "
+                    "can no longer be matched to requests: open a new session")
+                raise TransportTimeout(
+                    f"no reply from {self.name}{within} while waiting for {waiting_for}. "
+                    f"Check: {self.transport.hint} (if the device is merely slow, raise the "
+                    "established-session timeout)") from e
+
+    def close(self) -> None:
+        """Closes the transport (TVM sends nothing at session end)."""
+        self.transport.close()
+
+    # -- internals --------------------------------------------------------------------------
+    def _require_session(self) -> None:
+        if self._reset_reason:
+            raise SessionReset(self._reset_reason)
+        if self._desync_reason:
+            raise SessionError(self._desync_reason)
+        if self.machine.state != SessionState.ESTABLISHED:
+            raise SessionError(f"no session with {self.name}: call start() (or "
+                               "utvm.rpc.Session.open()) first")
+
+    def _note(self, event: Event) -> None:
+        """Handles an event that is not the awaited one: logs, resets, dropped messages."""
+        if isinstance(event, Log):
+            self._log(event.text)
+        elif isinstance(event, Terminated):
+            self._reset_reason = (f"{self.name} terminated the session: the device rebooted or "
+                                  "was reset (its handles and tensors are gone). Open a new "
+                                  "session to continue.")
+        elif isinstance(event, Lost):
+            self._reset_reason = (f"{self.name} answered a session start that this host did not "
+                                  "send; the session is lost. Open a new session.")
+        elif isinstance(event, Established):  # only reachable while established
+            self._reset_reason = (f"{self.name} started a new session on its own: the device "
+                                  "rebooted or was reset (its handles and tensors are gone). "
+                                  "Open a new session to continue.")
+        elif isinstance(event, Ignored):
+            self.ignored_messages += 1
+            _LOG.debug("%s: ignored %s", self.name, event.reason)
+        elif isinstance(event, Delivered):
+            self.ignored_messages += 1
+
+    def _log(self, text: bytes) -> None:
+        if not text:
+            return
+        line = text.decode("utf-8", "replace")
+        if self._on_log is not None:
+            self._on_log(line)
+        else:
+            REMOTE_LOG.info("remote: %s", line)
+
+    def _pump(self, deadline: float | None) -> None:
+        """One transport read; complete messages become events."""
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        data = self.transport.read(4096, left)
+        for payload in self.unframer.feed(data):
+            self._events.append(self.machine.handle(payload))
+
+    def _write_message(self, message: SessionMessage) -> None:
+        """The state machine's own messages (handshake) use the session-start timeout."""
+        self._write(self.framer.frame(message.encode()),
+                    _limit(self.timeouts.session_start_timeout_sec))
+
+    def _write(self, data: bytes, timeout: float | None) -> None:
+        try:
+            self.transport.write(data, timeout)
+        except Exception:
+            self.framer.reset()  # TVM's framer re-sends its lone FE after a failed write
+            raise

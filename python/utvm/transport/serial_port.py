@@ -1,49 +1,65 @@
-"""A real UART through pyserial (any URL pyserial knows: /dev/ttyACM0, COM3, rfc2217://...)."""
+"""A real board's UART through pyserial (any URL it knows: /dev/ttyACM0, COM3, rfc2217://...)."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from utvm.transport.base import Transport, TransportClosed
+from utvm.transport.base import SERIAL_TIMEOUTS, Transport, TransportClosed
 
 
 class SerialTransport(Transport):
-    def __init__(self, port: str, baudrate: int = 115200) -> None:
-        import serial  # pyserial; imported here so the package works without a UART
+    timeouts = SERIAL_TIMEOUTS
 
-        try:
-            self.port = serial.serial_for_url(port, baudrate=baudrate, timeout=0)
-        except (serial.SerialException, ValueError) as e:
-            raise TransportClosed(f"cannot open serial port {port}: {e}. Is the board plugged "
-                                  "in, and is it the right port (see `python -m serial.tools."
-                                  "list_ports`)?") from e
-        self._serial = serial
+    def __init__(self, port: str, baudrate: int = 115200, **serial_options: Any) -> None:
+        self.port_name, self.baudrate, self.serial_options = port, baudrate, serial_options
         self.name = port
-        self.hint = (f"is the board powered and flashed with the RPC server, and is {port} at "
-                     f"{baudrate} baud its UART?")
+        self.hint = (f"is the board powered and connected, is {port} its UART (list ports with "
+                     "`python -m serial.tools.list_ports`), is it flashed with the RPC server "
+                     f"firmware, and does that firmware use {baudrate} baud?")
+        self.port: Any = None
 
-    def read(self, max_bytes: int, timeout: float | None) -> bytes:
-        self.port.timeout = timeout
+    def _open(self) -> None:
+        import serial  # pyserial, imported here so the package works without it
+
+        self._serial = serial
         try:
+            self.port = serial.serial_for_url(self.port_name, baudrate=self.baudrate,
+                                              timeout=0, write_timeout=None,
+                                              **self.serial_options)
+        except (serial.SerialException, ValueError, OSError) as e:
+            raise TransportClosed(f"cannot open serial port {self.port_name}: {e}. Is the "
+                                  "board plugged in, is this the right port (see `python -m "
+                                  "serial.tools.list_ports`), and is no other program (a "
+                                  "serial console?) holding it?") from e
+
+    def _close(self) -> None:
+        port, self.port = self.port, None
+        port.close()
+
+    def _gone(self, e: Exception) -> TransportClosed:
+        return TransportClosed(f"{self.name} failed ({e}): was the board unplugged or reset?")
+
+    def _read(self, n: int, timeout: float | None) -> bytes:
+        try:
+            self.port.timeout = timeout
             first = self.port.read(1)
             if not first:
-                raise self.timeout_error("read", timeout or 0)
-            self.port.timeout = 0
-            return first + self.port.read(max(0, max_bytes - 1))
+                raise self.timeout_error("read", timeout)
+            # Then whatever else is already there, without waiting.
+            waiting = min(n - 1, self.port.in_waiting)
+            return first + (self.port.read(waiting) if waiting else b"")
         except self._serial.SerialException as e:
-            raise TransportClosed(f"{self.name} went away ({e}): was the board unplugged?") from e
+            raise self._gone(e) from e
 
-    def write(self, data: bytes, timeout: float | None) -> None:
-        self.port.write_timeout = timeout
+    def _write(self, data: bytes, timeout: float | None) -> None:
         start = time.monotonic()
         try:
+            self.port.write_timeout = timeout
             self.port.write(data)
             self.port.flush()
         except self._serial.SerialTimeoutException as e:
-            raise self.timeout_error("write", time.monotonic() - start) from e
+            raise self.timeout_error(f"write ({len(data)} bytes)",
+                                     time.monotonic() - start) from e
         except self._serial.SerialException as e:
-            raise TransportClosed(f"{self.name} went away ({e}): was the board unplugged?") from e
-
-    def close(self) -> None:
-        if self.port.is_open:
-            self.port.close()
+            raise self._gone(e) from e

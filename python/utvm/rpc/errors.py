@@ -1,0 +1,44 @@
+"""Errors of the RPC stack, each saying what went wrong and what to check."""
+
+from __future__ import annotations
+
+from utvm.errors import UtvmError
+from utvm.transport.base import TransportClosed, TransportTimeout
+
+
+class ProtocolError(UtvmError):
+    """Bytes that do not follow the wire protocol (malformed packet, unexpected reply)."""
+
+
+class RemoteError(UtvmError):
+    """The device answered a request with an Exception; ``remote_message`` is its text."""
+
+    def __init__(self, remote_message: str, request: str = "") -> None:
+        self.remote_message = remote_message
+        self.request = request
+        where = f" during {request}" if request else ""
+        text = remote_message or "(the device gave no message)"
+        super().__init__(f"the device reported an error{where}: {text}")
+
+
+class FunctionNotFound(UtvmError):
+    """The device has no function of that name (global, or in a module)."""
+
+
+class SessionError(UtvmError):
+    """No session could be established, or it is not usable."""
+
+
+class SessionReset(SessionError):
+    """The device dropped the session (it rebooted or was reset); open a new session."""
+
+
+__all__ = [
+    "FunctionNotFound",
+    "ProtocolError",
+    "RemoteError",
+    "SessionError",
+    "SessionReset",
+    "TransportClosed",
+    "TransportTimeout",
+]

@@ -1,0 +1,102 @@
+"""The client against utvm's real RPC server: the host board (runtime/host_board), a program
+built from the C runtime and a model, over a pipe and a PTY. Builds are cached by utvm.host
+(~/.cache/utvm), so only the first run compiles."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hostrpc_transcripts import FIXTURES, FIXTURES_MISSING, REPO_ROOT
+
+from utvm.rpc import RemoteError, Session, TransportClosed
+from utvm.transport import Transport
+
+BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+GRAPH_PARAMS = FIXTURES / "tiny_conv_f32" / "graph_params"
+
+
+def _require_tools() -> None:
+    if shutil.which("cmake") is None or shutil.which("cc") is None:
+        pytest.skip("cmake and a C compiler are needed to build the host board")
+
+
+def _board(mlf_dir: Path, link: str) -> Transport:
+    from utvm.host.board import start_host_board
+    from utvm.mlf import open_mlf
+
+    with open_mlf(mlf_dir) as mlf:
+        return start_host_board(mlf, link)
+
+
+@pytest.fixture(params=["pipe", "pty"])
+def aot_board(request: pytest.FixtureRequest) -> Iterator[Session]:
+    _require_tools()
+    with Session(_board(BUNDLED, request.param)) as session:
+        yield session
+
+
+def test_aot_inference_is_bit_exact_with_tvm(aot_board: Session) -> None:
+    data = np.load(BUNDLED / "test_data" / "input_0.npy")
+    expected = np.load(BUNDLED / "test_data" / "tvm_crt_output_0.npy")
+    with aot_board.create_aot_executor() as executor:
+        assert executor.get_num_inputs() == 1 and executor.get_input_name(0) == "input"
+        executor.set_input("input", data)
+        executor.run()
+        assert executor.get_output(0).tobytes() == expected.tobytes()
+        seconds = executor.time(number=2, repeat=3)
+        assert len(seconds) == 3 and all(s >= 0 for s in seconds)
+
+
+def test_large_copies_round_trip(aot_board: Session) -> None:
+    data = np.random.default_rng(1).integers(-1000, 1000, size=100_000, dtype=np.int32)
+    with aot_board.array(data) as tensor:
+        assert np.array_equal(tensor.numpy(), data)
+
+
+def test_server_errors_arrive_as_remote_errors(aot_board: Session) -> None:
+    get_function = aot_board.get_global_func("tvm.rpc.server.ModuleGetFunction")
+    with pytest.raises(RemoteError, match="ModuleGetFunction"):
+        get_function(1, 2, 3)
+    assert aot_board.get_global_func("runtime.SystemLib") is not None
+
+
+def test_shutdown_ends_the_board(aot_board: Session) -> None:
+    """kShutdown: the host board exits (where a real device reboots); the link is gone."""
+    aot_board.client.shutdown()
+    with pytest.raises(TransportClosed):
+        aot_board.get_global_func("runtime.SystemLib")
+
+
+@pytest.fixture
+def graph_board() -> Iterator[tuple[Session, str, bytes]]:
+    if not (GRAPH_PARAMS / "metadata.json").is_file():
+        pytest.skip(FIXTURES_MISSING)
+    _require_tools()
+    graph = (GRAPH_PARAMS / "executor-config" / "graph" / "default.graph").read_text()
+    params = (GRAPH_PARAMS / "parameters" / "default.params").read_bytes()
+    with Session(_board(GRAPH_PARAMS, "pipe")) as session:
+        yield session, graph, params
+
+
+def _run_graph(executor: object) -> bytes:
+    executor.set_input("input", np.load(GRAPH_PARAMS / "input_0.npy"))  # type: ignore[attr-defined]
+    executor.run()  # type: ignore[attr-defined]
+    return executor.get_output(0).tobytes()  # type: ignore[attr-defined]
+
+
+def test_host_driven_graph_executor_on_utvms_server(graph_board: tuple) -> None:
+    session, graph, params = graph_board
+    expected = np.load(GRAPH_PARAMS / "tvm_crt_output_0.npy").tobytes()
+    with session.create_local_graph_executor(graph, params) as executor:
+        assert _run_graph(executor) == expected
+
+
+def test_device_graph_executor_on_utvms_server(graph_board: tuple) -> None:
+    session, graph, params = graph_board
+    expected = np.load(GRAPH_PARAMS / "tvm_crt_output_0.npy").tobytes()
+    with session.create_graph_executor(graph, params) as executor:
+        assert _run_graph(executor) == expected
