@@ -23,7 +23,7 @@
  * dropped. The server never crashes, reads or writes out of bounds, or hangs on input.
  * One limit: the model's generated functions (the system library) read their arguments
  * unchecked and TVM records no signatures, so the server lets only tensors it vouches for
- * reach them but cannot tell how many a function expects.
+ * reach them, but cannot tell how many tensors, or of which shapes, a function expects.
  */
 #ifndef UTVM_RPC_SERVER_H_
 #define UTVM_RPC_SERVER_H_

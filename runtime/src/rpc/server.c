@@ -14,6 +14,9 @@
 /* Defined in log.c; referencing it links TVMLogf (which overrides a port's weak default). */
 void utvm_rpc_log_attach(void);
 
+_Static_assert(UTVM_RPC_MAX_PACKET_SIZE >= UTVM_RPC_MIN_PACKET_SIZE,
+               "UTVM_RPC_MAX_PACKET_SIZE must be at least UTVM_RPC_MIN_PACKET_SIZE (128)");
+
 static utvm_rpc_server_t server;
 
 utvm_rpc_server_t* utvm_rpc_server_current(void) { return server.ready ? &server : NULL; }

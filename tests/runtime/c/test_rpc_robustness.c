@@ -1,0 +1,328 @@
+/* RPC server, hostile or broken requests: every one gets a clear exception (TVM's device
+ * would hang, crash or write anywhere) and the session keeps working afterwards. */
+#include "test_rpc_support.h"
+#include "utest.h"
+
+/* After any bad request the server must still answer a good one. */
+static bool still_serving(void) { return get_global("runtime.SystemLib") != UINT64_MAX; }
+
+static const host_msg_t* free_handle(uint64_t handle, int64_t type_code) {
+  pkt_t* p = req(10);
+  p_i32(p, 2);
+  p_i32(p, kTVMOpaqueHandle), p_i32(p, kTVMArgInt);
+  p_u64(p, handle);
+  p_u64(p, (uint64_t)type_code);
+  return call(p);
+}
+
+static const host_msg_t* dev_free(uint64_t ptr) {
+  pkt_t* p = req(14);
+  p_i32(p, 2);
+  p_i32(p, kDLDevice), p_i32(p, kTVMOpaqueHandle);
+  p_i32(p, 1), p_i32(p, 0);
+  p_u64(p, ptr);
+  return call(p);
+}
+
+UTEST(truncated_and_padded_packets) {
+  CHECK(start_session());
+  /* packet_nbytes larger than what the message carries */
+  pkt_t* p = req(9);
+  p_i32(p, 1);
+  p_i32(p, kTVMStr);
+  p_str(p, "runtime.SystemLib");
+  req_end(p);
+  p->b[0] += 5;
+  clear_wire();
+  send_message(sid, 0x10, p->b, p->n);
+  CHECK_EQ_INT(parse_wire(), 1);
+  CHECK(is_exception(&msgs[0], "announces"));
+  /* shorter than its own length prefix */
+  clear_wire();
+  send_message(sid, 0x10, (const uint8_t*)"\x04\x00\x00", 3);
+  CHECK_EQ_INT(parse_wire(), 1);
+  CHECK(is_exception(&msgs[0], "length prefix"));
+  /* a length but no code */
+  p = req(9);
+  p->n = 10;
+  CHECK(is_exception(call(p), "no RPC code"));
+  /* an argument list that stops early */
+  p = req(9);
+  p_i32(p, 1);
+  p_i32(p, kTVMStr);
+  p_u64(p, 100);
+  p_raw(p, "abc", 3);
+  CHECK(is_exception(call(p), "truncated"));
+  /* surplus bytes after a complete request */
+  p = req(9);
+  p_i32(p, 1);
+  p_i32(p, kTVMStr);
+  p_str(p, "runtime.SystemLib");
+  p_i32(p, 0);
+  CHECK(is_exception(call(p), "unexpected bytes"));
+  CHECK(still_serving());
+}
+
+UTEST(unknown_rpc_codes) {
+  CHECK(start_session());
+  int32_t codes[] = {0, 4, 5, 8, -1, -2147483647 - 1};
+  for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+    CHECK(is_exception(call(req(codes[i])), "unknown RPC code"));
+  }
+  CHECK(is_exception(call(req(21)), "Syscall not recognized"));
+  CHECK(is_exception(call(req(22)), "Syscall not recognized"));
+  CHECK(is_exception(call(req(0x7FFFFFFF)), "Syscall not recognized"));
+  CHECK(is_exception(call(req(11)), "SetDevice not supported"));
+  pkt_t* p = req(12);
+  p_i32(p, 2);
+  p_i32(p, kDLDevice), p_i32(p, kTVMArgInt);
+  p_i32(p, 1), p_i32(p, 0);
+  p_u64(p, 0);
+  CHECK(is_exception(call(p), "GetAttr not supported"));
+  CHECK(still_serving());
+}
+
+UTEST(argument_counts_and_type_codes) {
+  CHECK(start_session());
+  uint64_t mgf = get_global("tvm.rpc.server.ModuleGetFunction");
+  int32_t counts[] = {UTVM_RPC_MAX_ARGS + 1, -1, 0x7FFFFFFF};
+  for (int i = 0; i < 3; i++) {
+    pkt_t* p = req(3);
+    p_u64(p, mgf);
+    p_i32(p, counts[i]);
+    CHECK(is_exception(call(p), "UTVM_RPC_MAX_ARGS"));
+  }
+  struct {
+    int32_t code;
+    const char* message;
+  } bad[] = {{14, "invalid type code 14"},        {16, "invalid type code 16"},
+             {-3, "invalid type code -3"},        {128, "invalid type code 128"},
+             {kTVMNDArrayHandle, "type code 13"}, {kTVMObjectHandle, "object handles"}};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    pkt_t* p = req(3);
+    p_u64(p, mgf);
+    p_i32(p, 1);
+    p_i32(p, bad[i].code);
+    p_u64(p, 0);
+    p_u64(p, 0);
+    CHECK(is_exception(call(p), bad[i].message));
+  }
+  /* syscall signatures: GetGlobalFunc with an int, FreeHandle with one argument */
+  pkt_t* p = req(9);
+  p_i32(p, 1);
+  p_i32(p, kTVMArgInt);
+  p_u64(p, 5);
+  CHECK(is_exception(call(p), "GetGlobalFunc: argument 0 has type code 0"));
+  p = req(10);
+  p_i32(p, 1);
+  p_i32(p, kTVMOpaqueHandle);
+  p_u64(p, 5);
+  CHECK(is_exception(call(p), "FreeHandle takes 2 arguments"));
+  CHECK(still_serving());
+}
+
+UTEST(strings_are_bounded_and_terminated) {
+  CHECK(start_session());
+  pkt_t* p = req(9);
+  p_i32(p, 1);
+  p_i32(p, kTVMStr);
+  p_u64(p, UINT64_MAX); /* a length beyond the packet */
+  CHECK(is_exception(call(p), "truncated"));
+  p = req(9);
+  p_i32(p, 1);
+  p_i32(p, kTVMStr);
+  p_u64(p, 9);
+  p_raw(p, "runtime\0X", 9);
+  CHECK(is_exception(call(p), "NUL byte"));
+  /* an empty name is a valid (unknown) name */
+  CHECK_EQ_INT(get_global(""), 0);
+  /* a name ending exactly at the end of the packet is found */
+  CHECK(get_global("tvm.rpc.server.GetCRTMaxPacketSize") != 0);
+  CHECK(still_serving());
+}
+
+UTEST(function_and_module_handles_are_checked) {
+  CHECK(start_session());
+  uint64_t bogus[] = {0, 1, 0x1234, 0x8000, 0x80008000, 0x80FF8000, 0xFFFF8003, 0x180048000ull,
+                      UINT64_MAX};
+  for (size_t i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++) {
+    pkt_t* p = req(3);
+    p_u64(p, bogus[i]);
+    p_i32(p, 0);
+    const host_msg_t* m = call(p);
+    CHECK(is_exception(m, "not a live function handle") || is_exception(m, "-bit addresses"));
+  }
+  uint64_t mgf = get_global("tvm.rpc.server.ModuleGetFunction");
+  pkt_t* p = req(3);
+  p_u64(p, mgf);
+  p_i32(p, 3);
+  p_i32(p, kTVMModuleHandle), p_i32(p, kTVMStr), p_i32(p, kTVMArgBool);
+  p_u64(p, 0x8003);
+  p_str(p, "run");
+  p_u64(p, 1);
+  CHECK(is_exception(call(p), "not a live module handle"));
+  /* a function handle argument that names nothing */
+  p = req(3);
+  p_u64(p, mgf);
+  p_i32(p, 1);
+  p_i32(p, kTVMPackedFuncHandle);
+  p_u64(p, 0x80048099);
+  CHECK(is_exception(call(p), "not a live function handle"));
+  CHECK(still_serving());
+}
+
+UTEST(free_handle_checks_what_it_frees) {
+  CHECK(start_session());
+  CHECK(is_exception(free_handle(0x1000, kTVMNDArrayHandle), "not a live NDArray"));
+  CHECK(is_exception(free_handle(0x8003, kTVMModuleHandle), "not a live module"));
+  CHECK(is_exception(free_handle(0x12345678, kTVMPackedFuncHandle), "not a live function"));
+  CHECK(is_exception(free_handle(0x8000, 4), "type code 4"));
+  /* An executor's own array cannot be released by the host more often than it got it. */
+  static const int64_t shape[1] = {4};
+  TVMNDArray* arr;
+  CHECK_OK(utvm_ndarray_empty(1, shape, (DLDataType){kDLFloat, 32, 1}, (DLDevice){kDLCPU, 0}, &arr));
+  arr->pinned = true;
+  CHECK(is_exception(free_handle((uint64_t)(uintptr_t)arr, kTVMNDArrayHandle), "freed more often"));
+  CHECK_EQ_INT(arr->reference_count, 1);
+  CHECK(still_serving());
+}
+
+UTEST(copies_stay_inside_allocations) {
+  CHECK(start_session());
+  uint64_t ptr = dev_alloc(64);
+  CHECK(ptr != 0);
+  static uint8_t bytes[256];
+  /* not device memory at all */
+  CHECK(is_exception(copy_to(0x1000, 0, bytes, 4, 4), "not inside memory"));
+  CHECK(is_exception(copy_from((uint64_t)(uintptr_t)bytes, 0, 4, 4), "not inside memory"));
+  /* past the end, by offset, by length, and by an offset that wraps the address space */
+  CHECK(is_exception(copy_to(ptr, 61, bytes, 4, 64), "not inside memory"));
+  CHECK(is_exception(copy_to(ptr, 0, bytes, 65, 65), "not inside memory"));
+  CHECK(is_exception(copy_from(ptr, 64, 1, 64), "not inside memory"));
+  CHECK(is_exception(copy_from(ptr, UINT64_MAX - 2, 8, 64), "not inside memory"));
+  CHECK(is_exception(copy_from(ptr, 0, UINT64_MAX, 64), "not inside memory"));
+  /* exactly the allocation is fine */
+  CHECK(is_return1(copy_to(ptr, 0, bytes, 64, 64), kTVMNullptr, NULL));
+  CHECK(is_return1(copy_to(ptr, 60, bytes, 4, 64), kTVMNullptr, NULL));
+  /* announced length and carried data disagree */
+  pkt_t* p = req(7);
+  int64_t extent = 64;
+  p_tensor(p, ptr, 1, &extent, 1, 8, 0);
+  p_u64(p, 8);
+  p_raw(p, bytes, 4);
+  CHECK(is_exception(call(p), "carries 4"));
+  /* a read reply larger than one message */
+  uint64_t big = dev_alloc(4096);
+  CHECK(is_exception(copy_from(big, 0, 4096, 4096), "GetCRTMaxPacketSize"));
+  /* another device */
+  p = req(6);
+  p_u64(p, ptr);
+  p_i32(p, 2), p_i32(p, 0), p_i32(p, 1);
+  p_le(p, 1, 1), p_le(p, 8, 1), p_le(p, 1, 2);
+  p_u64(p, 4), p_u64(p, 0), p_u64(p, 4);
+  CHECK(is_exception(call(p), "device (2, 0)"));
+  CHECK(still_serving());
+}
+
+UTEST(tensor_records_are_checked) {
+  CHECK(start_session());
+  uint64_t ptr = dev_alloc(64);
+  int64_t shape[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  /* ndim beyond UTVM_MAX_NDIM, negative ndim */
+  pkt_t* p = req(6);
+  p_tensor(p, ptr, UTVM_MAX_NDIM + 1, shape, 1, 8, 0);
+  p_u64(p, 1);
+  CHECK(is_exception(call(p), "UTVM_MAX_NDIM"));
+  p = req(6);
+  p_tensor(p, ptr, -1, shape, 1, 8, 0);
+  p_u64(p, 1);
+  CHECK(is_exception(call(p), "ndim -1"));
+  /* a tensor argument whose shape says more bytes than were allocated, or a negative dim,
+   * or a size that overflows */
+  uint64_t fill = get_global("tvm.contrib.random.random_fill");
+  int64_t shapes[3][2] = {{8, 9}, {-1, 4}, {INT64_MAX, INT64_MAX}};
+  const char* messages[3] = {"not inside memory", "negative", "overflows"};
+  for (int i = 0; i < 3; i++) {
+    p = req(3);
+    p_u64(p, fill);
+    p_i32(p, 1);
+    p_i32(p, kTVMDLTensorHandle);
+    p_tensor(p, ptr, 2, shapes[i], 1, 8, 0);
+    CHECK(is_exception(call(p), messages[i]));
+  }
+  /* DevAllocDataWithScope with a template that overflows */
+  p = req(17);
+  p_i32(p, 2);
+  p_i32(p, kTVMDLTensorHandle), p_i32(p, kTVMNullptr);
+  p_tensor(p, 0, 2, shapes[2], 1, 8, 0);
+  CHECK(is_exception(call(p), "overflows"));
+  CHECK(still_serving());
+}
+
+UTEST(device_memory_requests_are_checked) {
+  CHECK(start_session());
+  int64_t sizes[][2] = {{-1, 64}, {16, 0}, {16, 8192}, {16, -64}};
+  for (int i = 0; i < 4; i++) {
+    pkt_t* p = req(13);
+    p_i32(p, 4);
+    p_i32(p, kDLDevice), p_i32(p, kTVMArgInt), p_i32(p, kTVMArgInt), p_i32(p, kTVMDataType);
+    p_i32(p, 1), p_i32(p, 0);
+    p_u64(p, (uint64_t)sizes[i][0]);
+    p_u64(p, (uint64_t)sizes[i][1]);
+    p_u64(p, 0x00012002);
+    CHECK(is_exception(call(p), "not a valid request"));
+  }
+  /* far more than the heap has */
+  uint64_t huge[2] = {1ull << 40, INT64_MAX};
+  pkt_t* p;
+  for (int i = 0; i < 2; i++) {
+    p = req(13);
+    p_i32(p, 4);
+    p_i32(p, kDLDevice), p_i32(p, kTVMArgInt), p_i32(p, kTVMArgInt), p_i32(p, kTVMDataType);
+    p_i32(p, 1), p_i32(p, 0);
+    p_u64(p, huge[i]);
+    p_u64(p, 64);
+    p_u64(p, 0x00012002);
+    /* out of memory, or (32-bit) more than the address space */
+    const host_msg_t* m = call(p);
+    CHECK(is_exception(m, "memory") || is_exception(m, "not a valid request"));
+  }
+  /* DevFreeData: only what DevAllocData gave, once */
+  uint64_t ptr = dev_alloc(32);
+  CHECK(is_exception(dev_free(ptr + 8), "not allocated with DevAllocData"));
+  CHECK(is_return1(dev_free(ptr), kTVMNullptr, NULL));
+  CHECK(is_exception(dev_free(ptr), "not allocated with DevAllocData"));
+  static const int64_t shape[1] = {4};
+  TVMNDArray* arr;
+  CHECK_OK(utvm_ndarray_empty(1, shape, (DLDataType){kDLFloat, 32, 1}, (DLDevice){kDLCPU, 0}, &arr));
+  CHECK(is_exception(dev_free((uint64_t)(uintptr_t)arr->dl_tensor.data), "not allocated"));
+  CHECK(still_serving());
+}
+
+UTEST(init_server_with_arguments_is_refused) {
+  CHECK(start_session());
+  pkt_t* p = req(2);
+  p_str(p, "0.8.0");
+  p_i32(p, 1);
+  p_i32(p, kTVMArgInt);
+  p_u64(p, 1);
+  CHECK(is_exception(call(p), "InitServer takes no arguments"));
+  p = req(2);
+  p_u64(p, 1000);
+  CHECK(is_exception(call(p), "truncated"));
+  CHECK(still_serving());
+}
+
+UTEST(executor_create_with_wrong_arguments) {
+  CHECK(start_session());
+  uint64_t create = get_global("tvm.aot_executor.create");
+  pkt_t* p = req(3);
+  p_u64(p, create);
+  p_i32(p, 1);
+  p_i32(p, kTVMStr);
+  p_str(p, "default");
+  CHECK(is_exception(call(p), "tvm.aot_executor.create"));
+  CHECK(still_serving());
+}
+
+UTEST_MAIN()
