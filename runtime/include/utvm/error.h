@@ -17,8 +17,11 @@ int utvm_fail(int code, const char* fmt, ...) __attribute__((format(printf, 2, 3
 #else
 /* Messages compiled out (UTVM_ERROR_MESSAGES=0): every check stays, only the text goes;
  * the last error then names the code. */
-#define utvm_fail(code, ...) utvm_fail_code(code)
+#define utvm_fail(code, ...) ((void)sizeof(utvm_fail_unused_(__VA_ARGS__)), utvm_fail_code(code))
 int utvm_fail_code(int code);
+/* Never defined: it only appears in sizeof, so the message arguments still count as used
+ * (no unused-variable warnings) and are still format-checked, yet nothing is emitted. */
+int utvm_fail_unused_(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif
 
 #ifdef __cplusplus

@@ -193,7 +193,9 @@ bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
 
 int TVMFuncFree(TVMFunctionHandle func) {
   uintptr_t h = (uintptr_t)func;
-  if (((h >> 16) & 0x7FFF) == UTVM_CLOSURE_MODULE_INDEX && (h & 0x7FFF) < UTVM_MAX_CLOSURES) {
+  bool tagged = h <= 0xFFFFFFFFu && (h & HANDLE_TAG) && ((h >> 16) & HANDLE_TAG);
+  if (tagged && ((h >> 16) & 0x7FFF) == UTVM_CLOSURE_MODULE_INDEX &&
+      (h & 0x7FFF) < UTVM_MAX_CLOSURES) {
     closures[h & 0x7FFF].fn = NULL;
   }
   /* Module and global functions are static: nothing to free. */

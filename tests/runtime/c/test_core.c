@@ -132,6 +132,8 @@ UTEST(closures_bind_resources_and_run_out) {
   int ret_code;
   CHECK_OK(TVMFuncCall(h[1], NULL, NULL, 0, &ret, &ret_code));
   CHECK(ret.v_handle == (void*)2);
+  CHECK_OK(TVMFuncFree((TVMFunctionHandle)0x7FFF0000u)); /* untagged: names no closure */
+  CHECK_OK(TVMFuncCall(h[0], NULL, NULL, 0, &ret, &ret_code));
   CHECK_OK(TVMFuncFree(h[1]));
   CHECK_FAILS_WITH(TVMFuncCall(h[1], NULL, NULL, 0, &ret, &ret_code), "not a registered function");
   CHECK_OK(utvm_closure_create(echo_resource, NULL, &extra));

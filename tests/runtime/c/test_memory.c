@@ -33,7 +33,7 @@ UTEST(page_alloc_larger_than_arena_fails_cleanly) {
   utvm_page_allocator_t pa;
   CHECK_OK(utvm_page_allocator_init(&pa, arena, sizeof(arena), 8));
   void* p = NULL;
-  CHECK_FAILS_WITH(utvm_page_allocator_alloc(&pa, (size_t)1 << 40, &p), "out of memory");
+  CHECK_FAILS_WITH(utvm_page_allocator_alloc(&pa, SIZE_MAX / 2, &p), "out of memory");
   CHECK(p == NULL);
   CHECK_EQ_INT(utvm_page_allocator_bytes_in_use(&pa), 0);
 }

@@ -10,14 +10,10 @@
 
 #include "../common/executor_module.h"
 
-static utvm_aot_executor_t* instance;
-static TVMModuleHandle instance_module;
-static uint32_t instance_generation;
+static int release(void* e) { return utvm_aot_executor_release(e); }
 
-static utvm_aot_executor_t* current(void) {
-  /* State from before a runtime re-initialisation lived in the old heap. */
-  return instance_generation == utvm_runtime_generation() ? instance : NULL;
-}
+static const TVMModule aot_module;
+static utvm_executor_slot_t slot = {&aot_module, release, NULL, NULL, 0};
 
 /* Adapters from the executor's typed API to the shared module's opaque one. */
 static int num_inputs(const void* e) { return utvm_aot_executor_num_inputs(e); }
@@ -35,7 +31,7 @@ static int run(void* e) { return utvm_aot_executor_run(e); }
 static const utvm_executor_ops_t ops = {"AOT", num_inputs, num_outputs, input_index, input_name,
                                         input, output,     set_input,   run,         NULL};
 
-UTVM_DEFINE_EXECUTOR_MODULE(aot_module, ops, current())
+UTVM_DEFINE_EXECUTOR_MODULE(aot_module, ops, utvm_executor_slot_current(&slot))
 
 /* tvm.aot_executor.create(system_lib: Module, device: Device, module_name: str) -> Module */
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
@@ -44,28 +40,11 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
   static const int expected[] = {kTVMModuleHandle, kDLDevice, kTVMStr};
   int rc = utvm_check_args("tvm.aot_executor.create", codes, num_args, 3, expected);
   if (rc != 0) return rc;
-  if (current() != NULL) {
-    utvm_aot_executor_release(instance);
-    /* The host may have freed our module handle already, and the slot may hold another. */
-    if (utvm_module_from_handle(instance_module) == &aot_module) {
-      utvm_module_slot_release(instance_module);
-    }
-    instance = NULL;
-  }
+  utvm_executor_slot_clear(&slot);
   utvm_aot_executor_t* exec;
   rc = utvm_aot_executor_create(args[0].v_handle, args[1].v_device, args[2].v_str, &exec);
   if (rc != 0) return rc;
-  TVMModuleHandle handle;
-  rc = TVMModCreateFromCModule(&aot_module, &handle);
-  if (rc != 0) {
-    utvm_aot_executor_release(exec);
-    return rc;
-  }
-  instance = exec;
-  instance_module = handle;
-  instance_generation = utvm_runtime_generation();
-  utvm_set_return(ret, ret_code, (TVMValue){.v_handle = handle}, kTVMModuleHandle);
-  return 0;
+  return utvm_executor_slot_install(&slot, exec, ret, ret_code);
 }
 
 int utvm_aot_executor_module_register(void) {

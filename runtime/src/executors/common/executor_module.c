@@ -3,6 +3,37 @@
 
 #include <utvm/error.h>
 #include <utvm/registry.h>
+#include <utvm/runtime.h>
+
+void* utvm_executor_slot_current(const utvm_executor_slot_t* slot) {
+  return slot->generation == utvm_runtime_generation() ? slot->exec : NULL;
+}
+
+void utvm_executor_slot_clear(utvm_executor_slot_t* slot) {
+  if (utvm_executor_slot_current(slot) != NULL) {
+    slot->release(slot->exec);
+    /* The host may have freed our module handle already, and the slot may hold another. */
+    if (utvm_module_from_handle(slot->handle) == slot->module) {
+      utvm_module_slot_release(slot->handle);
+    }
+  }
+  slot->exec = NULL;
+}
+
+int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue* ret,
+                               int* ret_code) {
+  TVMModuleHandle handle;
+  int rc = TVMModCreateFromCModule(slot->module, &handle);
+  if (rc != 0) {
+    slot->release(exec);
+    return rc;
+  }
+  slot->exec = exec;
+  slot->handle = handle;
+  slot->generation = utvm_runtime_generation();
+  utvm_set_return(ret, ret_code, (TVMValue){.v_handle = handle}, kTVMModuleHandle);
+  return 0;
+}
 
 /* Index of the input an argument names (int or str); negative error code on failure. */
 static int input_index_of(const utvm_executor_ops_t* ops, void* exec, TVMValue arg, int code) {

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <tvm/runtime/c_backend_api.h>
+#include <tvm/runtime/crt/module.h>
 #include <utvm/ndarray.h>
 
 typedef struct {
@@ -42,6 +43,26 @@ typedef enum {
   "\013\000get_input\000get_input_index\000get_input_info\000get_num_inputs\000"         \
   "get_num_outputs\000get_output\000load_params\000run\000set_input\000share_params\000" \
   "get_input_name\000"
+
+/* The one live executor of a module kind and the module handle a host holds for it.
+ * Creating a new executor replaces the old one; state from before a runtime
+ * re-initialisation (another heap) counts as gone. */
+typedef struct {
+  const TVMModule* module;   /* the executor module's registry */
+  int (*release)(void* exec);
+  void* exec;
+  TVMModuleHandle handle;
+  uint32_t generation;
+} utvm_executor_slot_t;
+
+/* The live executor, or NULL. */
+void* utvm_executor_slot_current(const utvm_executor_slot_t* slot);
+/* Releases the live executor and, if the host has not freed it already, its module slot. */
+void utvm_executor_slot_clear(utvm_executor_slot_t* slot);
+/* Makes `exec` the live executor and returns its module handle as the packed result; on
+ * failure releases `exec`. */
+int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue* ret,
+                               int* ret_code);
 
 /* Runs one module function on `exec` (NULL when the executor is gone). */
 int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_executor_op_t op,

@@ -9,14 +9,10 @@
 
 #include "../common/executor_module.h"
 
-static utvm_graph_executor_t* instance;
-static TVMModuleHandle instance_module;
-static uint32_t instance_generation;
+static int release(void* e) { return utvm_graph_executor_release(e); }
 
-static utvm_graph_executor_t* current(void) {
-  /* State from before a runtime re-initialisation lived in the old heap. */
-  return instance_generation == utvm_runtime_generation() ? instance : NULL;
-}
+static const TVMModule graph_module;
+static utvm_executor_slot_t slot = {&graph_module, release, NULL, NULL, 0};
 
 /* Adapters from the executor's typed API to the shared module's opaque one. */
 static int num_inputs(const void* e) { return utvm_graph_executor_num_inputs(e); }
@@ -32,7 +28,7 @@ static int load_params(void* e, const void* b, size_t n) { return utvm_graph_exe
 static const utvm_executor_ops_t ops = {"graph",   num_inputs, num_outputs, input_index, input_name,
                                         input,     output,     set_input,   run,         load_params};
 
-UTVM_DEFINE_EXECUTOR_MODULE(graph_module, ops, current())
+UTVM_DEFINE_EXECUTOR_MODULE(graph_module, ops, utvm_executor_slot_current(&slot))
 
 /* tvm.graph_executor.create(graph_json: str, module: Module, device_type: int, device_id: int) */
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
@@ -41,14 +37,7 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
   static const int expected[] = {kTVMStr, kTVMModuleHandle, kTVMArgInt, kTVMArgInt};
   int rc = utvm_check_args("tvm.graph_executor.create", codes, num_args, 4, expected);
   if (rc != 0) return rc;
-  if (current() != NULL) {
-    utvm_graph_executor_release(instance);
-    /* The host may have freed our module handle already, and the slot may hold another. */
-    if (utvm_module_from_handle(instance_module) == &graph_module) {
-      utvm_module_slot_release(instance_module);
-    }
-    instance = NULL;
-  }
+  utvm_executor_slot_clear(&slot);
   DLDevice dev = {(DLDeviceType)args[2].v_int64, (int32_t)args[3].v_int64};
   const char* json = args[0].v_str;
   size_t len = 0;
@@ -56,17 +45,7 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
   utvm_graph_executor_t* exec;
   rc = utvm_graph_executor_create(json, len, args[1].v_handle, dev, &exec);
   if (rc != 0) return rc;
-  TVMModuleHandle handle;
-  rc = TVMModCreateFromCModule(&graph_module, &handle);
-  if (rc != 0) {
-    utvm_graph_executor_release(exec);
-    return rc;
-  }
-  instance = exec;
-  instance_module = handle;
-  instance_generation = utvm_runtime_generation();
-  utvm_set_return(ret, ret_code, (TVMValue){.v_handle = handle}, kTVMModuleHandle);
-  return 0;
+  return utvm_executor_slot_install(&slot, exec, ret, ret_code);
 }
 
 int utvm_graph_executor_module_register(void) {
