@@ -18,9 +18,16 @@
 set(UTVM_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(UTVM_MLF_MIN_VERSION 5)
 set(UTVM_MLF_MAX_VERSION 7)
+# The Zephyr module includes this file from its own directory and the application calls
+# utvm_add_model() from another one, which does not see those variables: cache them too.
+set(UTVM_CMAKE_DIR ${UTVM_CMAKE_DIR} CACHE INTERNAL "utvm's cmake/ folder")
+set(UTVM_MLF_MIN_VERSION ${UTVM_MLF_MIN_VERSION} CACHE INTERNAL "oldest MLF version supported")
+set(UTVM_MLF_MAX_VERSION ${UTVM_MLF_MAX_VERSION} CACHE INTERNAL "newest MLF version supported")
 
+# The message may come in several strings (long lines): they are joined.
 function(_utvm_fail model msg)
-  message(FATAL_ERROR "utvm_add_model(${model}): ${msg}")
+  string(JOIN "" text "${msg}" ${ARGN})
+  message(FATAL_ERROR "utvm_add_model(${model}): ${text}")
 endfunction()
 
 # Extracts a tar MLF once into the build tree; re-extracts when the archive changes.
@@ -107,6 +114,48 @@ ${run_args}  return tvmgen_${module}_run(&inputs, &outputs);
   set(${out_var} ${out} PARENT_SCOPE)
 endfunction()
 
+# Zephyr applications: what the model needs must be enabled in Kconfig, and its generated
+# code's calls into libm need a C library that has them (Zephyr's minimal libc has none).
+function(_utvm_zephyr_checks target executor interface sources)
+  if(NOT CONFIG_UTVM)
+    _utvm_fail(${target} "the utvm module is not enabled: add CONFIG_UTVM=y to prj.conf")
+  endif()
+  if(executor STREQUAL "graph" AND NOT CONFIG_UTVM_GRAPH_EXECUTOR)
+    _utvm_fail(${target} "this is a graph executor model: add CONFIG_UTVM_GRAPH_EXECUTOR=y "
+                         "to prj.conf")
+  endif()
+  if(executor STREQUAL "aot" AND interface STREQUAL "packed" AND NOT CONFIG_UTVM_AOT_EXECUTOR)
+    _utvm_fail(${target} "this AOT model has the packed interface: add "
+                         "CONFIG_UTVM_AOT_EXECUTOR=y to prj.conf (or rebuild the model with "
+                         "interface-api=c to run it without an executor)")
+  endif()
+  if(CONFIG_MINIMAL_LIBC)
+    # libm functions TVM's C codegen emits (the minimal libc has only sqrt and sqrtf).
+    set(libm "(exp|log|tanh|round|pow|floor|ceil|fabs|erf|fmod|nearbyint|rint|trunc|fmax|fmin)f?")
+    set(math_calls "")
+    foreach(src ${sources})
+      file(STRINGS ${src} lines REGEX "[^A-Za-z0-9_]${libm}\\(")
+      foreach(line ${lines})
+        string(REGEX MATCHALL "[A-Za-z0-9_]+\\(" calls "${line}")
+        foreach(call ${calls})
+          string(REGEX REPLACE "\\($" "" call "${call}")
+          if(call MATCHES "^${libm}$")
+            list(APPEND math_calls ${call})
+          endif()
+        endforeach()
+      endforeach()
+    endforeach()
+    if(math_calls)
+      list(REMOVE_DUPLICATES math_calls)
+      list(JOIN math_calls ", " math_calls)
+      _utvm_fail(${target} "the model's generated code calls ${math_calls}, which Zephyr's "
+                           "minimal libc does not have. Use a full C library: "
+                           "CONFIG_REQUIRES_FULL_LIBC=y (picolibc, from the toolchain or the "
+                           "picolibc module) or CONFIG_PICOLIBC=y")
+    endif()
+  endif()
+endfunction()
+
 function(utvm_add_model target)
   cmake_parse_arguments(ARG "" "MLF;NAME" "" ${ARGN})
   if(NOT ARG_MLF)
@@ -159,7 +208,9 @@ function(utvm_add_model target)
     list(APPEND generated_options -fno-sanitize=undefined)
   endif()
   set_source_files_properties(${sources} PROPERTIES COMPILE_OPTIONS "${generated_options}")
-  if(NOT ZEPHYR_BASE)
+  if(ZEPHYR_BASE)
+    _utvm_zephyr_checks(${target} ${executor} ${interface} "${sources}")
+  else()
     target_link_libraries(${target} PRIVATE m)
   endif()
 

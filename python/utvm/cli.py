@@ -1,55 +1,69 @@
-"""The ``utvm`` command line: argument parsing and error reporting for all subcommands."""
+"""The ``utvm`` command line: argument parsing and error reporting for all subcommands.
+
+The same subcommands are `west utvm ...` (west_commands/ only parses with the parser built
+here and calls `dispatch`), so they behave the same with and without west.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from utvm import __version__
-from utvm.commands import info, run
+from utvm.commands import build, flash, footprint, info, run
 from utvm.errors import UtvmError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-_DESCRIPTION = """\
-Inspect and run TVM models packaged as Model Library Format (MLF): the .tar that
-`tvmc compile --output-format mlf` or tvm.micro.export_model_library_format() writes,
-or the folder it unpacks to.
+DESCRIPTION = """\
+Build, flash and run TVM models on Zephyr boards, and inspect them. Models are TVM Model
+Library Format (MLF) exports — the .tar that `tvmc compile --output-format mlf` or
+tvm.micro.export_model_library_format() writes, or the folder it unpacks to — or .tflite /
+.onnx files that your own TVM 0.18 (TVM_HOME) compiles.
 """
 
-_EPILOG = """\
+EPILOG_TEMPLATE = """\
 examples:
-  utvm info model.tar                  what is inside: executor, inputs, outputs, memory
-  utvm info model.tar --json           the same as JSON, for scripts
-  utvm run model.tar                   run once on this computer with all-zero inputs
-  utvm run model.tar --input x.npy     run on your own input (one --input per model input)
-  utvm run model.tar --input x.npy --repeat 100 --output-dir out/
+  on this computer:
+  {prog} info model.tar                  what is inside: executor, inputs, outputs, memory
+  {prog} run model.tar --input x.npy     run it here (host board over RPC)
 
-Run `utvm COMMAND --help` for the options of one command.
+  on a Zephyr board (from inside your west workspace, or with ZEPHYR_BASE set):
+  {prog} build -b native_sim --mlf model.tar      build the RPC server app with the model
+  {prog} flash                                    flash it (simulators: start it)
+  {prog} run --input x.npy                        run it on the board from here
+  {prog} footprint                                ROM/RAM: runtime, model, Zephyr, app
+
+Run `{prog} COMMAND --help` for the options of one command.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_commands(commands: Any) -> None:
+    """Adds every subcommand to an argparse subparsers object (utvm's or west's)."""
+    for module in (build, flash, run, info, footprint):
+        module.register(commands)
+
+
+def build_parser(prog: str = "utvm") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="utvm",
-        description=_DESCRIPTION,
-        epilog=_EPILOG,
+        prog=prog,
+        description=DESCRIPTION,
+        epilog=EPILOG_TEMPLATE.format(prog=prog),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"utvm {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    info.register(commands)
-    run.register(commands)
+    add_commands(commands)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``utvm`` console script; returns the process exit status."""
-    parser = build_parser()
-    arguments = parser.parse_args(argv)
+def dispatch(arguments: argparse.Namespace) -> int:
+    """Runs a parsed subcommand; problems the user can fix become `error: ...` and status 2."""
     try:
         return arguments.handler(arguments)
     except UtvmError as exc:
@@ -58,3 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`utvm info ... | head`): stop quietly, as Python's docs advise.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``utvm`` console script; returns the process exit status."""
+    return dispatch(build_parser().parse_args(argv))

@@ -1,4 +1,4 @@
-"""``utvm info``: describe what an MLF contains."""
+"""``utvm info`` / ``west utvm info``: describe what an MLF contains."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ import argparse
 import json
 from typing import Any
 
+from utvm.errors import UtvmError
 from utvm.mlf import ModelLibrary, open_mlf
 
 _EPILOG = """\
 examples:
   utvm info model.tar
   utvm info build/mlf/ --json | jq '.inputs'
+  west utvm info                  the model of ./build (what `west utvm build` staged)
+  west utvm info -d build-f746
+
+An archive is opened safely (no absolute paths, no '..', no links or device files, no
+absurd sizes) and metadata.json is checked against the schema of its version (5 to 7,
+TVM 0.13 to 0.18), so a broken or foreign archive gets a precise message.
 """
 
 
@@ -25,19 +32,33 @@ def register(commands: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("mlf", metavar="MLF", help="MLF folder, .tar or .tar.gz")
+    parser.add_argument("mlf", metavar="MLF", nargs="?",
+                        help="MLF folder, .tar or .tar.gz (default: the model of the build)")
+    parser.add_argument("-d", "--build-dir", metavar="DIR",
+                        help="without MLF: the build whose model to show (default ./build)")
     parser.add_argument("--module", metavar="NAME", help="module to show (MLFs with several)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(handler=handle)
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    with open_mlf(arguments.mlf, module=arguments.module) as mlf:
+    with _open(arguments) as mlf:
         if arguments.json:
             print(json.dumps(mlf.summary(), indent=2))
         else:
             print(render(mlf))
     return 0
+
+
+def _open(arguments: argparse.Namespace) -> ModelLibrary:
+    if arguments.mlf is not None:
+        if arguments.build_dir is not None:
+            raise UtvmError("give an MLF or a build directory (-d), not both.")
+        return open_mlf(arguments.mlf, module=arguments.module)
+    from utvm.board.build_dir import find_build_dir, read_build
+    from utvm.board.builder import open_build_model
+
+    return open_build_model(read_build(find_build_dir(arguments.build_dir)))
 
 
 def render(mlf: ModelLibrary) -> str:

@@ -1,4 +1,5 @@
-"""``utvm run``: run an MLF on this computer and show/save its outputs."""
+"""``utvm run`` / ``west utvm run``: run a model on this computer or on a board, and
+show/save its outputs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from utvm.board.targets import DEFAULT_BAUD
 from utvm.errors import UtvmError
 from utvm.host import HostResult, run_on_host, zero_inputs
 from utvm.mlf import ModelLibrary, TensorInfo, open_mlf
@@ -20,34 +22,48 @@ _ARGMAX_MAX_ELEMENTS = 1000
 _PREVIEW_VALUES = 8
 
 _EPILOG = """\
-examples:
+on this computer (give an MLF):
   utvm run model.tar                          all-zero inputs, one inference
   utvm run model.tar --input audio.npy        one .npy per model input, in model order
   utvm run model.tar --input in.npz           or one .npz whose keys are the input names
   utvm run model.tar --repeat 100 --output-dir results/
 
+on a board (a build of the rpc_server app, see `west utvm build`):
+  west utvm run --input x.npy                 the board of ./build
+  west utvm run -d build-f746 --input x.npy --repeat 20
+  west utvm run --port /dev/ttyACM1 --baud 115200 --input x.npy
+  utvm run model.tar --port tcp:localhost:4000 --input x.npy     (no build folder)
+
 Inputs must have the model's dtype and byte size (see `utvm info MLF`). Each output is
 saved as output_<i>.npy in the output folder.
 
-Boards: `host` (default) builds the host board — our runtime and RPC server with the
-model, as a local process — and drives it over the microTVM wire protocol exactly as a
-real board; `host-runner` runs the model in-process without RPC (also for models built
-with interface-api=c). The first run of a model builds it (needs cmake and a C compiler);
-later runs reuse the cached build.
+On this computer, boards: `host` (default) builds the host board — our runtime and RPC
+server with the model, as a local process — and drives it over the microTVM wire protocol
+exactly as a real board; `host-runner` runs the model in-process without RPC (also for
+models built with interface-api=c). The first run of a model builds it (needs cmake and a
+C compiler); later runs reuse the cached build.
+
+On a board, the link is: --port if given; else, for simulated boards, the pseudo-terminal
+of the one `west utvm flash` started (or one started for this run); else the serial port
+whose USB serial number is the probe's (--dev-id here or at flash, or in runners.yaml);
+else the only USB serial port. Time per inference is measured by the board's own timer.
 """
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "run",
-        help="run an MLF on this computer and print/save its outputs",
-        description="Run a Model Library Format on this computer with utvm's host runner, "
-        "print each output with a short summary and the time per inference, and save the "
-        "outputs as .npy files.",
+        help="run a model on this computer or a board; print/save its outputs",
+        description="Run a model once (or --repeat times): on this computer when an MLF is "
+        "given, else on the board of a Zephyr build over its link (microTVM RPC). Prints each "
+        "output with a short summary and the time per inference, and saves the outputs as "
+        ".npy files.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("mlf", metavar="MLF", help="MLF folder, .tar or .tar.gz")
+    parser.add_argument("mlf", metavar="MLF", nargs="?",
+                        help="MLF folder, .tar or .tar.gz (default for boards: the build's "
+                        "model)")
     parser.add_argument(
         "--input", "-i", dest="inputs", metavar="FILE", action="extend", nargs="+", default=[],
         help="input .npy (one per model input, in order) or one .npz keyed by input name; "
@@ -59,31 +75,39 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--repeat", metavar="N", type=int, default=1,
                         help="run the inference N times and report the mean time (default 1)")
-    parser.add_argument("--board", "-b", choices=("host", "host-runner"), default="host",
-                        help="where to run: the host board over RPC (default) or the host "
-                        "runner without RPC")
-    parser.add_argument("--link", choices=("pipe", "pty"), default="pipe",
-                        help="how the host board is connected (default: pipe)")
     parser.add_argument("--module", metavar="NAME", help="module to run (MLFs with several)")
-    parser.add_argument("--sanitize", action="store_true",
-                        help="build the runner with address/undefined-behaviour sanitizers")
-    parser.add_argument("--verbose", "-v", action="store_true",
-                        help="show the full build output")
+    local = parser.add_argument_group("on this computer")
+    local.add_argument("--board", "-b", choices=("host", "host-runner"), default=None,
+                       help="the host board over RPC (default) or the host runner without RPC")
+    local.add_argument("--link", choices=("pipe", "pty"), default="pipe",
+                       help="how the host board is connected (default: pipe)")
+    local.add_argument("--sanitize", action="store_true",
+                       help="build with address/undefined-behaviour sanitizers")
+    local.add_argument("--verbose", "-v", action="store_true",
+                       help="show the full build output")
+    board = parser.add_argument_group("on a board")
+    board.add_argument("-d", "--build-dir", metavar="DIR",
+                       help="the board's build directory (default: like west build, ./build)")
+    board.add_argument("--port", metavar="PORT",
+                       help="serial port or pyserial URL of the board's RPC UART, or "
+                       "tcp:HOST:PORT")
+    board.add_argument("--baud", type=int, default=DEFAULT_BAUD, metavar="B",
+                       help=f"baud rate of a serial port (default {DEFAULT_BAUD})")
+    board.add_argument("--dev-id", metavar="ID",
+                       help="find the serial port by the probe's USB serial number")
     parser.set_defaults(handler=handle)
 
 
 def handle(arguments: argparse.Namespace) -> int:
     if arguments.repeat < 1:
         raise UtvmError(f"--repeat must be at least 1, got {arguments.repeat}.")
+    if on_a_board(arguments):
+        return handle_board(arguments)
+    board = arguments.board or "host"
     with open_mlf(arguments.mlf, module=arguments.module) as mlf:
-        if arguments.inputs:
-            inputs = load_inputs(mlf, [Path(p) for p in arguments.inputs])
-        else:
-            inputs = zero_inputs(mlf)
-            described = ", ".join(f"{t.name} ({t.dtype}, {_shape_text(t)})" for t in mlf.inputs)
-            print(f"note: no --input given; using all-zero inputs: {described}", file=sys.stderr)
-        if arguments.board == "host-runner" or mlf.interface == "c":
-            if arguments.board == "host":
+        inputs = _inputs_or_zeros(mlf, arguments.inputs)
+        if board == "host-runner" or mlf.interface == "c":
+            if board == "host":
                 print("note: this model has the C interface (standalone); running it on the "
                       "host runner instead of over RPC", file=sys.stderr)
             result: HostResult | BoardResult = run_on_host(
@@ -96,6 +120,70 @@ def handle(arguments: argparse.Namespace) -> int:
         saved = save_outputs(result, arguments.output_dir)
         print(render(mlf, result, saved, where))
     return 0
+
+
+def on_a_board(arguments: argparse.Namespace) -> bool:
+    """No MLF, or any board option: the model runs on a Zephyr board."""
+    return (arguments.mlf is None or arguments.build_dir is not None
+            or arguments.port is not None or arguments.dev_id is not None)
+
+
+def handle_board(arguments: argparse.Namespace) -> int:
+    """Runs the model on a board over its link (see the epilog for how the link is found)."""
+    from utvm.board.board_run import run_over_link
+    from utvm.board.build_dir import find_build_dir, is_zephyr_build, read_build
+    from utvm.board.builder import open_build_model
+    from utvm.board.state import BUILD_RECORD, read_record
+    from utvm.board.targets import LinkOptions, Target, open_port, target_for
+
+    if arguments.board is not None:
+        raise UtvmError("--board chooses where an MLF runs on this computer; for a Zephyr "
+                        "board give its build with -d (or --port).")
+    build = None
+    if arguments.build_dir is not None or arguments.port is None or arguments.mlf is None:
+        folder = find_build_dir(arguments.build_dir)
+        if arguments.mlf is None and arguments.build_dir is None and not is_zephyr_build(folder):
+            raise UtvmError(f"nothing to run: no MLF given, and {folder} is no Zephyr build. Run "
+                            "a model here with `utvm run MODEL.tar`, or build it for a board "
+                            "first (`west utvm build -b BOARD --mlf MODEL.tar`) and give that "
+                            "build with -d.")
+        build = read_build(folder, must_be_built=True)
+        record = read_record(build.state_dir, BUILD_RECORD) or {}
+        if record.get("host_driven") is False:
+            raise UtvmError(
+                f"{build.build_dir} holds the {record.get('app')} app: the board runs the model "
+                "by itself and prints its outputs on its console. Build the rpc_server app "
+                "(the default of `west utvm build`) to run models from this computer.")
+    opened = (open_mlf(arguments.mlf, module=arguments.module) if arguments.mlf
+              else open_build_model(build))
+    with opened as mlf:
+        inputs = _inputs_or_zeros(mlf, arguments.inputs)
+        target: Target | None = None
+        if build is None:  # only a port: nothing else to know about the board
+            link_context: Any = open_port(arguments.port, arguments.baud)
+            start_timeout, board = Target.start_timeout, "the board"
+        else:
+            target = target_for(build)
+            options = LinkOptions(arguments.port, arguments.baud, arguments.dev_id)
+            link_context = target.link(options, sys.stderr)
+            start_timeout, board = target.start_timeout, build.board
+        with link_context as link:
+            result = run_over_link(link, mlf, inputs, arguments.repeat, sys.stderr,
+                                   start_timeout)
+            where = f"{board} over {link.name}, timed on the board"
+        saved = save_outputs(result, arguments.output_dir)
+        print(render(mlf, result, saved, where))
+        if target is not None and target.zero_time_note and result.seconds_per_inference == 0:
+            print(f"note: {target.zero_time_note}", file=sys.stderr)
+    return 0
+
+
+def _inputs_or_zeros(mlf: ModelLibrary, paths: list[str]) -> list[np.ndarray]:
+    if paths:
+        return load_inputs(mlf, [Path(p) for p in paths])
+    described = ", ".join(f"{t.name} ({t.dtype}, {_shape_text(t)})" for t in mlf.inputs)
+    print(f"note: no --input given; using all-zero inputs: {described}", file=sys.stderr)
+    return zero_inputs(mlf)
 
 
 def run_on_host_board(mlf: ModelLibrary, inputs: list[np.ndarray],

@@ -1,6 +1,10 @@
 /*
- * The graph executor as a module of packed functions ("tvm.graph_executor.create"),
- * for host-driven use. One executor at a time; creating another replaces it.
+ * The graph executor as a module of packed functions, for host-driven use: the global
+ * "tvm.graph_executor.create" (wire-protocol doc §6, crt-abi.md §8.2) returns a module
+ * with get_input, get_input_index, get_input_info, get_num_inputs, get_num_outputs,
+ * get_output, load_params, run, set_input, share_params and get_input_name (the shared
+ * executor-module functions check every argument). One executor at a time: creating
+ * another releases the previous one first.
  */
 #include <utvm/error.h>
 #include <utvm/graph_executor.h>
@@ -17,16 +21,24 @@ static utvm_executor_slot_t slot = {&graph_module, release, NULL, NULL, 0};
 /* Adapters from the executor's typed API to the shared module's opaque one. */
 static int num_inputs(const void* e) { return utvm_graph_executor_num_inputs(e); }
 static int num_outputs(const void* e) { return utvm_graph_executor_num_outputs(e); }
-static int input_index(const void* e, const char* n) { return utvm_graph_executor_input_index(e, n); }
-static const char* input_name(const void* e, int i) { return utvm_graph_executor_input_name(e, i); }
+static int input_index(const void* e, const char* n) {
+  return utvm_graph_executor_input_index(e, n);
+}
+static const char* input_name(const void* e, int i) {
+  return utvm_graph_executor_input_name(e, i);
+}
 static TVMNDArray* input(void* e, int i) { return utvm_graph_executor_input(e, i); }
 static TVMNDArray* output(void* e, int i) { return utvm_graph_executor_output(e, i); }
-static int set_input(void* e, int i, const DLTensor* t) { return utvm_graph_executor_set_input(e, i, t); }
+static int set_input(void* e, int i, const DLTensor* t) {
+  return utvm_graph_executor_set_input(e, i, t);
+}
 static int run(void* e) { return utvm_graph_executor_run(e); }
-static int load_params(void* e, const void* b, size_t n) { return utvm_graph_executor_load_params(e, b, n); }
+static int load_params(void* e, const void* b, size_t n) {
+  return utvm_graph_executor_load_params(e, b, n);
+}
 
-static const utvm_executor_ops_t ops = {"graph",   num_inputs, num_outputs, input_index, input_name,
-                                        input,     output,     set_input,   run,         load_params};
+static const utvm_executor_ops_t ops = {"graph", num_inputs, num_outputs, input_index,
+                                        input_name, input, output, set_input, run, load_params};
 
 UTVM_DEFINE_EXECUTOR_MODULE(graph_module, ops, utvm_executor_slot_current(&slot))
 
@@ -37,13 +49,23 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
   static const int expected[] = {kTVMStr, kTVMModuleHandle, kTVMArgInt, kTVMArgInt};
   int rc = utvm_check_args("tvm.graph_executor.create", codes, num_args, 4, expected);
   if (rc != 0) return rc;
+  /* Refuse a bad call before the running executor is dropped. */
+  if (args[2].v_int64 != kDLCPU || args[3].v_int64 != 0) {
+    return utvm_fail(kTvmErrorExecutorModuleBadContext,
+                     "tvm.graph_executor.create: device (%lld, %lld) given; only cpu(0) is "
+                     "supported", (long long)args[2].v_int64, (long long)args[3].v_int64);
+  }
+  if (args[0].v_str == NULL || utvm_module_from_handle(args[1].v_handle) == NULL) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                     "tvm.graph_executor.create: no graph JSON, or 0x%lx is not a live module",
+                     (unsigned long)(uintptr_t)args[1].v_handle);
+  }
   utvm_executor_slot_clear(&slot);
-  DLDevice dev = {(DLDeviceType)args[2].v_int64, (int32_t)args[3].v_int64};
   const char* json = args[0].v_str;
   size_t len = 0;
   while (json[len] != '\0') len++;
   utvm_graph_executor_t* exec;
-  rc = utvm_graph_executor_create(json, len, args[1].v_handle, dev, &exec);
+  rc = utvm_graph_executor_create(json, len, args[1].v_handle, (DLDevice){kDLCPU, 0}, &exec);
   if (rc != 0) return rc;
   return utvm_executor_slot_install(&slot, exec, ret, ret_code);
 }

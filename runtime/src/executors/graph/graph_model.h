@@ -1,47 +1,66 @@
-/* The parsed graph: what the executor keeps of a graph JSON. */
+/*
+ * The parsed graph: what the executor keeps of a graph JSON (crt-abi.md §8.1). Every
+ * index in it has been checked against the table it indexes, so the executor uses them
+ * without further checks.
+ */
 #ifndef UTVM_GRAPH_MODEL_H_
 #define UTVM_GRAPH_MODEL_H_
 
 #include <stdint.h>
-#include <tvm/runtime/c_runtime_api.h>
+#include <tvm/runtime/c_backend_api.h>
 #include <utvm/config.h>
 
+/* Output `index` of node `node`; its entry id is row_ptr[node] + index. */
 typedef struct {
   uint32_t node;
   uint32_t index;
 } graph_ref_t;
 
-typedef enum { GRAPH_OP_NULL, GRAPH_OP_TVM, GRAPH_OP_NOP, GRAPH_OP_COPY } graph_op_kind_t;
+typedef enum {
+  GRAPH_NODE_INPUT, /* op "null": a graph input or a parameter */
+  GRAPH_NODE_OP,    /* op "tvm_op" calling a function of the module */
+  GRAPH_NODE_NOP,   /* func_name "__nop": nothing to do (its output aliases its input) */
+  GRAPH_NODE_COPY,  /* func_name "__copy": output = input */
+} graph_node_kind_t;
 
 typedef struct {
-  graph_op_kind_t kind;
-  uint32_t first_input; /* into graph_t.inputs */
+  TVMBackendPackedCFunc fn; /* GRAPH_NODE_OP: the operator, resolved at creation */
+  void* resource;           /* and the resource handle TVMFuncCall would give it */
+  uint32_t first_input;     /* into graph_t.inputs */
   uint32_t num_inputs;
   uint32_t num_outputs;
-  uint32_t name_offset; /* into graph_t.names (null nodes only, else UINT32_MAX) */
-  TVMFunctionHandle func;
+  uint32_t name;            /* GRAPH_NODE_INPUT: offset of its name in graph_t.names */
+  uint8_t kind;             /* graph_node_kind_t */
+  uint8_t is_arg;           /* listed in arg_nodes (checked: at most once) */
 } graph_node_t;
 
+/* One output of one node: its storage, type and shape. */
 typedef struct {
-  int32_t storage_id;
-  DLDataType dtype;
+  uint32_t storage_id;
   int32_t ndim;
+  DLDataType dtype;
   int64_t shape[UTVM_MAX_NDIM];
 } graph_entry_t;
 
 typedef struct {
-  uint32_t num_nodes, num_inputs_total, num_arg_nodes, num_heads, num_entries, names_bytes;
+  uint32_t num_nodes, num_node_inputs, num_arg_nodes, num_heads, num_entries, names_bytes;
   graph_node_t* nodes;
-  graph_ref_t* inputs;
-  uint32_t* arg_nodes;
-  graph_ref_t* heads;
-  uint32_t* row_ptr; /* num_nodes + 1 */
+  graph_ref_t* inputs;  /* the inputs of all nodes, node after node */
+  uint32_t* arg_nodes;  /* the graph's inputs, in input-index order */
+  graph_ref_t* heads;   /* the graph's outputs */
+  uint32_t* row_ptr;    /* num_nodes + 1: first entry id of each node */
   graph_entry_t* entries;
-  char* names;
+  char* names;          /* NUL-terminated names of the input nodes */
+  void* block;          /* the one allocation behind all the arrays above */
 } graph_t;
 
-/* Parses graph JSON in two passes (count, then fill) into one allocation, resolving each
- * operator in `module`. On failure nothing stays allocated. */
-int graph_parse(const char* json, size_t len, TVMModuleHandle module, graph_t* out, void** block);
+/* Parses and checks graph JSON (json_len bytes, or up to its first NUL) and resolves each
+ * operator in `module`. On failure: an error code with a message, nothing allocated. */
+int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out);
+void graph_free(graph_t* g);
+
+static inline uint32_t graph_entry_id(const graph_t* g, graph_ref_t ref) {
+  return g->row_ptr[ref.node] + ref.index;
+}
 
 #endif /* UTVM_GRAPH_MODEL_H_ */

@@ -1,9 +1,11 @@
 /*
- * Parameter blobs (parameters/<mod>.params, or load_params bytes from a host):
- *   u64 list magic, u64 reserved, u64 N, N x {u64 len, name}, u64 N, N x NDArray
- *   NDArray: u64 magic, u64 reserved, DLDevice, i32 ndim, DLDataType, i64 shape[ndim],
- *            i64 byte size, bytes
- * Every length is checked against what is left of the blob before it is used.
+ * Parameter blobs (crt-abi.md §8.3: parameters/<mod>.params, or load_params bytes):
+ *   u64 list magic, u64 reserved, u64 N, N x {u64 len, name}, u64 N, N x array
+ *   array: u64 magic, u64 reserved, DLDevice, i32 ndim, DLDataType, i64 shape[ndim],
+ *          i64 byte size, data
+ * The blob is walked twice by the same code: first every record is checked against the
+ * blob's bounds and the graph's inputs, then the data is copied. A bad blob changes nothing.
+ * Unlike TVM's CRT, a parameter may be input 0.
  */
 #include <string.h>
 #include <utvm/error.h>
@@ -11,97 +13,113 @@
 
 #define LIST_MAGIC 0xF7E58D4F05049CB7ull
 #define ARRAY_MAGIC 0xDD5E40F096B4A13Full
+#define INVALID kTvmErrorFunctionCallInvalidArg
+#define UL(v) ((unsigned long)(v))
+#define ULL(v) ((unsigned long long)(v))
 
 typedef struct {
-  const uint8_t* p;
-  size_t left;
-} cursor_t;
+  const uint8_t* base;
+  size_t len;
+  size_t pos;
+} reader_t;
 
-static bool take(cursor_t* c, void* out, size_t n) {
-  if (n > c->left) return false;
-  if (out != NULL) memcpy(out, c->p, n);
-  c->p += n;
-  c->left -= n;
+static bool take(reader_t* r, void* out, uint64_t n) {
+  if (n > r->len - r->pos) return false;
+  if (out != NULL) memcpy(out, r->base + r->pos, (size_t)n);
+  r->pos += (size_t)n;
   return true;
 }
 
-static int truncated(const cursor_t* c, size_t len, const char* what) {
-  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "params: truncated at byte %lu (%s)",
-                   (unsigned long)(len - c->left), what);
+static int truncated(const reader_t* r, const char* what) {
+  return utvm_fail(INVALID, "params: the blob (%lu bytes) ends inside %s", UL(r->len), what);
 }
 
-/* Checks one array record against input `index` and copies its bytes in. */
-static int load_array(utvm_graph_executor_t* exec, cursor_t* c, size_t len, int index,
-                      const char* name) {
-  uint64_t magic, reserved, nbytes;
-  DLDevice dev;
-  int32_t ndim;
-  DLDataType dtype;
+/* One array record, for input `index` called `name`. */
+static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, const char* name,
+                        bool copy) {
+  uint64_t magic = 0, nbytes = 0;
+  int32_t ndim = 0;
+  DLDataType dtype = {0, 0, 0};
   int64_t shape[UTVM_MAX_NDIM];
-  if (!take(c, &magic, 8) || !take(c, &reserved, 8) || !take(c, &dev, sizeof(dev)) ||
-      !take(c, &ndim, 4) || !take(c, &dtype, sizeof(dtype))) {
-    return truncated(c, len, name);
+  /* The reserved word and the device (always cpu) are not used. */
+  if (!take(r, &magic, 8) || !take(r, NULL, 8 + sizeof(DLDevice)) || !take(r, &ndim, 4) ||
+      !take(r, &dtype, sizeof(dtype))) {
+    return truncated(r, name);
   }
   if (magic != ARRAY_MAGIC) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "params: %s is not an NDArray record", name);
+    return utvm_fail(INVALID, "params: %s is not an NDArray record (magic 0x%llx)", name,
+                     ULL(magic));
   }
   if (ndim < 0 || ndim > UTVM_MAX_NDIM) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "params: %s has %d dimensions (max %d)",
-                     name, (int)ndim, UTVM_MAX_NDIM);
+    return utvm_fail(INVALID, "params: %s has %ld dimensions; at most %d fit (UTVM_MAX_NDIM)", name,
+                     (long)ndim, UTVM_MAX_NDIM);
   }
-  if (!take(c, shape, sizeof(int64_t) * (size_t)ndim) || !take(c, &nbytes, 8)) {
-    return truncated(c, len, name);
+  if (!take(r, shape, sizeof(int64_t) * (size_t)ndim) || !take(r, &nbytes, 8)) {
+    return truncated(r, name);
   }
-  DLTensor src = {(void*)c->p, {kDLCPU, 0}, ndim, dtype, shape, NULL, 0};
-  if (nbytes != utvm_dltensor_nbytes(&src) || nbytes > c->left) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                     "params: %s declares %llu data bytes; its shape needs %lu and %lu are left",
-                     name, (unsigned long long)nbytes, (unsigned long)utvm_dltensor_nbytes(&src),
-                     (unsigned long)c->left);
-  }
-  int rc = utvm_graph_executor_set_input(exec, index, &src);
+  DLTensor* input = &utvm_graph_executor_input(exec, index)->dl_tensor;
+  DLTensor src = {(void*)(r->base + r->pos), {kDLCPU, 0}, ndim, dtype, shape, NULL, 0};
+  int rc = utvm_dltensor_check_same_layout(input, &src, name);
   if (rc != 0) return utvm_fail(rc, "params: %s", TVMGetLastError());
-  take(c, NULL, (size_t)nbytes);
+  size_t expected = utvm_dltensor_nbytes(input);
+  if (nbytes != expected) {
+    return utvm_fail(INVALID, "params: %s declares %llu data bytes; its shape and dtype need %lu",
+                     name, ULL(nbytes), UL(expected));
+  }
+  if (!take(r, NULL, nbytes)) return truncated(r, name);
+  if (copy) memcpy(input->data, src.data, expected);
+  return 0;
+}
+
+static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bool copy) {
+  reader_t r = {blob, len, 0};
+  uint64_t magic = 0, count = 0, num_arrays = 0;
+  if (!take(&r, &magic, 8) || !take(&r, NULL, 8) || !take(&r, &count, 8)) {
+    return truncated(&r, "the header");
+  }
+  if (magic != LIST_MAGIC) {
+    return utvm_fail(INVALID, "params: not a parameter blob (magic 0x%llx, 0x%llx expected)",
+                     ULL(magic), ULL(LIST_MAGIC));
+  }
+  /* The names come first, the arrays after them: find where the arrays start. Each name
+   * takes at least 8 bytes, so a huge count ends at the blob's end. */
+  reader_t names = r;
+  for (uint64_t i = 0; i < count; i++) {
+    uint64_t n = 0;
+    if (!take(&r, &n, 8)) return truncated(&r, "the names");
+    if (n >= UTVM_MAX_NAME_LEN) {
+      return utvm_fail(INVALID, "params: name %llu is %llu bytes long; at most %d fit "
+                       "(UTVM_MAX_NAME_LEN)", ULL(i), ULL(n), UTVM_MAX_NAME_LEN - 1);
+    }
+    if (!take(&r, NULL, n)) return truncated(&r, "the names");
+  }
+  if (!take(&r, &num_arrays, 8)) return truncated(&r, "the array count");
+  if (num_arrays != count) {
+    return utvm_fail(INVALID, "params: %llu names but %llu arrays", ULL(count), ULL(num_arrays));
+  }
+  for (uint64_t i = 0; i < count; i++) {
+    char name[UTVM_MAX_NAME_LEN];
+    uint64_t n = 0;
+    take(&names, &n, 8); /* within bounds: checked above */
+    take(&names, name, n);
+    name[n] = '\0';
+    if (strlen(name) != n) {
+      return utvm_fail(INVALID, "params: name %llu contains a NUL byte", ULL(i));
+    }
+    int index = utvm_graph_executor_input_index(exec, name);
+    if (index < 0) return utvm_fail(-index, "params: the graph has no input named %s", name);
+    int rc = array_record(exec, &r, index, name, copy);
+    if (rc != 0) return rc;
+  }
+  if (r.pos != r.len) {
+    return utvm_fail(INVALID, "params: %lu unexpected bytes after the last array",
+                     UL(r.len - r.pos));
+  }
   return 0;
 }
 
 int utvm_graph_executor_load_params(utvm_graph_executor_t* exec, const void* blob, size_t len) {
-  cursor_t c = {blob, len};
-  uint64_t magic, reserved, num_names, num_arrays;
-  if (!take(&c, &magic, 8) || !take(&c, &reserved, 8) || !take(&c, &num_names, 8)) {
-    return truncated(&c, len, "header");
-  }
-  if (magic != LIST_MAGIC) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "params: not a parameter blob (bad magic)");
-  }
-  /* Names come first, arrays after: remember where each name is, bounded by the blob. */
-  if (num_names > c.left / 8) return truncated(&c, len, "names");
-  cursor_t names = c;
-  for (uint64_t i = 0; i < num_names; i++) {
-    uint64_t n;
-    if (!take(&c, &n, 8) || !take(&c, NULL, (size_t)(n <= c.left ? n : c.left + 1))) {
-      return truncated(&c, len, "names");
-    }
-  }
-  if (!take(&c, &num_arrays, 8)) return truncated(&c, len, "array count");
-  if (num_arrays != num_names) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "params: %llu names but %llu arrays",
-                     (unsigned long long)num_names, (unsigned long long)num_arrays);
-  }
-  for (uint64_t i = 0; i < num_names; i++) {
-    uint64_t n;
-    char name[UTVM_MAX_NAME_LEN];
-    take(&names, &n, 8);
-    if (n >= sizeof(name)) {
-      return utvm_fail(kTvmErrorFunctionCallInvalidArg, "params: name %llu is %llu bytes long (max %d)",
-                       (unsigned long long)i, (unsigned long long)n, UTVM_MAX_NAME_LEN - 1);
-    }
-    take(&names, name, (size_t)n);
-    name[n] = '\0';
-    int index = utvm_graph_executor_input_index(exec, name);
-    if (index < 0) return utvm_fail(-index, "params: the graph has no input named %s", name);
-    int rc = load_array(exec, &c, len, index, name);
-    if (rc != 0) return rc;
-  }
-  return 0;
+  if (blob == NULL) len = 0;
+  int rc = walk(exec, blob, len, false);
+  return rc != 0 ? rc : walk(exec, blob, len, true);
 }

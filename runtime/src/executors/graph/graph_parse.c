@@ -1,7 +1,9 @@
 /*
- * Graph JSON -> graph_t (graph_model.h). Two passes over the text: the first only
- * counts, the second fills arrays carved out of one allocation that the first sized.
- * Keys may come in any order; unknown keys are skipped (TVM itself rejects some).
+ * Graph JSON (crt-abi.md §8.1) -> graph_t. Two passes over the text run the same code:
+ * the first only counts, the second fills the arrays of one allocation the counts sized.
+ * Keys may come in any order. Unknown keys are skipped whatever their value (TVM's CRT
+ * refuses several, e.g. "storage_scope"); repeated or missing required keys are errors.
+ * Every cross reference is checked once the second pass is done.
  */
 #include <string.h>
 #include <tvm/runtime/crt/platform.h>
@@ -9,368 +11,554 @@
 #include <utvm/ndarray.h>
 #include <utvm/registry.h>
 
+#include "graph_json.h"
 #include "graph_model.h"
-#include "json_reader.h"
 
-#define KEY_LEN 32
+#define INVALID kTvmErrorFunctionCallInvalidArg
+#define UL(v) ((unsigned long)(v))
+#define KEY_SIZE 16 /* longer keys are unknown ones */
+
+enum { ATTR_DLTYPE, ATTR_STORAGE_ID, ATTR_SHAPE, ATTR_DEVICE_INDEX, ATTR_STORAGE_SCOPE, NUM_ATTRS };
 
 typedef struct {
-  json_reader_t r;
-  graph_t* g;          /* arrays are NULL during the counting pass */
-  bool fill;
+  graph_json_t j;
+  graph_t* g;
+  bool fill; /* false: counting pass, g's arrays are not allocated yet */
   TVMModuleHandle module;
-  uint32_t n_dltype, n_storage, n_shape, n_row_ptr;
+  uint32_t num_row_ptr;
+  uint32_t attr_count[NUM_ATTRS];
 } parser_t;
 
-#define invalid(...) utvm_fail(kTvmErrorFunctionCallInvalidArg, __VA_ARGS__)
-#define UL(v) ((unsigned long)(v))
+typedef int (*element_fn)(parser_t* p, uint32_t index);
 
-static int read_key(parser_t* p, char* key) {
-  int rc = json_read_string(&p->r, key, KEY_LEN);
-  return rc != 0 ? rc : json_expect(&p->r, ':');
-}
-
-static int read_u32(parser_t* p, uint32_t* out) {
-  int64_t v;
-  int rc = json_read_int(&p->r, &v);
-  if (rc != 0) return rc;
-  if (v < 0 || v > INT32_MAX) {
-    return invalid("graph JSON: %lld is out of range at byte %lu", (long long)v, UL(p->r.pos));
+/* Finds key among names (*index = -1 if unknown) and refuses one seen before. */
+static int match_key(parser_t* p, const char* key, const char* const* names, int n,
+                     uint32_t* seen, int* index) {
+  *index = -1;
+  for (int i = 0; i < n; i++) {
+    if (strcmp(key, names[i]) == 0) {
+      if (*seen & 1u << i) {
+        return utvm_fail(INVALID, "graph JSON: byte %lu: duplicate key \"%s\"", UL(p->j.pos), key);
+      }
+      *seen |= 1u << i;
+      *index = i;
+    }
   }
-  *out = (uint32_t)v;
   return 0;
 }
 
-/* [node_id, output_index] or [node_id, output_index, version] */
-static int read_ref(parser_t* p, graph_ref_t* out) {
-  uint32_t version;
-  int rc = json_expect(&p->r, '[');
-  if (rc == 0) rc = read_u32(p, &out->node);
-  if (rc == 0) rc = json_expect(&p->r, ',');
-  if (rc == 0) rc = read_u32(p, &out->index);
-  json_reader_t probe = p->r;
-  if (rc == 0 && json_expect(&probe, ',') == 0) {
-    p->r = probe;
-    rc = read_u32(p, &version);
+/* The first of the `required` keys (bit i: names[i]) missing from `seen`, or NULL. */
+static const char* missing_key(uint32_t seen, uint32_t required, const char* const* names) {
+  for (int i = 0; required >> i != 0; i++) {
+    if ((required >> i & 1) && !(seen >> i & 1)) return names[i];
   }
-  return rc != 0 ? rc : json_expect(&p->r, ']');
+  return NULL;
 }
 
-static uint32_t parse_small_uint(const char* s, bool* ok) {
+static int parse_list(parser_t* p, uint32_t* count, element_fn element, const char* what) {
+  graph_json_iter_t it;
+  uint32_t n = 0;
+  int rc = graph_json_enter(&p->j, '[', &it, what);
+  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) rc = element(p, n++);
+  *count = n;
+  return rc;
+}
+
+static int read_index(parser_t* p, uint32_t* out, const char* what) {
+  uint64_t v = 0;
+  int rc = graph_json_uint(&p->j, INT32_MAX, &v, what);
+  *out = (uint32_t)v;
+  return rc;
+}
+
+/* [node, output] or [node, output, version]; the version is not used. */
+static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
+  graph_json_iter_t it;
+  uint32_t v[3] = {0, 0, 0}, n = 0;
+  int rc = graph_json_enter(&p->j, '[', &it, what);
+  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+    if (n == 3) return graph_json_expected(&p->j, "']' after [node, output, version]", what);
+    rc = read_index(p, &v[n++], what);
+  }
+  if (rc == 0 && n < 2) {
+    rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s has %lu numbers, not [node, output(, "
+                   "version)]", UL(p->j.pos), what, UL(n));
+  }
+  out->node = v[0];
+  out->index = v[1];
+  return rc;
+}
+
+/* ---- nodes ---- */
+
+enum { NODE_ATTR_FUNC_NAME, NODE_ATTR_NUM_INPUTS, NODE_ATTR_NUM_OUTPUTS, NODE_ATTR_FLATTEN_DATA };
+
+typedef struct {
+  uint32_t seen;
+  uint32_t num_inputs, num_outputs, flatten_data;
+  char func_name[UTVM_MAX_NAME_LEN];
+} node_attrs_t;
+
+/* A count written as a string of decimal digits, e.g. "num_outputs": "1". */
+static int read_count_attr(parser_t* p, uint32_t* out, const char* key) {
+  char s[8];
   uint32_t v = 0;
-  *ok = *s != '\0';
-  for (; *s && *ok; s++) {
-    *ok = *s >= '0' && *s <= '9' && v < 100000;
-    v = v * 10 + (uint32_t)(*s - '0');
+  int rc = graph_json_string(&p->j, s, sizeof(s), key);
+  if (rc != 0) return rc;
+  bool ok = s[0] != '\0';
+  for (const char* c = s; *c != '\0' && ok; c++) {
+    ok = *c >= '0' && *c <= '9';
+    v = v * 10 + (uint32_t)(*c - '0');
   }
-  return v;
+  if (!ok) {
+    return utvm_fail(INVALID, "graph JSON: byte %lu: expected decimal digits in a string for %s",
+                     UL(p->j.pos), key);
+  }
+  *out = v;
+  return 0;
 }
 
-/* "attrs" of a node: string values; we need func_name and num_outputs. */
-static int parse_node_attrs(parser_t* p, graph_node_t* node, char* func_name) {
-  int rc = json_expect(&p->r, '{');
-  bool first = true, more, ok;
-  char key[KEY_LEN], value[24];
-  while (rc == 0 && (rc = json_next(&p->r, '}', &first, &more)) == 0 && more) {
-    if ((rc = read_key(p, key)) != 0) break;
-    if (strcmp(key, "func_name") == 0) {
-      rc = json_read_string(&p->r, func_name, UTVM_MAX_NAME_LEN);
-    } else if (strcmp(key, "num_outputs") == 0) {
-      rc = json_read_string(&p->r, value, sizeof(value));
-      if (rc == 0) node->num_outputs = parse_small_uint(value, &ok);
-      if (rc == 0 && (!ok || node->num_outputs == 0)) {
-        return invalid("graph JSON: bad num_outputs at byte %lu", UL(p->r.pos));
-      }
-    } else {
-      rc = json_skip_value(&p->r);
+/* The attrs of a node: all string values (TVM writes them so); we use four of them. */
+static int parse_node_attrs(parser_t* p, node_attrs_t* a) {
+  static const char* const kKeys[] = {"func_name", "num_inputs", "num_outputs", "flatten_data"};
+  graph_json_iter_t it;
+  char key[KEY_SIZE];
+  int index;
+  int rc = graph_json_enter(&p->j, '{', &it, "node attrs");
+  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+    if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0 ||
+        (rc = match_key(p, key, kKeys, 4, &a->seen, &index)) != 0) {
+      break;
+    }
+    switch (index) {
+      case NODE_ATTR_FUNC_NAME:
+        rc = graph_json_string(&p->j, a->func_name, sizeof(a->func_name), "func_name");
+        break;
+      case NODE_ATTR_NUM_INPUTS:
+        rc = read_count_attr(p, &a->num_inputs, key);
+        break;
+      case NODE_ATTR_NUM_OUTPUTS:
+        rc = read_count_attr(p, &a->num_outputs, key);
+        break;
+      case NODE_ATTR_FLATTEN_DATA:
+        rc = read_count_attr(p, &a->flatten_data, key);
+        break;
+      default:
+        rc = graph_json_string(&p->j, NULL, 0, key[0] != '\0' ? key : "a node attribute");
     }
   }
   return rc;
 }
 
-static int resolve_op(parser_t* p, graph_node_t* node, const char* name, const char* func_name) {
-  if (strcmp(func_name, "__nop") == 0) {
-    node->kind = GRAPH_OP_NOP;
-    return 0;
+/* Checks a tvm_op node's attrs and resolves its function (second pass). */
+static int describe_op(parser_t* p, uint32_t index, const char* name, const node_attrs_t* a,
+                       graph_node_t* node) {
+  if (a->func_name[0] == '\0') { /* absent or empty */
+    return utvm_fail(INVALID, "graph JSON: node %lu (%s) has no attrs.func_name", UL(index), name);
   }
-  if (strcmp(func_name, "__copy") == 0) {
-    node->kind = GRAPH_OP_COPY;
-    return 0;
+  if ((a->seen & 1u << NODE_ATTR_NUM_INPUTS) && a->num_inputs != node->num_inputs) {
+    return utvm_fail(INVALID, "graph JSON: node %lu (%s) says num_inputs %lu but lists %lu inputs",
+                     UL(index), name, UL(a->num_inputs), UL(node->num_inputs));
   }
-  if (func_name[0] == '\0') {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph node %s has no func_name", name);
+  if (a->num_outputs == 0) {
+    return utvm_fail(INVALID, "graph JSON: node %lu (%s) has num_outputs 0", UL(index), name);
   }
-  if (TVMModGetFunction(p->module, func_name, 1, &node->func) != 0) {
-    return utvm_fail(kTvmErrorFunctionNameNotFound,
-                     "graph node %s calls %s, which the model library does not have "
-                     "(was the graph built with this library?)", name, func_name);
+  if (a->flatten_data != 0) {
+    return utvm_fail(INVALID, "graph JSON: node %lu (%s): flatten_data %lu is not supported",
+                     UL(index), name, UL(a->flatten_data));
+  }
+  node->num_outputs = a->num_outputs;
+  if (node->num_inputs + node->num_outputs > UTVM_MAX_ARGS) {
+    return utvm_fail(INVALID, "graph JSON: node %lu (%s) has %lu arguments, more than "
+                     "UTVM_MAX_ARGS (%d)", UL(index), name,
+                     UL(node->num_inputs + node->num_outputs), UTVM_MAX_ARGS);
+  }
+  node->kind = GRAPH_NODE_OP;
+  if (strcmp(a->func_name, "__nop") == 0) {
+    node->kind = GRAPH_NODE_NOP;
+  } else if (strcmp(a->func_name, "__copy") == 0) {
+    node->kind = GRAPH_NODE_COPY;
+    if (node->num_inputs != 1 || node->num_outputs != 1) {
+      return utvm_fail(INVALID, "graph JSON: node %lu (%s): __copy takes 1 input and 1 output",
+                       UL(index), name);
+    }
+  } else if (p->fill) {
+    TVMFunctionHandle f = NULL;
+    if (TVMModGetFunction(p->module, a->func_name, 1, &f) != 0 ||
+        !utvm_func_from_handle(f, &node->fn, &node->resource)) {
+      return utvm_fail(kTvmErrorFunctionNameNotFound,
+                       "graph JSON: node %lu calls %s, which the module lacks (is the graph "
+                       "from another build?)", UL(index), a->func_name);
+    }
   }
   return 0;
 }
 
 static int parse_node(parser_t* p, uint32_t index) {
+  static const char* const kKeys[] = {"op", "name", "inputs", "attrs", "attr"};
   graph_t* g = p->g;
-  graph_node_t node = {GRAPH_OP_NULL, g->num_inputs_total, 0, 1, UINT32_MAX, NULL};
-  char key[KEY_LEN], op[16] = "", name[UTVM_MAX_NAME_LEN] = "", func_name[UTVM_MAX_NAME_LEN] = "";
-  bool first = true, more;
-  int rc = json_expect(&p->r, '{');
-  while (rc == 0 && (rc = json_next(&p->r, '}', &first, &more)) == 0 && more) {
-    if ((rc = read_key(p, key)) != 0) break;
-    if (strcmp(key, "op") == 0) {
-      rc = json_read_string(&p->r, op, sizeof(op));
-    } else if (strcmp(key, "name") == 0) {
-      rc = json_read_string(&p->r, name, sizeof(name));
-    } else if (strcmp(key, "inputs") == 0) {
-      bool first_in = true, more_in;
-      rc = json_expect(&p->r, '[');
-      while (rc == 0 && (rc = json_next(&p->r, ']', &first_in, &more_in)) == 0 && more_in) {
+  graph_node_t node = {.first_input = g->num_node_inputs, .num_outputs = 1};
+  node_attrs_t attrs = {.seen = 0};
+  graph_json_iter_t it, inputs;
+  char key[KEY_SIZE], op[16] = "", name[UTVM_MAX_NAME_LEN] = "";
+  uint32_t seen = 0;
+  int k;
+  int rc = graph_json_enter(&p->j, '{', &it, "a node");
+  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+    if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0 ||
+        (rc = match_key(p, key, kKeys, 5, &seen, &k)) != 0) {
+      break;
+    }
+    if (k == 0) {
+      rc = graph_json_string(&p->j, op, sizeof(op), "op");
+    } else if (k == 1) {
+      rc = graph_json_string(&p->j, name, sizeof(name), "a node name");
+    } else if (k == 2) {
+      rc = graph_json_enter(&p->j, '[', &inputs, "node inputs");
+      while (rc == 0 && graph_json_more(&p->j, &inputs, &rc)) {
         graph_ref_t ref;
-        rc = read_ref(p, &ref);
-        if (rc == 0 && p->fill) g->inputs[node.first_input + node.num_inputs] = ref;
+        rc = read_ref(p, &ref, "a node input");
+        if (rc == 0 && p->fill) g->inputs[g->num_node_inputs] = ref;
+        g->num_node_inputs++;
         node.num_inputs++;
       }
-    } else if (strcmp(key, "attrs") == 0 || strcmp(key, "attr") == 0) {
-      rc = parse_node_attrs(p, &node, func_name);
+    } else if (k >= 3) {
+      bool both = (seen & 3u << 3) == 3u << 3;
+      rc = both ? graph_json_expected(&p->j, "\"attrs\" or \"attr\", not both", "")
+                : parse_node_attrs(p, &attrs);
     } else {
-      rc = json_skip_value(&p->r);
+      rc = graph_json_skip(&p->j); /* e.g. "control_deps" */
     }
   }
   if (rc != 0) return rc;
+  const char* missing = missing_key(seen, 7, kKeys);
+  if (missing != NULL) {
+    return utvm_fail(INVALID, "graph JSON: node %lu has no \"%s\"", UL(index), missing);
+  }
   if (strcmp(op, "null") == 0) {
-    node.num_outputs = 1;
-    node.name_offset = g->names_bytes;
+    if (node.num_inputs != 0) {
+      return utvm_fail(INVALID, "graph JSON: input node %lu (%s) has inputs", UL(index), name);
+    }
+    node.kind = GRAPH_NODE_INPUT;
+    node.name = g->names_bytes;
     size_t n = strlen(name) + 1;
     if (p->fill) memcpy(g->names + g->names_bytes, name, n);
     g->names_bytes += (uint32_t)n;
   } else if (strcmp(op, "tvm_op") == 0) {
-    node.kind = GRAPH_OP_TVM;
-    if (p->fill && (rc = resolve_op(p, &node, name, func_name)) != 0) return rc;
+    rc = describe_op(p, index, name, &attrs, &node);
   } else {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                     "graph node %lu (%s): op \"%s\" is neither \"null\" nor \"tvm_op\"",
-                     (unsigned long)index, name, op);
+    return utvm_fail(INVALID, "graph JSON: node %lu (%s): op \"%s\" is neither \"null\" nor "
+                     "\"tvm_op\"", UL(index), name, op);
   }
-  g->num_inputs_total += node.num_inputs;
-  if (p->fill) g->nodes[index] = node;
-  return 0;
-}
-
-/* An array of elements, each parsed by `element(p, i)`; returns the count in *count. */
-static int parse_array(parser_t* p, uint32_t* count, int (*element)(parser_t*, uint32_t)) {
-  bool first = true, more;
-  uint32_t n = 0;
-  int rc = json_expect(&p->r, '[');
-  while (rc == 0 && (rc = json_next(&p->r, ']', &first, &more)) == 0 && more) {
-    rc = element(p, n++);
-  }
-  *count = n;
+  if (rc == 0 && p->fill) g->nodes[index] = node;
   return rc;
 }
 
+/* ---- arg_nodes, heads, node_row_ptr ---- */
+
 static int arg_node_element(parser_t* p, uint32_t i) {
-  uint32_t v;
-  int rc = read_u32(p, &v);
+  uint32_t v = 0;
+  int rc = read_index(p, &v, "arg_nodes");
   if (rc == 0 && p->fill) p->g->arg_nodes[i] = v;
   return rc;
 }
 
 static int head_element(parser_t* p, uint32_t i) {
   graph_ref_t ref;
-  int rc = read_ref(p, &ref);
+  int rc = read_ref(p, &ref, "heads");
   if (rc == 0 && p->fill) p->g->heads[i] = ref;
   return rc;
 }
 
 static int row_ptr_element(parser_t* p, uint32_t i) {
-  uint32_t v;
-  int rc = read_u32(p, &v);
+  uint32_t v = 0;
+  int rc = read_index(p, &v, "node_row_ptr");
   if (rc == 0 && p->fill) p->g->row_ptr[i] = v;
   return rc;
 }
 
+/* ---- attrs: one list per entry property ---- */
+
 static int dltype_element(parser_t* p, uint32_t i) {
   char s[16];
-  int rc = json_read_string(&p->r, s, sizeof(s));
-  if (rc == 0 && p->fill) rc = utvm_dtype_parse(s, &p->g->entries[i].dtype);
+  DLDataType t = {0, 0, 0};
+  int rc = graph_json_string(&p->j, s, sizeof(s), "dltype");
+  if (rc == 0 && (rc = utvm_dtype_parse(s, &t)) != 0) {
+    return utvm_fail(rc, "graph JSON: byte %lu: entry %lu: %s", UL(p->j.pos), UL(i),
+                     TVMGetLastError());
+  }
+  if (rc == 0 && t.bits * t.lanes == 0) {
+    return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu has dtype \"%s\", which has no size",
+                     UL(p->j.pos), UL(i), s);
+  }
+  if (rc == 0 && p->fill) p->g->entries[i].dtype = t;
   return rc;
 }
 
-static int storage_element(parser_t* p, uint32_t i) {
-  uint32_t v;
-  int rc = read_u32(p, &v);
-  if (rc == 0 && p->fill) p->g->entries[i].storage_id = (int32_t)v;
+static int storage_id_element(parser_t* p, uint32_t i) {
+  uint32_t v = 0;
+  int rc = read_index(p, &v, "storage_id");
+  if (rc == 0 && p->fill) p->g->entries[i].storage_id = v;
   return rc;
 }
 
 static int shape_element(parser_t* p, uint32_t i) {
-  bool first = true, more;
-  int32_t ndim = 0;
-  int rc = json_expect(&p->r, '[');
-  while (rc == 0 && (rc = json_next(&p->r, ']', &first, &more)) == 0 && more) {
-    int64_t d;
-    if ((rc = json_read_int(&p->r, &d)) != 0) break;
-    if (d < 0 || ndim == UTVM_MAX_NDIM) {
-      return invalid("graph JSON: shape of entry %lu is negative or has more than %d dimensions",
-                     UL(i), UTVM_MAX_NDIM);
+  graph_json_iter_t it;
+  uint32_t ndim = 0;
+  int rc = graph_json_enter(&p->j, '[', &it, "a shape");
+  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+    uint64_t d = 0;
+    if (ndim == UTVM_MAX_NDIM) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than %d "
+                       "dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(i), UTVM_MAX_NDIM);
     }
-    if (p->fill) p->g->entries[i].shape[ndim] = d;
+    rc = graph_json_uint(&p->j, INT64_MAX, &d, "a shape dimension");
+    if (rc == 0 && p->fill) p->g->entries[i].shape[ndim] = (int64_t)d;
     ndim++;
   }
-  if (rc == 0 && p->fill) p->g->entries[i].ndim = ndim;
+  if (rc == 0 && p->fill) p->g->entries[i].ndim = (int32_t)ndim;
+  return rc;
+}
+
+static int device_index_element(parser_t* p, uint32_t i) {
+  uint32_t v = 0;
+  int rc = read_index(p, &v, "device_index");
+  if (rc == 0 && v != kDLCPU) {
+    return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only cpu (1) "
+                     "is supported", UL(p->j.pos), UL(i), UL(v));
+  }
+  return rc;
+}
+
+static int storage_scope_element(parser_t* p, uint32_t i) {
+  char s[16];
+  int rc = graph_json_string(&p->j, s, sizeof(s), "storage_scope");
+  if (rc == 0 && s[0] != '\0' && strcmp(s, "global") != 0) {
+    return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
+                     "supported", UL(p->j.pos), s, UL(i));
+  }
   return rc;
 }
 
 /* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
 static int parse_graph_attrs(parser_t* p) {
-  bool first = true, more;
-  char key[KEY_LEN], type[16];
-  int rc = json_expect(&p->r, '{');
-  while (rc == 0 && (rc = json_next(&p->r, '}', &first, &more)) == 0 && more) {
-    if ((rc = read_key(p, key)) != 0) break;
-    uint32_t* count = NULL;
-    int (*element)(parser_t*, uint32_t) = NULL;
-    if (strcmp(key, "dltype") == 0) {
-      count = &p->n_dltype, element = dltype_element;
-    } else if (strcmp(key, "storage_id") == 0) {
-      count = &p->n_storage, element = storage_element;
-    } else if (strcmp(key, "shape") == 0) {
-      count = &p->n_shape, element = shape_element;
+  static const char* const kKeys[NUM_ATTRS] = {"dltype", "storage_id", "shape", "device_index",
+                                               "storage_scope"};
+  static const char* const kTypes[NUM_ATTRS] = {"list_str", "list_int", "list_shape", "list_int",
+                                                "list_str"};
+  static const element_fn kElements[NUM_ATTRS] = {dltype_element, storage_id_element,
+                                                  shape_element, device_index_element,
+                                                  storage_scope_element};
+  graph_json_iter_t it;
+  char key[KEY_SIZE], type[12];
+  uint32_t seen = 0;
+  int k;
+  int rc = graph_json_enter(&p->j, '{', &it, "attrs");
+  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+    if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0 ||
+        (rc = match_key(p, key, kKeys, NUM_ATTRS, &seen, &k)) != 0) {
+      break;
     }
-    if (element == NULL) {
-      rc = json_skip_value(&p->r);
+    if (k < 0) {
+      rc = graph_json_skip(&p->j);
       continue;
     }
-    rc = json_expect(&p->r, '[');
-    if (rc == 0) rc = json_read_string(&p->r, type, sizeof(type));
-    if (rc == 0) rc = json_expect(&p->r, ',');
-    if (rc == 0) rc = parse_array(p, count, element);
-    if (rc == 0) rc = json_expect(&p->r, ']');
+    rc = graph_json_char(&p->j, '[', kKeys[k]);
+    if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type), "the type of an attribute");
+    if (rc == 0 && strcmp(type, kTypes[k]) != 0) {
+      rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s is typed \"%s\"; \"%s\" expected",
+                     UL(p->j.pos), kKeys[k], type, kTypes[k]);
+    }
+    if (rc == 0) rc = graph_json_char(&p->j, ',', kKeys[k]);
+    if (rc == 0) rc = parse_list(p, &p->attr_count[k], kElements[k], kKeys[k]);
+    if (rc == 0) rc = graph_json_char(&p->j, ']', kKeys[k]);
+  }
+  if (rc != 0) return rc;
+  const char* missing = missing_key(seen, 7, kKeys);
+  if (missing != NULL) return utvm_fail(INVALID, "graph JSON: attrs has no \"%s\"", missing);
+  for (k = 1; k < NUM_ATTRS; k++) {
+    if ((seen >> k & 1) && p->attr_count[k] != p->attr_count[ATTR_DLTYPE]) {
+      return utvm_fail(INVALID, "graph JSON: attrs: %s has %lu items, dltype has %lu", kKeys[k],
+                       UL(p->attr_count[k]), UL(p->attr_count[ATTR_DLTYPE]));
+    }
+  }
+  p->g->num_entries = p->attr_count[ATTR_DLTYPE];
+  return 0;
+}
+
+/* ---- the document ---- */
+
+static int parse_document(parser_t* p) {
+  static const char* const kKeys[] = {"nodes", "arg_nodes", "heads", "node_row_ptr", "attrs"};
+  graph_t* g = p->g;
+  graph_json_iter_t it;
+  char key[KEY_SIZE];
+  uint32_t seen = 0;
+  int k;
+  g->num_node_inputs = 0;
+  g->names_bytes = 0;
+  int rc = graph_json_enter(&p->j, '{', &it, "the graph (a JSON object)");
+  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+    if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0 ||
+        (rc = match_key(p, key, kKeys, 5, &seen, &k)) != 0) {
+      break;
+    }
+    switch (k) {
+      case 0:
+        rc = parse_list(p, &g->num_nodes, parse_node, "nodes");
+        break;
+      case 1:
+        rc = parse_list(p, &g->num_arg_nodes, arg_node_element, "arg_nodes");
+        break;
+      case 2:
+        rc = parse_list(p, &g->num_heads, head_element, "heads");
+        break;
+      case 3:
+        rc = parse_list(p, &p->num_row_ptr, row_ptr_element, "node_row_ptr");
+        break;
+      case 4:
+        rc = parse_graph_attrs(p);
+        break;
+      default:
+        rc = graph_json_skip(&p->j);
+    }
+  }
+  if (rc == 0) rc = graph_json_finish(&p->j);
+  if (rc != 0) return rc;
+  const char* missing = missing_key(seen, 0x1F, kKeys);
+  if (missing != NULL) return utvm_fail(INVALID, "graph JSON: the graph has no \"%s\"", missing);
+  if (p->num_row_ptr != g->num_nodes + 1) {
+    return utvm_fail(INVALID, "graph JSON: node_row_ptr has %lu items; %lu nodes need %lu",
+                     UL(p->num_row_ptr), UL(g->num_nodes), UL(g->num_nodes) + 1);
+  }
+  return 0;
+}
+
+/* ---- cross references ---- */
+
+/* Bytes of an entry; false when they do not fit in size_t. */
+static bool entry_bytes(const graph_entry_t* e, size_t* out) {
+  size_t n = ((size_t)e->dtype.bits * e->dtype.lanes + 7) / 8;
+  for (int32_t d = 0; d < e->ndim; d++) {
+    uint64_t dim = (uint64_t)e->shape[d];
+    if (dim != 0 && n > SIZE_MAX / dim) return false;
+    n *= (size_t)dim;
+  }
+  *out = n;
+  return true;
+}
+
+static int check_ref(const graph_t* g, graph_ref_t ref, uint32_t before, const char* what,
+                     uint32_t index) {
+  if (ref.node >= before || ref.index >= g->nodes[ref.node].num_outputs) {
+    return utvm_fail(INVALID, "graph JSON: %s %lu refers to output %lu of node %lu, which does "
+                     "not exist%s", what, UL(index), UL(ref.index), UL(ref.node),
+                     before < g->num_nodes ? " before it" : "");
+  }
+  return 0;
+}
+
+static int validate(graph_t* g) {
+  int rc = 0;
+  size_t bytes[2] = {0, 0};
+  if (g->row_ptr[0] != 0 || g->row_ptr[g->num_nodes] != g->num_entries) {
+    return utvm_fail(INVALID, "graph JSON: node_row_ptr runs %lu..%lu, not 0..%lu (the entries)",
+                     UL(g->row_ptr[0]), UL(g->row_ptr[g->num_nodes]), UL(g->num_entries));
+  }
+  for (uint32_t e = 0; e < g->num_entries; e++) {
+    if (g->entries[e].storage_id >= g->num_entries) {
+      return utvm_fail(INVALID, "graph JSON: entry %lu: storage_id %lu is not in 0..%lu", UL(e),
+                       UL(g->entries[e].storage_id), UL(g->num_entries) - 1);
+    }
+    if (!entry_bytes(&g->entries[e], &bytes[0])) {
+      return utvm_fail(INVALID, "graph JSON: entry %lu is too large for this device", UL(e));
+    }
+  }
+  for (uint32_t n = 0; n < g->num_nodes && rc == 0; n++) {
+    const graph_node_t* node = &g->nodes[n];
+    uint32_t first = g->row_ptr[n], end = g->row_ptr[n + 1];
+    if (end < first || end - first != node->num_outputs) {
+      return utvm_fail(INVALID, "graph JSON: node_row_ptr disagrees with node %lu's %lu outputs",
+                       UL(n), UL(node->num_outputs));
+    }
+    for (uint32_t i = 0; i < node->num_inputs && rc == 0; i++) {
+      rc = check_ref(g, g->inputs[node->first_input + i], n, "an input of node", n);
+    }
+    if (rc == 0 && node->kind == GRAPH_NODE_COPY) {
+      entry_bytes(&g->entries[graph_entry_id(g, g->inputs[node->first_input])], &bytes[0]);
+      entry_bytes(&g->entries[g->row_ptr[n]], &bytes[1]);
+      if (bytes[0] != bytes[1]) {
+        return utvm_fail(INVALID, "graph JSON: __copy node %lu copies %lu bytes into %lu", UL(n),
+                         UL(bytes[0]), UL(bytes[1]));
+      }
+    }
+  }
+  for (uint32_t i = 0; i < g->num_arg_nodes && rc == 0; i++) {
+    uint32_t n = g->arg_nodes[i];
+    if (n >= g->num_nodes || g->nodes[n].kind != GRAPH_NODE_INPUT || g->nodes[n].is_arg) {
+      return utvm_fail(INVALID, "graph JSON: arg_nodes[%lu] = %lu is not an input node, or a "
+                       "repeat", UL(i), UL(n));
+    }
+    g->nodes[n].is_arg = 1;
+  }
+  for (uint32_t i = 0; i < g->num_heads && rc == 0; i++) {
+    rc = check_ref(g, g->heads[i], g->num_nodes, "head", i);
   }
   return rc;
 }
 
-static int parse_document(parser_t* p) {
-  graph_t* g = p->g;
-  bool first = true, more;
-  char key[KEY_LEN];
-  uint32_t num_nodes = 0;
-  g->num_inputs_total = 0;
-  g->names_bytes = 0;
-  int rc = json_expect(&p->r, '{');
-  while (rc == 0 && (rc = json_next(&p->r, '}', &first, &more)) == 0 && more) {
-    if ((rc = read_key(p, key)) != 0) break;
-    if (strcmp(key, "nodes") == 0) {
-      rc = parse_array(p, &num_nodes, parse_node);
-    } else if (strcmp(key, "arg_nodes") == 0) {
-      rc = parse_array(p, &g->num_arg_nodes, arg_node_element);
-    } else if (strcmp(key, "heads") == 0) {
-      rc = parse_array(p, &g->num_heads, head_element);
-    } else if (strcmp(key, "node_row_ptr") == 0) {
-      rc = parse_array(p, &p->n_row_ptr, row_ptr_element);
-    } else if (strcmp(key, "attrs") == 0) {
-      rc = parse_graph_attrs(p);
-    } else {
-      rc = json_skip_value(&p->r);
-    }
-  }
-  if (rc != 0) return rc;
-  g->num_nodes = num_nodes;
-  g->num_entries = p->n_storage;
-  if (p->n_dltype != p->n_storage || p->n_shape != p->n_storage) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                     "graph JSON: attrs have %lu dltype, %lu storage_id and %lu shape entries",
-                     (unsigned long)p->n_dltype, (unsigned long)p->n_storage, (unsigned long)p->n_shape);
-  }
-  if (num_nodes == 0 || p->n_row_ptr != num_nodes + 1) {
-    return invalid("graph JSON: %lu nodes need a node_row_ptr of %lu items", UL(num_nodes),
-                   UL(num_nodes) + 1);
-  }
-  return 0;
-}
+/* ---- entry point ---- */
 
-/* Consistency of what pass 2 filled: every index in range, outputs where rows say. */
-static int validate(const graph_t* g) {
-  if (g->row_ptr[0] != 0 || g->row_ptr[g->num_nodes] != g->num_entries) {
-    return invalid("graph JSON: node_row_ptr must run from 0 to the %lu entries", UL(g->num_entries));
-  }
-  for (uint32_t n = 0; n < g->num_nodes; n++) {
-    const graph_node_t* node = &g->nodes[n];
-    if (g->row_ptr[n + 1] < g->row_ptr[n] || g->row_ptr[n + 1] - g->row_ptr[n] != node->num_outputs) {
-      return invalid("graph JSON: node_row_ptr disagrees with node %lu's %lu outputs", UL(n),
-                     UL(node->num_outputs));
-    }
-    if (node->num_inputs + node->num_outputs > UTVM_MAX_ARGS) {
-      return invalid("graph JSON: node %lu has more arguments than UTVM_MAX_ARGS (%d)", UL(n),
-                     UTVM_MAX_ARGS);
-    }
-    for (uint32_t k = 0; k < node->num_inputs; k++) {
-      graph_ref_t ref = g->inputs[node->first_input + k];
-      if (ref.node >= n || ref.index >= g->nodes[ref.node].num_outputs) {
-        return invalid("graph JSON: node %lu reads node %lu, which is not an earlier node's output",
-                       UL(n), UL(ref.node));
-      }
-    }
-  }
-  for (uint32_t i = 0; i < g->num_arg_nodes; i++) {
-    if (g->arg_nodes[i] >= g->num_nodes || g->nodes[g->arg_nodes[i]].kind != GRAPH_OP_NULL) {
-      return invalid("graph JSON: arg_nodes[%lu] = %lu is not an input node", UL(i),
-                     UL(g->arg_nodes[i]));
-    }
-  }
-  for (uint32_t i = 0; i < g->num_heads; i++) {
-    if (g->heads[i].node >= g->num_nodes || g->heads[i].index >= g->nodes[g->heads[i].node].num_outputs) {
-      return invalid("graph JSON: heads[%lu] names node %lu, which has no such output", UL(i),
-                     UL(g->heads[i].node));
-    }
-  }
-  for (uint32_t e = 0; e < g->num_entries; e++) {
-    if ((uint32_t)g->entries[e].storage_id >= g->num_entries) {
-      return invalid("graph JSON: storage_id of entry %lu is %ld, out of range", UL(e),
-                     (long)g->entries[e].storage_id);
-    }
-  }
-  return 0;
-}
+static size_t align8(uint64_t n) { return (size_t)((n + 7) & ~(uint64_t)7); }
 
-static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
-
-int graph_parse(const char* json, size_t len, TVMModuleHandle module, graph_t* out, void** block) {
-  parser_t p = {{json, len, 0}, out, false, module, 0, 0, 0, 0};
+int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out) {
+  parser_t p;
+  memset(&p, 0, sizeof(p));
   memset(out, 0, sizeof(*out));
+  p.g = out;
+  p.module = module;
+  graph_json_init(&p.j, json, json_len);
   int rc = parse_document(&p);
   if (rc != 0) return rc;
 
-  size_t sizes[] = {
-      align8(sizeof(graph_node_t) * out->num_nodes), align8(sizeof(graph_ref_t) * out->num_inputs_total),
-      align8(sizeof(uint32_t) * out->num_arg_nodes), align8(sizeof(graph_ref_t) * out->num_heads),
-      align8(sizeof(uint32_t) * (out->num_nodes + 1)), align8(sizeof(graph_entry_t) * out->num_entries),
-      align8(out->names_bytes)};
-  size_t total = 0;
-  for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) total += sizes[i];
+  /* Counts are below 2^31 each, so the sum cannot overflow 64 bits. */
+  uint64_t sizes[] = {
+      (uint64_t)sizeof(graph_node_t) * out->num_nodes,
+      (uint64_t)sizeof(graph_ref_t) * out->num_node_inputs,
+      (uint64_t)sizeof(uint32_t) * out->num_arg_nodes,
+      (uint64_t)sizeof(graph_ref_t) * out->num_heads,
+      (uint64_t)sizeof(uint32_t) * (out->num_nodes + 1ull),
+      (uint64_t)sizeof(graph_entry_t) * out->num_entries,
+      out->names_bytes,
+  };
+  uint64_t total = 0;
+  for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) total += align8(sizes[i]);
   DLDevice cpu = {kDLCPU, 0};
-  void* mem;
-  if ((rc = TVMPlatformMemoryAllocate(total, cpu, &mem)) != 0) {
-    return utvm_fail(rc, "out of memory: the graph needs %lu bytes", (unsigned long)total);
+  void* block = NULL;
+  if ((size_t)total != total || (rc = TVMPlatformMemoryAllocate((size_t)total, cpu, &block)) != 0) {
+    return utvm_fail(kTvmErrorPlatformNoMemory, "out of memory: the graph's tables need %llu bytes",
+                     (unsigned long long)total);
   }
-  memset(mem, 0, total);
-  uint8_t* cursor = mem;
-  out->nodes = (graph_node_t*)cursor, cursor += sizes[0];
-  out->inputs = (graph_ref_t*)cursor, cursor += sizes[1];
-  out->arg_nodes = (uint32_t*)cursor, cursor += sizes[2];
-  out->heads = (graph_ref_t*)cursor, cursor += sizes[3];
-  out->row_ptr = (uint32_t*)cursor, cursor += sizes[4];
-  out->entries = (graph_entry_t*)cursor, cursor += sizes[5];
-  out->names = (char*)cursor;
+  memset(block, 0, (size_t)total);
+  uint8_t* cursor = block;
+  out->nodes = (graph_node_t*)cursor;
+  out->inputs = (graph_ref_t*)(cursor += align8(sizes[0]));
+  out->arg_nodes = (uint32_t*)(cursor += align8(sizes[1]));
+  out->heads = (graph_ref_t*)(cursor += align8(sizes[2]));
+  out->row_ptr = (uint32_t*)(cursor += align8(sizes[3]));
+  out->entries = (graph_entry_t*)(cursor += align8(sizes[4]));
+  out->names = (char*)(cursor + align8(sizes[5]));
+  out->block = block;
 
-  p.r.pos = 0;
+  graph_json_init(&p.j, json, json_len);
   p.fill = true;
   rc = parse_document(&p);
   if (rc == 0) rc = validate(out);
-  if (rc != 0) {
-    TVMPlatformMemoryFree(mem, cpu);
-    memset(out, 0, sizeof(*out));
-    return rc;
-  }
-  *block = mem;
-  return 0;
+  if (rc != 0) graph_free(out);
+  return rc;
+}
+
+void graph_free(graph_t* g) {
+  if (g->block != NULL) TVMPlatformMemoryFree(g->block, (DLDevice){kDLCPU, 0});
+  memset(g, 0, sizeof(*g));
 }

@@ -1,0 +1,72 @@
+"""Run a model on a board over its link: session, executor, inputs up, run, outputs down.
+
+Like utvm.rpc.model_run.run_model, with upload progress (inputs go up in slices) and time
+limits suited to slow boards. The time per inference is the board's own timer reading
+(runtime.RPCTimeEvaluator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TextIO
+
+import numpy as np
+
+from utvm.board.progress import ByteProgress
+from utvm.errors import UtvmError
+from utvm.host.runner import encode_inputs
+from utvm.mlf.dtypes import numpy_dtype
+from utvm.mlf.model import ModelLibrary
+from utvm.rpc import DataType, DeviceArray, RpcClient, Session
+from utvm.rpc.model_run import BoardResult, create_executor
+from utvm.transport import Transport
+
+REPLY_TIMEOUT_S = 60.0  # one inference on a slow microcontroller may take this long
+UPLOAD_SLICE_BYTES = 16 * 1024  # progress granularity; each slice is chunked to packets
+_BYTE = DataType(1, 8)  # uint8
+
+
+def run_over_link(link: Transport, mlf: ModelLibrary, inputs: Sequence[np.ndarray],
+                  repeat: int, out: TextIO, start_timeout: float = 10.0) -> BoardResult:
+    arrays = shaped_inputs(mlf, inputs)
+    print(f"utvm: opening a session with {link.name}", file=out, flush=True)
+    session = Session(link, reply_timeout=REPLY_TIMEOUT_S)
+    session.open(retry_timeout=2.0, start_timeout=start_timeout)
+    client = session.client
+    with create_executor(client, mlf) as executor:
+        for info, array in zip(mlf.inputs, arrays, strict=True):
+            with executor.get_input(info.name) as tensor:
+                upload(client, tensor, array, info.name,
+                       ByteProgress(f"utvm: uploading input '{info.name}'", out))
+        seconds = executor.time(number=repeat, repeat=1)[0]
+        executor.run()  # the timed runs ran too; this one leaves exactly these outputs
+        outputs = [executor.get_output(index) for index in range(len(mlf.outputs))]
+    return BoardResult(outputs, seconds, mlf.executor_kind, repeat)
+
+
+def upload(client: RpcClient, tensor: DeviceArray, array: np.ndarray, name: str,
+           progress: Callable[[int, int], None]) -> None:
+    """Copies ``array`` into the device tensor in slices, reporting progress after each."""
+    if array.dtype != tensor.dtype or tuple(array.shape) != tuple(tensor.shape):
+        raise UtvmError(f"the board's input '{name}' is {tensor.dtype} {list(tensor.shape)}, but "
+                        f"the model's metadata says {array.dtype} {list(array.shape)}: is the "
+                        "board running this model? Flash the build of this model.")
+    raw = np.ascontiguousarray(array).tobytes()
+    flat = replace(tensor.record, shape=(len(raw),), dtype=_BYTE)
+    for offset in range(0, len(raw), UPLOAD_SLICE_BYTES):
+        piece = raw[offset:offset + UPLOAD_SLICE_BYTES]
+        client.copy_to(replace(flat, shape=(len(piece),),
+                               byte_offset=flat.byte_offset + offset), piece, sync=False)
+        progress(offset + len(piece), len(raw))
+    client.stream_sync()
+
+
+def shaped_inputs(mlf: ModelLibrary, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Inputs checked against the model (count, dtype, size) and given the model's shapes."""
+    payloads = encode_inputs(mlf, inputs)
+    arrays = []
+    for info, payload in zip(mlf.inputs, payloads, strict=True):
+        array = np.frombuffer(payload, dtype=numpy_dtype(info.dtype))
+        arrays.append(array.reshape(info.shape) if info.shape is not None else array)
+    return arrays

@@ -1,0 +1,292 @@
+"""`west utvm build`: bring the model into the build directory, then run `west build`.
+
+Incremental by design: the model is staged into ``<build>/utvm/model`` touching only the
+files that changed, and `west build` gets CMake arguments (which make it re-run CMake) only
+when the build is new or something CMake reads at configure time changed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from utvm.board.apps import App, RpcServerApp, app_source_dir, resolve_app
+from utvm.board.build_dir import (
+    UTVM_STATE_DIR,
+    ZephyrBuild,
+    find_build_dir,
+    is_zephyr_build,
+    read_build,
+    same_path,
+    west_config_value,
+)
+from utvm.board.cmake_cache import read_cmake_cache
+from utvm.board.model_source import MlfSource, ModelSource, TvmModelSource, source_from_record
+from utvm.board.model_stage import StageReport, stage_model
+from utvm.board.state import BUILD_RECORD, read_record, write_record
+from utvm.board.targets import QEMU_PTY_FLAGS, board_looks_like_qemu
+from utvm.board.zephyr_env import West, failure_message, require_zephyr
+from utvm.errors import UtvmError
+from utvm.mlf.loader import open_mlf
+from utvm.mlf.model import ModelLibrary
+from utvm.paths import repo_root
+
+STAGED_MODEL_DIR = "model"
+
+
+@dataclass
+class BuildRequest:
+    board: str | None = None
+    build_dir: str | None = None
+    pristine: bool = False
+    mlf: Path | None = None
+    model: Path | None = None
+    app: str | None = None
+    executor: str | None = None
+    interface: str | None = None
+    target: str | None = None
+    inputs: list[Path] = field(default_factory=list)
+    expected: list[Path] = field(default_factory=list)
+    west_args: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    build_dir: Path
+    board: str
+    app: str
+    model: str | None
+    configured: bool  # CMake ran (first build, or something it reads changed)
+    stage: StageReport | None
+    host_driven: bool  # the app serves RPC: `west utvm run` drives it
+
+
+def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
+    """Stage the model and run `west build`; UtvmError on any failure."""
+    stream = out if out is not None else sys.stdout
+    west = West.for_zephyr(require_zephyr())
+    build_dir = find_build_dir(request.build_dir, request.board,
+                               app_source_dir(request.app) if request.app else None)
+    existing = read_build(build_dir) if is_zephyr_build(build_dir) else None
+    previous = (read_record(existing.state_dir, BUILD_RECORD) if existing else None) or {}
+    app_choice = request.app or previous.get("app") or RpcServerApp.name
+    input_paths = request.inputs or [Path(p) for p in previous.get("inputs", [])]
+    expected_paths = request.expected or [Path(p) for p in previous.get("expected", [])]
+    app = resolve_app(app_choice, _load_arrays(input_paths), _load_arrays(expected_paths))
+    board = _choose_board(request.board, existing)
+    _check_reuse(build_dir, existing, board, app, request.pristine)
+    source = _model_source(request, app, previous)
+    if request.pristine and build_dir.exists():
+        _make_pristine(build_dir, app.source_dir, stream)
+        existing = None
+
+    state_dir = build_dir / UTVM_STATE_DIR
+    definitions: dict[str, str] = {"ZEPHYR_EXTRA_MODULES": str(repo_root())}
+    stage, model_label = None, None
+    if source is not None:
+        stage, model_label = _bring_model_in(source, app, state_dir, definitions, stream)
+    if board_looks_like_qemu(board, existing):
+        definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
+
+    cache = existing.cache if existing else {}
+    configure = _needs_configure(existing, cache, definitions, stage, request.west_args)
+    _run_west_build(west, _west_build_args(build_dir, board, app, definitions, configure,
+                                           request.west_args), board, stream)
+
+    built = read_build(build_dir)
+    if not board_looks_like_qemu(board, existing) and board_looks_like_qemu(board, built):
+        # Only configuring showed that this board runs in QEMU: give its RPC UART a PTY.
+        definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
+        print("utvm: this board runs in QEMU; configuring again to give its second UART a "
+              "pseudo-terminal", file=stream, flush=True)
+        _run_west_build(west, _west_build_args(build_dir, board, app, definitions, True,
+                                               request.west_args), board, stream)
+        built = read_build(build_dir)
+    write_record(built.state_dir, BUILD_RECORD, {
+        "board": board, "app": app_choice, "app_source_dir": str(app.source_dir),
+        "host_driven": app.host_driven,
+        "model": source.record() if source else None,
+        "staged_model": str(stage.folder) if stage else None,
+        "inputs": [str(p.absolute()) for p in input_paths],
+        "expected": [str(p.absolute()) for p in expected_paths],
+    })
+    return BuildOutcome(build_dir, board, app.name, model_label, configure, stage,
+                        app.host_driven)
+
+
+def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
+                    definitions: dict[str, str], out: TextIO) -> tuple[StageReport, str]:
+    """Compiles or opens the model, checks it suits the app, stages it into the build
+    folder and adds the app's CMake variables for it to ``definitions``."""
+    print(f"utvm: model: {source.describe()}", file=out, flush=True)
+    mlf_path = source.produce(state_dir, out)
+    with open_mlf(mlf_path) as mlf:
+        app.check_model(mlf)
+        stage = stage_model(mlf, state_dir / STAGED_MODEL_DIR)
+        definitions.update(app.cmake_definitions(stage.folder, mlf, state_dir))
+        label = f"{mlf.module_name} ({mlf.executor_kind})"
+    print(f"utvm: {stage.describe()} in {stage.folder}", file=out, flush=True)
+    return stage, label
+
+
+def _load_arrays(paths: list[Path]) -> list[np.ndarray]:
+    arrays = []
+    for path in paths:
+        if not path.is_file():
+            raise UtvmError(f"input file {path} does not exist.")
+        try:
+            arrays.append(np.load(path, allow_pickle=False))
+        except (ValueError, OSError) as exc:
+            raise UtvmError(f"cannot read {path} as a .npy file: {exc}") from exc
+    return arrays
+
+
+def _choose_board(requested: str | None, existing: ZephyrBuild | None) -> str:
+    board = (requested or (existing.board if existing else None)
+             or west_config_value("build.board") or os.environ.get("BOARD"))
+    if not board:
+        raise UtvmError("which board? Give it with -b BOARD (e.g. -b native_sim, -b "
+                        "nucleo_f746zg), or set it once with `west config build.board BOARD`.")
+    return board
+
+
+def _check_reuse(build_dir: Path, existing: ZephyrBuild | None, board: str, app: App,
+                 pristine: bool) -> None:
+    """The same refusals as `west build`, before anything in the folder is touched."""
+    if pristine:
+        return
+    if (build_dir.is_dir() and existing is None and any(build_dir.iterdir())
+            and not (build_dir / "CMakeCache.txt").exists() and not (build_dir / "utvm").is_dir()):
+        raise UtvmError(f"{build_dir} exists and is not a build directory; give another one "
+                        "with -d, or empty it.")
+    if existing is None:
+        return
+    if existing.board != board:
+        raise UtvmError(f"build directory {build_dir} is for board {existing.board}, not "
+                        f"{board}. Add -p to start over (pristine), or use another -d.")
+    if existing.source_dir and not same_path(existing.source_dir, app.source_dir):
+        raise UtvmError(f"build directory {build_dir} is for the application "
+                        f"{existing.source_dir}, not {app.source_dir}. Add -p to start over "
+                        "(pristine), or use another -d.")
+
+
+def _model_source(request: BuildRequest, app: App,
+                  previous: dict[str, Any] | None) -> ModelSource | None:
+    if request.mlf and request.model:
+        raise UtvmError("give either --mlf (a compiled Model Library Format) or --model (a "
+                        ".tflite/.onnx file TVM compiles), not both.")
+    if request.mlf:
+        if request.executor or request.interface or request.target:
+            raise UtvmError("--executor, --interface and --target choose how --model is "
+                            "compiled; an --mlf is already compiled.")
+        return MlfSource(request.mlf)
+    if request.model:
+        options = app.compile_options(request.executor, request.interface, request.target)
+        return TvmModelSource(request.model, options)
+    if request.executor or request.interface or request.target:
+        raise UtvmError("--executor, --interface and --target need --model (the model to "
+                        "compile).")
+    return source_from_record((previous or {}).get("model"))
+
+
+def _make_pristine(build_dir: Path, source_dir: Path, out: TextIO) -> None:
+    if not is_zephyr_build(build_dir) and not (build_dir / "utvm").is_dir():
+        if any(build_dir.iterdir()):
+            raise UtvmError(f"refusing to empty {build_dir} for -p: it is not a Zephyr build "
+                            "directory. Give the right one with -d.")
+        return
+    resolved = build_dir.resolve()
+    if resolved == source_dir.resolve() or resolved in source_dir.resolve().parents:
+        raise UtvmError(f"refusing to empty {build_dir} for -p: it holds the application.")
+    print(f"utvm: -p: emptying {build_dir}", file=out, flush=True)
+    for child in build_dir.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _needs_configure(existing: ZephyrBuild | None, cache: dict[str, str],
+                     definitions: dict[str, str], stage: StageReport | None,
+                     west_args: list[str]) -> bool:
+    if existing is None or not existing.configured or west_args:
+        return True
+    if stage is not None and stage.needs_configure:
+        return True
+    for name, value in definitions.items():
+        if name == "ZEPHYR_EXTRA_MODULES":
+            if not any(same_path(value, m) for m in existing.extra_modules):
+                return True
+        elif name.startswith("CONFIG_"):
+            # Zephyr moves Kconfig values given to CMake out of the cache into .config.
+            if existing.kconfig().get(name) != value:
+                return True
+        elif cache.get(name) != value:
+            return True
+    return False
+
+
+def _west_build_args(build_dir: Path, board: str, app: App, definitions: dict[str, str],
+                     configure: bool, west_args: list[str]) -> list[str]:
+    user_west, user_cmake = split_west_args(west_args)
+    # --pristine=never: our staged model lives in the build folder, and -p is ours to do.
+    command = ["build", "-d", str(build_dir), "-b", board, "--pristine=never", *user_west,
+               str(app.source_dir)]
+    if configure:
+        merged = dict(definitions)
+        for argument in list(user_cmake):  # the user's extra modules join ours
+            if argument.startswith("-DZEPHYR_EXTRA_MODULES="):
+                user_cmake.remove(argument)
+                merged["ZEPHYR_EXTRA_MODULES"] += ";" + argument.split("=", 1)[1]
+        command += ["--", *[f"-D{name}={value}" for name, value in merged.items()], *user_cmake]
+    return command
+
+
+def split_west_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """What follows `--`: west build options, then (after another `--`) CMake arguments.
+
+    Without a second `--`, -D definitions are taken as CMake arguments, since `west build`
+    itself takes none.
+    """
+    rest = args[1:] if args[:1] == ["--"] else list(args)
+    if "--" in rest:
+        split = rest.index("--")
+        return rest[:split], rest[split + 1:]
+    west = [a for a in rest if not a.startswith("-D")]
+    cmake = [a for a in rest if a.startswith("-D")]
+    return west, cmake
+
+
+def _run_west_build(west: West, args: list[str], board: str, out: TextIO) -> None:
+    print(f"utvm: running west {' '.join(args)}", file=out, flush=True)
+    result = west.run(args, out)
+    if result.returncode != 0:
+        raise UtvmError(failure_message(
+            "west build", west.command(*args), result,
+            f"Fix what Zephyr reports above (for an unknown board, `west boards` lists the "
+            f"ones this Zephyr knows; '{board}' is what was asked for)."))
+
+
+def cached_model_dir(build: ZephyrBuild) -> Path | None:
+    """The MLF a build uses: what `west utvm build` staged, else the app's UTVM_MODEL."""
+    record = read_record(build.state_dir, BUILD_RECORD) or {}
+    staged = record.get("staged_model")
+    if staged and Path(staged).is_dir():
+        return Path(staged)
+    value = read_cmake_cache(build.app_dir / "CMakeCache.txt").get("UTVM_MODEL")
+    return Path(value) if value else None
+
+
+def open_build_model(build: ZephyrBuild) -> ModelLibrary:
+    path = cached_model_dir(build)
+    if path is None or not path.exists():
+        raise UtvmError(f"{build.build_dir} records no model: it was not built by `west utvm "
+                        "build` and its CMake cache has no UTVM_MODEL. Give the model with "
+                        "--mlf.")
+    return open_mlf(path)

@@ -1,0 +1,307 @@
+"""What "flash" and "the board's link" mean for each kind of board, as strategy classes:
+
+- `NativeSimTarget`: native_sim builds are host programs; flashing starts one in the
+  background and its RPC UART is a pseudo-terminal (a standalone app, which prints its
+  results, runs in the foreground instead).
+- `QemuTarget`: QEMU boards run under `west build -t run`; the build gives the RPC UART
+  (the board's second UART) a pseudo-terminal through QEMU_EXTRA_FLAGS.
+- `HardwareTarget`: `west flash`; the link is the serial port from --port, or the one
+  whose USB serial number is the probe's (--dev-id), or the only USB serial port.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TextIO
+
+from utvm.board.build_dir import ZephyrBuild
+from utvm.board.devicetree import rpc_uart
+from utvm.board.runners import read_runners
+from utvm.board.serial_ports import PortLister, find_port, list_serial_ports
+from utvm.board.simulator import (
+    RunningSimulator,
+    native_sim_pty_picker,
+    qemu_pty_picker,
+    start_simulator,
+)
+from utvm.board.state import (
+    BUILD_RECORD,
+    FLASH_RECORD,
+    SIMULATOR_RECORD,
+    read_record,
+    remove_record,
+    write_record,
+)
+from utvm.board.zephyr_env import West, failure_message, run_streamed
+from utvm.errors import UtvmError
+from utvm.transport import PtyTransport, SerialTransport, TcpTransport, Transport
+
+# CMake list for QEMU_EXTRA_FLAGS: one more serial port, on a pseudo-terminal.
+QEMU_PTY_FLAGS = "-serial;pty"
+DEFAULT_BAUD = 115200
+SIMULATOR_LOG = "simulator.log"
+
+
+def board_looks_like_qemu(board: str, build: ZephyrBuild | None) -> bool:
+    """From the configured build when there is one, else from the board's name."""
+    if build is not None and build.kconfig():
+        return build.kconfig_enabled("CONFIG_QEMU_TARGET")
+    return board.split("/")[0].startswith("qemu")
+
+
+@dataclass
+class FlashOptions:
+    runner: str | None = None
+    dev_id: str | None = None
+    skip_rebuild: bool = False
+
+
+@dataclass
+class LinkOptions:
+    port: str | None = None
+    baud: int = DEFAULT_BAUD
+    dev_id: str | None = None
+    lister: PortLister = list_serial_ports
+
+
+def open_port(port: str, baud: int = DEFAULT_BAUD) -> Transport:
+    """--port: a serial device or any pyserial URL, or tcp:HOST:PORT for a TCP bridge."""
+    if port.startswith("tcp:"):
+        host, _, number = port[4:].rpartition(":")
+        if not host or not number.isdigit():
+            raise UtvmError(f"--port {port}: write a TCP link as tcp:HOST:PORT")
+        return TcpTransport(host, int(number))
+    return SerialTransport(port, baud)
+
+
+class Target(abc.ABC):
+    kind: str
+    #: Said when the board reports a time of 0 (simulated clocks).
+    zero_time_note = ""
+    #: Seconds a session handshake may take (a simulator may still be booting).
+    start_timeout = 10.0
+
+    def __init__(self, build: ZephyrBuild) -> None:
+        self.build = build
+
+    @abc.abstractmethod
+    def flash(self, options: FlashOptions, out: TextIO) -> str:
+        """Put the image on the board (or start it); returns a line for the user."""
+
+    @abc.abstractmethod
+    @contextmanager
+    def link(self, options: LinkOptions, out: TextIO) -> Iterator[Transport]:
+        """An open byte link to the board's RPC UART, closed on exit."""
+
+    @property
+    def west(self) -> West:
+        return West.for_zephyr(self.build.zephyr_base)
+
+    def _rebuild(self, out: TextIO) -> None:
+        args = ["build", "-d", str(self.build.build_dir)]
+        result = self.west.run(args, out)
+        if result.returncode != 0:
+            raise UtvmError(failure_message("west build", self.west.command(*args), result,
+                                            "Fix the build, or flash as it is with "
+                                            "--skip-rebuild."))
+
+    def _explicit_port(self, options: LinkOptions) -> Transport | None:
+        return open_port(options.port, options.baud) if options.port else None
+
+
+class SimulatedTarget(Target):
+    """Shared by native_sim and QEMU: a background process whose UART is a PTY."""
+
+    start_timeout = 30.0
+
+    @abc.abstractmethod
+    def _start(self, out: TextIO) -> RunningSimulator:
+        """Starts the simulator for this build."""
+
+    def running(self) -> RunningSimulator | None:
+        simulator = RunningSimulator.from_record(read_record(self.build.state_dir,
+                                                            SIMULATOR_RECORD))
+        return simulator if simulator is not None and simulator.alive() else None
+
+    def stop(self) -> str:
+        simulator = self.running()
+        remove_record(self.build.state_dir, SIMULATOR_RECORD)
+        if simulator is None:
+            return f"no {self.kind} board of {self.build.build_dir} is running"
+        simulator.stop()
+        return f"stopped the {self.kind} board (pid {simulator.pid})"
+
+    @abc.abstractmethod
+    def _foreground_command(self) -> list[str]:
+        """How to run the simulator with its output on this terminal."""
+
+    def flash(self, options: FlashOptions, out: TextIO) -> str:
+        if options.runner or options.dev_id:
+            raise UtvmError(f"{self.build.board} is simulated on this computer: --runner and "
+                            "--dev-id do not apply.")
+        if not options.skip_rebuild:
+            self._rebuild(out)
+        record = read_record(self.build.state_dir, BUILD_RECORD) or {}
+        if record.get("host_driven") is False:
+            return self._run_in_foreground(out)
+        previous = self.running()
+        if previous is not None:
+            print(f"utvm: stopping the {self.kind} board started before (pid {previous.pid})",
+                  file=out, flush=True)
+            previous.stop()
+        simulator = self._start(out)
+        write_record(self.build.state_dir, SIMULATOR_RECORD, simulator.to_record())
+        return (f"{self.build.board} is running in the background (pid {simulator.pid}); its "
+                f"RPC UART is {simulator.pty}. Its output goes to {simulator.log}. "
+                "`west utvm run` talks to it; `west utvm flash --stop` stops it.")
+
+    def _run_in_foreground(self, out: TextIO) -> str:
+        """A standalone app (aot_inference) prints its results: show them as they come."""
+        print(f"utvm: running {self.build.board} here; its output follows (Ctrl-C stops it)",
+              file=out, flush=True)
+        west = self.west
+        try:
+            result = run_streamed(self._foreground_command(), out, cwd=west.cwd, env=west.env)
+        except KeyboardInterrupt:
+            return f"stopped {self.build.board}"
+        return f"{self.build.board} exited with status {result.returncode}"
+
+    @contextmanager
+    def link(self, options: LinkOptions, out: TextIO) -> Iterator[Transport]:
+        explicit = self._explicit_port(options)
+        if explicit is not None:
+            with explicit:
+                yield explicit
+            return
+        simulator = self.running()
+        if simulator is not None:
+            print(f"utvm: using the {self.kind} board started by flash (pid {simulator.pid}, "
+                  f"{simulator.pty})", file=out, flush=True)
+            with PtyTransport(simulator.pty) as transport:
+                yield transport
+            return
+        # Nothing running: start it for this run only.
+        simulator = self._start(out)
+        print(f"utvm: started {self.build.board} for this run (pid {simulator.pid}, "
+              f"{simulator.pty})", file=out, flush=True)
+        try:
+            with PtyTransport(simulator.pty) as transport:
+                yield transport
+        finally:
+            simulator.stop()
+
+
+class NativeSimTarget(SimulatedTarget):
+    kind = "native_sim"
+    zero_time_note = ("native_sim's clock stands still while code runs (simulated time), so "
+                      "it times every inference as 0")
+
+    def _foreground_command(self) -> list[str]:
+        return [str(self.build.exe_path)]
+
+    def _start(self, out: TextIO) -> RunningSimulator:
+        executable = self.build.exe_path
+        if not executable.is_file():
+            raise UtvmError(f"{executable} does not exist: build first (`west utvm build`).")
+        uart = rpc_uart(self.build.zephyr_dir / "zephyr.dts")
+        return start_simulator(self.kind, [str(executable)],
+                               self.build.state_dir / SIMULATOR_LOG,
+                               native_sim_pty_picker(uart.node_name if uart else None),
+                               cwd=self.build.app_dir)
+
+
+class QemuTarget(SimulatedTarget):
+    kind = "qemu"
+
+    def _foreground_command(self) -> list[str]:
+        return self.west.command("build", "-d", str(self.build.build_dir), "-t", "run")
+
+    def _start(self, out: TextIO) -> RunningSimulator:
+        uart = rpc_uart(self.build.zephyr_dir / "zephyr.dts")
+        if uart is not None and uart.is_console:
+            raise UtvmError(
+                f"the RPC UART of this {self.build.board} build is its console, which QEMU "
+                "shares with its monitor (byte 0x01 is the monitor's escape, so binary RPC "
+                "frames break). Give RPC the board's second UART with an overlay choosing "
+                "zephyr,utvm-uart, as samples/rpc_server/boards/qemu_cortex_m3.overlay does.")
+        if not self._has_pty_serial():
+            raise UtvmError("this QEMU build gives no UART a pseudo-terminal: rebuild it with "
+                            "`west utvm build` (it adds QEMU_EXTRA_FLAGS=\"-serial pty\").")
+        west = self.west
+        command = west.command("build", "-d", str(self.build.build_dir), "-t", "run")
+        print(f"utvm: starting QEMU: west build -d {self.build.build_dir} -t run", file=out,
+              flush=True)
+        return start_simulator(self.kind, command, self.build.state_dir / SIMULATOR_LOG,
+                               qemu_pty_picker(), cwd=west.cwd, env=west.env)
+
+
+    def _has_pty_serial(self) -> bool:
+        """QEMU_EXTRA_FLAGS from `west utvm build`'s cache entry, or from the environment of
+        whoever configured the build (then only the generated run command shows it)."""
+        if "pty" in self.build.cache.get("QEMU_EXTRA_FLAGS", "").split(";"):
+            return True
+        try:
+            ninja = (self.build.app_dir / "build.ninja").read_text(errors="replace")
+        except OSError:
+            return True  # another generator: let QEMU's own output decide
+        return "-serial pty" in ninja
+
+
+class HardwareTarget(Target):
+    kind = "hardware"
+
+    def flash(self, options: FlashOptions, out: TextIO) -> str:
+        args = ["flash", "-d", str(self.build.build_dir)]
+        if options.runner:
+            args += ["--runner", options.runner]
+        if options.dev_id:
+            args += ["--dev-id", options.dev_id]
+        if options.skip_rebuild:
+            args.append("--skip-rebuild")
+        result = self.west.run(args, out)
+        if result.returncode != 0:
+            raise UtvmError(failure_message(
+                "west flash", self.west.command(*args), result,
+                "Is the board connected and its probe's tools installed? `west flash "
+                "--context` lists the runners and their options; pick one with --runner."))
+        write_record(self.build.state_dir, FLASH_RECORD,
+                     {"runner": options.runner, "dev_id": options.dev_id})
+        return f"flashed {self.build.board}; `west utvm run` talks to it over its serial port."
+
+    def dev_id(self, options: LinkOptions) -> tuple[str | None, str]:
+        if options.dev_id:
+            return options.dev_id, "--dev-id"
+        flashed = read_record(self.build.state_dir, FLASH_RECORD) or {}
+        if flashed.get("dev_id"):
+            return str(flashed["dev_id"]), "the --dev-id of `west utvm flash`"
+        runners = read_runners(self.build.zephyr_dir)
+        if runners is not None:
+            runner = flashed.get("runner") or runners.flash_runner
+            number = runners.serial_number(runner)
+            if number:
+                return number, f"the {runner} runner's arguments in runners.yaml"
+        return None, ""
+
+    @contextmanager
+    def link(self, options: LinkOptions, out: TextIO) -> Iterator[Transport]:
+        transport = self._explicit_port(options)
+        if transport is None:
+            dev_id, origin = self.dev_id(options)
+            choice = find_port(dev_id, options.lister, origin or "--dev-id")
+            print(f"utvm: using serial port {choice.device} ({choice.reason})", file=out,
+                  flush=True)
+            transport = SerialTransport(choice.device, options.baud)
+        with transport:
+            yield transport
+
+
+def target_for(build: ZephyrBuild) -> Target:
+    if build.kconfig_enabled("CONFIG_ARCH_POSIX"):
+        return NativeSimTarget(build)
+    if build.kconfig_enabled("CONFIG_QEMU_TARGET"):
+        return QemuTarget(build)
+    return HardwareTarget(build)
+

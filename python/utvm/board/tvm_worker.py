@@ -1,0 +1,81 @@
+"""Compile one model with the user's TVM, in its own process (``python -m`` this module).
+
+The parent (utvm.board.tvm_compile) puts ``$TVM_HOME/python`` on PYTHONPATH and passes a
+JSON job file. This uses TVM's Python API the way tvmc does: ``tvmc.load`` for the model,
+``relay.backend.Executor`` / ``Runtime`` for the configuration, ``tvmc.compile`` with
+``output_format="mlf"`` to write the Model Library Format archive. Lines starting with
+``utvm:`` are progress; a failure ends with one ``utvm-error:`` line and exit status 3.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ERROR_PREFIX = "utvm-error: "
+EXIT_FAILED = 3
+
+
+def say(message: str) -> None:
+    print(f"utvm: {message}", flush=True)
+
+
+def fail(message: str) -> int:
+    print(f"{ERROR_PREFIX}{message}", flush=True)
+    return EXIT_FAILED
+
+
+def compile_job(job: dict[str, Any]) -> int:
+    try:
+        import tvm
+        from tvm.driver import tvmc
+        from tvm.relay.backend import Executor, Runtime
+    except ImportError as exc:
+        return fail(f"cannot import TVM from {job['tvm_python']}: {exc}. Is TVM built (its "
+                    "build/libtvm.so present) and are its Python requirements installed?")
+    except Exception as exc:  # TVM raises its own errors when libtvm cannot be loaded
+        return fail(f"TVM failed to load: {exc}. Build TVM first (mkdir build; cp "
+                    "cmake/config.cmake build/; set USE_MICRO ON; cmake ..; make).")
+    say(f"TVM {getattr(tvm, '__version__', 'unknown version')} from {Path(tvm.__file__).parent}")
+    say(f"loading {job['model']}")
+    started = time.monotonic()
+    try:
+        model = tvmc.load(job["model"], shape_dict=job.get("shape_dict"))
+    except Exception as exc:
+        return fail(f"TVM could not load {job['model']}: {exc}")
+    executor = Executor(job["executor"]["name"], job["executor"]["attrs"])
+    runtime = Runtime(job["runtime"]["name"], job["runtime"]["attrs"])
+    say(f"compiling for target '{job['target']}' with {executor} and {runtime} "
+        "(this can take a few minutes)")
+    try:
+        tvmc.compile(
+            model,
+            target=job["target"],
+            executor=executor,
+            runtime=runtime,
+            pass_context_configs=job["pass_configs"],
+            package_path=job["output"],
+            output_format="mlf",
+            mod_name=job["module_name"],
+        )
+    except Exception as exc:
+        return fail(f"TVM could not compile {job['model']}: {type(exc).__name__}: {exc}")
+    if not Path(job["output"]).is_file():
+        return fail(f"TVM finished but wrote no Model Library Format at {job['output']}")
+    say(f"compiled in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m utvm.board.tvm_worker JOB.json", file=sys.stderr)
+        return 2
+    job = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    return compile_job(job)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

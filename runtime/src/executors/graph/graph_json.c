@@ -1,0 +1,260 @@
+/* Strict, bounded JSON reading for graph JSON (see graph_json.h). */
+#include "graph_json.h"
+
+#include <string.h>
+#include <utvm/error.h>
+
+#define INVALID kTvmErrorFunctionCallInvalidArg
+#define UL(v) ((unsigned long)(v))
+
+void graph_json_init(graph_json_t* j, const char* text, size_t len) {
+  const char* nul = text != NULL ? memchr(text, '\0', len) : NULL;
+  j->text = text;
+  j->len = text == NULL ? 0 : nul != NULL ? (size_t)(nul - text) : len;
+  j->pos = 0;
+}
+
+int graph_json_expected(const graph_json_t* j, const char* expected, const char* what) {
+  return utvm_fail(INVALID, "graph JSON: byte %lu: expected %s%s%s", UL(j->pos), expected,
+                   what[0] != '\0' ? " for " : "", what);
+}
+
+/* The character at the cursor, '\0' at the end of the text. */
+static char at(const graph_json_t* j) { return j->pos < j->len ? j->text[j->pos] : '\0'; }
+
+/* Skips white space; returns the next character ('\0' at the end). */
+static char peek(graph_json_t* j) {
+  char c;
+  while ((c = at(j)) == ' ' || c == '\n' || c == '\r' || c == '\t') j->pos++;
+  return c;
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int graph_json_char(graph_json_t* j, char c, const char* what) {
+  if (peek(j) != c) {
+    char expected[4] = {'\'', c, '\'', '\0'};
+    return graph_json_expected(j, expected, what);
+  }
+  j->pos++;
+  return 0;
+}
+
+int graph_json_enter(graph_json_t* j, char open, graph_json_iter_t* it, const char* what) {
+  it->close = open == '[' ? ']' : '}';
+  it->started = false;
+  return graph_json_char(j, open, what);
+}
+
+bool graph_json_more(graph_json_t* j, graph_json_iter_t* it, int* rc) {
+  char c = peek(j);
+  if (c == it->close) {
+    j->pos++;
+    return false;
+  }
+  if (it->started) {
+    if (c != ',') {
+      *rc = graph_json_expected(j, it->close == ']' ? "',' or ']'" : "',' or '}'", "");
+      return false;
+    }
+    j->pos++;
+  }
+  it->started = true;
+  return true;
+}
+
+static int hex_digit(char c) {
+  if (is_digit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* The code point of an escape; the cursor is after the backslash. 0 means an error. */
+static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
+  static const char kEscapes[] = "\"\\/bfnrt", kMeanings[] = "\"\\/\b\f\n\r\t";
+  char e = at(j);
+  const char* k = e != '\0' ? strchr(kEscapes, e) : NULL;
+  if (k != NULL) {
+    j->pos++;
+    return (uint8_t)kMeanings[k - kEscapes];
+  }
+  if (e != 'u') {
+    *rc = graph_json_expected(j, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", what);
+    return 0;
+  }
+  j->pos++;
+  uint32_t cp = 0;
+  for (int i = 0; i < 4; i++, j->pos++) {
+    int h = hex_digit(at(j));
+    if (h < 0) {
+      *rc = graph_json_expected(j, "four hex digits after \\u", what);
+      return 0;
+    }
+    cp = cp << 4 | (uint32_t)h;
+  }
+  if (cp == 0) *rc = graph_json_expected(j, "a character other than \\u0000", what);
+  return cp;
+}
+
+/* Reads a string; a string longer than out_size - 1 is an error unless long_ok, in which
+ * case "" is stored. Code points from \u escapes are stored as UTF-8. */
+static int read_string(graph_json_t* j, char* out, size_t out_size, const char* what,
+                       bool long_ok) {
+  if (peek(j) != '"') return graph_json_expected(j, "a string", what);
+  size_t start = j->pos++, n = 0; /* for messages */
+  (void)start;
+  bool too_long = false;
+  int rc = 0;
+  while (j->pos < j->len) {
+    uint32_t cp = (uint8_t)j->text[j->pos];
+    if (cp == '"') {
+      j->pos++;
+      if (out != NULL) out[too_long ? 0 : n] = '\0';
+      return 0;
+    }
+    if (cp < 0x20) return graph_json_expected(j, "'\"' (control characters must be escaped)", what);
+    j->pos++;
+    if (cp == '\\' && (cp = read_escape(j, &rc, what)) == 0) return rc;
+    size_t bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+    if (out == NULL || too_long) continue;
+    if (n + bytes >= out_size) {
+      if (!long_ok) {
+        return utvm_fail(INVALID, "graph JSON: byte %lu: %s is longer than %lu bytes", UL(start),
+                         what, UL(out_size - 1));
+      }
+      too_long = true;
+      continue;
+    }
+    if (bytes == 1) {
+      out[n++] = (char)cp;
+    } else {
+      if (bytes == 3) out[n++] = (char)(0xE0 | cp >> 12);
+      if (bytes == 2) out[n++] = (char)(0xC0 | cp >> 6);
+      if (bytes == 3) out[n++] = (char)(0x80 | (cp >> 6 & 0x3F));
+      out[n++] = (char)(0x80 | (cp & 0x3F));
+    }
+  }
+  return utvm_fail(INVALID, "graph JSON: byte %lu: unterminated string%s%s", UL(start),
+                   what[0] != '\0' ? " for " : "", what);
+}
+
+int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what) {
+  return read_string(j, out, out_size, what, false);
+}
+
+int graph_json_key(graph_json_t* j, char* key, size_t key_size) {
+  int rc = read_string(j, key, key_size, "an object key", true);
+  return rc != 0 ? rc : graph_json_char(j, ':', "an object key");
+}
+
+int graph_json_uint(graph_json_t* j, uint64_t max, uint64_t* out, const char* what) {
+  char c = peek(j);
+  if (!is_digit(c)) {
+    return graph_json_expected(j, c == '-' ? "a non-negative integer" : "an integer", what);
+  }
+  size_t start = j->pos;
+  uint64_t v = 0;
+  while (is_digit(c = at(j))) {
+    uint64_t d = (uint64_t)(c - '0');
+    if (d > max || v > (max - d) / 10) {
+      j->pos = start;
+      return utvm_fail(INVALID, "graph JSON: byte %lu: expected an integer up to %llu for %s",
+                       UL(start), (unsigned long long)max, what);
+    }
+    v = v * 10 + d;
+    j->pos++;
+    if (v == 0 && is_digit(at(j))) return graph_json_expected(j, "no leading zeros", what);
+  }
+  if (c == '.' || c == 'e' || c == 'E') {
+    return graph_json_expected(j, "an integer (not a fraction or exponent)", what);
+  }
+  *out = v;
+  return 0;
+}
+
+/* Consumes one or more digits; false if there is none. */
+static bool skip_digits(graph_json_t* j) {
+  size_t start = j->pos;
+  while (is_digit(at(j))) j->pos++;
+  return j->pos > start;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int skip_number(graph_json_t* j) {
+  if (at(j) == '-') j->pos++;
+  if (at(j) == '0') {
+    j->pos++;
+  } else if (!skip_digits(j)) {
+    return graph_json_expected(j, "a digit", "");
+  }
+  if (at(j) == '.') {
+    j->pos++;
+    if (!skip_digits(j)) return graph_json_expected(j, "a digit after '.'", "");
+  }
+  if (at(j) == 'e' || at(j) == 'E') {
+    j->pos++;
+    if (at(j) == '+' || at(j) == '-') j->pos++;
+    if (!skip_digits(j)) return graph_json_expected(j, "a digit in the exponent", "");
+  }
+  return 0;
+}
+
+static int skip_scalar(graph_json_t* j, char c) {
+  static const char* const kWords[] = {"true", "false", "null"};
+  if (c == '"') return read_string(j, NULL, 0, "", false);
+  if (c == '-' || is_digit(c)) return skip_number(j);
+  for (size_t i = 0; i < sizeof(kWords) / sizeof(kWords[0]); i++) {
+    size_t n = strlen(kWords[i]);
+    if (j->len - j->pos >= n && memcmp(j->text + j->pos, kWords[i], n) == 0) {
+      j->pos += n;
+      return 0;
+    }
+  }
+  return graph_json_expected(j, "a value", "");
+}
+
+/* Iterative, so that hostile nesting costs no stack: bit d of `objects` tells whether the
+ * container at depth d is an object (else an array). */
+int graph_json_skip(graph_json_t* j) {
+  uint32_t objects = 0, depth = 0;
+  int rc;
+  for (;;) {
+    char c = peek(j);
+    if (c == '[' || c == '{') {
+      if (depth == GRAPH_JSON_MAX_DEPTH) {
+        return utvm_fail(INVALID, "graph JSON: byte %lu: nested deeper than %d levels", UL(j->pos),
+                         GRAPH_JSON_MAX_DEPTH);
+      }
+      j->pos++;
+      if (peek(j) != (c == '[' ? ']' : '}')) {
+        objects = (objects & ~(1u << depth)) | (uint32_t)(c == '{') << depth;
+        depth++;
+        if (c == '{' && (rc = graph_json_key(j, NULL, 0)) != 0) return rc;
+        continue; /* to the first element */
+      }
+      j->pos++; /* empty */
+    } else if ((rc = skip_scalar(j, c)) != 0) {
+      return rc;
+    }
+    /* A value ended: close the containers that end here, or go on to the next element. */
+    for (;;) {
+      if (depth == 0) return 0;
+      bool object = (objects >> (depth - 1) & 1) != 0;
+      c = peek(j);
+      if (c == (object ? '}' : ']')) {
+        j->pos++;
+        depth--;
+        continue;
+      }
+      if (c != ',') return graph_json_expected(j, object ? "',' or '}'" : "',' or ']'", "");
+      j->pos++;
+      if (object && (rc = graph_json_key(j, NULL, 0)) != 0) return rc;
+      break;
+    }
+  }
+}
+
+int graph_json_finish(graph_json_t* j) {
+  return peek(j) == '\0' ? 0 : graph_json_expected(j, "the end of the graph JSON", "");
+}

@@ -1,0 +1,70 @@
+/*
+ * A small strict JSON reader for graph JSON: a cursor over the text, no allocation,
+ * no recursion. The caller walks the structure it expects; anything else is an error
+ * (kTvmErrorFunctionCallInvalidArg) whose message gives the byte offset and what was
+ * expected there, e.g. "graph JSON: byte 812: expected an integer (storage_id)".
+ *
+ * Arrays and objects are walked with an iterator:
+ *
+ *   graph_json_iter_t it;
+ *   int rc = graph_json_enter(j, '[', &it, "the nodes array");
+ *   while (rc == 0 && graph_json_more(j, &it, &rc)) rc = read_one_element(j);
+ *
+ * and, for objects, graph_json_key() after each graph_json_more().
+ */
+#ifndef UTVM_GRAPH_JSON_H_
+#define UTVM_GRAPH_JSON_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  const char* text;
+  size_t len; /* the text ends here or at its first NUL byte, whichever comes first */
+  size_t pos;
+} graph_json_t;
+
+typedef struct {
+  char close;   /* ']' or '}' */
+  bool started; /* an element was read, so the next one needs a ',' */
+} graph_json_iter_t;
+
+/* Deepest nesting graph_json_skip() accepts (graph JSON itself needs 5 levels). */
+#define GRAPH_JSON_MAX_DEPTH 32
+
+void graph_json_init(graph_json_t* j, const char* text, size_t len);
+
+/* Records "graph JSON: byte <pos>: expected <expected>[ for <what>]" and returns the error
+ * code (kTvmErrorFunctionCallInvalidArg). what may be "". */
+int graph_json_expected(const graph_json_t* j, const char* expected, const char* what);
+
+/* Consumes the character c, which must come next (after white space); `what` names what
+ * is being read, for the message ("expected ':' for ..."). */
+int graph_json_char(graph_json_t* j, char c, const char* what);
+
+/* Consumes `open` ('[' or '{') and starts an iterator over its elements. */
+int graph_json_enter(graph_json_t* j, char open, graph_json_iter_t* it, const char* what);
+
+/* True when another element follows (its separating ',' consumed). False at the closing
+ * bracket (consumed), or on an error, which is then stored in *rc. */
+bool graph_json_more(graph_json_t* j, graph_json_iter_t* it, int* rc);
+
+/* Reads an object key and its ':' into key (at most key_size - 1 bytes; longer keys are
+ * read but stored as "" so that the caller skips them as unknown). */
+int graph_json_key(graph_json_t* j, char* key, size_t key_size);
+
+/* Reads a string into out (NUL-terminated, at most out_size - 1 bytes, else an error).
+ * out may be NULL to check and skip the string. \u0000 is refused (it would cut a name). */
+int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what);
+
+/* Reads an integer in 0..max; fractions, exponents and leading zeros are errors. */
+int graph_json_uint(graph_json_t* j, uint64_t max, uint64_t* out, const char* what);
+
+/* Checks and skips any value (nesting at most GRAPH_JSON_MAX_DEPTH deep). */
+int graph_json_skip(graph_json_t* j);
+
+/* Checks that only white space is left. */
+int graph_json_finish(graph_json_t* j);
+
+#endif /* UTVM_GRAPH_JSON_H_ */

@@ -1,0 +1,164 @@
+"""How a board's link is found: devicetree RPC UART, runners.yaml serial numbers, pyserial's
+port list matched by serial number."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from westsupport import write_zephyr_build
+
+from utvm.board.build_dir import read_build
+from utvm.board.devicetree import rpc_uart
+from utvm.board.runners import read_runners, serial_number_in
+from utvm.board.serial_ports import find_port
+from utvm.board.state import FLASH_RECORD, write_record
+from utvm.board.targets import (
+    HardwareTarget,
+    LinkOptions,
+    NativeSimTarget,
+    QemuTarget,
+    target_for,
+)
+from utvm.errors import UtvmError
+
+DTS = """/dts-v1/;
+/ {
+	chosen {
+		zephyr,console = &uart0;
+		zephyr,utvm-uart = &uart1;
+	};
+	soc {
+		uart0: uart@4000c000 { status = "okay"; };
+		serial_one: uart1: uart_1 { status = "okay"; };
+	};
+};
+"""
+
+
+def test_rpc_uart_is_the_chosen_utvm_uart(tmp_path: Path) -> None:
+    dts = tmp_path / "zephyr.dts"
+    dts.write_text(DTS)
+    uart = rpc_uart(dts)
+    assert uart is not None
+    assert (uart.label, uart.node_name, uart.is_console) == ("uart1", "uart_1", False)
+
+
+def test_rpc_uart_defaults_to_the_console(tmp_path: Path) -> None:
+    dts = tmp_path / "zephyr.dts"
+    dts.write_text(DTS.replace("\t\tzephyr,utvm-uart = &uart1;\n", ""))
+    uart = rpc_uart(dts)
+    assert uart is not None
+    assert (uart.label, uart.node_name, uart.is_console) == ("uart0", "uart", True)
+    assert rpc_uart(tmp_path / "missing.dts") is None
+
+
+RUNNERS_YAML = """\
+runners:
+- jlink
+- pyocd
+flash-runner: jlink
+args:
+  jlink:
+    - --dt-flash=y
+    - --device=STM32F746ZG
+    - --dev-id=000683123456
+  pyocd:
+    - --target=stm32f746zg
+    - --board-id
+    - '0670FF5'
+"""
+
+
+def test_runners_yaml_serial_numbers(tmp_path: Path) -> None:
+    (tmp_path / "runners.yaml").write_text(RUNNERS_YAML)
+    runners = read_runners(tmp_path)
+    assert runners is not None and runners.flash_runner == "jlink"
+    assert runners.runners == ["jlink", "pyocd"]
+    assert runners.serial_number() == "000683123456"
+    assert runners.serial_number("pyocd") == "0670FF5"
+    assert serial_number_in(["--speed=4000"]) is None
+    assert read_runners(tmp_path / "none") is None
+
+
+@dataclass
+class FakePort:
+    device: str
+    serial_number: str | None = None
+    vid: int | None = 0x1366
+    description: str = "n/a"
+    location: str | None = None
+
+
+def ports(*entries: FakePort):
+    return lambda: list(entries)
+
+
+def test_port_found_by_serial_number_ignoring_zeros_and_case() -> None:
+    lister = ports(FakePort("/dev/ttyACM0", "ABC"), FakePort("/dev/ttyACM1", "000683123456"))
+    choice = find_port("683123456", lister)
+    assert choice.device == "/dev/ttyACM1" and "683123456" in choice.reason
+    assert find_port("abc", lister).device == "/dev/ttyACM0"
+
+
+def test_serial_number_with_two_ports_uses_the_first_and_says_so() -> None:
+    lister = ports(FakePort("/dev/ttyACM3", "X1", location="1-1:1.2"),
+                   FakePort("/dev/ttyACM2", "X1", location="1-1:1.0"))
+    choice = find_port("X1", lister)
+    assert choice.device == "/dev/ttyACM2" and "--port" in choice.reason
+
+
+def test_unknown_serial_number_lists_the_ports() -> None:
+    lister = ports(FakePort("/dev/ttyACM0", "ABC", description="J-Link"))
+    with pytest.raises(UtvmError, match=r"(?s)serial number 999 .*plugged in.*"
+                                        r"/dev/ttyACM0, serial number ABC, J-Link"):
+        find_port("999", lister)
+
+
+def test_without_serial_number_the_only_usb_port_is_used() -> None:
+    lister = ports(FakePort("/dev/ttyS0", vid=None), FakePort("/dev/ttyUSB0", "FT1"))
+    assert find_port(None, lister).device == "/dev/ttyUSB0"
+
+
+def test_no_usb_port_and_several_usb_ports_are_errors() -> None:
+    with pytest.raises(UtvmError, match="no USB serial port found"):
+        find_port(None, ports(FakePort("/dev/ttyS0", vid=None)))
+    with pytest.raises(UtvmError, match=r"several USB serial ports.*--port"):
+        find_port(None, ports(FakePort("/dev/ttyACM0", "A"), FakePort("/dev/ttyACM1", "B")))
+
+
+def hardware_build(tmp_path: Path) -> HardwareTarget:
+    folder = write_zephyr_build(tmp_path / "b", board="nucleo_f746zg")
+    (folder / "zephyr" / "runners.yaml").write_text(RUNNERS_YAML)
+    target = target_for(read_build(folder))
+    assert isinstance(target, HardwareTarget)
+    return target
+
+
+def test_dev_id_precedence(tmp_path: Path) -> None:
+    target = hardware_build(tmp_path)
+    assert target.dev_id(LinkOptions()) == (
+        "000683123456", "the jlink runner's arguments in runners.yaml")
+    write_record(target.build.state_dir, FLASH_RECORD, {"runner": "pyocd", "dev_id": None})
+    assert target.dev_id(LinkOptions())[0] == "0670FF5"  # the runner flash used
+    write_record(target.build.state_dir, FLASH_RECORD, {"runner": "jlink", "dev_id": "777"})
+    assert target.dev_id(LinkOptions()) == ("777", "the --dev-id of `west utvm flash`")
+    assert target.dev_id(LinkOptions(dev_id="42")) == ("42", "--dev-id")
+
+
+def test_hardware_link_opens_the_matched_port(tmp_path: Path) -> None:
+    target = hardware_build(tmp_path)
+    lister = ports(FakePort("/dev/utvm-test-no-such-port", "000683123456"))
+    with pytest.raises(UtvmError, match="utvm-test-no-such-port"), \
+            target.link(LinkOptions(lister=lister), io.StringIO()):
+        pass
+
+
+def test_board_kinds(tmp_path: Path) -> None:
+    native = write_zephyr_build(tmp_path / "n", kconfig={"CONFIG_ARCH_POSIX": "y"})
+    qemu = write_zephyr_build(tmp_path / "q", board="qemu_x86",
+                              kconfig={"CONFIG_QEMU_TARGET": "y"})
+    assert isinstance(target_for(read_build(native)), NativeSimTarget)
+    assert isinstance(target_for(read_build(qemu)), QemuTarget)

@@ -1,0 +1,290 @@
+"""`utvm build` up to `west build`: the model is staged, and west gets CMake arguments only
+when something CMake reads changed. A fake west (a script standing in for `west build`,
+which needs Zephyr) records every call and writes the CMake cache a real build would."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from westsupport import BUNDLED_MODEL, REPO_ROOT, python_script, tvm_calls
+
+from utvm.board import zephyr_env
+from utvm.cli import main
+
+AOT_C_MODEL = REPO_ROOT / "samples" / "aot_inference" / "model"
+# The smallest graph: its one input is its output.
+GRAPH_JSON = {
+    "nodes": [{"op": "null", "name": "input", "inputs": []}],
+    "arg_nodes": [0], "heads": [[0, 0, 0]], "node_row_ptr": [0, 1],
+    "attrs": {"dltype": ["list_str", ["float32"]], "shape": ["list_shape", [[1, 768]]],
+              "storage_id": ["list_int", [0]]},
+}
+
+FAKE_WEST = """
+import json, os, sys
+from pathlib import Path
+args = sys.argv[1:]
+with open(os.environ["FAKE_WEST_LOG"], "a") as log:
+    log.write(json.dumps({"args": args, "cwd": os.getcwd(),
+                          "zephyr_base": os.environ.get("ZEPHYR_BASE")}) + "\\n")
+if os.environ.get("FAKE_WEST_FAIL"):
+    print("No board named 'nosuchboard' found.")
+    print("CMake Error at cmake/modules/boards.cmake:228 (message):")
+    print("  Invalid BOARD; see above.")
+    sys.exit(1)
+build = Path(args[args.index("-d") + 1])
+board = args[args.index("-b") + 1]
+cmake = args[args.index("--") + 1:] if "--" in args else []
+cache_file = build / "CMakeCache.txt"
+if cmake or not cache_file.exists():
+    entries = {}
+    if cache_file.exists():
+        for line in cache_file.read_text().splitlines():
+            name, _, value = line.partition("=")
+            entries[name.split(":")[0]] = value
+    before = [a for a in args[:args.index("--")] if not a.startswith("-")] if "--" in args \\
+        else [a for a in args if not a.startswith("-")]
+    entries.update({"ZEPHYR_BASE": os.environ["ZEPHYR_BASE"], "BOARD": board,
+                    "CACHED_BOARD": board, "CMAKE_PROJECT_NAME": "app",
+                    "APPLICATION_SOURCE_DIR": before[-1]})
+    config_file = build / "zephyr" / ".config"
+    config = dict(line.split("=", 1) for line in config_file.read_text().splitlines()) \\
+        if config_file.exists() else {}
+    config["CONFIG_BOARD"] = f'"{board}"'
+    if board.startswith("qemu"):
+        config["CONFIG_QEMU_TARGET"] = "y"
+    for item in cmake:
+        if item.startswith("-D"):
+            name, _, value = item[2:].partition("=")
+            # Like Zephyr: Kconfig values go to .config, everything else to the cache.
+            (config if name.startswith("CONFIG_") else entries)[name.split(":")[0]] = value
+    build.mkdir(parents=True, exist_ok=True)
+    cache_file.write_text("".join(f"{k}:STRING={v}\\n" for k, v in entries.items()))
+    config_file.parent.mkdir(exist_ok=True)
+    config_file.write_text("".join(f"{k}={v}\\n" for k, v in config.items()))
+print("fake west build done")
+"""
+
+
+@pytest.fixture
+def west_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict]]:
+    """A fake Zephyr tree and west; returns a function listing west's calls so far."""
+    base = tmp_path / "zephyr"
+    (base / "cmake" / "modules").mkdir(parents=True)
+    (base / "VERSION").write_text("VERSION_MAJOR = 4\n")
+    monkeypatch.setenv("ZEPHYR_BASE", str(base))
+    log = tmp_path / "west-calls.jsonl"
+    monkeypatch.setenv("FAKE_WEST_LOG", str(log))
+    script = python_script(tmp_path / "fake_west.py", FAKE_WEST)
+    monkeypatch.setattr(zephyr_env, "west_command", lambda: [sys.executable, str(script)])
+    for name in ("SYSTEM", "GLOBAL", "LOCAL"):
+        monkeypatch.setenv(f"WEST_CONFIG_{name}", str(tmp_path / f"west-{name.lower()}.ini"))
+    monkeypatch.delenv("BOARD", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return lambda: [json.loads(line) for line in log.read_text().splitlines()] \
+        if log.exists() else []
+
+
+def cmake_args(call: dict) -> list[str]:
+    args = call["args"]
+    return args[args.index("--") + 1:] if "--" in args else []
+
+
+def build(*args: str) -> int:
+    return main(["build", *[str(a) for a in args]])
+
+
+def test_first_build_configures_with_the_staged_model(tmp_path: Path, west_log) -> None:
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL) == 0
+    (call,) = west_log()
+    staged = tmp_path / "b" / "utvm" / "model"
+    assert call["args"][:7] == ["build", "-d", str(tmp_path / "b"), "-b", "native_sim",
+                                "--pristine=never", str(REPO_ROOT / "samples" / "rpc_server")]
+    assert f"-DUTVM_MODEL={staged}" in cmake_args(call)
+    assert f"-DZEPHYR_EXTRA_MODULES={REPO_ROOT}" in cmake_args(call)
+    assert call["zephyr_base"] == str(tmp_path / "zephyr")
+    assert (staged / "codegen" / "host" / "src" / "default_lib2.c").is_file()
+    record = json.loads((tmp_path / "b" / "utvm" / "build.json").read_text())
+    assert record["model"] == {"kind": "mlf", "path": str(BUNDLED_MODEL)}
+    assert record["app"] == "rpc_server" and record["host_driven"] is True
+
+
+def test_same_model_again_does_not_reconfigure(tmp_path: Path, west_log, capsys) -> None:
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL) == 0
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL) == 0
+    assert build("-d", "b") == 0  # board, app and model come from the build folder
+    first, second, third = west_log()
+    assert cmake_args(first) and not cmake_args(second) and not cmake_args(third)
+    assert third["args"][3:5] == ["-b", "native_sim"]
+    assert "model unchanged" in capsys.readouterr().out
+
+
+def test_changed_model_source_rebuilds_without_reconfigure(tmp_path: Path, west_log) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(BUNDLED_MODEL, model)
+    assert build("-b", "native_sim", "-d", "b", "--mlf", model) == 0
+    staged_lib = tmp_path / "b" / "utvm" / "model" / "codegen" / "host" / "src" / "default_lib2.c"
+    with open(model / "codegen" / "host" / "src" / "default_lib2.c", "a") as handle:
+        handle.write("/* changed */\n")
+    assert build("-d", "b") == 0
+    assert staged_lib.read_text().endswith("/* changed */\n")
+    assert not cmake_args(west_log()[-1])
+    (model / "metadata.json").write_text((model / "metadata.json").read_text() + " ")
+    assert build("-d", "b") == 0
+    assert cmake_args(west_log()[-1])  # metadata.json is read while configuring
+
+
+def test_board_or_app_change_needs_pristine(tmp_path: Path, west_log, capsys) -> None:
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL) == 0
+    assert build("-b", "qemu_x86", "-d", "b") == 2
+    assert "is for board native_sim, not qemu_x86. Add -p" in capsys.readouterr().err
+    assert build("-b", "native_sim", "-d", "b", "--app", "aot_inference",
+                 "--mlf", AOT_C_MODEL) == 2
+    assert "is for the application" in capsys.readouterr().err
+    (tmp_path / "b" / "stale.txt").write_text("x")
+    assert build("-b", "qemu_x86", "-d", "b", "-p") == 0
+    assert not (tmp_path / "b" / "stale.txt").exists()
+    last = west_log()[-1]
+    assert "-DQEMU_EXTRA_FLAGS=-serial;pty" in cmake_args(last)  # a PTY for the RPC UART
+    assert f"-DUTVM_MODEL={tmp_path / 'b' / 'utvm' / 'model'}" in cmake_args(last)
+
+
+def test_graph_model_gets_the_memory_and_packets_it_needs(tmp_path: Path, west_log,
+                                                         kit) -> None:
+    graph = kit.metadata_v7({"input": ("float32", 3072)}, {"output": ("float32", 3072)},
+                            executor="graph")
+    model = kit.write_tree(tmp_path / "graph_model", {
+        "metadata.json": json.dumps(graph),
+        "codegen/host/src/default_lib0.c": "int op;\n",
+        "executor-config/graph/default.graph": json.dumps(GRAPH_JSON | {"pad": "x" * 5000}),
+        "parameters/default.params": kit.params_blob({"p0": bytes(9000)}),
+    })
+    assert build("-b", "native_sim", "-d", "b", "--mlf", model) == 0
+    args = cmake_args(west_log()[-1])
+    packet = int(next(a for a in args if "RPC_MAX_PACKET_SIZE=" in a).split("=")[1])
+    arena = int(next(a for a in args if "UTVM_ARENA_SIZE=" in a).split("=")[1])
+    assert packet >= 9000 + 100  # the parameters travel in one request
+    assert arena >= 256 + 2 * 3072 + 9000 + 5000  # workspace, tensors, params, graph
+    assert build("-d", "b") == 0
+    assert not cmake_args(west_log()[-1])  # the same values are already in .config
+
+
+def test_model_compiled_with_tvm_home(tmp_path: Path, west_log, fake_tvm) -> None:
+    fake_tvm()
+    model = tmp_path / "kws.tflite"
+    model.write_bytes(b"TFL3 fake")
+    assert build("-b", "native_sim", "-d", "b", "--model", model) == 0
+    assert build("-b", "native_sim", "-d", "b", "--model", model) == 0
+    assert len(tvm_calls(tmp_path)) == 1  # the second build reused the compiled MLF
+    assert (tmp_path / "b" / "utvm" / "compiled" / "model.tar").is_file()
+    assert (tmp_path / "b" / "utvm" / "model" / "metadata.json").read_bytes() == \
+        (BUNDLED_MODEL / "metadata.json").read_bytes()
+    assert not cmake_args(west_log()[-1])
+
+
+def test_model_for_the_standalone_app_is_compiled_with_the_c_interface(
+        tmp_path: Path, west_log, fake_tvm) -> None:
+    fake_tvm(mlf=AOT_C_MODEL)
+    model = tmp_path / "kws.onnx"
+    model.write_bytes(b"onnx")
+    assert build("-b", "native_sim", "-d", "b", "--app", "aot_inference", "--model",
+                 model) == 0
+    (call,) = tvm_calls(tmp_path)
+    assert call["executor_attrs"]["interface-api"] == "c"
+    args = cmake_args(west_log()[-1])
+    inputs = next(a for a in args if a.startswith("-DUTVM_INPUTS="))
+    (input_file,) = inputs.split("=", 1)[1].split(";")
+    assert Path(input_file).read_bytes() == bytes(Path(input_file).stat().st_size)  # zeros
+
+
+def test_standalone_app_with_given_inputs(tmp_path: Path, west_log, capsys) -> None:
+    data = BUNDLED_MODEL / "test_data"
+    assert build("-b", "native_sim", "-d", "b", "--app", "aot_inference", "--mlf",
+                 AOT_C_MODEL, "--input", data / "input_0.npy", "--expected",
+                 data / "tvm_crt_output_0.npy") == 0
+    args = cmake_args(west_log()[-1])
+    inputs = next(a for a in args if a.startswith("-DUTVM_INPUTS=")).split("=", 1)[1]
+    expected = next(a for a in args if a.startswith("-DUTVM_EXPECTED_OUTPUTS=")).split("=", 1)[1]
+    assert Path(inputs).read_bytes() == np.load(data / "input_0.npy").tobytes()
+    assert Path(expected).read_bytes() == np.load(data / "tvm_crt_output_0.npy").tobytes()
+    # An expected output of the wrong size is caught here, not on the board.
+    assert build("-d", "b", "--expected", data / "input_0.npy") == 2
+    assert "expected output 0 has 3072 bytes; the model's output 'output' has 40" in \
+        capsys.readouterr().err
+
+
+def test_wrong_model_for_the_app_is_refused_before_building(tmp_path: Path, west_log,
+                                                            capsys) -> None:
+    assert build("-b", "native_sim", "-d", "b", "--mlf", AOT_C_MODEL) == 2
+    assert "interface-api=c: it runs standalone" in capsys.readouterr().err
+    assert build("-b", "native_sim", "-d", "b2", "--app", "aot_inference",
+                 "--mlf", BUNDLED_MODEL) == 2
+    assert "needs an AOT model with interface-api=c" in capsys.readouterr().err
+    assert west_log() == []
+
+
+def test_broken_mlf_is_refused_with_a_precise_message(tmp_path: Path, west_log, capsys,
+                                                      kit) -> None:
+    archive = kit.tar_of_folder(BUNDLED_MODEL, tmp_path / "m.tar")
+    evil = tmp_path / "evil.tar"
+    import tarfile
+
+    with tarfile.open(evil, "w") as tar:
+        tar.add(archive, arcname="../../escape.tar")
+    assert build("-b", "native_sim", "-d", "b", "--mlf", evil) == 2
+    assert ".." in capsys.readouterr().err
+    assert west_log() == []
+
+
+def test_unknown_board_shows_zephyrs_message(tmp_path: Path, west_log, monkeypatch,
+                                             capsys) -> None:
+    monkeypatch.setenv("FAKE_WEST_FAIL", "1")
+    assert build("-b", "nosuchboard", "-d", "b", "--mlf", BUNDLED_MODEL) == 2
+    captured = capsys.readouterr()
+    assert "No board named 'nosuchboard' found." in captured.out  # streamed through
+    assert "west build failed (exit status 1)" in captured.err
+    assert "No board named 'nosuchboard' found." in captured.err  # and repeated at the end
+    assert "`west boards`" in captured.err
+
+
+def test_west_build_arguments_after_the_double_dash(tmp_path: Path, west_log) -> None:
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL, "--", "--shield",
+                 "x", "--", "-DCONFIG_FOO=y", "-DZEPHYR_EXTRA_MODULES=/other") == 0
+    args = west_log()[-1]["args"]
+    assert args[args.index("--shield") + 1] == "x"
+    cmake = cmake_args(west_log()[-1])
+    assert "-DCONFIG_FOO=y" in cmake
+    assert f"-DZEPHYR_EXTRA_MODULES={REPO_ROOT};/other" in cmake
+    assert build("-d", "b", "--", "-DCONFIG_BAR=y") == 0  # -D alone goes to CMake
+    assert "-DCONFIG_BAR=y" in cmake_args(west_log()[-1])
+
+
+def test_argument_without_double_dash(west_log, capsys) -> None:
+    assert build("-b", "native_sim", "stray") == 2
+    assert "unexpected argument 'stray'" in capsys.readouterr().err
+
+
+def test_missing_board(west_log, capsys) -> None:
+    assert build("--mlf", BUNDLED_MODEL) == 2
+    assert "which board? Give it with -b" in capsys.readouterr().err
+
+
+def test_no_zephyr(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("ZEPHYR_BASE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert build("-b", "native_sim", "--mlf", BUNDLED_MODEL) == 2
+    assert "no Zephyr found: ZEPHYR_BASE is not set" in capsys.readouterr().err
+    monkeypatch.setenv("ZEPHYR_BASE", str(tmp_path))
+    assert build("-b", "native_sim", "--mlf", BUNDLED_MODEL) == 2
+    assert "is not a Zephyr tree" in capsys.readouterr().err
+
+
+def test_model_options_need_model(west_log, capsys) -> None:
+    assert build("-b", "native_sim", "--mlf", BUNDLED_MODEL, "--executor", "graph") == 2
+    assert "an --mlf is already compiled" in capsys.readouterr().err

@@ -1,0 +1,117 @@
+"""--model: TVM (a fake one, in its own process) compiles the model into the build folder,
+with the options the app needs; an unchanged model is not compiled again."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from westsupport import tvm_calls
+
+from utvm.board.tvm_compile import CompileOptions, compile_model
+from utvm.errors import UtvmError
+
+
+@pytest.fixture
+def tflite(tmp_path: Path) -> Path:
+    model = tmp_path / "model.tflite"
+    model.write_bytes(b"TFL3 fake flatbuffer")
+    return model
+
+
+def test_compiles_into_the_build_folder_with_tvmc(tmp_path: Path, tflite: Path,
+                                                 fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm()
+    out = tmp_path / "build" / "utvm" / "compiled"
+    result = compile_model(tflite, out, CompileOptions("aot", "packed"))
+    assert result.archive == out / "model.tar" and not result.reused
+    with tarfile.open(result.archive) as tar:
+        assert "./metadata.json" in tar.getnames()
+    (call,) = tvm_calls(tmp_path)
+    assert call["model"] == str(tflite.resolve())
+    assert call["output_format"] == "mlf" and call["mod_name"] == "default"
+    assert call["target"] == "c -keys=cpu -model=host"
+    assert call["executor"] == "aot" and call["executor_attrs"] == {"link-params": True}
+    assert call["runtime"] == "crt" and call["runtime_attrs"] == {"system-lib": True}
+    assert call["pass_configs"] == ["tir.disable_vectorize=1"]
+    record = json.loads((out / "compile.json").read_text())
+    assert record["tvm_version"] == "0.18.0"
+
+
+def test_standalone_c_interface_options(tmp_path: Path, tflite: Path,
+                                        fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm()
+    compile_model(tflite, tmp_path / "out", CompileOptions("aot", "c", "c -mcpu=cortex-m4"))
+    (call,) = tvm_calls(tmp_path)
+    assert call["executor_attrs"] == {"link-params": True, "interface-api": "c",
+                                      "unpacked-api": True}
+    assert call["runtime_attrs"] == {}
+    assert call["pass_configs"] == ["tir.disable_vectorize=1", "tir.usmp.enable=1"]
+    assert call["target"] == "c -mcpu=cortex-m4"
+
+
+def test_graph_executor_options(tmp_path: Path, tflite: Path,
+                                fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm()
+    compile_model(tflite, tmp_path / "out", CompileOptions("graph", "packed"))
+    (call,) = tvm_calls(tmp_path)
+    assert call["executor"] == "graph" and call["runtime_attrs"] == {"system-lib": True}
+
+
+def test_graph_executor_has_no_c_interface() -> None:
+    with pytest.raises(UtvmError, match="graph executor has no C interface"):
+        CompileOptions("graph", "c")
+
+
+def test_unchanged_model_is_reused_and_a_changed_one_recompiled(
+        tmp_path: Path, tflite: Path, fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm()
+    out = tmp_path / "out"
+    compile_model(tflite, out, CompileOptions())
+    again = compile_model(tflite, out, CompileOptions())
+    assert again.reused and len(tvm_calls(tmp_path)) == 1
+    compile_model(tflite, out, CompileOptions(target="c -keys=arm_cpu"))  # other options
+    assert len(tvm_calls(tmp_path)) == 2
+    tflite.write_bytes(b"TFL3 another model")
+    assert not compile_model(tflite, out, CompileOptions(target="c -keys=arm_cpu")).reused
+    assert len(tvm_calls(tmp_path)) == 3
+
+
+def test_tvm_failure_is_reported_with_its_reason(tmp_path: Path,
+                                                 fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm()
+    model = tmp_path / "bad.tflite"
+    model.write_bytes(b"broken bytes")
+    with pytest.raises(UtvmError, match=r"TVM could not load .*bad\.tflite: this is not a "
+                                        r"TFLite flatbuffer"):
+        compile_model(model, tmp_path / "out", CompileOptions())
+    assert not (tmp_path / "out" / "model.tar").exists()
+
+
+def test_tvm_that_cannot_be_imported(tmp_path: Path, tflite: Path,
+                                     fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm(broken_import=True)
+    with pytest.raises(UtvmError, match=r"cannot import TVM .*libtvm\.so not found"):
+        compile_model(tflite, tmp_path / "out", CompileOptions())
+
+
+def test_tvm_0_19_is_refused_before_compiling(tmp_path: Path, tflite: Path,
+                                             fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm(version="0.19.0")
+    with pytest.raises(UtvmError, match="no microTVM"):
+        compile_model(tflite, tmp_path / "out", CompileOptions())
+    assert tvm_calls(tmp_path) == []
+
+
+def test_unsupported_model_file(tmp_path: Path, fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm()
+    model = tmp_path / "model.pb"
+    model.write_bytes(b"x")
+    with pytest.raises(UtvmError, match=r"\.tflite or \.onnx"):
+        compile_model(model, tmp_path / "out", CompileOptions())
+    with pytest.raises(UtvmError, match="does not exist"):
+        compile_model(tmp_path / "missing.tflite", tmp_path / "out", CompileOptions())
+

@@ -1,0 +1,197 @@
+"""Helpers for the board-handling tests (imported by name: pytest puts this folder on
+sys.path): fake TVM checkouts and fake Zephyr build folders.
+
+TVM itself is not installed here, so its checks run against small TVM-shaped trees written
+into tmp_path; the fake `tvm.driver.tvmc.compile` writes a given MLF and records what it
+was asked, so the compile plumbing is exercised for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+
+_FAKE_TVMC = '''
+import json, os, tarfile
+
+class TVMCModel:
+    def __init__(self, path, shape_dict):
+        self.path, self.shape_dict = path, shape_dict
+
+def load(path, shape_dict=None, model_format=None):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(path)
+    if open(path, "rb").read().startswith(b"broken"):
+        raise ValueError("this is not a TFLite flatbuffer")
+    return TVMCModel(path, shape_dict)
+
+def compile(tvmc_model, target, executor=None, runtime=None, package_path=None,
+            output_format="so", pass_context_configs=None, mod_name="default", **kwargs):
+    with open(os.environ["FAKE_TVM_LOG"], "a") as log:
+        log.write(json.dumps({
+            "model": tvmc_model.path, "target": target, "executor": executor.name,
+            "executor_attrs": executor.attrs, "runtime": runtime.name,
+            "runtime_attrs": runtime.attrs, "pass_configs": pass_context_configs,
+            "output_format": output_format, "mod_name": mod_name}) + "\\n")
+    with tarfile.open(package_path, "w") as tar:
+        tar.add(os.environ["FAKE_TVM_MLF"], arcname=".")
+    return package_path
+'''
+
+_FAKE_BACKEND = '''
+class _Entity:
+    def __init__(self, name, attrs=None):
+        self.name, self.attrs = name, dict(attrs or {})
+    def __str__(self):
+        return f"{self.name}{self.attrs}"
+
+class Executor(_Entity):
+    pass
+
+class Runtime(_Entity):
+    pass
+'''
+
+
+def write_fake_tvm(root: Path, version: str = "0.18.0", micro: bool = True,
+                   broken_import: bool = False) -> Path:
+    """A TVM-shaped source tree at ``root`` (only what utvm looks at and imports)."""
+    package = root / "python" / "tvm"
+    files = {
+        "__init__.py": ("raise ImportError('libtvm.so not found')\n" if broken_import
+                        else f"__version__ = {version!r}\n"),
+        "_ffi/__init__.py": "",
+        "_ffi/libinfo.py": f"__version__ = {version!r}\n",
+        "driver/__init__.py": "",
+        "driver/tvmc/__init__.py": textwrap.dedent(_FAKE_TVMC),
+        "relay/__init__.py": "",
+        "relay/backend/__init__.py": textwrap.dedent(_FAKE_BACKEND),
+    }
+    if micro:
+        files["micro/__init__.py"] = ""
+    for relative, text in files.items():
+        path = package / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def tvm_calls(tmp_path: Path) -> list[dict[str, object]]:
+    log = tmp_path / "tvm-calls.jsonl"
+    if not log.is_file():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def write_zephyr_build(folder: Path, board: str = "native_sim",
+                       kconfig: dict[str, str] | None = None,
+                       cache: dict[str, str] | None = None,
+                       source_dir: Path | None = None) -> Path:
+    """A folder that looks like a configured Zephyr build to utvm (CMake cache, .config)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = {
+        "ZEPHYR_BASE:PATH": str(folder / "zephyr-base"),
+        "BOARD:STRING": board,
+        "CACHED_BOARD:STRING": board,
+        "CMAKE_PROJECT_NAME:STATIC": "app",
+        "APPLICATION_SOURCE_DIR:PATH": str(source_dir or REPO_ROOT / "samples" / "rpc_server"),
+    }
+    entries.update(cache or {})
+    (folder / "CMakeCache.txt").write_text(
+        "# fake cache\n" + "".join(f"{k}={v}\n" for k, v in entries.items()))
+    (folder / "zephyr").mkdir(exist_ok=True)
+    config = {"CONFIG_BOARD": f'"{board}"', "CONFIG_KERNEL_BIN_NAME": '"zephyr"'}
+    config.update(kconfig or {})
+    (folder / "zephyr" / ".config").write_text("".join(f"{k}={v}\n" for k, v in config.items()))
+    return folder
+
+
+def python_script(path: Path, body: str) -> Path:
+    """An executable Python script (for fake simulators and fake west)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
+    path.chmod(0o755)
+    return path
+
+
+# ----------------------------------------------------------------------------------------
+# Real west workspaces
+
+MODULE_FILES = ("west_commands", "west.yml", "zephyr/module.yml")
+
+
+def git(folder: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.email=test@example.com", "-c", "user.name=test",
+                    "-c", "init.defaultBranch=main", *args], cwd=folder, check=True,
+                   capture_output=True)
+
+
+def commit_all(folder: Path, message: str) -> None:
+    git(folder, "add", "-A")
+    git(folder, "commit", "-q", "-m", message)
+
+
+def module_repo(tmp_path: Path, own_manifest: str | None = None) -> Path:
+    """A git repository holding this module's west-facing files, as users would clone it."""
+    repo = tmp_path / "utvm-module"
+    repo.mkdir()
+    for relative in MODULE_FILES:
+        source = REPO_ROOT / relative
+        target = repo / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target)
+    if own_manifest is not None:
+        (repo / "west.yml").write_text(own_manifest)
+    git(repo, "init", "-q")
+    commit_all(repo, "module")
+    return repo
+
+
+def workspace(tmp_path: Path, projects: str) -> Path:
+    """A west workspace (manifest repository + `west update`) with the given projects."""
+    top = tmp_path / "workspace"
+    manifest = top / "manifest"
+    manifest.mkdir(parents=True)
+    (manifest / "west.yml").write_text(
+        "manifest:\n  projects:\n" + projects + "  self:\n    path: manifest\n")
+    git(manifest, "init", "-q")
+    commit_all(manifest, "manifest")
+    west(top, "init", "-l", "manifest")
+    west(top, "update")
+    return top
+
+
+def west(top: Path, *args: str, check: bool = True, zephyr: bool = False,
+         timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Runs real west in workspace ``top``; ZEPHYR_BASE is passed on only if ``zephyr``."""
+    hidden = ("WEST_CONFIG_LOCAL",) if zephyr else ("ZEPHYR_BASE", "WEST_CONFIG_LOCAL")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    env["WEST_CONFIG_GLOBAL"] = str(top.parent / "west-global.ini")
+    env["WEST_CONFIG_SYSTEM"] = str(top.parent / "west-system.ini")
+    result = subprocess.run([sys.executable, "-m", "west", *args], cwd=top, env=env,
+                            capture_output=True, text=True, check=False, timeout=timeout)
+    if check and result.returncode != 0:
+        pytest.fail(f"west {' '.join(args)} failed:\n{result.stdout[-6000:]}\n"
+                    f"{result.stderr[-6000:]}")
+    return result
+
+
+def project_entry(repo: Path, extra: str) -> str:
+    return (f"    - name: utvm\n      url: {repo.as_uri()}\n      revision: main\n"
+            f"      path: modules/lib/utvm\n{extra}")
+
+
+PROJECT_WEST_COMMANDS = "      west-commands: west_commands/west-commands.yml\n"
