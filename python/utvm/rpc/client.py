@@ -8,6 +8,7 @@ that fit the device's maximum packet size (§4.8), asked for once, on the first 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -68,36 +69,44 @@ class RpcClient:
 
     # -- one request, one reply -------------------------------------------------------------
     def request(self, msg: Request, timeout: float | None = None,
-                label: str = "") -> Return | CopyAck:
+                label: str | Callable[[], str] = "") -> Return | CopyAck:
         """Sends ``msg`` and returns the device's Return or CopyAck.
 
         An Exception reply raises ``RemoteError`` with the device's message; ``label`` names
-        the request in messages (default: a description of ``msg``).
+        the request in messages (default: a description of ``msg``). It may be a callable:
+        names are only built when a message needs one, not on every call.
         """
-        packet = codec.encode_packet(msg)
-        self._check_fits(msg, len(packet) - 8)
-        what = label or codec.describe(msg)
-        if len(what) > 160:
-            what = what[:157] + "..."
-        self.session.send(packet)
+        return self._exchange(codec.encode_packet(msg), timeout,
+                              lambda: (label() if callable(label) else label)
+                              or codec.describe(msg))
+
+    def _exchange(self, packet: bytes, timeout: float | None,
+                  describe: Callable[[], str]) -> Return | CopyAck:
+        """Sends one request packet, returns its reply (``request`` without the message
+        object; ``describe`` names the request, and is only called for an error)."""
+        # Only once the size is known; a TVM device hangs on packets over its buffer.
+        if self._max_packet is not None and len(packet) - 8 > self._max_packet:
+            raise ProtocolError(
+                f"{describe()[:80]} needs a {len(packet) - 8}-byte packet but the device "
+                f"takes at most {self._max_packet}: build the board with larger RPC packets "
+                "(e.g. UTVM_RPC_MAX_PACKET_SIZE) or send less per call")
+
+        def what() -> str:
+            text = describe()
+            return text if len(text) <= 160 else text[:157] + "..."
+
+        session = self.session
+        session.send(packet)
         wait = self.reply_timeout if timeout is None else timeout
         while True:
-            reply = codec.decode_packet(self.session.receive(wait, f"the reply to {what}"))
+            reply = codec.decode_reply(session.receive(wait, lambda: f"the reply to {what()}"))
+            if type(reply) is Return or type(reply) is CopyAck:
+                return reply
             if isinstance(reply, EmptyPacket):
                 continue  # legal, and ignored (doc §4.1)
             if isinstance(reply, ExceptionReply):
-                raise RemoteError(reply.message, what)
-            if isinstance(reply, Return | CopyAck):
-                return reply
-            raise ProtocolError(f"the device answered {what} with {codec.describe(reply)}")
-
-    def _check_fits(self, msg: Request, packet_nbytes: int) -> None:
-        # Only once the size is known; a TVM device hangs on packets over its buffer.
-        if self._max_packet is not None and packet_nbytes > self._max_packet:
-            raise ProtocolError(
-                f"{codec.describe(msg)[:80]} needs a {packet_nbytes}-byte packet but the device "
-                f"takes at most {self._max_packet}: build the board with larger RPC packets "
-                "(e.g. UTVM_RPC_MAX_PACKET_SIZE) or send less per call")
+                raise RemoteError(reply.message, what())
+            raise ProtocolError(f"the device answered {what()} with {codec.describe(reply)}")
 
     def syscall(self, code: int, *args: Any) -> Any:
         """A syscall (code >= 9); returns its single returned value."""
@@ -128,11 +137,18 @@ class RpcClient:
     def call(self, func: RemoteFunc | int, *args: Any, timeout: float | None = None) -> Any:
         """CallFunc; returns None, a number, str, bytes, RemoteFunc, RemoteModule or
         DeviceArray, as the device's return type code says."""
-        handle = func.handle if isinstance(func, RemoteFunc) else int(func)
-        name = func.name if isinstance(func, RemoteFunc) else ""
-        msg = CallFunc(handle, [codec.to_arg(a) for a in args])
-        label = f"{name}({codec.describe_args(msg.args)})" if name else ""
-        reply = self.request(msg, timeout, label)
+        if isinstance(func, RemoteFunc):
+            handle, name = func.handle, func.name
+        else:
+            handle, name = int(func), ""
+        wire_args = [codec.to_arg(a) for a in args] if args else []
+
+        def label() -> str:
+            if name:
+                return f"{name}({codec.describe_args(wire_args)})"
+            return codec.describe(CallFunc(handle, wire_args))
+
+        reply = self._exchange(codec.encode_call(handle, wire_args), timeout, label)
         if not isinstance(reply, Return):
             raise ProtocolError(f"CallFunc answered with {codec.describe(reply)}")
         return self._call_result(reply.values, name)

@@ -372,12 +372,43 @@ def _decode_payload(r: Reader, code: int) -> Any:
     raise ProtocolError(f"type code {code} never appears on the wire")
 
 
+def _struct(fmt: str) -> struct.Struct:
+    layout = _STRUCTS.get(fmt)
+    if layout is None:
+        layout = _STRUCTS[fmt] = struct.Struct(fmt)
+    return layout
+
+
 def decode_packed(r: Reader) -> list[Arg]:
     n = r.one("i")
     if n < 0 or 4 * n > r.remaining:
         raise ProtocolError(f"packed sequence claims {n} values, the packet is too short")
     codes = r.unpack(f"{n}i")
+    fixed = _fixed_layout(codes)
+    if fixed is not None:  # numbers and handles only (most replies): one unpack for all
+        return [Arg(_type_code(c), v) for c, v in zip(codes, r.unpack(fixed), strict=True)]
     return [Arg(_type_code(c), _decode_payload(r, c)) for c in codes]
+
+
+# Payload formats of the type codes whose payload is one fixed-size number.
+_FIXED_FORMATS = {TypeCode.INT: "q", TypeCode.BOOL: "q", TypeCode.UINT: "Q",
+                  TypeCode.FLOAT: "d", TypeCode.OPAQUE_HANDLE: "Q", TypeCode.MODULE: "Q",
+                  TypeCode.PACKED_FUNC: "Q"}
+_LAYOUTS: dict[tuple[int, ...], str | None] = {}
+
+
+def _fixed_layout(codes: tuple[int, ...]) -> str | None:
+    """The struct format of a packed sequence's payloads when every one is a plain number
+    (None otherwise); remembered per sequence of type codes."""
+    try:
+        return _LAYOUTS[codes]
+    except KeyError:
+        pass
+    formats = [_FIXED_FORMATS.get(c) for c in codes]
+    layout = None if None in formats else "".join(formats)
+    if len(_LAYOUTS) < 256:  # a malicious device could otherwise grow it without bound
+        _LAYOUTS[codes] = layout
+    return layout
 
 
 _TYPE_CODES = {int(c): c for c in TypeCode}
@@ -485,6 +516,39 @@ def encode_body(msg: Message) -> bytes:
     if isinstance(msg, CopyAck):
         return struct.pack("<i", COPY_ACK) + bytes(msg.data)
     raise TypeError(f"not an RPC message: {msg!r}")
+
+
+_CALL_HEAD = struct.Struct("<QiQ")  # packet_nbytes, kCallFunc, function handle
+_NO_ARGS = struct.pack("<i", 0)
+
+
+def encode_call(handle: int, args: list[Arg]) -> bytes:
+    """The packet of ``CallFunc(handle, args)``, without building the message object
+    (byte for byte what ``encode_packet`` makes of it; remote calls are the hot path)."""
+    packed = encode_packed(args) if args else _NO_ARGS
+    return _CALL_HEAD.pack(12 + len(packed), CALL_FUNC, handle) + packed
+
+
+_REPLY_HEAD = struct.Struct("<Qii")  # packet_nbytes, code, number of values
+_CODES = [struct.Struct(f"<{n}i") for n in range(9)]
+
+
+def decode_reply(packet: bytes) -> Message:
+    """``decode_packet`` with a shortcut for the usual reply, a Return of plain numbers and
+    handles (what every CallFunc and most syscalls get); the same result either way."""
+    if len(packet) >= _REPLY_HEAD.size:
+        nbytes, code, n = _REPLY_HEAD.unpack_from(packet)
+        if code == RETURN and 0 <= n < len(_CODES) and nbytes == len(packet) - 8:
+            head = _REPLY_HEAD.size + 4 * n
+            if head <= len(packet):
+                codes = _CODES[n].unpack_from(packet, _REPLY_HEAD.size)
+                layout = _fixed_layout(codes)
+                if layout is not None:
+                    fmt = _struct("<" + layout)
+                    if head + fmt.size == len(packet):
+                        return Return([Arg(_type_code(c), v) for c, v in
+                                       zip(codes, fmt.unpack_from(packet, head), strict=True)])
+    return decode_packet(packet)
 
 
 def encode_packet(msg: Message) -> bytes:

@@ -25,6 +25,7 @@ from utvm.transport.base import Transport, TransportTimeout, TransportTimeouts
 VERSION = 1  # Session::kVersion
 HEADER = struct.Struct("<HB")
 DEFAULT_MAX_PAYLOAD = 1 << 24  # far above any real message; bounds what a bad length can cost
+READ_SIZE = 1 << 16  # bytes asked of the transport per read: a pipe's whole buffer
 REMOTE_LOG = logging.getLogger("utvm.remote")
 _LOG = logging.getLogger(__name__)
 
@@ -250,7 +251,8 @@ class SessionLayer:
         self.ignored_messages = 0
         self._seed = seed
         self._on_log = on_log
-        self._events: deque[Event] = deque()
+        # Events, or (the common case, kept cheap) the body of a Normal message of this session.
+        self._events: deque[Event | bytes] = deque()
         self._reset_reason = ""  # why the device dropped the session, once it has
         self._desync_reason = ""  # why requests and replies may no longer pair up
 
@@ -323,25 +325,35 @@ class SessionLayer:
     # -- RPC packets ------------------------------------------------------------------------
     def send(self, packet: bytes, timeout: float | None = None) -> None:
         """Sends one RPC packet as a Normal message (timeout: the established timeout)."""
-        self._require_session()
+        machine = self.machine
+        if machine.state != SessionState.ESTABLISHED or self._reset_reason \
+                or self._desync_reason:
+            self._require_session()  # raises, saying why
         limit = _limit(self.timeouts.session_established_timeout_sec) if timeout is None \
             else timeout
-        message = SessionMessage(self.machine.session_id, MessageType.NORMAL, packet)
-        self._write(self.framer.frame(message.encode()), limit)
+        header = HEADER.pack(machine.session_id, MessageType.NORMAL)
+        self._write(self.framer.frame(header + packet), limit)
 
-    def receive(self, timeout: float | None = None, waiting_for: str = "a reply") -> bytes:
+    def receive(self, timeout: float | None = None,
+                waiting_for: str | Callable[[], str] = "a reply") -> bytes:
         """The next RPC packet of this session, logs handled on the way.
 
         ``timeout`` bounds the whole wait (default: the established timeout; 0 waits forever),
-        as in TVM: device logs arriving meanwhile do not extend it.
+        as in TVM: device logs arriving meanwhile do not extend it. ``waiting_for`` names the
+        awaited reply in a timeout's message (a callable is only called then).
         """
+        events = self._events
+        if events and type(events[0]) is bytes and self.established:
+            return events.popleft()  # already here
         self._require_session()
         seconds = self.timeouts.session_established_timeout_sec if timeout is None else timeout
         limit = _limit(seconds)
         deadline = None if limit is None else time.monotonic() + limit
         while True:
-            while self._events:
-                event = self._events.popleft()
+            while events:
+                event = events.popleft()
+                if type(event) is bytes:
+                    return event
                 if isinstance(event, Delivered):
                     if event.message_type == MessageType.NORMAL:
                         return event.body
@@ -353,6 +365,8 @@ class SessionLayer:
             try:
                 self._pump(deadline)
             except TransportTimeout as e:
+                if callable(waiting_for):
+                    waiting_for = waiting_for()
                 within = f" within {limit:g} s" if limit is not None else ""
                 # A late reply would be taken for the next request's: no more requests.
                 self._desync_reason = (
@@ -395,7 +409,7 @@ class SessionLayer:
         elif isinstance(event, Ignored):
             self.ignored_messages += 1
             _LOG.debug("%s: ignored %s", self.name, event.reason)
-        elif isinstance(event, Delivered):
+        elif isinstance(event, Delivered | bytes):
             self.ignored_messages += 1
 
     def _log(self, text: bytes) -> None:
@@ -410,9 +424,17 @@ class SessionLayer:
     def _pump(self, deadline: float | None) -> None:
         """One transport read; complete messages become events."""
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        data = self.transport.read(4096, left)
+        data = self.transport.read(READ_SIZE, left)
+        machine = self.machine
         for payload in self.unframer.feed(data):
-            self._events.append(self.machine.handle(payload))
+            # A Normal message of the established session is what the state machine would
+            # deliver as is; skipping it (and its event objects) saves time on every reply.
+            if (len(payload) >= HEADER.size and payload[2] == MessageType.NORMAL
+                    and machine.state == SessionState.ESTABLISHED
+                    and payload[0] | payload[1] << 8 == machine.session_id):
+                self._events.append(payload[HEADER.size:])
+            else:
+                self._events.append(machine.handle(payload))
 
     def _write_message(self, message: SessionMessage) -> None:
         """The state machine's own messages (handshake) use the session-start timeout."""
