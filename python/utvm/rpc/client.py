@@ -84,29 +84,40 @@ class RpcClient:
                   describe: Callable[[], str]) -> Return | CopyAck:
         """Sends one request packet, returns its reply (``request`` without the message
         object; ``describe`` names the request, and is only called for an error)."""
+        return self._checked_reply(self._send_receive(packet, timeout, describe), timeout,
+                                   describe)
+
+    def _send_receive(self, packet: bytes, timeout: float | None,
+                      describe: Callable[[], str]) -> bytes:
+        """Sends one request packet and returns the next reply packet, undecoded."""
         # Only once the size is known; a TVM device hangs on packets over its buffer.
         if self._max_packet is not None and len(packet) - 8 > self._max_packet:
             raise ProtocolError(
                 f"{describe()[:80]} needs a {len(packet) - 8}-byte packet but the device "
                 f"takes at most {self._max_packet}: build the board with larger RPC packets "
                 "(e.g. UTVM_RPC_MAX_PACKET_SIZE) or send less per call")
-
-        def what() -> str:
-            text = describe()
-            return text if len(text) <= 160 else text[:157] + "..."
-
         session = self.session
         session.send(packet)
-        wait = self.reply_timeout if timeout is None else timeout
+        return session.receive(self.reply_timeout if timeout is None else timeout,
+                               lambda: f"the reply to {_shortened(describe())}")
+
+    def _checked_reply(self, reply_packet: bytes, timeout: float | None,
+                       describe: Callable[[], str]) -> Return | CopyAck:
+        """The Return or CopyAck in ``reply_packet``; empty packets are skipped (the next
+        reply is read), an Exception raises RemoteError."""
         while True:
-            reply = codec.decode_reply(session.receive(wait, lambda: f"the reply to {what()}"))
+            reply = codec.decode_reply(reply_packet)
             if type(reply) is Return or type(reply) is CopyAck:
                 return reply
-            if isinstance(reply, EmptyPacket):
-                continue  # legal, and ignored (doc §4.1)
             if isinstance(reply, ExceptionReply):
-                raise RemoteError(reply.message, what())
-            raise ProtocolError(f"the device answered {what()} with {codec.describe(reply)}")
+                raise RemoteError(reply.message, _shortened(describe()))
+            if not isinstance(reply, EmptyPacket):
+                raise ProtocolError(f"the device answered {_shortened(describe())} with "
+                                    f"{codec.describe(reply)}")
+            # Legal, and ignored (doc §4.1): the reply is still to come.
+            reply_packet = self.session.receive(
+                self.reply_timeout if timeout is None else timeout,
+                lambda: f"the reply to {_shortened(describe())}")
 
     def syscall(self, code: int, *args: Any) -> Any:
         """A syscall (code >= 9); returns its single returned value."""
@@ -148,7 +159,12 @@ class RpcClient:
                 return f"{name}({codec.describe_args(wire_args)})"
             return codec.describe(CallFunc(handle, wire_args))
 
-        reply = self._exchange(codec.encode_call(handle, wire_args), timeout, label)
+        packet = self._send_receive(codec.encode_call(handle, wire_args), timeout, label)
+        quick = codec.decode_call_return(packet)
+        if quick is not None and quick[0] in _PLAIN_RESULTS:  # a number: nothing to wrap
+            tcode, _, value = quick
+            return bool(value) if tcode == TypeCode.BOOL else value
+        reply = self._checked_reply(packet, timeout, label)
         if not isinstance(reply, Return):
             raise ProtocolError(f"CallFunc answered with {codec.describe(reply)}")
         return self._call_result(reply.values, name)
@@ -310,6 +326,14 @@ class RpcClient:
     # Names used by earlier callers.
     global_func = get_global_func
     max_packet = max_packet_size
+
+
+# Callee type codes whose value _call_result returns as it is (or as a bool).
+_PLAIN_RESULTS = frozenset({TypeCode.INT, TypeCode.UINT, TypeCode.FLOAT, TypeCode.BOOL})
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _record(tensor: DeviceArray | TensorRecord) -> TensorRecord:

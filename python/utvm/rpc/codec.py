@@ -529,6 +529,28 @@ def encode_call(handle: int, args: list[Arg]) -> bytes:
     return _CALL_HEAD.pack(12 + len(packed), CALL_FUNC, handle) + packed
 
 
+# A CallFunc's usual reply: Return([i64 callee type code, one 8-byte number or handle]).
+_CALL_RETURN = struct.Struct("<Qiiiiq")  # packet_nbytes, kReturn, 2, kInt, value code, tcode
+_CALL_RETURN_SIZE = _CALL_RETURN.size + 8
+_VALUE_FORMATS = {TypeCode.INT: struct.Struct("<q"), TypeCode.BOOL: struct.Struct("<q"),
+                  TypeCode.UINT: struct.Struct("<Q"), TypeCode.FLOAT: struct.Struct("<d"),
+                  TypeCode.OPAQUE_HANDLE: struct.Struct("<Q"), TypeCode.MODULE: struct.Struct("<Q"),
+                  TypeCode.PACKED_FUNC: struct.Struct("<Q")}
+
+
+def decode_call_return(packet: bytes) -> tuple[int, int, Any] | None:
+    """``(callee type code, value type code, value)`` when ``packet`` is the usual CallFunc
+    reply (a Return of the callee's type code and one number or handle), else None: decode
+    it with ``decode_reply`` then. No message objects: this is every remote call's reply."""
+    if len(packet) == _CALL_RETURN_SIZE:
+        nbytes, code, n, code0, code1, tcode = _CALL_RETURN.unpack_from(packet)
+        if nbytes == _CALL_RETURN_SIZE - 8 and code == RETURN and n == 2 and code0 == 0:
+            fmt = _VALUE_FORMATS.get(code1)
+            if fmt is not None:
+                return tcode, code1, fmt.unpack_from(packet, _CALL_RETURN.size)[0]
+    return None
+
+
 _REPLY_HEAD = struct.Struct("<Qii")  # packet_nbytes, code, number of values
 _CODES = [struct.Struct(f"<{n}i") for n in range(9)]
 

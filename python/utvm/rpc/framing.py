@@ -131,6 +131,18 @@ class Unframer:
         self._crc = crc16(START_SEQUENCE)
 
     def feed(self, data: bytes) -> list[bytes]:
+        if (self._state == _HUNT and not self._saw_escape and data[:2] == START_SEQUENCE
+                and data.find(ESCAPE_BYTE, 2) < 0):
+            # The usual reply: exactly one whole frame, with no FF after its start.
+            length = int.from_bytes(data[2:6], "little")
+            if len(data) == length + 8 and length <= self.max_payload:
+                stats = self.stats
+                stats.garbage_bytes += 1  # its FF, as byte by byte (see _hunt)
+                if int.from_bytes(data[-2:], "little") == binascii.crc_hqx(data[:-2], CRC_SEED):
+                    stats.frames += 1
+                    return [data[6:-2]]
+                stats.bad_crc += 1
+                return []
         out: list[bytes] = []
         i, n = 0, len(data)
         while i < n:
@@ -190,11 +202,14 @@ class Unframer:
         FF FF, un-escaped in bulk; returns the raw bytes used (0: a lone FF comes first)."""
         remaining = self._remaining
         raw = data[i:min(n, i + 2 * remaining)]  # never more than the payload can span
+        plain = raw
         if ESCAPE_BYTE in raw:
-            raw = raw[:_CLEAN_RUN.match(raw).end()]
+            # replace() pairs FFs left to right, as the receiver does. Each pair leaves one FF
+            # and shortens the data by one; any other FF left over was no FF FF escape.
             plain = raw.replace(ESCAPED_FF, ESCAPE_BYTE)
-        else:
-            plain = raw
+            if plain.count(ESCAPE_BYTE) != len(raw) - len(plain):  # stop before that escape
+                raw = raw[:_CLEAN_RUN.match(raw).end()]
+                plain = raw.replace(ESCAPED_FF, ESCAPE_BYTE)
         if len(plain) > remaining:  # the run reaches past the payload: cut it there
             raw = raw[:remaining + plain.count(ESCAPE_BYTE, 0, remaining)]
             plain = plain[:remaining]

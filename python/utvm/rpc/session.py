@@ -45,6 +45,11 @@ class SessionState(IntEnum):
     ESTABLISHED = 3
 
 
+# Plain ints for the hot path (comparing with an IntEnum member costs a lookup each time).
+_NORMAL = int(MessageType.NORMAL)
+_ESTABLISHED = int(SessionState.ESTABLISHED)
+
+
 def next_nonce(nonce: int) -> int:
     """TVM's nonce step, in 8-bit arithmetic: ((n << 5) | (n >> 5)) + 1, and never 0."""
     value = ((((nonce << 5) & 0xFF) | (nonce >> 5)) + 1) & 0xFF
@@ -326,13 +331,12 @@ class SessionLayer:
     def send(self, packet: bytes, timeout: float | None = None) -> None:
         """Sends one RPC packet as a Normal message (timeout: the established timeout)."""
         machine = self.machine
-        if machine.state != SessionState.ESTABLISHED or self._reset_reason \
-                or self._desync_reason:
+        if machine.state != _ESTABLISHED or self._reset_reason or self._desync_reason:
             self._require_session()  # raises, saying why
-        limit = _limit(self.timeouts.session_established_timeout_sec) if timeout is None \
-            else timeout
-        header = HEADER.pack(machine.session_id, MessageType.NORMAL)
-        self._write(self.framer.frame(header + packet), limit)
+        if timeout is None:
+            timeout = self.timeouts.session_established_timeout_sec or None
+        self._write(self.framer.frame(HEADER.pack(machine.session_id, _NORMAL) + packet),
+                    timeout)
 
     def receive(self, timeout: float | None = None,
                 waiting_for: str | Callable[[], str] = "a reply") -> bytes:
@@ -342,10 +346,11 @@ class SessionLayer:
         as in TVM: device logs arriving meanwhile do not extend it. ``waiting_for`` names the
         awaited reply in a timeout's message (a callable is only called then).
         """
+        if self.machine.state != _ESTABLISHED or self._reset_reason or self._desync_reason:
+            self._require_session()  # raises, saying why
         events = self._events
-        if events and type(events[0]) is bytes and self.established:
+        if events and type(events[0]) is bytes:
             return events.popleft()  # already here
-        self._require_session()
         seconds = self.timeouts.session_established_timeout_sec if timeout is None else timeout
         limit = _limit(seconds)
         deadline = None if limit is None else time.monotonic() + limit
@@ -423,16 +428,19 @@ class SessionLayer:
 
     def _pump(self, deadline: float | None) -> None:
         """One transport read; complete messages become events."""
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        left = None
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left < 0:
+                left = 0.0
         data = self.transport.read(READ_SIZE, left)
         machine = self.machine
         for payload in self.unframer.feed(data):
             # A Normal message of the established session is what the state machine would
             # deliver as is; skipping it (and its event objects) saves time on every reply.
-            if (len(payload) >= HEADER.size and payload[2] == MessageType.NORMAL
-                    and machine.state == SessionState.ESTABLISHED
+            if (len(payload) >= 3 and payload[2] == _NORMAL and machine.state == _ESTABLISHED
                     and payload[0] | payload[1] << 8 == machine.session_id):
-                self._events.append(payload[HEADER.size:])
+                self._events.append(payload[3:])
             else:
                 self._events.append(machine.handle(payload))
 

@@ -19,14 +19,7 @@ from utvm.transport.base import Transport, TransportClosed
 _GONE = (errno.EIO, errno.EPIPE, errno.EBADF, errno.ECONNRESET)
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 _WRITABLE = select.POLLOUT | select.POLLHUP | select.POLLERR
-
-
-def _poll_ms(deadline: float | None) -> int | None:
-    """Milliseconds left until ``deadline`` for poll(), rounded up so that a short wait
-    never turns into a busy loop (None: no limit)."""
-    if deadline is None:
-        return None
-    return max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
+_STREAMING = 1024  # a read at least this big suggests a bulk transfer is under way
 
 
 class FdChannel:
@@ -38,14 +31,27 @@ class FdChannel:
         self._readable.register(read_fd, _READABLE)
         self._writable = select.poll()
         self._writable.register(write_fd, _WRITABLE)
+        self._streaming = False
 
     def _closed(self, e: OSError) -> TransportClosed:
         return TransportClosed(f"{self.link.name} closed the link ({e.strerror})")
 
     def read(self, n: int, timeout: float | None) -> bytes:
-        deadline = None if timeout is None else time.monotonic() + timeout
+        if self._streaming:
+            # Mid-stream (the last read was a big one), more is usually waiting already: a
+            # PTY hands over at most 4 KiB per read, so skipping the poll saves a system
+            # call per 4 KiB. A small reply (a round trip) polls first instead.
+            try:
+                data = os.read(self.read_fd, n)
+            except (BlockingIOError, OSError):
+                data = None  # nothing yet (or an error, which the path below reports)
+            if data:
+                self._streaming = len(data) >= _STREAMING
+                return data
+        start = time.monotonic()
+        wait_ms = None if timeout is None else int(timeout * 1000 + 0.999)
         while True:
-            if self._readable.poll(_poll_ms(deadline)):
+            if self._readable.poll(wait_ms):
                 try:
                     data = os.read(self.read_fd, n)
                 except BlockingIOError:
@@ -55,31 +61,44 @@ class FdChannel:
                         raise self._closed(e) from e
                     raise
                 if data:
+                    self._streaming = len(data) >= _STREAMING
                     return data
                 if data == b"":
                     raise TransportClosed(f"{self.link.name} closed the link (end of file)")
-            if deadline is not None and time.monotonic() >= deadline:
-                raise self.link.timeout_error("read", timeout)
+            if timeout is not None:
+                left = start + timeout - time.monotonic()
+                if left <= 0:
+                    raise self.link.timeout_error("read", timeout)
+                # poll takes whole milliseconds: round up, so a short wait never busy-loops.
+                wait_ms = int(left * 1000 + 0.999)
 
     def write(self, data: bytes, timeout: float | None) -> None:
-        view = memoryview(data)
-        deadline: float | None = None
-        waited = False
+        try:
+            sent = os.write(self.write_fd, data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as e:
+            if e.errno in _GONE:
+                raise self._closed(e) from e
+            raise
+        if sent < len(data):  # the link is full: wait for room for the rest
+            self._write_rest(memoryview(data)[sent:], len(data), timeout)
+
+    def _write_rest(self, view: memoryview, total: int, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
         while view:
-            try:
-                view = view[os.write(self.write_fd, view):]
-                continue
-            except BlockingIOError:
-                pass  # the link is full: wait for room below
-            except OSError as e:
-                if e.errno in _GONE:
-                    raise self._closed(e) from e
-                raise
-            if not waited:  # the clock starts only once a write has to wait
-                waited = True
-                deadline = None if timeout is None else time.monotonic() + timeout
-            if not self._writable.poll(_poll_ms(deadline)) and deadline is not None \
-                    and time.monotonic() >= deadline:
-                sent = len(data) - len(view)
-                raise self.link.timeout_error(f"write ({sent} of {len(data)} bytes sent)",
-                                              timeout)
+            wait_ms = None if deadline is None else \
+                max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
+            if self._writable.poll(wait_ms):
+                try:
+                    view = view[os.write(self.write_fd, view):]
+                    continue
+                except BlockingIOError:
+                    pass
+                except OSError as e:
+                    if e.errno in _GONE:
+                        raise self._closed(e) from e
+                    raise
+            if deadline is not None and time.monotonic() >= deadline:
+                raise self.link.timeout_error(
+                    f"write ({total - len(view)} of {total} bytes sent)", timeout)
