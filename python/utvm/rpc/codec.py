@@ -551,6 +551,69 @@ def decode_call_return(packet: bytes) -> tuple[int, int, Any] | None:
     return None
 
 
+_SINGLE_RETURN = struct.Struct("<Qiii")  # packet_nbytes, kReturn, 1, value code
+
+
+def decode_single_return(packet: bytes) -> tuple[int, Any] | None:
+    """``(type code, value)`` when ``packet`` is a Return of one number, handle or None (what
+    syscalls answer), else None: decode it with ``decode_reply`` then."""
+    size = len(packet)
+    if size >= _SINGLE_RETURN.size:
+        nbytes, code, n, value_code = _SINGLE_RETURN.unpack_from(packet)
+        if code == RETURN and n == 1 and nbytes == size - 8:
+            if value_code == TypeCode.NULL and size == _SINGLE_RETURN.size:
+                return value_code, None
+            fmt = _VALUE_FORMATS.get(value_code)
+            if fmt is not None and size == _SINGLE_RETURN.size + 8:
+                return value_code, fmt.unpack_from(packet, _SINGLE_RETURN.size)[0]
+    return None
+
+
+_ACK_HEAD = struct.Struct("<Qi")  # packet_nbytes, kCopyAck
+
+
+def copy_ack_data(packet: bytes) -> memoryview | None:
+    """The data of a CopyAck packet, without copying it (None if it is no CopyAck)."""
+    if len(packet) >= _ACK_HEAD.size:
+        nbytes, code = _ACK_HEAD.unpack_from(packet)
+        if code == COPY_ACK and nbytes == len(packet) - 8:
+            return memoryview(packet)[_ACK_HEAD.size:]
+    return None
+
+
+def encode_syscall(code: int, args: list[Arg]) -> bytes:
+    """The packet of ``Syscall(code, args)`` (byte for byte what ``encode_packet`` makes)."""
+    if code < SYSCALL_START:
+        raise ProtocolError(f"RPC code {code} is not a syscall")
+    packed = encode_packed(args)
+    return struct.pack("<Qi", 4 + len(packed), code) + packed
+
+
+_OFFSET_AND_SIZE = struct.Struct("<QQ")
+
+
+class CopyPackets:
+    """CopyToRemote / CopyFromRemote packets for the chunks of one tensor: the record is
+    encoded once and each chunk only advances ``byte_offset`` (byte for byte what
+    ``encode_packet`` makes of the messages)."""
+
+    def __init__(self, tensor: TensorRecord) -> None:
+        record = encode_tensor(tensor)[:-8]  # all but byte_offset, the record's last field
+        self._base_offset = tensor.byte_offset
+        self._to_head = struct.pack("<i", COPY_TO_REMOTE) + record
+        self._from_packet_head = struct.pack("<Qi", 4 + len(record) + 16,
+                                             COPY_FROM_REMOTE) + record
+
+    def copy_to(self, offset: int, data: bytes) -> tuple[bytes, bytes]:
+        """The packet as (head, data), so the data is not copied into it."""
+        head = self._to_head
+        return (struct.pack("<Q", len(head) + 16 + len(data)) + head
+                + _OFFSET_AND_SIZE.pack(self._base_offset + offset, len(data)), data)
+
+    def copy_from(self, offset: int, nbytes: int) -> bytes:
+        return self._from_packet_head + _OFFSET_AND_SIZE.pack(self._base_offset + offset, nbytes)
+
+
 _REPLY_HEAD = struct.Struct("<Qii")  # packet_nbytes, code, number of values
 _CODES = [struct.Struct(f"<{n}i") for n in range(9)]
 

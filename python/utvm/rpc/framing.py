@@ -47,18 +47,31 @@ _U32 = struct.Struct("<I")
 _U16 = struct.Struct("<H")
 
 
-def encode_frame(payload: bytes, lead_nop: bool = False) -> bytes:
-    """One complete frame. ``lead_nop`` adds the lone FE TVM sends before its first frame."""
-    if len(payload) > MAX_WIRE_LENGTH:
-        raise ValueError(f"a frame carries at most {MAX_WIRE_LENGTH} bytes, not {len(payload)}")
-    data = _U32.pack(len(payload)) + payload
-    if ESCAPE_BYTE in data:  # searching first is cheaper than always replacing
-        data = data.replace(ESCAPE_BYTE, ESCAPED_FF)
-    body = START_SEQUENCE + data
-    tail = _U16.pack(binascii.crc_hqx(body, CRC_SEED))
+def encode_frame(payload: bytes | tuple[bytes, ...], lead_nop: bool = False) -> bytes:
+    """One complete frame. ``lead_nop`` adds the lone FE TVM sends before its first frame.
+
+    ``payload`` may come in parts (joined once, here, instead of by every layer above).
+    """
+    parts = payload if type(payload) is tuple else (payload,)
+    size = sum(len(part) for part in parts)
+    if size > MAX_WIRE_LENGTH:
+        raise ValueError(f"a frame carries at most {MAX_WIRE_LENGTH} bytes, not {size}")
+    pieces = [b"\xfe"] if lead_nop else []
+    pieces.append(START_SEQUENCE)
+    pieces.append(_U32.pack(size))
+    pieces.extend(parts)
+    first = 1 + lead_nop  # length and payload are escaped; FE and FF FD are not
+    for k in range(first, len(pieces)):
+        if ESCAPE_BYTE in pieces[k]:  # searching first is cheaper than always replacing
+            pieces[k] = pieces[k].replace(ESCAPE_BYTE, ESCAPED_FF)
+    crc = CRC_SEED
+    for piece in pieces[lead_nop:]:  # the CRC covers FF FD through the escaped payload
+        crc = binascii.crc_hqx(piece, crc)
+    tail = _U16.pack(crc)
     if ESCAPE_BYTE in tail:
         tail = tail.replace(ESCAPE_BYTE, ESCAPED_FF)
-    return b"\xfe" + body + tail if lead_nop else body + tail
+    pieces.append(tail)
+    return b"".join(pieces)
 
 
 class Framer:
@@ -75,7 +88,7 @@ class Framer:
     def reset(self) -> None:
         self._after_reset = True
 
-    def frame(self, payload: bytes) -> bytes:
+    def frame(self, payload: bytes | tuple[bytes, ...]) -> bytes:
         data = encode_frame(payload, lead_nop=self._after_reset)
         self._after_reset = False
         return data

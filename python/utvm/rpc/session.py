@@ -328,15 +328,19 @@ class SessionLayer:
                 return False  # this attempt's window is over
 
     # -- RPC packets ------------------------------------------------------------------------
-    def send(self, packet: bytes, timeout: float | None = None) -> None:
-        """Sends one RPC packet as a Normal message (timeout: the established timeout)."""
+    def send(self, packet: bytes | tuple[bytes, ...], timeout: float | None = None) -> None:
+        """Sends one RPC packet as a Normal message (timeout: the established timeout).
+
+        A packet may come in parts (e.g. a copy's head and data), so big data is copied once,
+        into the frame."""
         machine = self.machine
         if machine.state != _ESTABLISHED or self._reset_reason or self._desync_reason:
             self._require_session()  # raises, saying why
         if timeout is None:
             timeout = self.timeouts.session_established_timeout_sec or None
-        self._write(self.framer.frame(HEADER.pack(machine.session_id, _NORMAL) + packet),
-                    timeout)
+        header = HEADER.pack(machine.session_id, _NORMAL)
+        parts = (header, *packet) if type(packet) is tuple else (header, packet)
+        self._write(self.framer.frame(parts), timeout)
 
     def receive(self, timeout: float | None = None,
                 waiting_for: str | Callable[[], str] = "a reply") -> bytes:
