@@ -43,7 +43,7 @@ TVM_EMPTY_CALL_US = 203.0
 TVM_BEST_COPY_MBPS = 2.5
 GOAL_CALL_RATIO = 2.0  # empty call / raw echo, at most
 GOAL_COPY_MBPS = 10 * TVM_BEST_COPY_MBPS  # at least
-MIN_BATCH_S = 0.01  # each timed batch lasts at least this long (small ops are repeated)
+MIN_BATCH_S = 0.02  # each timed batch lasts at least this long (small ops are repeated)
 
 
 class EchoLink:
@@ -238,7 +238,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (5)")
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (15)")
+    parser.add_argument("--rounds", type=int, default=21, help="interleaved rounds (21)")
     parser.add_argument("--links", default="pipe,pty", help="comma-separated: pipe, pty")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args()

@@ -45,6 +45,8 @@ def escape(data: bytes) -> bytes:
 
 _U32 = struct.Struct("<I")
 _U16 = struct.Struct("<H")
+_START_CRC = binascii.crc_hqx(START_SEQUENCE, CRC_SEED)
+_NOP_AND_START = b"\xfe" + START_SEQUENCE
 
 
 def encode_frame(payload: bytes | tuple[bytes, ...], lead_nop: bool = False) -> bytes:
@@ -52,26 +54,17 @@ def encode_frame(payload: bytes | tuple[bytes, ...], lead_nop: bool = False) -> 
 
     ``payload`` may come in parts (joined once, here, instead of by every layer above).
     """
-    parts = payload if type(payload) is tuple else (payload,)
-    size = sum(len(part) for part in parts)
-    if size > MAX_WIRE_LENGTH:
-        raise ValueError(f"a frame carries at most {MAX_WIRE_LENGTH} bytes, not {size}")
-    pieces = [b"\xfe"] if lead_nop else []
-    pieces.append(START_SEQUENCE)
-    pieces.append(_U32.pack(size))
-    pieces.extend(parts)
-    first = 1 + lead_nop  # length and payload are escaped; FE and FF FD are not
-    for k in range(first, len(pieces)):
-        if ESCAPE_BYTE in pieces[k]:  # searching first is cheaper than always replacing
-            pieces[k] = pieces[k].replace(ESCAPE_BYTE, ESCAPED_FF)
-    crc = CRC_SEED
-    for piece in pieces[lead_nop:]:  # the CRC covers FF FD through the escaped payload
-        crc = binascii.crc_hqx(piece, crc)
-    tail = _U16.pack(crc)
+    if type(payload) is tuple:
+        payload = b"".join(payload)
+    if len(payload) > MAX_WIRE_LENGTH:
+        raise ValueError(f"a frame carries at most {MAX_WIRE_LENGTH} bytes, not {len(payload)}")
+    data = _U32.pack(len(payload)) + payload
+    if ESCAPE_BYTE in data:  # searching first is cheaper than always replacing
+        data = data.replace(ESCAPE_BYTE, ESCAPED_FF)
+    tail = _U16.pack(binascii.crc_hqx(data, _START_CRC))  # the CRC starts at FF FD
     if ESCAPE_BYTE in tail:
         tail = tail.replace(ESCAPE_BYTE, ESCAPED_FF)
-    pieces.append(tail)
-    return b"".join(pieces)
+    return b"".join((_NOP_AND_START if lead_nop else START_SEQUENCE, data, tail))
 
 
 class Framer:
