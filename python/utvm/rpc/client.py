@@ -8,6 +8,7 @@ that fit the device's maximum packet size (§4.8), asked for once, on the first 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -19,8 +20,6 @@ from utvm.rpc.codec import (
     Arg,
     CallFunc,
     CopyAck,
-    CopyFromRemote,
-    CopyToRemote,
     DataType,
     EmptyPacket,
     ExceptionReply,
@@ -68,40 +67,72 @@ class RpcClient:
 
     # -- one request, one reply -------------------------------------------------------------
     def request(self, msg: Request, timeout: float | None = None,
-                label: str = "") -> Return | CopyAck:
+                label: str | Callable[[], str] = "") -> Return | CopyAck:
         """Sends ``msg`` and returns the device's Return or CopyAck.
 
         An Exception reply raises ``RemoteError`` with the device's message; ``label`` names
-        the request in messages (default: a description of ``msg``).
+        the request in messages (default: a description of ``msg``). It may be a callable:
+        names are only built when a message needs one, not on every call.
         """
-        packet = codec.encode_packet(msg)
-        self._check_fits(msg, len(packet) - 8)
-        what = label or codec.describe(msg)
-        if len(what) > 160:
-            what = what[:157] + "..."
-        self.session.send(packet)
-        wait = self.reply_timeout if timeout is None else timeout
-        while True:
-            reply = codec.decode_packet(self.session.receive(wait, f"the reply to {what}"))
-            if isinstance(reply, EmptyPacket):
-                continue  # legal, and ignored (doc §4.1)
-            if isinstance(reply, ExceptionReply):
-                raise RemoteError(reply.message, what)
-            if isinstance(reply, Return | CopyAck):
-                return reply
-            raise ProtocolError(f"the device answered {what} with {codec.describe(reply)}")
+        return self._exchange(codec.encode_packet(msg), timeout,
+                              lambda: (label() if callable(label) else label)
+                              or codec.describe(msg))
 
-    def _check_fits(self, msg: Request, packet_nbytes: int) -> None:
+    def _exchange(self, packet: bytes, timeout: float | None,
+                  describe: Callable[[], str]) -> Return | CopyAck:
+        """Sends one request packet, returns its reply (``request`` without the message
+        object; ``describe`` names the request, and is only called for an error)."""
+        return self._checked_reply(self._send_receive(packet, timeout, describe), timeout,
+                                   describe)
+
+    def _send_receive(self, packet: bytes | tuple[bytes, ...], timeout: float | None,
+                      describe: Callable[[], str]) -> bytes:
+        """Sends one request packet (maybe in parts) and returns the next reply packet,
+        undecoded."""
+        size = len(packet) if type(packet) is bytes else sum(len(p) for p in packet)
         # Only once the size is known; a TVM device hangs on packets over its buffer.
-        if self._max_packet is not None and packet_nbytes > self._max_packet:
+        if self._max_packet is not None and size - 8 > self._max_packet:
             raise ProtocolError(
-                f"{codec.describe(msg)[:80]} needs a {packet_nbytes}-byte packet but the device "
+                f"{describe()[:80]} needs a {size - 8}-byte packet but the device "
                 f"takes at most {self._max_packet}: build the board with larger RPC packets "
                 "(e.g. UTVM_RPC_MAX_PACKET_SIZE) or send less per call")
+        self.session.send(packet)
+        return self._receive(timeout, describe)
+
+    def _receive(self, timeout: float | None, describe: Callable[[], str]) -> bytes:
+        return self.session.receive(self.reply_timeout if timeout is None else timeout,
+                                    lambda: f"the reply to {_shortened(describe())}")
+
+    def _checked_reply(self, reply_packet: bytes, timeout: float | None,
+                       describe: Callable[[], str]) -> Return | CopyAck:
+        """The Return or CopyAck in ``reply_packet``; empty packets are skipped (the next
+        reply is read), an Exception raises RemoteError."""
+        while True:
+            reply = codec.decode_reply(reply_packet)
+            if type(reply) is Return or type(reply) is CopyAck:
+                return reply
+            if isinstance(reply, ExceptionReply):
+                raise RemoteError(reply.message, _shortened(describe()))
+            if not isinstance(reply, EmptyPacket):
+                raise ProtocolError(f"the device answered {_shortened(describe())} with "
+                                    f"{codec.describe(reply)}")
+            # Legal, and ignored (doc §4.1): the reply is still to come.
+            reply_packet = self.session.receive(
+                self.reply_timeout if timeout is None else timeout,
+                lambda: f"the reply to {_shortened(describe())}")
 
     def syscall(self, code: int, *args: Any) -> Any:
         """A syscall (code >= 9); returns its single returned value."""
-        reply = self.request(Syscall(code, [codec.to_arg(a) for a in args]))
+        wire_args = [codec.to_arg(a) for a in args]
+        return self._syscall_packet(codec.encode_syscall(code, wire_args),
+                                    lambda: codec.describe(Syscall(code, wire_args)), code)
+
+    def _syscall_packet(self, packet: bytes, describe: Callable[[], str], code: int) -> Any:
+        reply_packet = self._send_receive(packet, None, describe)
+        quick = codec.decode_single_return(reply_packet)
+        if quick is not None:  # the usual answer, without message objects
+            return quick[1]
+        reply = self._checked_reply(reply_packet, None, describe)
         if not isinstance(reply, Return) or len(reply.values) != 1:
             raise ProtocolError(f"syscall {code} returned {codec.describe(reply)}; exactly one "
                                 "value expected")
@@ -128,11 +159,23 @@ class RpcClient:
     def call(self, func: RemoteFunc | int, *args: Any, timeout: float | None = None) -> Any:
         """CallFunc; returns None, a number, str, bytes, RemoteFunc, RemoteModule or
         DeviceArray, as the device's return type code says."""
-        handle = func.handle if isinstance(func, RemoteFunc) else int(func)
-        name = func.name if isinstance(func, RemoteFunc) else ""
-        msg = CallFunc(handle, [codec.to_arg(a) for a in args])
-        label = f"{name}({codec.describe_args(msg.args)})" if name else ""
-        reply = self.request(msg, timeout, label)
+        if isinstance(func, RemoteFunc):
+            handle, name = func.handle, func.name
+        else:
+            handle, name = int(func), ""
+        wire_args = [codec.to_arg(a) for a in args] if args else []
+
+        def label() -> str:
+            if name:
+                return f"{name}({codec.describe_args(wire_args)})"
+            return codec.describe(CallFunc(handle, wire_args))
+
+        packet = self._send_receive(codec.encode_call(handle, wire_args), timeout, label)
+        quick = codec.decode_call_return(packet)
+        if quick is not None and quick[0] in _PLAIN_RESULTS:  # a number: nothing to wrap
+            tcode, _, value = quick
+            return bool(value) if tcode == TypeCode.BOOL else value
+        reply = self._checked_reply(packet, timeout, label)
         if not isinstance(reply, Return):
             raise ProtocolError(f"CallFunc answered with {codec.describe(reply)}")
         return self._call_result(reply.values, name)
@@ -229,7 +272,8 @@ class RpcClient:
 
     def stream_sync(self) -> None:
         """DevStreamSync([6 dev, 3 NULL]): TVM sends it after every host<->device copy."""
-        self.syscall(RPCCode.DEV_STREAM_SYNC, CPU, Handle(0))
+        self._syscall_packet(_STREAM_SYNC, lambda: "DEV_STREAM_SYNC(cpu, NULL)",
+                             RPCCode.DEV_STREAM_SYNC)
 
     # -- copies -----------------------------------------------------------------------------
     def max_packet_size(self) -> int:
@@ -263,37 +307,68 @@ class RpcClient:
         record = _record(tensor)
         raw = _tensor_bytes(record, data)
         block = self._block_size(record.ndim)
+        packets = codec.CopyPackets(record)
         for offset in range(0, len(raw), block):
-            chunk = replace(record, byte_offset=record.byte_offset + offset)
-            self.request(CopyToRemote(chunk, raw[offset:offset + block]))
+            chunk = raw[offset:offset + block]
+
+            def describe(o: int = offset, n: int = len(chunk)) -> str:
+                return f"CopyToRemote(0x{record.data:x}+{record.byte_offset + o}, {n} bytes)"
+
+            reply = self._send_receive(packets.copy_to(offset, chunk), None, describe)
+            if reply != _VOID_RETURN:  # what the device answers; anything else is checked
+                self._checked_reply(reply, None, describe)
         if sync:
             self.stream_sync()
 
     def copy_from(self, tensor: DeviceArray | TensorRecord, sync: bool = True) -> np.ndarray:
         """Reads the tensor back into a new numpy array (chunked like ``copy_to``)."""
         record = _record(tensor)
-        raw = self.read_bytes(record, record.nbytes, sync)
-        return np.frombuffer(raw, dtype=record.dtype.to_numpy()).reshape(record.shape).copy()
+        raw = self._read_into(record, record.nbytes, sync)  # a fresh buffer: the array's own
+        return np.frombuffer(raw, dtype=record.dtype.to_numpy()).reshape(record.shape)
 
     def read_bytes(self, record: TensorRecord, nbytes: int, sync: bool = True) -> bytes:
+        return bytes(self._read_into(record, nbytes, sync))
+
+    def _read_into(self, record: TensorRecord, nbytes: int, sync: bool) -> bytearray:
         block = self._block_size(record.ndim)
-        out = bytearray()
+        out = bytearray(nbytes)
+        packets = codec.CopyPackets(record)
         for offset in range(0, nbytes, block):
             n = min(block, nbytes - offset)
-            chunk = replace(record, byte_offset=record.byte_offset + offset)
-            reply = self.request(CopyFromRemote(chunk, n))
-            if not isinstance(reply, CopyAck) or len(reply.data) != n:
+
+            def describe(o: int = offset, n: int = n) -> str:
+                return f"CopyFromRemote(0x{record.data:x}+{record.byte_offset + o}, {n})"
+
+            reply = self._send_receive(packets.copy_from(offset, n), None, describe)
+            data = codec.copy_ack_data(reply)  # the usual answer, taken without a copy
+            if data is None:
+                answer = self._checked_reply(reply, None, describe)
+                data = answer.data if isinstance(answer, CopyAck) else None
+            if data is None or len(data) != n:
                 raise ProtocolError(f"CopyFromRemote of {n} bytes answered with "
-                                    f"{codec.describe(reply)}")
-            out += reply.data
+                                    f"{codec.describe(codec.decode_reply(reply))}")
+            out[offset:offset + n] = data
         if sync:
             self.stream_sync()
-        return bytes(out)
+        return out
 
 
     # Names used by earlier callers.
     global_func = get_global_func
     max_packet = max_packet_size
+
+
+_STREAM_SYNC = codec.encode_packet(Syscall(RPCCode.DEV_STREAM_SYNC, [codec.to_arg(CPU),
+                                                                      codec.to_arg(Handle(0))]))
+_VOID_RETURN = codec.encode_packet(Return([codec.Arg(TypeCode.NULL, None)]))
+
+
+# Callee type codes whose value _call_result returns as it is (or as a bool).
+_PLAIN_RESULTS = frozenset({TypeCode.INT, TypeCode.UINT, TypeCode.FLOAT, TypeCode.BOOL})
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _record(tensor: DeviceArray | TensorRecord) -> TensorRecord:

@@ -372,12 +372,43 @@ def _decode_payload(r: Reader, code: int) -> Any:
     raise ProtocolError(f"type code {code} never appears on the wire")
 
 
+def _struct(fmt: str) -> struct.Struct:
+    layout = _STRUCTS.get(fmt)
+    if layout is None:
+        layout = _STRUCTS[fmt] = struct.Struct(fmt)
+    return layout
+
+
 def decode_packed(r: Reader) -> list[Arg]:
     n = r.one("i")
     if n < 0 or 4 * n > r.remaining:
         raise ProtocolError(f"packed sequence claims {n} values, the packet is too short")
     codes = r.unpack(f"{n}i")
+    fixed = _fixed_layout(codes)
+    if fixed is not None:  # numbers and handles only (most replies): one unpack for all
+        return [Arg(_type_code(c), v) for c, v in zip(codes, r.unpack(fixed), strict=True)]
     return [Arg(_type_code(c), _decode_payload(r, c)) for c in codes]
+
+
+# Payload formats of the type codes whose payload is one fixed-size number.
+_FIXED_FORMATS = {TypeCode.INT: "q", TypeCode.BOOL: "q", TypeCode.UINT: "Q",
+                  TypeCode.FLOAT: "d", TypeCode.OPAQUE_HANDLE: "Q", TypeCode.MODULE: "Q",
+                  TypeCode.PACKED_FUNC: "Q"}
+_LAYOUTS: dict[tuple[int, ...], str | None] = {}
+
+
+def _fixed_layout(codes: tuple[int, ...]) -> str | None:
+    """The struct format of a packed sequence's payloads when every one is a plain number
+    (None otherwise); remembered per sequence of type codes."""
+    try:
+        return _LAYOUTS[codes]
+    except KeyError:
+        pass
+    formats = [_FIXED_FORMATS.get(c) for c in codes]
+    layout = None if None in formats else "".join(formats)
+    if len(_LAYOUTS) < 256:  # a malicious device could otherwise grow it without bound
+        _LAYOUTS[codes] = layout
+    return layout
 
 
 _TYPE_CODES = {int(c): c for c in TypeCode}
@@ -485,6 +516,124 @@ def encode_body(msg: Message) -> bytes:
     if isinstance(msg, CopyAck):
         return struct.pack("<i", COPY_ACK) + bytes(msg.data)
     raise TypeError(f"not an RPC message: {msg!r}")
+
+
+_CALL_HEAD = struct.Struct("<QiQ")  # packet_nbytes, kCallFunc, function handle
+_NO_ARGS = struct.pack("<i", 0)
+
+
+def encode_call(handle: int, args: list[Arg]) -> bytes:
+    """The packet of ``CallFunc(handle, args)``, without building the message object
+    (byte for byte what ``encode_packet`` makes of it; remote calls are the hot path)."""
+    packed = encode_packed(args) if args else _NO_ARGS
+    return _CALL_HEAD.pack(12 + len(packed), CALL_FUNC, handle) + packed
+
+
+# A CallFunc's usual reply: Return([i64 callee type code, one 8-byte number or handle]).
+_CALL_RETURN = struct.Struct("<Qiiiiq")  # packet_nbytes, kReturn, 2, kInt, value code, tcode
+_CALL_RETURN_SIZE = _CALL_RETURN.size + 8
+_VALUE_FORMATS = {TypeCode.INT: struct.Struct("<q"), TypeCode.BOOL: struct.Struct("<q"),
+                  TypeCode.UINT: struct.Struct("<Q"), TypeCode.FLOAT: struct.Struct("<d"),
+                  TypeCode.OPAQUE_HANDLE: struct.Struct("<Q"), TypeCode.MODULE: struct.Struct("<Q"),
+                  TypeCode.PACKED_FUNC: struct.Struct("<Q")}
+
+
+def decode_call_return(packet: bytes) -> tuple[int, int, Any] | None:
+    """``(callee type code, value type code, value)`` when ``packet`` is the usual CallFunc
+    reply (a Return of the callee's type code and one number or handle), else None: decode
+    it with ``decode_reply`` then. No message objects: this is every remote call's reply."""
+    if len(packet) == _CALL_RETURN_SIZE:
+        nbytes, code, n, code0, code1, tcode = _CALL_RETURN.unpack_from(packet)
+        if nbytes == _CALL_RETURN_SIZE - 8 and code == RETURN and n == 2 and code0 == 0:
+            fmt = _VALUE_FORMATS.get(code1)
+            if fmt is not None:
+                return tcode, code1, fmt.unpack_from(packet, _CALL_RETURN.size)[0]
+    return None
+
+
+_SINGLE_RETURN = struct.Struct("<Qiii")  # packet_nbytes, kReturn, 1, value code
+
+
+def decode_single_return(packet: bytes) -> tuple[int, Any] | None:
+    """``(type code, value)`` when ``packet`` is a Return of one number, handle or None (what
+    syscalls answer), else None: decode it with ``decode_reply`` then."""
+    size = len(packet)
+    if size >= _SINGLE_RETURN.size:
+        nbytes, code, n, value_code = _SINGLE_RETURN.unpack_from(packet)
+        if code == RETURN and n == 1 and nbytes == size - 8:
+            if value_code == TypeCode.NULL and size == _SINGLE_RETURN.size:
+                return value_code, None
+            fmt = _VALUE_FORMATS.get(value_code)
+            if fmt is not None and size == _SINGLE_RETURN.size + 8:
+                return value_code, fmt.unpack_from(packet, _SINGLE_RETURN.size)[0]
+    return None
+
+
+_ACK_HEAD = struct.Struct("<Qi")  # packet_nbytes, kCopyAck
+
+
+def copy_ack_data(packet: bytes) -> memoryview | None:
+    """The data of a CopyAck packet, without copying it (None if it is no CopyAck)."""
+    if len(packet) >= _ACK_HEAD.size:
+        nbytes, code = _ACK_HEAD.unpack_from(packet)
+        if code == COPY_ACK and nbytes == len(packet) - 8:
+            return memoryview(packet)[_ACK_HEAD.size:]
+    return None
+
+
+def encode_syscall(code: int, args: list[Arg]) -> bytes:
+    """The packet of ``Syscall(code, args)`` (byte for byte what ``encode_packet`` makes)."""
+    if code < SYSCALL_START:
+        raise ProtocolError(f"RPC code {code} is not a syscall")
+    packed = encode_packed(args)
+    return struct.pack("<Qi", 4 + len(packed), code) + packed
+
+
+_OFFSET_AND_SIZE = struct.Struct("<QQ")
+
+
+class CopyPackets:
+    """CopyToRemote / CopyFromRemote packets for the chunks of one tensor: the record is
+    encoded once and each chunk only advances ``byte_offset`` (byte for byte what
+    ``encode_packet`` makes of the messages)."""
+
+    def __init__(self, tensor: TensorRecord) -> None:
+        record = encode_tensor(tensor)[:-8]  # all but byte_offset, the record's last field
+        self._base_offset = tensor.byte_offset
+        self._to_head = struct.pack("<i", COPY_TO_REMOTE) + record
+        self._from_packet_head = struct.pack("<Qi", 4 + len(record) + 16,
+                                             COPY_FROM_REMOTE) + record
+
+    def copy_to(self, offset: int, data: bytes) -> tuple[bytes, bytes]:
+        """The packet as (head, data), so the data is not copied into it."""
+        head = self._to_head
+        return (struct.pack("<Q", len(head) + 16 + len(data)) + head
+                + _OFFSET_AND_SIZE.pack(self._base_offset + offset, len(data)), data)
+
+    def copy_from(self, offset: int, nbytes: int) -> bytes:
+        return self._from_packet_head + _OFFSET_AND_SIZE.pack(self._base_offset + offset, nbytes)
+
+
+_REPLY_HEAD = struct.Struct("<Qii")  # packet_nbytes, code, number of values
+_CODES = [struct.Struct(f"<{n}i") for n in range(9)]
+
+
+def decode_reply(packet: bytes) -> Message:
+    """``decode_packet`` with a shortcut for the usual reply, a Return of plain numbers and
+    handles (what every CallFunc and most syscalls get); the same result either way."""
+    if len(packet) >= _REPLY_HEAD.size:
+        nbytes, code, n = _REPLY_HEAD.unpack_from(packet)
+        if code == RETURN and 0 <= n < len(_CODES) and nbytes == len(packet) - 8:
+            head = _REPLY_HEAD.size + 4 * n
+            if head <= len(packet):
+                codes = _CODES[n].unpack_from(packet, _REPLY_HEAD.size)
+                layout = _fixed_layout(codes)
+                if layout is not None:
+                    fmt = _struct("<" + layout)
+                    if head + fmt.size == len(packet):
+                        return Return([Arg(_type_code(c), v) for c, v in
+                                       zip(codes, fmt.unpack_from(packet, head), strict=True)])
+    return decode_packet(packet)
 
 
 def encode_packet(msg: Message) -> bytes:

@@ -15,6 +15,7 @@ any other escape abandons the packet, and a bad CRC drops the packet.
 from __future__ import annotations
 
 import binascii
+import re
 import struct
 from dataclasses import dataclass
 
@@ -23,6 +24,11 @@ NOP = 0xFE  # Escape::kEscapeNop: after FF a no-op; alone, an ordinary byte
 PACKET_START = 0xFD  # Escape::kPacketStart: after FF, a packet starts
 
 START_SEQUENCE = b"\xff\xfd"
+ESCAPE_BYTE = b"\xff"
+ESCAPED_FF = b"\xff\xff"
+# The longest prefix made of plain bytes and whole FF FF pairs (an even run of FF not followed
+# by another FF: left to right, such a run is all pairs). Possessive, so it never backtracks.
+_CLEAN_RUN = re.compile(rb"(?:[^\xff]++|(?:\xff\xff)++(?!\xff))*+")
 MAX_WIRE_LENGTH = 0xFFFF_FFFF  # the length field is a u32
 CRC_SEED = 0xFFFF
 
@@ -34,16 +40,31 @@ def crc16(data: bytes, crc: int = CRC_SEED) -> int:
 
 def escape(data: bytes) -> bytes:
     """Doubles every 0xFF: the only byte the protocol escapes."""
-    return data.replace(b"\xff", b"\xff\xff")
+    return data.replace(ESCAPE_BYTE, ESCAPED_FF)
 
 
-def encode_frame(payload: bytes, lead_nop: bool = False) -> bytes:
-    """One complete frame. ``lead_nop`` adds the lone FE TVM sends before its first frame."""
+_U32 = struct.Struct("<I")
+_U16 = struct.Struct("<H")
+_START_CRC = binascii.crc_hqx(START_SEQUENCE, CRC_SEED)
+_NOP_AND_START = b"\xfe" + START_SEQUENCE
+
+
+def encode_frame(payload: bytes | tuple[bytes, ...], lead_nop: bool = False) -> bytes:
+    """One complete frame. ``lead_nop`` adds the lone FE TVM sends before its first frame.
+
+    ``payload`` may come in parts (joined once, here, instead of by every layer above).
+    """
+    if type(payload) is tuple:
+        payload = b"".join(payload)
     if len(payload) > MAX_WIRE_LENGTH:
         raise ValueError(f"a frame carries at most {MAX_WIRE_LENGTH} bytes, not {len(payload)}")
-    body = START_SEQUENCE + escape(struct.pack("<I", len(payload))) + escape(payload)
-    tail = escape(struct.pack("<H", crc16(body)))
-    return (b"\xfe" if lead_nop else b"") + body + tail
+    data = _U32.pack(len(payload)) + payload
+    if ESCAPE_BYTE in data:  # searching first is cheaper than always replacing
+        data = data.replace(ESCAPE_BYTE, ESCAPED_FF)
+    tail = _U16.pack(binascii.crc_hqx(data, _START_CRC))  # the CRC starts at FF FD
+    if ESCAPE_BYTE in tail:
+        tail = tail.replace(ESCAPE_BYTE, ESCAPED_FF)
+    return b"".join((_NOP_AND_START if lead_nop else START_SEQUENCE, data, tail))
 
 
 class Framer:
@@ -60,7 +81,7 @@ class Framer:
     def reset(self) -> None:
         self._after_reset = True
 
-    def frame(self, payload: bytes) -> bytes:
+    def frame(self, payload: bytes | tuple[bytes, ...]) -> bytes:
         data = encode_frame(payload, lead_nop=self._after_reset)
         self._after_reset = False
         return data
@@ -116,37 +137,95 @@ class Unframer:
         self._crc = crc16(START_SEQUENCE)
 
     def feed(self, data: bytes) -> list[bytes]:
+        if (self._state == _HUNT and not self._saw_escape and data[:2] == START_SEQUENCE
+                and data.find(ESCAPE_BYTE, 2) < 0):
+            # The usual reply: exactly one whole frame, with no FF after its start.
+            length = int.from_bytes(data[2:6], "little")
+            if len(data) == length + 8 and length <= self.max_payload:
+                stats = self.stats
+                stats.garbage_bytes += 1  # its FF, as byte by byte (see _hunt)
+                if int.from_bytes(data[-2:], "little") == binascii.crc_hqx(data[:-2], CRC_SEED):
+                    stats.frames += 1
+                    return [data[6:-2]]
+                stats.bad_crc += 1
+                return []
         out: list[bytes] = []
         i, n = 0, len(data)
         while i < n:
-            if self._state == _PAYLOAD and not self._saw_escape:
-                # Fast path: everything up to the next FF is plain payload.
-                limit = min(n, i + self._remaining)
-                stop = data.find(b"\xff", i, limit)
-                end = limit if stop < 0 else stop
-                if end > i:
-                    chunk = data[i:end]
-                    self._crc = crc16(chunk, self._crc)
-                    self._payload += chunk
-                    self._remaining -= end - i
-                    i = end
-                    if self._remaining == 0:
-                        self._state = _CRC
+            # Fast paths work on whole runs of bytes with C-speed bytes methods; anything
+            # unusual (an escape split across reads, a lone FF) goes byte by byte below.
+            if not self._saw_escape:
+                state = self._state
+                if state == _HUNT:
+                    i = self._hunt(data, i, n, out)
                     continue
-            elif self._state in (_LENGTH, _CRC) and not self._saw_escape:
-                # Fast path: the rest of the length or CRC field, when it holds no FF.
-                need = (4 if self._state == _LENGTH else 2) - len(self._field)
-                chunk = data[i:i + need]
-                if len(chunk) == need and b"\xff" not in chunk:
-                    if self._state == _LENGTH:
-                        self._crc = crc16(chunk, self._crc)
-                    self._field += chunk[:-1]
-                    self._data_byte(chunk[-1], out)
-                    i += need
-                    continue
+                if state == _PAYLOAD:
+                    used = self._payload_run(data, i, n)
+                    if used:
+                        i += used
+                        continue
+                else:  # the rest of the length or CRC field, when it holds no FF
+                    need = (4 if state == _LENGTH else 2) - len(self._field)
+                    chunk = data[i:i + need]
+                    if len(chunk) == need and b"\xff" not in chunk:
+                        if state == _LENGTH:
+                            self._crc = crc16(chunk, self._crc)
+                        self._field += chunk[:-1]
+                        self._data_byte(chunk[-1], out)
+                        i += need
+                        continue
             self._byte(data[i], out)
             i += 1
         return out
+
+    def _hunt(self, data: bytes, i: int, n: int, out: list[bytes]) -> int:
+        """Skips to just after the next FF FD (as ``_byte`` would, stats included), and takes
+        the whole frame at once when it is all there and holds no FF (a typical reply)."""
+        start = data.find(START_SEQUENCE, i)
+        if start < 0:
+            self.stats.garbage_bytes += n - i
+            self._saw_escape = data[n - 1] == ESCAPE
+            return n
+        self.stats.garbage_bytes += start - i + 1  # the FF of FF FD counts, as byte by byte
+        head = data[start + 2:start + 6]
+        if len(head) == 4 and ESCAPE_BYTE not in head:
+            length = int.from_bytes(head, "little")
+            end = start + 6 + length
+            if length <= self.max_payload and end + 2 <= n:
+                payload, tail = data[start + 6:end], data[end:end + 2]
+                if ESCAPE_BYTE not in payload and ESCAPE_BYTE not in tail:
+                    if int.from_bytes(tail, "little") == crc16(data[start:end]):
+                        self.stats.frames += 1
+                        out.append(payload)
+                    else:
+                        self.stats.bad_crc += 1
+                    return end + 2
+        self._start_frame()
+        return start + 2
+
+    def _payload_run(self, data: bytes, i: int, n: int) -> int:
+        """Takes the longest run of payload from ``data[i:]`` that holds no escape other than
+        FF FF, un-escaped in bulk; returns the raw bytes used (0: a lone FF comes first)."""
+        remaining = self._remaining
+        raw = data[i:min(n, i + 2 * remaining)]  # never more than the payload can span
+        plain = raw
+        if ESCAPE_BYTE in raw:
+            # replace() pairs FFs left to right, as the receiver does. Each pair leaves one FF
+            # and shortens the data by one; any other FF left over was no FF FF escape.
+            plain = raw.replace(ESCAPED_FF, ESCAPE_BYTE)
+            if plain.count(ESCAPE_BYTE) != len(raw) - len(plain):  # stop before that escape
+                raw = raw[:_CLEAN_RUN.match(raw).end()]
+                plain = raw.replace(ESCAPED_FF, ESCAPE_BYTE)
+        if len(plain) > remaining:  # the run reaches past the payload: cut it there
+            raw = raw[:remaining + plain.count(ESCAPE_BYTE, 0, remaining)]
+            plain = plain[:remaining]
+        if raw:
+            self._crc = crc16(raw, self._crc)  # the CRC covers the escaped (wire) bytes
+            self._payload += plain
+            self._remaining = remaining = remaining - len(plain)
+            if remaining == 0:
+                self._state = _CRC
+        return len(raw)
 
     def _byte(self, b: int, out: list[bytes]) -> None:
         if self._state == _HUNT:

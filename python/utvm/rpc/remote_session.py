@@ -120,5 +120,6 @@ class Session:
     def send(self, packet: bytes, timeout: float | None = None) -> None:
         self.layer.send(packet, timeout)
 
-    def receive(self, timeout: float | None = None, waiting_for: str = "a reply") -> bytes:
+    def receive(self, timeout: float | None = None,
+                waiting_for: str | Callable[[], str] = "a reply") -> bytes:
         return self.layer.receive(timeout, waiting_for)

@@ -70,16 +70,23 @@ class Transport(abc.ABC):
 
     def read(self, n: int, timeout: float | None) -> bytes:
         """Between 1 and ``n`` bytes, waiting up to ``timeout`` seconds for the first one."""
-        self._require_open()
+        if not self._is_open:
+            self._require_open()
         if n < 1:
             raise ValueError(f"read size must be at least 1, not {n}")
-        return self._read(n, _checked(timeout))
+        if timeout is not None and not (type(timeout) is float and timeout >= 0.0):
+            timeout = _checked(timeout)  # ints, negatives, NaN (most calls skip this)
+        return self._read(n, timeout)
 
     def write(self, data: bytes, timeout: float | None) -> None:
         """All of ``data``, within ``timeout`` seconds in total."""
-        self._require_open()
+        if not self._is_open:
+            self._require_open()
         if data:
-            self._write(bytes(data), _checked(timeout))
+            if timeout is not None and not (type(timeout) is float and timeout >= 0.0):
+                timeout = _checked(timeout)
+            # bytes pass through as they are: a copy per frame is measurable on fast links.
+            self._write(data if type(data) is bytes else bytes(data), timeout)
 
     def timeout_error(self, what: str, timeout: float | None) -> TransportTimeout:
         limit = "at once" if not timeout else f"within {timeout:g} s"

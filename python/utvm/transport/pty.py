@@ -6,7 +6,7 @@ import os
 import tty
 
 from utvm.transport.base import SIMULATOR_TIMEOUTS, Transport, TransportClosed
-from utvm.transport.fd_io import read_fd, write_fd
+from utvm.transport.fd_io import FdChannel
 
 
 class PtyTransport(Transport):
@@ -18,6 +18,7 @@ class PtyTransport(Transport):
         self.hint = (f"is the simulated board still running, is {path} the UART it reported, and "
                      "does it run the RPC server app?")
         self.fd = -1
+        self._channel: FdChannel | None = None
 
     def _open(self) -> None:
         try:
@@ -26,13 +27,14 @@ class PtyTransport(Transport):
             raise TransportClosed(f"cannot open {self.path}: {e.strerror}. Is the simulated "
                                   "board still running?") from e
         tty.setraw(self.fd)  # binary protocol: no echo, no line editing, no CR/LF mapping
+        self._channel = FdChannel(self, self.fd, self.fd)
 
     def _close(self) -> None:
-        fd, self.fd = self.fd, -1
+        fd, self.fd, self._channel = self.fd, -1, None
         os.close(fd)
 
     def _read(self, n: int, timeout: float | None) -> bytes:
-        return read_fd(self, self.fd, n, timeout)
+        return self._channel.read(n, timeout)
 
     def _write(self, data: bytes, timeout: float | None) -> None:
-        write_fd(self, self.fd, data, timeout)
+        self._channel.write(data, timeout)

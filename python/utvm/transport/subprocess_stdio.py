@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from utvm.transport.base import SIMULATOR_TIMEOUTS, Transport, TransportClosed
-from utvm.transport.fd_io import read_fd, write_fd
+from utvm.transport.fd_io import FdChannel
 
 _STDERR_KEEP = 16384  # bytes of the process's stderr kept for error messages
 
@@ -32,6 +32,7 @@ class SubprocessTransport(Transport):
         self._stderr = bytearray()
         self._stderr_lock = threading.Lock()
         self._stderr_thread: threading.Thread | None = None
+        self._channel: FdChannel | None = None
 
     def _open(self) -> None:
         try:
@@ -44,6 +45,7 @@ class SubprocessTransport(Transport):
         self.name = f"{Path(self.argv[0]).name} (pid {self.proc.pid})"
         os.set_blocking(self.proc.stdin.fileno(), False)
         os.set_blocking(self.proc.stdout.fileno(), False)
+        self._channel = FdChannel(self, self.proc.stdout.fileno(), self.proc.stdin.fileno())
         # Drained in the background so a chatty process never blocks on a full stderr pipe.
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
@@ -77,16 +79,14 @@ class SubprocessTransport(Transport):
         return TransportClosed(f"{error} [{detail}]" + (f"; its stderr:\n{tail}" if tail else ""))
 
     def _read(self, n: int, timeout: float | None) -> bytes:
-        assert self.proc is not None and self.proc.stdout is not None
         try:
-            return read_fd(self, self.proc.stdout.fileno(), n, timeout)
+            return self._channel.read(n, timeout)
         except TransportClosed as e:
             raise self._gone(e) from e
 
     def _write(self, data: bytes, timeout: float | None) -> None:
-        assert self.proc is not None and self.proc.stdin is not None
         try:
-            write_fd(self, self.proc.stdin.fileno(), data, timeout)
+            self._channel.write(data, timeout)
         except TransportClosed as e:
             raise self._gone(e) from e
 

@@ -216,3 +216,30 @@ def test_dtype_mapping() -> None:
         DataType(4, 16).to_numpy()
     with pytest.raises(ProtocolError, match="no DLDataType"):
         DataType.from_numpy("complex64")
+
+
+def test_shortcut_codecs_match_the_general_ones() -> None:
+    # The hot-path encoders and decoders must agree byte for byte with the message-based ones.
+    args = [codec.to_arg(v) for v in (1, 2.5, "x", Handle(7))]
+    assert codec.encode_call(0x1234, args) == codec.encode_packet(CallFunc(0x1234, args))
+    assert codec.encode_call(5, []) == codec.encode_packet(CallFunc(5, []))
+    assert (codec.encode_syscall(RPCCode.DEV_STREAM_SYNC, [Arg(6, CPU), Arg(3, 0)])
+            == codec.encode_packet(Syscall(RPCCode.DEV_STREAM_SYNC, [Arg(6, CPU), Arg(3, 0)])))
+    record = TensorRecord(0x1000, (2, 3), DataType(2, 32), byte_offset=8)
+    packets = codec.CopyPackets(record)
+    head, data = packets.copy_to(16, b"\xff" * 5)
+    chunk = TensorRecord(0x1000, (2, 3), DataType(2, 32), byte_offset=24)
+    assert head + data == codec.encode_packet(CopyToRemote(chunk, b"\xff" * 5))
+    assert packets.copy_from(16, 5) == codec.encode_packet(CopyFromRemote(chunk, 5))
+
+    call_reply = codec.encode_packet(Return([Arg(0, 0), Arg(0, -5)]))
+    assert codec.decode_call_return(call_reply) == (0, 0, -5)
+    assert codec.decode_reply(call_reply) == codec.decode_packet(call_reply)
+    tensor_reply = codec.encode_packet(Return([Arg(0, 13), Arg(7, record), Arg(3, 9)]))
+    assert codec.decode_call_return(tensor_reply) is None
+    assert codec.decode_reply(tensor_reply) == codec.decode_packet(tensor_reply)
+    assert codec.decode_single_return(codec.encode_packet(Return([Arg(3, 42)]))) == (3, 42)
+    assert codec.decode_single_return(codec.encode_packet(Return([Arg(4, None)]))) == (4, None)
+    assert codec.decode_single_return(codec.encode_packet(Return([Arg(11, "s")]))) is None
+    assert bytes(codec.copy_ack_data(codec.encode_packet(CopyAck(b"abc")))) == b"abc"
+    assert codec.copy_ack_data(call_reply) is None

@@ -182,3 +182,55 @@ def test_frame_rejects_payload_over_u32() -> None:
 
     with pytest.raises(ValueError, match="at most"):
         encode_frame(Huge())
+
+
+def _noisy_stream(rng: random.Random) -> bytes:
+    """Frames (some damaged, cut or preceded by garbage) of FF-heavy payloads, back to back."""
+    parts = []
+    for _ in range(rng.randint(1, 6)):
+        payload = bytes(rng.choice([0x00, 0xFF, 0xFD, 0xFE, rng.randrange(256)])
+                        for _ in range(rng.randint(0, 300)))
+        frame = bytearray(encode_frame(payload, lead_nop=rng.random() < 0.3))
+        roll = rng.random()
+        if roll < 0.25:
+            for _ in range(rng.randint(1, 3)):
+                frame[rng.randrange(len(frame))] = rng.choice([0xFF, 0xFD, 0xFE, 0x00])
+        elif roll < 0.35:
+            del frame[rng.randrange(len(frame)):]
+        elif roll < 0.45:
+            frame[:0] = bytes(rng.choice([0xFF, 0xFD, 0xFE, 0x00]) for _ in range(5))
+        parts.append(bytes(frame))
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("max_payload", [16, 1 << 24])
+def test_bulk_paths_match_byte_by_byte(max_payload: int) -> None:
+    # The receiver's bulk paths (whole frames, un-escaping runs at once) must see exactly what
+    # feeding one byte at a time sees: the same frames, the same statistics.
+    rng = random.Random(7)
+    for _ in range(400):
+        stream = _noisy_stream(rng)
+        whole, bytewise, split = (Unframer(max_payload) for _ in range(3))
+        expected = [p for i in range(len(stream)) for p in bytewise.feed(stream[i:i + 1])]
+        assert whole.feed(stream) == expected
+        cuts = sorted(rng.sample(range(len(stream) + 1), min(len(stream) + 1, 4)))
+        pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+        assert [p for piece in pieces for p in split.feed(piece)] == expected
+        assert whole.stats == bytewise.stats == split.stats
+        assert whole.in_frame == bytewise.in_frame == split.in_frame
+
+
+def test_large_payloads_survive_any_split() -> None:
+    rng = random.Random(3)
+    payloads = [bytes(70_000), b"\xff" * 70_001, rng.randbytes(200_000)]
+    stream = b"".join(encode_frame(p) for p in payloads)
+    for size in (1, 4095, 65536, len(stream)):
+        unframer = Unframer()
+        got = [p for i in range(0, len(stream), size) for p in unframer.feed(stream[i:i + size])]
+        assert got == payloads
+        assert unframer.stats.bad_crc == 0
+
+
+def test_frame_in_parts_is_the_same_frame() -> None:
+    assert encode_frame((b"\x01\xff", b"", b"\xff\x02")) == encode_frame(b"\x01\xff\xff\x02")
+    assert encode_frame((b"ab",), lead_nop=True) == encode_frame(b"ab", lead_nop=True)
