@@ -69,7 +69,7 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
 int TVMModFree(TVMModuleHandle mod) {
   uint32_t index;
   if (!decode_module(mod, &index)) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMModFree: 0x%lx is not a module",
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMModFree: 0x%lx is not a live module",
                      (unsigned long)(uintptr_t)mod);
   }
   /* The system library lives for the whole boot; freeing it is a no-op, as in TVM. */

@@ -19,13 +19,15 @@
 
 struct utvm_rpc_server {
   bool ready;
+  bool shutdown;     /* the host sent kShutdown */
+  bool feeding;      /* inside utvm_rpc_server_feed (it is not re-entrant) */
+  bool measuring;    /* a reply is being sized, not sent (rpc_reply.c) */
+  size_t measured;   /* bytes counted while measuring */
+  size_t capacity;   /* largest session message in either direction */
+  int write_error;   /* first transport error since the last feed() */
   utvm_framer_t framer;
   utvm_unframer_t unframer;
   utvm_session_t session;
-  size_t capacity;   /* largest session message in either direction */
-  bool shutdown;     /* the host sent kShutdown */
-  bool feeding;      /* inside utvm_rpc_server_feed (it is not re-entrant) */
-  int write_error;   /* first transport error since the last feed() */
   utvm_rpc_args_t args;
   utvm_rpc_server_stats_t stats;
 };

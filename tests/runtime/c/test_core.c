@@ -89,7 +89,7 @@ UTEST(modules_and_their_functions) {
   CHECK_FAILS_WITH(TVMModGetFunction((TVMModuleHandle)&lib, "add_one", 0, &f), "unregistered module");
   CHECK_OK(TVMModFree(mod));
   CHECK(utvm_module_from_handle(mod) == NULL);
-  CHECK_FAILS_WITH(TVMModFree(mod), "not a module");
+  CHECK_FAILS_WITH(TVMModFree(mod), "not a live module");
 }
 
 UTEST(module_get_function_global_returns_none_for_missing) {
