@@ -81,16 +81,6 @@ static int alloc_data(const utvm_rpc_args_t* a, void** out) {
   return TVMDeviceAllocDataSpace(a->values[0].v_device, rounded, align, a->values[3].v_type, out);
 }
 
-static int alloc_data_with_scope(const utvm_rpc_args_t* a, void** out) {
-  const DLTensor* t = &a->tensors[0];
-  size_t nbytes;
-  int rc = utvm_rpc_check_device(t->device);
-  if (rc == 0) rc = utvm_rpc_tensor_nbytes(t, &nbytes);
-  if (rc != 0) return rc;
-  const char* scope = a->codes[1] == kTVMStr ? a->values[1].v_str : NULL;
-  return TVMDeviceAllocDataSpaceWithScope(t->device, t->ndim, t->shape, t->dtype, scope, out);
-}
-
 /* Runs syscall `code` on checked arguments; *out is the handle it returns, if any. */
 static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
   int rc;
@@ -102,7 +92,13 @@ static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
       return free_handle(a);
     case UTVM_RPC_DEV_ALLOC_DATA:
     case UTVM_RPC_DEV_ALLOC_DATA_WITH_SCOPE:
-      rc = code == UTVM_RPC_DEV_ALLOC_DATA ? alloc_data(a, out) : alloc_data_with_scope(a, out);
+      if (code == UTVM_RPC_DEV_ALLOC_DATA) {
+        rc = alloc_data(a, out);
+      } else { /* from a template tensor; the runtime checks its device and shape */
+        const DLTensor* t = &a->tensors[0];
+        const char* scope = a->codes[1] == kTVMStr ? a->values[1].v_str : NULL;
+        rc = TVMDeviceAllocDataSpaceWithScope(t->device, t->ndim, t->shape, t->dtype, scope, out);
+      }
       if (rc == 0) utvm_data_set_host_owned(*out);
       return rc;
     case UTVM_RPC_DEV_FREE_DATA:

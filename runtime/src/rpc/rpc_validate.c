@@ -4,6 +4,7 @@
 #include <tvm/runtime/crt/module.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
+#include <utvm/ndarray.h>
 #include <utvm/registry.h>
 
 /* Defined by generated code when a model is linked in. */
@@ -26,20 +27,6 @@ int utvm_rpc_check_device(DLDevice dev) {
   return 0;
 }
 
-int utvm_rpc_tensor_nbytes(const DLTensor* t, size_t* nbytes) {
-  size_t n = ((size_t)t->dtype.bits * t->dtype.lanes + 7) / 8;
-  for (int32_t i = 0; i < t->ndim; i++) {
-    int64_t d = t->shape[i];
-    /* size_t arithmetic with an overflow check: no 64-bit division on 32-bit parts. */
-    if (d < 0 || (uint64_t)d > SIZE_MAX || __builtin_mul_overflow(n, (size_t)d, &n)) {
-      return utvm_fail(kTvmErrorFunctionCallInvalidArg, "dimension %lld is negative or too big",
-                       (long long)d);
-    }
-  }
-  *nbytes = n;
-  return 0;
-}
-
 int utvm_rpc_check_data_range(const DLTensor* t, uint64_t nbytes) {
   uintptr_t base = (uintptr_t)t->data;
   if (t->byte_offset > (uint64_t)(UINTPTR_MAX - base) || nbytes > (uint64_t)SIZE_MAX ||
@@ -54,7 +41,7 @@ int utvm_rpc_check_data_range(const DLTensor* t, uint64_t nbytes) {
 
 int utvm_rpc_check_tensor_arg(const DLTensor* t, size_t* nbytes) {
   int rc = utvm_rpc_check_device(t->device);
-  if (rc == 0) rc = utvm_rpc_tensor_nbytes(t, nbytes);
+  if (rc == 0) rc = utvm_shape_nbytes(t->ndim, t->shape, t->dtype, nbytes);
   if (rc == 0) rc = utvm_rpc_check_data_range(t, *nbytes);
   return rc;
 }

@@ -16,9 +16,6 @@ int utvm_rpc_check_pointer(uint64_t value, void** out);
 
 int utvm_rpc_check_device(DLDevice dev);
 
-/* Bytes of a compact tensor of this shape and dtype; fails on negative dims or overflow. */
-int utvm_rpc_tensor_nbytes(const DLTensor* t, size_t* nbytes);
-
 /* [t->data + t->byte_offset, ... + nbytes) lies inside one live data allocation. */
 int utvm_rpc_check_data_range(const DLTensor* t, uint64_t nbytes);
 

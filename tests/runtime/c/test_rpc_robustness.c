@@ -241,7 +241,7 @@ UTEST(tensor_records_are_checked) {
    * or a size that overflows */
   uint64_t fill = get_global("tvm.contrib.random.random_fill");
   int64_t shapes[3][2] = {{8, 9}, {-1, 4}, {INT64_MAX, INT64_MAX}};
-  const char* messages[3] = {"not in allocated memory", "negative", "too big"};
+  const char* messages[3] = {"not in allocated memory", "negative", "overflows"};
   for (int i = 0; i < 3; i++) {
     p = req(3);
     p_u64(p, fill);
@@ -255,7 +255,7 @@ UTEST(tensor_records_are_checked) {
   p_i32(p, 2);
   p_i32(p, kTVMDLTensorHandle), p_i32(p, kTVMNullptr);
   p_tensor(p, 0, 2, shapes[2], 1, 8, 0);
-  CHECK(is_exception(call(p), "too big"));
+  CHECK(is_exception(call(p), "overflows"));
   CHECK(still_serving());
 }
 
