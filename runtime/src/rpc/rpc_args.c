@@ -35,6 +35,18 @@ void utvm_rpc_read_into(utvm_rpc_reader_t* r, void* out, size_t n) {
   }
 }
 
+uint64_t utvm_rpc_read_u64(utvm_rpc_reader_t* r) {
+  uint64_t v;
+  utvm_rpc_read_into(r, &v, sizeof(v));
+  return v;
+}
+
+int32_t utvm_rpc_read_i32(utvm_rpc_reader_t* r) {
+  int32_t v;
+  utvm_rpc_read_into(r, &v, sizeof(v));
+  return v;
+}
+
 int utvm_rpc_truncated(void) {
   return utvm_fail(kTvmErrorFunctionCallInvalidArg, "truncated request");
 }

@@ -33,16 +33,8 @@ uint8_t* utvm_rpc_read_bytes(utvm_rpc_reader_t* r, uint64_t n);
 /* Copies the next n bytes to out, or zero-fills out (and fails the reader). */
 void utvm_rpc_read_into(utvm_rpc_reader_t* r, void* out, size_t n);
 
-static inline uint64_t utvm_rpc_read_u64(utvm_rpc_reader_t* r) {
-  uint64_t v;
-  utvm_rpc_read_into(r, &v, sizeof(v));
-  return v;
-}
-
-static inline int32_t utvm_rpc_read_i32(utvm_rpc_reader_t* r) {
-  int32_t v;
-  utvm_rpc_read_into(r, &v, sizeof(v));
-  return v;
-}
+/* A little-endian u64 / i32 (0 when the packet ends early). */
+uint64_t utvm_rpc_read_u64(utvm_rpc_reader_t* r);
+int32_t utvm_rpc_read_i32(utvm_rpc_reader_t* r);
 
 #endif /* UTVM_RPC_READER_H_ */

@@ -84,21 +84,14 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
     utvm_unframer_event_t ev = utvm_unframer_feed(&s->unframer, *bytes, *len, &used);
     *bytes += used;
     *len -= used;
-    switch (ev) {
-      case UTVM_UNFRAMER_FRAME:
-        s->stats.frames_received++;
-        if (utvm_unframer_overflow(&s->unframer)) s->stats.oversize_frames++;
-        on_frame(s);
-        break;
-      case UTVM_UNFRAMER_BAD_CRC:
-        s->stats.crc_errors++;
-        break;
-      case UTVM_UNFRAMER_SHORT_FRAME:
-      case UTVM_UNFRAMER_INVALID_ESCAPE:
-        s->stats.framing_errors++;
-        break;
-      default:
-        break;
+    if (ev == UTVM_UNFRAMER_FRAME) {
+      s->stats.frames_received++;
+      if (utvm_unframer_overflow(&s->unframer)) s->stats.oversize_frames++;
+      on_frame(s);
+    } else if (ev == UTVM_UNFRAMER_BAD_CRC) {
+      s->stats.crc_errors++;
+    } else if (ev != UTVM_UNFRAMER_NEED_MORE) { /* a short frame or an invalid escape */
+      s->stats.framing_errors++;
     }
   }
   s->feeding = false;
