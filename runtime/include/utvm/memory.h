@@ -62,6 +62,13 @@ bool utvm_data_range_valid(const void* ptr, size_t nbytes);
 /* Bytes of the tracked allocation that `ptr` points into, counted from ptr; 0 if none. */
 size_t utvm_data_bytes_from(const void* ptr);
 
+/* Allocations a host asked for (RPC DevAllocData): only those may be freed by the host, and
+ * a new host session frees whatever the previous host left behind. */
+void utvm_data_set_host_owned(void* data);
+/* Frees `data` if it is a live host-owned allocation; fails with a message otherwise. */
+int utvm_data_free_host_owned(void* data);
+void utvm_data_free_all_host_owned(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,7 +34,10 @@ int utvm_ndarray_release(TVMNDArray* arr);
 /* The live array a handle designates, or NULL when it is not one of ours. */
 TVMNDArray* utvm_ndarray_from_handle(const void* handle);
 
-/* Bytes of a compact tensor: prod(shape) * ceil(bits * lanes / 8); 0 on overflow. */
+/* Bytes of a compact tensor: prod(shape) * ceil(bits * lanes / 8). Fails with a message
+ * when ndim is outside 0..UTVM_MAX_NDIM, a dimension is negative or the size overflows. */
+int utvm_shape_nbytes(int32_t ndim, const int64_t* shape, DLDataType dtype, size_t* out);
+/* The same for a tensor, without a message; 0 on overflow. */
 size_t utvm_dltensor_nbytes(const DLTensor* t);
 bool utvm_dltensor_is_compact(const DLTensor* t);
 /* Checks `src` can be copied into `dst`: same dtype, same shape, compact. Sets an error. */

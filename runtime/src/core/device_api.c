@@ -28,14 +28,9 @@ int TVMDeviceAllocDataSpace(DLDevice dev, size_t nbytes, size_t alignment, DLDat
 int TVMDeviceAllocDataSpaceWithScope(DLDevice dev, int ndim, const int64_t* shape,
                                      DLDataType dtype, const char* mem_scope, void** out_data) {
   (void)mem_scope; /* one memory on a microcontroller */
-  if (ndim < 0 || ndim > UTVM_MAX_NDIM) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d outside 0..%d", ndim, UTVM_MAX_NDIM);
-  }
-  DLTensor t = {NULL, dev, ndim, dtype, (int64_t*)shape, NULL, 0};
-  size_t nbytes = utvm_dltensor_nbytes(&t);
-  for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0) return utvm_fail(kTvmErrorFunctionCallInvalidArg, "negative dimension");
-  }
+  size_t nbytes;
+  int rc = utvm_shape_nbytes(ndim, shape, dtype, &nbytes);
+  if (rc != 0) return rc;
   size_t align = ((size_t)dtype.bits * dtype.lanes + 7) / 8;
   if (align < UTVM_DATA_ALIGNMENT) align = UTVM_DATA_ALIGNMENT;
   if ((align & (align - 1)) != 0) align = UTVM_DATA_ALIGNMENT;

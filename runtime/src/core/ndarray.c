@@ -14,16 +14,27 @@ void utvm_ndarray_reset(void) { live_arrays = NULL; }
 
 static size_t element_bytes(DLDataType t) { return ((size_t)t.bits * t.lanes + 7) / 8; }
 
-/* False when a dimension is negative or the size does not fit in size_t. */
+/* False when a dimension is negative or the size does not fit in size_t. The product is
+ * kept in size_t with an overflow check: no 64-bit division on 32-bit parts. */
 static bool nbytes_of(int32_t ndim, const int64_t* shape, DLDataType dtype, size_t* out) {
   size_t n = element_bytes(dtype);
   for (int32_t i = 0; i < ndim; i++) {
-    if (shape[i] < 0) return false;
-    if (shape[i] != 0 && n > SIZE_MAX / (uint64_t)shape[i]) return false;
-    n *= (size_t)shape[i];
+    int64_t d = shape[i];
+    if (d < 0 || (uint64_t)d > SIZE_MAX || __builtin_mul_overflow(n, (size_t)d, &n)) return false;
   }
   *out = n;
   return true;
+}
+
+int utvm_shape_nbytes(int32_t ndim, const int64_t* shape, DLDataType dtype, size_t* out) {
+  if (ndim < 0 || ndim > UTVM_MAX_NDIM) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d outside 0..UTVM_MAX_NDIM",
+                     (int)ndim);
+  }
+  if (!nbytes_of(ndim, shape, dtype, out)) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "negative dimension or size overflows");
+  }
+  return 0;
 }
 
 size_t utvm_dltensor_nbytes(const DLTensor* t) {
@@ -66,19 +77,13 @@ int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, co
   return 0;
 }
 
-static int new_array(int32_t ndim, const int64_t* shape, DLDataType dtype, TVMNDArray** out) {
-  if (ndim < 0 || ndim > UTVM_MAX_NDIM) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d outside 0..%d (UTVM_MAX_NDIM)",
-                     (int)ndim, UTVM_MAX_NDIM);
-  }
-  for (int32_t i = 0; i < ndim; i++) {
-    if (shape[i] < 0) {
-      return utvm_fail(kTvmErrorFunctionCallInvalidArg, "negative dimension %lld",
-                       (long long)shape[i]);
-    }
-  }
+/* A new array without data; *nbytes is what its data needs. */
+static int new_array(int32_t ndim, const int64_t* shape, DLDataType dtype, TVMNDArray** out,
+                     size_t* nbytes) {
+  int rc = utvm_shape_nbytes(ndim, shape, dtype, nbytes);
+  if (rc != 0) return rc;
   void* mem;
-  int rc = TVMPlatformMemoryAllocate(sizeof(TVMNDArray), kCpu, &mem);
+  rc = TVMPlatformMemoryAllocate(sizeof(TVMNDArray), kCpu, &mem);
   if (rc != 0) return utvm_fail(rc, "out of memory allocating an NDArray");
   TVMNDArray* arr = mem;
   memset(arr, 0, sizeof(*arr));
@@ -104,13 +109,9 @@ int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLD
                      (int)dev.device_type, (int)dev.device_id);
   }
   TVMNDArray* arr = NULL;
-  int rc = new_array(ndim, shape, dtype, &arr);
-  if (rc != 0) return rc;
   size_t n;
-  if (!nbytes_of(ndim, shape, dtype, &n)) {
-    TVMPlatformMemoryFree(arr, kCpu);
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "tensor size overflows");
-  }
+  int rc = new_array(ndim, shape, dtype, &arr, &n);
+  if (rc != 0) return rc;
   rc = utvm_data_alloc(n == 0 ? 1 : n, UTVM_DATA_ALIGNMENT, &arr->dl_tensor.data);
   if (rc != 0) {
     TVMPlatformMemoryFree(arr, kCpu);
@@ -126,7 +127,8 @@ int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLD
 int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
                       TVMNDArray** out) {
   TVMNDArray* arr = NULL;
-  int rc = new_array(ndim, shape, dtype, &arr);
+  size_t n;
+  int rc = new_array(ndim, shape, dtype, &arr, &n);
   if (rc != 0) return rc;
   arr->dl_tensor.data = data;
   link_live(arr);
@@ -181,8 +183,7 @@ int TVMArrayFree(TVMArrayHandle handle) {
   }
   if (arr->pinned && arr->reference_count <= 1) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                     "TVMArrayFree: %p belongs to an executor and was freed more often than "
-                     "it was handed out", (void*)handle);
+                     "TVMArrayFree: %p belongs to an executor: freed more often than handed out", (void*)handle);
   }
   return utvm_ndarray_release(arr);
 }

@@ -62,14 +62,13 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
       return 0;
     }
   }
-  return utvm_fail(kTvmErrorFunctionRegistryFull, "no free module slot (UTVM_MAX_MODULES=%d)",
-                   UTVM_MAX_MODULES);
+  return utvm_fail(kTvmErrorFunctionRegistryFull, "no free module slot (UTVM_MAX_MODULES)");
 }
 
 int TVMModFree(TVMModuleHandle mod) {
   uint32_t index;
   if (!decode_module(mod, &index)) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMModFree: 0x%lx is not a module",
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMModFree: 0x%lx is not a live module",
                      (unsigned long)(uintptr_t)mod);
   }
   /* The system library lives for the whole boot; freeing it is a no-op, as in TVM. */
@@ -92,8 +91,7 @@ int utvm_system_lib(TVMModuleHandle* out) {
   }
   if (TVMSystemLibEntryPoint == NULL) {
     return utvm_fail(kTvmErrorFunctionNameNotFound,
-                     "no system library is linked: build the model with runtime crt and "
-                     "system-lib=1 (host-driven AOT and graph executors need it)");
+                     "no system library linked: build with system-lib=1");
   }
   int rc = TVMModCreateFromCModule(TVMSystemLibEntryPoint(), out);
   if (rc == 0) system_lib_index = (int)((uintptr_t)*out & 0x7FFF);
@@ -130,8 +128,7 @@ int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override
   }
   if (num_globals == UTVM_MAX_GLOBAL_FUNCS) {
     return utvm_fail(kTvmErrorFunctionRegistryFull,
-                     "global registry full (UTVM_MAX_GLOBAL_FUNCS=%d) registering %s",
-                     UTVM_MAX_GLOBAL_FUNCS, name);
+                     "global registry full (UTVM_MAX_GLOBAL_FUNCS): %s", name);
   }
   globals[num_globals].name = name;
   globals[num_globals].fn = (TVMBackendPackedCFunc)func;
@@ -161,8 +158,7 @@ int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunc
     }
   }
   return utvm_fail(kTvmErrorFunctionRegistryFull,
-                   "no free closure slot (UTVM_MAX_CLOSURES=%d): free unused functions first",
-                   UTVM_MAX_CLOSURES);
+                   "no free closure slot (UTVM_MAX_CLOSURES)");
 }
 
 bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,

@@ -26,28 +26,18 @@ static int system_lib(TVMValue* args, int* type_codes, int num_args, TVMValue* r
 static int module_get_function(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
                                int* ret_tcode, void* resource) {
   (void)resource;
-  if (num_args != 3) {
-    return utvm_fail(kTvmErrorFunctionCallNumArguments,
-                     "ModuleGetFunction takes (module, name, query_imports), got %d args", num_args);
+  static const int expected[3] = {kTVMModuleHandle, kTVMStr, kTVMArgInt};
+  int rc = utvm_check_args("ModuleGetFunction", type_codes, num_args, 3, expected);
+  TVMFunctionHandle fn = NULL;
+  if (rc == 0) rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, (int)args[2].v_int64, &fn);
+  /* A missing function is None, not an error: the host turns it into AttributeError. An
+   * unregistered module is an error. */
+  if (rc == kTvmErrorFunctionNameNotFound) rc = 0;
+  if (rc == 0) {
+    utvm_set_return(ret, ret_tcode, (TVMValue){.v_handle = fn},
+                    fn != NULL ? kTVMPackedFuncHandle : kTVMNullptr);
   }
-  if (type_codes[0] != kTVMModuleHandle || type_codes[1] != kTVMStr ||
-      (type_codes[2] != kTVMArgInt && type_codes[2] != kTVMArgBool)) {
-    return utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                     "ModuleGetFunction: argument types (%d, %d, %d), expected (9, 11, 0 or 15)",
-                     type_codes[0], type_codes[1], type_codes[2]);
-  }
-  if (utvm_module_from_handle(args[0].v_handle) == NULL) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "unregistered module: handle 0x%lx",
-                     (unsigned long)(uintptr_t)args[0].v_handle);
-  }
-  TVMFunctionHandle fn;
-  if (TVMModGetFunction(args[0].v_handle, args[1].v_str, (int)args[2].v_int64, &fn) != 0) {
-    /* A missing function is None, not an error: the host turns it into AttributeError. */
-    utvm_set_return(ret, ret_tcode, (TVMValue){.v_handle = NULL}, kTVMNullptr);
-    return 0;
-  }
-  utvm_set_return(ret, ret_tcode, (TVMValue){.v_handle = fn}, kTVMPackedFuncHandle);
-  return 0;
+  return rc;
 }
 
 tvm_crt_error_t TVMInitializeRuntime(void) {

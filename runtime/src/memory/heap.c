@@ -26,7 +26,7 @@ __attribute__((weak)) tvm_crt_error_t TVMPlatformMemoryAllocate(size_t num_bytes
   (void)dev;
   if (!heap_ready) {
     return (tvm_crt_error_t)utvm_fail(kTvmErrorPlatformNoMemory,
-                                      "no heap: call utvm_heap_init() with an arena first");
+                                      "no heap: call utvm_heap_init() first");
   }
   return (tvm_crt_error_t)utvm_page_allocator_alloc(&heap, num_bytes, out_ptr);
 }

@@ -50,7 +50,7 @@ int utvm_stack_allocator_alloc(utvm_stack_allocator_t* sa, size_t nbytes, void**
 int utvm_stack_allocator_free(utvm_stack_allocator_t* sa, void* ptr) {
   if (sa->newest == SIZE_MAX || (uint8_t*)ptr != sa->base + sa->newest + HEADER_BYTES) {
     return utvm_fail(kTvmErrorPlatformStackAllocBadFree,
-                     "workspace %p freed out of order: only the newest block (%p) may be freed",
+                     "workspace %p freed out of order (newest: %p)",
                      ptr, sa->newest == SIZE_MAX ? NULL : (void*)(sa->base + sa->newest + HEADER_BYTES));
   }
   const block_header_t* header = (const block_header_t*)(sa->base + sa->newest);

@@ -13,6 +13,7 @@ typedef struct data_block {
   struct data_block* next;
   void* raw;   /* what the heap returned */
   size_t size; /* usable bytes from the aligned data pointer */
+  bool host_owned; /* allocated at a host's request (RPC DevAllocData) */
 } data_block_t;
 
 static data_block_t* blocks;
@@ -43,22 +44,58 @@ int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
   data_block_t* b = (data_block_t*)data - 1;
   b->raw = raw;
   b->size = nbytes;
+  b->host_owned = false;
   b->next = blocks;
   blocks = b;
   *out = (void*)data;
   return 0;
 }
 
-int utvm_data_free(void* data) {
-  static const DLDevice cpu = {kDLCPU, 0};
+/* The link that points at the block whose data starts at `data`, or NULL. */
+static data_block_t** link_of(const void* data) {
   for (data_block_t** p = &blocks; *p != NULL; p = &(*p)->next) {
-    if (data_of(*p) == data) {
-      data_block_t* b = *p;
-      *p = b->next;
-      return TVMPlatformMemoryFree(b->raw, cpu);
+    if (data_of(*p) == data) return p;
+  }
+  return NULL;
+}
+
+static int unlink_and_free(data_block_t** link) {
+  static const DLDevice cpu = {kDLCPU, 0};
+  data_block_t* b = *link;
+  *link = b->next;
+  return TVMPlatformMemoryFree(b->raw, cpu);
+}
+
+int utvm_data_free(void* data) {
+  data_block_t** link = link_of(data);
+  if (link == NULL) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%p is not allocated device memory", data);
+  }
+  return unlink_and_free(link);
+}
+
+void utvm_data_set_host_owned(void* data) {
+  data_block_t** link = link_of(data);
+  if (link != NULL) (*link)->host_owned = true;
+}
+
+int utvm_data_free_host_owned(void* data) {
+  data_block_t** link = link_of(data);
+  if (link == NULL || !(*link)->host_owned) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "0x%lx is not from DevAllocData",
+                     (unsigned long)(uintptr_t)data);
+  }
+  return unlink_and_free(link);
+}
+
+void utvm_data_free_all_host_owned(void) {
+  for (data_block_t** p = &blocks; *p != NULL;) {
+    if ((*p)->host_owned) {
+      unlink_and_free(p);
+    } else {
+      p = &(*p)->next;
     }
   }
-  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%p is not allocated device memory", data);
 }
 
 static data_block_t* find(const void* ptr) {

@@ -1,7 +1,6 @@
 /* Transmit side of the framing layer: escaping, CRC, and batching bytes for the transport. */
 #include "framer.h"
 
-#include <string.h>
 #include <tvm/runtime/crt/error_codes.h>
 
 #include "crc16.h"
@@ -14,7 +13,6 @@ void utvm_framer_init(utvm_framer_t* f, utvm_rpc_write_fn write, void* ctx) {
   f->write = write;
   f->ctx = ctx;
   f->state = UTVM_FRAMER_RESET;
-  f->crc = UTVM_CRC16_INIT;
   f->remaining = 0;
   f->error = 0;
   f->out_len = 0;
@@ -36,18 +34,17 @@ static void flush(utvm_framer_t* f) {
   f->out_len = 0;
 }
 
-static inline void put_raw(utvm_framer_t* f, uint8_t b) {
+static void put_raw(utvm_framer_t* f, uint8_t b) {
   if (f->out_len == sizeof(f->out)) flush(f);
   f->out[f->out_len++] = b;
 }
 
-/* A byte of length, payload or CRC: escaped; covered by the CRC unless it is the CRC. */
-static void put_escaped(utvm_framer_t* f, uint8_t b, bool in_crc) {
-  put_raw(f, b);
-  if (b == ESCAPE) put_raw(f, ESCAPE);
-  if (in_crc) {
+/* A byte of length, payload or CRC: FF goes out twice. The CRC covers the bytes as sent
+ * (the CRC field itself then ignores it). */
+static void put_escaped(utvm_framer_t* f, uint8_t b) {
+  for (int copies = b == ESCAPE ? 2 : 1; copies > 0; copies--) {
+    put_raw(f, b);
     f->crc = utvm_crc16_byte(f->crc, b);
-    if (b == ESCAPE) f->crc = utvm_crc16_byte(f->crc, b);
   }
 }
 
@@ -56,11 +53,10 @@ int utvm_framer_start(utvm_framer_t* f, uint32_t payload_len) {
   f->error = 0;
   f->out_len = 0;
   if (f->state == UTVM_FRAMER_RESET) put_raw(f, NOP);
-  static const uint8_t start[2] = {ESCAPE, PACKET_START};
-  put_raw(f, start[0]);
-  put_raw(f, start[1]);
-  f->crc = utvm_crc16_update(UTVM_CRC16_INIT, start, sizeof(start));
-  for (int i = 0; i < 4; i++) put_escaped(f, (uint8_t)(payload_len >> (8 * i)), true);
+  put_raw(f, ESCAPE);
+  put_raw(f, PACKET_START);
+  f->crc = UTVM_CRC16_AFTER_PACKET_START;
+  for (int i = 0; i < 4; i++) put_escaped(f, (uint8_t)(payload_len >> (8 * i)));
   f->remaining = payload_len;
   f->state = UTVM_FRAMER_IN_FRAME;
   return f->error;
@@ -71,26 +67,7 @@ int utvm_framer_write(utvm_framer_t* f, const void* data, size_t len) {
   if (len > f->remaining) return kTvmErrorFramingPayloadOverflow;
   f->remaining -= (uint32_t)len;
   const uint8_t* p = data;
-  while (len > 0) {
-    /* Bytes up to the next FF need no escaping: copied and CRC'd in bulk. */
-    const uint8_t* ff = memchr(p, ESCAPE, len);
-    size_t run = ff == NULL ? len : (size_t)(ff - p);
-    while (run > 0) {
-      if (f->out_len == sizeof(f->out)) flush(f);
-      size_t n = sizeof(f->out) - f->out_len;
-      if (n > run) n = run;
-      memcpy(f->out + f->out_len, p, n);
-      f->crc = utvm_crc16_update(f->crc, p, n);
-      f->out_len += n;
-      p += n;
-      len -= n;
-      run -= n;
-    }
-    if (len > 0) { /* an FF */
-      put_escaped(f, *p++, true);
-      len--;
-    }
-  }
+  for (size_t i = 0; i < len; i++) put_escaped(f, p[i]);
   return f->error;
 }
 
@@ -102,8 +79,8 @@ int utvm_framer_finish(utvm_framer_t* f) {
     return kTvmErrorFramingPayloadIncomplete;
   }
   uint16_t crc = f->crc;
-  put_escaped(f, (uint8_t)(crc & 0xFF), false);
-  put_escaped(f, (uint8_t)(crc >> 8), false);
+  put_escaped(f, (uint8_t)crc);
+  put_escaped(f, (uint8_t)(crc >> 8));
   flush(f);
   f->state = f->error == 0 ? UTVM_FRAMER_IDLE : UTVM_FRAMER_RESET;
   return f->error;

@@ -1,20 +1,19 @@
 /* TVMLogf: log lines travel to the host as session Log messages, as on TVM's devices. */
 #include <stdarg.h>
-#include <stdbool.h>
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/runtime.h>
 
 #include "server_state.h"
 
-static bool attached;
-
-void utvm_rpc_log_attach(void) { attached = true; }
+/* Called by server.c only so that linking the server links this TVMLogf, which overrides a
+ * port's weak default. */
+void utvm_rpc_log_attach(void) {}
 
 void TVMLogf(const char* fmt, ...) {
   utvm_rpc_server_t* s = utvm_rpc_server_current();
   /* Not before the server runs, and never inside a frame being written (a log line from the
    * transport's write function, say): the line is dropped rather than corrupt the frame. */
-  if (!attached || s == NULL || utvm_framer_busy(&s->framer)) return;
+  if (s == NULL || utvm_framer_busy(&s->framer)) return;
   char line[UTVM_RPC_LOG_SIZE];
   va_list args;
   va_start(args, fmt);

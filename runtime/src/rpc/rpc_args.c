@@ -1,115 +1,124 @@
 /* Packed-sequence and DLTensor-record decoding with every bound checked (rpc_args.h). */
 #include "rpc_args.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <utvm/error.h>
 
-#include "rpc_codes.h"
 #include "rpc_validate.h"
 
-/* "CallFunc argument 3" for messages (just the request when messages are compiled out). */
-static const char* arg_name(char* buf, size_t size, const char* request, int index) {
-#if UTVM_ERROR_MESSAGES
-  size_t n = strlen(request);
-  if (n + 21 > size) return request; /* " argument " + 10 digits + NUL */
-  memcpy(buf, request, n);
-  memcpy(buf + n, " argument ", 9);
-  n += 9;
-  char digits[12];
-  int k = 0;
-  unsigned v = (unsigned)index;
-  do {
-    digits[k++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (k > 0) buf[n++] = digits[--k];
-  buf[n] = '\0';
-  return buf;
-#else
-  (void)buf;
-  (void)size;
-  (void)index;
-  return request;
-#endif
-}
+/* A DLTensor record's device, ndim and dtype are 16 wire bytes in the struct's own order. */
+_Static_assert(offsetof(DLTensor, ndim) == offsetof(DLTensor, device) + 8 &&
+                   offsetof(DLTensor, dtype) == offsetof(DLTensor, device) + 12 &&
+                   sizeof(DLDataType) == 4,
+               "DLTensor layout");
+/* Type codes travel as i32 and are decoded in place. */
+_Static_assert(sizeof(int) == 4 && sizeof(TVMValue) == 8, "int and TVMValue sizes");
 
-static int truncated(const char* what) {
-  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: the request ends early (truncated packet)",
-                   what);
-}
-
-int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape, const char* what) {
-  uint64_t data = utvm_rpc_read_u64(r);
-  t->device.device_type = (DLDeviceType)utvm_rpc_read_i32(r);
-  t->device.device_id = utvm_rpc_read_i32(r);
-  t->ndim = utvm_rpc_read_i32(r);
-  t->dtype.code = utvm_rpc_read_u8(r);
-  t->dtype.bits = utvm_rpc_read_u8(r);
-  t->dtype.lanes = utvm_rpc_read_u16(r);
-  if (!r->ok) return truncated(what);
-  if (t->ndim < 0 || t->ndim > UTVM_MAX_NDIM) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: ndim %d is outside 0..%d (UTVM_MAX_NDIM)",
-                     what, (int)t->ndim, UTVM_MAX_NDIM);
+uint8_t* utvm_rpc_read_bytes(utvm_rpc_reader_t* r, uint64_t n) {
+  if (!r->ok || n > r->left) {
+    r->ok = false;
+    return NULL;
   }
-  for (int32_t i = 0; i < t->ndim; i++) shape[i] = utvm_rpc_read_i64(r);
+  uint8_t* p = r->p;
+  r->p += n;
+  r->left -= (size_t)n;
+  return p;
+}
+
+void utvm_rpc_read_into(utvm_rpc_reader_t* r, void* out, size_t n) {
+  const uint8_t* p = utvm_rpc_read_bytes(r, n);
+  if (p != NULL) {
+    memcpy(out, p, n);
+  } else {
+    memset(out, 0, n);
+  }
+}
+
+uint64_t utvm_rpc_read_u64(utvm_rpc_reader_t* r) {
+  uint64_t v;
+  utvm_rpc_read_into(r, &v, sizeof(v));
+  return v;
+}
+
+int32_t utvm_rpc_read_i32(utvm_rpc_reader_t* r) {
+  int32_t v;
+  utvm_rpc_read_into(r, &v, sizeof(v));
+  return v;
+}
+
+int utvm_rpc_truncated(void) {
+  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "truncated request");
+}
+
+int utvm_rpc_expect_end(const utvm_rpc_reader_t* r) {
+  if (r->left != 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%lu unexpected bytes at the end",
+                     (unsigned long)r->left);
+  }
+  return 0;
+}
+
+int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape) {
+  uint64_t data = utvm_rpc_read_u64(r);
+  utvm_rpc_read_into(r, &t->device, 16); /* device, ndim, dtype */
+  if (!r->ok) return utvm_rpc_truncated();
+  if ((uint32_t)t->ndim > UTVM_MAX_NDIM) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d not in 0..UTVM_MAX_NDIM",
+                     (int)t->ndim);
+  }
+  utvm_rpc_read_into(r, shape, sizeof(int64_t) * (size_t)t->ndim);
   t->shape = shape;
   t->strides = NULL; /* the wire has no strides: tensors are compact */
   t->byte_offset = utvm_rpc_read_u64(r);
-  if (!r->ok) return truncated(what);
-  return utvm_rpc_check_pointer(data, &t->data, what);
+  if (!r->ok) return utvm_rpc_truncated();
+  return utvm_rpc_check_pointer(data, &t->data);
+}
+
+int utvm_rpc_read_handle(utvm_rpc_reader_t* r, int type_code, void** out) {
+  uint64_t raw = utvm_rpc_read_u64(r);
+  if (!r->ok) return utvm_rpc_truncated();
+  int rc = utvm_rpc_check_pointer(raw, out);
+  return rc != 0 ? rc : utvm_rpc_check_handle(*out, type_code);
 }
 
 /* Reads argument i's payload for its type code. */
-static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i, const char* what) {
+static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
   TVMValue* v = &a->values[i];
-  int rc = 0;
-  switch (a->codes[i]) {
+  int code = a->codes[i];
+  switch (code) {
     case kTVMArgInt:
     case kDLUInt:
+    case kTVMArgFloat:
     case kTVMArgBool:
-      v->v_int64 = utvm_rpc_read_i64(r);
+    case kTVMDataType: /* code, bits, lanes, 4 bytes of padding */
+    case kDLDevice:    /* device type, device id */
+      /* The 8 wire bytes are the union's bytes. */
+      utvm_rpc_read_into(r, v, sizeof(*v));
       break;
-    case kTVMArgFloat: {
-      uint64_t bits = utvm_rpc_read_u64(r);
-      memcpy(&v->v_float64, &bits, sizeof(bits));
-      break;
-    }
     case kTVMNullptr:
       v->v_handle = NULL;
       break;
-    case kTVMDataType:
-      v->v_type.code = utvm_rpc_read_u8(r);
-      v->v_type.bits = utvm_rpc_read_u8(r);
-      v->v_type.lanes = utvm_rpc_read_u16(r);
-      (void)utvm_rpc_read_i32(r); /* padding to 8 bytes */
-      break;
-    case kDLDevice:
-      v->v_device.device_type = (DLDeviceType)utvm_rpc_read_i32(r);
-      v->v_device.device_id = utvm_rpc_read_i32(r);
-      break;
     case kTVMDLTensorHandle:
-      rc = utvm_rpc_read_tensor(r, &a->tensors[i], a->shapes[i], what);
       v->v_handle = &a->tensors[i];
-      break;
+      return utvm_rpc_read_tensor(r, &a->tensors[i], a->shapes[i]);
     case kTVMOpaqueHandle:
     case kTVMModuleHandle:
-    case kTVMPackedFuncHandle: {
-      uint64_t h = utvm_rpc_read_u64(r);
-      if (!r->ok) break;
-      rc = utvm_rpc_check_pointer(h, &v->v_handle, what);
-      if (rc == 0 && a->codes[i] == kTVMModuleHandle) rc = utvm_rpc_check_module(v->v_handle, what);
-      if (rc == 0 && a->codes[i] == kTVMPackedFuncHandle) {
-        rc = utvm_rpc_check_function(v->v_handle, what);
-      }
-      break;
-    }
-    case kTVMStr: {
+    case kTVMPackedFuncHandle:
+      return utvm_rpc_read_handle(r, code, &v->v_handle);
+    case kTVMStr:
+    case kTVMBytes: {
       uint64_t len = utvm_rpc_read_u64(r);
       uint8_t* s = utvm_rpc_read_bytes(r, len);
       if (s == NULL) break;
+      if (code == kTVMBytes) {
+        a->byte_arrays[i].data = (const char*)s;
+        a->byte_arrays[i].size = (size_t)len;
+        v->v_handle = &a->byte_arrays[i];
+        break;
+      }
       if (memchr(s, '\0', (size_t)len) != NULL) {
-        return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: the string contains a NUL byte",
-                         what);
+        return utvm_fail(kTvmErrorFunctionCallInvalidArg, "string with a NUL byte");
       }
       /* NUL-terminate in place: slide the text one byte back over the last byte of its
        * length field (already read), which leaves room for the terminator. */
@@ -119,73 +128,44 @@ static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i, const cha
       v->v_str = text;
       break;
     }
-    case kTVMBytes: {
-      uint64_t len = utvm_rpc_read_u64(r);
-      uint8_t* b = utvm_rpc_read_bytes(r, len);
-      if (b == NULL) break;
-      a->byte_arrays[i].data = (const char*)b;
-      a->byte_arrays[i].size = (size_t)len;
-      v->v_handle = &a->byte_arrays[i];
-      break;
-    }
-    case kTVMObjectHandle:
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                       "%s: object handles (type code 8) do not exist on this device", what);
-    case kTVMNDArrayHandle:
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                       "%s: NDArray handles (type code 13) cannot travel on the wire; send the "
-                       "tensor as a DLTensor (type code 7)", what);
-    default:
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "%s: invalid type code %d", what,
-                       a->codes[i]);
+    default: /* object and NDArray handles cannot travel on the wire either */
+      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "invalid type code %d", code);
   }
-  if (rc != 0) return rc;
-  return r->ok ? 0 : truncated(what);
+  return r->ok ? 0 : utvm_rpc_truncated();
 }
 
-int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, const char* request) {
-  char what[48];
+int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* a) {
   a->num_args = 0;
   int32_t n = utvm_rpc_read_i32(r);
-  if (!r->ok) return truncated(request);
-  if (n < 0 || n > UTVM_RPC_MAX_ARGS) {
-    return utvm_fail(kTvmErrorFunctionCallNumArguments,
-                     "%s: %d arguments; this device accepts 0..%d (UTVM_RPC_MAX_ARGS)", request,
-                     (int)n, UTVM_RPC_MAX_ARGS);
+  if (!r->ok) return utvm_rpc_truncated();
+  if ((uint32_t)n > UTVM_RPC_MAX_ARGS) {
+    return utvm_fail(kTvmErrorFunctionCallNumArguments, "arg count %d not in 0..UTVM_RPC_MAX_ARGS",
+                     (int)n);
   }
-  for (int32_t i = 0; i < n; i++) a->codes[i] = utvm_rpc_read_i32(r);
-  if (!r->ok) return truncated(request);
+  utvm_rpc_read_into(r, a->codes, sizeof(int) * (size_t)n);
+  if (!r->ok) return utvm_rpc_truncated();
   for (int32_t i = 0; i < n; i++) {
-    int rc = read_value(r, a, i, arg_name(what, sizeof(what), request, i));
+    int rc = read_value(r, a, i);
     if (rc != 0) return rc;
   }
   a->num_args = n;
+  return utvm_rpc_expect_end(r);
+}
+
+int utvm_rpc_expect_num_args(const utvm_rpc_args_t* a, int num) {
+  if (a->num_args != num) {
+    return utvm_fail(kTvmErrorFunctionCallNumArguments, "takes %d args, %d given", num,
+                     a->num_args);
+  }
   return 0;
 }
 
-int utvm_rpc_check_tensor_args(const utvm_rpc_args_t* a, const char* request) {
-  char what[48];
+int utvm_rpc_check_tensor_args(const utvm_rpc_args_t* a) {
   for (int i = 0; i < a->num_args; i++) {
     if (a->codes[i] != kTVMDLTensorHandle) continue;
-    int rc = utvm_rpc_check_tensor_arg(&a->tensors[i], arg_name(what, sizeof(what), request, i));
+    size_t nbytes;
+    int rc = utvm_rpc_check_tensor_arg(&a->tensors[i], &nbytes);
     if (rc != 0) return rc;
-  }
-  return 0;
-}
-
-int utvm_rpc_expect_args(const utvm_rpc_args_t* a, const char* request, int num,
-                         const int* codes) {
-  if (a->num_args != num) {
-    return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
-                     request, num, a->num_args);
-  }
-  for (int i = 0; i < num; i++) {
-    int given = a->codes[i];
-    if (given != codes[i] && !(codes[i] == kTVMArgInt && given == kTVMArgBool)) {
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                       "%s: argument %d has type code %d, %d expected", request, i, given,
-                       codes[i]);
-    }
   }
   return 0;
 }

@@ -25,20 +25,29 @@ typedef struct {
   TVMByteArray byte_arrays[UTVM_RPC_MAX_ARGS];
 } utvm_rpc_args_t;
 
+/* The error for a request that ends before its last field. */
+int utvm_rpc_truncated(void);
+
+/* The error for bytes left over after a complete request (0 when there are none). */
+int utvm_rpc_expect_end(const utvm_rpc_reader_t* r);
+
 /* Reads a DLTensor record into t (shape into `shape`, which must hold UTVM_MAX_NDIM). The
  * layout is checked (rank, truncation, pointer width), not the data pointer. */
-int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape, const char* what);
+int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape);
 
-/* Reads a packed sequence. Module and function handles are checked here; tensor data is
- * not (see utvm_rpc_check_tensor_args), since some requests carry templates without data.
- * `request` names the request in messages. */
-int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* args, const char* request);
+/* Reads a u64 handle of this type code (kTVMOpaqueHandle, kTVMModuleHandle or
+ * kTVMPackedFuncHandle); modules and functions must be live. */
+int utvm_rpc_read_handle(utvm_rpc_reader_t* r, int type_code, void** out);
+
+/* Reads a packed sequence that must end the packet. Module and function handles are
+ * checked here; tensor data is not (see utvm_rpc_check_tensor_args), since some requests
+ * carry templates without data. */
+int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* args);
+
+/* Exactly `num` arguments. */
+int utvm_rpc_expect_num_args(const utvm_rpc_args_t* args, int num);
 
 /* Every tensor argument is a CPU tensor whose bytes this device allocated. */
-int utvm_rpc_check_tensor_args(const utvm_rpc_args_t* args, const char* request);
-
-/* Exactly `num` arguments with these type codes (kTVMArgInt also takes kTVMArgBool). */
-int utvm_rpc_expect_args(const utvm_rpc_args_t* args, const char* request, int num,
-                         const int* codes);
+int utvm_rpc_check_tensor_args(const utvm_rpc_args_t* args);
 
 #endif /* UTVM_RPC_ARGS_H_ */

@@ -2,7 +2,6 @@
 #ifndef UTVM_RPC_DISPATCH_H_
 #define UTVM_RPC_DISPATCH_H_
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +13,8 @@
  * overflowed the receive buffer). */
 void utvm_rpc_dispatch(utvm_rpc_server_t* s, uint8_t* body, size_t stored, size_t len);
 
-/* Syscalls (codes >= 9): the rest of the packet is a packed sequence (rpc_syscalls.c). */
-void utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r);
+/* Syscalls (codes >= 9): the rest of the packet is a packed sequence (rpc_syscalls.c).
+ * Returns 0 once it replied, or an error code for the caller to reply with. */
+int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r);
 
 #endif /* UTVM_RPC_DISPATCH_H_ */

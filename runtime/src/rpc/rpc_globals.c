@@ -50,16 +50,12 @@ static int max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* r
 static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                        void* resource) {
   static const int expected[] = {kTVMDLTensorHandle};
-  int rc = utvm_check_args("tvm.contrib.random.random_fill", codes, num_args, 1, expected);
-  if (rc != 0) return rc;
-  DLTensor* t = args[0].v_handle;
-  rc = utvm_rpc_check_tensor_arg(t, "tvm.contrib.random.random_fill");
-  if (rc != 0) return rc;
-  uint64_t nbytes = 0;
-  utvm_rpc_tensor_nbytes(t, &nbytes, "tvm.contrib.random.random_fill");
-  rc = TVMPlatformGenerateRandom((uint8_t*)t->data + t->byte_offset, (size_t)nbytes);
-  if (rc != 0) return utvm_fail(rc, "random_fill: TVMPlatformGenerateRandom failed (0x%x)", rc);
-  return 0;
+  int rc = utvm_check_args("random_fill", codes, num_args, 1, expected);
+  const DLTensor* t = args[0].v_handle;
+  size_t nbytes;
+  if (rc == 0) rc = utvm_rpc_check_tensor_arg(t, &nbytes);
+  if (rc == 0) rc = TVMPlatformGenerateRandom((uint8_t*)t->data + t->byte_offset, nbytes);
+  return rc;
 }
 
 int utvm_rpc_register_globals(void) {

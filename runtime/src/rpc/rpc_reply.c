@@ -1,38 +1,85 @@
 /* Writing replies (rpc_reply.h). */
 #include "rpc_reply.h"
 
-#include <stdarg.h>
 #include <string.h>
-#include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 
 #include "rpc_codes.h"
 
-/* ---- low-level writer: little-endian fields into the open frame ---- */
+/* kException's fixed part: code, value count, type code, string length. */
+#define EXCEPTION_OVERHEAD (4 + 4 + 4 + 8)
+
+int utvm_rpc_too_big(uint64_t nbytes) {
+  return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                   "%lu bytes > max packet: see GetCRTMaxPacketSize", (unsigned long)nbytes);
+}
 
 static void note(utvm_rpc_server_t* s, int rc) {
   if (rc != 0 && s->write_error == 0) s->write_error = rc;
 }
 
-static void put_bytes(utvm_rpc_server_t* s, const void* data, size_t len) {
+/* A reply is encoded twice: first only counting bytes (the headers announce the length
+ * up front), then into the framer. So one encoder serves both and no size table is
+ * needed per type code. */
+static void put(utvm_rpc_server_t* s, const void* data, size_t len) {
+  if (s->measuring) {
+    s->measured += len;
+    return;
+  }
   note(s, utvm_framer_write(&s->framer, data, len));
 }
 
-static void put_le(utvm_rpc_server_t* s, uint64_t v, int nbytes) {
-  uint8_t b[8];
-  for (int i = 0; i < nbytes; i++) b[i] = (uint8_t)(v >> (8 * i));
-  put_bytes(s, b, (size_t)nbytes);
+/* Little-endian like the wire (rpc_reader.h). */
+static void put_u64(utvm_rpc_server_t* s, uint64_t v) { put(s, &v, sizeof(v)); }
+static void put_i32(utvm_rpc_server_t* s, int32_t v) { put(s, &v, sizeof(v)); }
+
+/* One value of a packed sequence, for wire type code `code`. */
+static void put_value(utvm_rpc_server_t* s, TVMValue v, int code) {
+  TVMByteArray bytes;
+  switch (code) {
+    case kTVMNullptr:
+      return;
+    case kTVMStr: /* as bytes: u64 length, then the text */
+      bytes.data = v.v_str;
+      bytes.size = strlen(v.v_str);
+      v.v_handle = &bytes;
+      /* fall through */
+    case kTVMBytes: {
+      const TVMByteArray* b = v.v_handle;
+      put_u64(s, b->size);
+      put(s, b->data, b->size);
+      return;
+    }
+    case kTVMDLTensorHandle: {
+      const DLTensor* t = v.v_handle;
+      put_u64(s, (uintptr_t)t->data);
+      put(s, &t->device, 16); /* device, ndim, dtype: as in the struct (rpc_args.c) */
+      put(s, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+      put_u64(s, t->byte_offset);
+      return;
+    }
+    case kTVMOpaqueHandle:
+      v.v_int64 = (int64_t)(uintptr_t)v.v_handle; /* zero-extended on 32-bit devices */
+      break;
+    case kTVMDataType:
+      v.v_int64 = (uint32_t)v.v_int64; /* code, bits, lanes, then 4 bytes of zero padding */
+      break;
+    default: /* int, uint, bool, float, device: the union's 8 bytes are the wire bytes */
+      break;
+  }
+  put(s, &v, sizeof(v));
 }
 
-static void put_i32(utvm_rpc_server_t* s, int32_t v) { put_le(s, (uint32_t)v, 4); }
-static void put_u64(utvm_rpc_server_t* s, uint64_t v) { put_le(s, v, 8); }
+static void put_packed(utvm_rpc_server_t* s, int n, const int* codes, const TVMValue* values) {
+  put_i32(s, n);
+  put(s, codes, sizeof(int) * (size_t)n);
+  for (int i = 0; i < n; i++) put_value(s, values[i], codes[i]);
+}
 
-/* Opens a Normal message holding one RPC packet of packet_nbytes (after its length) and
- * writes the length and the code. */
-static void begin(utvm_rpc_server_t* s, uint64_t packet_nbytes, int32_t code) {
-  note(s, utvm_session_begin(&s->session, UTVM_MSG_NORMAL,
-                             (uint32_t)(UTVM_RPC_LENGTH_BYTES + packet_nbytes)));
-  put_u64(s, packet_nbytes);
+/* Opens a Normal message holding RPC packet `code` of nbytes (code included). */
+static void begin(utvm_rpc_server_t* s, size_t nbytes, int32_t code) {
+  note(s, utvm_session_begin_normal(&s->session, (uint32_t)(UTVM_RPC_LENGTH_BYTES + nbytes)));
+  put_u64(s, nbytes);
   put_i32(s, code);
 }
 
@@ -42,194 +89,72 @@ static void end(utvm_rpc_server_t* s) {
   if (rc != 0) s->stats.write_errors++;
 }
 
-/* ---- reply kinds ---- */
-
-uint64_t utvm_rpc_reply_limit(const utvm_rpc_server_t* s) {
-  return s->capacity - UTVM_RPC_MESSAGE_OVERHEAD;
-}
-
-void utvm_rpc_reply_void(utvm_rpc_server_t* s) {
-  begin(s, 4 + 4 + 4, UTVM_RPC_RETURN);
-  put_i32(s, 1);
-  put_i32(s, kTVMNullptr);
+/* Sends RPC packet `code` whose body is a packed sequence (or an exception when it would
+ * not fit in one reply). */
+static void send_packed(utvm_rpc_server_t* s, int32_t code, int n, const int* codes,
+                        const TVMValue* values) {
+  s->measuring = true;
+  s->measured = sizeof(code);
+  put_packed(s, n, codes, values);
+  s->measuring = false;
+  size_t nbytes = s->measured;
+  if (nbytes > utvm_rpc_reply_limit(s)) {
+    utvm_rpc_reply_error(s, utvm_rpc_too_big(nbytes));
+    return;
+  }
+  begin(s, nbytes, code);
+  put_packed(s, n, codes, values);
   end(s);
 }
 
-void utvm_rpc_reply_handle(utvm_rpc_server_t* s, uint64_t handle) {
-  begin(s, 4 + 4 + 4 + 8, UTVM_RPC_RETURN);
-  put_i32(s, 1);
-  put_i32(s, kTVMOpaqueHandle);
-  put_u64(s, handle);
-  end(s);
+void utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle) {
+  TVMValue v = {.v_handle = handle};
+  send_packed(s, UTVM_RPC_RETURN, 1, &type_code, &v);
 }
 
 void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message) {
-  const uint64_t fixed = 4 + 4 + 4 + 8;
-  uint64_t len = strlen(message);
-  if (len > utvm_rpc_reply_limit(s) - fixed) len = utvm_rpc_reply_limit(s) - fixed;
+  static const int code = kTVMStr;
+  char clipped[UTVM_ERROR_MESSAGE_SIZE];
+  size_t room = utvm_rpc_reply_limit(s) - EXCEPTION_OVERHEAD;
+  size_t n = strlen(message);
+  if (n > room) n = room;
+  if (n >= sizeof(clipped)) n = sizeof(clipped) - 1;
+  memcpy(clipped, message, n);
+  clipped[n] = '\0';
+  TVMValue v = {.v_str = clipped};
   s->stats.exceptions++;
-  begin(s, fixed + len, UTVM_RPC_EXCEPTION);
-  put_i32(s, 1);
-  put_i32(s, kTVMStr);
-  put_u64(s, len);
-  put_bytes(s, message, (size_t)len);
-  end(s);
+  send_packed(s, UTVM_RPC_EXCEPTION, 1, &code, &v);
 }
 
-void utvm_rpc_reply_exceptionf(utvm_rpc_server_t* s, const char* fmt, ...) {
-  char message[192];
-  va_list args;
-  va_start(args, fmt);
-  size_t n = TVMPlatformFormatMessage(message, sizeof(message), fmt, args);
-  va_end(args);
-  message[n < sizeof(message) ? n : sizeof(message) - 1] = '\0';
-  utvm_rpc_reply_exception(s, message);
-}
-
-void utvm_rpc_reply_error(utvm_rpc_server_t* s, const char* request, int code) {
-  const char* message = TVMGetLastError();
-  if (message == NULL || message[0] == '\0') {
-    /* TVM would send a stale or empty message here; say at least what failed. */
-    utvm_rpc_reply_exceptionf(s, "%s failed with error 0x%x", request, (unsigned)code);
-    return;
-  }
-  utvm_rpc_reply_exception(s, message);
-}
-
-static uint64_t tensor_record_bytes(const DLTensor* t) {
-  return UTVM_RPC_TENSOR_RECORD_BYTES + 8u * (uint64_t)t->ndim;
-}
-
-static void put_tensor_record(utvm_rpc_server_t* s, const DLTensor* t) {
-  put_u64(s, (uint64_t)(uintptr_t)t->data);
-  put_i32(s, (int32_t)t->device.device_type);
-  put_i32(s, t->device.device_id);
-  put_i32(s, t->ndim);
-  put_le(s, t->dtype.code, 1);
-  put_le(s, t->dtype.bits, 1);
-  put_le(s, t->dtype.lanes, 2);
-  for (int32_t i = 0; i < t->ndim; i++) put_u64(s, (uint64_t)t->shape[i]);
-  put_u64(s, t->byte_offset);
-}
-
-/* Bytes of the second value, as the wire encodes it; false for type codes a reply cannot
- * carry. */
-static bool value_bytes(TVMValue v, int tcode, uint64_t* out) {
-  switch (tcode) {
-    case kTVMNullptr:
-      *out = 0;
-      return true;
-    case kTVMStr:
-      *out = 8 + (uint64_t)strlen(v.v_str);
-      return true;
-    case kTVMBytes:
-      *out = 8 + (uint64_t)((const TVMByteArray*)v.v_handle)->size;
-      return true;
-    case kTVMDLTensorHandle:
-    case kTVMNDArrayHandle:
-      *out = tensor_record_bytes((const DLTensor*)v.v_handle);
-      return true;
-    case kTVMArgInt:
-    case kDLUInt:
-    case kTVMArgBool:
-    case kTVMArgFloat:
-    case kTVMOpaqueHandle:
-    case kTVMDataType:
-    case kDLDevice:
-    case kTVMModuleHandle:
-    case kTVMPackedFuncHandle:
-    case kTVMObjectHandle:
-      *out = 8;
-      return true;
-    default:
-      return false;
-  }
-}
-
-static void put_value(utvm_rpc_server_t* s, TVMValue v, int tcode) {
-  switch (tcode) {
-    case kTVMNullptr:
-      break;
-    case kTVMStr: {
-      size_t n = strlen(v.v_str);
-      put_u64(s, n);
-      put_bytes(s, v.v_str, n);
-      break;
-    }
-    case kTVMBytes: {
-      const TVMByteArray* b = v.v_handle;
-      put_u64(s, b->size);
-      put_bytes(s, b->data, b->size);
-      break;
-    }
-    case kTVMDLTensorHandle:
-    case kTVMNDArrayHandle:
-      put_tensor_record(s, v.v_handle);
-      break;
-    case kTVMDataType:
-      put_le(s, v.v_type.code, 1);
-      put_le(s, v.v_type.bits, 1);
-      put_le(s, v.v_type.lanes, 2);
-      put_i32(s, 0);
-      break;
-    case kDLDevice:
-      put_i32(s, (int32_t)v.v_device.device_type);
-      put_i32(s, v.v_device.device_id);
-      break;
-    case kTVMArgFloat: {
-      uint64_t bits;
-      memcpy(&bits, &v.v_float64, sizeof(bits));
-      put_u64(s, bits);
-      break;
-    }
-    case kTVMOpaqueHandle:
-    case kTVMModuleHandle:
-    case kTVMPackedFuncHandle:
-    case kTVMObjectHandle:
-      put_u64(s, (uint64_t)(uintptr_t)v.v_handle);
-      break;
-    default: /* int, uint, bool */
-      put_u64(s, (uint64_t)v.v_int64);
-      break;
-  }
+void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
+  /* A callee may fail without a message; TVM would then send a stale one. */
+  if (TVMGetLastError()[0] == '\0') TVMAPIErrorf("error 0x%x", (unsigned)code);
+  utvm_rpc_reply_exception(s, TVMGetLastError());
 }
 
 void utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode) {
-  uint64_t nbytes;
-  if (!value_bytes(value, tcode, &nbytes)) {
-    utvm_rpc_reply_exceptionf(s, "the function returned type code %d, which RPC cannot carry",
-                              tcode);
-    return;
-  }
-  /* Handles travel as opaque handles; an NDArray adds its handle as a third value. */
-  int wire_code = tcode;
+  /* [kDLInt tcode, value]; handles travel as opaque handles, an NDArray as its DLTensor
+   * record followed by its handle. */
+  int codes[3] = {kTVMArgInt, tcode, kTVMOpaqueHandle};
+  TVMValue values[3] = {{.v_int64 = tcode}, value, value};
+  int n = 2;
   if (tcode == kTVMModuleHandle || tcode == kTVMPackedFuncHandle || tcode == kTVMObjectHandle) {
-    wire_code = kTVMOpaqueHandle;
+    codes[1] = kTVMOpaqueHandle;
   } else if (tcode == kTVMNDArrayHandle) {
-    wire_code = kTVMDLTensorHandle;
+    codes[1] = kTVMDLTensorHandle;
+    n = 3;
   }
-  int num_values = tcode == kTVMNDArrayHandle ? 3 : 2;
-  uint64_t packet = 4 + 4 + 4u * (uint64_t)num_values + 8 + nbytes + (num_values == 3 ? 8 : 0);
-  if (packet > utvm_rpc_reply_limit(s)) {
-    utvm_rpc_reply_exceptionf(
-        s, "the function's return value needs a %llu-byte reply; this device sends at most %llu",
-        (unsigned long long)packet, (unsigned long long)utvm_rpc_reply_limit(s));
+  if (tcode < 0 || tcode > kTVMArgBool || tcode == kTVMObjectRValueRefArg) {
+    utvm_rpc_reply_error(s, utvm_fail(kTvmErrorFunctionCallWrongArgType,
+                                      "return type code %d cannot travel", tcode));
   } else {
-    begin(s, packet, UTVM_RPC_RETURN);
-    put_i32(s, num_values);
-    put_i32(s, kTVMArgInt);
-    put_i32(s, wire_code);
-    if (num_values == 3) put_i32(s, kTVMOpaqueHandle);
-    put_u64(s, (uint64_t)tcode);
-    put_value(s, value, wire_code == kTVMDLTensorHandle ? kTVMDLTensorHandle : tcode);
-    if (num_values == 3) put_u64(s, (uint64_t)(uintptr_t)value.v_handle);
-    end(s);
+    send_packed(s, UTVM_RPC_RETURN, n, codes, values);
   }
   if (tcode == kTVMBytes) TVMByteArrayFree(value.v_handle);
 }
 
-void utvm_rpc_reply_copy_ack(utvm_rpc_server_t* s, const uint8_t* data, uint64_t nbytes) {
+void utvm_rpc_reply_copy_ack(utvm_rpc_server_t* s, const void* data, size_t nbytes) {
   begin(s, 4 + nbytes, UTVM_RPC_COPY_ACK);
-  put_bytes(s, data, (size_t)nbytes);
+  put(s, data, nbytes);
   end(s);
 }

@@ -1,6 +1,6 @@
 /*
- * Replies (wire doc section 4.6), streamed straight into the framer: kReturn with one value
- * (ReturnVoid, ReturnHandle), the two- or three-value form of a CallFunc return, kCopyAck,
+ * Replies (wire doc section 4.6), streamed straight into the framer: kReturn with a packed
+ * sequence (ReturnVoid, ReturnHandle, the two- or three-value CallFunc return), kCopyAck
  * and kException. Shapes and sizes are byte-identical to TVM's server.
  */
 #ifndef UTVM_RPC_REPLY_H_
@@ -12,18 +12,22 @@
 #include "server_state.h"
 
 /* Largest packet_nbytes a reply may have. */
-uint64_t utvm_rpc_reply_limit(const utvm_rpc_server_t* s);
+static inline size_t utvm_rpc_reply_limit(const utvm_rpc_server_t* s) {
+  return s->capacity - UTVM_RPC_MESSAGE_OVERHEAD;
+}
 
-void utvm_rpc_reply_void(utvm_rpc_server_t* s);
-void utvm_rpc_reply_handle(utvm_rpc_server_t* s, uint64_t handle);
+/* The error for a request or reply of nbytes that does not fit in one message. */
+int utvm_rpc_too_big(uint64_t nbytes);
+
+/* A one-value kReturn: ReturnVoid (kTVMNullptr) or ReturnHandle (kTVMOpaqueHandle). */
+void utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle);
+/* A kException carrying `message`, cut to what one reply can carry. */
 void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message);
-void utvm_rpc_reply_exceptionf(utvm_rpc_server_t* s, const char* fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* An exception carrying the last error, or naming `request` and `code` when it is empty. */
-void utvm_rpc_reply_error(utvm_rpc_server_t* s, const char* request, int code);
+/* A kException carrying the last error (or naming `code` when a callee left none). */
+void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code);
 /* The return of a CallFunc: [kDLInt tcode, value] or, for an NDArray, [13, record, handle].
  * Bytes returned by the callee (kTVMBytes) are freed after sending, as in TVM. */
 void utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode);
-void utvm_rpc_reply_copy_ack(utvm_rpc_server_t* s, const uint8_t* data, uint64_t nbytes);
+void utvm_rpc_reply_copy_ack(utvm_rpc_server_t* s, const void* data, size_t nbytes);
 
 #endif /* UTVM_RPC_REPLY_H_ */

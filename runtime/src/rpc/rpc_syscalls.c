@@ -6,45 +6,45 @@
 #include <utvm/ndarray.h>
 #include <utvm/registry.h>
 
-#include "host_allocs.h"
 #include "rpc_args.h"
 #include "rpc_codes.h"
 #include "rpc_dispatch.h"
 #include "rpc_reply.h"
 #include "rpc_validate.h"
 
-typedef struct {
-  const char* name;
-  int num_args;
-  int codes[4];
-} syscall_signature_t;
+#define NOT_SUPPORTED 0xFF
 
-/* Signatures indexed by code - UTVM_RPC_GET_GLOBAL_FUNC; num_args < 0: not supported. */
-static const syscall_signature_t kSignatures[] = {
-    {"GetGlobalFunc", 1, {kTVMStr}},
-    {"FreeHandle", 2, {kTVMOpaqueHandle, kTVMArgInt}},
-    {"DevSetDevice", -1, {0}},
-    {"DevGetAttr", -1, {0}},
-    {"DevAllocData", 4, {kDLDevice, kTVMArgInt, kTVMArgInt, kTVMDataType}},
-    {"DevFreeData", 2, {kDLDevice, kTVMOpaqueHandle}},
-    {"DevStreamSync", 2, {kDLDevice, kTVMOpaqueHandle}},
-    {"CopyAmongRemote", 3, {kTVMDLTensorHandle, kTVMDLTensorHandle, kTVMOpaqueHandle}},
-    {"DevAllocDataWithScope", 2, {kTVMDLTensorHandle, kTVMNullptr}},
-    {"DevCreateStream", 1, {kDLDevice}},
-    {"DevFreeStream", 2, {kDLDevice, kTVMOpaqueHandle}},
-    {"DevSetStream", 2, {kDLDevice, kTVMOpaqueHandle}},
+/* Argument count and type codes, indexed by code - UTVM_RPC_GET_GLOBAL_FUNC.
+ * kTVMNullptr stands for an optional string: None or a string. */
+static const uint8_t kSignatures[][5] = {
+    {1, kTVMStr},                                                   /* GetGlobalFunc(name) */
+    {2, kTVMOpaqueHandle, kTVMArgInt},                              /* FreeHandle(h, type) */
+    {NOT_SUPPORTED},                                                /* DevSetDevice */
+    {NOT_SUPPORTED},                                                /* DevGetAttr */
+    {4, kDLDevice, kTVMArgInt, kTVMArgInt, kTVMDataType},           /* DevAllocData */
+    {2, kDLDevice, kTVMOpaqueHandle},                               /* DevFreeData */
+    {2, kDLDevice, kTVMOpaqueHandle},                               /* DevStreamSync */
+    {3, kTVMDLTensorHandle, kTVMDLTensorHandle, kTVMOpaqueHandle},  /* CopyAmongRemote */
+    {2, kTVMDLTensorHandle, kTVMNullptr},                           /* DevAllocDataWithScope */
+    {1, kDLDevice},                                                 /* DevCreateStream */
+    {2, kDLDevice, kTVMOpaqueHandle},                               /* DevFreeStream */
+    {2, kDLDevice, kTVMOpaqueHandle},                               /* DevSetStream */
 };
 
-/* The messages TVM's device answers unsupported syscalls with. */
-static const char* unsupported_message(int32_t code) {
-  switch (code) {
-    case UTVM_RPC_DEV_SET_DEVICE:
-      return "SetDevice not supported";
-    case UTVM_RPC_DEV_GET_ATTR:
-      return "GetAttr not supported";
-    default:
-      return "Syscall not recognized";
+static int check_signature(const utvm_rpc_args_t* a, const uint8_t* sig) {
+  int rc = utvm_rpc_expect_num_args(a, sig[0]);
+  if (rc != 0) return rc;
+  for (int i = 0; i < a->num_args; i++) {
+    int want = sig[1 + i];
+    int given = a->codes[i];
+    if (given != want && !(want == kTVMArgInt && given == kTVMArgBool) &&
+        !(want == kTVMNullptr && given == kTVMStr)) {
+      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "arg %d has type code %d, not %d", i,
+                       given, want);
+    }
   }
+  /* A device argument always comes first; this device has only cpu(0). */
+  return sig[1] == kDLDevice ? utvm_rpc_check_device(a->values[0].v_device) : 0;
 }
 
 static int free_handle(const utvm_rpc_args_t* a) {
@@ -52,128 +52,86 @@ static int free_handle(const utvm_rpc_args_t* a) {
   int64_t type_code = a->values[1].v_int64;
   switch (type_code) {
     case kTVMNDArrayHandle:
-      if (utvm_rpc_check_ndarray(handle, "FreeHandle") == NULL) return kTvmErrorFunctionCallInvalidArg;
-      return TVMArrayFree(handle);
+      return TVMArrayFree(handle); /* checks that the array is live */
+    case kTVMModuleHandle:
+      return TVMModFree(handle); /* checks that the module is live */
     case kTVMPackedFuncHandle: {
-      int rc = utvm_rpc_check_function(handle, "FreeHandle");
+      int rc = utvm_rpc_check_handle(handle, kTVMPackedFuncHandle);
       return rc != 0 ? rc : TVMFuncFree(handle);
-    }
-    case kTVMModuleHandle: {
-      int rc = utvm_rpc_check_module(handle, "FreeHandle");
-      return rc != 0 ? rc : TVMModFree(handle);
     }
     case kTVMObjectHandle:
       return 0; /* no objects live on this device: nothing to free, as in TVM */
     default:
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                       "FreeHandle: type code %lld is not 8, 9, 10 or 13", (long long)type_code);
+      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "cannot free type code %lld",
+                       (long long)type_code);
   }
 }
 
 static int alloc_data(const utvm_rpc_args_t* a, void** out) {
-  DLDevice dev = a->values[0].v_device;
   int64_t nbytes = a->values[1].v_int64;
   int64_t alignment = a->values[2].v_int64;
-  int rc = utvm_rpc_check_device(dev, "DevAllocData");
-  if (rc != 0) return rc;
-  if (nbytes < 0 || alignment < 1 || (uint64_t)nbytes > (uint64_t)SIZE_MAX / 2 ||
-      (uint64_t)alignment > 4096) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                     "DevAllocData: %lld bytes aligned to %lld is not a valid request",
+  if (nbytes < 0 || (uint64_t)nbytes > SIZE_MAX / 2 || alignment < 1 || alignment > 4096) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "invalid size %lld or alignment %lld",
                      (long long)nbytes, (long long)alignment);
   }
-  /* Rounded up to a multiple of the alignment, as TVM's device does. */
-  uint64_t rounded = ((uint64_t)nbytes + (uint64_t)alignment - 1) / (uint64_t)alignment *
-                     (uint64_t)alignment;
-  return TVMDeviceAllocDataSpace(dev, (size_t)rounded, (size_t)alignment,
-                                 a->values[3].v_type, out);
+  /* Rounded up to a multiple of the alignment, as TVM's device does (in size_t: the
+   * bounds above keep it from overflowing). */
+  size_t align = (size_t)alignment;
+  size_t rounded = ((size_t)nbytes + align - 1) / align * align;
+  return TVMDeviceAllocDataSpace(a->values[0].v_device, rounded, align, a->values[3].v_type, out);
 }
 
-static int alloc_data_with_scope(const utvm_rpc_args_t* a, void** out) {
-  const DLTensor* t = &a->tensors[0];
-  uint64_t nbytes;
-  int rc = utvm_rpc_check_device(t->device, "DevAllocDataWithScope");
-  if (rc == 0) rc = utvm_rpc_tensor_nbytes(t, &nbytes, "DevAllocDataWithScope");
-  if (rc != 0) return rc;
-  const char* scope = a->codes[1] == kTVMStr ? a->values[1].v_str : NULL;
-  return TVMDeviceAllocDataSpaceWithScope(t->device, t->ndim, t->shape, t->dtype, scope, out);
-}
-
-static int copy_among_remote(const utvm_rpc_args_t* a) {
-  int rc = utvm_rpc_check_tensor_arg(&a->tensors[0], "CopyAmongRemote source");
-  if (rc == 0) rc = utvm_rpc_check_tensor_arg(&a->tensors[1], "CopyAmongRemote destination");
-  if (rc != 0) return rc;
-  return TVMDeviceCopyDataFromTo((DLTensor*)&a->tensors[0], (DLTensor*)&a->tensors[1], NULL);
-}
-
-void utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
-  int index = code - UTVM_RPC_GET_GLOBAL_FUNC;
-  if (index >= (int)(sizeof(kSignatures) / sizeof(kSignatures[0])) ||
-      kSignatures[index].num_args < 0) {
-    utvm_rpc_reply_exception(s, unsupported_message(code));
-    return;
-  }
-  const syscall_signature_t* sig = &kSignatures[index];
-  utvm_rpc_args_t* a = &s->args;
-  int rc = utvm_rpc_read_args(r, a, sig->name);
-  if (rc == 0 && r->left != 0) {
-    rc = utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: %lu unexpected bytes after the request",
-                   sig->name, (unsigned long)r->left);
-  }
-  /* DevAllocDataWithScope's scope is either None or a string. */
-  int codes[4] = {sig->codes[0], sig->codes[1], sig->codes[2], sig->codes[3]};
-  if (code == UTVM_RPC_DEV_ALLOC_DATA_WITH_SCOPE && a->num_args == 2 && a->codes[1] == kTVMStr) {
-    codes[1] = kTVMStr;
-  }
-  if (rc == 0) rc = utvm_rpc_expect_args(a, sig->name, sig->num_args, codes);
-  void* ptr = NULL;
-  if (rc == 0) {
-    switch (code) {
-      case UTVM_RPC_GET_GLOBAL_FUNC:
-        /* An unknown name is handle 0, not an error (the host reports it). */
-        rc = TVMFuncGetGlobal(a->values[0].v_str, &ptr);
-        break;
-      case UTVM_RPC_FREE_HANDLE:
-        rc = free_handle(a);
-        break;
-      case UTVM_RPC_DEV_ALLOC_DATA:
-      case UTVM_RPC_DEV_ALLOC_DATA_WITH_SCOPE:
-        rc = code == UTVM_RPC_DEV_ALLOC_DATA ? alloc_data(a, &ptr) : alloc_data_with_scope(a, &ptr);
-        if (rc == 0) {
-          rc = utvm_host_allocs_add(ptr);
-          if (rc != 0) TVMDeviceFreeDataSpace((DLDevice){kDLCPU, 0}, ptr);
-        }
-        break;
-      case UTVM_RPC_DEV_FREE_DATA:
-        rc = utvm_rpc_check_device(a->values[0].v_device, sig->name);
-        if (rc == 0 && !utvm_host_allocs_remove(a->values[1].v_handle)) {
-          rc = utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                         "DevFreeData: 0x%llx was not allocated with DevAllocData (or is freed)",
-                         (unsigned long long)(uintptr_t)a->values[1].v_handle);
-        }
-        if (rc == 0) rc = TVMDeviceFreeDataSpace(a->values[0].v_device, a->values[1].v_handle);
-        break;
-      case UTVM_RPC_COPY_AMONG_REMOTE:
-        rc = copy_among_remote(a);
-        break;
-      default: /* stream syscalls: everything is synchronous on this device */
-        rc = utvm_rpc_check_device(a->values[0].v_device, sig->name);
-        break;
-    }
-  }
-  if (rc != 0) {
-    utvm_rpc_reply_error(s, sig->name, rc);
-    return;
-  }
+/* Runs syscall `code` on checked arguments; *out is the handle it returns, if any. */
+static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
+  int rc;
   switch (code) {
     case UTVM_RPC_GET_GLOBAL_FUNC:
+      /* An unknown name is handle 0, not an error (the host reports it). */
+      return TVMFuncGetGlobal(a->values[0].v_str, out);
+    case UTVM_RPC_FREE_HANDLE:
+      return free_handle(a);
     case UTVM_RPC_DEV_ALLOC_DATA:
     case UTVM_RPC_DEV_ALLOC_DATA_WITH_SCOPE:
-    case UTVM_RPC_DEV_CREATE_STREAM: /* no streams: handle 0 (TVM sends garbage here) */
-      utvm_rpc_reply_handle(s, (uint64_t)(uintptr_t)ptr);
-      return;
-    default:
-      utvm_rpc_reply_void(s);
-      return;
+      if (code == UTVM_RPC_DEV_ALLOC_DATA) {
+        rc = alloc_data(a, out);
+      } else { /* from a template tensor; the runtime checks its device and shape */
+        const DLTensor* t = &a->tensors[0];
+        const char* scope = a->codes[1] == kTVMStr ? a->values[1].v_str : NULL;
+        rc = TVMDeviceAllocDataSpaceWithScope(t->device, t->ndim, t->shape, t->dtype, scope, out);
+      }
+      if (rc == 0) utvm_data_set_host_owned(*out);
+      return rc;
+    case UTVM_RPC_DEV_FREE_DATA:
+      return utvm_data_free_host_owned(a->values[1].v_handle);
+    case UTVM_RPC_COPY_AMONG_REMOTE:
+      rc = utvm_rpc_check_tensor_args(a);
+      if (rc != 0) return rc;
+      return TVMDeviceCopyDataFromTo((DLTensor*)&a->tensors[0], (DLTensor*)&a->tensors[1], NULL);
+    default: /* stream syscalls: everything is synchronous on this device */
+      return 0;
   }
+}
+
+int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
+  uint32_t index = (uint32_t)(code - UTVM_RPC_GET_GLOBAL_FUNC);
+  if (index >= sizeof(kSignatures) / sizeof(kSignatures[0]) ||
+      kSignatures[index][0] == NOT_SUPPORTED) {
+    /* TVM's device's own messages (kept even without UTVM_ERROR_MESSAGES). */
+    utvm_rpc_reply_exception(s, code == UTVM_RPC_DEV_SET_DEVICE ? "SetDevice not supported"
+                                : code == UTVM_RPC_DEV_GET_ATTR ? "GetAttr not supported"
+                                                                : "Syscall not recognized");
+    return 0;
+  }
+  utvm_rpc_args_t* a = &s->args;
+  void* handle = NULL;
+  int rc = utvm_rpc_read_args(r, a);
+  if (rc == 0) rc = check_signature(a, kSignatures[index]);
+  if (rc == 0) rc = run(code, a, &handle);
+  if (rc != 0) return rc;
+  /* No streams: DevCreateStream returns handle 0 (TVM sends garbage here). */
+  bool returns_handle = code == UTVM_RPC_GET_GLOBAL_FUNC || code == UTVM_RPC_DEV_ALLOC_DATA ||
+                        code == UTVM_RPC_DEV_ALLOC_DATA_WITH_SCOPE ||
+                        code == UTVM_RPC_DEV_CREATE_STREAM;
+  utvm_rpc_reply_return(s, returns_handle ? kTVMOpaqueHandle : kTVMNullptr, handle);
+  return 0;
 }

@@ -3,9 +3,9 @@
 #include <string.h>
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
+#include <utvm/memory.h>
 #include <utvm/rpc_server.h>
 
-#include "host_allocs.h"
 #include "rpc_dispatch.h"
 #include "rpc_globals.h"
 #include "server_state.h"
@@ -24,18 +24,14 @@ utvm_rpc_server_t* utvm_rpc_server_current(void) { return server.ready ? &server
 utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rpc_write_fn write,
                                         void* write_ctx) {
   server.ready = false;
-  if (rx_buf == NULL || write == NULL || rx_size < UTVM_RPC_MIN_PACKET_SIZE) {
-    utvm_fail(kTvmErrorBufferTooSmall,
-              "utvm_rpc_server_init: need a write function and a receive buffer of at least %d "
-              "bytes (UTVM_RPC_MAX_PACKET_SIZE=%d recommended)",
-              UTVM_RPC_MIN_PACKET_SIZE, UTVM_RPC_MAX_PACKET_SIZE);
-    return NULL;
-  }
   uint8_t seed = 0;
-  int rc = TVMPlatformGenerateRandom(&seed, 1);
+  int rc = kTvmErrorBufferTooSmall;
+  if (rx_buf != NULL && write != NULL && rx_size >= UTVM_RPC_MIN_PACKET_SIZE) {
+    rc = TVMPlatformGenerateRandom(&seed, 1); /* the session nonce needs it */
+  }
   if (rc != 0) {
-    utvm_fail(rc, "utvm_rpc_server_init: TVMPlatformGenerateRandom failed (0x%x); the session "
-              "nonce needs it", rc);
+    utvm_fail(rc, "utvm_rpc_server_init needs a writer, a receive buffer >= %d, random bytes",
+              UTVM_RPC_MIN_PACKET_SIZE);
     return NULL;
   }
   rc = utvm_rpc_register_globals();
@@ -53,7 +49,7 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
 
 /* A new host session cannot know the previous one's handles: free what it left behind. */
 static void forget_previous_session(void) {
-  utvm_host_allocs_release_all();
+  utvm_data_free_all_host_owned();
   utvm_time_evaluators_release_all();
 }
 
@@ -88,21 +84,14 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
     utvm_unframer_event_t ev = utvm_unframer_feed(&s->unframer, *bytes, *len, &used);
     *bytes += used;
     *len -= used;
-    switch (ev) {
-      case UTVM_UNFRAMER_FRAME:
-        s->stats.frames_received++;
-        if (utvm_unframer_overflow(&s->unframer)) s->stats.oversize_frames++;
-        on_frame(s);
-        break;
-      case UTVM_UNFRAMER_BAD_CRC:
-        s->stats.crc_errors++;
-        break;
-      case UTVM_UNFRAMER_SHORT_FRAME:
-      case UTVM_UNFRAMER_INVALID_ESCAPE:
-        s->stats.framing_errors++;
-        break;
-      default:
-        break;
+    if (ev == UTVM_UNFRAMER_FRAME) {
+      s->stats.frames_received++;
+      if (utvm_unframer_overflow(&s->unframer)) s->stats.oversize_frames++;
+      on_frame(s);
+    } else if (ev == UTVM_UNFRAMER_BAD_CRC) {
+      s->stats.crc_errors++;
+    } else if (ev != UTVM_UNFRAMER_NEED_MORE) { /* a short frame or an invalid escape */
+      s->stats.framing_errors++;
     }
   }
   s->feeding = false;

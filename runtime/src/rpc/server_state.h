@@ -17,17 +17,20 @@
 /* TVM 0.18's host receives each message into a 2048-byte buffer. */
 #define UTVM_RPC_TVM_HOST_MAX_MESSAGE 2048
 
+/* Small, often used fields first: Thumb code reaches them with short instructions. */
 struct utvm_rpc_server {
   bool ready;
-  utvm_framer_t framer;
-  utvm_unframer_t unframer;
-  utvm_session_t session;
-  size_t capacity;   /* largest session message in either direction */
   bool shutdown;     /* the host sent kShutdown */
   bool feeding;      /* inside utvm_rpc_server_feed (it is not re-entrant) */
+  bool measuring;    /* a reply is being sized, not sent (rpc_reply.c) */
+  size_t measured;   /* bytes counted while measuring */
+  size_t capacity;   /* largest session message in either direction */
   int write_error;   /* first transport error since the last feed() */
-  utvm_rpc_args_t args;
   utvm_rpc_server_stats_t stats;
+  utvm_session_t session;
+  utvm_unframer_t unframer;
+  utvm_framer_t framer;
+  utvm_rpc_args_t args;
 };
 
 /* The running server, or NULL before utvm_rpc_server_init(). */

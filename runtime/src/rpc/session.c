@@ -8,13 +8,18 @@ uint8_t utvm_session_next_nonce(uint8_t nonce) {
   return next == 0 ? 1 : next;
 }
 
-static int send_header_only(utvm_session_t* s, uint16_t id, uint8_t type, const uint8_t* body,
-                            uint32_t body_len) {
-  uint8_t header[UTVM_SESSION_HEADER_BYTES] = {(uint8_t)(id & 0xFF), (uint8_t)(id >> 8), type};
+static int begin(utvm_session_t* s, uint16_t id, uint8_t type, uint32_t body_len) {
+  uint8_t header[UTVM_SESSION_HEADER_BYTES] = {(uint8_t)id, (uint8_t)(id >> 8), type};
   int rc = utvm_framer_start(s->framer, UTVM_SESSION_HEADER_BYTES + body_len);
+  return rc != 0 ? rc : utvm_framer_write(s->framer, header, sizeof(header));
+}
+
+/* A whole message with a small body, sent at once. */
+static int send_message(utvm_session_t* s, uint16_t id, uint8_t type, const void* body,
+                        uint32_t body_len) {
+  int rc = begin(s, id, type, body_len);
   if (rc == kTvmErrorFramingInvalidState) return rc; /* another frame is open: not ours */
-  if (rc == 0) rc = utvm_framer_write(s->framer, header, sizeof(header));
-  if (rc == 0 && body_len > 0) rc = utvm_framer_write(s->framer, body, body_len);
+  if (rc == 0) rc = utvm_framer_write(s->framer, body, body_len);
   int finish_rc = utvm_framer_finish(s->framer);
   return rc != 0 ? rc : finish_rc;
 }
@@ -24,37 +29,28 @@ int utvm_session_init(utvm_session_t* s, utvm_framer_t* framer, uint8_t nonce_se
   s->established = false;
   s->local_nonce = nonce_seed;
   s->session_id = 0;
-  return send_header_only(s, 0, UTVM_MSG_TERMINATE_SESSION, NULL, 0);
-}
-
-static utvm_session_event_t start_session(utvm_session_t* s, uint8_t initiator_nonce) {
-  s->local_nonce = utvm_session_next_nonce(s->local_nonce);
-  s->session_id = (uint16_t)(initiator_nonce | (s->local_nonce << 8));
-  s->established = true;
-  static const uint8_t version = UTVM_SESSION_VERSION;
-  /* Answered whatever version the host asked for, as TVM's device does. */
-  send_header_only(s, s->session_id, UTVM_MSG_START_SESSION_REPLY, &version, 1);
-  return UTVM_SESSION_STARTED;
+  return send_message(s, 0, UTVM_MSG_TERMINATE_SESSION, NULL, 0);
 }
 
 utvm_session_event_t utvm_session_receive(utvm_session_t* s, uint8_t* payload, size_t stored,
                                           size_t len, uint8_t** body, size_t* body_len) {
-  if (len < UTVM_SESSION_HEADER_BYTES || stored < UTVM_SESSION_HEADER_BYTES) {
-    return UTVM_SESSION_DROPPED;
-  }
+  if (stored < UTVM_SESSION_HEADER_BYTES) return UTVM_SESSION_DROPPED; /* len >= stored */
   uint16_t id = (uint16_t)(payload[0] | (payload[1] << 8));
   uint8_t type = payload[2];
   *body = payload + UTVM_SESSION_HEADER_BYTES;
   *body_len = stored - UTVM_SESSION_HEADER_BYTES;
   switch (type) {
     case UTVM_MSG_START_SESSION_INIT: {
-      uint8_t initiator_nonce = (uint8_t)(id & 0xFF);
+      uint8_t initiator_nonce = (uint8_t)id;
       if (initiator_nonce == 0 || len == UTVM_SESSION_HEADER_BYTES) return UTVM_SESSION_DROPPED;
-      return start_session(s, initiator_nonce);
+      s->local_nonce = utvm_session_next_nonce(s->local_nonce);
+      s->session_id = (uint16_t)(initiator_nonce | (s->local_nonce << 8));
+      s->established = true;
+      /* Answered whatever version the host asked for, as TVM's device does. */
+      static const uint8_t version = UTVM_SESSION_VERSION;
+      send_message(s, s->session_id, UTVM_MSG_START_SESSION_REPLY, &version, 1);
+      return UTVM_SESSION_STARTED;
     }
-    case UTVM_MSG_START_SESSION_REPLY:
-      /* Only an initiator expects replies; the device never initiates. */
-      return UTVM_SESSION_DROPPED;
     case UTVM_MSG_TERMINATE_SESSION:
       if (!s->established) return UTVM_SESSION_NOTHING;
       s->established = false;
@@ -65,18 +61,15 @@ utvm_session_event_t utvm_session_receive(utvm_session_t* s, uint8_t* payload, s
       if (!s->established || id != s->session_id) return UTVM_SESSION_DROPPED;
       return UTVM_SESSION_RPC;
     default:
-      return UTVM_SESSION_DROPPED; /* TVM's server ignores unknown types too */
+      /* StartSessionReply (the device never initiates) and unknown types, as in TVM. */
+      return UTVM_SESSION_DROPPED;
   }
 }
 
-int utvm_session_begin(utvm_session_t* s, utvm_message_type_t type, uint32_t body_len) {
-  uint16_t id = type == UTVM_MSG_NORMAL ? s->session_id : 0;
-  uint8_t header[UTVM_SESSION_HEADER_BYTES] = {(uint8_t)(id & 0xFF), (uint8_t)(id >> 8),
-                                               (uint8_t)type};
-  int rc = utvm_framer_start(s->framer, UTVM_SESSION_HEADER_BYTES + body_len);
-  return rc != 0 ? rc : utvm_framer_write(s->framer, header, sizeof(header));
+int utvm_session_begin_normal(utvm_session_t* s, uint32_t body_len) {
+  return begin(s, s->session_id, UTVM_MSG_NORMAL, body_len);
 }
 
 int utvm_session_send_log(utvm_session_t* s, const char* text, size_t len) {
-  return send_header_only(s, 0, UTVM_MSG_LOG, (const uint8_t*)text, (uint32_t)len);
+  return send_message(s, 0, UTVM_MSG_LOG, text, (uint32_t)len);
 }

@@ -47,10 +47,9 @@ int utvm_session_init(utvm_session_t* s, utvm_framer_t* framer, uint8_t nonce_se
 utvm_session_event_t utvm_session_receive(utvm_session_t* s, uint8_t* payload, size_t stored,
                                           size_t len, uint8_t** body, size_t* body_len);
 
-/* Opens a frame holding a session message of `type` with a body of body_len bytes; the body
- * follows with utvm_framer_write() and the frame ends with utvm_framer_finish(). Normal
- * messages carry the session id, everything else id 0. */
-int utvm_session_begin(utvm_session_t* s, utvm_message_type_t type, uint32_t body_len);
+/* Opens a frame holding a Normal message (with the session id) of body_len bytes; the body
+ * follows with utvm_framer_write() and the frame ends with utvm_framer_finish(). */
+int utvm_session_begin_normal(utvm_session_t* s, uint32_t body_len);
 
 /* Sends a Log message (id 0, accepted by hosts in any state). */
 int utvm_session_send_log(utvm_session_t* s, const char* text, size_t len);

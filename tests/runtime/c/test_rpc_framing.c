@@ -16,6 +16,8 @@ UTEST(crc16_check_value) {
   uint8_t all[256];
   for (int i = 0; i < 256; i++) all[i] = (uint8_t)(i * 7 + 3);
   CHECK_EQ_INT(utvm_crc16_update(UTVM_CRC16_INIT, all, sizeof(all)), host_crc(0xFFFF, all, sizeof(all)));
+  static const uint8_t start[2] = {0xFF, 0xFD};
+  CHECK_EQ_INT(UTVM_CRC16_AFTER_PACKET_START, host_crc(0xFFFF, start, 2));
 }
 
 UTEST(framer_writes_the_doc_example_bytes) {
@@ -220,7 +222,7 @@ UTEST(server_answers_an_oversize_request_with_an_exception) {
   memset(p->b + p->n, 0x5A, 4000);
   p->n += 4000;
   const host_msg_t* reply = call(p);
-  CHECK(is_exception(reply, "larger than this device's receive buffer"));
+  CHECK(is_exception(reply, "> max packet"));
   utvm_rpc_server_stats_t stats;
   utvm_rpc_server_get_stats(srv, &stats);
   CHECK_EQ_INT(stats.oversize_frames, 1);

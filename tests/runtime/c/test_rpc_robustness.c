@@ -41,11 +41,11 @@ UTEST(truncated_and_padded_packets) {
   clear_wire();
   send_message(sid, 0x10, (const uint8_t*)"\x04\x00\x00", 3);
   CHECK_EQ_INT(parse_wire(), 1);
-  CHECK(is_exception(&msgs[0], "length prefix"));
+  CHECK(is_exception(&msgs[0], "announces"));
   /* a length but no code */
   p = req(9);
   p->n = 10;
-  CHECK(is_exception(call(p), "no RPC code"));
+  CHECK(is_exception(call(p), "announces"));
   /* an argument list that stops early */
   p = req(9);
   p_i32(p, 1);
@@ -97,7 +97,7 @@ UTEST(argument_counts_and_type_codes) {
     const char* message;
   } bad[] = {{14, "invalid type code 14"},        {16, "invalid type code 16"},
              {-3, "invalid type code -3"},        {128, "invalid type code 128"},
-             {kTVMNDArrayHandle, "type code 13"}, {kTVMObjectHandle, "object handles"}};
+             {kTVMNDArrayHandle, "type code 13"}, {kTVMObjectHandle, "invalid type code 8"}};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     pkt_t* p = req(3);
     p_u64(p, mgf);
@@ -112,12 +112,12 @@ UTEST(argument_counts_and_type_codes) {
   p_i32(p, 1);
   p_i32(p, kTVMArgInt);
   p_u64(p, 5);
-  CHECK(is_exception(call(p), "GetGlobalFunc: argument 0 has type code 0"));
+  CHECK(is_exception(call(p), "arg 0 has type code 0, not 11"));
   p = req(10);
   p_i32(p, 1);
   p_i32(p, kTVMOpaqueHandle);
   p_u64(p, 5);
-  CHECK(is_exception(call(p), "FreeHandle takes 2 arguments"));
+  CHECK(is_exception(call(p), "takes 2 args, 1 given"));
   CHECK(still_serving());
 }
 
@@ -150,7 +150,7 @@ UTEST(function_and_module_handles_are_checked) {
     p_u64(p, bogus[i]);
     p_i32(p, 0);
     const host_msg_t* m = call(p);
-    CHECK(is_exception(m, "not a live function handle") || is_exception(m, "-bit addresses"));
+    CHECK(is_exception(m, "not a live function") || is_exception(m, "does not fit a pointer"));
   }
   uint64_t mgf = get_global("tvm.rpc.server.ModuleGetFunction");
   pkt_t* p = req(3);
@@ -160,14 +160,14 @@ UTEST(function_and_module_handles_are_checked) {
   p_u64(p, 0x8003);
   p_str(p, "run");
   p_u64(p, 1);
-  CHECK(is_exception(call(p), "not a live module handle"));
+  CHECK(is_exception(call(p), "not a live module"));
   /* a function handle argument that names nothing */
   p = req(3);
   p_u64(p, mgf);
   p_i32(p, 1);
   p_i32(p, kTVMPackedFuncHandle);
   p_u64(p, 0x80048099);
-  CHECK(is_exception(call(p), "not a live function handle"));
+  CHECK(is_exception(call(p), "not a live function"));
   CHECK(still_serving());
 }
 
@@ -193,14 +193,14 @@ UTEST(copies_stay_inside_allocations) {
   CHECK(ptr != 0);
   static uint8_t bytes[256];
   /* not device memory at all */
-  CHECK(is_exception(copy_to(0x1000, 0, bytes, 4, 4), "not inside memory"));
-  CHECK(is_exception(copy_from((uint64_t)(uintptr_t)bytes, 0, 4, 4), "not inside memory"));
+  CHECK(is_exception(copy_to(0x1000, 0, bytes, 4, 4), "not in allocated memory"));
+  CHECK(is_exception(copy_from((uint64_t)(uintptr_t)bytes, 0, 4, 4), "not in allocated memory"));
   /* past the end, by offset, by length, and by an offset that wraps the address space */
-  CHECK(is_exception(copy_to(ptr, 61, bytes, 4, 64), "not inside memory"));
-  CHECK(is_exception(copy_to(ptr, 0, bytes, 65, 65), "not inside memory"));
-  CHECK(is_exception(copy_from(ptr, 64, 1, 64), "not inside memory"));
-  CHECK(is_exception(copy_from(ptr, UINT64_MAX - 2, 8, 64), "not inside memory"));
-  CHECK(is_exception(copy_from(ptr, 0, UINT64_MAX, 64), "not inside memory"));
+  CHECK(is_exception(copy_to(ptr, 61, bytes, 4, 64), "not in allocated memory"));
+  CHECK(is_exception(copy_to(ptr, 0, bytes, 65, 65), "not in allocated memory"));
+  CHECK(is_exception(copy_from(ptr, 64, 1, 64), "not in allocated memory"));
+  CHECK(is_exception(copy_from(ptr, UINT64_MAX - 2, 8, 64), "not in allocated memory"));
+  CHECK(is_exception(copy_from(ptr, 0, UINT64_MAX, 64), "not in allocated memory"));
   /* exactly the allocation is fine */
   CHECK(is_return1(copy_to(ptr, 0, bytes, 64, 64), kTVMNullptr, NULL));
   CHECK(is_return1(copy_to(ptr, 60, bytes, 4, 64), kTVMNullptr, NULL));
@@ -241,7 +241,7 @@ UTEST(tensor_records_are_checked) {
    * or a size that overflows */
   uint64_t fill = get_global("tvm.contrib.random.random_fill");
   int64_t shapes[3][2] = {{8, 9}, {-1, 4}, {INT64_MAX, INT64_MAX}};
-  const char* messages[3] = {"not inside memory", "negative", "overflows"};
+  const char* messages[3] = {"not in allocated memory", "negative", "overflows"};
   for (int i = 0; i < 3; i++) {
     p = req(3);
     p_u64(p, fill);
@@ -270,7 +270,7 @@ UTEST(device_memory_requests_are_checked) {
     p_u64(p, (uint64_t)sizes[i][0]);
     p_u64(p, (uint64_t)sizes[i][1]);
     p_u64(p, 0x00012002);
-    CHECK(is_exception(call(p), "not a valid request"));
+    CHECK(is_exception(call(p), "invalid size"));
   }
   /* far more than the heap has */
   uint64_t huge[2] = {1ull << 40, INT64_MAX};
@@ -285,17 +285,17 @@ UTEST(device_memory_requests_are_checked) {
     p_u64(p, 0x00012002);
     /* out of memory, or (32-bit) more than the address space */
     const host_msg_t* m = call(p);
-    CHECK(is_exception(m, "memory") || is_exception(m, "not a valid request"));
+    CHECK(is_exception(m, "memory") || is_exception(m, "invalid size"));
   }
   /* DevFreeData: only what DevAllocData gave, once */
   uint64_t ptr = dev_alloc(32);
-  CHECK(is_exception(dev_free(ptr + 8), "not allocated with DevAllocData"));
+  CHECK(is_exception(dev_free(ptr + 8), "not from DevAllocData"));
   CHECK(is_return1(dev_free(ptr), kTVMNullptr, NULL));
-  CHECK(is_exception(dev_free(ptr), "not allocated with DevAllocData"));
+  CHECK(is_exception(dev_free(ptr), "not from DevAllocData"));
   static const int64_t shape[1] = {4};
   TVMNDArray* arr;
   CHECK_OK(utvm_ndarray_empty(1, shape, (DLDataType){kDLFloat, 32, 1}, (DLDevice){kDLCPU, 0}, &arr));
-  CHECK(is_exception(dev_free((uint64_t)(uintptr_t)arr->dl_tensor.data), "not allocated"));
+  CHECK(is_exception(dev_free((uint64_t)(uintptr_t)arr->dl_tensor.data), "not from DevAllocData"));
   CHECK(still_serving());
 }
 
@@ -306,7 +306,7 @@ UTEST(init_server_with_arguments_is_refused) {
   p_i32(p, 1);
   p_i32(p, kTVMArgInt);
   p_u64(p, 1);
-  CHECK(is_exception(call(p), "InitServer takes no arguments"));
+  CHECK(is_exception(call(p), "takes 0 args, 1 given"));
   p = req(2);
   p_u64(p, 1000);
   CHECK(is_exception(call(p), "truncated"));
