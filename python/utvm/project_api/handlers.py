@@ -8,11 +8,14 @@ build, flash and the transport methods).
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import io
 import re
 import shlex
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,6 +23,7 @@ from typing import Any, TextIO
 from utvm.board.build_dir import read_build
 from utvm.board.builder import BuildRequest
 from utvm.board.builder import build as west_utvm_build
+from utvm.board.devicetree import rpc_uart, uart_baud
 from utvm.board.targets import (
     DEFAULT_BAUD,
     FlashOptions,
@@ -41,11 +45,38 @@ PROTOCOL_VERSION = 1
 OLDEST_TVM = (0, 13)
 
 
-class _Discard(io.TextIOBase):
-    """Where west's output goes when verbose is off (errors still carry Zephyr's message)."""
+class _Tail(io.TextIOBase):
+    """Where west's output goes when verbose is off: only its last lines are kept, to be
+    added to the error message if the step fails."""
+
+    def __init__(self, lines: int = 30) -> None:
+        super().__init__()
+        self.lines: collections.deque[str] = collections.deque(maxlen=lines)
+        self._partial = ""
 
     def write(self, text: str) -> int:
+        *complete, self._partial = (self._partial + text).split("\n")
+        self.lines.extend(complete)
         return len(text)
+
+    def text(self) -> str:
+        return "\n".join(f"  | {line}" for line in [*self.lines, self._partial] if line)
+
+
+@contextlib.contextmanager
+def _output(log: TextIO, verbose: bool) -> Iterator[TextIO]:
+    """west's output: to the log when verbose, else kept back and shown only on failure."""
+    if verbose:
+        yield log
+        return
+    tail = _Tail()
+    try:
+        yield tail
+    except UtvmError as exc:
+        if not tail.text():
+            raise
+        raise UtvmError(f"{exc}\nThe last lines of its output (all of it with the project "
+                        f"option verbose=true):\n{tail.text()}") from exc
 
 
 class ProjectHandler:
@@ -109,11 +140,11 @@ class ProjectHandler:
         values = _parse("build", options)
         record = self._project(values)
         west = self._west(values)
-        out = self._out(values)
         self._say(f"building {self.server_dir} for {record.board} (west build)...")
-        outcome = west_utvm_build(BuildRequest(board=record.board,
-                                               build_dir=str(self.build_dir),
-                                               app=str(self.server_dir), west=west), out)
+        with _output(self.log, values["verbose"]) as out:
+            outcome = west_utvm_build(BuildRequest(board=record.board,
+                                                   build_dir=str(self.build_dir),
+                                                   app=str(self.server_dir), west=west), out)
         how = "configured and built" if outcome.configured else "built"
         self._say(f"{how} {outcome.build_dir}")
 
@@ -130,15 +161,17 @@ class ProjectHandler:
         else:
             flash_options = FlashOptions(values["flash_runner"], values["serial_number"],
                                          skip_rebuild=True)
-        self._say(target.flash(flash_options, self._out(values)))
+        with _output(self.log, values["verbose"]) as out:
+            message = target.flash(flash_options, out)
+        self._say(message)
 
     def open_transport(self, options: dict[str, Any]) -> dict[str, Any]:
         values = _parse("open_transport", options)
         self._project(values)
         target = self._target(values)
-        link = target.link(LinkOptions(values["serial_port"],
-                                       values["serial_baud"] or DEFAULT_BAUD,
-                                       values["serial_number"]), self._out(values))
+        baud = values["serial_baud"] or _devicetree_baud(target) or DEFAULT_BAUD
+        link = target.link(LinkOptions(values["serial_port"], baud, values["serial_number"]),
+                           self.log if values["verbose"] else _Tail())
         timeouts = self.bridge.open(link)
         return {"timeouts": asdict(timeouts)}
 
@@ -185,15 +218,19 @@ class ProjectHandler:
         west = West.for_zephyr(build.zephyr_base, prefix) if prefix else None
         return target_for(build, west)
 
-    def _out(self, values: dict[str, Any]) -> TextIO:
-        return self.log if values.get("verbose") else _Discard()
-
     def _say(self, message: str) -> None:
         print(f"utvm: {message}", file=self.log, flush=True)
 
 
 def _parse(method: str, given: dict[str, Any]) -> dict[str, Any]:
     return options.parse_options(method, given)
+
+
+def _devicetree_baud(target: Target) -> int | None:
+    """The RPC UART's current-speed in the built devicetree, as TVM's template reads it."""
+    dts = target.build.zephyr_dir / "zephyr.dts"
+    uart = rpc_uart(dts)
+    return uart_baud(dts, uart.label) if uart else None
 
 
 def _west_prefix(values: dict[str, Any]) -> list[str] | None:

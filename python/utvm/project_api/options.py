@@ -64,7 +64,8 @@ OPTIONS: tuple[ProjectOption, ...] = (
                   help="The board's RPC UART, when it cannot be found by serial number: a "
                   "device (/dev/ttyACM0, COM3), any pyserial URL, or tcp:HOST:PORT."),
     ProjectOption("serial_baud", "int", optional=[OPEN], default=None,
-                  help="Baud rate of the serial port (default: 115200)."),
+                  help="Baud rate of the serial port (default: current-speed of the RPC UART "
+                  "in the built devicetree, else 115200)."),
     ProjectOption("flash_runner", "str", optional=[FLASH], default=None,
                   help="west flash --runner (default: the board's own flash runner)."),
     ProjectOption("config_main_stack_size", "int", optional=[GENERATE], default=None,

@@ -20,6 +20,7 @@ from utvm.transport import Transport, TransportClosed, TransportTimeout, Transpo
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE_DIR = REPO_ROOT / "template_project"
+BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
 SERVER_SCRIPT = "microtvm_api_server.py"
 
 
@@ -142,3 +143,19 @@ def _translated(exc: RpcErrorReply, timeout: float | None) -> Exception:
     if exc.message == "TransportClosedError":
         return TransportClosed("the server's transport is closed")
     return exc
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment of a TVM process: no PYTHONPATH to our package (the server script
+    must find it by itself) and no ZEPHYR_BASE unless a test gives one."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "ZEPHYR_BASE", "UTVM_ROOT")}
+    env.update(extra)
+    return env
+
+
+def generate(client: ApiClient, mlf: Path, project: Path, **options: Any) -> None:
+    """generate_project as TVM's TemplateProject calls it (every option sent)."""
+    client.call("generate_project", model_library_format_path=str(mlf),
+                standalone_crt_dir=str(project.parent / "standalone_crt"),
+                project_dir=str(project), options=all_options(client, **options))

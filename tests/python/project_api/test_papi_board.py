@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -17,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apiclient import ApiClient, RpcErrorReply, all_options
-from conftest import generate, server_env
+from apiclient import ApiClient, RpcErrorReply, all_options, generate, server_env
 
 from utvm.board.build_dir import read_build
+from utvm.board.devicetree import rpc_uart, uart_baud
 from utvm.board.targets import NativeSimTarget
 
 FAKE_SIMULATOR = """\
@@ -40,8 +41,11 @@ args = sys.argv[1:]
 with open(os.environ["FAKE_WEST_LOG"], "a") as log:
     log.write(json.dumps({"args": args, "cwd": os.getcwd(),
                           "zephyr_base": os.environ.get("ZEPHYR_BASE")}) + "\\n")
+if args[0] == "flash":
+    print("fake west: flashed")
+    sys.exit(0)
 if args[0] != "build":
-    sys.exit("fake west: only build")
+    sys.exit("fake west: only build and flash")
 build = Path(args[args.index("-d") + 1])
 board = args[args.index("-b") + 1]
 app = [a for a in args[1:args.index("--") if "--" in args else len(args)]
@@ -58,7 +62,8 @@ cache.write_text(defined +
     f"ZEPHYR_BASE:PATH={os.environ['ZEPHYR_BASE']}\\nBOARD:STRING={board}\\n"
     f"CACHED_BOARD:STRING={board}\\nCMAKE_PROJECT_NAME:STATIC=app\\n"
     f"APPLICATION_SOURCE_DIR:PATH={app}\\n")
-(build / "zephyr" / ".config").write_text('CONFIG_ARCH_POSIX=y\\nCONFIG_KERNEL_BIN_NAME="zephyr"\\n')
+simulated = "CONFIG_ARCH_POSIX=y\\n" if board == "native_sim" else ""
+(build / "zephyr" / ".config").write_text(simulated + 'CONFIG_KERNEL_BIN_NAME="zephyr"\\n')
 (build / "zephyr" / "zephyr.elf").write_bytes(b"\\x7fELF")
 exe = build / "zephyr" / "zephyr.exe"
 exe.write_text("#!" + sys.executable + "\\n" + os.environ["FAKE_SIMULATOR"])
@@ -220,11 +225,14 @@ def test_unknown_board_reports_zephyrs_message(template_server: ApiClient, model
     folder = tmp_path / "odd"
     generate(template_server, model_tar, folder, board="no_such_board")
     env = server_env(FAKE_WEST_LOG=fake_zephyr["log"])
-    with ApiClient(folder, env=env, log_path=tmp_path / "odd.log") as client:
-        with pytest.raises(RpcErrorReply) as caught:
-            client.call("build", options=options_for(client, fake_zephyr))
+    with ApiClient(folder, env=env, log_path=tmp_path / "odd.log") as client, \
+            pytest.raises(RpcErrorReply) as caught:
+        client.call("build", options=options_for(client, fake_zephyr))
     assert "No board named 'no_such_board' found" in caught.value.message
     assert "west boards" in caught.value.message
+    # Quiet (verbose unset), yet the failure shows the end of west's output.
+    assert "The last lines of its output" in caught.value.message
+    assert "  | CMake Error at boards.cmake" in caught.value.message
 
 
 def test_no_zephyr_says_how_to_point_at_it(server: ApiClient) -> None:
@@ -246,3 +254,80 @@ def test_missing_west_command(server: ApiClient, fake_zephyr: dict[str, str]) ->
                                                  west_cmd="no-such-west-xyz build"))
     assert "west_cmd='no-such-west-xyz build'" in caught.value.message
     assert "is not a program on PATH" in caught.value.message
+
+
+@pytest.fixture
+def echo_pty(tmp_path: Path) -> Iterator[str]:
+    """A stand-in for a real board's serial port: a PTY that echoes, started by the test."""
+    script = tmp_path / "echo.py"
+    script.write_text(textwrap.dedent(FAKE_SIMULATOR))
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                               text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    try:
+        yield line.split("pseudotty: ")[1].strip()
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_hardware_board_flash_and_serial_port(template_server: ApiClient, model_tar: Path,
+                                              fake_zephyr: dict[str, str], echo_pty: str,
+                                              tmp_path: Path) -> None:
+    pytest.importorskip("serial", reason="pyserial is not installed")
+    folder = tmp_path / "hw"
+    generate(template_server, model_tar, folder, board="nucleo_f746zg")
+    env = server_env(FAKE_WEST_LOG=fake_zephyr["log"],
+                     FAKE_SIMULATOR=textwrap.dedent(FAKE_SIMULATOR))
+    with ApiClient(folder, env=env, log_path=tmp_path / "hw.log") as client:
+        options = options_for(client, fake_zephyr, serial_number="0672FF485550755187",
+                              flash_runner="openocd")
+        client.call("build", options=options)
+        client.call("flash", options=options)
+        flash = west_calls(fake_zephyr)[-1]["args"]
+        assert flash == ["flash", "-d", str(folder / "build"), "--runner", "openocd",
+                         "--dev-id", "0672FF485550755187", "--skip-rebuild"]
+        reply = client.call("open_transport", options={**options, "serial_port": echo_pty,
+                                                       "serial_baud": "115200"})
+        assert reply["timeouts"] == {"session_start_retry_timeout_sec": 2.0,
+                                     "session_start_timeout_sec": 5.0,
+                                     "session_established_timeout_sec": 5.0}
+        with pytest.raises(RpcErrorReply) as caught:
+            client.call("read_transport", n=4, timeout_sec=0.2)
+        assert caught.value.message == "IoTimeoutError"
+        client.call("write_transport", data=b85(b"\x00\x01ping"), timeout_sec=2.0)
+        got = b""
+        while len(got) < 6:
+            got += base64.b85decode(client.call("read_transport", n=6 - len(got),
+                                                timeout_sec=2.0)["data"])
+        assert got == b"\x00\x01ping"
+        client.call("close_transport")
+
+
+def test_serial_baud_comes_from_the_devicetree(tmp_path: Path) -> None:
+    dts = tmp_path / "zephyr.dts"
+    dts.write_text(textwrap.dedent("""\
+        / {
+        \tchosen {
+        \t\tzephyr,console = &usart3;
+        \t\tzephyr,utvm-uart = &usart2;
+        \t};
+        \tsoc {
+        \t\tusart3: serial@40004800 {
+        \t\t\tpinctrl { x = < 1 >; };
+        \t\t\tcurrent-speed = < 0x1c200 >;
+        \t\t};
+        \t\tusart2: serial@40004400 {
+        \t\t\tcurrent-speed = < 921600 >;
+        \t\t};
+        \t\tuart0: uart { current-speed = < 0x0 >; };
+        \t};
+        };
+        """))
+    uart = rpc_uart(dts)
+    assert uart is not None and uart.label == "usart2"
+    assert uart_baud(dts, uart.label) == 921600
+    assert uart_baud(dts, "usart3") == 115200
+    assert uart_baud(dts, "uart0") is None  # native_sim's PTY UARTs say 0
+    assert uart_baud(dts, "missing") is None

@@ -10,8 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from apiclient import REPO_ROOT, ApiClient, RpcErrorReply
-from conftest import BUNDLED_MODEL, generate, server_env
+from apiclient import BUNDLED_MODEL, REPO_ROOT, ApiClient, RpcErrorReply, generate, server_env
 
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "tvm-0.18"
 

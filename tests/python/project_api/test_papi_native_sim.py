@@ -18,8 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from apiclient import REPO_ROOT, TEMPLATE_DIR, ApiClient, ApiTransport, all_options
-from conftest import generate, server_env
+from apiclient import (
+    REPO_ROOT,
+    TEMPLATE_DIR,
+    ApiClient,
+    ApiTransport,
+    all_options,
+    generate,
+    server_env,
+)
 
 from utvm.board.build_dir import read_build
 from utvm.board.targets import NativeSimTarget

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apiclient import ApiClient, RpcErrorReply, all_options
-from conftest import generate
+from apiclient import ApiClient, RpcErrorReply, all_options, generate
 
 from utvm.errors import UtvmError
 from utvm.project_api.options import BY_NAME, parse_options
