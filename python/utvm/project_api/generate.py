@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from utvm.board.apps import RpcServerApp, rpc_memory_for
+from utvm.board.apps import (
+    RPC_DEFAULT_PACKET_BYTES,
+    RPC_SAMPLE_ARENA_BYTES,
+    RpcServerApp,
+    rpc_memory_for,
+)
 from utvm.errors import UtvmError
 from utvm.mlf.archive import extract_archive, is_tar_archive
 from utvm.mlf.loader import open_mlf
@@ -116,12 +121,17 @@ def _fill(folder: Path, mlf_path: Path, options: dict[str, Any], server_script: 
     extract_archive(model_tar, folder / MODEL_DIR)
     for name in _NOT_UNPACKED:
         shutil.rmtree(folder / MODEL_DIR / name, ignore_errors=True)
-    with open_mlf(folder / MODEL_DIR) as mlf:
-        RpcServerApp().check_model(mlf)  # a C-interface model cannot be driven over RPC
-        conf = _project_conf(mlf, options)
+    operators = _operator_style(folder / MODEL_DIR)
+    if operators is not None:
+        conf = _project_conf(None, operators, options)
+    else:
+        with open_mlf(folder / MODEL_DIR) as mlf:
+            RpcServerApp().check_model(mlf)  # a C-interface model cannot be driven over RPC
+            conf = _project_conf(mlf, 0, options)
     shutil.copyfile(server_script, folder / SERVER_SCRIPT)
     (folder / PROJECT_CONF).write_text(conf, encoding="utf-8")
-    (folder / "CMakeLists.txt").write_text(_cmakelists(module_dir, options), encoding="utf-8")
+    (folder / "CMakeLists.txt").write_text(
+        _cmakelists(module_dir, options, operators is not None), encoding="utf-8")
     if options.get("extra_files_tar"):
         _unpack_extra(Path(options["extra_files_tar"]), folder)
     record = ProjectRecord(module_dir, options["board"], options["project_type"],
@@ -130,16 +140,45 @@ def _fill(folder: Path, mlf_path: Path, options: dict[str, Any], server_script: 
                                          encoding="utf-8")
 
 
-def _project_conf(mlf: ModelLibrary, options: dict[str, Any]) -> str:
+def _operator_style(model_dir: Path) -> int | None:
+    """For an operator-style export (tvm.build, what AutoTVM measures): the bytes of its
+    buffers; None for a full model."""
+    try:
+        metadata = json.loads((model_dir / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UtvmError(f"the MLF has no readable metadata.json ({exc}): export it again with "
+                        "tvm.micro.export_model_library_format.") from exc
+    if not isinstance(metadata, dict) or metadata.get("style") != "operator":
+        return None
+    if not any((model_dir / "codegen" / "host" / "src").glob("*.c")):
+        raise UtvmError("the operator-style MLF has no C sources (codegen/host/src/*.c): build "
+                        "it with target \"c\" and runtime crt with system-lib.")
+    buffers = metadata.get("memory") or {}
+    return sum(int(entry.get("size_bytes") or 0)
+               for entries in buffers.values() if isinstance(entries, list)
+               for entry in entries if isinstance(entry, dict))
+
+
+def _project_conf(mlf: ModelLibrary | None, operator_bytes: int,
+                  options: dict[str, Any]) -> str:
     arena = options.get("arena_size_bytes")
     workspace = options.get("workspace_size_bytes")
     if arena and workspace and arena != workspace:
         raise UtvmError(f"arena_size_bytes={arena} and workspace_size_bytes={workspace} name "
                         "the same memory: give one of them.")
-    memory = rpc_memory_for(mlf)  # enough for this model when no size is given
+    if mlf is not None:
+        memory = rpc_memory_for(mlf)  # enough for this model when no size is given
+        what = f"Model: {mlf.module_name} ({mlf.executor_kind})."
+    else:
+        # Operators: the host allocates every buffer (twice over for AutoTVM's reference
+        # checks) and the operator's own workspace comes from the same arena.
+        needed = max(RPC_SAMPLE_ARENA_BYTES, 2 * operator_bytes + 8192)
+        memory = {"CONFIG_UTVM_ARENA_SIZE": str(-(-needed // 4096) * 4096),
+                  "CONFIG_UTVM_RPC_MAX_PACKET_SIZE": str(RPC_DEFAULT_PACKET_BYTES)}
+        what = "Operators (operator-style MLF): the host calls them from the system library."
     lines = [
         "# This project's settings, on top of samples/rpc_server/prj.conf of the utvm module.",
-        f"# Model: {mlf.module_name} ({mlf.executor_kind}).",
+        f"# {what}",
         f"CONFIG_UTVM_ARENA_SIZE={arena or workspace or memory['CONFIG_UTVM_ARENA_SIZE']}",
         f"CONFIG_UTVM_RPC_MAX_PACKET_SIZE={memory['CONFIG_UTVM_RPC_MAX_PACKET_SIZE']}",
     ]
@@ -154,7 +193,22 @@ def _cmake_path(path: Path) -> str:
     return path.as_posix().replace('"', '\\"')
 
 
-def _cmakelists(module_dir: Path, options: dict[str, Any]) -> str:
+_FULL_MODEL = """\
+set(UTVM_MODEL "${CMAKE_CURRENT_SOURCE_DIR}/model" CACHE PATH
+    "Model Library Format the host will run")
+utvm_add_model(app MLF ${UTVM_MODEL})
+"""
+# An operator-style export has no executor: its C sources (operators and the system
+# library registry) go into the app as they are.
+_OPERATORS = """\
+file(GLOB utvm_operator_sources "${CMAKE_CURRENT_SOURCE_DIR}/model/codegen/host/src/*.c")
+target_sources(app PRIVATE ${utvm_operator_sources})
+target_include_directories(app PRIVATE "${UTVM_MODULE_DIR}/runtime/include")
+set_source_files_properties(${utvm_operator_sources} PROPERTIES COMPILE_OPTIONS -w)
+"""
+
+
+def _cmakelists(module_dir: Path, options: dict[str, Any], operators: bool) -> str:
     definitions = options.get("compile_definitions") or []
     extra = ""
     if definitions:
@@ -178,11 +232,8 @@ list(APPEND EXTRA_CONF_FILE "${{CMAKE_CURRENT_LIST_DIR}}/{PROJECT_CONF}")
 find_package(Zephyr REQUIRED HINTS $ENV{{ZEPHYR_BASE}})
 project(utvm_project)
 
-set(UTVM_MODEL "${{CMAKE_CURRENT_SOURCE_DIR}}/{MODEL_DIR}" CACHE PATH
-    "Model Library Format the host will run")
 target_sources(app PRIVATE "${{UTVM_MODULE_DIR}}/samples/rpc_server/src/main.c")
-utvm_add_model(app MLF ${{UTVM_MODEL}})
-{extra}"""
+{_OPERATORS if operators else _FULL_MODEL}{extra}"""
 
 
 def _cmake_argument(item: str) -> str:

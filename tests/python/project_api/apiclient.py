@@ -159,3 +159,28 @@ def generate(client: ApiClient, mlf: Path, project: Path, **options: Any) -> Non
     client.call("generate_project", model_library_format_path=str(mlf),
                 standalone_crt_dir=str(project.parent / "standalone_crt"),
                 project_dir=str(project), options=all_options(client, **options))
+
+
+GRAPH_FIXTURE = REPO_ROOT.parent / "shared" / "fixtures" / "tvm-0.18" / "tiny_conv_f32" / \
+    "graph"
+SOFTMAX = "tvmgen_default_fused_nn_softmax"
+
+
+def operator_mlf(folder: Path) -> Path:
+    """An operator-style MLF (what AutoTVM's build function exports for tvm.build results):
+    TVM 0.18's generated operators and system-library registry of the graph fixture, with
+    operator-style metadata (version 7, no executor). None when the fixtures are absent."""
+    sources = GRAPH_FIXTURE / "codegen" / "host" / "src"
+    folder.mkdir(parents=True)
+    for index, name in enumerate(("default_lib0.c", "default_lib1.c")):
+        target = folder / "codegen" / "host" / "src" / f"lib{index}.c"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((sources / name).read_bytes())
+    (folder / "metadata.json").write_text(json.dumps({
+        "version": 7, "model_name": "default", "export_datetime": "2024-01-31 12:34:56Z",
+        "memory": {SOFTMAX: [
+            {"size_bytes": 40, "shape": [1, 10], "dtype": "float32", "input_binding": "p0"},
+            {"size_bytes": 40, "shape": [1, 10], "dtype": "float32",
+             "input_binding": "T_softmax_norm"}]},
+        "target": ["c -keys=cpu -model=host"], "executors": [], "style": "operator"}))
+    return folder

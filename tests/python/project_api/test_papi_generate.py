@@ -10,7 +10,16 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from apiclient import BUNDLED_MODEL, REPO_ROOT, ApiClient, RpcErrorReply, generate, server_env
+from apiclient import (
+    BUNDLED_MODEL,
+    GRAPH_FIXTURE,
+    REPO_ROOT,
+    ApiClient,
+    RpcErrorReply,
+    generate,
+    operator_mlf,
+    server_env,
+)
 
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "tvm-0.18"
 
@@ -158,11 +167,39 @@ def test_server_without_utvm_anywhere_says_so(tmp_path: Path) -> None:
         (REPO_ROOT / "template_project" / "microtvm_api_server.py").read_bytes())
     env = server_env()
     env["PYTHONNOUSERSITE"] = "1"
-    if subprocess.run([sys.executable, "-c", "import utvm"], env=env, cwd=lonely,
+    if subprocess.run([sys.executable, "-c", "import utvm.project_api"], env=env, cwd=lonely,
                       capture_output=True, check=False).returncode == 0:
-        pytest.skip("utvm is installed in this Python: the server would find it anyway")
+        pytest.skip("a utvm with project_api is installed in this Python: the server would find it")
     client = ApiClient(lonely, env=env, log_path=tmp_path / "lonely.log")
     with pytest.raises(EOFError):
         client.call("server_info_query", tvm_version="0.18.0")
     assert client.close() != 0
     assert "cannot find utvm's host package" in (tmp_path / "lonely.log").read_text()
+
+
+def test_operator_style_mlf_for_autotvm(template_server: ApiClient, tmp_path: Path) -> None:
+    """AutoTVM measures single operators: an operator-style MLF (no executor) has its
+    sources compiled straight into the app, for the host to call from the system library."""
+    if not GRAPH_FIXTURE.is_dir():
+        pytest.skip("TVM 0.18 fixtures not found at ../shared/fixtures (relative to the repo)")
+    project = tmp_path / "project"
+    generate(template_server, operator_mlf(tmp_path / "ops"), project, board="native_sim")
+    cmake = (project / "CMakeLists.txt").read_text()
+    assert "utvm_add_model" not in cmake
+    assert 'file(GLOB utvm_operator_sources "${CMAKE_CURRENT_SOURCE_DIR}/model/codegen/host/' \
+        'src/*.c")' in cmake
+    conf = (project / "utvm_project.conf").read_text()
+    assert "Operators (operator-style MLF)" in conf
+    assert "CONFIG_UTVM_ARENA_SIZE=24576" in conf
+
+
+def test_operator_style_mlf_without_sources(template_server: ApiClient, tmp_path: Path
+                                            ) -> None:
+    mlf = tmp_path / "empty-ops"
+    mlf.mkdir()
+    (mlf / "metadata.json").write_text(json.dumps({"version": 7, "style": "operator",
+                                                   "executors": [], "memory": {}}))
+    with pytest.raises(RpcErrorReply) as caught:
+        generate(template_server, mlf, tmp_path / "project", board="native_sim")
+    assert "has no C sources" in caught.value.message
+    assert not (tmp_path / "project").exists()

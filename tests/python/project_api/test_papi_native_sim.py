@@ -19,12 +19,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from apiclient import (
+    GRAPH_FIXTURE,
     REPO_ROOT,
+    SOFTMAX,
     TEMPLATE_DIR,
     ApiClient,
     ApiTransport,
     all_options,
     generate,
+    operator_mlf,
     server_env,
 )
 
@@ -54,9 +57,7 @@ def built_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
     mlf = tmp_path / "model.tar"
     with tarfile.open(mlf, "w") as tar:  # as tvm.micro.export_model_library_format writes
         tar.add(FIXTURE, arcname=".")
-    env = server_env(ZEPHYR_BASE=os.environ["ZEPHYR_BASE"],
-                     ZEPHYR_TOOLCHAIN_VARIANT=os.environ.get("ZEPHYR_TOOLCHAIN_VARIANT",
-                                                             "host"))
+    env = zephyr_env()
     project = tmp_path / "project"
     with ApiClient(TEMPLATE_DIR, env=env, log_path=tmp_path / "template.log") as template:
         generate(template, mlf, project, board="native_sim")
@@ -73,10 +74,13 @@ def built_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
 
 
 def project_server(project: Path, log: Path) -> ApiClient:
-    env = server_env(ZEPHYR_BASE=os.environ["ZEPHYR_BASE"],
-                     ZEPHYR_TOOLCHAIN_VARIANT=os.environ.get("ZEPHYR_TOOLCHAIN_VARIANT",
-                                                             "host"))
-    return ApiClient(project, env=env, log_path=log)
+    return ApiClient(project, env=zephyr_env(), log_path=log)
+
+
+def zephyr_env() -> dict[str, str]:
+    return server_env(ZEPHYR_BASE=os.environ["ZEPHYR_BASE"],
+                      ZEPHYR_TOOLCHAIN_VARIANT=os.environ.get("ZEPHYR_TOOLCHAIN_VARIANT",
+                                                              "host"))
 
 
 def test_model_runs_through_the_project_api(built_project: tuple[Path, Path]) -> None:
@@ -126,3 +130,41 @@ def test_user_can_west_build_the_project_directly(built_project: tuple[Path, Pat
         capture_output=True, text=True, check=False, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "utvm_project.conf" in result.stdout
+
+
+def test_autotvm_style_operator_measurement(tmp_path: Path) -> None:
+    """What AutoTVM does per candidate: an operator-style MLF into a project, build, flash,
+    then call the operator from the system library and time it on the board — all through
+    the Project API. (The second and last Zephyr build of this module.)"""
+    if not GRAPH_FIXTURE.is_dir():
+        pytest.skip("TVM 0.18 fixtures not found at ../shared/fixtures (relative to the repo)")
+    project = tmp_path / "operators"
+    with ApiClient(TEMPLATE_DIR, env=zephyr_env(), log_path=tmp_path / "t.log") as template:
+        generate(template, operator_mlf(tmp_path / "ops"), project, board="native_sim")
+    log = tmp_path / "ops.log"
+    with project_server(project, log) as client:
+        options = all_options(client)
+        try:
+            client.call("build", options=options)
+            client.call("flash", options=options)
+        except Exception:
+            pytest.fail("build/flash failed:\n" + log.read_text(errors="replace")[-6000:])
+        try:
+            session = Session(ApiTransport(client, options))
+            session.open()
+            logits = np.linspace(-2.0, 3.0, 10, dtype=np.float32).reshape(1, 10)
+            with session.get_system_lib() as lib, lib.get_function(SOFTMAX) as softmax, \
+                    session.array(logits) as source, session.empty((1, 10), "float32") as out:
+                softmax(source, out)
+                got = out.numpy()
+                timer = lib.time_evaluator(SOFTMAX, number=3, repeat=2)
+                try:
+                    times = timer(source, out)
+                finally:
+                    timer.free()
+            session.close()
+        finally:
+            NativeSimTarget(read_build(project / "build")).stop()
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    assert len(times) == 2 and all(t >= 0 for t in times)
