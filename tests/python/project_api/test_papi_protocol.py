@@ -3,11 +3,13 @@ and that the server lives on after bad requests and ends at end of file."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 from apiclient import ApiClient, RpcErrorReply
 
+from utvm.project_api.jsonrpc import IoTimeoutError, JsonRpcServer, Method
 from utvm.project_api.options import OPTIONS
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, SERVER_ERROR = (
@@ -119,3 +121,55 @@ def test_option_list_matches_the_module() -> None:
     for option in OPTIONS:
         assert option.help.strip()
         assert option.choices is None or option.default in (None, *option.choices)
+
+
+def serve(lines: list[bytes], methods: dict[str, Method]) -> list[dict[str, object]]:
+    """Runs the JSON-RPC layer in-process over byte streams; returns the replies."""
+    replies = io.BytesIO()
+    server = JsonRpcServer(io.BytesIO(b"".join(line + b"\n" for line in lines)), replies,
+                           methods)
+    server.serve_forever()
+    return [json.loads(line) for line in replies.getvalue().splitlines()]
+
+
+def request_line(method: str, params: dict[str, object], request_id: int = 1) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "method": method, "params": params,
+                       "id": request_id}).encode()
+
+
+def test_a_bug_in_a_method_is_still_a_reply() -> None:
+    def broken() -> None:
+        raise KeyError("oops")
+
+    replies = serve([request_line("broken", {}), request_line("fine", {}, 2)],
+                    {"broken": Method("broken", {}, broken),
+                     "fine": Method("fine", {}, lambda: {"ok": True})})
+    assert replies[0]["error"]["code"] == SERVER_ERROR
+    assert replies[0]["error"]["message"] == "calling method broken: KeyError: 'oops'"
+    assert "KeyError" in replies[0]["error"]["data"]["traceback"]
+    assert replies[1] == {"jsonrpc": "2.0", "id": 2, "result": {"ok": True}}
+
+
+def test_a_result_json_cannot_hold_is_an_internal_error() -> None:
+    replies = serve([request_line("odd", {})], {"odd": Method("odd", {}, lambda: {1, 2})})
+    assert replies[0]["error"]["code"] == -32603
+    assert replies[0]["id"] == 1
+
+
+def test_named_server_errors_keep_their_text_in_data() -> None:
+    def late() -> None:
+        raise IoTimeoutError("nothing from /dev/pts/9 within 0.5 s")
+
+    error = serve([request_line("late", {})], {"late": Method("late", {}, late)})[0]["error"]
+    assert error["message"] == "IoTimeoutError"
+    assert error["data"]["detail"] == "nothing from /dev/pts/9 within 0.5 s"
+
+
+def test_numbers_and_nulls_where_tvm_sends_them() -> None:
+    seen: list[object] = []
+    method = Method("read", {"n": int, "timeout_sec": (int, float, type(None))},
+                    lambda n, timeout_sec: seen.append(timeout_sec))
+    replies = serve([request_line("read", {"n": 1, "timeout_sec": t}, i)
+                     for i, t in enumerate((None, 0, 0.25), start=1)], {"read": method})
+    assert [r.get("result", "error") for r in replies] == [None, None, None]
+    assert seen == [None, 0, 0.25]
