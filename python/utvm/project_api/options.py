@@ -18,7 +18,8 @@ from utvm.errors import UtvmError
 OptionType = Literal["bool", "str", "int"]
 
 GENERATE, BUILD, FLASH, OPEN = "generate_project", "build", "flash", "open_transport"
-WEST_METHODS = [GENERATE, BUILD, FLASH, OPEN]
+# generate_project only writes files: west and Zephyr are needed from build on.
+WEST_METHODS = [BUILD, FLASH, OPEN]
 
 PROJECT_TYPES = ["host_driven"]
 
@@ -54,9 +55,10 @@ OPTIONS: tuple[ProjectOption, ...] = (
     ProjectOption("west_cmd", "str", optional=WEST_METHODS, default=None,
                   help="How to run west, split on spaces (default: this Python's west "
                   "module, else `west` on PATH)."),
-    ProjectOption("zephyr_base", "str", optional=WEST_METHODS, default=None,
+    ProjectOption("zephyr_base", "str", optional=[BUILD], default=None,
                   help="The zephyr/ folder of your west workspace (default: $ZEPHYR_BASE, "
-                  "else the workspace of the current directory)."),
+                  "else the workspace of the current directory); flash and open_transport "
+                  "use the Zephyr the build was made with."),
     ProjectOption("serial_number", "str", optional=[FLASH, OPEN], default=None,
                   help="USB serial number of the board's probe: west flash --dev-id, and "
                   "the serial port whose USB serial number it is."),
