@@ -91,7 +91,8 @@ def generate_project(mlf_path: Path, project_dir: Path, options: dict[str, Any],
                                     dir=project_dir.parent))
     try:
         _fill(partial, mlf_path, options, server_script, module_dir)
-        partial.chmod(0o777 & ~_umask())  # mkdtemp made it private; a project is not
+        for made_private in (partial, partial / MODEL_DIR):  # by mkdtemp; a project is not
+            made_private.chmod(0o777 & ~_umask())
         partial.rename(project_dir)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

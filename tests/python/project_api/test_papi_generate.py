@@ -4,6 +4,7 @@ behind when it fails."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -20,6 +21,13 @@ from apiclient import (
     operator_mlf,
     server_env,
 )
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
 
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "tvm-0.18"
 
@@ -48,7 +56,8 @@ def test_layout_of_a_generated_project(template_server: ApiClient, model_tar: Pa
     assert "utvm_add_model(app MLF ${UTVM_MODEL})" in cmake
     conf = (project / "utvm_project.conf").read_text()
     assert "CONFIG_UTVM_ARENA_SIZE=" in conf and "CONFIG_MAIN_STACK_SIZE" not in conf
-    assert (project.stat().st_mode & 0o777) != 0o700  # an ordinary folder, not mkdtemp's
+    for folder in (project, project / "model"):  # ordinary folders, not mkdtemp's private ones
+        assert (folder.stat().st_mode & 0o777) == 0o777 & ~_umask()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
