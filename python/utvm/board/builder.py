@@ -54,6 +54,8 @@ class BuildRequest:
     inputs: list[Path] = field(default_factory=list)
     expected: list[Path] = field(default_factory=list)
     west_args: list[str] = field(default_factory=list)
+    #: How to run west (the Project API's west_cmd / zephyr_base); default: find both.
+    west: West | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class BuildOutcome:
 def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
     """Stage the model and run `west build`; UtvmError on any failure."""
     stream = out if out is not None else sys.stdout
-    west = West.for_zephyr(require_zephyr())
+    west = request.west or West.for_zephyr(require_zephyr())
     build_dir = find_build_dir(request.build_dir, request.board,
                                app_source_dir(request.app) if request.app else None)
     existing = read_build(build_dir) if is_zephyr_build(build_dir) else None

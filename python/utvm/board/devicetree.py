@@ -41,3 +41,23 @@ def _chosen(text: str) -> dict[str, str]:
     if not block:
         return {}
     return dict(re.findall(r"([\w,-]+)\s*=\s*&([\w-]+)\s*;", block.group(1)))
+
+
+def uart_baud(dts_path: Path, label: str) -> int | None:
+    """``current-speed`` of the UART node labelled ``label`` (None if absent or 0, as on
+    native_sim, whose UARTs are PTYs)."""
+    try:
+        text = dts_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    node = re.search(rf"(?m)^\s*(?:[\w-]+:\s*)*{re.escape(label)}:\s*(?:[\w-]+:\s*)*"
+                     r"[\w,.+-]+(?:@[0-9a-fA-F]+)?\s*\{", text)
+    if node is None:
+        return None
+    depth, end = 1, node.end()
+    while depth and end < len(text):  # the node's own body, up to its closing brace
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        end += 1
+    speed = re.search(r"current-speed\s*=\s*<\s*(0x[0-9a-fA-F]+|\d+)\s*>", text[node.end():end])
+    value = int(speed.group(1), 0) if speed else 0
+    return value or None

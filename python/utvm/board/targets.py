@@ -84,8 +84,9 @@ class Target(abc.ABC):
     #: Seconds a session handshake may take (a simulator may still be booting).
     start_timeout = 10.0
 
-    def __init__(self, build: ZephyrBuild) -> None:
+    def __init__(self, build: ZephyrBuild, west: West | None = None) -> None:
         self.build = build
+        self._west = west  # how to run west when the caller says (Project API west_cmd)
 
     @abc.abstractmethod
     def flash(self, options: FlashOptions, out: TextIO) -> str:
@@ -98,7 +99,7 @@ class Target(abc.ABC):
 
     @property
     def west(self) -> West:
-        return West.for_zephyr(self.build.zephyr_base)
+        return self._west or West.for_zephyr(self.build.zephyr_base)
 
     def _rebuild(self, out: TextIO) -> None:
         args = ["build", "-d", str(self.build.build_dir)]
@@ -298,10 +299,10 @@ class HardwareTarget(Target):
             yield transport
 
 
-def target_for(build: ZephyrBuild) -> Target:
+def target_for(build: ZephyrBuild, west: West | None = None) -> Target:
     if build.kconfig_enabled("CONFIG_ARCH_POSIX"):
-        return NativeSimTarget(build)
+        return NativeSimTarget(build, west)
     if build.kconfig_enabled("CONFIG_QEMU_TARGET"):
-        return QemuTarget(build)
-    return HardwareTarget(build)
+        return QemuTarget(build, west)
+    return HardwareTarget(build, west)
 

@@ -38,11 +38,13 @@ class West:
     env: dict[str, str]
 
     @classmethod
-    def for_zephyr(cls, zephyr_base: Path | None) -> West:
+    def for_zephyr(cls, zephyr_base: Path | None,
+                   prefix: Sequence[str] | None = None) -> West:
+        """``prefix``: how to start west (e.g. TVM's ``west_cmd``); default `west_command()`."""
         env = dict(os.environ)
         if zephyr_base is not None:
             env["ZEPHYR_BASE"] = str(zephyr_base)
-        return cls(tuple(west_command()), workspace_of(zephyr_base), env)
+        return cls(tuple(prefix or west_command()), workspace_of(zephyr_base), env)
 
     def command(self, *args: str) -> list[str]:
         return [*self.prefix, *args]

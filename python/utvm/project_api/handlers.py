@@ -1,0 +1,246 @@
+"""The Project API methods, done with utvm's board machinery (python/utvm/board).
+
+One server script serves both roles TVM knows: the *template* (``template_project/`` of
+the module: only server_info_query and generate_project make sense) and a *generated
+project* (the folder generate_project wrote, with ``model.tar`` and ``utvm_project.json``:
+build, flash and the transport methods).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import io
+import re
+import shlex
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from utvm.board.build_dir import read_build
+from utvm.board.builder import BuildRequest
+from utvm.board.builder import build as west_utvm_build
+from utvm.board.devicetree import rpc_uart, uart_baud
+from utvm.board.targets import (
+    DEFAULT_BAUD,
+    FlashOptions,
+    LinkOptions,
+    SimulatedTarget,
+    Target,
+    target_for,
+)
+from utvm.board.zephyr_env import West, require_zephyr
+from utvm.errors import UtvmError
+from utvm.paths import repo_root
+from utvm.project_api import generate, options
+from utvm.project_api.jsonrpc import Method, UnsupportedTVMVersionError
+from utvm.project_api.transport_bridge import TransportBridge
+
+PLATFORM_NAME = "zephyr"
+PROTOCOL_VERSION = 1
+# TVM versions whose output this module runs (MLF 5-7); later ones have no microTVM.
+OLDEST_TVM = (0, 13)
+
+
+class _Tail(io.TextIOBase):
+    """Where west's output goes when verbose is off: only its last lines are kept, to be
+    added to the error message if the step fails."""
+
+    def __init__(self, lines: int = 30) -> None:
+        super().__init__()
+        self.lines: collections.deque[str] = collections.deque(maxlen=lines)
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *complete, self._partial = (self._partial + text).split("\n")
+        self.lines.extend(complete)
+        return len(text)
+
+    def text(self) -> str:
+        return "\n".join(f"  | {line}" for line in [*self.lines, self._partial] if line)
+
+
+@contextlib.contextmanager
+def _output(log: TextIO, verbose: bool) -> Iterator[TextIO]:
+    """west's output: to the log when verbose, else kept back and shown only on failure."""
+    if verbose:
+        yield log
+        return
+    tail = _Tail()
+    try:
+        yield tail
+    except UtvmError as exc:
+        if not tail.text():
+            raise
+        raise UtvmError(f"{exc}\nThe last lines of its output (all of it with the project "
+                        f"option verbose=true):\n{tail.text()}") from exc
+
+
+class ProjectHandler:
+    def __init__(self, server_dir: Path, log: TextIO | None = None) -> None:
+        self.server_dir = server_dir.absolute()
+        self.log = log if log is not None else sys.stderr
+        self.bridge = TransportBridge()
+
+    # -- what this folder is -------------------------------------------------------------
+    @property
+    def is_template(self) -> bool:
+        return not ((self.server_dir / generate.MODEL_TAR).is_file()
+                    and (self.server_dir / generate.PROJECT_RECORD).is_file())
+
+    @property
+    def build_dir(self) -> Path:
+        return self.server_dir / generate.BUILD_DIR
+
+    def methods(self) -> dict[str, Method]:
+        maybe_number = (int, float, type(None))
+        return {m.name: m for m in (
+            Method("server_info_query", {"tvm_version": str}, self.server_info_query),
+            Method("generate_project", {"model_library_format_path": str,
+                                        "standalone_crt_dir": str, "project_dir": str,
+                                        "options": dict}, self.generate_project),
+            Method("build", {"options": dict}, self.build),
+            Method("flash", {"options": dict}, self.flash),
+            Method("open_transport", {"options": dict}, self.open_transport),
+            Method("close_transport", {}, self.close_transport),
+            Method("read_transport", {"n": int, "timeout_sec": maybe_number},
+                   self.read_transport),
+            Method("write_transport", {"data": str, "timeout_sec": maybe_number},
+                   self.write_transport),
+        )}
+
+    # -- methods -------------------------------------------------------------------------
+    def server_info_query(self, tvm_version: str) -> dict[str, Any]:
+        version = re.match(r"^v?(\d+)\.(\d+)", tvm_version.strip())
+        if version and (int(version[1]), int(version[2])) < OLDEST_TVM:
+            raise UnsupportedTVMVersionError(
+                f"TVM {tvm_version} is older than {OLDEST_TVM[0]}.{OLDEST_TVM[1]}: utvm runs "
+                "the output of TVM 0.13 to 0.18. Use one of those.")
+        return {
+            "platform_name": PLATFORM_NAME,
+            "is_template": self.is_template,
+            "model_library_format_path": ("" if self.is_template else
+                                          str(self.server_dir / generate.MODEL_TAR)),
+            "project_options": options.server_info_options(),
+            "protocol_version": PROTOCOL_VERSION,
+        }
+
+    def generate_project(self, model_library_format_path: str, standalone_crt_dir: str,
+                         project_dir: str, options: dict[str, Any]) -> None:
+        # standalone_crt_dir (TVM's C runtime) is not used: the module has its own.
+        values = _parse("generate_project", options)
+        generate.generate_project(Path(model_library_format_path), Path(project_dir), values,
+                                  self.server_dir / generate.SERVER_SCRIPT, self._module_dir())
+        self._say(f"generated {project_dir} for {values['board']}")
+
+    def build(self, options: dict[str, Any]) -> None:
+        values = _parse("build", options)
+        record = self._project(values)
+        west = self._west(values)
+        self._say(f"building {self.server_dir} for {record.board} (west build)...")
+        with _output(self.log, values["verbose"]) as out:
+            outcome = west_utvm_build(BuildRequest(board=record.board,
+                                                   build_dir=str(self.build_dir),
+                                                   app=str(self.server_dir), west=west), out)
+        how = "configured and built" if outcome.configured else "built"
+        self._say(f"{how} {outcome.build_dir}")
+
+    def flash(self, options: dict[str, Any]) -> None:
+        values = _parse("flash", options)
+        self._project(values)
+        target = self._target(values)
+        if isinstance(target, SimulatedTarget):
+            ignored = [n for n in ("serial_number", "flash_runner") if values[n]]
+            if ignored:
+                self._say(f"{', '.join(ignored)} ignored: {target.build.board} is simulated "
+                          "on this computer")
+            flash_options = FlashOptions(skip_rebuild=True)
+        else:
+            flash_options = FlashOptions(values["flash_runner"], values["serial_number"],
+                                         skip_rebuild=True)
+        with _output(self.log, values["verbose"]) as out:
+            message = target.flash(flash_options, out)
+        self._say(message)
+
+    def open_transport(self, options: dict[str, Any]) -> dict[str, Any]:
+        values = _parse("open_transport", options)
+        self._project(values)
+        target = self._target(values)
+        baud = values["serial_baud"] or _devicetree_baud(target) or DEFAULT_BAUD
+        link = target.link(LinkOptions(values["serial_port"], baud, values["serial_number"]),
+                           self.log if values["verbose"] else _Tail())
+        timeouts = self.bridge.open(link)
+        return {"timeouts": asdict(timeouts)}
+
+    def close_transport(self) -> None:
+        self.bridge.close()
+
+    def read_transport(self, n: int, timeout_sec: float | None) -> dict[str, str]:
+        return {"data": self.bridge.read(n, timeout_sec)}
+
+    def write_transport(self, data: str, timeout_sec: float | None) -> None:
+        self.bridge.write(data, timeout_sec)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _module_dir(self) -> Path:
+        if not self.is_template:
+            return generate.ProjectRecord.read(self.server_dir).module
+        return repo_root()
+
+    def _project(self, values: dict[str, Any]) -> generate.ProjectRecord:
+        if self.is_template:
+            raise UtvmError(f"{self.server_dir} is the template, not a generated project: "
+                            "generate a project first (tvm.micro.generate_project, or tvmc "
+                            "micro create-project), then build, flash and run that.")
+        record = generate.ProjectRecord.read(self.server_dir)
+        if values["board"] and values["board"] != record.board:
+            raise UtvmError(f"this project was generated for board {record.board}, not "
+                            f"{values['board']}: generate another project for that board.")
+        return record
+
+    def _west(self, values: dict[str, Any]) -> West:
+        base_option = values["zephyr_base"]
+        if base_option:
+            try:
+                base = require_zephyr({"ZEPHYR_BASE": base_option})
+            except UtvmError as exc:
+                raise UtvmError(f"project option zephyr_base: {exc}") from exc
+        else:
+            base = require_zephyr()
+        return West.for_zephyr(base, _west_prefix(values))
+
+    def _target(self, values: dict[str, Any]) -> Target:
+        build = read_build(self.build_dir, must_be_built=True)
+        prefix = _west_prefix(values)
+        west = West.for_zephyr(build.zephyr_base, prefix) if prefix else None
+        return target_for(build, west)
+
+    def _say(self, message: str) -> None:
+        print(f"utvm: {message}", file=self.log, flush=True)
+
+
+def _parse(method: str, given: dict[str, Any]) -> dict[str, Any]:
+    return options.parse_options(method, given)
+
+
+def _devicetree_baud(target: Target) -> int | None:
+    """The RPC UART's current-speed in the built devicetree, as TVM's template reads it."""
+    dts = target.build.zephyr_dir / "zephyr.dts"
+    uart = rpc_uart(dts)
+    return uart_baud(dts, uart.label) if uart else None
+
+
+def _west_prefix(values: dict[str, Any]) -> list[str] | None:
+    """TVM's west_cmd: a command prefix split on spaces (e.g. "python3 -m west")."""
+    command = values["west_cmd"]
+    if not command:
+        return None
+    prefix = shlex.split(command)
+    if not prefix or shutil.which(prefix[0]) is None:
+        raise UtvmError(f"project option west_cmd={command!r}: {prefix[0] if prefix else ''} "
+                        "is not a program on PATH. Give how to run west, e.g. "
+                        f"\"{sys.executable} -m west\", or leave west_cmd unset.")
+    return prefix
