@@ -5,7 +5,8 @@ This file is the same in the template folder and in every project generated from
 the work is in the utvm host package. It finds that package and the utvm module first:
   1. a generated project names its module in utvm_project.json;
   2. the template lives in the module itself (<module>/template_project);
-then imports utvm: an installed one if there is one, else <module>/python.
+then imports utvm from <module>/python, the host package that matches the module's runtime
+and samples; an installed utvm serves only when the module has no python/ folder.
 """
 
 import json
@@ -33,17 +34,15 @@ def _import_server():
     if module is not None:
         # utvm finds the runtime, samples and cmake helper of this module through UTVM_ROOT.
         os.environ.setdefault("UTVM_ROOT", str(module))
+        if (module / "python" / "utvm").is_dir():
+            # The module's own host package first: an installed utvm may be another version.
+            sys.path.insert(0, str(module / "python"))
     try:
         from utvm.project_api import server
     except ImportError:
-        if module is None or not (module / "python" / "utvm").is_dir():
-            sys.exit("microtvm_api_server.py: cannot find utvm's host package. Install it "
-                     "(pip install -e <utvm module>/python) or keep this folder inside the "
-                     "utvm module (template_project/).")
-        for name in [m for m in sys.modules if m == "utvm" or m.startswith("utvm.")]:
-            del sys.modules[name]  # an older utvm without project_api: use the module's
-        sys.path.insert(0, str(module / "python"))
-        from utvm.project_api import server
+        sys.exit("microtvm_api_server.py: cannot find utvm's host package. Install it "
+                 "(pip install -e <utvm module>/python) or keep this folder inside the "
+                 "utvm module (template_project/).")
     return server
 
 

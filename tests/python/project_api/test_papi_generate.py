@@ -186,6 +186,20 @@ def test_server_without_utvm_anywhere_says_so(tmp_path: Path) -> None:
     assert "cannot find utvm's host package" in (tmp_path / "lonely.log").read_text()
 
 
+def test_server_prefers_the_modules_own_host_package(tmp_path: Path) -> None:
+    """Another utvm earlier on the path (an older install, say) must not shadow the one
+    that matches the module's runtime and samples."""
+    stale = tmp_path / "stale" / "utvm" / "project_api"
+    stale.mkdir(parents=True)
+    (stale.parent / "__init__.py").write_text("")
+    (stale / "__init__.py").write_text("")
+    (stale / "server.py").write_text("def main(server_dir):\n    raise SystemExit('stale')\n")
+    env = server_env(PYTHONPATH=str(stale.parent.parent))
+    client = ApiClient(REPO_ROOT / "template_project", env=env, log_path=tmp_path / "srv.log")
+    assert client.call("server_info_query", tvm_version="0.18.0")["is_template"] is True
+    assert client.close() == 0
+
+
 def test_operator_style_mlf_for_autotvm(template_server: ApiClient, tmp_path: Path) -> None:
     """AutoTVM measures single operators: an operator-style MLF (no executor) has its
     sources compiled straight into the app, for the host to call from the system library."""
