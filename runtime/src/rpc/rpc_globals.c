@@ -28,6 +28,7 @@ static size_t capacity_now(void) {
  * with bigger buffers the real limit. */
 static int crt_max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                                int* ret_code, void* resource) {
+  (void)args, (void)codes, (void)num_args, (void)resource;
   size_t message = capacity_now();
   if (message > UTVM_RPC_TVM_HOST_MAX_MESSAGE) message = UTVM_RPC_TVM_HOST_MAX_MESSAGE;
   utvm_set_return(ret, ret_code,
@@ -39,6 +40,7 @@ static int crt_max_packet_size(TVMValue* args, int* codes, int num_args, TVMValu
 /* utvm.rpc.GetMaxPacketSize() -> int: same meaning, without TVM's host limit. */
 static int max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                            int* ret_code, void* resource) {
+  (void)args, (void)codes, (void)num_args, (void)resource;
   utvm_set_return(ret, ret_code,
                   (TVMValue){.v_int64 = (int64_t)(capacity_now() - UTVM_RPC_MESSAGE_OVERHEAD)},
                   kTVMArgInt);
@@ -49,6 +51,7 @@ static int max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* r
  * device does (AutoTVM fills inputs with it). */
 static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                        void* resource) {
+  (void)ret, (void)ret_code, (void)resource;
   static const int expected[] = {kTVMDLTensorHandle};
   int rc = utvm_check_args("random_fill", codes, num_args, 1, expected);
   const DLTensor* t = args[0].v_handle;

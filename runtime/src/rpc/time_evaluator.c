@@ -67,6 +67,7 @@ void utvm_time_evaluators_release_all(void) {
  *   cache_flush_bytes, f_preproc) -> PackedFunc. Extra arguments (newer hosts) are ignored. */
 static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                             int* ret_code, void* resource) {
+  (void)resource;
   static const int expected[12] = {kTVMModuleHandle, kTVMStr,    kTVMArgInt, kTVMArgInt,
                                    kTVMArgInt,       kTVMArgInt, kTVMArgInt, kTVMArgInt,
                                    kTVMArgInt,       kTVMArgInt, kTVMArgInt, kTVMStr};
