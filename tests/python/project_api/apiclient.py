@@ -37,12 +37,12 @@ class ApiClient:
     """One server process; ``call`` sends a request and returns its result or raises."""
 
     def __init__(self, folder: Path, env: dict[str, str] | None = None,
-                 log_path: Path | None = None) -> None:
+                 log_path: Path | None = None, python_flags: tuple[str, ...] = ()) -> None:
         server_read, client_write = os.pipe()
         client_read, server_write = os.pipe()
         self.log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, str(folder / SERVER_SCRIPT), "--read-fd", str(server_read),
+            [sys.executable, *python_flags, str(folder / SERVER_SCRIPT), "--read-fd", str(server_read),
              "--write-fd", str(server_write)],
             pass_fds=(server_read, server_write), cwd=folder, env=env,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)

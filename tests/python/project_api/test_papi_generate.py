@@ -170,16 +170,17 @@ def test_generated_project_serves_itself(template_server: ApiClient, model_tar: 
 
 
 def test_server_without_utvm_anywhere_says_so(tmp_path: Path) -> None:
+    """A copy of the launcher outside the module, run by a Python whose site-packages (where
+    the test run's own utvm is installed) are not read (-S): it must say what to do."""
     lonely = tmp_path / "lonely"
     lonely.mkdir()
     (lonely / "microtvm_api_server.py").write_bytes(
         (REPO_ROOT / "template_project" / "microtvm_api_server.py").read_bytes())
     env = server_env()
-    env["PYTHONNOUSERSITE"] = "1"
-    if subprocess.run([sys.executable, "-c", "import utvm.project_api"], env=env, cwd=lonely,
-                      capture_output=True, check=False).returncode == 0:
-        pytest.skip("a utvm with project_api is installed in this Python: the server would find it")
-    client = ApiClient(lonely, env=env, log_path=tmp_path / "lonely.log")
+    no_site = ("-S",)
+    assert subprocess.run([sys.executable, *no_site, "-c", "import utvm"], env=env, cwd=lonely,
+                          capture_output=True, check=False).returncode != 0
+    client = ApiClient(lonely, env=env, log_path=tmp_path / "lonely.log", python_flags=no_site)
     with pytest.raises(EOFError):
         client.call("server_info_query", tvm_version="0.18.0")
     assert client.close() != 0
