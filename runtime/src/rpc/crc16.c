@@ -9,8 +9,3 @@ uint16_t utvm_crc16_byte(uint16_t crc, uint8_t b) {
   x ^= x >> 4;
   return (uint16_t)((crc << 8) ^ (x << 12) ^ (x << 5) ^ x);
 }
-
-uint16_t utvm_crc16_update(uint16_t crc, const uint8_t* data, size_t len) {
-  for (size_t i = 0; i < len; i++) crc = utvm_crc16_byte(crc, data[i]);
-  return crc;
-}

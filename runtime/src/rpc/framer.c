@@ -9,6 +9,8 @@
 #define PACKET_START 0xFDu
 #define NOP 0xFEu
 
+_Static_assert(UTVM_RPC_TX_CHUNK >= 3, "the framer buffers at least a frame's start");
+
 void utvm_framer_init(utvm_framer_t* f, utvm_rpc_write_fn write, void* ctx) {
   f->write = write;
   f->ctx = ctx;
@@ -34,29 +36,33 @@ static void flush(utvm_framer_t* f) {
   f->out_len = 0;
 }
 
-static void put_raw(utvm_framer_t* f, uint8_t b) {
-  if (f->out_len == sizeof(f->out)) flush(f);
-  f->out[f->out_len++] = b;
-}
-
-/* A byte of length, payload or CRC: FF goes out twice. The CRC covers the bytes as sent
- * (the CRC field itself then ignores it). */
-static void put_escaped(utvm_framer_t* f, uint8_t b) {
-  for (int copies = b == ESCAPE ? 2 : 1; copies > 0; copies--) {
-    put_raw(f, b);
-    f->crc = utvm_crc16_byte(f->crc, b);
+/* Length, payload or CRC bytes: each FF goes out twice. The CRC covers the bytes as sent
+ * (the CRC field itself then ignores it). Multi-byte fields are sent from memory: the wire
+ * and the device are little-endian (rpc_reader.h). */
+static void put_escaped(utvm_framer_t* f, const uint8_t* p, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    uint8_t b = p[i];
+    size_t copies = 1u + (b == ESCAPE);
+    while (copies-- > 0) {
+      if (f->out_len == sizeof(f->out)) flush(f);
+      f->out[f->out_len++] = b;
+      f->crc = utvm_crc16_byte(f->crc, b);
+    }
   }
 }
 
 int utvm_framer_start(utvm_framer_t* f, uint32_t payload_len) {
   if (f->state == UTVM_FRAMER_IN_FRAME) return kTvmErrorFramingInvalidState;
+  /* A new frame starts with an empty buffer (whatever a lost frame left is dropped), so the
+   * start bytes go straight in. */
+  size_t n = 0;
+  if (f->state == UTVM_FRAMER_RESET) f->out[n++] = NOP;
+  f->out[n++] = ESCAPE;
+  f->out[n++] = PACKET_START;
+  f->out_len = n;
   f->error = 0;
-  f->out_len = 0;
-  if (f->state == UTVM_FRAMER_RESET) put_raw(f, NOP);
-  put_raw(f, ESCAPE);
-  put_raw(f, PACKET_START);
   f->crc = UTVM_CRC16_AFTER_PACKET_START;
-  for (int i = 0; i < 4; i++) put_escaped(f, (uint8_t)(payload_len >> (8 * i)));
+  put_escaped(f, (const uint8_t*)&payload_len, sizeof(payload_len));
   f->remaining = payload_len;
   f->state = UTVM_FRAMER_IN_FRAME;
   return f->error;
@@ -66,8 +72,7 @@ int utvm_framer_write(utvm_framer_t* f, const void* data, size_t len) {
   if (f->state != UTVM_FRAMER_IN_FRAME) return kTvmErrorFramingInvalidState;
   if (len > f->remaining) return kTvmErrorFramingPayloadOverflow;
   f->remaining -= (uint32_t)len;
-  const uint8_t* p = data;
-  for (size_t i = 0; i < len; i++) put_escaped(f, p[i]);
+  put_escaped(f, data, len);
   return f->error;
 }
 
@@ -79,8 +84,7 @@ int utvm_framer_finish(utvm_framer_t* f) {
     return kTvmErrorFramingPayloadIncomplete;
   }
   uint16_t crc = f->crc;
-  put_escaped(f, (uint8_t)crc);
-  put_escaped(f, (uint8_t)(crc >> 8));
+  put_escaped(f, (const uint8_t*)&crc, sizeof(crc));
   flush(f);
   f->state = f->error == 0 ? UTVM_FRAMER_IDLE : UTVM_FRAMER_RESET;
   return f->error;
