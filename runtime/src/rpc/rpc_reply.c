@@ -14,19 +14,16 @@ int utvm_rpc_too_big(uint64_t nbytes) {
                    "%lu bytes > max packet: see GetCRTMaxPacketSize", (unsigned long)nbytes);
 }
 
-static void note(utvm_rpc_server_t* s, int rc) {
-  if (rc != 0 && s->write_error == 0) s->write_error = rc;
-}
-
 /* A reply is encoded twice: first only counting bytes (the headers announce the length
  * up front), then into the framer. So one encoder serves both and no size table is
- * needed per type code. */
+ * needed per type code. The framer keeps the first transport error of a frame and reports
+ * it when the frame ends (end()), so writes need no checks of their own. */
 static void put(utvm_rpc_server_t* s, const void* data, size_t len) {
   if (s->measuring) {
     s->measured += len;
-    return;
+  } else {
+    utvm_framer_write(&s->framer, data, len);
   }
-  note(s, utvm_framer_write(&s->framer, data, len));
 }
 
 /* Little-endian like the wire (rpc_reader.h). */
@@ -76,17 +73,21 @@ static void put_packed(utvm_rpc_server_t* s, int n, const int* codes, const TVMV
   for (int i = 0; i < n; i++) put_value(s, values[i], codes[i]);
 }
 
-/* Opens a Normal message holding RPC packet `code` of nbytes (code included). */
-static void begin(utvm_rpc_server_t* s, size_t nbytes, int32_t code) {
-  note(s, utvm_session_begin_normal(&s->session, (uint32_t)(UTVM_RPC_LENGTH_BYTES + nbytes)));
-  put_u64(s, nbytes);
-  put_i32(s, code);
+/* Opens a Normal message holding RPC packet `code` of nbytes (code included). Kept out of
+ * line: inlined into its two callers it would cost more than the call. */
+__attribute__((noinline)) static void begin(utvm_rpc_server_t* s, size_t nbytes, int32_t code) {
+  utvm_session_begin_normal(&s->session, (uint32_t)(UTVM_RPC_LENGTH_BYTES + nbytes));
+  /* u64 packet_nbytes (a reply is far below 4 GiB), i32 code */
+  const uint32_t head[3] = {(uint32_t)nbytes, 0, (uint32_t)code};
+  put(s, head, sizeof(head));
 }
 
 static void end(utvm_rpc_server_t* s) {
   int rc = utvm_framer_finish(&s->framer);
-  note(s, rc);
-  if (rc != 0) s->stats.write_errors++;
+  if (rc != 0) {
+    if (s->write_error == 0) s->write_error = rc;
+    s->stats.write_errors++;
+  }
 }
 
 /* Sends RPC packet `code` whose body is a packed sequence (or an exception when it would
@@ -128,7 +129,7 @@ void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message) {
 
 void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
   /* A callee may fail without a message; TVM would then send a stale one. */
-  if (TVMGetLastError()[0] == '\0') TVMAPIErrorf("error 0x%x", (unsigned)code);
+  if (TVMGetLastError()[0] == '\0') utvm_fail(code, "error 0x%x", (unsigned)code);
   utvm_rpc_reply_exception(s, TVMGetLastError());
 }
 
