@@ -11,15 +11,6 @@
 
 _Static_assert(UTVM_RPC_TX_CHUNK >= 3, "the framer buffers at least a frame's start");
 
-void utvm_framer_init(utvm_framer_t* f, utvm_rpc_write_fn write, void* ctx) {
-  f->write = write;
-  f->ctx = ctx;
-  f->state = UTVM_FRAMER_RESET;
-  f->remaining = 0;
-  f->error = 0;
-  f->out_len = 0;
-}
-
 static void flush(utvm_framer_t* f) {
   size_t done = 0;
   while (f->error == 0 && done < f->out_len) {

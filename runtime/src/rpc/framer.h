@@ -27,7 +27,15 @@ typedef struct {
   uint8_t out[UTVM_RPC_TX_CHUNK];
 } utvm_framer_t;
 
-void utvm_framer_init(utvm_framer_t* f, utvm_rpc_write_fn write, void* ctx);
+/* A framer at reset: its first frame starts with the FE that cancels a dangling FF. */
+static inline void utvm_framer_init(utvm_framer_t* f, utvm_rpc_write_fn write, void* ctx) {
+  f->write = write;
+  f->ctx = ctx;
+  f->state = UTVM_FRAMER_RESET;
+  f->remaining = 0;
+  f->error = 0;
+  f->out_len = 0;
+}
 
 /* Opens a frame of `payload_len` payload bytes. */
 int utvm_framer_start(utvm_framer_t* f, uint32_t payload_len);

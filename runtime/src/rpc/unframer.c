@@ -9,13 +9,6 @@
 #define PACKET_START 0xFDu
 #define NOP 0xFEu
 
-void utvm_unframer_init(utvm_unframer_t* u, uint8_t* buf, size_t capacity) {
-  memset(u, 0, sizeof(*u));
-  u->buf = buf;
-  u->capacity = capacity;
-  u->state = UTVM_UNFRAMER_HUNT;
-}
-
 static void begin_frame(utvm_unframer_t* u) {
   u->crc = UTVM_CRC16_AFTER_PACKET_START;
   u->state = UTVM_UNFRAMER_LENGTH;

@@ -40,7 +40,10 @@ typedef struct {
   uint32_t received;     /* payload bytes un-escaped so far */
 } utvm_unframer_t;
 
-void utvm_unframer_init(utvm_unframer_t* u, uint8_t* buf, size_t capacity);
+/* An unframer hunting for its first frame, storing payloads in buf. */
+static inline void utvm_unframer_init(utvm_unframer_t* u, uint8_t* buf, size_t capacity) {
+  *u = (utvm_unframer_t){.buf = buf, .capacity = capacity, .state = UTVM_UNFRAMER_HUNT};
+}
 
 /* Consumes bytes until an event; *consumed says how many. After UTVM_UNFRAMER_FRAME, the
  * payload is buf[0 .. min(frame_len, capacity)) until the next call. */
