@@ -38,7 +38,7 @@ static int copy(utvm_rpc_server_t* s, utvm_rpc_reader_t* r, int32_t code) {
   int rc = utvm_rpc_read_tensor(r, &t, s->args.shapes[0]);
   uint64_t nbytes = utvm_rpc_read_u64(r);
   if (rc == 0 && !r->ok) rc = utvm_rpc_truncated();
-  if (rc == 0) rc = utvm_rpc_check_device(t.device);
+  if (rc == 0) rc = utvm_rpc_check_device(&t.device);
   if (rc == 0) rc = utvm_rpc_check_data_range(&t, nbytes);
   if (rc != 0) return rc;
   /* The range check bounds nbytes and the sum below by the allocation. */

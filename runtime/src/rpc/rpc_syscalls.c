@@ -44,7 +44,7 @@ static int check_signature(const utvm_rpc_args_t* a, const uint8_t* sig) {
     }
   }
   /* A device argument always comes first; this device has only cpu(0). */
-  return sig[1] == kDLDevice ? utvm_rpc_check_device(a->values[0].v_device) : 0;
+  return sig[1] == kDLDevice ? utvm_rpc_check_device(&a->values[0].v_device) : 0;
 }
 
 static int free_handle(const utvm_rpc_args_t* a) {

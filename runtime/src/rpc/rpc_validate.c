@@ -19,10 +19,10 @@ int utvm_rpc_check_pointer(uint64_t value, void** out) {
   return 0;
 }
 
-int utvm_rpc_check_device(DLDevice dev) {
-  if (dev.device_type != kDLCPU || dev.device_id != 0) {
+int utvm_rpc_check_device(const DLDevice* dev) {
+  if (dev->device_type != kDLCPU || dev->device_id != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "device (%d, %d) is not cpu(0)",
-                     (int)dev.device_type, (int)dev.device_id);
+                     (int)dev->device_type, (int)dev->device_id);
   }
   return 0;
 }
@@ -40,7 +40,7 @@ int utvm_rpc_check_data_range(const DLTensor* t, uint64_t nbytes) {
 }
 
 int utvm_rpc_check_tensor_arg(const DLTensor* t, size_t* nbytes) {
-  int rc = utvm_rpc_check_device(t->device);
+  int rc = utvm_rpc_check_device(&t->device);
   if (rc == 0) rc = utvm_shape_nbytes(t->ndim, t->shape, t->dtype, nbytes);
   if (rc == 0) rc = utvm_rpc_check_data_range(t, *nbytes);
   return rc;

@@ -14,7 +14,7 @@
 /* A 64-bit wire value as a pointer of this device (fails if it does not fit). */
 int utvm_rpc_check_pointer(uint64_t value, void** out);
 
-int utvm_rpc_check_device(DLDevice dev);
+int utvm_rpc_check_device(const DLDevice* dev);
 
 /* [t->data + t->byte_offset, ... + nbytes) lies inside one live data allocation. */
 int utvm_rpc_check_data_range(const DLTensor* t, uint64_t nbytes);
