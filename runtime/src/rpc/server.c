@@ -1,5 +1,6 @@
 /* The server's entry points: start-up, feeding received bytes through framing, session and
- * dispatch, and what it reports (utvm/rpc_server.h). */
+ * dispatch, what it reports (utvm/rpc_server.h), and TVMLogf. */
+#include <stdarg.h>
 #include <string.h>
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
@@ -10,9 +11,6 @@
 #include "rpc_globals.h"
 #include "server_state.h"
 #include "time_evaluator.h"
-
-/* Defined in log.c; referencing it links TVMLogf (which overrides a port's weak default). */
-void utvm_rpc_log_attach(void);
 
 _Static_assert(UTVM_RPC_MAX_PACKET_SIZE >= UTVM_RPC_MIN_PACKET_SIZE,
                "UTVM_RPC_MAX_PACKET_SIZE must be at least UTVM_RPC_MIN_PACKET_SIZE (128)");
@@ -41,7 +39,6 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
   utvm_framer_init(&server.framer, write, write_ctx);
   utvm_unframer_init(&server.unframer, rx_buf, server.capacity);
   server.ready = true;
-  utvm_rpc_log_attach();
   /* Announce the (re)boot: a host in a session learns it is gone. */
   utvm_session_init(&server.session, &server.framer, seed);
   return &server;
@@ -112,4 +109,21 @@ bool utvm_rpc_server_session_established(const utvm_rpc_server_t* s) {
 
 void utvm_rpc_server_get_stats(const utvm_rpc_server_t* s, utvm_rpc_server_stats_t* out) {
   *out = s->stats;
+}
+
+/* Log lines travel to the host as session Log messages, as on TVM's devices. Defined here, so
+ * that linking the server links it (it overrides a port's weak default). */
+void TVMLogf(const char* fmt, ...) {
+  /* Not before the server runs, and never inside a frame being written (a log line from the
+   * transport's write function, say): the line is dropped rather than corrupt the frame. */
+  if (!server.ready || utvm_framer_busy(&server.framer)) return;
+  char line[UTVM_RPC_LOG_SIZE];
+  va_list args;
+  va_start(args, fmt);
+  size_t n = TVMPlatformFormatMessage(line, sizeof(line), fmt, args);
+  va_end(args);
+  if (n >= sizeof(line)) n = sizeof(line) - 1;
+  if (n > 0 && line[n - 1] == '\n') n--; /* the host adds its own line break */
+  if (n == 0) return;                    /* hosts ignore empty logs */
+  utvm_session_send_log(&server.session, line, n);
 }
