@@ -42,8 +42,8 @@ class ApiClient:
         client_read, server_write = os.pipe()
         self.log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, *python_flags, str(folder / SERVER_SCRIPT), "--read-fd", str(server_read),
-             "--write-fd", str(server_write)],
+            [sys.executable, *python_flags, str(folder / SERVER_SCRIPT),
+             "--read-fd", str(server_read), "--write-fd", str(server_write)],
             pass_fds=(server_read, server_write), cwd=folder, env=env,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         os.close(server_read)
