@@ -48,13 +48,19 @@ int32_t utvm_rpc_read_i32(utvm_rpc_reader_t* r) {
 }
 
 int utvm_rpc_truncated(void) {
-  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "truncated request");
+  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "truncated");
 }
+
+#if UTVM_ERROR_MESSAGES
+int utvm_rpc_bad_type_code(int64_t type_code) {
+  return utvm_fail(kTvmErrorFunctionCallWrongArgType, "invalid type code %lld",
+                   (long long)type_code);
+}
+#endif
 
 int utvm_rpc_expect_end(const utvm_rpc_reader_t* r) {
   if (r->left != 0) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%lu unexpected bytes at the end",
-                     (unsigned long)r->left);
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%lu extra bytes", (unsigned long)r->left);
   }
   return 0;
 }
@@ -64,7 +70,7 @@ int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape) {
   utvm_rpc_read_into(r, &t->device, 16); /* device, ndim, dtype */
   /* A record cut short reads as zeros, so ndim passes and the check below finds the cut. */
   if ((uint32_t)t->ndim > UTVM_MAX_NDIM) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d not in 0..UTVM_MAX_NDIM",
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d not in 0.." UTVM_RPC_STR(UTVM_MAX_NDIM),
                      (int)t->ndim);
   }
   utvm_rpc_read_into(r, shape, sizeof(int64_t) * (size_t)t->ndim);
@@ -118,7 +124,7 @@ static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
         break;
       }
       if (memchr(s, '\0', (size_t)len) != NULL) {
-        return utvm_fail(kTvmErrorFunctionCallInvalidArg, "string with a NUL byte");
+        return utvm_fail(kTvmErrorFunctionCallInvalidArg, "NUL in string");
       }
       /* NUL-terminate in place: slide the text one byte back over the last byte of its
        * length field (already read), which leaves room for the terminator. */
@@ -129,7 +135,7 @@ static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
       break;
     }
     default: /* object and NDArray handles cannot travel on the wire either */
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "invalid type code %d", code);
+      return utvm_rpc_bad_type_code(code);
   }
   return r->ok ? 0 : utvm_rpc_truncated();
 }
@@ -138,8 +144,8 @@ int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* a) {
   a->num_args = 0;
   int32_t n = utvm_rpc_read_i32(r); /* 0 if the packet ends here: the next check finds it */
   if ((uint32_t)n > UTVM_RPC_MAX_ARGS) {
-    return utvm_fail(kTvmErrorFunctionCallNumArguments, "arg count %d not in 0..UTVM_RPC_MAX_ARGS",
-                     (int)n);
+    return utvm_fail(kTvmErrorFunctionCallNumArguments,
+                     "arg count %d not in 0.." UTVM_RPC_STR(UTVM_RPC_MAX_ARGS), (int)n);
   }
   utvm_rpc_read_into(r, a->codes, sizeof(int) * (size_t)n);
   if (!r->ok) return utvm_rpc_truncated();

@@ -8,6 +8,7 @@
 
 #include <tvm/runtime/c_runtime_api.h>
 #include <utvm/config.h>
+#include <utvm/error.h>
 #include <utvm/rpc_server.h>
 
 #include "rpc_reader.h"
@@ -25,8 +26,22 @@ typedef struct {
   TVMByteArray byte_arrays[UTVM_RPC_MAX_ARGS];
 } utvm_rpc_args_t;
 
+/* A limit as text, for messages that name it (e.g. "0.." UTVM_RPC_STR(UTVM_MAX_NDIM)). */
+#define UTVM_RPC_STR(x) UTVM_RPC_STR_(x)
+#define UTVM_RPC_STR_(x) #x
+
 /* The error for a request that ends before its last field. */
 int utvm_rpc_truncated(void);
+
+/* The error for a type code that cannot be used where it was given (the decoder's and
+ * FreeHandle's). With messages it is a function, so the text exists once; without, a call
+ * with the code alone is smaller. */
+#if UTVM_ERROR_MESSAGES
+int utvm_rpc_bad_type_code(int64_t type_code);
+#else
+#define utvm_rpc_bad_type_code(type_code) \
+  ((void)(type_code), utvm_fail_code(kTvmErrorFunctionCallWrongArgType))
+#endif
 
 /* The error for bytes left over after a complete request (0 when there are none). */
 int utvm_rpc_expect_end(const utvm_rpc_reader_t* r);

@@ -10,8 +10,7 @@
 #define EXCEPTION_OVERHEAD (4 + 4 + 4 + 8)
 
 int utvm_rpc_too_big(uint64_t nbytes) {
-  return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                   "%lu bytes > max packet: see GetCRTMaxPacketSize", (unsigned long)nbytes);
+  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%lu bytes > max packet", (unsigned long)nbytes);
 }
 
 /* A reply is encoded twice: first only counting bytes (the headers announce the length
@@ -147,7 +146,7 @@ void utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode)
   }
   if (tcode < 0 || tcode > kTVMArgBool || tcode == kTVMObjectRValueRefArg) {
     utvm_rpc_reply_error(s, utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                                      "return type code %d cannot travel", tcode));
+                                      "cannot return type code %d", tcode));
   } else {
     send_packed(s, UTVM_RPC_RETURN, n, codes, values);
   }

@@ -39,8 +39,7 @@ static int check_signature(const utvm_rpc_args_t* a, const uint8_t* sig) {
     int given = a->codes[i];
     if (given != want && !(want == kTVMArgInt && given == kTVMArgBool) &&
         !(want == kTVMNullptr && given == kTVMStr)) {
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "arg %d has type code %d, not %d", i,
-                       given, want);
+      return utvm_rpc_wrong_type(i, given, want);
     }
   }
   /* A device argument always comes first; this device has only cpu(0). */
@@ -62,8 +61,7 @@ static int free_handle(const utvm_rpc_args_t* a) {
     case kTVMObjectHandle:
       return 0; /* no objects live on this device: nothing to free, as in TVM */
     default:
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "cannot free type code %lld",
-                       (long long)type_code);
+      return utvm_rpc_bad_type_code(type_code);
   }
 }
 
@@ -71,8 +69,7 @@ static int alloc_data(const utvm_rpc_args_t* a, void** out) {
   int64_t nbytes = a->values[1].v_int64;
   int64_t alignment = a->values[2].v_int64;
   if (nbytes < 0 || (uint64_t)nbytes > SIZE_MAX / 2 || alignment < 1 || alignment > 4096) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "invalid size %lld or alignment %lld",
-                     (long long)nbytes, (long long)alignment);
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "invalid size or alignment");
   }
   /* Rounded up to a multiple of the alignment, as TVM's device does (in size_t: the
    * bounds above keep it from overflowing). */

@@ -10,9 +10,16 @@
 /* Defined by generated code when a model is linked in. */
 extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
 
+#if UTVM_ERROR_MESSAGES
+int utvm_rpc_wrong_type(int i, int given, int want) {
+  return utvm_fail(kTvmErrorFunctionCallWrongArgType, "arg %d has type code %d, not %d", i,
+                   given, want);
+}
+#endif
+
 int utvm_rpc_check_pointer(uint64_t value, void** out) {
   if (value > (uint64_t)UINTPTR_MAX) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "0x%llx does not fit a pointer",
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "pointer 0x%llx too wide",
                      (unsigned long long)value);
   }
   *out = (void*)(uintptr_t)value;
@@ -21,7 +28,7 @@ int utvm_rpc_check_pointer(uint64_t value, void** out) {
 
 int utvm_rpc_check_device(const DLDevice* dev) {
   if (dev->device_type != kDLCPU || dev->device_id != 0) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "device (%d, %d) is not cpu(0)",
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "device (%d, %d) not cpu(0)",
                      (int)dev->device_type, (int)dev->device_id);
   }
   return 0;
@@ -32,7 +39,7 @@ int utvm_rpc_check_data_range(const DLTensor* t, uint64_t nbytes) {
   if (t->byte_offset > (uint64_t)(UINTPTR_MAX - base) || nbytes > (uint64_t)SIZE_MAX ||
       !utvm_data_range_valid((const void*)(base + (uintptr_t)t->byte_offset), (size_t)nbytes)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                     "%llu bytes at 0x%lx + %llu are not in allocated memory",
+                     "%llu bytes at 0x%lx+%llu not in allocated memory",
                      (unsigned long long)nbytes, (unsigned long)base,
                      (unsigned long long)t->byte_offset);
   }
@@ -55,9 +62,8 @@ int utvm_rpc_check_generated_call(void* func_handle, const int* codes, int num_a
   }
   for (int i = 0; i < num_args; i++) {
     if (codes[i] != kTVMDLTensorHandle) {
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                       "arg %d has type code %d; model functions take tensors (7) only", i,
-                       codes[i]);
+      /* Model functions take tensors only. */
+      return utvm_rpc_wrong_type(i, codes[i], kTVMDLTensorHandle);
     }
   }
   return 0;

@@ -10,6 +10,16 @@
 
 #include <stdint.h>
 #include <tvm/runtime/c_runtime_api.h>
+#include <utvm/error.h>
+
+/* The error for argument i of type code `given` where `want` was expected (a function with
+ * messages, so the text exists once; without, a call with the code alone). */
+#if UTVM_ERROR_MESSAGES
+int utvm_rpc_wrong_type(int i, int given, int want);
+#else
+#define utvm_rpc_wrong_type(i, given, want) \
+  ((void)(i), (void)(given), (void)(want), utvm_fail_code(kTvmErrorFunctionCallWrongArgType))
+#endif
 
 /* A 64-bit wire value as a pointer of this device (fails if it does not fit). */
 int utvm_rpc_check_pointer(uint64_t value, void** out);

@@ -28,8 +28,8 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
     rc = TVMPlatformGenerateRandom(&seed, 1); /* the session nonce needs it */
   }
   if (rc != 0) {
-    utvm_fail(rc, "utvm_rpc_server_init needs a writer, a receive buffer >= %d, random bytes",
-              UTVM_RPC_MIN_PACKET_SIZE);
+    utvm_fail(rc, "needs a writer, receive buffer >= " UTVM_RPC_STR(UTVM_RPC_MIN_PACKET_SIZE)
+              " and random bytes");
     return NULL;
   }
   rc = utvm_rpc_register_globals();
