@@ -14,14 +14,14 @@ static int begin(utvm_session_t* s, uint16_t id, uint8_t type, uint32_t body_len
   return rc != 0 ? rc : utvm_framer_write(s->framer, header, sizeof(header));
 }
 
-/* A whole message with a small body, sent at once. */
+/* A whole message with a small body, sent at once. The framer keeps the frame's first
+ * transport error, and finishing reports it. */
 static int send_message(utvm_session_t* s, uint16_t id, uint8_t type, const void* body,
                         uint32_t body_len) {
   int rc = begin(s, id, type, body_len);
   if (rc == kTvmErrorFramingInvalidState) return rc; /* another frame is open: not ours */
-  if (rc == 0) rc = utvm_framer_write(s->framer, body, body_len);
-  int finish_rc = utvm_framer_finish(s->framer);
-  return rc != 0 ? rc : finish_rc;
+  utvm_framer_write(s->framer, body, body_len);
+  return utvm_framer_finish(s->framer);
 }
 
 int utvm_session_init(utvm_session_t* s, utvm_framer_t* framer, uint8_t nonce_seed) {
