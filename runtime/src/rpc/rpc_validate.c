@@ -38,10 +38,8 @@ int utvm_rpc_check_data_range(const DLTensor* t, uint64_t nbytes) {
   uintptr_t base = (uintptr_t)t->data;
   if (t->byte_offset > (uint64_t)(UINTPTR_MAX - base) || nbytes > (uint64_t)SIZE_MAX ||
       !utvm_data_range_valid((const void*)(base + (uintptr_t)t->byte_offset), (size_t)nbytes)) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                     "%llu bytes at 0x%lx+%llu not in allocated memory",
-                     (unsigned long long)nbytes, (unsigned long)base,
-                     (unsigned long long)t->byte_offset);
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%llu bytes at 0x%llx not in allocated memory",
+                     (unsigned long long)nbytes, (unsigned long long)base + t->byte_offset);
   }
   return 0;
 }
@@ -76,9 +74,9 @@ int utvm_rpc_check_handle(void* handle, int type_code) {
               : type_code == kTVMPackedFuncHandle ? utvm_func_from_handle(handle, &fn, &resource)
                                                   : true;
   if (!live) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "0x%lx is not a live %s",
-                     (unsigned long)(uintptr_t)handle,
-                     type_code == kTVMModuleHandle ? "module" : "function");
+    /* The host knows which kind of handle it sent where; the value tells which one. */
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "0x%lx is not a live handle",
+                     (unsigned long)(uintptr_t)handle);
   }
   return 0;
 }

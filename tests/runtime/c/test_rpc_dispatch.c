@@ -500,7 +500,7 @@ UTEST(time_evaluator_checks_its_arguments) {
   CHECK(is_exception(create_evaluator(module_handle, "add_one", 1, 0, ""), "repeat"));
   CHECK(is_exception(create_evaluator(module_handle, "add_one", 1, 100000, ""), "repeat"));
   CHECK(is_exception(create_evaluator(module_handle, "add_one", 1, 1, "cache_flush"), "f_preproc"));
-  CHECK(is_exception(create_evaluator(0x8003, "add_one", 1, 1, ""), "module"));
+  CHECK(is_exception(create_evaluator(0x8003, "add_one", 1, 1, ""), "0x8003 is not a live handle"));
 }
 
 UTEST(time_evaluators_replace_the_oldest) {
@@ -515,7 +515,7 @@ UTEST(time_evaluators_replace_the_oldest) {
   CHECK(is_call_return(call_int(h, kTVMArgInt, 1), kTVMBytes, kTVMBytes, NULL));
   /* The first one's slot was reused: its handle now names the newest, or nothing. */
   const host_msg_t* m = call_int(first, kTVMArgInt, 1);
-  CHECK(is_exception(m, "not a live function") || is_call_return(m, kTVMBytes, kTVMBytes, NULL));
+  CHECK(is_exception(m, "not a live handle") || is_call_return(m, kTVMBytes, kTVMBytes, NULL));
   /* FreeHandle(h, 10) frees the closure. */
   pkt_t* p = req(10);
   p_i32(p, 2);
@@ -523,7 +523,7 @@ UTEST(time_evaluators_replace_the_oldest) {
   p_u64(p, h);
   p_u64(p, 10);
   CHECK(is_return1(call(p), kTVMNullptr, NULL));
-  CHECK(is_exception(call_int(h, kTVMArgInt, 1), "not a live function"));
+  CHECK(is_exception(call_int(h, kTVMArgInt, 1), "not a live handle"));
 }
 
 UTEST(new_session_frees_what_the_last_host_left) {

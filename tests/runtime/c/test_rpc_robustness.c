@@ -152,7 +152,7 @@ UTEST(function_and_module_handles_are_checked) {
     p_u64(p, bogus[i]);
     p_i32(p, 0);
     const host_msg_t* m = call(p);
-    CHECK(is_exception(m, "not a live function") || is_exception(m, "too wide"));
+    CHECK(is_exception(m, "not a live handle") || is_exception(m, "too wide"));
   }
   uint64_t mgf = get_global("tvm.rpc.server.ModuleGetFunction");
   pkt_t* p = req(3);
@@ -162,14 +162,14 @@ UTEST(function_and_module_handles_are_checked) {
   p_u64(p, 0x8003);
   p_str(p, "run");
   p_u64(p, 1);
-  CHECK(is_exception(call(p), "not a live module"));
+  CHECK(is_exception(call(p), "0x8003 is not a live handle"));
   /* a function handle argument that names nothing */
   p = req(3);
   p_u64(p, mgf);
   p_i32(p, 1);
   p_i32(p, kTVMPackedFuncHandle);
   p_u64(p, 0x80048099);
-  CHECK(is_exception(call(p), "not a live function"));
+  CHECK(is_exception(call(p), "0x80048099 is not a live handle"));
   CHECK(still_serving());
 }
 
@@ -177,7 +177,7 @@ UTEST(free_handle_checks_what_it_frees) {
   CHECK(start_session());
   CHECK(is_exception(free_handle(0x1000, kTVMNDArrayHandle), "not a live NDArray"));
   CHECK(is_exception(free_handle(0x8003, kTVMModuleHandle), "not a live module"));
-  CHECK(is_exception(free_handle(0x12345678, kTVMPackedFuncHandle), "not a live function"));
+  CHECK(is_exception(free_handle(0x12345678, kTVMPackedFuncHandle), "0x12345678 is not a live handle"));
   CHECK(is_exception(free_handle(0x8000, 4), "type code 4"));
   /* An executor's own array cannot be released by the host more often than it got it. */
   static const int64_t shape[1] = {4};
