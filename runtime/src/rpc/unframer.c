@@ -18,7 +18,7 @@ static void begin_frame(utvm_unframer_t* u) {
 }
 
 /* One un-escaped data byte. Returns an event when it completes a frame. */
-static utvm_unframer_event_t data_byte(utvm_unframer_t* u, uint8_t b) {
+__attribute__((noinline)) static utvm_unframer_event_t data_byte(utvm_unframer_t* u, uint8_t b) {
   if (u->state == UTVM_UNFRAMER_PAYLOAD) {
     /* Bytes past the buffer are counted (and CRC'd) but not kept. */
     if (u->received < u->capacity) u->buf[u->received] = b;
@@ -46,32 +46,35 @@ utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t* data
   utvm_unframer_event_t ev = UTVM_UNFRAMER_NEED_MORE;
   while (i < len && ev == UTVM_UNFRAMER_NEED_MORE) {
     uint8_t b = data[i++];
+    bool escaped = u->escape;
+    u->escape = false;
+    if (escaped && b == PACKET_START) {
+      /* FF FD starts a frame anywhere; inside one it abandons that one (the new frame is
+       * kept: nothing of it is lost). */
+      if (u->state != UTVM_UNFRAMER_HUNT) ev = UTVM_UNFRAMER_SHORT_FRAME;
+      begin_frame(u);
+      continue;
+    }
     if (u->state == UTVM_UNFRAMER_HUNT) {
       /* Nothing here is an error: anything but FF FD is garbage between frames. */
-      if (u->escape && b == PACKET_START) {
-        begin_frame(u);
-      } else {
-        u->escape = b == ESCAPE;
-      }
+      u->escape = b == ESCAPE;
       continue;
     }
     /* The CRC covers the raw wire bytes of length and payload, escapes (and no-ops) included. */
     if (u->state != UTVM_UNFRAMER_CRC) u->crc = utvm_crc16_byte(u->crc, b);
-    if (!u->escape) {
-      u->escape = b == ESCAPE;
-      if (!u->escape) ev = data_byte(u, b);
-      continue;
-    }
-    u->escape = false;
-    if (b == ESCAPE) {
-      ev = data_byte(u, ESCAPE);
-    } else if (b == PACKET_START) {
-      begin_frame(u); /* the new frame is kept: nothing of it is lost */
-      ev = UTVM_UNFRAMER_SHORT_FRAME;
-    } else if (b != NOP) { /* a no-op is dropped from the data, still counted in the CRC */
+    if (!escaped) {
+      if (b == ESCAPE) {
+        u->escape = true;
+        continue;
+      }
+    } else if (b == NOP) {
+      continue; /* dropped from the data, still counted in the CRC */
+    } else if (b != ESCAPE) {
       u->state = UTVM_UNFRAMER_HUNT;
       ev = UTVM_UNFRAMER_INVALID_ESCAPE;
+      continue;
     }
+    ev = data_byte(u, b);
   }
   *consumed = i;
   return ev;
