@@ -27,10 +27,10 @@ static void put(utvm_rpc_server_t* s, const void* data, size_t len) {
 
 /* Little-endian like the wire (rpc_reader.h). */
 static void put_u64(utvm_rpc_server_t* s, uint64_t v) { put(s, &v, sizeof(v)); }
-static void put_i32(utvm_rpc_server_t* s, int32_t v) { put(s, &v, sizeof(v)); }
 
-/* One value of a packed sequence, for wire type code `code`. */
-static void put_value(utvm_rpc_server_t* s, TVMValue v, int code) {
+/* One value of a packed sequence, for wire type code `code` (out of line, so the loop over
+ * the values stays small). */
+__attribute__((noinline)) static void put_value(utvm_rpc_server_t* s, TVMValue v, int code) {
   TVMByteArray bytes;
   switch (code) {
     case kTVMNullptr:
@@ -66,10 +66,12 @@ static void put_value(utvm_rpc_server_t* s, TVMValue v, int code) {
   put(s, &v, sizeof(v));
 }
 
-static void put_packed(utvm_rpc_server_t* s, int n, const int* codes, const TVMValue* values) {
-  put_i32(s, n);
-  put(s, codes, sizeof(int) * (size_t)n);
-  for (int i = 0; i < n; i++) put_value(s, values[i], codes[i]);
+/* A packed sequence: `head` is its start as on the wire, the value count and then the type
+ * codes, followed by the values. */
+static void put_packed(utvm_rpc_server_t* s, const int32_t* head, const TVMValue* values) {
+  int n = head[0];
+  put(s, head, sizeof(int32_t) * (size_t)(1 + n));
+  for (int i = 0; i < n; i++) put_value(s, values[i], head[1 + i]);
 }
 
 /* Opens a Normal message holding RPC packet `code` of nbytes (code included). Kept out of
@@ -91,11 +93,11 @@ static void end(utvm_rpc_server_t* s) {
 
 /* Sends RPC packet `code` whose body is a packed sequence (or an exception when it would
  * not fit in one reply). */
-static void send_packed(utvm_rpc_server_t* s, int32_t code, int n, const int* codes,
+static void send_packed(utvm_rpc_server_t* s, int32_t code, const int32_t* head,
                         const TVMValue* values) {
   s->measuring = true;
   s->measured = sizeof(code);
-  put_packed(s, n, codes, values);
+  put_packed(s, head, values);
   s->measuring = false;
   size_t nbytes = s->measured;
   if (nbytes > utvm_rpc_reply_limit(s)) {
@@ -103,17 +105,18 @@ static void send_packed(utvm_rpc_server_t* s, int32_t code, int n, const int* co
     return;
   }
   begin(s, nbytes, code);
-  put_packed(s, n, codes, values);
+  put_packed(s, head, values);
   end(s);
 }
 
 void utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle) {
+  const int32_t head[2] = {1, type_code};
   TVMValue v = {.v_handle = handle};
-  send_packed(s, UTVM_RPC_RETURN, 1, &type_code, &v);
+  send_packed(s, UTVM_RPC_RETURN, head, &v);
 }
 
 void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message) {
-  static const int code = kTVMStr;
+  static const int32_t head[2] = {1, kTVMStr};
   char clipped[UTVM_ERROR_MESSAGE_SIZE];
   size_t room = utvm_rpc_reply_limit(s) - EXCEPTION_OVERHEAD;
   size_t n = strlen(message);
@@ -123,7 +126,7 @@ void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message) {
   clipped[n] = '\0';
   TVMValue v = {.v_str = clipped};
   s->stats.exceptions++;
-  send_packed(s, UTVM_RPC_EXCEPTION, 1, &code, &v);
+  send_packed(s, UTVM_RPC_EXCEPTION, head, &v);
 }
 
 void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
@@ -135,20 +138,19 @@ void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
 void utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode) {
   /* [kDLInt tcode, value]; handles travel as opaque handles, an NDArray as its DLTensor
    * record followed by its handle. */
-  int codes[3] = {kTVMArgInt, tcode, kTVMOpaqueHandle};
+  int32_t head[4] = {2, kTVMArgInt, tcode, kTVMOpaqueHandle};
   TVMValue values[3] = {{.v_int64 = tcode}, value, value};
-  int n = 2;
   if (tcode == kTVMModuleHandle || tcode == kTVMPackedFuncHandle || tcode == kTVMObjectHandle) {
-    codes[1] = kTVMOpaqueHandle;
+    head[2] = kTVMOpaqueHandle;
   } else if (tcode == kTVMNDArrayHandle) {
-    codes[1] = kTVMDLTensorHandle;
-    n = 3;
+    head[0] = 3;
+    head[2] = kTVMDLTensorHandle;
   }
   if (tcode < 0 || tcode > kTVMArgBool || tcode == kTVMObjectRValueRefArg) {
     utvm_rpc_reply_error(s, utvm_fail(kTvmErrorFunctionCallWrongArgType,
                                       "cannot return type code %d", tcode));
   } else {
-    send_packed(s, UTVM_RPC_RETURN, n, codes, values);
+    send_packed(s, UTVM_RPC_RETURN, head, values);
   }
   if (tcode == kTVMBytes) TVMByteArrayFree(value.v_handle);
 }
