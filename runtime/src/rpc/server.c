@@ -53,9 +53,7 @@ static void forget_previous_session(void) {
 static void on_frame(utvm_rpc_server_t* s) {
   utvm_unframer_t* u = &s->unframer;
   size_t stored = utvm_unframer_overflow(u) ? u->capacity : u->frame_len;
-  uint8_t* body;
-  size_t body_len;
-  switch (utvm_session_receive(&s->session, u->buf, stored, u->frame_len, &body, &body_len)) {
+  switch (utvm_session_receive(&s->session, u->buf, stored, u->frame_len)) {
     case UTVM_SESSION_STARTED:
       s->stats.sessions_started++;
       forget_previous_session();
@@ -64,7 +62,8 @@ static void on_frame(utvm_rpc_server_t* s) {
       s->stats.messages_dropped++;
       break;
     case UTVM_SESSION_RPC:
-      utvm_rpc_dispatch(s, body, body_len, u->frame_len - UTVM_SESSION_HEADER_BYTES);
+      utvm_rpc_dispatch(s, u->buf + UTVM_SESSION_HEADER_BYTES, stored - UTVM_SESSION_HEADER_BYTES,
+                        u->frame_len - UTVM_SESSION_HEADER_BYTES);
       break;
     default:
       break;

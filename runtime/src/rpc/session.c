@@ -32,13 +32,11 @@ int utvm_session_init(utvm_session_t* s, utvm_framer_t* framer, uint8_t nonce_se
   return send_message(s, 0, UTVM_MSG_TERMINATE_SESSION, NULL, 0);
 }
 
-utvm_session_event_t utvm_session_receive(utvm_session_t* s, uint8_t* payload, size_t stored,
-                                          size_t len, uint8_t** body, size_t* body_len) {
+utvm_session_event_t utvm_session_receive(utvm_session_t* s, const uint8_t* payload,
+                                          size_t stored, size_t len) {
   if (stored < UTVM_SESSION_HEADER_BYTES) return UTVM_SESSION_DROPPED; /* len >= stored */
   uint16_t id = (uint16_t)(payload[0] | (payload[1] << 8));
   uint8_t type = payload[2];
-  *body = payload + UTVM_SESSION_HEADER_BYTES;
-  *body_len = stored - UTVM_SESSION_HEADER_BYTES;
   switch (type) {
     case UTVM_MSG_START_SESSION_INIT: {
       uint8_t initiator_nonce = (uint8_t)id;

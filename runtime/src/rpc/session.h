@@ -36,16 +36,17 @@ typedef enum {
   UTVM_SESSION_DROPPED,     /* not for us: runt, no session, wrong session id */
   UTVM_SESSION_STARTED,     /* a host started a new session (the old one's state is stale) */
   UTVM_SESSION_TERMINATED,  /* the host ended the session */
-  UTVM_SESSION_RPC,         /* a Normal message for the live session: *body holds RPC bytes */
+  UTVM_SESSION_RPC,         /* a Normal message for the live session: RPC bytes follow the header */
 } utvm_session_event_t;
 
 /* Resets to "no session" with the nonce seed and sends TerminateSession, as TVM does. */
 int utvm_session_init(utvm_session_t* s, utvm_framer_t* framer, uint8_t nonce_seed);
 
 /* Interprets one frame payload (of which `stored` bytes are in memory; stored < len when the
- * frame was longer than the receive buffer). */
-utvm_session_event_t utvm_session_receive(utvm_session_t* s, uint8_t* payload, size_t stored,
-                                          size_t len, uint8_t** body, size_t* body_len);
+ * frame was longer than the receive buffer). A message's body starts after its
+ * UTVM_SESSION_HEADER_BYTES header. */
+utvm_session_event_t utvm_session_receive(utvm_session_t* s, const uint8_t* payload,
+                                          size_t stored, size_t len);
 
 /* Opens a frame holding a Normal message (with the session id) of body_len bytes; the body
  * follows with utvm_framer_write() and the frame ends with utvm_framer_finish(). */
