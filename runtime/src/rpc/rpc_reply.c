@@ -116,17 +116,17 @@ void utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle) {
 }
 
 void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message) {
-  static const int32_t head[2] = {1, kTVMStr};
-  char clipped[UTVM_ERROR_MESSAGE_SIZE];
-  size_t room = utvm_rpc_reply_limit(s) - EXCEPTION_OVERHEAD;
+  /* Written directly, not through send_packed: the text is cut to what one reply can carry
+   * instead of being refused. [1 value, kTVMStr, u64 length, text]. */
   size_t n = strlen(message);
+  size_t room = utvm_rpc_reply_limit(s) - EXCEPTION_OVERHEAD;
   if (n > room) n = room;
-  if (n >= sizeof(clipped)) n = sizeof(clipped) - 1;
-  memcpy(clipped, message, n);
-  clipped[n] = '\0';
-  TVMValue v = {.v_str = clipped};
   s->stats.exceptions++;
-  send_packed(s, UTVM_RPC_EXCEPTION, head, &v);
+  begin(s, EXCEPTION_OVERHEAD + n, UTVM_RPC_EXCEPTION);
+  const uint32_t head[4] = {1, kTVMStr, (uint32_t)n, 0};
+  put(s, head, sizeof(head));
+  put(s, message, n);
+  end(s);
 }
 
 void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {

@@ -63,6 +63,11 @@ static int fail_loudly(TVMValue* args, int* codes, int n, TVMValue* ret, int* re
   return utvm_fail(kTvmErrorFunctionCallInvalidArg, "fail_loudly: as requested");
 }
 
+/* A 200-character message, longer than a reply over a small receive buffer can carry. */
+static int fail_at_length(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code, void* res) {
+  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%0200d", 7);
+}
+
 static int log_and_return(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code, void* res) {
   TVMLogf("working on it");
   utvm_set_return(ret, ret_code, (TVMValue){.v_int64 = 7}, kTVMArgInt);
@@ -92,16 +97,17 @@ static int reenter(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_co
 static const TVMBackendPackedCFunc kFuncs[] = {add_one,       echo,        nothing,
                                                make_bytes,    get_array,   sum_u8,
                                                fail_silently, fail_loudly, log_and_return,
-                                               bytes_len,     reenter};
+                                               bytes_len,     reenter,     fail_at_length};
 static const TVMFuncRegistry kRegistry = {
-    "\013\000add_one\000echo\000nothing\000make_bytes\000get_array\000sum_u8\000"
-    "fail_silently\000fail_loudly\000log_and_return\000bytes_len\000reenter\000",
+    "\014\000add_one\000echo\000nothing\000make_bytes\000get_array\000sum_u8\000"
+    "fail_silently\000fail_loudly\000log_and_return\000bytes_len\000reenter\000"
+    "fail_at_length\000",
     kFuncs};
 static const TVMModule kModule = {&kRegistry};
 static uint64_t module_handle;
 
-/* Starts a session with the test module registered; returns false on failure. */
-static bool setup(void) {
+/* Starts a session over rx_size bytes with the test module registered; false on failure. */
+static bool setup_sized(size_t rx_size) {
   TVMModuleHandle mod;
   if (TVMModCreateFromCModule(&kModule, &mod) != 0) return false;
   module_handle = (uint64_t)(uintptr_t)mod;
@@ -110,8 +116,10 @@ static bool setup(void) {
                          &the_array) != 0) {
     return false;
   }
-  return start_session();
+  return start_session_sized(rx_size);
 }
+
+static bool setup(void) { return setup_sized(sizeof(rx_buf)); }
 
 /* tvm.rpc.server.ModuleGetFunction(module, name, true) -> function handle (0: None). */
 static uint64_t module_function(const char* name) {
@@ -268,6 +276,19 @@ UTEST(failures_become_exceptions_with_a_message) {
   TVMAPISetLastError("stale");
   CHECK(is_exception(call_int(module_function("fail_silently"), kTVMArgInt, 0), "error 0x803"));
   CHECK(is_exception(call_int(module_function("add_one"), kTVMStr, 0), "type code 11"));
+}
+
+UTEST(long_messages_are_cut_to_one_reply) {
+  CHECK(setup_sized(UTVM_RPC_MIN_PACKET_SIZE));
+  const host_msg_t* m = call_int(module_function("fail_at_length"), kTVMArgInt, 0);
+  /* 128-byte messages: the session header, packet length and kException's own 20 bytes
+   * leave 97 for the text, which is its start. */
+  char start[98];
+  memset(start, '0', 97);
+  start[97] = '\0';
+  CHECK(is_exception(m, start));
+  CHECK_EQ_INT(m->body_len, UTVM_RPC_MIN_PACKET_SIZE - 3);
+  CHECK(get_global("runtime.SystemLib") != UINT64_MAX); /* still serving */
 }
 
 UTEST(logs_may_precede_the_reply) {
