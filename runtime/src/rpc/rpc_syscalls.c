@@ -129,6 +129,5 @@ int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   bool returns_handle = code == UTVM_RPC_GET_GLOBAL_FUNC || code == UTVM_RPC_DEV_ALLOC_DATA ||
                         code == UTVM_RPC_DEV_ALLOC_DATA_WITH_SCOPE ||
                         code == UTVM_RPC_DEV_CREATE_STREAM;
-  utvm_rpc_reply_return(s, returns_handle ? kTVMOpaqueHandle : kTVMNullptr, handle);
-  return 0;
+  return utvm_rpc_reply_return(s, returns_handle ? kTVMOpaqueHandle : kTVMNullptr, handle);
 }
