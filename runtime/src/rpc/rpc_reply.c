@@ -112,9 +112,12 @@ int utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle) {
   return send_return(s, head, &v);
 }
 
-void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message) {
-  /* Written directly, not through send_packed: the text is cut to what one reply can carry
+void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
+  /* A callee may fail without a message; TVM would then send a stale one. */
+  if (TVMGetLastError()[0] == '\0') utvm_fail(code, "error 0x%x", (unsigned)code);
+  /* Written directly, not through send_return: the text is cut to what one reply can carry
    * instead of being refused. [1 value, kTVMStr, u64 length, text]. */
+  const char* message = TVMGetLastError();
   size_t n = strlen(message);
   size_t room = utvm_rpc_reply_limit(s) - EXCEPTION_OVERHEAD;
   if (n > room) n = room;
@@ -124,12 +127,6 @@ void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message) {
   put(s, head, sizeof(head));
   put(s, message, n);
   end(s);
-}
-
-void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
-  /* A callee may fail without a message; TVM would then send a stale one. */
-  if (TVMGetLastError()[0] == '\0') utvm_fail(code, "error 0x%x", (unsigned)code);
-  utvm_rpc_reply_exception(s, TVMGetLastError());
 }
 
 int utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode) {

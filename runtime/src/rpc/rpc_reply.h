@@ -25,9 +25,8 @@ int utvm_rpc_too_big(uint64_t nbytes);
 
 /* A one-value kReturn: ReturnVoid (kTVMNullptr) or ReturnHandle (kTVMOpaqueHandle). */
 int utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle);
-/* A kException carrying `message`, cut to what one reply can carry. */
-void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message);
-/* A kException carrying the last error (or naming `code` when a callee left none). */
+/* A kException carrying the last error (or naming `code` when a callee left none), cut to
+ * what one reply can carry. */
 void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code);
 /* The return of a CallFunc: [kDLInt tcode, value] or, for an NDArray, [13, record, handle].
  * Bytes returned by the callee (kTVMBytes) are freed after sending, as in TVM. */

@@ -114,10 +114,10 @@ int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   if (index >= sizeof(kSignatures) / sizeof(kSignatures[0]) ||
       kSignatures[index][0] == NOT_SUPPORTED) {
     /* TVM's device's own messages (kept even without UTVM_ERROR_MESSAGES). */
-    utvm_rpc_reply_exception(s, code == UTVM_RPC_DEV_SET_DEVICE ? "SetDevice not supported"
-                                : code == UTVM_RPC_DEV_GET_ATTR ? "GetAttr not supported"
-                                                                : "Syscall not recognized");
-    return 0;
+    TVMAPISetLastError(code == UTVM_RPC_DEV_SET_DEVICE ? "SetDevice not supported"
+                       : code == UTVM_RPC_DEV_GET_ATTR ? "GetAttr not supported"
+                                                       : "Syscall not recognized");
+    return kTvmErrorFunctionCallNotImplemented;
   }
   utvm_rpc_args_t* a = &s->args;
   void* handle = NULL;
