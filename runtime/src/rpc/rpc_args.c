@@ -91,6 +91,7 @@ int utvm_rpc_read_handle(utvm_rpc_reader_t* r, int type_code, void** out) {
 /* Reads argument i's payload for its type code. */
 static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
   TVMValue* v = &a->values[i];
+  utvm_rpc_arg_slot_t* slot = &a->slots[i];
   int code = a->codes[i];
   switch (code) {
     case kTVMArgInt:
@@ -106,8 +107,8 @@ static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
       v->v_handle = NULL;
       break;
     case kTVMDLTensorHandle:
-      v->v_handle = &a->tensors[i];
-      return utvm_rpc_read_tensor(r, &a->tensors[i], a->shapes[i]);
+      v->v_handle = &slot->tensor;
+      return utvm_rpc_read_tensor(r, &slot->tensor, slot->shape);
     case kTVMOpaqueHandle:
     case kTVMModuleHandle:
     case kTVMPackedFuncHandle:
@@ -118,9 +119,9 @@ static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
       uint8_t* s = utvm_rpc_read_bytes(r, len);
       if (s == NULL) break;
       if (code == kTVMBytes) {
-        a->byte_arrays[i].data = (const char*)s;
-        a->byte_arrays[i].size = (size_t)len;
-        v->v_handle = &a->byte_arrays[i];
+        slot->bytes.data = (const char*)s;
+        slot->bytes.size = (size_t)len;
+        v->v_handle = &slot->bytes;
         break;
       }
       if (memchr(s, '\0', (size_t)len) != NULL) {
@@ -169,7 +170,7 @@ int utvm_rpc_check_tensor_args(const utvm_rpc_args_t* a) {
   for (int i = 0; i < a->num_args; i++) {
     if (a->codes[i] != kTVMDLTensorHandle) continue;
     size_t nbytes;
-    int rc = utvm_rpc_check_tensor_arg(&a->tensors[i], &nbytes);
+    int rc = utvm_rpc_check_tensor_arg(&a->slots[i].tensor, &nbytes);
     if (rc != 0) return rc;
   }
   return 0;

@@ -17,13 +17,20 @@
  * code more than it is given. */
 #define UTVM_RPC_SPARE_ARGS 2
 
+/* What an argument's value points to when it is a tensor or bytes (never both). */
+typedef union {
+  struct {
+    DLTensor tensor;
+    int64_t shape[UTVM_MAX_NDIM];
+  };
+  TVMByteArray bytes;
+} utvm_rpc_arg_slot_t;
+
 typedef struct {
   int num_args;
   TVMValue values[UTVM_RPC_MAX_ARGS + UTVM_RPC_SPARE_ARGS];
   int codes[UTVM_RPC_MAX_ARGS + UTVM_RPC_SPARE_ARGS];
-  DLTensor tensors[UTVM_RPC_MAX_ARGS];
-  int64_t shapes[UTVM_RPC_MAX_ARGS][UTVM_MAX_NDIM];
-  TVMByteArray byte_arrays[UTVM_RPC_MAX_ARGS];
+  utvm_rpc_arg_slot_t slots[UTVM_RPC_MAX_ARGS];
 } utvm_rpc_args_t;
 
 /* A limit as text, for messages that name it (e.g. "0.." UTVM_RPC_STR(UTVM_MAX_NDIM)). */

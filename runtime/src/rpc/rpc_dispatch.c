@@ -34,7 +34,7 @@ static int call_func(utvm_rpc_server_t* s, utvm_rpc_reader_t* r) {
 /* CopyToRemote: DLTensor record, u64 nbytes, the bytes. CopyFromRemote: record, nbytes. */
 static int copy(utvm_rpc_server_t* s, utvm_rpc_reader_t* r, int32_t code) {
   DLTensor t;
-  int rc = utvm_rpc_read_tensor(r, &t, s->args.shapes[0]);
+  int rc = utvm_rpc_read_tensor(r, &t, s->args.slots[0].shape);
   uint64_t nbytes = utvm_rpc_read_u64(r);
   if (rc == 0 && !r->ok) rc = utvm_rpc_truncated();
   if (rc == 0) rc = utvm_rpc_check_device(&t.device);

@@ -92,7 +92,7 @@ static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
       if (code == UTVM_RPC_DEV_ALLOC_DATA) {
         rc = alloc_data(a, out);
       } else { /* from a template tensor; the runtime checks its device and shape */
-        const DLTensor* t = &a->tensors[0];
+        const DLTensor* t = &a->slots[0].tensor;
         const char* scope = a->codes[1] == kTVMStr ? a->values[1].v_str : NULL;
         rc = TVMDeviceAllocDataSpaceWithScope(t->device, t->ndim, t->shape, t->dtype, scope, out);
       }
@@ -103,7 +103,8 @@ static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
     case UTVM_RPC_COPY_AMONG_REMOTE:
       rc = utvm_rpc_check_tensor_args(a);
       if (rc != 0) return rc;
-      return TVMDeviceCopyDataFromTo((DLTensor*)&a->tensors[0], (DLTensor*)&a->tensors[1], NULL);
+      return TVMDeviceCopyDataFromTo((DLTensor*)&a->slots[0].tensor, (DLTensor*)&a->slots[1].tensor,
+                                     NULL);
     default: /* stream syscalls: everything is synchronous on this device */
       return 0;
   }
