@@ -70,8 +70,8 @@ int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape) {
   utvm_rpc_read_into(r, &t->device, 16); /* device, ndim, dtype */
   /* A record cut short reads as zeros, so ndim passes and the check below finds the cut. */
   if ((uint32_t)t->ndim > UTVM_MAX_NDIM) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d not in 0.." UTVM_RPC_STR(UTVM_MAX_NDIM),
-                     (int)t->ndim);
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                     "ndim %d not in 0.." UTVM_RPC_STR(UTVM_MAX_NDIM), (int)t->ndim);
   }
   utvm_rpc_read_into(r, shape, sizeof(int64_t) * (size_t)t->ndim);
   t->shape = shape;

@@ -10,7 +10,8 @@
 #define EXCEPTION_OVERHEAD (4 + 4 + 4 + 8)
 
 int utvm_rpc_too_big(uint64_t nbytes) {
-  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%lu bytes > max packet", (unsigned long)nbytes);
+  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%lu bytes > max packet",
+                   (unsigned long)nbytes);
 }
 
 /* A reply is encoded twice: first only counting bytes (the headers announce the length
