@@ -101,8 +101,6 @@ static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
     case UTVM_RPC_DEV_FREE_DATA:
       return utvm_data_free_host_owned(a->values[1].v_handle);
     case UTVM_RPC_COPY_AMONG_REMOTE:
-      rc = utvm_rpc_check_tensor_args(a);
-      if (rc != 0) return rc;
       return TVMDeviceCopyDataFromTo((DLTensor*)&a->slots[0].tensor, (DLTensor*)&a->slots[1].tensor,
                                      NULL);
     default: /* stream syscalls: everything is synchronous on this device */
@@ -122,7 +120,8 @@ int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   }
   utvm_rpc_args_t* a = &s->args;
   void* handle = NULL;
-  int rc = utvm_rpc_read_args(r, a);
+  /* CopyAmongRemote's tensors are real; DevAllocDataWithScope's is a template. */
+  int rc = utvm_rpc_read_args(r, a, code == UTVM_RPC_COPY_AMONG_REMOTE);
   if (rc == 0) rc = check_signature(a, kSignatures[index]);
   if (rc == 0) rc = run(code, a, &handle);
   if (rc != 0) return rc;
