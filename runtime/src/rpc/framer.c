@@ -33,8 +33,7 @@ static void flush(utvm_framer_t* f) {
 static void put_escaped(utvm_framer_t* f, const uint8_t* p, size_t len) {
   for (size_t i = 0; i < len; i++) {
     uint8_t b = p[i];
-    size_t copies = 1u + (b == ESCAPE);
-    while (copies-- > 0) {
+    for (int copies = b == ESCAPE ? 2 : 1; copies > 0; copies--) {
       if (f->out_len == sizeof(f->out)) flush(f);
       f->out[f->out_len++] = b;
       f->crc = utvm_crc16_byte(f->crc, b);

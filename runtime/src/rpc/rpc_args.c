@@ -70,8 +70,8 @@ int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape) {
   utvm_rpc_read_into(r, &t->device, 16); /* device, ndim, dtype */
   /* A record cut short reads as zeros, so ndim passes and the check below finds the cut. */
   if ((uint32_t)t->ndim > UTVM_MAX_NDIM) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d not in 0.." UTVM_RPC_STR(UTVM_MAX_NDIM),
-                     (int)t->ndim);
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                     "ndim %d not in 0.." UTVM_RPC_STR(UTVM_MAX_NDIM), (int)t->ndim);
   }
   utvm_rpc_read_into(r, shape, sizeof(int64_t) * (size_t)t->ndim);
   t->shape = shape;
@@ -89,8 +89,9 @@ int utvm_rpc_read_handle(utvm_rpc_reader_t* r, int type_code, void** out) {
 }
 
 /* Reads argument i's payload for its type code. */
-static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
+static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i, bool real_tensors) {
   TVMValue* v = &a->values[i];
+  utvm_rpc_arg_slot_t* slot = &a->slots[i];
   int code = a->codes[i];
   switch (code) {
     case kTVMArgInt:
@@ -105,9 +106,13 @@ static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
     case kTVMNullptr:
       v->v_handle = NULL;
       break;
-    case kTVMDLTensorHandle:
-      v->v_handle = &a->tensors[i];
-      return utvm_rpc_read_tensor(r, &a->tensors[i], a->shapes[i]);
+    case kTVMDLTensorHandle: {
+      v->v_handle = &slot->tensor;
+      int rc = utvm_rpc_read_tensor(r, &slot->tensor, slot->shape);
+      size_t nbytes;
+      if (rc == 0 && real_tensors) rc = utvm_rpc_check_tensor_arg(&slot->tensor, &nbytes);
+      return rc;
+    }
     case kTVMOpaqueHandle:
     case kTVMModuleHandle:
     case kTVMPackedFuncHandle:
@@ -118,9 +123,9 @@ static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
       uint8_t* s = utvm_rpc_read_bytes(r, len);
       if (s == NULL) break;
       if (code == kTVMBytes) {
-        a->byte_arrays[i].data = (const char*)s;
-        a->byte_arrays[i].size = (size_t)len;
-        v->v_handle = &a->byte_arrays[i];
+        slot->bytes.data = (const char*)s;
+        slot->bytes.size = (size_t)len;
+        v->v_handle = &slot->bytes;
         break;
       }
       if (memchr(s, '\0', (size_t)len) != NULL) {
@@ -140,7 +145,7 @@ static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i) {
   return r->ok ? 0 : utvm_rpc_truncated();
 }
 
-int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* a) {
+int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, bool real_tensors) {
   a->num_args = 0;
   int32_t n = utvm_rpc_read_i32(r); /* 0 if the packet ends here: the next check finds it */
   if ((uint32_t)n > UTVM_RPC_MAX_ARGS) {
@@ -150,7 +155,7 @@ int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* a) {
   utvm_rpc_read_into(r, a->codes, sizeof(int) * (size_t)n);
   if (!r->ok) return utvm_rpc_truncated();
   for (int32_t i = 0; i < n; i++) {
-    int rc = read_value(r, a, i);
+    int rc = read_value(r, a, i, real_tensors);
     if (rc != 0) return rc;
   }
   a->num_args = n;
@@ -161,16 +166,6 @@ int utvm_rpc_expect_num_args(const utvm_rpc_args_t* a, int num) {
   if (a->num_args != num) {
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "takes %d args, %d given", num,
                      a->num_args);
-  }
-  return 0;
-}
-
-int utvm_rpc_check_tensor_args(const utvm_rpc_args_t* a) {
-  for (int i = 0; i < a->num_args; i++) {
-    if (a->codes[i] != kTVMDLTensorHandle) continue;
-    size_t nbytes;
-    int rc = utvm_rpc_check_tensor_arg(&a->tensors[i], &nbytes);
-    if (rc != 0) return rc;
   }
   return 0;
 }

@@ -17,13 +17,20 @@
  * code more than it is given. */
 #define UTVM_RPC_SPARE_ARGS 2
 
+/* What an argument's value points to when it is a tensor or bytes (never both). */
+typedef union {
+  struct {
+    DLTensor tensor;
+    int64_t shape[UTVM_MAX_NDIM];
+  };
+  TVMByteArray bytes;
+} utvm_rpc_arg_slot_t;
+
 typedef struct {
   int num_args;
   TVMValue values[UTVM_RPC_MAX_ARGS + UTVM_RPC_SPARE_ARGS];
   int codes[UTVM_RPC_MAX_ARGS + UTVM_RPC_SPARE_ARGS];
-  DLTensor tensors[UTVM_RPC_MAX_ARGS];
-  int64_t shapes[UTVM_RPC_MAX_ARGS][UTVM_MAX_NDIM];
-  TVMByteArray byte_arrays[UTVM_RPC_MAX_ARGS];
+  utvm_rpc_arg_slot_t slots[UTVM_RPC_MAX_ARGS];
 } utvm_rpc_args_t;
 
 /* A limit as text, for messages that name it (e.g. "0.." UTVM_RPC_STR(UTVM_MAX_NDIM)). */
@@ -55,14 +62,12 @@ int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape);
 int utvm_rpc_read_handle(utvm_rpc_reader_t* r, int type_code, void** out);
 
 /* Reads a packed sequence that must end the packet. Module and function handles are
- * checked here; tensor data is not (see utvm_rpc_check_tensor_args), since some requests
- * carry templates without data. */
-int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* args);
+ * checked here, and with real_tensors every tensor is a CPU tensor whose bytes this device
+ * allocated (without, only the records' layout is: some requests carry templates without
+ * data). */
+int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* args, bool real_tensors);
 
 /* Exactly `num` arguments. */
 int utvm_rpc_expect_num_args(const utvm_rpc_args_t* args, int num);
-
-/* Every tensor argument is a CPU tensor whose bytes this device allocated. */
-int utvm_rpc_check_tensor_args(const utvm_rpc_args_t* args);
 
 #endif /* UTVM_RPC_ARGS_H_ */

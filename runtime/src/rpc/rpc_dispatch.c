@@ -16,8 +16,7 @@ static int call_func(utvm_rpc_server_t* s, utvm_rpc_reader_t* r) {
   utvm_rpc_args_t* a = &s->args;
   void* func;
   int rc = utvm_rpc_read_handle(r, kTVMPackedFuncHandle, &func);
-  if (rc == 0) rc = utvm_rpc_read_args(r, a);
-  if (rc == 0) rc = utvm_rpc_check_tensor_args(a);
+  if (rc == 0) rc = utvm_rpc_read_args(r, a, true);
   if (rc == 0) rc = utvm_rpc_check_generated_call(func, a->codes, a->num_args);
   if (rc != 0) return rc;
   /* Slots past the arguments read as None, never as a previous request's values. */
@@ -28,14 +27,13 @@ static int call_func(utvm_rpc_server_t* s, utvm_rpc_reader_t* r) {
   TVMValue ret;
   int ret_code;
   rc = TVMFuncCall(func, a->values, a->codes, a->num_args, &ret, &ret_code);
-  if (rc == 0) utvm_rpc_reply_call_return(s, ret, ret_code);
-  return rc;
+  return rc != 0 ? rc : utvm_rpc_reply_call_return(s, ret, ret_code);
 }
 
 /* CopyToRemote: DLTensor record, u64 nbytes, the bytes. CopyFromRemote: record, nbytes. */
 static int copy(utvm_rpc_server_t* s, utvm_rpc_reader_t* r, int32_t code) {
   DLTensor t;
-  int rc = utvm_rpc_read_tensor(r, &t, s->args.shapes[0]);
+  int rc = utvm_rpc_read_tensor(r, &t, s->args.slots[0].shape);
   uint64_t nbytes = utvm_rpc_read_u64(r);
   if (rc == 0 && !r->ok) rc = utvm_rpc_truncated();
   if (rc == 0) rc = utvm_rpc_check_device(&t.device);
@@ -49,8 +47,7 @@ static int copy(utvm_rpc_server_t* s, utvm_rpc_reader_t* r, int32_t code) {
                        (unsigned long)nbytes, (unsigned long)r->left);
     }
     memmove(data, r->p, (size_t)nbytes);
-    utvm_rpc_reply_return(s, kTVMNullptr, NULL);
-    return 0;
+    return utvm_rpc_reply_return(s, kTVMNullptr, NULL);
   }
   rc = utvm_rpc_expect_end(r);
   if (rc == 0 && 4 + nbytes > utvm_rpc_reply_limit(s)) rc = utvm_rpc_too_big(4 + nbytes);
@@ -62,10 +59,9 @@ static int copy(utvm_rpc_server_t* s, utvm_rpc_reader_t* r, int32_t code) {
 /* kInitServer: u64 length + protocol version, then an empty packed sequence. */
 static int init_server(utvm_rpc_server_t* s, utvm_rpc_reader_t* r) {
   utvm_rpc_read_bytes(r, utvm_rpc_read_u64(r));
-  int rc = utvm_rpc_read_args(r, &s->args);
+  int rc = utvm_rpc_read_args(r, &s->args, false);
   if (rc == 0) rc = utvm_rpc_expect_num_args(&s->args, 0);
-  if (rc == 0) utvm_rpc_reply_return(s, kTVMNullptr, NULL);
-  return rc;
+  return rc != 0 ? rc : utvm_rpc_reply_return(s, kTVMNullptr, NULL);
 }
 
 static int handle_packet(utvm_rpc_server_t* s, uint8_t* body, size_t stored, size_t len) {

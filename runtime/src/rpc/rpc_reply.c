@@ -10,7 +10,8 @@
 #define EXCEPTION_OVERHEAD (4 + 4 + 4 + 8)
 
 int utvm_rpc_too_big(uint64_t nbytes) {
-  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%lu bytes > max packet", (unsigned long)nbytes);
+  return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%lu bytes > max packet",
+                   (unsigned long)nbytes);
 }
 
 /* A reply is encoded twice: first only counting bytes (the headers announce the length
@@ -91,33 +92,33 @@ static void end(utvm_rpc_server_t* s) {
   }
 }
 
-/* Sends RPC packet `code` whose body is a packed sequence (or an exception when it would
- * not fit in one reply). */
-static void send_packed(utvm_rpc_server_t* s, int32_t code, const int32_t* head,
-                        const TVMValue* values) {
+/* Sends a kReturn whose body is a packed sequence, or returns the error when it would not
+ * fit in one reply. */
+static int send_return(utvm_rpc_server_t* s, const int32_t* head, const TVMValue* values) {
   s->measuring = true;
-  s->measured = sizeof(code);
+  s->measured = sizeof(int32_t); /* the RPC code */
   put_packed(s, head, values);
   s->measuring = false;
   size_t nbytes = s->measured;
-  if (nbytes > utvm_rpc_reply_limit(s)) {
-    utvm_rpc_reply_error(s, utvm_rpc_too_big(nbytes));
-    return;
-  }
-  begin(s, nbytes, code);
+  if (nbytes > utvm_rpc_reply_limit(s)) return utvm_rpc_too_big(nbytes);
+  begin(s, nbytes, UTVM_RPC_RETURN);
   put_packed(s, head, values);
   end(s);
+  return 0;
 }
 
-void utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle) {
+int utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle) {
   const int32_t head[2] = {1, type_code};
   TVMValue v = {.v_handle = handle};
-  send_packed(s, UTVM_RPC_RETURN, head, &v);
+  return send_return(s, head, &v);
 }
 
-void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message) {
-  /* Written directly, not through send_packed: the text is cut to what one reply can carry
+void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
+  /* A callee may fail without a message; TVM would then send a stale one. */
+  if (TVMGetLastError()[0] == '\0') utvm_fail(code, "error 0x%x", (unsigned)code);
+  /* Written directly, not through send_return: the text is cut to what one reply can carry
    * instead of being refused. [1 value, kTVMStr, u64 length, text]. */
+  const char* message = TVMGetLastError();
   size_t n = strlen(message);
   size_t room = utvm_rpc_reply_limit(s) - EXCEPTION_OVERHEAD;
   if (n > room) n = room;
@@ -129,13 +130,7 @@ void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message) {
   end(s);
 }
 
-void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
-  /* A callee may fail without a message; TVM would then send a stale one. */
-  if (TVMGetLastError()[0] == '\0') utvm_fail(code, "error 0x%x", (unsigned)code);
-  utvm_rpc_reply_exception(s, TVMGetLastError());
-}
-
-void utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode) {
+int utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode) {
   /* [kDLInt tcode, value]; handles travel as opaque handles, an NDArray as its DLTensor
    * record followed by its handle. */
   int32_t head[4] = {2, kTVMArgInt, tcode, kTVMOpaqueHandle};
@@ -146,13 +141,11 @@ void utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode)
     head[0] = 3;
     head[2] = kTVMDLTensorHandle;
   }
-  if (tcode < 0 || tcode > kTVMArgBool || tcode == kTVMObjectRValueRefArg) {
-    utvm_rpc_reply_error(s, utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                                      "cannot return type code %d", tcode));
-  } else {
-    send_packed(s, UTVM_RPC_RETURN, head, values);
-  }
+  int rc = tcode < 0 || tcode > kTVMArgBool || tcode == kTVMObjectRValueRefArg
+               ? utvm_fail(kTvmErrorFunctionCallWrongArgType, "cannot return type code %d", tcode)
+               : send_return(s, head, values);
   if (tcode == kTVMBytes) TVMByteArrayFree(value.v_handle);
+  return rc;
 }
 
 void utvm_rpc_reply_copy_ack(utvm_rpc_server_t* s, const void* data, size_t nbytes) {

@@ -19,15 +19,18 @@ static inline size_t utvm_rpc_reply_limit(const utvm_rpc_server_t* s) {
 /* The error for a request or reply of nbytes that does not fit in one message. */
 int utvm_rpc_too_big(uint64_t nbytes);
 
+/* The kReturn replies return 0 once sent (transport errors are the framer's to report), or
+ * the error to answer with instead when the reply cannot be sent (too big, a return type
+ * that cannot travel): the dispatcher then replies with that error. */
+
 /* A one-value kReturn: ReturnVoid (kTVMNullptr) or ReturnHandle (kTVMOpaqueHandle). */
-void utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle);
-/* A kException carrying `message`, cut to what one reply can carry. */
-void utvm_rpc_reply_exception(utvm_rpc_server_t* s, const char* message);
-/* A kException carrying the last error (or naming `code` when a callee left none). */
+int utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle);
+/* A kException carrying the last error (or naming `code` when a callee left none), cut to
+ * what one reply can carry. */
 void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code);
 /* The return of a CallFunc: [kDLInt tcode, value] or, for an NDArray, [13, record, handle].
  * Bytes returned by the callee (kTVMBytes) are freed after sending, as in TVM. */
-void utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode);
+int utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode);
 void utvm_rpc_reply_copy_ack(utvm_rpc_server_t* s, const void* data, size_t nbytes);
 
 #endif /* UTVM_RPC_REPLY_H_ */

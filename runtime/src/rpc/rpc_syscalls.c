@@ -92,7 +92,7 @@ static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
       if (code == UTVM_RPC_DEV_ALLOC_DATA) {
         rc = alloc_data(a, out);
       } else { /* from a template tensor; the runtime checks its device and shape */
-        const DLTensor* t = &a->tensors[0];
+        const DLTensor* t = &a->slots[0].tensor;
         const char* scope = a->codes[1] == kTVMStr ? a->values[1].v_str : NULL;
         rc = TVMDeviceAllocDataSpaceWithScope(t->device, t->ndim, t->shape, t->dtype, scope, out);
       }
@@ -101,9 +101,8 @@ static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
     case UTVM_RPC_DEV_FREE_DATA:
       return utvm_data_free_host_owned(a->values[1].v_handle);
     case UTVM_RPC_COPY_AMONG_REMOTE:
-      rc = utvm_rpc_check_tensor_args(a);
-      if (rc != 0) return rc;
-      return TVMDeviceCopyDataFromTo((DLTensor*)&a->tensors[0], (DLTensor*)&a->tensors[1], NULL);
+      return TVMDeviceCopyDataFromTo((DLTensor*)&a->slots[0].tensor, (DLTensor*)&a->slots[1].tensor,
+                                     NULL);
     default: /* stream syscalls: everything is synchronous on this device */
       return 0;
   }
@@ -114,14 +113,15 @@ int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   if (index >= sizeof(kSignatures) / sizeof(kSignatures[0]) ||
       kSignatures[index][0] == NOT_SUPPORTED) {
     /* TVM's device's own messages (kept even without UTVM_ERROR_MESSAGES). */
-    utvm_rpc_reply_exception(s, code == UTVM_RPC_DEV_SET_DEVICE ? "SetDevice not supported"
-                                : code == UTVM_RPC_DEV_GET_ATTR ? "GetAttr not supported"
-                                                                : "Syscall not recognized");
-    return 0;
+    TVMAPISetLastError(code == UTVM_RPC_DEV_SET_DEVICE ? "SetDevice not supported"
+                       : code == UTVM_RPC_DEV_GET_ATTR ? "GetAttr not supported"
+                                                       : "Syscall not recognized");
+    return kTvmErrorFunctionCallNotImplemented;
   }
   utvm_rpc_args_t* a = &s->args;
   void* handle = NULL;
-  int rc = utvm_rpc_read_args(r, a);
+  /* CopyAmongRemote's tensors are real; DevAllocDataWithScope's is a template. */
+  int rc = utvm_rpc_read_args(r, a, code == UTVM_RPC_COPY_AMONG_REMOTE);
   if (rc == 0) rc = check_signature(a, kSignatures[index]);
   if (rc == 0) rc = run(code, a, &handle);
   if (rc != 0) return rc;
@@ -129,6 +129,5 @@ int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   bool returns_handle = code == UTVM_RPC_GET_GLOBAL_FUNC || code == UTVM_RPC_DEV_ALLOC_DATA ||
                         code == UTVM_RPC_DEV_ALLOC_DATA_WITH_SCOPE ||
                         code == UTVM_RPC_DEV_CREATE_STREAM;
-  utvm_rpc_reply_return(s, returns_handle ? kTVMOpaqueHandle : kTVMNullptr, handle);
-  return 0;
+  return utvm_rpc_reply_return(s, returns_handle ? kTVMOpaqueHandle : kTVMNullptr, handle);
 }

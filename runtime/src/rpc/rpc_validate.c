@@ -38,8 +38,9 @@ int utvm_rpc_check_data_range(const DLTensor* t, uint64_t nbytes) {
   uintptr_t base = (uintptr_t)t->data;
   if (t->byte_offset > (uint64_t)(UINTPTR_MAX - base) || nbytes > (uint64_t)SIZE_MAX ||
       !utvm_data_range_valid((const void*)(base + (uintptr_t)t->byte_offset), (size_t)nbytes)) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%llu bytes at 0x%llx not in allocated memory",
-                     (unsigned long long)nbytes, (unsigned long long)base + t->byte_offset);
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                     "%llu bytes at 0x%llx not in allocated memory", (unsigned long long)nbytes,
+                     (unsigned long long)base + t->byte_offset);
   }
   return 0;
 }

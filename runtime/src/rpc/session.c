@@ -8,18 +8,22 @@ uint8_t utvm_session_next_nonce(uint8_t nonce) {
   return next == 0 ? 1 : next;
 }
 
+/* Opens the frame and writes the header, unless another frame is open (that one is not
+ * ours to write into). Transport errors stay with the framer, which keeps a frame's first
+ * and reports it when the frame is finished. */
 static int begin(utvm_session_t* s, uint16_t id, uint8_t type, uint32_t body_len) {
   uint8_t header[UTVM_SESSION_HEADER_BYTES] = {(uint8_t)id, (uint8_t)(id >> 8), type};
   int rc = utvm_framer_start(s->framer, UTVM_SESSION_HEADER_BYTES + body_len);
-  return rc != 0 ? rc : utvm_framer_write(s->framer, header, sizeof(header));
+  return rc == kTvmErrorFramingInvalidState ? rc
+                                            : utvm_framer_write(s->framer, header, sizeof(header));
 }
 
-/* A whole message with a small body, sent at once. The framer keeps the frame's first
- * transport error, and finishing reports it. */
+/* A whole message with a small body, sent at once. */
 static int send_message(utvm_session_t* s, uint16_t id, uint8_t type, const void* body,
                         uint32_t body_len) {
-  int rc = begin(s, id, type, body_len);
-  if (rc == kTvmErrorFramingInvalidState) return rc; /* another frame is open: not ours */
+  if (begin(s, id, type, body_len) == kTvmErrorFramingInvalidState) {
+    return kTvmErrorFramingInvalidState;
+  }
   utvm_framer_write(s->framer, body, body_len);
   return utvm_framer_finish(s->framer);
 }

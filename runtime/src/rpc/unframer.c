@@ -9,15 +9,16 @@
 #define PACKET_START 0xFDu
 #define NOP 0xFEu
 
+/* After FF FD (the escape flag is already clear). */
 static void begin_frame(utvm_unframer_t* u) {
   u->crc = UTVM_CRC16_AFTER_PACKET_START;
   u->state = UTVM_UNFRAMER_LENGTH;
-  u->escape = false;
   u->field_len = 0;
   u->received = 0;
 }
 
-/* One un-escaped data byte. Returns an event when it completes a frame. */
+/* One un-escaped data byte. Returns an event when it completes a frame. Out of line: the
+ * byte loop stays small. */
 __attribute__((noinline)) static utvm_unframer_event_t data_byte(utvm_unframer_t* u, uint8_t b) {
   if (u->state == UTVM_UNFRAMER_PAYLOAD) {
     /* Bytes past the buffer are counted (and CRC'd) but not kept. */

@@ -42,7 +42,11 @@ typedef struct {
 
 /* An unframer hunting for its first frame, storing payloads in buf. */
 static inline void utvm_unframer_init(utvm_unframer_t* u, uint8_t* buf, size_t capacity) {
-  *u = (utvm_unframer_t){.buf = buf, .capacity = capacity, .state = UTVM_UNFRAMER_HUNT};
+  u->buf = buf;
+  u->capacity = capacity;
+  u->state = UTVM_UNFRAMER_HUNT;
+  u->escape = false;
+  u->frame_len = 0; /* the rest is set when a frame starts */
 }
 
 /* Consumes bytes until an event; *consumed says how many. After UTVM_UNFRAMER_FRAME, the

@@ -361,6 +361,15 @@ UTEST(alloc_with_scope_copy_among_and_stream_syscalls) {
   CHECK(is_return1(call(p), kTVMNullptr, NULL));
   const host_msg_t* m = copy_from(b, 0, 16, 16);
   CHECK(m != NULL && memcmp(m->body + 12, "0123456789abcdef", 16) == 0);
+  /* CopyAmongRemote's tensors are real ones (unlike a template): a source nobody allocated
+   * is refused. */
+  p = req(16);
+  p_i32(p, 3);
+  p_i32(p, kTVMDLTensorHandle), p_i32(p, kTVMDLTensorHandle), p_i32(p, kTVMOpaqueHandle);
+  p_tensor(p, 0x1000, 2, shape, 1, 8, 0);
+  p_tensor(p, b, 2, shape, 1, 8, 0);
+  p_u64(p, 0);
+  CHECK(is_exception(call(p), "16 bytes at 0x1000 not in allocated memory"));
   /* DevStreamSync [6 {1,0}, 3 0] as TVM's host sends it; create/free/set stream */
   int32_t codes[] = {15, 19, 20};
   for (int i = 0; i < 3; i++) {
