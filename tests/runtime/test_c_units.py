@@ -1,12 +1,15 @@
 """Runs every C unit-test case of tests/runtime/c under AddressSanitizer and UBSan.
 
 Each UTEST case becomes one pytest test, run in its own process, so a sanitizer report
-or a crash fails exactly that case.
+or a crash fails exactly that case. Every case runs twice: built for this machine, and
+built as a 32-bit device with one-byte enums (-m32 -fshort-enums, the data model of a
+Cortex-M under the ARM EABI), where pointer widths and enum sizes differ from the wire's.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -26,10 +29,33 @@ def _cases() -> list[tuple[str, str]]:
     ]
 
 
-@pytest.fixture(scope="module")
-def c_test_build(build_root: Path) -> Path:
-    return cmake_build(C_TESTS, build_root / "c-unit-tests", UTVM_SANITIZE="ON",
-                       CMAKE_BUILD_TYPE="Debug")
+# build flavour -> extra C flags
+FLAVOURS = {"native": "", "ilp32-short-enums": "-m32 -fshort-enums"}
+
+
+def _compiler_can(flags: str, scratch: Path) -> bool:
+    """Whether the C compiler links a program with these flags (-m32 needs gcc-multilib)."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return False
+    source = scratch / "probe.c"
+    source.write_text("#include <stdio.h>\nint main(void) { puts(\"\"); return 0; }\n")
+    proc = subprocess.run([cc, *flags.split(), "-fsanitize=address,undefined", str(source),
+                           "-o", str(scratch / "probe")], capture_output=True, check=False)
+    return proc.returncode == 0
+
+
+@pytest.fixture(scope="module", params=list(FLAVOURS))
+def c_test_build(request: pytest.FixtureRequest, build_root: Path) -> Path:
+    flags = FLAVOURS[request.param]
+    out = build_root / f"c-unit-tests-{request.param}"
+    if flags:
+        out.mkdir(parents=True, exist_ok=True)
+        if not _compiler_can(flags, out):
+            pytest.skip(f"the C compiler cannot build with {flags} and sanitizers "
+                        "(apt-get install gcc-multilib): the 32-bit cases were SKIPPED")
+    return cmake_build(C_TESTS, out, UTVM_SANITIZE="ON", CMAKE_BUILD_TYPE="Debug",
+                       CMAKE_C_FLAGS=flags)
 
 
 @pytest.mark.parametrize(("program", "case"), _cases(), ids=lambda v: v)

@@ -1,6 +1,8 @@
 /* Checks of host-supplied pointers, data ranges, handles and tensors (rpc_validate.h). */
 #include "rpc_validate.h"
 
+#include <string.h>
+
 #include <tvm/runtime/crt/module.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
@@ -27,9 +29,13 @@ int utvm_rpc_check_pointer(uint64_t value, void** out) {
 }
 
 int utvm_rpc_check_device(const DLDevice* dev) {
-  if (dev->device_type != kDLCPU || dev->device_id != 0) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "device (%d, %d) not cpu(0)",
-                     (int)dev->device_type, (int)dev->device_id);
+  /* The wire's 32-bit device type, not the enum field: with one-byte enums (the ARM EABI's
+   * default) the field holds only its low byte and the rest sits in padding. */
+  int32_t type;
+  memcpy(&type, dev, sizeof(type));
+  if (type != kDLCPU || dev->device_id != 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "device (%d, %d) not cpu(0)", (int)type,
+                     (int)dev->device_id);
   }
   return 0;
 }

@@ -24,6 +24,7 @@ int utvm_rpc_wrong_type(int i, int given, int want);
 /* A 64-bit wire value as a pointer of this device (fails if it does not fit). */
 int utvm_rpc_check_pointer(uint64_t value, void** out);
 
+/* A device decoded from the wire (its first 4 bytes are the wire's 32-bit device type). */
 int utvm_rpc_check_device(const DLDevice* dev);
 
 /* [t->data + t->byte_offset, ... + nbytes) lies inside one live data allocation. */

@@ -263,6 +263,40 @@ UTEST(tensor_records_are_checked) {
   CHECK(still_serving());
 }
 
+/* The device type travels as 32 bits. Where enums are one byte (the ARM EABI's short enums,
+ * as arm-none-eabi-gcc builds by default) DLDevice keeps only the low byte in device_type:
+ * 0x101 must not pass as kDLCPU there. */
+UTEST(device_type_is_checked_in_all_32_bits) {
+  CHECK(start_session());
+  const int32_t devices[][2] = {{0x101, 0}, {0x7fffff01, 0}, {-255, 0}, {2, 0}, {1, 1}};
+  for (int i = 0; i < 5; i++) {
+    pkt_t* p = req(13);
+    p_i32(p, 4);
+    p_i32(p, kDLDevice), p_i32(p, kTVMArgInt), p_i32(p, kTVMArgInt), p_i32(p, kTVMDataType);
+    p_i32(p, devices[i][0]), p_i32(p, devices[i][1]);
+    p_u64(p, 16);
+    p_u64(p, 64);
+    p_u64(p, 0x00012002);
+    CHECK(is_exception(call(p), "not cpu"));
+  }
+  /* ... and in a tensor record (CopyToRemote into memory the host did allocate) */
+  uint64_t ptr = dev_alloc(16);
+  static const uint8_t bytes[4] = {1, 2, 3, 4};
+  int64_t extent = 16;
+  pkt_t* p = req(7);
+  p_u64(p, ptr);
+  p_i32(p, 0x101), p_i32(p, 0); /* device */
+  p_i32(p, 1);                  /* ndim */
+  p_le(p, 1, 1), p_le(p, 8, 1), p_le(p, 1, 2);
+  p_u64(p, (uint64_t)extent);
+  p_u64(p, 0);
+  p_u64(p, 4);
+  p_raw(p, bytes, 4);
+  CHECK(is_exception(call(p), "not cpu"));
+  CHECK(is_return1(dev_free(ptr), kTVMNullptr, NULL));
+  CHECK(still_serving());
+}
+
 UTEST(device_memory_requests_are_checked) {
   CHECK(start_session());
   int64_t sizes[][2] = {{-1, 64}, {16, 0}, {16, 8192}, {16, -64}};
