@@ -25,6 +25,12 @@ def fixture_variants() -> list[Path]:
     return sorted(p.parent for p in FIXTURES_ROOT.glob("*/*/fixture.json"))
 
 
+def native_sim_toolchain() -> str:
+    """ZEPHYR_TOOLCHAIN_VARIANT for native_sim builds: the host's compiler (or LLVM, when that
+    is the user's choice), whatever cross toolchain the environment names for other boards."""
+    return "llvm" if os.environ.get("ZEPHYR_TOOLCHAIN_VARIANT") == "llvm" else "host"
+
+
 def cmake_exe() -> str:
     exe = shutil.which("cmake")
     if exe is None:

@@ -18,7 +18,7 @@ import pytest
 import tomllib
 import yaml
 
-from testsupport import REPO_ROOT
+from testsupport import REPO_ROOT, native_sim_toolchain
 
 MODULE_DIR = REPO_ROOT / "zephyr"
 ZEPHYR_BASE = os.environ.get("ZEPHYR_BASE", "")
@@ -146,10 +146,8 @@ def test_twister(platform: str, tmp_path: Path) -> None:
     if shutil.which("ninja") is None or shutil.which("dtc") is None:
         pytest.fail("twister needs ninja and dtc: apt-get install ninja-build device-tree-compiler")
     env = dict(os.environ)
-    if platform.startswith("native_sim") and env.get("ZEPHYR_TOOLCHAIN_VARIANT") != "llvm":
-        # native_sim builds with the host's compiler, whatever cross toolchain the other
-        # platforms were given.
-        env["ZEPHYR_TOOLCHAIN_VARIANT"] = "host"
+    if platform.startswith("native_sim"):
+        env["ZEPHYR_TOOLCHAIN_VARIANT"] = native_sim_toolchain()
     outdir = tmp_path / "twister-out"
     cmd = [
         sys.executable, str(twister),

@@ -31,6 +31,7 @@ from apiclient import (
     server_env,
 )
 
+from testsupport import native_sim_toolchain
 from utvm.board.build_dir import read_build
 from utvm.board.targets import NativeSimTarget
 from utvm.board.zephyr_env import find_zephyr
@@ -79,8 +80,7 @@ def project_server(project: Path, log: Path) -> ApiClient:
 
 def zephyr_env() -> dict[str, str]:
     return server_env(ZEPHYR_BASE=os.environ["ZEPHYR_BASE"],
-                      ZEPHYR_TOOLCHAIN_VARIANT=os.environ.get("ZEPHYR_TOOLCHAIN_VARIANT",
-                                                              "host"))
+                      ZEPHYR_TOOLCHAIN_VARIANT=native_sim_toolchain())
 
 
 def test_model_runs_through_the_project_api(built_project: tuple[Path, Path]) -> None:

@@ -23,6 +23,7 @@ from westsupport import (
     workspace,
 )
 
+from testsupport import native_sim_toolchain
 from utvm.board.zephyr_env import find_zephyr
 
 pytest.importorskip("west", reason="west is not installed (pip install west)")
@@ -43,14 +44,15 @@ def native_sim_build(tmp_path_factory: pytest.TempPathFactory):
     """A workspace with the module, and one native_sim build of the bundled model in it."""
     if find_zephyr() is None:
         pytest.skip("ZEPHYR_BASE does not point at a Zephyr tree")
-    os.environ.setdefault("ZEPHYR_TOOLCHAIN_VARIANT", "host")  # native_sim: the host's gcc
-    tmp_path = tmp_path_factory.mktemp("e2e")
-    top = workspace(tmp_path, project_entry(module_repo(tmp_path), PROJECT_WEST_COMMANDS))
-    build_dir = tmp_path / "build"
-    result = west(top, "utvm", "build", "-b", "native_sim", "-d", str(build_dir), "--mlf",
-                  str(BUNDLED_MODEL), zephyr=True, timeout=1800)
-    assert "configured and built rpc_server for native_sim" in result.stderr
-    return top, build_dir, tmp_path
+    with pytest.MonkeyPatch.context() as env:  # west runs with this module's environment
+        env.setenv("ZEPHYR_TOOLCHAIN_VARIANT", native_sim_toolchain())
+        tmp_path = tmp_path_factory.mktemp("e2e")
+        top = workspace(tmp_path, project_entry(module_repo(tmp_path), PROJECT_WEST_COMMANDS))
+        build_dir = tmp_path / "build"
+        result = west(top, "utvm", "build", "-b", "native_sim", "-d", str(build_dir), "--mlf",
+                      str(BUNDLED_MODEL), zephyr=True, timeout=1800)
+        assert "configured and built rpc_server for native_sim" in result.stderr
+        yield top, build_dir, tmp_path
 
 
 def run_on_board(top: Path, build_dir: Path, out: Path, *extra: str) -> str:
