@@ -50,7 +50,11 @@ __attribute__((noinline)) static void put_value(utvm_rpc_server_t* s, TVMValue v
     case kTVMDLTensorHandle: {
       const DLTensor* t = v.v_handle;
       put_u64(s, (uintptr_t)t->data);
-      put(s, &t->device, 16); /* device, ndim, dtype: as in the struct (rpc_args.c) */
+      /* The device as the wire's two i32s, not the struct's bytes: with one-byte enums (the
+       * ARM EABI's default) the bytes after device_type are padding of any value. */
+      const int32_t device[2] = {(int32_t)t->device.device_type, t->device.device_id};
+      put(s, device, sizeof(device));
+      put(s, &t->ndim, 8); /* ndim, dtype: as in the struct (rpc_args.c) */
       put(s, t->shape, sizeof(int64_t) * (size_t)t->ndim);
       put_u64(s, t->byte_offset);
       return;
@@ -61,7 +65,11 @@ __attribute__((noinline)) static void put_value(utvm_rpc_server_t* s, TVMValue v
     case kTVMDataType:
       v.v_int64 = (uint32_t)v.v_int64; /* code, bits, lanes, then 4 bytes of zero padding */
       break;
-    default: /* int, uint, bool, float, device: the union's 8 bytes are the wire bytes */
+    case kDLDevice: /* i32 type, i32 id (the struct may pad a one-byte enum) */
+      v.v_int64 = (int64_t)((uint64_t)(uint32_t)v.v_device.device_id << 32 |
+                            (uint32_t)v.v_device.device_type);
+      break;
+    default: /* int, uint, bool, float: the union's 8 bytes are the wire bytes */
       break;
   }
   put(s, &v, sizeof(v));

@@ -269,6 +269,20 @@ UTEST(ndarray_return_has_three_values) {
   CHECK_EQ_INT(the_array->reference_count, 1);
 }
 
+/* The record's device goes out as two i32s whatever the struct's padding holds: with
+ * one-byte enums (-fshort-enums, as on Cortex-M) three padding bytes follow device_type. */
+UTEST(ndarray_return_device_ignores_struct_padding) {
+  CHECK(setup());
+  DLDevice* dev = &the_array->dl_tensor.device;
+  memset(dev, 0xAB, sizeof(*dev));
+  dev->device_type = kDLCPU;
+  dev->device_id = 0;
+  const host_msg_t* m = call_int(module_function("get_array"), kTVMArgInt, 0);
+  CHECK(m != NULL && reply_code(m) == 4);
+  static const uint8_t cpu0[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+  CHECK(memcmp(m->body + 44, cpu0, sizeof(cpu0)) == 0);
+}
+
 UTEST(failures_become_exceptions_with_a_message) {
   CHECK(setup());
   CHECK(is_exception(call_int(module_function("fail_loudly"), kTVMArgInt, 0), "fail_loudly: as requested"));
