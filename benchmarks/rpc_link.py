@@ -8,13 +8,18 @@ For each link, two peers run side by side in the same process structure:
   * utvm: our client talking to the host board (runtime + RPC server) over the link.
 The two are measured in alternating rounds, so contention from other work on the machine
 hits both; every figure printed is the median over the rounds, and every ratio is the
-median of the per-round ratios.
+median of the per-round ratios. Both peers get the same CPU placement (--placement): by
+default the client runs on one CPU and the peers on another, as a board runs beside its
+host. Left to the scheduler, a round trip costs a context switch on one CPU or a wake-up
+across two, and on a virtual machine those differ by 10x from run to run.
 
 Printed: µs per empty remote call vs. µs per 1-byte echo, and MB/s of copies to and from
-the device (each with its DevStreamSync, as TVM does) for 1 KiB .. 1 MiB vs. MB/s of a raw
-echo of the same size, with ratios and the issue's goals.
+the device (each with its DevStreamSync, as TVM does; on these links the client sends the
+sync right behind the copy's last chunk) for 1 KiB .. 1 MiB vs. MB/s of a raw echo of the
+same size, with ratios and the issue's goals.
 
-    python3 benchmarks/rpc_link.py [--quick] [--rounds N] [--json]
+    python3 benchmarks/rpc_link.py [--quick] [--rounds N] [--placement split|same|free]
+                                   [--json]
 
 For scale (TVM 0.18's own host and server over a pipe, measured on this kind of machine):
 203 µs per empty call and 1.1-2.5 MB/s copies, where a raw pipe echo takes 83 µs and
@@ -174,8 +179,29 @@ def median_ratio(a: list[float], b: list[float]) -> float:
     return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
-def measure(kind: str, rounds: int) -> dict:
-    echo, board = EchoLink(kind), Board(kind)
+def placed_peers(kind: str, placement: str) -> tuple[EchoLink, Board]:
+    """Starts the echo and the board with the CPU placement asked for (see --placement)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if placement == "free" or not cpus:
+        return EchoLink(kind), Board(kind)
+    peer_cpu = cpus[-1]
+    client_cpu = cpus[0] if placement == "split" else peer_cpu
+    os.sched_setaffinity(0, {peer_cpu})  # children inherit it
+    try:
+        return EchoLink(kind), Board(kind)
+    finally:
+        os.sched_setaffinity(0, {client_cpu})
+
+
+def placement_in_effect(asked: str) -> str:
+    """``split`` needs two CPUs this process may use; with one, everything shares it."""
+    if asked == "split" and len(getattr(os, "sched_getaffinity", lambda _: [])(0)) < 2:
+        return "same" if hasattr(os, "sched_getaffinity") else "free"
+    return asked
+
+
+def measure(kind: str, rounds: int, placement: str) -> dict:
+    echo, board = placed_peers(kind, placement)
     try:
         calls = interleaved({"raw": echo.round_trip, "utvm": board.round_trip}, rounds)
         result = {
@@ -212,10 +238,18 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "MISS"
 
 
-def print_tables(results: dict, rounds: int) -> None:
+PLACEMENTS = {
+    "split": "the client on one CPU, the echo and the board on another (a board beside a host)",
+    "same": "client, echo and board all on one CPU (every round trip is two context switches)",
+    "free": "wherever the scheduler puts them (figures then vary from run to run)",
+}
+
+
+def print_tables(results: dict, rounds: int, placement: str) -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"utvm RPC link benchmark: medians of {rounds} interleaved rounds, "
           f"load average {load:.2f}, {os.cpu_count()} CPUs")
+    print(f"placement: {placement}, {PLACEMENTS[placement]}")
     print(f"TVM 0.18 for scale (pipe): empty call {TVM_EMPTY_CALL_US:.0f} µs, copies "
           f"1.1-{TVM_BEST_COPY_MBPS} MB/s")
     for kind, r in results.items():
@@ -229,9 +263,12 @@ def print_tables(results: dict, rounds: int) -> None:
               f"{'from MB/s':>10} {'from/raw':>9}   goal >= {GOAL_COPY_MBPS:.0f} MB/s")
         for size, c in r["copies"].items():
             ok = min(c["to_MBps"], c["from_MBps"]) >= GOAL_COPY_MBPS
+            # A copy is a round trip too: where a raw echo of the same size is slower than
+            # the goal, no protocol over this link can reach it.
+            bound = "" if ok or c["raw_MBps"] >= GOAL_COPY_MBPS else " (raw echo < goal)"
             print(f"  {size:<14} {c['raw_MBps']:>12.1f} {c['to_MBps']:>9.1f} "
                   f"{c['to_ratio']:>7.3f} {c['from_MBps']:>10.1f} {c['from_ratio']:>9.3f}   "
-                  f"{verdict(ok)}")
+                  f"{verdict(ok)}{bound}")
 
 
 def main() -> int:
@@ -240,14 +277,18 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (5)")
     parser.add_argument("--rounds", type=int, default=21, help="interleaved rounds (21)")
     parser.add_argument("--links", default="pipe,pty", help="comma-separated: pipe, pty")
+    parser.add_argument("--placement", choices=sorted(PLACEMENTS), default="split",
+                        help="where the processes run: " + "; ".join(
+                            f"{k}: {v}" for k, v in PLACEMENTS.items()) + " (default: split)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args()
     rounds = 5 if args.quick else max(1, args.rounds)
-    results = {kind: measure(kind, rounds) for kind in args.links.split(",")}
+    placement = placement_in_effect(args.placement)
+    results = {kind: measure(kind, rounds, placement) for kind in args.links.split(",")}
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"placement": placement, "links": results}, indent=2))
     else:
-        print_tables(results, rounds)
+        print_tables(results, rounds, placement)
     return 0
 
 

@@ -89,6 +89,33 @@ class RpcClient:
                       describe: Callable[[], str]) -> bytes:
         """Sends one request packet (maybe in parts) and returns the next reply packet,
         undecoded."""
+        self._check_fits(packet, describe)
+        self.session.send(packet)
+        return self._receive(timeout, describe)
+
+    def _send_receive_synced(self, packet: bytes | tuple[bytes, ...],
+                             describe: Callable[[], str]) -> bytes:
+        """``_send_receive`` followed by DevStreamSync, as TVM's host does after a copy.
+
+        Where the link buffers requests (``Transport.buffers_requests``) the sync goes out
+        right behind the packet: the same requests in the same order, one wait instead of two.
+        Both replies are taken before either is checked, so they stay matched to requests.
+        """
+        if not getattr(getattr(self.session, "transport", None), "buffers_requests", False):
+            reply = self._send_receive(packet, None, describe)
+            self.stream_sync()
+            return reply
+        self._check_fits(packet, describe)
+        self.session.send(packet)
+        self.session.send(_STREAM_SYNC)
+        reply = self._receive_past_empty(describe)
+        sync_reply = self._receive_past_empty(_describe_sync)
+        if sync_reply != _VOID_RETURN:
+            self._checked_reply(reply, None, describe)  # the copy's own error comes first
+            self._syscall_result(sync_reply, _describe_sync, RPCCode.DEV_STREAM_SYNC)
+        return reply
+
+    def _check_fits(self, packet: bytes | tuple[bytes, ...], describe: Callable[[], str]) -> None:
         size = len(packet) if type(packet) is bytes else sum(len(p) for p in packet)
         # Only once the size is known; a TVM device hangs on packets over its buffer.
         if self._max_packet is not None and size - 8 > self._max_packet:
@@ -96,8 +123,13 @@ class RpcClient:
                 f"{describe()[:80]} needs a {size - 8}-byte packet but the device "
                 f"takes at most {self._max_packet}: build the board with larger RPC packets "
                 "(e.g. UTVM_RPC_MAX_PACKET_SIZE) or send less per call")
-        self.session.send(packet)
-        return self._receive(timeout, describe)
+
+    def _receive_past_empty(self, describe: Callable[[], str]) -> bytes:
+        """The next reply packet that is not an empty one (legal, and ignored: doc §4.1)."""
+        while True:
+            reply = self._receive(None, describe)
+            if reply != _EMPTY_PACKET:
+                return reply
 
     def _receive(self, timeout: float | None, describe: Callable[[], str]) -> bytes:
         return self.session.receive(self.reply_timeout if timeout is None else timeout,
@@ -128,7 +160,9 @@ class RpcClient:
                                     lambda: codec.describe(Syscall(code, wire_args)), code)
 
     def _syscall_packet(self, packet: bytes, describe: Callable[[], str], code: int) -> Any:
-        reply_packet = self._send_receive(packet, None, describe)
+        return self._syscall_result(self._send_receive(packet, None, describe), describe, code)
+
+    def _syscall_result(self, reply_packet: bytes, describe: Callable[[], str], code: int) -> Any:
         quick = codec.decode_single_return(reply_packet)
         if quick is not None:  # the usual answer, without message objects
             return quick[1]
@@ -272,8 +306,7 @@ class RpcClient:
 
     def stream_sync(self) -> None:
         """DevStreamSync([6 dev, 3 NULL]): TVM sends it after every host<->device copy."""
-        self._syscall_packet(_STREAM_SYNC, lambda: "DEV_STREAM_SYNC(cpu, NULL)",
-                             RPCCode.DEV_STREAM_SYNC)
+        self._syscall_packet(_STREAM_SYNC, _describe_sync, RPCCode.DEV_STREAM_SYNC)
 
     # -- copies -----------------------------------------------------------------------------
     def max_packet_size(self) -> int:
@@ -314,7 +347,11 @@ class RpcClient:
             def describe(o: int = offset, n: int = len(chunk)) -> str:
                 return f"CopyToRemote(0x{record.data:x}+{record.byte_offset + o}, {n} bytes)"
 
-            reply = self._send_receive(packets.copy_to(offset, chunk), None, describe)
+            packet = packets.copy_to(offset, chunk)
+            if sync and offset + block >= len(raw):
+                reply, sync = self._send_receive_synced(packet, describe), False
+            else:
+                reply = self._send_receive(packet, None, describe)
             if reply != _VOID_RETURN:  # what the device answers; anything else is checked
                 self._checked_reply(reply, None, describe)
         if sync:
@@ -339,7 +376,11 @@ class RpcClient:
             def describe(o: int = offset, n: int = n) -> str:
                 return f"CopyFromRemote(0x{record.data:x}+{record.byte_offset + o}, {n})"
 
-            reply = self._send_receive(packets.copy_from(offset, n), None, describe)
+            packet = packets.copy_from(offset, n)
+            if sync and offset + n == nbytes:
+                reply, sync = self._send_receive_synced(packet, describe), False
+            else:
+                reply = self._send_receive(packet, None, describe)
             data = codec.copy_ack_data(reply)  # the usual answer, taken without a copy
             if data is None:
                 answer = self._checked_reply(reply, None, describe)
@@ -361,6 +402,11 @@ class RpcClient:
 _STREAM_SYNC = codec.encode_packet(Syscall(RPCCode.DEV_STREAM_SYNC, [codec.to_arg(CPU),
                                                                       codec.to_arg(Handle(0))]))
 _VOID_RETURN = codec.encode_packet(Return([codec.Arg(TypeCode.NULL, None)]))
+_EMPTY_PACKET = codec.encode_packet(EmptyPacket())
+
+
+def _describe_sync() -> str:
+    return "DEV_STREAM_SYNC(cpu, NULL)"
 
 
 # Callee type codes whose value _call_result returns as it is (or as a bool).

@@ -49,6 +49,10 @@ class Transport(abc.ABC):
     hint: str = "is the board running the RPC server?"
     #: Session-level timeouts suited to this kind of link.
     timeouts: TransportTimeouts = SERIAL_TIMEOUTS
+    #: Whether the far end keeps bytes that arrive while it is busy (an OS pipe or PTY
+    #: buffer), so a short request may follow another before its reply. A board polling a
+    #: real UART would lose them, so links that may end in one keep this False.
+    buffers_requests: bool = False
 
     _is_open: bool = False
 

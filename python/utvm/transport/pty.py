@@ -11,6 +11,7 @@ from utvm.transport.fd_io import FdChannel
 
 class PtyTransport(Transport):
     timeouts = SIMULATOR_TIMEOUTS
+    buffers_requests = True  # the kernel's buffer; the board reads it when ready
 
     def __init__(self, path: str) -> None:
         self.path = path

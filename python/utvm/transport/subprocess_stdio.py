@@ -19,6 +19,7 @@ class SubprocessTransport(Transport):
     """Starts ``argv`` on open; its stdin/stdout are the link, its stderr is kept for errors."""
 
     timeouts = SIMULATOR_TIMEOUTS
+    buffers_requests = True  # the kernel's buffer; the board reads it when ready
 
     def __init__(self, argv: Sequence[str | os.PathLike[str]], cwd: str | Path | None = None,
                  env: Mapping[str, str] | None = None) -> None:

@@ -14,17 +14,20 @@ from utvm.rpc import (
     RemoteFunc,
     RemoteModule,
     Session,
+    codec,
 )
 from utvm.rpc.client import NO_LIMIT, TVM_MAX_PACKET_FUNCTIONS, copy_overhead
 from utvm.rpc.codec import (
     CopyFromRemote,
     CopyToRemote,
+    EmptyPacket,
     Handle,
     RPCCode,
     Shutdown,
     Syscall,
     TypeCode,
 )
+from utvm.rpc.session import MessageType, SessionMessage
 from utvm.transport.base import TransportTimeouts
 
 FAST = TransportTimeouts(0.05, 0.3, 0.5)
@@ -100,6 +103,86 @@ def test_copies_are_chunked_by_the_negotiated_packet_size() -> None:
              if isinstance(r, Syscall) and r.code == RPCCode.DEV_STREAM_SYNC]
     assert len(syncs) == 2
     assert device.memory.get(tensor.data) is None  # freed with DevFreeData
+
+
+class BufferingLoopback(LoopbackTransport):
+    """A link whose far end buffers requests (like a pipe or PTY), logging reads and writes."""
+
+    buffers_requests = True
+
+    def __init__(self, device: FakeDevice) -> None:
+        super().__init__(device)
+        self.log: list[str] = []
+
+    def _read(self, n: int, timeout: float | None) -> bytes:
+        self.log.append("read")
+        return super()._read(n, timeout)
+
+    def _write(self, data: bytes, timeout: float | None) -> None:
+        self.log.append("write")
+        super()._write(data, timeout)
+
+
+def _copy_both_ways(transport: LoopbackTransport, data: np.ndarray) -> np.ndarray:
+    session = Session(transport, timeouts=FAST).open()
+    tensor = session.empty(data.shape, data.dtype)
+    session.client.max_packet_size()
+    if isinstance(transport, BufferingLoopback):
+        transport.log.clear()
+    tensor.copyfrom(data)
+    return tensor.numpy()
+
+
+def test_on_a_buffering_link_the_sync_follows_the_last_chunk_without_a_wait() -> None:
+    data = np.arange(250, dtype=np.float32)  # 1000 bytes: 7 chunks at max_packet 200
+    plain, buffered = FakeDevice(max_packet=200), FakeDevice(max_packet=200)
+    transport = BufferingLoopback(buffered)
+    assert np.array_equal(_copy_both_ways(LoopbackTransport(plain), data), data)
+    assert np.array_equal(_copy_both_ways(transport, data), data)
+    # The same requests in the same order as TVM's host sends them...
+    assert buffered.requests == plain.requests
+    # ...but the last chunk and its sync go out together: 6 chunks with a wait each, then 2
+    # writes before the next read, for the upload and again for the download.
+    writes_per_wait = "".join("w" if e == "write" else "." for e in transport.log).split(".")
+    assert [len(w) for w in writes_per_wait if w] == [1] * 6 + [2] + [1] * 6 + [2]
+
+
+def test_a_failed_last_chunk_raises_its_own_error_and_the_session_stays_in_step() -> None:
+    device = FakeDevice(max_packet=200)
+    session = Session(BufferingLoopback(device), timeouts=FAST).open()
+    tensor = session.empty((4,), np.float32)
+    device.memory.pop(tensor.data)  # the device forgot it: the copy fails, the sync succeeds
+    with pytest.raises(RemoteError, match="bad copy"):
+        tensor.copyfrom(np.zeros(4, np.float32))
+    with pytest.raises(RemoteError, match="bad copy"):
+        tensor.numpy()
+    assert session.get_global_func("test.echo")(7) == 7  # each reply still matched
+
+
+def test_empty_packets_before_pipelined_replies_are_skipped() -> None:
+    class EmptyFirst(FakeDevice):
+        def reply(self, msg: object) -> None:
+            self._send_message(SessionMessage(self.machine.session_id, MessageType.NORMAL,
+                                              codec.encode_packet(EmptyPacket())))
+            super().reply(msg)
+
+    device = EmptyFirst(max_packet=200)
+    session = Session(BufferingLoopback(device), timeouts=FAST).open()
+    data = np.arange(100, dtype=np.float32)
+    with session.array(data) as tensor:
+        assert np.array_equal(tensor.numpy(), data)
+    assert session.get_global_func("test.echo")(3) == 3
+
+
+def test_a_serial_port_never_pipelines() -> None:
+    from utvm.transport.pty import PtyTransport
+    from utvm.transport.serial_port import SerialTransport
+    from utvm.transport.subprocess_stdio import SubprocessTransport
+    from utvm.transport.tcp import TcpTransport
+
+    # A board polling a real UART loses what arrives while it is busy.
+    assert not SerialTransport.buffers_requests and not TcpTransport.buffers_requests
+    assert PtyTransport.buffers_requests and SubprocessTransport.buffers_requests
 
 
 def test_an_exact_multiple_of_the_block_sends_no_empty_chunk() -> None:
