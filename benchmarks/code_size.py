@@ -104,7 +104,10 @@ def main() -> int:
         return 0
     print("Cortex-M3 code size (arm-none-eabi-gcc -Os -mthumb, summed over object files)\n")
     print("(.text includes .rodata, as arm-none-eabi-size counts it; 'messages' is the default,\n"
-          " 'codes only' is UTVM_ERROR_MESSAGES=0: the same checks without message text)\n")
+          " 'codes only' is UTVM_ERROR_MESSAGES=0: the same checks without message text. TVM's\n"
+          " server has almost no message text of its own (on a bad packet it spins in Exit()\n"
+          " without a reply), so for rpc_server 'codes only' is the nearer like-for-like row;\n"
+          " utvm's host names the codes such a board sends)\n")
     print(f"{'component':<18}{'config':<12}{'files':>6}{'.text':>8}{'.data':>7}{'.bss':>7}"
           f"{'TVM .text':>11}{'ratio':>8}   goal <= 0.50")
     for r in rows:

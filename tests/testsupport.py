@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,41 @@ def native_sim_toolchain() -> str:
     """ZEPHYR_TOOLCHAIN_VARIANT for native_sim builds: the host's compiler (or LLVM, when that
     is the user's choice), whatever cross toolchain the environment names for other boards."""
     return "llvm" if os.environ.get("ZEPHYR_TOOLCHAIN_VARIANT") == "llvm" else "host"
+
+
+# Zephyr's own pip requirements (in <ZEPHYR_BASE>/scripts): its build scripts need the base
+# list; twister needs the build-test and run-test lists too.
+ZEPHYR_BUILD_REQUIREMENTS = ("requirements-base.txt",)
+ZEPHYR_TWISTER_REQUIREMENTS = (*ZEPHYR_BUILD_REQUIREMENTS, "requirements-build-test.txt",
+                               "requirements-run-test.txt")
+
+
+def require_zephyr_python(zephyr_base: str | Path, files: tuple[str, ...]) -> None:
+    """Fails with the pip command to run when this Python lacks packages Zephyr's requirement
+    ``files`` list (instead of a ModuleNotFoundError deep inside a Zephyr script)."""
+    from packaging.requirements import Requirement
+
+    missing = []
+    for name in files:
+        path = Path(zephyr_base) / "scripts" / name
+        if not path.is_file():
+            continue  # an older or trimmed tree: its scripts say what they miss
+        for line in path.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if not line or line.startswith("-"):
+                continue
+            req = Requirement(line)
+            if req.marker is not None and not req.marker.evaluate():
+                continue
+            try:
+                metadata.distribution(req.name)
+            except metadata.PackageNotFoundError:
+                missing.append(req.name)
+    if missing:
+        lists = " ".join(f"-r {Path(zephyr_base) / 'scripts' / f}" for f in files)
+        pytest.fail(f"Zephyr's Python requirements are not all installed for {sys.executable} "
+                    f"(missing: {', '.join(sorted(set(missing)))}). Install them in the same "
+                    f"environment: python3 -m pip install {lists}", pytrace=False)
 
 
 def cmake_exe() -> str:

@@ -18,7 +18,12 @@ import pytest
 import tomllib
 import yaml
 
-from testsupport import REPO_ROOT, native_sim_toolchain
+from testsupport import (
+    REPO_ROOT,
+    ZEPHYR_TWISTER_REQUIREMENTS,
+    native_sim_toolchain,
+    require_zephyr_python,
+)
 
 MODULE_DIR = REPO_ROOT / "zephyr"
 ZEPHYR_BASE = os.environ.get("ZEPHYR_BASE", "")
@@ -145,6 +150,7 @@ def test_twister(platform: str, tmp_path: Path) -> None:
         pytest.fail(f"ZEPHYR_BASE={ZEPHYR_BASE} has no scripts/twister: is it a Zephyr tree?")
     if shutil.which("ninja") is None or shutil.which("dtc") is None:
         pytest.fail("twister needs ninja and dtc: apt-get install ninja-build device-tree-compiler")
+    require_zephyr_python(ZEPHYR_BASE, ZEPHYR_TWISTER_REQUIREMENTS)
     env = dict(os.environ)
     if platform.startswith("native_sim"):
         env["ZEPHYR_TOOLCHAIN_VARIANT"] = native_sim_toolchain()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from utvm.errors import UtvmError
+from utvm.rpc.error_codes import explain
 from utvm.transport.base import TransportClosed, TransportTimeout
 
 
@@ -17,7 +18,7 @@ class RemoteError(UtvmError):
         self.remote_message = remote_message
         self.request = request
         where = f" during {request}" if request else ""
-        text = remote_message or "(the device gave no message)"
+        text = explain(remote_message) if remote_message else "(the device gave no message)"
         super().__init__(f"the device reported an error{where}: {text}")
 
 

@@ -31,7 +31,7 @@ from apiclient import (
     server_env,
 )
 
-from testsupport import native_sim_toolchain
+from testsupport import ZEPHYR_BUILD_REQUIREMENTS, native_sim_toolchain, require_zephyr_python
 from utvm.board.build_dir import read_build
 from utvm.board.targets import NativeSimTarget
 from utvm.board.zephyr_env import find_zephyr
@@ -52,6 +52,7 @@ FIXTURE = REPO_ROOT.parent / "shared" / "fixtures" / "tvm-0.18" / "tiny_conv_f32
 def built_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     if find_zephyr() is None:
         pytest.skip("ZEPHYR_BASE does not point at a Zephyr tree")
+    require_zephyr_python(os.environ["ZEPHYR_BASE"], ZEPHYR_BUILD_REQUIREMENTS)
     if not FIXTURE.is_dir():
         pytest.skip("TVM 0.18 fixtures not found at ../shared/fixtures (relative to the repo)")
     tmp_path = tmp_path_factory.mktemp("papi-native-sim")

@@ -317,3 +317,9 @@ def test_context_manager_opens_and_closes() -> None:
         assert session.established
         assert session.get_global_func("test.echo")(9) == 9
     assert not link.is_open
+
+
+def test_code_only_device_errors_are_named() -> None:
+    assert "kTvmErrorPlatformNoMemory: out of memory" in str(RemoteError("error 0x503", "x"))
+    assert "application-specific" in str(RemoteError("error 0xbeef3"))
+    assert str(RemoteError("sensor not ready")).endswith(": sensor not ready")  # text as is

@@ -64,6 +64,27 @@ def test_server_errors_arrive_as_remote_errors(aot_board: Session) -> None:
     assert aot_board.get_global_func("runtime.SystemLib") is not None
 
 
+def test_a_board_without_error_messages_still_says_what_failed() -> None:
+    """Built with UTVM_ERROR_MESSAGES=0 the server sends only "error 0x803"; the client
+    names the code, so the user still learns what failed."""
+    _require_tools()
+    from utvm.host.build import HOST_BOARD, build_host_program
+    from utvm.mlf import open_mlf
+    from utvm.transport.subprocess_stdio import SubprocessTransport
+
+    with open_mlf(BUNDLED) as mlf:
+        exe = build_host_program(HOST_BOARD, mlf, extra_options=[
+            "-DCMAKE_C_FLAGS=-DUTVM_ERROR_MESSAGES=0"])
+    with Session(SubprocessTransport([exe])) as session:
+        get_function = session.get_global_func("tvm.rpc.server.ModuleGetFunction")
+        with pytest.raises(RemoteError) as info:
+            get_function(1, 2, 3)
+        assert info.value.remote_message == "error 0x801"
+        assert "kTvmErrorFunctionCallWrongArgType: argument of the wrong type" in str(info.value)
+        assert "UTVM_ERROR_MESSAGES=0" in str(info.value)
+        assert session.get_global_func("runtime.SystemLib") is not None
+
+
 def test_shutdown_ends_the_board(aot_board: Session) -> None:
     """kShutdown: the host board exits (where a real device reboots); the link is gone."""
     aot_board.client.shutdown()

@@ -23,7 +23,7 @@ from westsupport import (
     workspace,
 )
 
-from testsupport import native_sim_toolchain
+from testsupport import ZEPHYR_BUILD_REQUIREMENTS, native_sim_toolchain, require_zephyr_python
 from utvm.board.zephyr_env import find_zephyr
 
 pytest.importorskip("west", reason="west is not installed (pip install west)")
@@ -44,6 +44,7 @@ def native_sim_build(tmp_path_factory: pytest.TempPathFactory):
     """A workspace with the module, and one native_sim build of the bundled model in it."""
     if find_zephyr() is None:
         pytest.skip("ZEPHYR_BASE does not point at a Zephyr tree")
+    require_zephyr_python(os.environ["ZEPHYR_BASE"], ZEPHYR_BUILD_REQUIREMENTS)
     with pytest.MonkeyPatch.context() as env:  # west runs with this module's environment
         env.setenv("ZEPHYR_TOOLCHAIN_VARIANT", native_sim_toolchain())
         tmp_path = tmp_path_factory.mktemp("e2e")
