@@ -3,7 +3,9 @@
 It speaks to the device the way TVM 0.18's micro host does (doc §4, §6, §7): global functions
 through GetGlobalFunc, calls through CallFunc (whose reply carries the callee's return type
 code first), device memory through DevAllocData/DevFreeData, and copies split into chunks
-that fit the device's maximum packet size (§4.8), asked for once, on the first copy.
+that fit the device's maximum packet size (§4.8), asked for once, on the first copy. Each
+request waits for its reply, except a copy's closing DevStreamSync on links that buffer
+requests: it follows the last chunk at once (the bytes on the wire are the same).
 """
 
 from __future__ import annotations
