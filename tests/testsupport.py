@@ -43,7 +43,7 @@ ZEPHYR_TWISTER_REQUIREMENTS = (*ZEPHYR_BUILD_REQUIREMENTS, "requirements-build-t
 def require_zephyr_python(zephyr_base: str | Path, files: tuple[str, ...]) -> None:
     """Fails with the pip command to run when this Python lacks packages Zephyr's requirement
     ``files`` list (instead of a ModuleNotFoundError deep inside a Zephyr script)."""
-    from packaging.requirements import Requirement
+    from packaging.requirements import InvalidRequirement, Requirement
 
     missing = []
     for name in files:
@@ -54,7 +54,10 @@ def require_zephyr_python(zephyr_base: str | Path, files: tuple[str, ...]) -> No
             line = line.split("#", 1)[0].strip()
             if not line or line.startswith("-"):
                 continue
-            req = Requirement(line)
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue  # a pip option or URL form this check does not need to understand
             if req.marker is not None and not req.marker.evaluate():
                 continue
             try:
