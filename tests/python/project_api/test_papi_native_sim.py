@@ -128,6 +128,8 @@ def test_user_can_west_build_the_project_directly(built_project: tuple[Path, Pat
     result = subprocess.run(
         [west, "build", "-b", "native_sim", "-d", str(tmp_path / "plain"), str(project),
          "--cmake-only"], cwd=Path(os.environ["ZEPHYR_BASE"]).parent,
+        # As every native_sim build here: the host's compiler, where no Zephyr SDK is.
+        env=dict(os.environ, ZEPHYR_TOOLCHAIN_VARIANT=native_sim_toolchain()),
         capture_output=True, text=True, check=False, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "utvm_project.conf" in result.stdout

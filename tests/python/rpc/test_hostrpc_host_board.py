@@ -65,7 +65,7 @@ def test_server_errors_arrive_as_remote_errors(aot_board: Session) -> None:
 
 
 def test_a_board_without_error_messages_still_says_what_failed() -> None:
-    """Built with UTVM_ERROR_MESSAGES=0 the server sends only "error 0x803"; the client
+    """Built with UTVM_ERROR_MESSAGES=0 the server sends only "error 0x801"; the client
     names the code, so the user still learns what failed."""
     _require_tools()
     from utvm.host.build import HOST_BOARD, build_host_program
