@@ -181,9 +181,9 @@ def median_ratio(a: list[float], b: list[float]) -> float:
 
 def placed_peers(kind: str, placement: str) -> tuple[EchoLink, Board]:
     """Starts the echo and the board with the CPU placement asked for (see --placement)."""
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if placement == "free" or not cpus:
+    if placement == "free":
         return EchoLink(kind), Board(kind)
+    cpus = sorted(os.sched_getaffinity(0))
     peer_cpu = cpus[-1]
     client_cpu = cpus[0] if placement == "split" else peer_cpu
     os.sched_setaffinity(0, {peer_cpu})  # children inherit it
@@ -194,9 +194,12 @@ def placed_peers(kind: str, placement: str) -> tuple[EchoLink, Board]:
 
 
 def placement_in_effect(asked: str) -> str:
-    """``split`` needs two CPUs this process may use; with one, everything shares it."""
-    if asked == "split" and len(getattr(os, "sched_getaffinity", lambda _: [])(0)) < 2:
-        return "same" if hasattr(os, "sched_getaffinity") else "free"
+    """Pinning needs sched_setaffinity (Linux); ``split`` needs two CPUs this process may use,
+    with one everything shares it."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "free"
+    if asked == "split" and len(os.sched_getaffinity(0)) < 2:
+        return "same"
     return asked
 
 

@@ -21,8 +21,11 @@ _DIAGNOSIS_LINES = 6
 # Lines worth repeating in the final error message: Zephyr's and CMake's own diagnoses.
 _DIAGNOSIS = re.compile(
     r"No board named .*|Invalid BOARD.*|CMake Error.*|FATAL ERROR:.*|error: .*|"
-    r".*utvm_add_model\(.*|.*undefined reference.*|.*region .* overflowed.*",
+    r".*utvm_add_model\(.*|.*undefined reference.*|.*region .* overflowed.*|"
+    r"ModuleNotFoundError: .*",
 )
+# Zephyr's build and runner scripts import what <ZEPHYR_BASE>/scripts/requirements*.txt list.
+_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,12 @@ def failure_message(what: str, command: Sequence[str], result: StreamedRun, advi
     if diagnosis:
         lines.append("it said:")
         lines.extend(f"  {line}" for line in diagnosis)
+    missing = next((m.group(1) for line in diagnosis if (m := _MISSING_MODULE.search(line))),
+                   None)
+    if missing:
+        advice = (f"Zephyr's scripts need the Python module '{missing}': install Zephyr's "
+                  "Python requirements into the environment west runs in (`pip install -r "
+                  "$ZEPHYR_BASE/scripts/requirements.txt`), then try again.")
     lines.append(advice)
     return "\n".join(lines)
 

@@ -84,15 +84,13 @@ class RpcClient:
                   describe: Callable[[], str]) -> Return | CopyAck:
         """Sends one request packet, returns its reply (``request`` without the message
         object; ``describe`` names the request, and is only called for an error)."""
-        return self._checked_reply(self._send_receive(packet, timeout, describe), timeout,
-                                   describe)
+        return self._checked_reply(self._send_receive(packet, timeout, describe), describe)
 
     def _send_receive(self, packet: bytes | tuple[bytes, ...], timeout: float | None,
                       describe: Callable[[], str]) -> bytes:
         """Sends one request packet (maybe in parts) and returns the next reply packet,
         undecoded."""
-        self._check_fits(packet, describe)
-        self.session.send(packet)
+        self._send(packet, describe)
         return self._receive(timeout, describe)
 
     def _send_receive_synced(self, packet: bytes | tuple[bytes, ...],
@@ -102,22 +100,24 @@ class RpcClient:
         Where the link buffers requests (``Transport.buffers_requests``) the sync goes out
         right behind the packet: the same requests in the same order, one wait instead of two.
         Both replies are taken before either is checked, so they stay matched to requests.
+        Elsewhere, as in TVM, a failed copy raises before any sync is sent.
         """
+        self._send(packet, describe)
         if not getattr(getattr(self.session, "transport", None), "buffers_requests", False):
-            reply = self._send_receive(packet, None, describe)
+            reply = self._receive(None, describe)
+            if reply != _VOID_RETURN and codec.copy_ack_data(reply) is None:
+                self._checked_reply(reply, describe)
             self.stream_sync()
             return reply
-        self._check_fits(packet, describe)
-        self.session.send(packet)
         self.session.send(_STREAM_SYNC)
-        reply = self._receive_past_empty(describe)
-        sync_reply = self._receive_past_empty(_describe_sync)
+        reply = self._receive(None, describe)
+        sync_reply = self._receive(None, _describe_sync)
         if sync_reply != _VOID_RETURN:
-            self._checked_reply(reply, None, describe)  # the copy's own error comes first
+            self._checked_reply(reply, describe)  # the copy's own error comes first
             self._syscall_result(sync_reply, _describe_sync, RPCCode.DEV_STREAM_SYNC)
         return reply
 
-    def _check_fits(self, packet: bytes | tuple[bytes, ...], describe: Callable[[], str]) -> None:
+    def _send(self, packet: bytes | tuple[bytes, ...], describe: Callable[[], str]) -> None:
         size = len(packet) if type(packet) is bytes else sum(len(p) for p in packet)
         # Only once the size is known; a TVM device hangs on packets over its buffer.
         if self._max_packet is not None and size - 8 > self._max_packet:
@@ -125,35 +125,28 @@ class RpcClient:
                 f"{describe()[:80]} needs a {size - 8}-byte packet but the device "
                 f"takes at most {self._max_packet}: build the board with larger RPC packets "
                 "(e.g. UTVM_RPC_MAX_PACKET_SIZE) or send less per call")
+        self.session.send(packet)
 
-    def _receive_past_empty(self, describe: Callable[[], str]) -> bytes:
-        """The next reply packet that is not an empty one (legal, and ignored: doc §4.1)."""
+    def _receive(self, timeout: float | None, describe: Callable[[], str]) -> bytes:
+        """The next reply packet, past empty ones (legal, and ignored: doc §4.1)."""
+        if timeout is None:
+            timeout = self.reply_timeout
         while True:
-            reply = self._receive(None, describe)
+            reply = self.session.receive(timeout,
+                                         lambda: f"the reply to {_shortened(describe())}")
             if reply != _EMPTY_PACKET:
                 return reply
 
-    def _receive(self, timeout: float | None, describe: Callable[[], str]) -> bytes:
-        return self.session.receive(self.reply_timeout if timeout is None else timeout,
-                                    lambda: f"the reply to {_shortened(describe())}")
-
-    def _checked_reply(self, reply_packet: bytes, timeout: float | None,
+    def _checked_reply(self, reply_packet: bytes,
                        describe: Callable[[], str]) -> Return | CopyAck:
-        """The Return or CopyAck in ``reply_packet``; empty packets are skipped (the next
-        reply is read), an Exception raises RemoteError."""
-        while True:
-            reply = codec.decode_reply(reply_packet)
-            if type(reply) is Return or type(reply) is CopyAck:
-                return reply
-            if isinstance(reply, ExceptionReply):
-                raise RemoteError(reply.message, _shortened(describe()))
-            if not isinstance(reply, EmptyPacket):
-                raise ProtocolError(f"the device answered {_shortened(describe())} with "
-                                    f"{codec.describe(reply)}")
-            # Legal, and ignored (doc §4.1): the reply is still to come.
-            reply_packet = self.session.receive(
-                self.reply_timeout if timeout is None else timeout,
-                lambda: f"the reply to {_shortened(describe())}")
+        """The Return or CopyAck in ``reply_packet``; an Exception raises RemoteError."""
+        reply = codec.decode_reply(reply_packet)
+        if type(reply) is Return or type(reply) is CopyAck:
+            return reply
+        if isinstance(reply, ExceptionReply):
+            raise RemoteError(reply.message, _shortened(describe()))
+        raise ProtocolError(f"the device answered {_shortened(describe())} with "
+                            f"{codec.describe(reply)}")
 
     def syscall(self, code: int, *args: Any) -> Any:
         """A syscall (code >= 9); returns its single returned value."""
@@ -168,7 +161,7 @@ class RpcClient:
         quick = codec.decode_single_return(reply_packet)
         if quick is not None:  # the usual answer, without message objects
             return quick[1]
-        reply = self._checked_reply(reply_packet, None, describe)
+        reply = self._checked_reply(reply_packet, describe)
         if not isinstance(reply, Return) or len(reply.values) != 1:
             raise ProtocolError(f"syscall {code} returned {codec.describe(reply)}; exactly one "
                                 "value expected")
@@ -211,7 +204,7 @@ class RpcClient:
         if quick is not None and quick[0] in _PLAIN_RESULTS:  # a number: nothing to wrap
             tcode, _, value = quick
             return bool(value) if tcode == TypeCode.BOOL else value
-        reply = self._checked_reply(packet, timeout, label)
+        reply = self._checked_reply(packet, label)
         if not isinstance(reply, Return):
             raise ProtocolError(f"CallFunc answered with {codec.describe(reply)}")
         return self._call_result(reply.values, name)
@@ -355,7 +348,7 @@ class RpcClient:
             else:
                 reply = self._send_receive(packet, None, describe)
             if reply != _VOID_RETURN:  # what the device answers; anything else is checked
-                self._checked_reply(reply, None, describe)
+                self._checked_reply(reply, describe)
         if sync:
             self.stream_sync()
 
@@ -385,7 +378,7 @@ class RpcClient:
                 reply = self._send_receive(packet, None, describe)
             data = codec.copy_ack_data(reply)  # the usual answer, taken without a copy
             if data is None:
-                answer = self._checked_reply(reply, None, describe)
+                answer = self._checked_reply(reply, describe)
                 data = answer.data if isinstance(answer, CopyAck) else None
             if data is None or len(data) != n:
                 raise ProtocolError(f"CopyFromRemote of {n} bytes answered with "

@@ -159,19 +159,36 @@ def test_a_failed_last_chunk_raises_its_own_error_and_the_session_stays_in_step(
     assert session.get_global_func("test.echo")(7) == 7  # each reply still matched
 
 
-def test_empty_packets_before_pipelined_replies_are_skipped() -> None:
-    class EmptyFirst(FakeDevice):
-        def reply(self, msg: object) -> None:
-            self._send_message(SessionMessage(self.machine.session_id, MessageType.NORMAL,
-                                              codec.encode_packet(EmptyPacket())))
-            super().reply(msg)
+class EmptyFirst(FakeDevice):
+    """Sends an empty packet (legal, ignored) before every reply."""
 
+    def reply(self, msg: object) -> None:
+        self._send_message(SessionMessage(self.machine.session_id, MessageType.NORMAL,
+                                          codec.encode_packet(EmptyPacket())))
+        super().reply(msg)
+
+
+@pytest.mark.parametrize("link", [LoopbackTransport, BufferingLoopback])
+def test_empty_packets_before_replies_are_skipped(link: type[LoopbackTransport]) -> None:
     device = EmptyFirst(max_packet=200)
-    session = Session(BufferingLoopback(device), timeouts=FAST).open()
+    session = Session(link(device), timeouts=FAST).open()
     data = np.arange(100, dtype=np.float32)
     with session.array(data) as tensor:
         assert np.array_equal(tensor.numpy(), data)
     assert session.get_global_func("test.echo")(3) == 3
+
+
+def test_on_a_strict_link_a_failed_copy_sends_no_sync() -> None:
+    """As TVM's host: the copy's error is raised before any DevStreamSync goes out."""
+    device = FakeDevice(max_packet=200)
+    session = Session(LoopbackTransport(device), timeouts=FAST).open()
+    tensor = session.empty((4,), np.float32)
+    session.client.max_packet_size()  # asked once, before the first copy
+    device.memory.pop(tensor.data)
+    device.requests.clear()
+    with pytest.raises(RemoteError, match="bad copy"):
+        tensor.copyfrom(np.zeros(4, np.float32))
+    assert [type(r) for r in device.requests] == [CopyToRemote]
 
 
 def test_a_serial_port_never_pipelines() -> None:

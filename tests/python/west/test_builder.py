@@ -33,6 +33,11 @@ args = sys.argv[1:]
 with open(os.environ["FAKE_WEST_LOG"], "a") as log:
     log.write(json.dumps({"args": args, "cwd": os.getcwd(),
                           "zephyr_base": os.environ.get("ZEPHYR_BASE")}) + "\\n")
+if os.environ.get("FAKE_WEST_NO_MODULE"):  # as Zephyr's scripts fail without their pip list
+    print("Traceback (most recent call last):")
+    print("ModuleNotFoundError: No module named 'elftools'")
+    print("CMake Error at cmake/modules/kernel.cmake:200 (message):")
+    sys.exit(1)
 if os.environ.get("FAKE_WEST_FAIL"):
     print("No board named 'nosuchboard' found.")
     print("CMake Error at cmake/modules/boards.cmake:228 (message):")
@@ -251,6 +256,16 @@ def test_unknown_board_shows_zephyrs_message(tmp_path: Path, west_log, monkeypat
     assert "west build failed (exit status 1)" in captured.err
     assert "No board named 'nosuchboard' found." in captured.err  # and repeated at the end
     assert "`west boards`" in captured.err
+
+
+def test_missing_zephyr_python_module_says_what_to_install(tmp_path: Path, west_log,
+                                                           monkeypatch, capsys) -> None:
+    monkeypatch.setenv("FAKE_WEST_NO_MODULE", "1")
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL) == 2
+    err = capsys.readouterr().err
+    assert "ModuleNotFoundError: No module named 'elftools'" in err
+    assert "need the Python module 'elftools'" in err
+    assert "pip install -r $ZEPHYR_BASE/scripts/requirements.txt" in err
 
 
 def test_west_build_arguments_after_the_double_dash(tmp_path: Path, west_log) -> None:
