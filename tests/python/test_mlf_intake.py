@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import stat
 import tarfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +19,7 @@ import pytest
 from utvm.cli import main
 from utvm.errors import UtvmError
 from utvm.host.build import build_key
-from utvm.mlf import open_mlf
+from utvm.mlf import ExtractionLimits, open_mlf
 from utvm.mlf.metadata import load_metadata
 
 
@@ -119,6 +121,35 @@ def test_a_fifo_in_a_folder_is_refused(kit, tmp_path):
     with pytest.raises(UtvmError, match=r"parameters/default.params is a FIFO; a Model Library "
                        "Format holds only plain files and folders"):
         open_mlf(root)
+
+
+def test_a_socket_in_a_folder_is_refused(kit, tmp_path):
+    root = graph_mlf(kit, tmp_path / "mlf")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(root / "parameters" / "s"))
+        with pytest.raises(UtvmError, match=r"parameters/s is a socket; a Model Library Format"):
+            open_mlf(root)
+
+
+def test_a_device_file_in_a_folder_is_refused(kit, tmp_path):
+    root = graph_mlf(kit, tmp_path / "mlf")
+    try:
+        os.mknod(root / "parameters" / "null", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs CAP_MKNOD")
+    with pytest.raises(UtvmError, match=r"parameters/null is a device file; a Model Library"):
+        open_mlf(root)
+
+
+@pytest.mark.parametrize(("limits", "expected"), [
+    (ExtractionLimits(max_members=5), "holds more than 5 files and folders"),
+    (ExtractionLimits(max_member_bytes=100), r"is \d+ bytes, over the 100-byte limit for one"),
+    (ExtractionLimits(max_total_bytes=300), "holds more than 300 bytes of model files"),
+])
+def test_folders_have_the_archive_limits(kit, tmp_path, limits, expected):
+    root = graph_mlf(kit, tmp_path / "mlf")
+    with pytest.raises(UtvmError, match=expected):
+        open_mlf(root, limits=limits)
 
 
 @pytest.mark.parametrize("target", ["/etc/passwd", "/proc/self/environ", "../../../../elsewhere.c"])

@@ -36,8 +36,9 @@ on a board (a build of the rpc_server app, see `west utvm build`):
   west utvm run --port /dev/ttyACM1 --baud 115200 --input x.npy
   utvm run model.tar --port tcp:localhost:4000 --input x.npy     (no build folder)
 
-Inputs must have the model's dtype and byte size (see `utvm info MLF`). Each output is
-saved as output_<i>.npy in the output folder.
+Inputs must have the model's dtype and byte size (see `utvm info MLF`); big-endian arrays
+are converted to little-endian by value, on every board. Each output is saved as
+output_<i>.npy in the output folder.
 
 On this computer, boards: `host` (default) builds the host board — our runtime and RPC
 server with the model, as a local process — and drives it over the microTVM wire protocol

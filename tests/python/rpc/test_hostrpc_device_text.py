@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from types import SimpleNamespace
 
 import pytest
 from hostrpc_fake_device import FakeDevice, LoopbackTransport
 
+from utvm.board.targets import NativeSimTarget
 from utvm.cli import dispatch
 from utvm.device_text import EscapedStream, printable
 from utvm.host.runner import _execute
@@ -77,3 +79,15 @@ def test_console_output_is_streamed_escaped():
     stream.write("out: 0.93\n\x1b[2J\x07next\n")
     stream.flush()
     assert target.getvalue() == "out: 0.93\n\\x1b[2J\\x07next\n"
+
+
+def test_a_standalone_boards_console_is_shown_escaped(tmp_path):
+    # `west utvm flash` of an aot_inference build runs the board in the foreground.
+    board = tmp_path / "zephyr.exe"
+    board.write_text("#!/bin/sh\nprintf 'top class 3\\n\\033[2J\\007gone\\n'\n")
+    board.chmod(0o755)
+    build = SimpleNamespace(board="native_sim", exe_path=board)
+    target = NativeSimTarget(build, west=SimpleNamespace(cwd=tmp_path, env=None))
+    out = io.StringIO()
+    assert target._run_in_foreground(out) == "native_sim exited with status 0"
+    assert out.getvalue().endswith("top class 3\n\\x1b[2J\\x07gone\n")
