@@ -11,11 +11,13 @@
  * On failure, "error: ..." on stderr and exit status 1 (2 for bad usage).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utvm/rpc_server.h> /* UTVM_RPC_TIME_EVALUATOR_MAX_NUMBER: a board's bound on --repeat */
 #include <utvm/runtime.h>
 
 #if defined(UTVM_RUNNER_AOT_C)
@@ -140,8 +142,15 @@ static int parse_args(int argc, char** argv, options_t* o) {
     } else if (strcmp(a, "--params") == 0) {
       o->params = v;
     } else if (strcmp(a, "--repeat") == 0) {
-      o->repeat = strtol(v, NULL, 10);
-      if (o->repeat < 1) return fail("--repeat must be at least 1");
+      char* end = NULL;
+      errno = 0;
+      o->repeat = strtol(v, &end, 10);
+      /* The same bound as a board's time evaluator, so every board takes the same --repeat. */
+      if (errno != 0 || end == v || *end != '\0' || o->repeat < 1 ||
+          o->repeat > UTVM_RPC_TIME_EVALUATOR_MAX_NUMBER) {
+        return fail("--repeat must be a whole number from 1 to %d, got '%s'",
+                    UTVM_RPC_TIME_EVALUATOR_MAX_NUMBER, v);
+      }
     } else if (strcmp(a, "--input") == 0 && o->num_inputs < MAX_FILES) {
       char* eq = strchr(argv[i + 1], '=');
       input_arg_t* in = &o->inputs[o->num_inputs++];

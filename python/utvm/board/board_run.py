@@ -15,8 +15,7 @@ import numpy as np
 
 from utvm.board.progress import ByteProgress
 from utvm.errors import UtvmError
-from utvm.host.runner import encode_inputs
-from utvm.mlf.dtypes import numpy_dtype
+from utvm.host.runner import model_arrays
 from utvm.mlf.model import ModelLibrary
 from utvm.rpc import DataType, DeviceArray, RpcClient, Session
 from utvm.rpc.model_run import BoardResult, create_executor
@@ -64,9 +63,4 @@ def upload(client: RpcClient, tensor: DeviceArray, array: np.ndarray, name: str,
 
 def shaped_inputs(mlf: ModelLibrary, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Inputs checked against the model (count, dtype, size) and given the model's shapes."""
-    payloads = encode_inputs(mlf, inputs)
-    arrays = []
-    for info, payload in zip(mlf.inputs, payloads, strict=True):
-        array = np.frombuffer(payload, dtype=numpy_dtype(info.dtype))
-        arrays.append(array.reshape(info.shape) if info.shape is not None else array)
-    return arrays
+    return model_arrays(mlf, inputs)

@@ -35,6 +35,7 @@ from utvm.board.zephyr_env import West, failure_message, require_zephyr
 from utvm.errors import UtvmError
 from utvm.mlf.loader import open_mlf
 from utvm.mlf.model import ModelLibrary
+from utvm.npy_files import read_npy
 from utvm.paths import repo_root
 
 STAGED_MODEL_DIR = "model"
@@ -138,15 +139,8 @@ def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
 
 
 def _load_arrays(paths: list[Path]) -> list[np.ndarray]:
-    arrays = []
-    for path in paths:
-        if not path.is_file():
-            raise UtvmError(f"input file {path} does not exist.")
-        try:
-            arrays.append(np.load(path, allow_pickle=False))
-        except (ValueError, OSError) as exc:
-            raise UtvmError(f"cannot read {path} as a .npy file: {exc}") from exc
-    return arrays
+    # Headers are checked before any data is read; the model checks sizes later.
+    return [read_npy(path) for path in paths]
 
 
 def _choose_board(requested: str | None, existing: ZephyrBuild | None) -> str:

@@ -36,6 +36,7 @@ from utvm.board.state import (
     write_record,
 )
 from utvm.board.zephyr_env import West, failure_message, run_streamed
+from utvm.device_text import EscapedStream
 from utvm.errors import UtvmError
 from utvm.transport import PtyTransport, SerialTransport, TcpTransport, Transport
 
@@ -165,7 +166,9 @@ class SimulatedTarget(Target):
               file=out, flush=True)
         west = self.west
         try:
-            result = run_streamed(self._foreground_command(), out, cwd=west.cwd, env=west.env)
+            # The board's console is device text: shown with control characters escaped.
+            result = run_streamed(self._foreground_command(), EscapedStream(out), cwd=west.cwd,
+                                  env=west.env)
         except KeyboardInterrupt:
             return f"stopped {self.build.board}"
         return f"{self.build.board} exited with status {result.returncode}"

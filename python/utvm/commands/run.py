@@ -14,7 +14,9 @@ import numpy as np
 from utvm.board.targets import DEFAULT_BAUD
 from utvm.errors import UtvmError
 from utvm.host import HostResult, run_on_host, zero_inputs
+from utvm.host.runner import MAX_REPEAT
 from utvm.mlf import ModelLibrary, TensorInfo, open_mlf
+from utvm.npy_files import read_npy, read_npz
 from utvm.rpc.model_run import BoardResult
 
 DEFAULT_OUTPUT_DIR = "utvm-out"
@@ -34,8 +36,9 @@ on a board (a build of the rpc_server app, see `west utvm build`):
   west utvm run --port /dev/ttyACM1 --baud 115200 --input x.npy
   utvm run model.tar --port tcp:localhost:4000 --input x.npy     (no build folder)
 
-Inputs must have the model's dtype and byte size (see `utvm info MLF`). Each output is
-saved as output_<i>.npy in the output folder.
+Inputs must have the model's dtype and byte size (see `utvm info MLF`); big-endian arrays
+are converted to little-endian by value, on every board. Each output is saved as
+output_<i>.npy in the output folder.
 
 On this computer, boards: `host` (default) builds the host board — our runtime and RPC
 server with the model, as a local process — and drives it over the microTVM wire protocol
@@ -74,7 +77,8 @@ def register(commands: Any) -> None:
         help=f"where output_<i>.npy files go (default: ./{DEFAULT_OUTPUT_DIR})",
     )
     parser.add_argument("--repeat", metavar="N", type=int, default=1,
-                        help="run the inference N times and report the mean time (default 1)")
+                        help="run the inference N times and report the mean time (default 1, "
+                        f"at most {MAX_REPEAT} on every board)")
     parser.add_argument("--module", metavar="NAME", help="module to run (MLFs with several)")
     local = parser.add_argument_group("on this computer")
     local.add_argument("--board", "-b", choices=("host", "host-runner"), default=None,
@@ -99,8 +103,9 @@ def register(commands: Any) -> None:
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    if arguments.repeat < 1:
-        raise UtvmError(f"--repeat must be at least 1, got {arguments.repeat}.")
+    if not 1 <= arguments.repeat <= MAX_REPEAT:
+        raise UtvmError(f"--repeat must be at least 1 and at most {MAX_REPEAT} (the most a "
+                        f"board's timer takes), got {arguments.repeat}.")
     if on_a_board(arguments):
         return handle_board(arguments)
     board = arguments.board or "host"
@@ -200,38 +205,14 @@ def run_on_host_board(mlf: ModelLibrary, inputs: list[np.ndarray],
 
 
 def load_inputs(mlf: ModelLibrary, paths: list[Path]) -> list[np.ndarray]:
-    """Arrays from .npy files (one per input) or from one .npz keyed by input names."""
+    """Arrays from .npy files (one per input) or from one .npz keyed by input names; each
+    file's header is checked against the model before its data is read (utvm.npy_files)."""
     if len(paths) == 1 and paths[0].suffix == ".npz":
-        archive = _load_array_file(paths[0])
-        assert isinstance(archive, np.lib.npyio.NpzFile)
-        with archive:
-            missing = [t.name for t in mlf.inputs if t.name not in archive.files]
-            if missing:
-                raise UtvmError(
-                    f"{paths[0]} has no array named {', '.join(missing)}; it holds "
-                    f"{', '.join(archive.files) or 'nothing'}. Name the arrays after the "
-                    "model's inputs (see `utvm info`)."
-                )
-            return [archive[t.name] for t in mlf.inputs]
-    arrays = []
-    for path in paths:
-        loaded = _load_array_file(path)
-        if not isinstance(loaded, np.ndarray):
-            raise UtvmError(f"{path} holds several arrays; give one .npy file per model input.")
-        arrays.append(loaded)
-    return arrays
-
-
-def _load_array_file(path: Path) -> Any:
-    if not path.is_file():
-        raise UtvmError(f"input file {path} does not exist.")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise UtvmError(
-            f"cannot read {path} as a numpy .npy/.npz file ({exc}). Save inputs with "
-            "numpy.save()."
-        ) from exc
+        return read_npz(paths[0], mlf.inputs)
+    expected: list[TensorInfo | None] = [*mlf.inputs]
+    if len(paths) != len(expected):  # the count error comes later; only bound the sizes
+        expected = [None] * len(paths)
+    return [read_npy(path, info) for path, info in zip(paths, expected, strict=True)]
 
 
 def save_outputs(result: HostResult | BoardResult, folder: Path) -> list[Path]:

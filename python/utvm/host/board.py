@@ -7,6 +7,7 @@ import select
 import subprocess
 import time
 
+from utvm.device_text import printable
 from utvm.errors import UtvmError
 from utvm.host.build import build_host_board
 from utvm.mlf.model import ModelLibrary
@@ -52,4 +53,5 @@ def start_host_board(mlf: ModelLibrary, link: str = "pipe", sanitize: bool = Fal
         if proc.poll() is not None:
             break
     proc.kill()
-    raise UtvmError(f"the host board did not report its PTY: {seen.decode(errors='replace')}")
+    shown = printable(seen.decode(errors="replace"), multiline=True)
+    raise UtvmError(f"the host board did not report its PTY: {shown}")

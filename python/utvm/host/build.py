@@ -22,6 +22,7 @@ from typing import TextIO
 
 from utvm.errors import UtvmError
 from utvm.host.cmake_tool import find_cmake
+from utvm.mlf.folder import MLF_ENTRIES
 from utvm.mlf.model import ModelLibrary
 from utvm.paths import cache_dir, repo_root
 
@@ -44,8 +45,7 @@ HOST_BOARD = HostProgram("host-board", Path("runtime") / "host_board", "utvm_hos
 RUNNER_NAME = HOST_RUNNER.executable
 HOST_RUNNER_SUBDIR = HOST_RUNNER.subdir
 _CACHE_FORMAT = "utvm-host-runner-cache-1"
-_MLF_ENTRIES = ("metadata.json", "codegen", "executor-config", "parameters", "src",
-                "runtime", "templates")
+_MLF_ENTRIES = MLF_ENTRIES
 _SOURCE_DIRS = ("runtime", "cmake")
 _LOG_TAIL_LINES = 40
 _CONFIGURE_TIMEOUT_S = 300
@@ -156,7 +156,8 @@ def build_key(mlf: ModelLibrary, repo: Path, options: list[str]) -> str:
 
 def _hash_tree(digest: hashlib._Hash, path: Path, label: str) -> None:
     if path.is_file():
-        digest.update(f"file\0{label}\0{path.stat().st_size}\0".encode())
+        # Names are hashed as the bytes the file system has (they need not be UTF-8).
+        digest.update(b"file\0" + os.fsencode(label) + f"\0{path.stat().st_size}\0".encode())
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
@@ -166,6 +167,8 @@ def _hash_tree(digest: hashlib._Hash, path: Path, label: str) -> None:
     for child in sorted(path.iterdir()):
         if child.name.startswith(".") or (child.is_dir() and child.name.startswith("build")):
             continue  # hidden files and in-tree build folders do not affect the result
+        if child.is_symlink() and child.is_dir():
+            continue  # never followed: it could loop back (open_mlf refuses them anyway)
         _hash_tree(digest, child, f"{label}/{child.name}")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from utvm.device_text import printable
 from utvm.errors import UtvmError
 from utvm.host.build import build_host_runner
 from utvm.mlf.dtypes import numpy_dtype
@@ -27,6 +28,9 @@ from utvm.mlf.model import ModelLibrary
 from utvm.mlf.tensors import TensorInfo
 
 _STDERR_TAIL_CHARS = 4000
+# The most inferences one run may time, on every board: what a board's time evaluator
+# accepts by default (UTVM_RPC_TIME_EVALUATOR_MAX_NUMBER), so host and boards agree.
+MAX_REPEAT = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,8 @@ def run_on_host(
     if not isinstance(mlf, ModelLibrary):
         with open_mlf(mlf) as opened:
             return run_on_host(opened, inputs, repeat, sanitize, verbose, timeout_s)
-    if not isinstance(repeat, int) or repeat < 1:
-        raise UtvmError(f"repeat must be a whole number of at least 1, got {repeat!r}.")
+    if not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+        raise UtvmError(f"repeat must be a whole number from 1 to {MAX_REPEAT}, got {repeat!r}.")
     payloads = encode_inputs(mlf, inputs)
     runner = build_host_runner(mlf, sanitize=sanitize, verbose=verbose)
     with tempfile.TemporaryDirectory(prefix="utvm-run-") as scratch:
@@ -93,6 +97,19 @@ def encode_inputs(mlf: ModelLibrary, inputs: Sequence[np.ndarray]) -> list[bytes
         )
     return [_encode_one(index, info, array) for index, (info, array) in
             enumerate(zip(expected, inputs, strict=True))]
+
+
+def model_arrays(mlf: ModelLibrary, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Inputs checked like ``encode_inputs``, as little-endian arrays in the model's shapes.
+
+    Big-endian arrays are converted by value, as ``encode_inputs`` does: the same rule
+    for the host runner, the host board and real boards.
+    """
+    arrays = []
+    for info, payload in zip(mlf.inputs, encode_inputs(mlf, inputs), strict=True):
+        array = np.frombuffer(payload, dtype=numpy_dtype(info.dtype))
+        arrays.append(array.reshape(info.shape) if info.shape is not None else array)
+    return arrays
 
 
 def _encode_one(index: int, info: TensorInfo, value: Any) -> bytes:
@@ -143,7 +160,8 @@ def _execute(command: list[str], timeout_s: float | None) -> dict[str, Any]:
         raise UtvmError(f"the host runner did not finish within {timeout_s} s.") from exc
     except OSError as exc:
         raise UtvmError(f"cannot start the host runner {command[0]}: {exc}") from exc
-    stderr = finished.stderr.strip()[-_STDERR_TAIL_CHARS:]
+    # The runner prints the model's own messages: shown escaped, like any device text.
+    stderr = printable(finished.stderr.strip()[-_STDERR_TAIL_CHARS:], multiline=True)
     if finished.returncode != 0:
         if finished.returncode < 0:
             how = f"was killed by {_signal_name(-finished.returncode)}"
@@ -173,7 +191,7 @@ def _parse_report(stdout: str, stderr: str) -> dict[str, Any]:
             break
     raise UtvmError(
         "the host runner succeeded but printed no JSON result line on stdout. Its output "
-        f"was:\n{stdout.strip()[-_STDERR_TAIL_CHARS:]}\n{stderr}"
+        f"was:\n{printable(stdout.strip()[-_STDERR_TAIL_CHARS:], multiline=True)}\n{stderr}"
     )
 
 

@@ -147,6 +147,11 @@ def _safe_relative_path(archive: Path, member: tarfile.TarInfo) -> PurePosixPath
         raise UtvmError(f"{archive}: member '{name}' is a sparse file; refusing to extract it.")
     if "\x00" in name:
         raise UtvmError(f"{archive}: a member name contains a NUL byte; refusing to extract it.")
+    if not _is_utf8(name):
+        raise UtvmError(
+            f"{archive}: member {name!a} has a name that is not UTF-8; TVM writes only "
+            "ASCII names. Refusing to extract it."
+        )
     path = PurePosixPath(name)
     if name.startswith(("/", "\\")) or path.is_absolute() or (len(name) > 1 and name[1] == ":"):
         raise UtvmError(
@@ -162,6 +167,15 @@ def _safe_relative_path(archive: Path, member: tarfile.TarInfo) -> PurePosixPath
     if not parts:
         return None
     return PurePosixPath(*parts)
+
+
+def _is_utf8(name: str) -> bool:
+    """False for names tarfile decoded with surrogate escapes (bytes that are not UTF-8)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind_of(member: tarfile.TarInfo) -> str:

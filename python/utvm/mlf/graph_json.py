@@ -54,6 +54,11 @@ def _load(path: Path) -> dict[str, Any]:
         raise UtvmError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from exc
+    except (RecursionError, ValueError) as exc:  # Python's nesting or digit limits
+        raise UtvmError(
+            f"{path} cannot be parsed as a graph executor JSON ({type(exc).__name__}: {exc}); "
+            "it is nested too deeply or holds absurd numbers. Export the model again."
+        ) from exc
     if not isinstance(graph, dict):
         raise UtvmError(f"{path} is not a graph executor JSON (top level is not an object).")
     return graph

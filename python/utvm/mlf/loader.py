@@ -17,10 +17,12 @@ from utvm.mlf.c_sources import (
     sanitize_name,
 )
 from utvm.mlf.dtypes import tensor_bytes
+from utvm.mlf.folder import check_mlf_folder
 from utvm.mlf.graph_json import read_graph_signature
 from utvm.mlf.metadata import load_metadata
 from utvm.mlf.model import ModelLibrary
 from utvm.mlf.params import read_param_names
+from utvm.mlf.plausible import check_library, check_module_names
 from utvm.mlf.relay_signature import read_main_parameters
 from utvm.mlf.tensors import DeclaredTensor, TensorInfo
 
@@ -67,13 +69,30 @@ def open_mlf(
             "exported by TVM (a .tar, a .tar.gz, or the folder it unpacks to)."
         )
     try:
-        library = _describe(source, _locate_metadata_root(source, root), module)
+        metadata_root = _locate_metadata_root(source, root)
+        check_mlf_folder(metadata_root, limits)
+        library = _describe(source, metadata_root, module)
+        check_library(library)
+    except UtvmError as exc:
+        if cleanup is None:
+            raise
+        shutil.rmtree(cleanup, ignore_errors=True)
+        raise _inside_archive(exc, source, root) from exc
     except BaseException:
         if cleanup is not None:
             shutil.rmtree(cleanup, ignore_errors=True)
         raise
     library._cleanup_dir = cleanup
     return library
+
+
+def _inside_archive(error: UtvmError, archive: Path, extracted: Path) -> UtvmError:
+    """``error`` with paths in the (now removed) extraction folder written as
+    ``<archive>:<path inside it>``, so the message names something the user has."""
+    text = str(error)
+    for folder in {str(extracted.resolve()), str(extracted)}:
+        text = text.replace(folder + "/", f"{archive}:").replace(folder, f"{archive}:.")
+    return UtvmError(text)
 
 
 def _looks_compressed(path: Path) -> bool:
@@ -110,6 +129,7 @@ def _describe(source: Path, root: Path, module: str | None) -> ModelLibrary:
     metadata = load_metadata(root / "metadata.json")
     version = metadata["version"]
     modules = metadata["modules"] if version >= 7 else {metadata["model_name"]: metadata}
+    check_module_names(source, modules)
     name = _pick_module(source, modules, module)
     entry = modules[name]
     many_modules = len(modules) > 1

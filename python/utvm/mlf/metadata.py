@@ -24,6 +24,7 @@ _SCHEMA_PACKAGE = "utvm.mlf"
 _SHARED_FRAGMENTS = {"memory": "common_memory.yaml"}
 _MAX_METADATA_BYTES = 64 * 1024 * 1024
 _MAX_VALUE_REPR = 60
+_MAX_NESTING = 32
 
 # pykwalify logs every schema violation at ERROR level; we report them ourselves.
 _pykwalify_log = logging.getLogger("pykwalify")
@@ -60,13 +61,41 @@ def _read_json(path: Path) -> Any:
     if path.stat().st_size > _MAX_METADATA_BYTES:
         raise UtvmError(f"{path} is larger than {_MAX_METADATA_BYTES} bytes; refusing to parse it.")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise UtvmError(f"{path} is not UTF-8 text ({exc}).") from exc
     except json.JSONDecodeError as exc:
         raise UtvmError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from exc
+    except (RecursionError, ValueError) as exc:
+        raise UtvmError(f"{path} cannot be parsed: {_json_limit_hit(exc)}.") from exc
+    _check_nesting(path, data)
+    return data
+
+
+def _json_limit_hit(exc: Exception) -> str:
+    """What a parse that hit one of Python's limits (nesting, digits) ran into."""
+    if isinstance(exc, RecursionError):
+        return "it is nested far too deeply for a metadata.json"
+    return f"{exc} (a number far too long for a metadata.json)"
+
+
+def _check_nesting(path: Path, data: Any) -> None:
+    """Refuse JSON nested deeper than any real metadata.json (about 8 levels), before the
+    schema check recurses into it. Iterative, so the check itself cannot overflow."""
+    pending = [(data, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > _MAX_NESTING:
+            raise UtvmError(
+                f"{path} is nested more than {_MAX_NESTING} levels deep; a Model Library "
+                "Format metadata.json has fewer than 10. Refusing to read it."
+            )
+        if isinstance(node, dict):
+            pending.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            pending.extend((child, depth + 1) for child in node)
 
 
 def _checked_version(path: Path, data: Any) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from utvm.device_text import printable
 from utvm.errors import UtvmError
 from utvm.rpc.error_codes import explain
 from utvm.transport.base import TransportClosed, TransportTimeout
@@ -18,7 +19,9 @@ class RemoteError(UtvmError):
         self.remote_message = remote_message
         self.request = request
         where = f" during {request}" if request else ""
-        text = explain(remote_message) if remote_message else "(the device gave no message)"
+        # Shown escaped: the device's text must not drive the user's terminal.
+        text = explain(printable(remote_message)) if remote_message else (
+            "(the device gave no message)")
         super().__init__(f"the device reported an error{where}: {text}")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from utvm.errors import UtvmError
+from utvm.host.runner import model_arrays
 from utvm.mlf.model import ModelLibrary
 from utvm.rpc.client import RpcClient
 from utvm.rpc.executor import Executor, create_aot_executor, create_graph_executor
@@ -42,9 +43,11 @@ def run_model(client: RpcClient, mlf: ModelLibrary, inputs: Sequence[np.ndarray]
               repeat: int = 1) -> BoardResult:
     if len(inputs) != len(mlf.inputs):
         raise UtvmError(f"{len(inputs)} inputs given, the model has {len(mlf.inputs)}")
+    # Checked against the model and little-endian (big-endian converted), as on every board.
+    arrays = model_arrays(mlf, inputs)
     with create_executor(client, mlf) as executor:
-        for info, value in zip(mlf.inputs, inputs, strict=True):
-            executor.set_input(info.name, np.asarray(value))
+        for info, value in zip(mlf.inputs, arrays, strict=True):
+            executor.set_input(info.name, value)
         # The device times `repeat` runs; one more run then makes the outputs of exactly
         # these inputs, whatever the timed runs left behind.
         seconds = executor.time(number=max(1, repeat), repeat=1)[0]

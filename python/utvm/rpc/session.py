@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
+from utvm.device_text import printable
 from utvm.rpc.errors import SessionError, SessionReset
 from utvm.rpc.framing import Framer, Unframer
 from utvm.transport.base import Transport, TransportTimeout, TransportTimeouts
@@ -424,7 +425,7 @@ class SessionLayer:
     def _log(self, text: bytes) -> None:
         if not text:
             return
-        line = text.decode("utf-8", "replace")
+        line = printable(text.decode("utf-8", "surrogateescape"))  # no raw ESC, BEL, ...
         if self._on_log is not None:
             self._on_log(line)
         else:

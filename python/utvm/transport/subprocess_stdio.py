@@ -9,6 +9,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from utvm.device_text import printable
 from utvm.transport.base import SIMULATOR_TIMEOUTS, Transport, TransportClosed
 from utvm.transport.fd_io import FdChannel
 
@@ -76,7 +77,7 @@ class SubprocessTransport(Transport):
         if self._stderr_thread is not None and status is not None:
             self._stderr_thread.join(timeout=0.5)
         detail = "still running" if status is None else f"exit status {status}"
-        tail = self.stderr_text().strip()[-2000:]
+        tail = printable(self.stderr_text().strip()[-2000:], multiline=True)
         return TransportClosed(f"{error} [{detail}]" + (f"; its stderr:\n{tail}" if tail else ""))
 
     def _read(self, n: int, timeout: float | None) -> bytes:
