@@ -102,6 +102,7 @@ class RemoteModule:
                            repeats_to_cooldown, cache_flush_bytes, f_preproc)
         finally:
             create.free()
+        timer.name = f"time_evaluator({func_name!r})"
         return TimeEvaluator(timer, repeat)
 
     def __rpc_arg__(self) -> Arg:
