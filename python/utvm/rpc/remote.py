@@ -95,13 +95,11 @@ class RemoteModule:
                        cooldown_interval_ms: int = 0, repeats_to_cooldown: int = 1,
                        cache_flush_bytes: int = 0, f_preproc: str = "") -> TimeEvaluator:
         """A device-side timer of ``func_name`` (runtime.RPCTimeEvaluator; TVM's defaults)."""
-        create = self.client.get_global_func("runtime.RPCTimeEvaluator")
-        try:
+        # Freed unless the link failed (a free would then fail too, and hide why).
+        with self.client.get_global_func("runtime.RPCTimeEvaluator") as create:
             timer = create(self, func_name, 1, 0, number, repeat, min_repeat_ms,
                            limit_zero_time_iterations, cooldown_interval_ms,
                            repeats_to_cooldown, cache_flush_bytes, f_preproc)
-        finally:
-            create.free()
         timer.name = f"time_evaluator({func_name!r})"
         return TimeEvaluator(timer, repeat)
 
