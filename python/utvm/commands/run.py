@@ -194,14 +194,15 @@ def run_on_host_board(mlf: ModelLibrary, inputs: list[np.ndarray],
                       arguments: argparse.Namespace) -> BoardResult:
     """Starts the host board for the model and runs it through an RPC session."""
     from utvm.host.board import start_host_board
-    from utvm.rpc import RpcClient, Session
+    from utvm.rpc import Session
     from utvm.rpc.model_run import run_model
+    from utvm.rpc.recovery import run_with_recovery
 
     with start_host_board(mlf, arguments.link, arguments.sanitize, arguments.verbose) as link:
         session = Session(link)
         session.start()
-        return run_model(RpcClient(session), mlf, inputs, arguments.repeat,
-                         timeout=arguments.timeout)
+        return run_with_recovery(session, lambda client: run_model(
+            client, mlf, inputs, arguments.repeat, timeout=arguments.timeout))
 
 
 def _seconds(text: str) -> float:
