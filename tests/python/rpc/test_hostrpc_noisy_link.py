@@ -141,7 +141,7 @@ def test_lost_replies_are_asked_for_again_and_the_work_goes_on() -> None:
 
 
 def test_repeated_failures_make_copies_smaller() -> None:
-    state = RetryState(RetryPolicy(shrink_after=2, smallest_packet=256), report=lambda _: None)
+    state = RetryState(report=lambda _: None)  # the defaults the README states
     assert state.failed(2037) == ""  # one failure: the same packets again
     assert state.failed(2037) == ", copies now in packets of 512 bytes"
     assert state.failed(2037) == ", copies now in packets of 256 bytes"
