@@ -107,4 +107,4 @@ def _timed(executor: Executor, number: int, limit: float, how: str) -> float:
         runs = "1 run" if number == 1 else f"{number} runs"
         raise TransportTimeout(
             f"the board did not finish {runs} within {limit:g} s ({how}). If it is merely "
-            f"slow, give a longer --timeout; otherwise: {e}") from e
+            "slow, give a longer --timeout.") from e

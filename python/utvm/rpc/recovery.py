@@ -57,7 +57,7 @@ def run_with_recovery(session: Session, work: Callable[[RpcClient], T],
                 session.restart()
             except RECOVERABLE as start_error:
                 raise LinkFailed(
-                    f"{first} (A new session did not start either, so the board is busy, "
-                    f"hung or gone: {start_error})") from error
+                    f"{first} (Then the board did not answer a new session start either: it "
+                    "is busy, hung or gone.)") from start_error
             state.say(f"link: {failure_name(error)}, session restarted (retry "
                       f"{state.restarts}/{policy.restarts}){note}")
