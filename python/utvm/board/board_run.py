@@ -18,7 +18,9 @@ from utvm.errors import UtvmError
 from utvm.host.runner import model_arrays
 from utvm.mlf.model import ModelLibrary
 from utvm.rpc import DataType, DeviceArray, RpcClient, Session
-from utvm.rpc.model_run import BoardResult, create_executor
+from utvm.rpc.model_run import BoardResult, create_executor, timed_runs
+from utvm.rpc.recovery import run_with_recovery
+from utvm.rpc.retry_policy import RetryState
 from utvm.transport import Transport
 
 REPLY_TIMEOUT_S = 60.0  # one inference on a slow microcontroller may take this long
@@ -27,21 +29,30 @@ _BYTE = DataType(1, 8)  # uint8
 
 
 def run_over_link(link: Transport, mlf: ModelLibrary, inputs: Sequence[np.ndarray],
-                  repeat: int, out: TextIO, start_timeout: float = 10.0) -> BoardResult:
+                  repeat: int, out: TextIO, start_timeout: float = 10.0,
+                  timeout: float | None = None) -> BoardResult:
+    """``timeout`` bounds the timed runs and the last run (default: ``timed_runs``)."""
     arrays = shaped_inputs(mlf, inputs)
     print(f"utvm: opening a session with {link.name}", file=out, flush=True)
     session = Session(link, reply_timeout=REPLY_TIMEOUT_S)
     session.open(retry_timeout=2.0, start_timeout=start_timeout)
-    client = session.client
-    with create_executor(client, mlf) as executor:
-        for info, array in zip(mlf.inputs, arrays, strict=True):
-            with executor.get_input(info.name) as tensor:
-                upload(client, tensor, array, info.name,
-                       ByteProgress(f"utvm: uploading input '{info.name}'", out))
-        seconds = executor.time(number=repeat, repeat=1)[0]
-        executor.run()  # the timed runs ran too; this one leaves exactly these outputs
-        outputs = [executor.get_output(index) for index in range(len(mlf.outputs))]
-    return BoardResult(outputs, seconds, mlf.executor_kind, repeat)
+
+    def work(client: RpcClient) -> BoardResult:
+        with create_executor(client, mlf) as executor:
+            for info, array in zip(mlf.inputs, arrays, strict=True):
+                with executor.get_input(info.name) as tensor:
+                    upload(client, tensor, array, info.name,
+                           ByteProgress(f"utvm: uploading input '{info.name}'", out))
+            seconds, run_limit = timed_runs(executor, repeat, timeout)
+            # The timed runs ran too; this one leaves exactly these outputs.
+            executor.run(timeout=run_limit)
+            outputs = [executor.get_output(index) for index in range(len(mlf.outputs))]
+        return BoardResult(outputs, seconds, mlf.executor_kind, repeat)
+
+    # A noisy link costs a request sent again, or the run redone in a new session (a line
+    # on `out` says which), not the result.
+    return run_with_recovery(session, work, RetryState(report=lambda line: print(
+        f"utvm: {line}", file=out, flush=True)))
 
 
 def upload(client: RpcClient, tensor: DeviceArray, array: np.ndarray, name: str,

@@ -80,6 +80,10 @@ def register(commands: Any) -> None:
                         help="run the inference N times and report the mean time (default 1, "
                         f"at most {MAX_REPEAT} on every board)")
     parser.add_argument("--module", metavar="NAME", help="module to run (MLFs with several)")
+    parser.add_argument("--timeout", metavar="S", type=_seconds, default=None,
+                        help="over RPC: seconds the board may take for the --repeat timed runs "
+                        "together, and for the last run (default: one run is timed first, "
+                        "within 60 s; the N runs then get 10 s + 4 x N x its time)")
     local = parser.add_argument_group("on this computer")
     local.add_argument("--board", "-b", choices=("host", "host-runner"), default=None,
                        help="the host board over RPC (default) or the host runner without RPC")
@@ -174,7 +178,7 @@ def handle_board(arguments: argparse.Namespace) -> int:
             start_timeout, board = target.start_timeout, build.board
         with link_context as link:
             result = run_over_link(link, mlf, inputs, arguments.repeat, sys.stderr,
-                                   start_timeout)
+                                   start_timeout, timeout=arguments.timeout)
             where = f"{board} over {link.name}, timed on the board"
         saved = save_outputs(result, arguments.output_dir)
         print(render(mlf, result, saved, where))
@@ -195,13 +199,26 @@ def run_on_host_board(mlf: ModelLibrary, inputs: list[np.ndarray],
                       arguments: argparse.Namespace) -> BoardResult:
     """Starts the host board for the model and runs it through an RPC session."""
     from utvm.host.board import start_host_board
-    from utvm.rpc import RpcClient, Session
+    from utvm.rpc import Session
     from utvm.rpc.model_run import run_model
+    from utvm.rpc.recovery import run_with_recovery
 
     with start_host_board(mlf, arguments.link, arguments.sanitize, arguments.verbose) as link:
         session = Session(link)
         session.start()
-        return run_model(RpcClient(session), mlf, inputs, arguments.repeat)
+        return run_with_recovery(session, lambda client: run_model(
+            client, mlf, inputs, arguments.repeat, timeout=arguments.timeout))
+
+
+def _seconds(text: str) -> float:
+    """--timeout: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def load_inputs(mlf: ModelLibrary, paths: list[Path]) -> list[np.ndarray]:

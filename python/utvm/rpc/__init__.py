@@ -9,13 +9,19 @@ executors on the device) and ``Session``, the entry point::
         executor.set_input(0, data); executor.run(); out = executor.get_output(0)
 
 Errors: ``RemoteError`` (the device reported one), ``TransportTimeout`` (silence, with what
-to check), ``SessionReset`` (the device rebooted mid-session), ``ProtocolError`` (bad bytes).
+to check), ``SessionReset`` (the device rebooted mid-session), ``ProtocolError`` (bad bytes),
+``DamagedReply`` (a reply failed its CRC check), ``LinkFailed`` (recovery gave up).
+
+On a noisy link, ``recovery.run_with_recovery(session, work)`` sends lost requests again
+and, if needed, redoes ``work`` in a new session (``retry_policy`` says how often).
 """
 
 from utvm.rpc.client import RpcClient
 from utvm.rpc.codec import DataType, Device, TensorRecord
 from utvm.rpc.errors import (
+    DamagedReply,
     FunctionNotFound,
+    LinkFailed,
     ProtocolError,
     RemoteError,
     SessionError,
@@ -31,12 +37,14 @@ from utvm.rpc.session import SessionLayer
 
 __all__ = [
     "AotExecutor",
+    "DamagedReply",
     "DataType",
     "Device",
     "DeviceArray",
     "Executor",
     "FunctionNotFound",
     "GraphExecutor",
+    "LinkFailed",
     "LocalGraphExecutor",
     "ProtocolError",
     "RemoteError",

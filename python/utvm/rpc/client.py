@@ -34,9 +34,11 @@ from utvm.rpc.codec import (
     TensorRecord,
     TypeCode,
 )
-from utvm.rpc.errors import FunctionNotFound, ProtocolError, RemoteError
+from utvm.rpc.errors import DamagedReply, FunctionNotFound, ProtocolError, RemoteError
 from utvm.rpc.remote import DeviceArray, RemoteFunc, RemoteModule
+from utvm.rpc.retry_policy import RetryState, failure_name
 from utvm.rpc.session import SessionLayer
+from utvm.transport.base import TransportTimeout
 
 # Asked in this order on the first copy. utvm's server also offers its real (possibly larger)
 # packet size under its own name; TVM's devices answer that lookup with handle 0.
@@ -57,13 +59,22 @@ class RpcClient:
 
     ``reply_timeout`` bounds each wait for a reply (default: the session's established
     timeout). ``max_packet_functions`` are the device functions asked for the packet size.
+    ``copy_packet_limit`` caps the packets of copies below the device's maximum (on a noisy
+    link, a smaller packet is less likely to be hit). With ``retry`` set, a request whose
+    reply is lost is sent again (``utvm.rpc.retry_policy``); without it, as in TVM, the
+    first loss ends the session.
     """
 
     def __init__(self, session: Any, reply_timeout: float | None = None,
-                 max_packet_functions: tuple[str, ...] = DEFAULT_MAX_PACKET_FUNCTIONS) -> None:
+                 max_packet_functions: tuple[str, ...] = DEFAULT_MAX_PACKET_FUNCTIONS,
+                 copy_packet_limit: int | None = None, retry: RetryState | None = None
+                 ) -> None:
         self.session: SessionLayer = getattr(session, "layer", session)
         self.reply_timeout = reply_timeout
         self.max_packet_functions = max_packet_functions
+        self.copy_packet_limit = copy_packet_limit
+        self.retry = retry
+        self._last_was_resent = False
         self._max_packet: int | None = None
         self._module_get_function: int | None = None
 
@@ -90,8 +101,42 @@ class RpcClient:
                       describe: Callable[[], str]) -> bytes:
         """Sends one request packet (maybe in parts) and returns the next reply packet,
         undecoded."""
+        if self.retry is not None:
+            return self._retrying(lambda: packet, timeout, describe)
         self._send(packet, describe)
         return self._receive(timeout, describe)
+
+    def _retrying(self, make_packet: Callable[[], bytes | tuple[bytes, ...]],
+                  timeout: float | None, describe: Callable[[], str]) -> bytes:
+        """``_send_receive`` that sends again when the reply is lost (``self.retry``).
+
+        ``make_packet`` is asked for the packet before each try (a copy re-slices its data
+        when its packets got smaller). A silence is only taken for a lost reply on the
+        ordinary reply timeout: a request given its own timeout (a long run) may simply be
+        busy, and sending it again would queue a second run behind the first.
+        """
+        state = self.retry
+        assert state is not None
+        resends = 0
+        while True:
+            packet = make_packet()
+            try:
+                self._send(packet, describe)
+                reply = self._receive(timeout, describe)
+            except (DamagedReply, TransportTimeout) as error:
+                busy = isinstance(error, TransportTimeout) and timeout is not None
+                note = state.failed(self._max_packet)
+                if busy or resends >= state.policy.resends or state.exhausted:
+                    raise
+                resends += 1
+                state.resends += 1
+                self.session.resync(state.policy.quiet_seconds)
+                state.say(f"link: {failure_name(error)}, request resent (retry "
+                          f"{resends}/{state.policy.resends}){note}")
+                continue
+            state.succeeded()
+            self._last_was_resent = resends > 0
+            return reply
 
     def _send_receive_synced(self, packet: bytes | tuple[bytes, ...],
                              describe: Callable[[], str]) -> bytes:
@@ -102,13 +147,14 @@ class RpcClient:
         Both replies are taken before either is checked, so they stay matched to requests.
         Elsewhere, as in TVM, a failed copy raises before any sync is sent.
         """
-        self._send(packet, describe)
-        if not getattr(getattr(self.session, "transport", None), "buffers_requests", False):
-            reply = self._receive(None, describe)
+        if self.retry is not None or not getattr(getattr(self.session, "transport", None),
+                                                 "buffers_requests", False):
+            reply = self._send_receive(packet, None, describe)
             if reply != _VOID_RETURN and codec.copy_ack_data(reply) is None:
                 self._checked_reply(reply, describe)
             self.stream_sync()
             return reply
+        self._send(packet, describe)
         self.session.send(_STREAM_SYNC)
         reply = self._receive(None, describe)
         sync_reply = self._receive(None, _describe_sync)
@@ -238,15 +284,20 @@ class RpcClient:
 
     def free_handle(self, handle: int, type_code: int) -> None:
         """FreeHandle([3 handle, 0 type_code]): 13 NDArray, 10 PackedFunc, 9 Module, 8 Object."""
-        self.syscall(RPCCode.FREE_HANDLE, Handle(handle), int(type_code))
+        self._free(RPCCode.FREE_HANDLE, Handle(handle), int(type_code))
+
+    def _free(self, code: int, *args: Any) -> None:
+        try:
+            self.syscall(code, *args)
+        except RemoteError:
+            # Sent again after a lost reply: the first one freed it, the second finds nothing.
+            if not self._last_was_resent:
+                raise
 
     def system_lib(self) -> RemoteModule:
         """``runtime.SystemLib()``: the module holding the model's operators."""
-        factory = self.get_global_func("runtime.SystemLib")
-        try:
+        with self.get_global_func("runtime.SystemLib") as factory:  # freed unless the link failed
             lib = factory()
-        finally:
-            factory.free()
         if not isinstance(lib, RemoteModule):
             raise ProtocolError(f"runtime.SystemLib returned {lib!r}, not a module")
         lib.name = "system library"
@@ -297,13 +348,18 @@ class RpcClient:
     def free_data(self, tensor: DeviceArray | TensorRecord | int) -> None:
         """DevFreeData([6 dev, 3 address])."""
         address = tensor if isinstance(tensor, int) else _record(tensor).data
-        self.syscall(RPCCode.DEV_FREE_DATA, CPU, Handle(address))
+        self._free(RPCCode.DEV_FREE_DATA, CPU, Handle(address))
 
     def stream_sync(self) -> None:
         """DevStreamSync([6 dev, 3 NULL]): TVM sends it after every host<->device copy."""
         self._syscall_packet(_STREAM_SYNC, _describe_sync, RPCCode.DEV_STREAM_SYNC)
 
     # -- copies -----------------------------------------------------------------------------
+    @property
+    def max_packet_known(self) -> int | None:
+        """The device's packet size if it was asked already (None: not yet, no request)."""
+        return self._max_packet
+
     def max_packet_size(self) -> int:
         """The largest RPC packet (packet_nbytes) the device accepts; asked once."""
         if self._max_packet is None:
@@ -320,6 +376,11 @@ class RpcClient:
 
     def _block_size(self, ndim: int) -> int:
         limit, overhead = self.max_packet_size(), copy_overhead(ndim)
+        cap = self.copy_packet_limit
+        if self.retry is not None and self.retry.copy_packet_limit is not None:
+            cap = min(cap or limit, self.retry.copy_packet_limit)
+        if cap is not None and cap < limit:
+            limit = max(cap, overhead + 1)  # always some data per packet
         if limit <= overhead:
             raise ProtocolError(f"the device's maximum packet ({limit} bytes) cannot carry any "
                                 f"data of a {ndim}-dimensional tensor ({overhead} bytes of "
@@ -334,6 +395,9 @@ class RpcClient:
         """
         record = _record(tensor)
         raw = _tensor_bytes(record, data)
+        if self.retry is not None:
+            self._copy_to_retrying(record, raw, sync)
+            return
         block = self._block_size(record.ndim)
         packets = codec.CopyPackets(record)
         for offset in range(0, len(raw), block):
@@ -352,6 +416,30 @@ class RpcClient:
         if sync:
             self.stream_sync()
 
+    def _copy_to_retrying(self, record: TensorRecord, raw: bytes, sync: bool) -> None:
+        """``copy_to`` on a noisy link: one request at a time, each chunk sized when it is
+        sent, so packets shrink as soon as the retry policy says so."""
+        packets = codec.CopyPackets(record)
+        offset = 0
+        while offset < len(raw):
+            sizes: list[int] = []
+
+            def make(o: int = offset, sizes: list[int] = sizes) -> bytes | tuple[bytes, ...]:
+                chunk = raw[o:o + self._block_size(record.ndim)]
+                sizes.append(len(chunk))
+                return packets.copy_to(o, chunk)
+
+            def describe(o: int = offset, sizes: list[int] = sizes) -> str:
+                return (f"CopyToRemote(0x{record.data:x}+{record.byte_offset + o}, "
+                        f"{sizes[-1] if sizes else '?'} bytes)")
+
+            reply = self._retrying(make, None, describe)
+            if reply != _VOID_RETURN:
+                self._checked_reply(reply, describe)
+            offset += sizes[-1]
+        if sync:
+            self.stream_sync()
+
     def copy_from(self, tensor: DeviceArray | TensorRecord, sync: bool = True) -> np.ndarray:
         """Reads the tensor back into a new numpy array (chunked like ``copy_to``)."""
         record = _record(tensor)
@@ -362,6 +450,8 @@ class RpcClient:
         return bytes(self._read_into(record, nbytes, sync))
 
     def _read_into(self, record: TensorRecord, nbytes: int, sync: bool) -> bytearray:
+        if self.retry is not None:
+            return self._read_into_retrying(record, nbytes, sync)
         block = self._block_size(record.ndim)
         out = bytearray(nbytes)
         packets = codec.CopyPackets(record)
@@ -388,6 +478,37 @@ class RpcClient:
             self.stream_sync()
         return out
 
+
+    def _read_into_retrying(self, record: TensorRecord, nbytes: int, sync: bool) -> bytearray:
+        """``_read_into`` on a noisy link (see ``_copy_to_retrying``)."""
+        out = bytearray(nbytes)
+        packets = codec.CopyPackets(record)
+        offset = 0
+        while offset < nbytes:
+            sizes: list[int] = []
+
+            def make(o: int = offset, sizes: list[int] = sizes) -> bytes | tuple[bytes, ...]:
+                sizes.append(min(self._block_size(record.ndim), nbytes - o))
+                return packets.copy_from(o, sizes[-1])
+
+            def describe(o: int = offset, sizes: list[int] = sizes) -> str:
+                return (f"CopyFromRemote(0x{record.data:x}+{record.byte_offset + o}, "
+                        f"{sizes[-1] if sizes else '?'})")
+
+            reply = self._retrying(make, None, describe)
+            n = sizes[-1]
+            data = codec.copy_ack_data(reply)
+            if data is None:
+                answer = self._checked_reply(reply, describe)
+                data = answer.data if isinstance(answer, CopyAck) else None
+            if data is None or len(data) != n:
+                raise ProtocolError(f"CopyFromRemote of {n} bytes answered with "
+                                    f"{codec.describe(codec.decode_reply(reply))}")
+            out[offset:offset + n] = data
+            offset += n
+        if sync:
+            self.stream_sync()
+        return out
 
     # Names used by earlier callers.
     global_func = get_global_func

@@ -37,8 +37,19 @@ class SessionReset(SessionError):
     """The device dropped the session (it rebooted or was reset); open a new session."""
 
 
+class DamagedReply(SessionError):
+    """A frame failed its CRC check while a reply was awaited: the link damages bytes, and the
+    reply is lost. Open a new session (``utvm.rpc.recovery`` does, and redoes the work)."""
+
+
+class LinkFailed(SessionError):
+    """The link kept failing: new sessions were tried as often as allowed, and did not help."""
+
+
 __all__ = [
+    "DamagedReply",
     "FunctionNotFound",
+    "LinkFailed",
     "ProtocolError",
     "RemoteError",
     "SessionError",

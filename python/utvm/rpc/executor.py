@@ -84,9 +84,13 @@ class Executor:
         timer = self.module.time_evaluator("run", number=number, repeat=repeat,
                                            min_repeat_ms=min_repeat_ms)
         try:
-            return timer(timeout=timeout)
-        finally:
-            timer.free()
+            seconds = timer(timeout=timeout)
+        except BaseException as e:
+            if link_usable(e):  # after a link failure, freeing would only hide it
+                timer.free()
+            raise
+        timer.free()
+        return seconds
 
     def close(self) -> None:
         """Frees the looked-up functions and the executor module on the device."""

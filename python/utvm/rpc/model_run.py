@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,13 @@ from utvm.host.runner import model_arrays
 from utvm.mlf.model import ModelLibrary
 from utvm.rpc.client import RpcClient
 from utvm.rpc.executor import Executor, create_aot_executor, create_graph_executor
+from utvm.transport.base import TransportTimeout
+
+# Without --timeout: the first single run may take this long (a slow microcontroller, a big
+# model); the limit for N runs then scales with the time that run took.
+FIRST_RUN_TIMEOUT_S = 60.0
+RUN_TIMEOUT_MARGIN_S = 10.0  # on top of the scaled estimate: link latency, a busy host
+RUN_TIMEOUT_FACTOR = 4.0  # how much slower than the first run the others may be
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,11 @@ def create_executor(client: RpcClient, mlf: ModelLibrary) -> Executor:
 
 
 def run_model(client: RpcClient, mlf: ModelLibrary, inputs: Sequence[np.ndarray],
-              repeat: int = 1) -> BoardResult:
+              repeat: int = 1, timeout: float | None = None) -> BoardResult:
+    """Inputs up, ``repeat`` runs timed by the board, one more run, outputs down.
+
+    ``timeout`` bounds the timed runs (all together) and the last run; by default it scales
+    with the work (``timed_runs``)."""
     if len(inputs) != len(mlf.inputs):
         raise UtvmError(f"{len(inputs)} inputs given, the model has {len(mlf.inputs)}")
     # Checked against the model and little-endian (big-endian converted), as on every board.
@@ -48,9 +60,54 @@ def run_model(client: RpcClient, mlf: ModelLibrary, inputs: Sequence[np.ndarray]
     with create_executor(client, mlf) as executor:
         for info, value in zip(mlf.inputs, arrays, strict=True):
             executor.set_input(info.name, value)
-        # The device times `repeat` runs; one more run then makes the outputs of exactly
-        # these inputs, whatever the timed runs left behind.
-        seconds = executor.time(number=max(1, repeat), repeat=1)[0]
-        executor.run()
+        seconds, run_limit = timed_runs(executor, repeat, timeout)
+        # One more run makes the outputs of exactly these inputs, whatever the timed runs
+        # left behind.
+        executor.run(timeout=run_limit)
         outputs = [executor.get_output(i) for i in range(len(mlf.outputs))]
     return BoardResult(outputs, seconds, mlf.executor_kind, repeat)
+
+
+def scaled_run_timeout(repeat: int, first_run_seconds: float, first_call_seconds: float
+                       ) -> float:
+    """The default limit for ``repeat`` timed runs, from a first single timed run: the board's
+    time per run (or, if its timer reads 0, the whole call's), times the runs, times a
+    factor, plus a margin and the first call's own duration (link latency)."""
+    per_run = first_run_seconds if first_run_seconds > 0 else first_call_seconds
+    return (RUN_TIMEOUT_MARGIN_S + first_call_seconds
+            + RUN_TIMEOUT_FACTOR * repeat * per_run)
+
+
+def timed_runs(executor: Executor, repeat: int, timeout: float | None = None
+               ) -> tuple[float, float]:
+    """Seconds per inference over ``repeat`` runs timed by the board, and the limit that one
+    run gets afterwards.
+
+    ``timeout`` bounds the wait for all ``repeat`` runs together. Without it, one run is
+    timed first (within ``FIRST_RUN_TIMEOUT_S``) and, for ``repeat`` > 1, the others get
+    ``scaled_run_timeout``: a long run is not cut off by the link's reply timeout, and a
+    board that stopped answering is still noticed in a time that fits the work asked for.
+    """
+    repeat = max(1, repeat)
+    if timeout is not None:
+        return _timed(executor, repeat, timeout, "--timeout"), timeout
+    began = time.monotonic()
+    first = _timed(executor, 1, FIRST_RUN_TIMEOUT_S, "the default limit for a first run")
+    elapsed = time.monotonic() - began
+    one_run_limit = scaled_run_timeout(1, first, elapsed)
+    if repeat == 1:
+        return first, one_run_limit
+    limit = scaled_run_timeout(repeat, first, elapsed)
+    how = (f"the default limit: {RUN_TIMEOUT_MARGIN_S:g} s + {RUN_TIMEOUT_FACTOR:g} x "
+           f"{repeat} x the first run's {first:.3g} s")
+    return _timed(executor, repeat, limit, how), one_run_limit
+
+
+def _timed(executor: Executor, number: int, limit: float, how: str) -> float:
+    try:
+        return executor.time(number=number, repeat=1, timeout=limit)[0]
+    except TransportTimeout as e:
+        runs = "1 run" if number == 1 else f"{number} runs"
+        raise TransportTimeout(
+            f"the board did not finish {runs} within {limit:g} s ({how}). If it is merely "
+            "slow, give a longer --timeout.") from e

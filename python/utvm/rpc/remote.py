@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -17,8 +17,27 @@ from utvm.rpc.codec import Arg, DataType, TensorRecord, TypeCode
 from utvm.rpc.errors import ProtocolError, SessionError
 from utvm.transport.base import TransportClosed, TransportTimeout
 
-if TYPE_CHECKING:
-    from utvm.rpc.client import RpcClient
+
+class ClientCalls(Protocol):
+    """What the stand-ins ask of the client that made them (``utvm.rpc.client.RpcClient``).
+
+    Declared here so this module needs nothing from the client: the client builds these
+    objects from replies, so it sits above them."""
+
+    def call(self, func: RemoteFunc | int, *args: Any, timeout: float | None = None) -> Any: ...
+
+    def free_handle(self, handle: int, type_code: int) -> None: ...
+
+    def free_data(self, tensor: DeviceArray | TensorRecord | int) -> None: ...
+
+    def get_global_func(self, name: str) -> RemoteFunc: ...
+
+    def module_function(self, module: RemoteModule | int, name: str,
+                        query_imports: bool = True) -> RemoteFunc: ...
+
+    def copy_to(self, tensor: DeviceArray | TensorRecord, data: Any, sync: bool = True) -> None: ...
+
+    def copy_from(self, tensor: DeviceArray | TensorRecord, sync: bool = True) -> np.ndarray: ...
 
 
 def link_usable(error: BaseException | None) -> bool:
@@ -30,7 +49,7 @@ def link_usable(error: BaseException | None) -> bool:
 class RemoteFunc:
     """A PackedFunc on the device; call it like a Python function."""
 
-    def __init__(self, client: RpcClient, handle: int, name: str = "") -> None:
+    def __init__(self, client: ClientCalls, handle: int, name: str = "") -> None:
         self.client, self.handle, self.name = client, handle, name
         self.freed = False
 
@@ -60,7 +79,7 @@ class RemoteFunc:
 class RemoteModule:
     """A Module on the device (the system library, an executor)."""
 
-    def __init__(self, client: RpcClient, handle: int, name: str = "") -> None:
+    def __init__(self, client: ClientCalls, handle: int, name: str = "") -> None:
         self.client, self.handle, self.name = client, handle, name
         self.freed = False
 
@@ -76,13 +95,12 @@ class RemoteModule:
                        cooldown_interval_ms: int = 0, repeats_to_cooldown: int = 1,
                        cache_flush_bytes: int = 0, f_preproc: str = "") -> TimeEvaluator:
         """A device-side timer of ``func_name`` (runtime.RPCTimeEvaluator; TVM's defaults)."""
-        create = self.client.get_global_func("runtime.RPCTimeEvaluator")
-        try:
+        # Freed unless the link failed (a free would then fail too, and hide why).
+        with self.client.get_global_func("runtime.RPCTimeEvaluator") as create:
             timer = create(self, func_name, 1, 0, number, repeat, min_repeat_ms,
                            limit_zero_time_iterations, cooldown_interval_ms,
                            repeats_to_cooldown, cache_flush_bytes, f_preproc)
-        finally:
-            create.free()
+        timer.name = f"time_evaluator({func_name!r})"
         return TimeEvaluator(timer, repeat)
 
     def __rpc_arg__(self) -> Arg:
@@ -129,7 +147,7 @@ class DeviceArray:
     ``owns_data`` for memory this host allocated (freed with DevFreeData).
     """
 
-    def __init__(self, client: RpcClient, record: TensorRecord, handle: int | None = None,
+    def __init__(self, client: ClientCalls, record: TensorRecord, handle: int | None = None,
                  owns_data: bool = False) -> None:
         self.client, self.record, self.handle, self.owns_data = client, record, handle, owns_data
         self.freed = False

@@ -47,13 +47,27 @@ class Session:
         self.transport = transport
         self.layer = SessionLayer(transport, timeouts=timeouts, seed=seed, on_log=on_log)
         self.client = RpcClient(self.layer, reply_timeout, max_packet_functions)
+        self._start_timeouts: tuple[float | None, float | None] = (None, None)
 
     # -- lifetime -------------------------------------------------------------------------
     def open(self, retry_timeout: float | None = None,
              start_timeout: float | None = None) -> Session:
         """Opens the transport and establishes the session; returns self."""
+        self._start_timeouts = (retry_timeout, start_timeout)
         self.layer.start(retry_timeout, start_timeout)
         return self
+
+    def restart(self) -> None:
+        """A new session on the same link, after the old one failed (the handshake timeouts
+        of ``open``). The device then forgets the old session's objects, so every handle
+        from before is void; ``client`` is a new one with the old one's settings."""
+        # The lone FE first: it cancels an escape byte the device may hold from a cut frame,
+        # which would otherwise swallow the packet start that follows.
+        self.layer.framer.reset()
+        old = self.client
+        self.client = RpcClient(self.layer, old.reply_timeout, old.max_packet_functions,
+                                old.copy_packet_limit, old.retry)
+        self.layer.start(*self._start_timeouts)
 
     def start(self, retry_timeout: float | None = None, start_timeout: float | None = None
               ) -> None:

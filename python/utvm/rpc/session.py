@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from utvm.device_text import printable
-from utvm.rpc.errors import SessionError, SessionReset
+from utvm.rpc.errors import DamagedReply, SessionError, SessionReset
 from utvm.rpc.framing import Framer, Unframer
 from utvm.transport.base import Transport, TransportTimeout, TransportTimeouts
 
@@ -359,6 +359,8 @@ class SessionLayer:
         seconds = self.timeouts.session_established_timeout_sec if timeout is None else timeout
         limit = _limit(seconds)
         deadline = None if limit is None else time.monotonic() + limit
+        stats = self.unframer.stats
+        damaged = stats.bad_crc
         while True:
             while events:
                 event = events.popleft()
@@ -372,6 +374,19 @@ class SessionLayer:
                 self._note(event)
                 if self._reset_reason:
                     raise SessionReset(self._reset_reason)
+            if stats.bad_crc != damaged:
+                # The device sends nothing unasked but logs: the damaged frame was most
+                # likely the reply, which will not come again. Say so now, not at the timeout.
+                if callable(waiting_for):
+                    waiting_for = waiting_for()
+                self._desync_reason = (
+                    f"a frame from {self.name} failed its CRC check while waiting for "
+                    f"{waiting_for}, so replies can no longer be matched to requests: open a "
+                    "new session")
+                raise DamagedReply(
+                    f"a frame from {self.name} failed its CRC check while waiting for "
+                    f"{waiting_for}: the link damages bytes (noise, a loose cable, a wrong "
+                    "baud rate?)")
             try:
                 self._pump(deadline)
             except TransportTimeout as e:
@@ -386,6 +401,34 @@ class SessionLayer:
                     f"no reply from {self.name}{within} while waiting for {waiting_for}. "
                     f"Check: {self.transport.hint} (if the device is merely slow, raise the "
                     "established-session timeout)") from e
+
+    def resync(self, quiet: float, longest: float = 5.0) -> int:
+        """After a lost request or reply: lets requests go again on this session.
+
+        Whatever arrives until the link has been silent for ``quiet`` s (at most ``longest``
+        s) is dropped: a late or repeated reply must not be taken for the next request's.
+        The next frame starts with the lone FE, which cancels an escape byte the device may
+        hold from a cut frame. Returns the replies dropped; raises ``SessionReset`` if the
+        device reset the session meanwhile (then only a new session helps).
+        """
+        dropped = 0
+        end = time.monotonic() + longest
+        while time.monotonic() < end:
+            try:
+                self._pump(min(end, time.monotonic() + quiet))
+            except TransportTimeout:
+                break
+        while self._events:
+            event = self._events.popleft()
+            if type(event) is bytes or isinstance(event, Delivered):
+                dropped += 1
+            else:
+                self._note(event)
+        if self._reset_reason:
+            raise SessionReset(self._reset_reason)
+        self._desync_reason = ""
+        self.framer.reset()
+        return dropped
 
     def close(self) -> None:
         """Closes the transport (TVM sends nothing at session end)."""

@@ -3,6 +3,7 @@
 Every transport has ``open()``, ``close()``, ``read(n, timeout)``, ``write(data, timeout)``, a
 ``name`` used in messages, a ``hint`` saying what to check when it is silent, and the
 session ``timeouts`` TVM uses for that kind of link. See ``utvm.transport.base``.
+``FaultyTransport`` wraps any of them and damages bytes on purpose (tests, benchmarks).
 """
 
 from utvm.transport.base import (
@@ -13,6 +14,7 @@ from utvm.transport.base import (
     TransportTimeout,
     TransportTimeouts,
 )
+from utvm.transport.faulty import FaultyTransport
 from utvm.transport.pty import PtyTransport
 from utvm.transport.serial_port import SerialTransport
 from utvm.transport.subprocess_stdio import SubprocessTransport
@@ -21,6 +23,7 @@ from utvm.transport.tcp import TcpTransport
 __all__ = [
     "SERIAL_TIMEOUTS",
     "SIMULATOR_TIMEOUTS",
+    "FaultyTransport",
     "PtyTransport",
     "SerialTransport",
     "SubprocessTransport",
