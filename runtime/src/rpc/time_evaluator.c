@@ -183,7 +183,7 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
   if (!is_live(e)) {
     return utvm_fail(kTvmErrorTimeEvaluatorBadHandle, "time evaluator replaced or freed");
   }
-  int rc = utvm_rpc_check_generated_call(e->target, codes, num_args);
+  int rc = utvm_rpc_check_generated_call(e->target, args, codes, num_args);
   if (rc != 0) return rc;
   TVMByteArray* result = NULL;
   void* data = NULL;
