@@ -17,8 +17,6 @@ _Static_assert(UTVM_RPC_MAX_PACKET_SIZE >= UTVM_RPC_MIN_PACKET_SIZE,
 
 static utvm_rpc_server_t server;
 
-utvm_rpc_server_t* utvm_rpc_server_current(void) { return server.ready ? &server : NULL; }
-
 utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rpc_write_fn write,
                                         void* write_ctx) {
   server.ready = false;
@@ -32,10 +30,11 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
               " and random bytes");
     return NULL;
   }
-  rc = utvm_rpc_register_globals();
+  size_t capacity = rx_size < UTVM_RPC_MAX_PACKET_SIZE ? rx_size : UTVM_RPC_MAX_PACKET_SIZE;
+  rc = utvm_rpc_register_globals(capacity - UTVM_RPC_MESSAGE_OVERHEAD);
   if (rc != 0) return NULL; /* the registry said why */
   memset(&server, 0, sizeof(server));
-  server.capacity = rx_size < UTVM_RPC_MAX_PACKET_SIZE ? rx_size : UTVM_RPC_MAX_PACKET_SIZE;
+  server.capacity = capacity;
   utvm_framer_init(&server.framer, write, write_ctx);
   utvm_unframer_init(&server.unframer, rx_buf, server.capacity);
   server.ready = true;
