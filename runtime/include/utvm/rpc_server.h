@@ -123,8 +123,9 @@ typedef struct {
  * tvm.contrib.random.random_fill, the executor modules' create functions and
  * utvm.rpc.GetMaxPacketSize. Call after utvm_heap_init() and TVMInitializeRuntime().
  * Returns NULL with a message (TVMGetLastError) on failure.
- * A host that starts a new session frees what the previous one left: its DevAllocData
- * memory and time evaluators. */
+ * When a session ends — the host sends TerminateSession or kShutdown, or starts a new
+ * session — everything that host made is freed: executors (with the parameters loaded
+ * into them), the arrays handed to it, its DevAllocData memory and time evaluators. */
 utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rpc_write_fn write,
                                         void* write_ctx);
 

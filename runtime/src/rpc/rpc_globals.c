@@ -59,6 +59,16 @@ static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, 
   return rc;
 }
 
+void utvm_rpc_release_globals_state(void) {
+  utvm_time_evaluators_release_all();
+#if UTVM_RPC_AOT_EXECUTOR
+  utvm_aot_executor_module_release();
+#endif
+#if UTVM_RPC_GRAPH_EXECUTOR
+  utvm_graph_executor_module_release();
+#endif
+}
+
 int utvm_rpc_register_globals(size_t max_packet) {
   max_rpc_packet = max_packet;
   int rc = utvm_time_evaluator_register(max_packet);

@@ -12,4 +12,7 @@
  * server takes and sends. Re-registering (a restarted server) replaces them. */
 int utvm_rpc_register_globals(size_t max_rpc_packet);
 
+/* Releases what a host made through these functions: time evaluators and executors. */
+void utvm_rpc_release_globals_state(void);
+
 #endif /* UTVM_RPC_GLOBALS_H_ */

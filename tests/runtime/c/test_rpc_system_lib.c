@@ -257,6 +257,55 @@ UTEST(graph_json_must_match_the_operators_signatures) {
   CHECK_EQ_INT(calls, 1);
 }
 
+/* A run that fails half-way: an executor with an input and output handed out, host memory,
+ * a time evaluator. */
+static bool leave_things_behind(uint64_t lib) {
+  uint64_t exec = 0;
+  if (!is_call_return(create_graph(lib, "tvmgen_default_fused_add_one", 4, 4), kTVMModuleHandle,
+                      kTVMOpaqueHandle, &exec)) {
+    return false;
+  }
+  uint64_t get_output = module_fn(exec, "get_output"), get_input = module_fn(exec, "get_input");
+  if (!call_ok(get_output, true, 0) || !call_ok(get_input, true, 0) || dev_alloc(3000) == 0) {
+    return false;
+  }
+  uint64_t evaluator = get_global("runtime.RPCTimeEvaluator");
+  pkt_t* p = req(3);
+  p_u64(p, evaluator);
+  p_i32(p, 12);
+  p_i32(p, kTVMModuleHandle), p_i32(p, kTVMStr);
+  for (int i = 0; i < 9; i++) p_i32(p, kTVMArgInt);
+  p_i32(p, kTVMStr);
+  p_u64(p, exec);
+  p_str(p, "run");
+  int64_t ints[9] = {1, 0, 1, 1, 0, 100, 0, 1, 0};
+  for (int i = 0; i < 9; i++) p_u64(p, (uint64_t)ints[i]);
+  p_str(p, "");
+  return is_call_return(call(p), kTVMPackedFuncHandle, kTVMOpaqueHandle, NULL);
+}
+
+UTEST(every_end_of_a_session_frees_what_the_host_made) {
+  static const uint8_t version = 1;
+  for (int end = 0; end < 3; end++) {
+    CHECK(start_session());
+    uint64_t lib = 0, op = 0;
+    CHECK(lookup(&lib, &op));
+    size_t heap = utvm_heap_bytes_in_use();
+    CHECK(leave_things_behind(lib));
+    CHECK(utvm_heap_bytes_in_use() > heap);
+    if (end == 0) {
+      send_message(0x0033, 0x00, &version, 1); /* a new session */
+    } else if (end == 1) {
+      send_message(sid, 0x02, NULL, 0); /* TerminateSession */
+    } else {
+      pkt_t* p = req(1); /* kShutdown */
+      req_end(p);
+      send_message(sid, 0x10, p->b, p->n);
+    }
+    CHECK_EQ_INT(utvm_heap_bytes_in_use(), heap);
+  }
+}
+
 UTEST(freeing_the_system_library_keeps_it) {
   CHECK(start_session());
   uint64_t lib = 0, op = 0;
