@@ -14,6 +14,9 @@
 # For the C interface it also generates a small table of the model's inputs and outputs,
 # declared in <utvm/model.h>: utvm_model_<NAME>_inputs[], _outputs[], _run(). <NAME>
 # defaults to the model's module name ("default" for TVM's default).
+# For a model with a system library it generates the table of its operators' signatures
+# (<utvm/signatures.h>), which the runtime checks host calls into generated code against;
+# this needs Python 3 (found with find_package(Python3), or -DPython3_EXECUTABLE=<path>).
 
 set(UTVM_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(UTVM_MLF_MIN_VERSION 5)
@@ -114,6 +117,32 @@ ${run_args}  return tvmgen_${module}_run(&inputs, &outputs);
   set(${out_var} ${out} PARENT_SCOPE)
 endfunction()
 
+# ---- Operator signatures: the runtime checks every call a host steers into generated code
+# against what each operator was compiled for (runtime/include/utvm/signatures.h). The table
+# comes from python/utvm/mlf/signatures.py, run as a script with the build's Python (it needs
+# only the standard library). Kept in one block so it can join any other MLF step in Python.
+function(_utvm_generate_signatures target name dir out_var)
+  if(NOT Python3_EXECUTABLE)
+    find_package(Python3 COMPONENTS Interpreter QUIET)
+  endif()
+  if(NOT Python3_EXECUTABLE)
+    _utvm_fail(${target} "needs Python 3 to generate the model's operator signatures: install "
+                         "python3, or give its path with -DPython3_EXECUTABLE=<path>")
+  endif()
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/utvm_signatures_${name}.c)
+  execute_process(
+    COMMAND ${Python3_EXECUTABLE} ${UTVM_CMAKE_DIR}/../python/utvm/mlf/signatures.py ${dir} ${out}
+    RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+  if(NOT rc EQUAL 0)
+    string(REGEX REPLACE "^error: " "" err "${err}")
+    string(STRIP "${err}" err)
+    _utvm_fail(${target} "${err}")
+  endif()
+  file(GLOB graphs ${dir}/executor-config/graph/*.graph)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${dir}/metadata.json ${graphs})
+  set(${out_var} ${out} PARENT_SCOPE)
+endfunction()
+
 # Zephyr applications: what the model needs must be enabled in Kconfig, and its generated
 # code's calls into libm need a C library that has them (Zephyr's minimal libc has none).
 function(_utvm_zephyr_checks target executor interface sources)
@@ -198,6 +227,8 @@ function(utvm_add_model target)
     _utvm_generate_c_interface(${target} ${ARG_NAME} ${module} ${dir} "${main_json}" shim)
     list(APPEND sources ${shim})
   endif()
+  _utvm_generate_signatures(${target} ${ARG_NAME} ${dir} signatures)
+  list(APPEND sources ${signatures})
   target_sources(${target} PRIVATE ${sources})
   target_include_directories(${target} PRIVATE ${dir}/codegen/host/include ${UTVM_CMAKE_DIR}/../runtime/include)
   # Generated code is not ours to lint. Under sanitizers it gets ASan but not UBSan: TVM's

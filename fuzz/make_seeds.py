@@ -82,6 +82,11 @@ GRAPH_JSON = (
     b'[0, 1]], "shape": ["list_shape", [[1, 4], [1, 4]]]}, "node_row_ptr": [0, 1, 2]}')
 
 
+def graph_with(func: bytes, shape: bytes) -> bytes:
+    """GRAPH_JSON calling `func` with every shape replaced by `shape`."""
+    return GRAPH_JSON.replace(b'"touch"', b'"' + func + b'"').replace(b"[1, 4]", shape)
+
+
 def seeds() -> dict[str, bytes]:
     system_lib = call(GLOBAL["runtime.SystemLib"])
     alloc = rpc(13, args((DEVICE, CPU), (INT, 64), (INT, 16), (DTYPE, U8 + bytes(4))))
@@ -128,6 +133,30 @@ def seeds() -> dict[str, bytes]:
         + module_function(0x8001, b"run") + call(LAST_HANDLE)
         + module_function(0x8001, b"get_output") + call(LAST_HANDLE, (INT, 0))
         + rpc(6, tensor(LAST_DATA, [1, 4], F32) + struct.pack("<Q", 16)),
+        # Calls into generated code: only what matches touch's signature (2 x float32 [1, 4])
+        # gets through; model_run (an AOT function, no signature) is never called directly.
+        "signatures": system_lib + alloc
+        + call(TOUCH, (TENSOR, tensor(LAST_HANDLE, [1, 4], F32)),
+               (TENSOR, tensor(LAST_HANDLE, [1, 4], F32, offset=16)))
+        + call(TOUCH) + call(TOUCH, (TENSOR, tensor(LAST_HANDLE, [1, 4], F32)))
+        + call(TOUCH, (TENSOR, tensor(LAST_HANDLE, [1, 2], F32)),
+               (TENSOR, tensor(LAST_HANDLE, [1, 4], F32)))
+        + call(TOUCH, (TENSOR, tensor(LAST_HANDLE, [16])), (TENSOR, tensor(LAST_HANDLE, [16])))
+        + call(MODEL_RUN, (TENSOR, tensor(LAST_HANDLE, [1, 4], F32)),
+               (TENSOR, tensor(LAST_HANDLE, [1, 4], F32, offset=16)))
+        + call(GLOBAL["runtime.RPCTimeEvaluator"], (MODULE, SYSTEM_LIB), (STR, b"touch"),
+               *evaluator_args, (STR, b""))
+        + call(LAST_HANDLE, (TENSOR, tensor(LAST_DATA, [1, 2], F32)),
+               (TENSOR, tensor(LAST_DATA, [1, 4], F32))),
+        "graph_signatures": system_lib
+        + call(GLOBAL["tvm.graph_executor.create"], (STR, graph_with(b"touch", b"[1, 2]")),
+               (MODULE, SYSTEM_LIB), (INT, 1), (INT, 0))
+        + call(GLOBAL["tvm.graph_executor.create"],
+               (STR, graph_with(b"tvmgen_default_run", b"[1, 4]")), (MODULE, SYSTEM_LIB),
+               (INT, 1), (INT, 0))
+        + call(GLOBAL["tvm.graph_executor.create"], (STR, graph_with(b"touch", b"[2, 2]")),
+               (MODULE, SYSTEM_LIB), (INT, 1), (INT, 0))
+        + module_function(0x8001, b"run") + call(LAST_HANDLE),
         "packet_sizes": call(GLOBAL["tvm.rpc.server.GetCRTMaxPacketSize"])
         + call(GLOBAL["utvm.rpc.GetMaxPacketSize"]) + rpc(2, value(STR, b"0.8.0") + args()),
         "framing": chunk(0, b"\x00\xff\xff\xfd\x02\x00\x00\x00\xff\xfe\x10\xff\x00")

@@ -66,6 +66,16 @@ static int open_pty(channel_t* ch, int* slave_fd) {
   return 0;
 }
 
+/* utvm.host_board.MemoryInUse() -> int: bytes of the runtime heap in use, for tests that
+ * check what a host session leaves behind. */
+static int memory_in_use(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
+                         void* resource) {
+  (void)args, (void)codes, (void)num_args, (void)resource;
+  utvm_set_return(ret, ret_code, (TVMValue){.v_int64 = (int64_t)utvm_heap_bytes_in_use()},
+                  kTVMArgInt);
+  return 0;
+}
+
 static int usage(void) {
   fprintf(stderr, "usage: utvm_host_board [--pty]\n");
   return 2;
@@ -91,6 +101,9 @@ int main(int argc, char** argv) {
   }
   utvm_rpc_server_t* server = utvm_rpc_server_init(rx_buf, sizeof(rx_buf), write_to_channel, &ch);
   if (server == NULL) return fail("RPC server start-up failed");
+  if (TVMFuncRegisterGlobal("utvm.host_board.MemoryInUse", (TVMFunctionHandle)memory_in_use, 1) != 0) {
+    return fail("cannot register utvm.host_board.MemoryInUse");
+  }
   TVMLogf("utvm host board - running");
   /* Large reads: a big request arrives in a few syscalls instead of one per 4 KiB. */
   static uint8_t buf[1u << 16];

@@ -104,8 +104,9 @@ def build_host_program(
     out = progress if progress is not None else sys.stderr
     source = _source_dir(program)
     cmake = find_cmake()
+    # utvm_add_model() generates the operator signatures with this same Python.
     options = ["-DCMAKE_BUILD_TYPE=Release", f"-DUTVM_SANITIZE={'ON' if sanitize else 'OFF'}",
-               *(extra_options or [])]
+               f"-DPython3_EXECUTABLE={sys.executable}", *(extra_options or [])]
     key = build_key(mlf, repo_root(), [str(cmake), program.label, *options])
     workdir = cache_dir() / program.label / key
     binary = workdir / "build" / program.executable

@@ -183,6 +183,9 @@ def _project_conf(mlf: ModelLibrary | None, operator_bytes: int,
         f"CONFIG_UTVM_ARENA_SIZE={arena or workspace or memory['CONFIG_UTVM_ARENA_SIZE']}",
         f"CONFIG_UTVM_RPC_MAX_PACKET_SIZE={memory['CONFIG_UTVM_RPC_MAX_PACKET_SIZE']}",
     ]
+    if mlf is None:
+        # AutoTVM calls the operators it measures directly; they have no signature.
+        lines.append("CONFIG_UTVM_RPC_UNCHECKED_OPERATOR_CALLS=y")
     if options.get("config_main_stack_size"):
         lines.append(f"CONFIG_MAIN_STACK_SIZE={options['config_main_stack_size']}")
     if options.get("warning_as_error"):

@@ -16,6 +16,7 @@ extern "C" {
 typedef struct TVMNDArray {
   DLTensor dl_tensor; /* must stay first */
   uint32_t reference_count;
+  uint32_t host_refs; /* of those, references an RPC host holds (dropped when its session ends) */
   bool owns_data;
   bool pinned; /* held by an executor: TVMArrayFree never drops the last reference */
   int64_t shape[UTVM_MAX_NDIM];
@@ -29,6 +30,11 @@ int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLD
 int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
                       TVMNDArray** out);
 void utvm_ndarray_retain(TVMNDArray* arr);
+/* A reference handed to an RPC host, which frees it with TVMArrayFree (FreeHandle). */
+void utvm_ndarray_retain_for_host(TVMNDArray* arr);
+/* Drops every reference hosts still hold (their session ended): arrays nothing else holds are
+ * freed. */
+void utvm_ndarray_drop_host_refs(void);
 /* Drops one reference; frees the array (and owned data) at zero. */
 int utvm_ndarray_release(TVMNDArray* arr);
 /* The live array a handle designates, or NULL when it is not one of ours. */

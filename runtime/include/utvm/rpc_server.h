@@ -20,10 +20,13 @@
  * Every value the host sends is checked (function/module/NDArray handles, data pointers
  * with byte offsets and lengths, ndim, type codes, argument counts, string and packet
  * lengths): a bad request gets a kException reply naming the problem, a bad frame is
- * dropped. The server never crashes, reads or writes out of bounds, or hangs on input.
- * One limit: the model's generated functions (the system library) read their arguments
- * unchecked and TVM records no signatures, so the server lets only tensors it vouches for
- * reach them, but cannot tell how many tensors, or of which shapes, a function expects.
+ * dropped. Generated code (the system library's functions, which read their arguments
+ * unchecked) is reached only with arguments that match its signature (utvm/signatures.h):
+ * CallFunc and the time evaluator check each call, a graph JSON sent to
+ * tvm.graph_executor.create is checked node by node when the executor is created, and
+ * functions without a known signature cannot be called directly (unless
+ * UTVM_RPC_UNCHECKED_OPERATOR_CALLS); the AOT executor calls its model with tensors it makes
+ * from the model's own metadata.
  */
 #ifndef UTVM_RPC_SERVER_H_
 #define UTVM_RPC_SERVER_H_
@@ -62,6 +65,15 @@ extern "C" {
  * (`number`) or the evaluator grows the batch to reach min_repeat_ms. */
 #ifndef UTVM_RPC_TIME_EVALUATOR_MAX_NUMBER
 #define UTVM_RPC_TIME_EVALUATOR_MAX_NUMBER 10000000
+#endif
+
+/* 1 lets the host call generated functions for which no signature is known (utvm/signatures.h:
+ * AOT operators, operator-style builds for AutoTVM) with any tensors the server allocated,
+ * which is what tuning needs; it gives up the guarantee that generated code only runs on
+ * arguments it was compiled for (a wrong call can then crash the device or corrupt its
+ * memory). 0 (the default) refuses such calls. */
+#ifndef UTVM_RPC_UNCHECKED_OPERATOR_CALLS
+#define UTVM_RPC_UNCHECKED_OPERATOR_CALLS 0
 #endif
 
 /* Longest log line TVMLogf sends (bytes, including the terminating NUL while formatting). */
@@ -111,8 +123,9 @@ typedef struct {
  * tvm.contrib.random.random_fill, the executor modules' create functions and
  * utvm.rpc.GetMaxPacketSize. Call after utvm_heap_init() and TVMInitializeRuntime().
  * Returns NULL with a message (TVMGetLastError) on failure.
- * A host that starts a new session frees what the previous one left: its DevAllocData
- * memory and time evaluators. */
+ * When a session ends — the host sends TerminateSession or kShutdown, or starts a new
+ * session — everything that host made is freed: executors (with the parameters loaded
+ * into them), the arrays handed to it, its DevAllocData memory and time evaluators. */
 utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rpc_write_fn write,
                                         void* write_ctx);
 

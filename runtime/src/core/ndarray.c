@@ -145,6 +145,25 @@ TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
 
 void utvm_ndarray_retain(TVMNDArray* arr) { arr->reference_count++; }
 
+void utvm_ndarray_retain_for_host(TVMNDArray* arr) {
+  arr->reference_count++;
+  arr->host_refs++;
+}
+
+void utvm_ndarray_drop_host_refs(void) {
+  TVMNDArray* a = live_arrays;
+  while (a != NULL) {
+    if (a->host_refs == 0) {
+      a = a->next;
+      continue;
+    }
+    a->reference_count -= a->host_refs - 1; /* the last one goes through release */
+    a->host_refs = 0;
+    utvm_ndarray_release(a);
+    a = live_arrays; /* the release may have unlinked it: start over */
+  }
+}
+
 int utvm_ndarray_release(TVMNDArray* arr) {
   if (arr->reference_count == 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "NDArray released more often than retained");
@@ -185,5 +204,6 @@ int TVMArrayFree(TVMArrayHandle handle) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg,
                      "TVMArrayFree: %p belongs to an executor: freed more often than handed out", (void*)handle);
   }
+  if (arr->host_refs > 0) arr->host_refs--;
   return utvm_ndarray_release(arr);
 }

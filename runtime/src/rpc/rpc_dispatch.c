@@ -17,7 +17,7 @@ static int call_func(utvm_rpc_server_t* s, utvm_rpc_reader_t* r) {
   void* func;
   int rc = utvm_rpc_read_handle(r, kTVMPackedFuncHandle, &func);
   if (rc == 0) rc = utvm_rpc_read_args(r, a, true);
-  if (rc == 0) rc = utvm_rpc_check_generated_call(func, a->codes, a->num_args);
+  if (rc == 0) rc = utvm_rpc_check_generated_call(func, a->values, a->codes, a->num_args);
   if (rc != 0) return rc;
   /* Slots past the arguments read as None, never as a previous request's values. */
   for (int i = a->num_args; i < UTVM_RPC_MAX_ARGS + UTVM_RPC_SPARE_ARGS; i++) {

@@ -14,13 +14,15 @@
 #endif
 
 #include "rpc_validate.h"
-#include "server_state.h"
 #include "time_evaluator.h"
 
-static size_t capacity_now(void) {
-  utvm_rpc_server_t* s = utvm_rpc_server_current();
-  return s != NULL ? s->capacity : UTVM_RPC_MAX_PACKET_SIZE;
-}
+/* TVM 0.18's host receives each message into a 2048-byte buffer, of which an RPC packet gets
+ * all but the session header (3) and the packet length (8). */
+#define TVM_HOST_MAX_RPC_PACKET (2048 - 11)
+
+/* The largest RPC packet the running server takes and sends (given at registration, so that
+ * nothing here reaches back into the server). */
+static size_t max_rpc_packet;
 
 /* tvm.rpc.server.GetCRTMaxPacketSize() -> int: the largest RPC packet a host may send, which
  * TVM's host also uses to size copy chunks, hence its replies. TVM's host cannot receive
@@ -29,11 +31,9 @@ static size_t capacity_now(void) {
 static int crt_max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                                int* ret_code, void* resource) {
   (void)args, (void)codes, (void)num_args, (void)resource;
-  size_t message = capacity_now();
-  if (message > UTVM_RPC_TVM_HOST_MAX_MESSAGE) message = UTVM_RPC_TVM_HOST_MAX_MESSAGE;
-  utvm_set_return(ret, ret_code,
-                  (TVMValue){.v_int64 = (int64_t)(message - UTVM_RPC_MESSAGE_OVERHEAD)},
-                  kTVMArgInt);
+  size_t packet = max_rpc_packet < TVM_HOST_MAX_RPC_PACKET ? max_rpc_packet
+                                                           : TVM_HOST_MAX_RPC_PACKET;
+  utvm_set_return(ret, ret_code, (TVMValue){.v_int64 = (int64_t)packet}, kTVMArgInt);
   return 0;
 }
 
@@ -41,9 +41,7 @@ static int crt_max_packet_size(TVMValue* args, int* codes, int num_args, TVMValu
 static int max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                            int* ret_code, void* resource) {
   (void)args, (void)codes, (void)num_args, (void)resource;
-  utvm_set_return(ret, ret_code,
-                  (TVMValue){.v_int64 = (int64_t)(capacity_now() - UTVM_RPC_MESSAGE_OVERHEAD)},
-                  kTVMArgInt);
+  utvm_set_return(ret, ret_code, (TVMValue){.v_int64 = (int64_t)max_rpc_packet}, kTVMArgInt);
   return 0;
 }
 
@@ -61,8 +59,19 @@ static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, 
   return rc;
 }
 
-int utvm_rpc_register_globals(void) {
-  int rc = utvm_time_evaluator_register();
+void utvm_rpc_release_globals_state(void) {
+  utvm_time_evaluators_release_all();
+#if UTVM_RPC_AOT_EXECUTOR
+  utvm_aot_executor_module_release();
+#endif
+#if UTVM_RPC_GRAPH_EXECUTOR
+  utvm_graph_executor_module_release();
+#endif
+}
+
+int utvm_rpc_register_globals(size_t max_packet) {
+  max_rpc_packet = max_packet;
+  int rc = utvm_time_evaluator_register(max_packet);
   if (rc == 0) {
     rc = TVMFuncRegisterGlobal("tvm.rpc.server.GetCRTMaxPacketSize",
                                (TVMFunctionHandle)crt_max_packet_size, 1);

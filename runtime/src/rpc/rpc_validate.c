@@ -8,9 +8,8 @@
 #include <utvm/memory.h>
 #include <utvm/ndarray.h>
 #include <utvm/registry.h>
-
-/* Defined by generated code when a model is linked in. */
-extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
+#include <utvm/rpc_server.h>
+#include <utvm/signatures.h>
 
 #if UTVM_ERROR_MESSAGES
 int utvm_rpc_wrong_type(int i, int given, int want) {
@@ -58,20 +57,28 @@ int utvm_rpc_check_tensor_arg(const DLTensor* t, size_t* nbytes) {
   return rc;
 }
 
-int utvm_rpc_check_generated_call(void* func_handle, const int* codes, int num_args) {
+int utvm_rpc_check_generated_call(void* func_handle, const TVMValue* values, const int* codes,
+                                  int num_args) {
   TVMBackendPackedCFunc fn;
   void* resource;
-  if (TVMSystemLibEntryPoint == NULL || !utvm_func_from_handle(func_handle, &fn, &resource) ||
-      resource != (void*)TVMSystemLibEntryPoint()->registry) {
-    return 0;
+  if (!utvm_func_from_handle(func_handle, &fn, &resource) ||
+      !utvm_is_system_lib_function(resource)) {
+    return 0; /* the runtime's own functions check their arguments themselves */
   }
+  const utvm_op_signature_t* sig = utvm_op_signature_find(fn);
+  if (sig != NULL) return utvm_op_signature_check(sig, "call", values, codes, num_args);
+#if UTVM_RPC_UNCHECKED_OPERATOR_CALLS
+  /* Opted in (tuning): only tensors whose bytes the server vouched for reach the function. */
   for (int i = 0; i < num_args; i++) {
-    if (codes[i] != kTVMDLTensorHandle) {
-      /* Model functions take tensors only. */
-      return utvm_rpc_wrong_type(i, codes[i], kTVMDLTensorHandle);
-    }
+    if (codes[i] != kTVMDLTensorHandle) return utvm_rpc_wrong_type(i, codes[i], kTVMDLTensorHandle);
   }
   return 0;
+#else
+  return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                   "no signature is known for this generated function: the host may call only "
+                   "operators of a graph model directly (or build with "
+                   "UTVM_RPC_UNCHECKED_OPERATOR_CALLS)");
+#endif
 }
 
 int utvm_rpc_check_handle(void* handle, int type_code) {

@@ -34,9 +34,13 @@ int utvm_rpc_check_data_range(const DLTensor* t, uint64_t nbytes);
 int utvm_rpc_check_tensor_arg(const DLTensor* t, size_t* nbytes);
 
 /* A call into the system library, i.e. into TVM-generated code, which reads its arguments
- * without any check: every argument must be a tensor (the server vouched for its bytes).
- * Calls of other functions (the runtime's, executors') pass: those check for themselves. */
-int utvm_rpc_check_generated_call(void* func_handle, const int* codes, int num_args);
+ * without any check: the function must have a signature (utvm/signatures.h) and the
+ * arguments match it (count; each a tensor of its dtype and byte size, whose bytes the
+ * server vouched for). With UTVM_RPC_UNCHECKED_OPERATOR_CALLS, functions without a signature
+ * take any tensors. Calls of other functions (the runtime's, executors') pass: those check
+ * for themselves. */
+int utvm_rpc_check_generated_call(void* func_handle, const TVMValue* values, const int* codes,
+                                  int num_args);
 
 /* A live module (kTVMModuleHandle) or function (kTVMPackedFuncHandle) handle; any other
  * type code passes. */

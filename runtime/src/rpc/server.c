@@ -5,19 +5,17 @@
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
+#include <utvm/ndarray.h>
 #include <utvm/rpc_server.h>
 
 #include "rpc_dispatch.h"
 #include "rpc_globals.h"
 #include "server_state.h"
-#include "time_evaluator.h"
 
 _Static_assert(UTVM_RPC_MAX_PACKET_SIZE >= UTVM_RPC_MIN_PACKET_SIZE,
                "UTVM_RPC_MAX_PACKET_SIZE must be at least UTVM_RPC_MIN_PACKET_SIZE (128)");
 
 static utvm_rpc_server_t server;
-
-utvm_rpc_server_t* utvm_rpc_server_current(void) { return server.ready ? &server : NULL; }
 
 utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rpc_write_fn write,
                                         void* write_ctx) {
@@ -32,10 +30,11 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
               " and random bytes");
     return NULL;
   }
-  rc = utvm_rpc_register_globals();
+  size_t capacity = rx_size < UTVM_RPC_MAX_PACKET_SIZE ? rx_size : UTVM_RPC_MAX_PACKET_SIZE;
+  rc = utvm_rpc_register_globals(capacity - UTVM_RPC_MESSAGE_OVERHEAD);
   if (rc != 0) return NULL; /* the registry said why */
   memset(&server, 0, sizeof(server));
-  server.capacity = rx_size < UTVM_RPC_MAX_PACKET_SIZE ? rx_size : UTVM_RPC_MAX_PACKET_SIZE;
+  server.capacity = capacity;
   utvm_framer_init(&server.framer, write, write_ctx);
   utvm_unframer_init(&server.unframer, rx_buf, server.capacity);
   server.ready = true;
@@ -44,10 +43,13 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
   return &server;
 }
 
-/* A new host session cannot know the previous one's handles: free what it left behind. */
-static void forget_previous_session(void) {
+/* When a session ends (the host terminates it, shuts the server down or starts a new one),
+ * nobody can use its handles any more: free everything the host made. Executors first, so
+ * the arrays they handed out are detached before the host's references to them go. */
+static void release_host_state(void) {
+  utvm_rpc_release_globals_state();
+  utvm_ndarray_drop_host_refs();
   utvm_data_free_all_host_owned();
-  utvm_time_evaluators_release_all();
 }
 
 static void on_frame(utvm_rpc_server_t* s) {
@@ -56,7 +58,10 @@ static void on_frame(utvm_rpc_server_t* s) {
   switch (utvm_session_receive(&s->session, u->buf, stored, u->frame_len)) {
     case UTVM_SESSION_STARTED:
       s->stats.sessions_started++;
-      forget_previous_session();
+      release_host_state();
+      break;
+    case UTVM_SESSION_TERMINATED:
+      release_host_state();
       break;
     case UTVM_SESSION_DROPPED:
       s->stats.messages_dropped++;
@@ -92,6 +97,7 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
   }
   s->feeding = false;
   if (s->shutdown) {
+    release_host_state();
     /* Like TVM's device after kShutdown: the caller reboots or restarts the server. */
     return kTvmErrorPlatformShutdown;
   }

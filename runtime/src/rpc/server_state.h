@@ -14,9 +14,6 @@
 /* Session header (3) + RPC length prefix (8): what a message carries besides an RPC packet. */
 #define UTVM_RPC_MESSAGE_OVERHEAD 11
 
-/* TVM 0.18's host receives each message into a 2048-byte buffer. */
-#define UTVM_RPC_TVM_HOST_MAX_MESSAGE 2048
-
 /* Small, often used fields first: Thumb code reaches them with short instructions. */
 struct utvm_rpc_server {
   bool ready;
@@ -32,8 +29,5 @@ struct utvm_rpc_server {
   utvm_framer_t framer;
   utvm_rpc_args_t args;
 };
-
-/* The running server, or NULL before utvm_rpc_server_init(). */
-utvm_rpc_server_t* utvm_rpc_server_current(void);
 
 #endif /* UTVM_RPC_SERVER_STATE_H_ */

@@ -7,9 +7,7 @@
 #include <utvm/rpc_server.h>
 #include <utvm/runtime.h>
 
-#include "rpc_reply.h"
 #include "rpc_validate.h"
-#include "server_state.h"
 
 /* Bounds of the host's timing requests: a minute per measurement, ten seconds of cooldown,
  * so no request can keep the device busy for days. */
@@ -32,6 +30,7 @@ typedef struct {
 
 static evaluator_t evaluators[UTVM_RPC_MAX_TIME_EVALUATORS];
 static uint32_t next_serial;
+static size_t max_reply; /* largest RPC packet of a reply (given at registration) */
 
 static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                          void* resource);
@@ -87,9 +86,7 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
     e.p[k] = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
   }
   /* The most doubles one reply carries after code, count, 2 type codes, tcode, length. */
-  utvm_rpc_server_t* s = utvm_rpc_server_current();
-  size_t limit = s != NULL ? utvm_rpc_reply_limit(s) : UTVM_RPC_MAX_PACKET_SIZE - 11;
-  size_t most_repeat = (limit - 4 - 4 - 8 - 8 - 8) / sizeof(double);
+  size_t most_repeat = (max_reply - 4 - 4 - 8 - 8 - 8) / sizeof(double);
   if (negative || e.p[NUMBER] < 1 || e.p[NUMBER] > MAX_NUMBER || e.p[REPEAT] < 1 ||
       e.p[REPEAT] > most_repeat || e.p[MIN_REPEAT_MS] > MAX_MIN_REPEAT_MS ||
       e.p[COOLDOWN_MS] > MAX_COOLDOWN_MS ||
@@ -183,7 +180,7 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
   if (!is_live(e)) {
     return utvm_fail(kTvmErrorTimeEvaluatorBadHandle, "time evaluator replaced or freed");
   }
-  int rc = utvm_rpc_check_generated_call(e->target, codes, num_args);
+  int rc = utvm_rpc_check_generated_call(e->target, args, codes, num_args);
   if (rc != 0) return rc;
   TVMByteArray* result = NULL;
   void* data = NULL;
@@ -206,7 +203,8 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
   return 0;
 }
 
-int utvm_time_evaluator_register(void) {
+int utvm_time_evaluator_register(size_t max_reply_packet) {
+  max_reply = max_reply_packet;
   return TVMFuncRegisterGlobal("runtime.RPCTimeEvaluator", (TVMFunctionHandle)create_evaluator,
                                1);
 }

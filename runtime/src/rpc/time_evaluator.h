@@ -7,7 +7,11 @@
 #ifndef UTVM_RPC_TIME_EVALUATOR_H_
 #define UTVM_RPC_TIME_EVALUATOR_H_
 
-int utvm_time_evaluator_register(void);
+#include <stddef.h>
+
+/* Registers runtime.RPCTimeEvaluator; `max_reply_packet` bounds the results one call returns
+ * (the largest RPC packet the server sends). */
+int utvm_time_evaluator_register(size_t max_reply_packet);
 /* Frees every evaluator (a new host session cannot know the old handles). */
 void utvm_time_evaluators_release_all(void);
 

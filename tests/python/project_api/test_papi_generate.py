@@ -56,6 +56,7 @@ def test_layout_of_a_generated_project(template_server: ApiClient, model_tar: Pa
     assert "utvm_add_model(app MLF ${UTVM_MODEL})" in cmake
     conf = (project / "utvm_project.conf").read_text()
     assert "CONFIG_UTVM_ARENA_SIZE=" in conf and "CONFIG_MAIN_STACK_SIZE" not in conf
+    assert "UNCHECKED_OPERATOR_CALLS" not in conf  # a full model: its operators stay checked
     for folder in (project, project / "model"):  # ordinary folders, not mkdtemp's private ones
         assert (folder.stat().st_mode & 0o777) == 0o777 & ~_umask()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -215,6 +216,8 @@ def test_operator_style_mlf_for_autotvm(template_server: ApiClient, tmp_path: Pa
     conf = (project / "utvm_project.conf").read_text()
     assert "Operators (operator-style MLF)" in conf
     assert "CONFIG_UTVM_ARENA_SIZE=24576" in conf
+    # Its operators have no signature: the host may call them only with the opt-in.
+    assert "CONFIG_UTVM_RPC_UNCHECKED_OPERATOR_CALLS=y" in conf.splitlines()
 
 
 def test_operator_style_mlf_without_sources(template_server: ApiClient, tmp_path: Path

@@ -37,7 +37,9 @@ int utvm_aot_executor_release(utvm_aot_executor_t* exec) {
   int rc = 0;
   if (exec->tensors != NULL) {
     for (int i = 0; i < exec->num_tensors; i++) {
-      if (exec->tensors[i] != NULL && utvm_ndarray_release(exec->tensors[i]) != 0) rc = -1;
+      if (exec->tensors[i] == NULL) continue;
+      exec->tensors[i]->pinned = false; /* a host still holding it frees it with TVMArrayFree */
+      if (utvm_ndarray_release(exec->tensors[i]) != 0) rc = -1;
     }
     TVMPlatformMemoryFree(exec->tensors, kCpu);
   }

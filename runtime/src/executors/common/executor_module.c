@@ -118,7 +118,7 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
       break;
   }
   if (arr != NULL) {
-    utvm_ndarray_retain(arr); /* the host frees it with TVMArrayFree */
+    utvm_ndarray_retain_for_host(arr); /* the host frees it with TVMArrayFree */
     v.v_handle = &arr->dl_tensor;
     code = kTVMNDArrayHandle;
   }

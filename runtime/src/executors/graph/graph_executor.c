@@ -3,12 +3,14 @@
  * entry sharing it), a DLTensor per entry viewing its storage, and a packed call per
  * operator node, resolved when the executor is created.
  */
+#include <stdio.h>
 #include <string.h>
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/graph_executor.h>
 #include <utvm/memory.h>
 #include <utvm/registry.h>
+#include <utvm/signatures.h>
 
 #include "graph_model.h"
 
@@ -73,6 +75,44 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   return 0;
 }
 
+/* Node n's arguments (inputs, then outputs) as the operator receives them; returns how many. */
+static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValue* args) {
+  const graph_t* g = &exec->graph;
+  const graph_node_t* node = &g->nodes[n];
+  uint32_t num_args = node->num_inputs + node->num_outputs; /* <= UTVM_MAX_ARGS: checked */
+  for (uint32_t i = 0; i < num_args; i++) {
+    uint32_t e = i < node->num_inputs ? graph_entry_id(g, g->inputs[node->first_input + i])
+                                      : g->row_ptr[n] + (i - node->num_inputs);
+    args[i].v_handle = &exec->tensors[e];
+  }
+  return num_args;
+}
+
+/* Generated code (the system library's functions) trusts its arguments: each node calling it
+ * must pass exactly the tensors the operator was compiled for, or a graph JSON declaring
+ * smaller shapes would make it write past its storage. */
+static int check_operators(const utvm_graph_executor_t* exec) {
+  const graph_t* g = &exec->graph;
+  TVMValue args[UTVM_MAX_ARGS];
+  int codes[UTVM_MAX_ARGS];
+  for (int i = 0; i < UTVM_MAX_ARGS; i++) codes[i] = kTVMNDArrayHandle;
+  for (uint32_t n = 0; n < g->num_nodes; n++) {
+    const graph_node_t* node = &g->nodes[n];
+    if (node->kind != GRAPH_NODE_OP || !utvm_is_system_lib_function(node->resource)) continue;
+    const utvm_op_signature_t* sig = utvm_op_signature_find(node->fn);
+    if (sig == NULL) {
+      return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                       "graph node %lu calls a generated function whose signature is unknown "
+                       "(utvm_add_model() generates the signatures of a graph model)", UL(n));
+    }
+    char what[24];
+    snprintf(what, sizeof(what), "graph node %lu", UL(n));
+    int rc = utvm_op_signature_check(sig, what, args, codes, (int)node_args(exec, n, args));
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
 static int allocate_storage(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   for (uint32_t e = 0; e < g->num_entries; e++) {
@@ -80,13 +120,15 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
     exec->tensors[e] = (DLTensor){NULL, kCpu, entry->ndim, entry->dtype, (int64_t*)entry->shape,
                                   NULL, 0};
   }
+  int rc = check_operators(exec); /* before any storage is allocated for a graph refused */
+  if (rc != 0) return rc;
   for (uint32_t s = 0; s < exec->num_storage; s++) {
     size_t bytes = 0;
     for (uint32_t e = 0; e < g->num_entries; e++) {
       size_t n = utvm_dltensor_nbytes(&exec->tensors[e]); /* cannot overflow: checked */
       if (g->entries[e].storage_id == s && n > bytes) bytes = n;
     }
-    int rc = utvm_data_alloc(bytes == 0 ? 1 : bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
+    rc = utvm_data_alloc(bytes == 0 ? 1 : bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
     if (rc != 0) {
       return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes", UL(s),
                        UL(bytes));
@@ -223,12 +265,7 @@ int utvm_graph_executor_run(utvm_graph_executor_t* exec) {
   for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
     if (node->kind == GRAPH_NODE_INPUT || node->kind == GRAPH_NODE_NOP) continue;
-    uint32_t num_args = node->num_inputs + node->num_outputs; /* <= UTVM_MAX_ARGS: checked */
-    for (uint32_t i = 0; i < num_args; i++) {
-      uint32_t e = i < node->num_inputs ? graph_entry_id(g, g->inputs[node->first_input + i])
-                                        : g->row_ptr[n] + (i - node->num_inputs);
-      args[i].v_handle = &exec->tensors[e];
-    }
+    uint32_t num_args = node_args(exec, n, args);
     if (node->kind == GRAPH_NODE_COPY) {
       const DLTensor *from = args[0].v_handle, *to = args[1].v_handle;
       memmove(to->data, from->data, utvm_dltensor_nbytes(from)); /* sizes equal: checked */

@@ -1,0 +1,51 @@
+/* Lookup and checks of operator signatures (utvm/signatures.h). */
+#include <tvm/runtime/crt/module.h>
+#include <utvm/error.h>
+#include <utvm/ndarray.h>
+#include <utvm/signatures.h>
+
+/* Both defined by the model's generated code, when there is one. */
+extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
+extern const utvm_op_signatures_t utvm_op_signatures __attribute__((weak));
+
+bool utvm_is_system_lib_function(const void* resource) {
+  return TVMSystemLibEntryPoint != NULL && resource != NULL &&
+         resource == (const void*)TVMSystemLibEntryPoint()->registry;
+}
+
+const utvm_op_signature_t* utvm_op_signature_find(TVMBackendPackedCFunc fn) {
+  if (&utvm_op_signatures == NULL) return NULL;
+  for (uint32_t i = 0; i < utvm_op_signatures.num_ops; i++) {
+    if (utvm_op_signatures.ops[i].fn == fn) return &utvm_op_signatures.ops[i];
+  }
+  return NULL;
+}
+
+int utvm_op_signature_check(const utvm_op_signature_t* sig, const char* what,
+                            const TVMValue* values, const int* codes, int num_args) {
+  if (num_args < 0 || (uint32_t)num_args != sig->num_args) {
+    return utvm_fail(kTvmErrorFunctionCallNumArguments,
+                     "%s: the operator was compiled for %lu tensor arguments, %d given", what,
+                     (unsigned long)sig->num_args, num_args);
+  }
+  for (int i = 0; i < num_args; i++) {
+    if (codes[i] != kTVMDLTensorHandle && codes[i] != kTVMNDArrayHandle) {
+      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
+                       "%s: argument %d has type code %d, the operator takes tensors", what, i,
+                       codes[i]);
+    }
+    const utvm_arg_signature_t* want = &sig->args[i];
+    const DLTensor* t = values[i].v_handle;
+    size_t nbytes = utvm_dltensor_nbytes(t);
+    if (!utvm_dtype_equal(t->dtype, want->dtype) || nbytes != want->nbytes) {
+      char given[16], compiled[16];
+      return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                       "%s: argument %d is %s of %lu bytes, the operator was compiled for %s of "
+                       "%lu bytes", what, i, utvm_dtype_str(t->dtype, given, sizeof(given)),
+                       (unsigned long)nbytes,
+                       utvm_dtype_str(want->dtype, compiled, sizeof(compiled)),
+                       (unsigned long)want->nbytes);
+    }
+  }
+  return 0;
+}
