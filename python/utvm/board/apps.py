@@ -18,6 +18,7 @@ from utvm.board.tvm_compile import DEFAULT_TARGET, CompileOptions
 from utvm.errors import UtvmError
 from utvm.host.runner import encode_inputs
 from utvm.mlf.model import ModelLibrary
+from utvm.mlf.runtime_memory import model_memory
 from utvm.paths import repo_root
 
 MODEL_VARIABLE = "UTVM_MODEL"
@@ -153,28 +154,27 @@ class CustomApp(App):
         return self.path
 
 
-# What samples/rpc_server's prj.conf and the Kconfig defaults give; models needing more
-# get more, so that any model runs on a board with the RAM for it.
+# What samples/rpc_server's prj.conf and the Kconfig defaults give.
 RPC_SAMPLE_ARENA_BYTES = 24576
 RPC_DEFAULT_PACKET_BYTES = 2048
-_GRAPH_MARGIN_BYTES = 8192  # the parsed graph's nodes and entries, page rounding
-_AOT_MARGIN_BYTES = 4096
+# The least arena a model gets: room for what a host session allocates besides the model's
+# own tensors (time evaluator results, small arrays TVM's host tools make).
+RPC_MIN_ARENA_BYTES = 8192
 _PACKET_MARGIN_BYTES = 512  # the request's own encoding around the graph JSON or params
 
 
 def rpc_memory_for(mlf: ModelLibrary) -> dict[str, str]:
-    """Kconfig values that let the RPC server hold this model: the runtime arena (workspace,
-    inputs and outputs, and for the graph executor its JSON and uploaded parameters) and the
-    packet size (the graph JSON and the parameters each travel in one request)."""
-    tensors = sum(t.size_bytes for t in (*mlf.inputs, *mlf.outputs))
-    arena = mlf.workspace_size_bytes + tensors + _AOT_MARGIN_BYTES
+    """Kconfig values that let the RPC server hold this model: the runtime arena sized for
+    what the runtime itself allocates (not the workspace AOT code holds statically; the
+    graph executor's storage with the parameters the host uploads) and the packet size (the
+    graph JSON and the parameters each travel in one request)."""
+    memory = model_memory(mlf)
     packet = RPC_DEFAULT_PACKET_BYTES
     if mlf.executor == "graph":
-        graph = mlf.graph_json_path.stat().st_size if mlf.graph_json_path else 0
-        params = mlf.params_path.stat().st_size if mlf.has_params and mlf.params_path else 0
-        arena = mlf.workspace_size_bytes + tensors + graph + params + _GRAPH_MARGIN_BYTES
-        packet = max(packet, _round_up(max(graph, params) + _PACKET_MARGIN_BYTES, 256))
-    return {"CONFIG_UTVM_ARENA_SIZE": str(max(RPC_SAMPLE_ARENA_BYTES, _round_up(arena, 4096))),
+        largest = max(memory.graph_json_bytes, memory.params_bytes)
+        packet = max(packet, _round_up(largest + _PACKET_MARGIN_BYTES, 256))
+    arena = max(RPC_MIN_ARENA_BYTES, _round_up(memory.arena_bytes, 4096))
+    return {"CONFIG_UTVM_ARENA_SIZE": str(arena),
             "CONFIG_UTVM_RPC_MAX_PACKET_SIZE": str(packet)}
 
 
