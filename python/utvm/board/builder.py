@@ -27,6 +27,7 @@ from utvm.board.build_dir import (
     west_config_value,
 )
 from utvm.board.cmake_cache import read_cmake_cache
+from utvm.board.memory_fit import check_fit
 from utvm.board.model_source import MlfSource, ModelSource, TvmModelSource, source_from_record
 from utvm.board.model_stage import StageReport, stage_model
 from utvm.board.state import BUILD_RECORD, read_record, write_record
@@ -98,18 +99,30 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
 
     cache = existing.cache if existing else {}
     configure = _needs_configure(existing, cache, definitions, stage, request.west_args)
-    _run_west_build(west, _west_build_args(build_dir, board, app, definitions, configure,
-                                           request.west_args), board, stream)
+    if configure:
+        # Configure alone first: the devicetree and Kconfig it produces say whether the
+        # model fits the board before anything is compiled.
+        _run_west_build(west, _west_build_args(build_dir, board, app, definitions, True,
+                                               request.west_args, cmake_only=True),
+                        board, stream)
+        configured = read_build(build_dir)
+        if not board_looks_like_qemu(board, existing) and board_looks_like_qemu(board,
+                                                                                configured):
+            # Only configuring showed that this board runs in QEMU: give its RPC UART a PTY.
+            definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
+            print("utvm: this board runs in QEMU; configuring again to give its second UART "
+                  "a pseudo-terminal", file=stream, flush=True)
+            _run_west_build(west, _west_build_args(build_dir, board, app, definitions, True,
+                                                   request.west_args, cmake_only=True),
+                            board, stream)
+    if stage is not None:
+        with open_mlf(stage.folder) as staged:
+            check_fit(read_build(build_dir), staged, app.host_driven)
+    _run_west_build(west, _west_build_args(build_dir, board, app, definitions, False,
+                                           request.west_args, compile_only=configure),
+                    board, stream)
 
     built = read_build(build_dir)
-    if not board_looks_like_qemu(board, existing) and board_looks_like_qemu(board, built):
-        # Only configuring showed that this board runs in QEMU: give its RPC UART a PTY.
-        definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
-        print("utvm: this board runs in QEMU; configuring again to give its second UART a "
-              "pseudo-terminal", file=stream, flush=True)
-        _run_west_build(west, _west_build_args(build_dir, board, app, definitions, True,
-                                               request.west_args), board, stream)
-        built = read_build(build_dir)
     write_record(built.state_dir, BUILD_RECORD, {
         "board": board, "app": app_choice, "app_source_dir": str(app.source_dir),
         "host_driven": app.host_driven,
@@ -217,11 +230,23 @@ def _make_pristine(build_dir: Path, source_dir: Path, out: TextIO) -> None:
 def _needs_configure(existing: ZephyrBuild | None, cache: dict[str, str],
                      definitions: dict[str, str], stage: StageReport | None,
                      west_args: list[str]) -> bool:
-    if existing is None or not existing.configured or west_args:
+    if existing is None or not existing.configured:
         return True
     if stage is not None and stage.needs_configure:
         return True
-    for name, value in definitions.items():
+    user_west, user_cmake = split_west_args(west_args)
+    if any(_configure_option(a) for a in user_west):
+        return True
+    wanted = dict(definitions)
+    for argument in user_cmake:  # the user's -D values win over ours, as on the command line
+        if not argument.startswith("-D") or "=" not in argument:
+            return True
+        name, _, value = argument[2:].partition("=")
+        name = name.split(":")[0]
+        if name == "ZEPHYR_EXTRA_MODULES":
+            return True
+        wanted[name] = value.strip('"')
+    for name, value in wanted.items():
         if name == "ZEPHYR_EXTRA_MODULES":
             if not any(same_path(value, m) for m in existing.extra_modules):
                 return True
@@ -234,12 +259,44 @@ def _needs_configure(existing: ZephyrBuild | None, cache: dict[str, str],
     return False
 
 
+# `west build` options that change what CMake configures (the rest: -o, -t, -v act when
+# compiling, and make no reconfiguration).
+_CONFIGURE_OPTIONS = ("--shield", "--snippet", "-S", "--extra-conf", "--extra-dtc-overlay",
+                      "--sysbuild", "--no-sysbuild", "--cmake", "-c", "--domain")
+
+
+def _configure_option(argument: str) -> bool:
+    return any(argument == o or argument.startswith(o + "=") for o in _CONFIGURE_OPTIONS) \
+        or (argument.startswith("-S") and argument != "-S")
+
+
+def _compile_west_args(user_west: list[str]) -> list[str]:
+    """The user's west build options without those configuring already took."""
+    kept, skip = [], False
+    for argument in user_west:
+        if skip:
+            skip = False
+            continue
+        if _configure_option(argument):
+            skip = "=" not in argument and argument in ("--shield", "--snippet", "-S",
+                                                        "--extra-conf", "--extra-dtc-overlay",
+                                                        "--domain")
+            continue
+        kept.append(argument)
+    return kept
+
+
 def _west_build_args(build_dir: Path, board: str, app: App, definitions: dict[str, str],
-                     configure: bool, west_args: list[str]) -> list[str]:
+                     configure: bool, west_args: list[str], cmake_only: bool = False,
+                     compile_only: bool = False) -> list[str]:
+    """``cmake_only``: configure without compiling; ``compile_only``: the build that follows
+    it (options that configure were already given)."""
     user_west, user_cmake = split_west_args(west_args)
+    if compile_only:
+        user_west = _compile_west_args(user_west)
     # --pristine=never: our staged model lives in the build folder, and -p is ours to do.
     command = ["build", "-d", str(build_dir), "-b", board, "--pristine=never", *user_west,
-               str(app.source_dir)]
+               *(["--cmake-only"] if cmake_only else []), str(app.source_dir)]
     if configure:
         merged = dict(definitions)
         for argument in list(user_cmake):  # the user's extra modules join ours

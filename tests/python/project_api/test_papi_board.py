@@ -121,7 +121,8 @@ def test_build_runs_west_build_on_the_project(server: ApiClient, project: Path,
                                               fake_zephyr: dict[str, str]) -> None:
     server.call("build", options=options_for(server, fake_zephyr))
     calls = west_calls(fake_zephyr)
-    assert len(calls) == 1
+    assert len(calls) == 2  # configure alone (the memory fit is checked), then compile
+    assert "--cmake-only" in calls[0]["args"] and "--" not in calls[1]["args"]
     args = calls[0]["args"]
     assert args[:6] == ["build", "-d", str(project / "build"), "-b", "native_sim",
                         "--pristine=never"]
@@ -130,7 +131,7 @@ def test_build_runs_west_build_on_the_project(server: ApiClient, project: Path,
     assert calls[0]["zephyr_base"] == str(Path(fake_zephyr["zephyr_base"]).resolve())
     # Again: incremental, no new configure (no CMake arguments after --).
     server.call("build", options=options_for(server, fake_zephyr))
-    again = west_calls(fake_zephyr)[1]["args"]
+    again = west_calls(fake_zephyr)[2]["args"]
     assert "--" not in again and "-b" in again
 
 

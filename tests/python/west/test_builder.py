@@ -45,6 +45,9 @@ if os.environ.get("FAKE_WEST_FAIL"):
     sys.exit(1)
 build = Path(args[args.index("-d") + 1])
 board = args[args.index("-b") + 1]
+if os.environ.get("FAKE_WEST_DTS"):  # the devicetree configuring produces
+    (build / "zephyr").mkdir(parents=True, exist_ok=True)
+    (build / "zephyr" / "zephyr.dts").write_text(os.environ["FAKE_WEST_DTS"])
 cmake = args[args.index("--") + 1:] if "--" in args else []
 cache_file = build / "CMakeCache.txt"
 if cmake or not cache_file.exists():
@@ -92,8 +95,30 @@ def west_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], li
         monkeypatch.setenv(f"WEST_CONFIG_{name}", str(tmp_path / f"west-{name.lower()}.ini"))
     monkeypatch.delenv("BOARD", raising=False)
     monkeypatch.chdir(tmp_path)
-    return lambda: [json.loads(line) for line in log.read_text().splitlines()] \
-        if log.exists() else []
+    return lambda: _builds([json.loads(line) for line in log.read_text().splitlines()]
+                           if log.exists() else [])
+
+
+def _builds(calls: list[dict]) -> list[dict]:
+    """One entry per build: a `--cmake-only` configure and the compile after it are one
+    (with the configure's arguments; ``compile`` holds the second call's)."""
+    builds: list[dict] = []
+    for call in calls:
+        if builds and builds[-1].get("compile") is None and "--cmake-only" in \
+                builds[-1]["configure_args"]:
+            if "--cmake-only" in call["args"]:  # configured again (QEMU's PTY)
+                builds[-1] = _configure_call(call)
+                continue
+            builds[-1]["compile"] = call
+            continue
+        builds.append(_configure_call(call) if "--cmake-only" in call["args"]
+                      else dict(call, configure_args=[], compile=call))
+    return builds
+
+
+def _configure_call(call: dict) -> dict:
+    return dict(call, args=[a for a in call["args"] if a != "--cmake-only"],
+                configure_args=call["args"], compile=None)
 
 
 def cmake_args(call: dict) -> list[str]:
@@ -303,3 +328,68 @@ def test_no_zephyr(tmp_path: Path, monkeypatch, capsys) -> None:
 def test_model_options_need_model(west_log, capsys) -> None:
     assert build("-b", "native_sim", "--mlf", BUNDLED_MODEL, "--executor", "graph") == 2
     assert "an --mlf is already compiled" in capsys.readouterr().err
+
+
+SMALL_BOARD_DTS = """/dts-v1/;
+/ {
+	chosen {
+		zephyr,console = &uart0;
+		zephyr,sram = &sram0;
+		zephyr,flash = &flash0;
+	};
+	sram0: memory@20000000 {
+		compatible = "mmio-sram";
+		reg = < 0x20000000 0x10000 >;
+	};
+	soc {
+		flash0: flash@0 {
+			compatible = "soc-nv-flash";
+			reg = < 0x0 0x40000 >;
+			partitions {
+				slot0_partition: partition@0 {
+					reg = < 0x0 0x1000 >;
+				};
+			};
+		};
+	};
+};
+"""
+
+
+def test_model_too_large_for_the_board_is_refused_before_compiling(
+        tmp_path: Path, west_log, monkeypatch, capsys, tvm_fixtures) -> None:
+    """kws aot_packed holds 104,192 B of workspace in its code; the board has 64 KiB of RAM."""
+    monkeypatch.setenv("FAKE_WEST_DTS", SMALL_BOARD_DTS)
+    model = tvm_fixtures / "kws_ref_model" / "aot_packed"
+    assert build("-b", "qemu_cortex_m3", "-d", "b", "--mlf", model) == 2
+    err = capsys.readouterr().err
+    assert "default (aot_packed) does not fit qemu_cortex_m3" in err
+    assert "model workspace held by its code 104,192" in err
+    assert "the board's zephyr,sram has 65,536 B" in err
+    assert "-b mps2/an385" in err and "--executor graph" in err
+    assert "Nothing was compiled" in err
+    (only,) = west_log()
+    assert "--cmake-only" in only["configure_args"] and only["compile"] is None
+
+
+def test_model_that_fits_is_compiled(tmp_path: Path, west_log, monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_WEST_DTS", SMALL_BOARD_DTS)
+    assert build("-b", "qemu_cortex_m3", "-d", "b", "--mlf", BUNDLED_MODEL) == 0
+    (only,) = west_log()
+    assert only["compile"] is not None and not cmake_args(only["compile"])
+
+
+def test_west_options_that_only_compile_do_not_reconfigure(tmp_path: Path, west_log) -> None:
+    """`west utvm build -- -o=-j2` reconfigured on every build (5-7 s instead of 1.3 s)."""
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL, "--", "-o=-j2") == 0
+    assert build("-d", "b", "--", "-o=-j2") == 0
+    first, second = west_log()
+    assert cmake_args(first) and not cmake_args(second)
+    assert "-o=-j2" in second["args"] and "-o=-j2" in first["compile"]["args"]
+    assert build("-d", "b", "--", "-DCONFIG_UTVM_ARENA_SIZE=65536") == 0
+    assert "-DCONFIG_UTVM_ARENA_SIZE=65536" in cmake_args(west_log()[-1])
+    assert build("-d", "b", "--", "-DCONFIG_UTVM_ARENA_SIZE=65536") == 0
+    assert not cmake_args(west_log()[-1])  # already in .config
+    assert build("-d", "b", "--", "--shield", "x") == 0
+    assert "--shield" in west_log()[-1]["configure_args"]
+    assert "--shield" not in west_log()[-1]["compile"]["args"]
