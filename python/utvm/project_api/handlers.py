@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import io
+import os
 import re
 import shlex
 import shutil
@@ -84,6 +85,7 @@ class ProjectHandler:
         self.server_dir = server_dir.absolute()
         self.log = log if log is not None else sys.stderr
         self.bridge = TransportBridge()
+        self._flashed: SimulatedTarget | None = None  # a board this server's flash started
 
     # -- what this folder is -------------------------------------------------------------
     @property
@@ -157,7 +159,10 @@ class ProjectHandler:
             if ignored:
                 self._say(f"{', '.join(ignored)} ignored: {target.build.board} is simulated "
                           "on this computer")
-            flash_options = FlashOptions(skip_rebuild=True)
+            # What flash starts belongs to this server: it stops when the transport closes,
+            # when the server exits (even killed) or when the project is deleted.
+            flash_options = FlashOptions(skip_rebuild=True, owner_pid=os.getpid())
+            self._flashed = target
         else:
             flash_options = FlashOptions(values["flash_runner"], values["serial_number"],
                                          skip_rebuild=True)
@@ -177,6 +182,9 @@ class ProjectHandler:
 
     def close_transport(self) -> None:
         self.bridge.close()
+        flashed, self._flashed = self._flashed, None
+        if flashed is not None:  # as TVM's Zephyr template: the session's board goes too
+            self._say(flashed.stop())
 
     def read_transport(self, n: int, timeout_sec: float | None) -> dict[str, str]:
         return {"data": self.bridge.read(n, timeout_sec)}
