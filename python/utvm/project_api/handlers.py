@@ -134,8 +134,10 @@ class ProjectHandler:
                          project_dir: str, options: dict[str, Any]) -> None:
         # standalone_crt_dir (TVM's C runtime) is not used: the module has its own.
         values = _parse("generate_project", options)
-        generate.generate_project(Path(model_library_format_path), Path(project_dir), values,
-                                  self.server_dir / generate.SERVER_SCRIPT, self._module_dir())
+        caller = caller_directory()
+        generate.generate_project(caller / model_library_format_path, caller / project_dir,
+                                  values, self.server_dir / generate.SERVER_SCRIPT,
+                                  self._module_dir())
         self._say(f"generated {project_dir} for {values['board']}")
 
     def build(self, options: dict[str, Any]) -> None:
@@ -228,6 +230,16 @@ class ProjectHandler:
 
     def _say(self, message: str) -> None:
         print(f"utvm: {message}", file=self.log, flush=True)
+
+
+def caller_directory() -> Path:
+    """Where TVM (the process that started this server) runs: relative paths it sends are
+    meant from there, not from the server's folder. An absolute path joined to it stays
+    itself."""
+    try:
+        return Path(os.readlink(f"/proc/{os.getppid()}/cwd"))
+    except OSError:
+        return Path.cwd()
 
 
 def _parse(method: str, given: dict[str, Any]) -> dict[str, Any]:

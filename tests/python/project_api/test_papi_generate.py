@@ -17,6 +17,7 @@ from apiclient import (
     REPO_ROOT,
     ApiClient,
     RpcErrorReply,
+    all_options,
     generate,
     operator_mlf,
     server_env,
@@ -227,3 +228,16 @@ def test_operator_style_mlf_without_sources(template_server: ApiClient, tmp_path
         generate(template_server, mlf, tmp_path / "project", board="native_sim")
     assert "has no C sources" in caught.value.message
     assert not (tmp_path / "project").exists()
+
+
+def test_relative_paths_are_the_callers(template_server: ApiClient, model_tar: Path,
+                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    """tvmc micro create-project with a relative MLF path: the server runs in the template
+    folder, so the path is resolved against the directory TVM runs in."""
+    monkeypatch.chdir(model_tar.parent)
+    project = tmp_path / "relative-project"
+    template_server.call("generate_project", model_library_format_path=model_tar.name,
+                         standalone_crt_dir="crt", project_dir=os.path.relpath(project),
+                         options=all_options(template_server, board="native_sim"))
+    assert (project / "model.tar").read_bytes() == model_tar.read_bytes()
