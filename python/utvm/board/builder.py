@@ -16,7 +16,15 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from utvm.board.apps import App, RpcServerApp, app_source_dir, resolve_app
+from utvm.board.apps import (
+    MEMORY_SOURCE_VARIABLE,
+    App,
+    RpcServerApp,
+    app_source_dir,
+    resolve_app,
+    rpc_memory_for,
+    write_rpc_memory_source,
+)
 from utvm.board.build_dir import (
     UTVM_STATE_DIR,
     ZephyrBuild,
@@ -117,7 +125,11 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
                             board, stream)
     if stage is not None:
         with open_mlf(stage.folder) as staged:
-            check_fit(read_build(build_dir), staged, app.host_driven)
+            sizes = None
+            if MEMORY_SOURCE_VARIABLE in definitions:  # the user's -D sizes win over ours
+                sizes = {**rpc_memory_for(staged), **_user_sizes(request.west_args)}
+                write_rpc_memory_source(state_dir, sizes)
+            check_fit(read_build(build_dir), staged, app.host_driven, sizes)
     _run_west_build(west, _west_build_args(build_dir, board, app, definitions, False,
                                            request.west_args, compile_only=configure),
                     board, stream)
@@ -148,6 +160,17 @@ def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
         label = f"{mlf.module_name} ({mlf.executor_kind})"
     print(f"utvm: {stage.describe()} in {stage.folder}", file=out, flush=True)
     return stage, label
+
+
+def _user_sizes(west_args: list[str]) -> dict[str, str]:
+    """CONFIG_UTVM_ARENA_SIZE / _RPC_MAX_PACKET_SIZE given after `--`."""
+    sizes = {}
+    for argument in split_west_args(west_args)[1]:
+        name, _, value = argument[2:].partition("=")
+        if argument.startswith("-D") and name.split(":")[0] in (
+                "CONFIG_UTVM_ARENA_SIZE", "CONFIG_UTVM_RPC_MAX_PACKET_SIZE"):
+            sizes[name.split(":")[0]] = value
+    return sizes
 
 
 def _load_arrays(paths: list[Path]) -> list[np.ndarray]:

@@ -38,6 +38,8 @@ PART_TITLES = {
 # Large buffers worth naming inside their part: symbol -> what it is.
 NAMED_BUFFERS = {
     "arena": "runtime arena (CONFIG_UTVM_ARENA_SIZE)",
+    "utvm_app_arena": "runtime arena (sized for the model)",
+    "utvm_app_rpc_rx_buf": "RPC receive buffer (sized for the model)",
     "workspace_arena": "runtime workspace arena (CONFIG_UTVM_WORKSPACE_SIZE)",
     "rx_buf": "RPC receive buffer (CONFIG_UTVM_RPC_MAX_PACKET_SIZE)",
     "global_workspace": "model workspace, static in its code (TVM's USMP pool)",
@@ -372,7 +374,8 @@ def measure_build(build: ZephyrBuild, model_dir: Path | None) -> Footprint:
         elf, link_map = build.exe_path, None  # native_sim: zephyr.elf is only partly linked
     roots = PartRoots(
         model=tuple(p for p in (model_dir, build.state_dir) if p is not None),
-        runtime=(repo_root() / "runtime",),
+        # The arena and RPC buffer `west utvm build` generates are the runtime's memory.
+        runtime=(repo_root() / "runtime", build.state_dir / "memory"),
         app=tuple(p for p in (build.source_dir, build.app_dir) if p is not None),
         zephyr=tuple(p for p in (build.zephyr_base, build.zephyr_dir, build.app_dir / "modules")
                      if p is not None),

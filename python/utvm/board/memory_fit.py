@@ -102,9 +102,12 @@ def memory_needs(memory: ModelMemory, kconfig: dict[str, str]) -> MemoryNeeds:
     return MemoryNeeds([r for r in ram if r[1]], [r for r in rom if r[1]])
 
 
-def check_fit(build: ZephyrBuild, mlf: ModelLibrary, host_driven: bool) -> None:
-    """UtvmError, with the numbers and what to do, when the model cannot fit the board."""
-    kconfig = build.kconfig()
+def check_fit(build: ZephyrBuild, mlf: ModelLibrary, host_driven: bool,
+              sizes: dict[str, str] | None = None) -> None:
+    """UtvmError, with the numbers and what to do, when the model cannot fit the board.
+    ``sizes``: the arena and packet sizes the app defines itself (CONFIG_UTVM_MEMORY_FROM_APP),
+    by their Kconfig names."""
+    kconfig = {**build.kconfig(), **(sizes or {})}
     if kconfig.get("CONFIG_ARCH_POSIX") == "y":
         return  # native_sim: a host program, no board memory to run out of
     board = board_memory(build.zephyr_dir / "zephyr.dts")

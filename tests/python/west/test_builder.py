@@ -5,6 +5,7 @@ which needs Zephyr) records every call and writes the CMake cache a real build w
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -197,12 +198,52 @@ def test_graph_model_gets_the_memory_and_packets_it_needs(tmp_path: Path, west_l
     })
     assert build("-b", "native_sim", "-d", "b", "--mlf", model) == 0
     args = cmake_args(west_log()[-1])
-    packet = int(next(a for a in args if "RPC_MAX_PACKET_SIZE=" in a).split("=")[1])
-    arena = int(next(a for a in args if "UTVM_ARENA_SIZE=" in a).split("=")[1])
+    assert "-DCONFIG_UTVM_MEMORY_FROM_APP=y" in args
+    assert not any("UTVM_ARENA_SIZE=" in a or "PACKET_SIZE=" in a for a in args)  # not Kconfig
+    source = tmp_path / "b" / "utvm" / "memory" / "utvm_memory.c"
+    assert f"-DUTVM_MEMORY_SOURCE={source}" in args
+    arena, packet = generated_sizes(source)
     assert packet >= 9000 + 100  # the parameters travel in one request
     assert arena >= 256 + 2 * 3072 + 9000 + 5000  # workspace, tensors, params, graph
+    written = source.stat().st_mtime_ns
     assert build("-d", "b") == 0
     assert not cmake_args(west_log()[-1])  # the same values are already in .config
+    assert source.stat().st_mtime_ns == written  # nothing to recompile
+
+
+def generated_sizes(source: Path) -> tuple[int, int]:
+    text = source.read_text()
+    arena = int(re.search(r"utvm_app_arena_size = (\d+);", text).group(1))
+    packet = int(re.search(r"utvm_app_rpc_rx_size = (\d+);", text).group(1))
+    assert f"utvm_app_arena[{arena}]" in text and f"utvm_app_rpc_rx_buf[{packet}]" in text
+    return arena, packet
+
+
+def test_another_model_changes_the_generated_sizes_not_kconfig(tmp_path: Path,
+                                                                west_log) -> None:
+    """Kconfig sizes recompiled the whole image (111 objects) on every model change."""
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL) == 0
+    source = tmp_path / "b" / "utvm" / "memory" / "utvm_memory.c"
+    before = generated_sizes(source)
+    bigger = tmp_path / "bigger"
+    shutil.copytree(BUNDLED_MODEL, bigger)
+    metadata = json.loads((bigger / "metadata.json").read_text())
+    main = metadata["modules"]["default"]["memory"]["functions"]["main"][0]
+    main["workspace_size_bytes"] = 300000  # asked of the runtime: it grows the arena
+    (bigger / "metadata.json").write_text(json.dumps(metadata))
+    with open(bigger / "codegen" / "host" / "src" / "default_lib1.c", "a") as handle:
+        handle.write("void* f(void) { return TVMBackendAllocWorkspace(1, 0, 300000, 0, 8); }\n")
+    assert build("-d", "b", "--mlf", bigger) == 0
+    assert generated_sizes(source)[0] > before[0] + 290000
+    config = (tmp_path / "b" / "zephyr" / ".config").read_text()
+    assert "CONFIG_UTVM_ARENA_SIZE" not in config and "CONFIG_UTVM_MEMORY_FROM_APP=y" in config
+
+
+def test_sizes_given_by_the_user_win(tmp_path: Path, west_log) -> None:
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL, "--",
+                 "-DCONFIG_UTVM_ARENA_SIZE=262144") == 0
+    source = tmp_path / "b" / "utvm" / "memory" / "utvm_memory.c"
+    assert generated_sizes(source)[0] == 262144
 
 
 def test_model_compiled_with_tvm_home(tmp_path: Path, west_log, fake_tvm) -> None:
