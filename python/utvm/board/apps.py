@@ -84,6 +84,25 @@ class RpcServerApp(App):
                 f"{mlf.source} was built with interface-api=c: it runs standalone, not over "
                 "RPC. Build it into the standalone app (--app aot_inference), or compile it "
                 "for host-driven use (aot with the packed interface and system-lib, or graph).")
+        if has_system_library(mlf) is False:
+            raise UtvmError(
+                f"{mlf.source} has no system library (no {SYSTEM_LIB_ENTRY} in its C "
+                "sources): the host finds the model's functions through it, so the first run "
+                "would fail. Compile it again with the system library: tvmc --runtime crt "
+                "--runtime-crt-system-lib 1, or relay.build(..., runtime=Runtime(\"crt\", "
+                "{\"system-lib\": True})).")
+
+
+SYSTEM_LIB_ENTRY = "TVMSystemLibEntryPoint"
+
+
+def has_system_library(mlf: ModelLibrary) -> bool | None:
+    """Whether the generated code defines the system library's entry point; None when
+    there is no C source to read (object files only)."""
+    if not mlf.c_sources:
+        return None
+    return any(SYSTEM_LIB_ENTRY in path.read_text(encoding="utf-8", errors="replace")
+               for path in mlf.c_sources)
 
 
 class AotInferenceApp(App):

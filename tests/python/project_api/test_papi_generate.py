@@ -241,3 +241,17 @@ def test_relative_paths_are_the_callers(template_server: ApiClient, model_tar: P
                          standalone_crt_dir="crt", project_dir=os.path.relpath(project),
                          options=all_options(template_server, board="native_sim"))
     assert (project / "model.tar").read_bytes() == model_tar.read_bytes()
+
+
+def test_model_without_system_library_is_refused_at_creation(template_server: ApiClient,
+                                                              tmp_path: Path) -> None:
+    """tvmc micro create-project, build and flash went through; tvmc run failed."""
+    import shutil
+
+    model = tmp_path / "no_syslib"
+    shutil.copytree(BUNDLED_MODEL, model, ignore=shutil.ignore_patterns("test_data"))
+    for source in (model / "codegen" / "host" / "src").glob("*.c"):
+        source.write_text(source.read_text().replace("TVMSystemLibEntryPoint", "entry"))
+    with pytest.raises(RpcErrorReply, match="has no system library"):
+        generate(template_server, model, tmp_path / "project", board="native_sim")
+    assert not (tmp_path / "project").exists()

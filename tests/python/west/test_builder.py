@@ -192,7 +192,7 @@ def test_graph_model_gets_the_memory_and_packets_it_needs(tmp_path: Path, west_l
                             executor="graph")
     model = kit.write_tree(tmp_path / "graph_model", {
         "metadata.json": json.dumps(graph),
-        "codegen/host/src/default_lib0.c": "int op;\n",
+        "codegen/host/src/default_lib0.c": "int op;\nvoid* TVMSystemLibEntryPoint(void);\n",
         "executor-config/graph/default.graph": json.dumps(GRAPH_JSON | {"pad": "x" * 5000}),
         "parameters/default.params": kit.params_blob({"p0": bytes(9000)}),
     })
@@ -434,3 +434,19 @@ def test_west_options_that_only_compile_do_not_reconfigure(tmp_path: Path, west_
     assert build("-d", "b", "--", "--shield", "x") == 0
     assert "--shield" in west_log()[-1]["configure_args"]
     assert "--shield" not in west_log()[-1]["compile"]["args"]
+
+
+def test_host_driven_model_without_system_library_is_refused(tmp_path: Path, west_log,
+                                                              capsys) -> None:
+    """Built without --runtime-crt-system-lib 1, it went through build and flash and failed
+    only at run time ('no system library linked')."""
+    model = tmp_path / "no_syslib"
+    shutil.copytree(BUNDLED_MODEL, model)
+    for source in (model / "codegen" / "host" / "src").glob("*.c"):
+        text = source.read_text()
+        source.write_text(text.replace("TVMSystemLibEntryPoint", "tvmgen_default_entry"))
+    assert build("-b", "native_sim", "-d", "b", "--mlf", model) == 2
+    err = capsys.readouterr().err
+    assert "has no system library (no TVMSystemLibEntryPoint in its C sources)" in err
+    assert "--runtime-crt-system-lib 1" in err
+    assert west_log() == []  # refused before anything was built
