@@ -8,6 +8,7 @@ when the build is new or something CMake reads at configure time changed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -349,10 +350,35 @@ def _run_west_build(west: West, args: list[str], board: str, out: TextIO) -> Non
     print(f"utvm: running west {' '.join(args)}", file=out, flush=True)
     result = west.run(args, out)
     if result.returncode != 0:
-        raise UtvmError(failure_message(
-            "west build", west.command(*args), result,
-            f"Fix what Zephyr reports above (for an unknown board, `west boards` lists the "
-            f"ones this Zephyr knows; '{board}' is what was asked for)."))
+        raise UtvmError(failure_message("west build", west.command(*args), result,
+                                        build_failure_hint(result.diagnosis(), board)))
+
+
+def build_failure_hint(diagnosis: list[str], board: str) -> str:
+    """What to do, for the kind of failure the build's own messages show."""
+    text = "\n".join(diagnosis)
+    if "No board named" in text or "Invalid BOARD" in text:
+        return (f"'{board}' is not a board this Zephyr knows: `west boards` lists them (some "
+                "need a qualifier, e.g. nrf52840dk/nrf52840).")
+    if "Zephyr-sdk" in text:
+        return ("no toolchain for this board: install the Zephyr SDK, or name another one: "
+                "ZEPHYR_TOOLCHAIN_VARIANT=host for native_sim; for Cortex-M boards Debian's "
+                "arm-none-eabi-gcc with ZEPHYR_TOOLCHAIN_VARIANT=gnuarmemb "
+                "GNUARMEMB_TOOLCHAIN_PATH=/usr (see the README's toolchain table).")
+    overflow = re.search(r"region .(\w+). overflowed by (\d+) bytes", text)
+    if overflow:
+        return (f"the image is {int(overflow.group(2)):,} bytes too large for the board's "
+                f"{overflow.group(1)}: `west utvm info` shows what the model needs; try a board "
+                "with more memory, the other executor, or a smaller CONFIG_UTVM_ARENA_SIZE "
+                "(-- -DCONFIG_UTVM_ARENA_SIZE=<bytes>).")
+    compiled = re.search(r"(\S+?):\d+(?::\d+)?: (?:fatal )?error:", text)
+    if compiled:
+        where = compiled.group(1)
+        if f"/{UTVM_STATE_DIR}/{STAGED_MODEL_DIR}/" in where:
+            return ("the model's generated code does not compile (above, with file and line): "
+                    "compile the model again with TVM, or fix the MLF.")
+        return "fix the code at the file and line named above, then build again."
+    return "Fix what Zephyr reports above, then build again."
 
 
 def cached_model_dir(build: ZephyrBuild) -> Path | None:

@@ -39,6 +39,9 @@ if os.environ.get("FAKE_WEST_NO_MODULE"):  # as Zephyr's scripts fail without th
     print("ModuleNotFoundError: No module named 'elftools'")
     print("CMake Error at cmake/modules/kernel.cmake:200 (message):")
     sys.exit(1)
+if os.environ.get("FAKE_WEST_OUTPUT"):  # a failure with this output
+    print(os.environ["FAKE_WEST_OUTPUT"])
+    sys.exit(1)
 if os.environ.get("FAKE_WEST_FAIL"):
     print("No board named 'nosuchboard' found.")
     print("CMake Error at cmake/modules/boards.cmake:228 (message):")
@@ -450,3 +453,29 @@ def test_host_driven_model_without_system_library_is_refused(tmp_path: Path, wes
     assert "has no system library (no TVMSystemLibEntryPoint in its C sources)" in err
     assert "--runtime-crt-system-lib 1" in err
     assert west_log() == []  # refused before anything was built
+
+
+@pytest.mark.parametrize(("output", "shown", "hint", "not_hinted"), [
+    ('CMake Error at cmake/modules/FindZephyr-sdk.cmake:1 (find_package):\n'
+     '  Could not find a package configuration file provided by "Zephyr-sdk" with any',
+     'provided by "Zephyr-sdk"', "ZEPHYR_TOOLCHAIN_VARIANT=host for native_sim", "west boards"),
+    ("/usr/bin/ld: zephyr_pre0.elf section `noinit' will not fit in region `RAM'\n"
+     "/usr/bin/ld: region `RAM' overflowed by 168560 bytes",
+     "region `RAM' overflowed by 168560 bytes", "168,560 bytes too large for the board's RAM",
+     "west boards"),
+    ("/w/b/utvm/model/codegen/host/src/default_lib1.c:12:3: error: unknown type name 'this'",
+     "/w/b/utvm/model/codegen/host/src/default_lib1.c:12:3: error: unknown type name 'this'",
+     "the model's generated code does not compile", "west boards"),
+    ("/w/app/src/main.c:7:1: error: expected ';' before '}' token",
+     "/w/app/src/main.c:7:1: error: expected ';'", "fix the code at the file and line",
+     "west boards"),
+])
+def test_build_failure_hint_fits_the_failure(tmp_path: Path, west_log, monkeypatch, capsys,
+                                             output: str, shown: str, hint: str,
+                                             not_hinted: str) -> None:
+    """Every failure ended with the unknown-board hint, and compile errors lost file:line."""
+    monkeypatch.setenv("FAKE_WEST_OUTPUT", output)
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL) == 2
+    err = capsys.readouterr().err
+    assert shown in err and hint in err
+    assert not_hinted not in err
