@@ -479,3 +479,15 @@ def test_build_failure_hint_fits_the_failure(tmp_path: Path, west_log, monkeypat
     err = capsys.readouterr().err
     assert shown in err and hint in err
     assert not_hinted not in err
+
+
+def test_model_is_not_called_compiled_before_tvm_ran(tmp_path: Path, west_log, monkeypatch,
+                                                     capsys) -> None:
+    monkeypatch.delenv("TVM_HOME", raising=False)
+    model = tmp_path / "kws.tflite"
+    model.write_bytes(b"TFL3 fake")
+    assert build("-b", "native_sim", "-d", "b", "--model", model) == 2
+    captured = capsys.readouterr()
+    assert "TVM_HOME is not set" in captured.err
+    assert "compiled with TVM" not in captured.out
+    assert "kws.tflite, to be compiled with TVM" in captured.out
