@@ -489,5 +489,5 @@ def test_model_is_not_called_compiled_before_tvm_ran(tmp_path: Path, west_log, m
     assert build("-b", "native_sim", "-d", "b", "--model", model) == 2
     captured = capsys.readouterr()
     assert "TVM_HOME is not set" in captured.err
-    assert "compiled with TVM" not in captured.out
+    assert "kws.tflite compiled with TVM" not in captured.out
     assert "kws.tflite, to be compiled with TVM" in captured.out
