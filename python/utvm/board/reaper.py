@@ -7,7 +7,7 @@ the folder it belongs to (a build or a generated project) is deleted; it ends by
 when the board ends. One mechanism for the Project API's flash (owner: the server, folder:
 the project) and `west utvm flash` (folder: the build).
 
-    python -m utvm.board.reaper --group PGID [--pid PID] [--owner PID] [--folder DIR]
+    python <utvm>/board/reaper.py --group PGID [--pid PID] [--owner PID] [--folder DIR]
 """
 
 from __future__ import annotations
@@ -29,18 +29,16 @@ _STOP_TIMEOUT_S = 5.0
 def watch(group: int, pids: Sequence[int] = (), owner: int | None = None,
           folder: Path | None = None) -> subprocess.Popen[bytes]:
     """Starts the watcher for ``group`` (detached: it outlives whoever starts it)."""
-    command = [sys.executable, "-m", "utvm.board.reaper", "--group", str(group)]
+    # Run as a script: it needs only the standard library, not the utvm package.
+    command = [sys.executable, str(Path(__file__).resolve()), "--group", str(group)]
     for pid in pids:
         command += ["--pid", str(pid)]
     if owner is not None:
         command += ["--owner", str(owner)]
     if folder is not None:
         command += ["--folder", str(folder.absolute())]
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+                            stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def group_alive(group: int) -> bool:
