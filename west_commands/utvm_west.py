@@ -39,8 +39,10 @@ class UtvmCommand(WestCommand):
     def do_add_parser(self, parser_adder):
         cli = self._cli
         if cli is None:  # still give west a parser; do_run explains what is missing
-            parser = parser_adder.add_parser(self.name, help=self.help,
-                                             description=self.description)
+            parser = parser_adder.add_parser(
+                self.name, help=self.help,
+                description=f"{self.description}\n\nNot usable yet: {self._missing()}",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
             parser.add_argument("anything", nargs=argparse.REMAINDER)
             return parser
         parser = parser_adder.add_parser(
@@ -53,10 +55,15 @@ class UtvmCommand(WestCommand):
         cli.add_commands(commands)
         return parser
 
+    def _missing(self) -> str:
+        """What cannot be imported, and the install command for the Python west runs in."""
+        return (f"the utvm host package cannot be imported ({self._import_error}). Install it "
+                f"and what it needs into the Python west runs in: {sys.executable} -m pip "
+                f"install -e {_PACKAGE_PARENT}")
+
     def do_run(self, args, unknown):
         if self._cli is None:
-            self.die(f"the utvm host package cannot be imported ({self._import_error}). Install "
-                     f"it with: pip install -e {_PACKAGE_PARENT}")
+            self.die(self._missing())
         status = self._cli.dispatch(args)
         if status:
             raise CommandError(returncode=status)

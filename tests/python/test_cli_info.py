@@ -112,3 +112,14 @@ def test_python_dash_m_works():
     )
     assert finished.returncode == 0
     assert finished.stdout.strip() == f"utvm {__version__}"
+
+
+def test_info_says_who_holds_the_memory(capsys, tvm_fixtures):
+    """kws aot_packed: TVM's io_size_bytes (161,722 B) is not the tensors (490 + 12 B), and
+    the workspace lives in the generated code, not in the runtime's arena."""
+    code, out, err = run_cli(capsys, "info", str(tvm_fixtures / "kws_ref_model" / "aot_packed"))
+    assert code == 0, err
+    assert "workspace 104192 B (101.8 KiB), static in the model's code" in out
+    assert "inputs+outputs (tensors) 502 B" in out
+    assert "TVM's io_size_bytes 161722 B (157.9 KiB) (TVM's own accounting" in out
+    assert "runtime arena 8192 B (8.0 KiB)" in out

@@ -18,6 +18,7 @@ from utvm.board.tvm_compile import DEFAULT_TARGET, CompileOptions
 from utvm.errors import UtvmError
 from utvm.host.runner import encode_inputs
 from utvm.mlf.model import ModelLibrary
+from utvm.mlf.runtime_memory import model_memory
 from utvm.paths import repo_root
 
 MODEL_VARIABLE = "UTVM_MODEL"
@@ -70,7 +71,11 @@ class RpcServerApp(App):
                           state_dir: Path) -> dict[str, str]:
         definitions = super().cmake_definitions(model_dir, mlf, state_dir)
         if mlf is not None:
-            definitions.update(rpc_memory_for(mlf))
+            # The sizes go into a generated source of the app, not into Kconfig: another
+            # model then recompiles that file and the model's, not the whole image.
+            source = write_rpc_memory_source(state_dir, rpc_memory_for(mlf))
+            definitions.update({"CONFIG_UTVM_MEMORY_FROM_APP": "y",
+                                MEMORY_SOURCE_VARIABLE: str(source)})
         return definitions
 
     def check_model(self, mlf: ModelLibrary) -> None:
@@ -79,6 +84,25 @@ class RpcServerApp(App):
                 f"{mlf.source} was built with interface-api=c: it runs standalone, not over "
                 "RPC. Build it into the standalone app (--app aot_inference), or compile it "
                 "for host-driven use (aot with the packed interface and system-lib, or graph).")
+        if has_system_library(mlf) is False:
+            raise UtvmError(
+                f"{mlf.source} has no system library (no {SYSTEM_LIB_ENTRY} in its C "
+                "sources): the host finds the model's functions through it, so the first run "
+                "would fail. Compile it again with the system library: tvmc --runtime crt "
+                "--runtime-crt-system-lib 1, or relay.build(..., runtime=Runtime(\"crt\", "
+                "{\"system-lib\": True})).")
+
+
+SYSTEM_LIB_ENTRY = "TVMSystemLibEntryPoint"
+
+
+def has_system_library(mlf: ModelLibrary) -> bool | None:
+    """Whether the generated code defines the system library's entry point; None when
+    there is no C source to read (object files only)."""
+    if not mlf.c_sources:
+        return None
+    return any(SYSTEM_LIB_ENTRY in path.read_text(encoding="utf-8", errors="replace")
+               for path in mlf.c_sources)
 
 
 class AotInferenceApp(App):
@@ -153,29 +177,51 @@ class CustomApp(App):
         return self.path
 
 
-# What samples/rpc_server's prj.conf and the Kconfig defaults give; models needing more
-# get more, so that any model runs on a board with the RAM for it.
+# What samples/rpc_server's prj.conf and the Kconfig defaults give.
 RPC_SAMPLE_ARENA_BYTES = 24576
 RPC_DEFAULT_PACKET_BYTES = 2048
-_GRAPH_MARGIN_BYTES = 8192  # the parsed graph's nodes and entries, page rounding
-_AOT_MARGIN_BYTES = 4096
+# The least arena a model gets: room for what a host session allocates besides the model's
+# own tensors (time evaluator results, small arrays TVM's host tools make).
+RPC_MIN_ARENA_BYTES = 8192
 _PACKET_MARGIN_BYTES = 512  # the request's own encoding around the graph JSON or params
 
 
 def rpc_memory_for(mlf: ModelLibrary) -> dict[str, str]:
-    """Kconfig values that let the RPC server hold this model: the runtime arena (workspace,
-    inputs and outputs, and for the graph executor its JSON and uploaded parameters) and the
-    packet size (the graph JSON and the parameters each travel in one request)."""
-    tensors = sum(t.size_bytes for t in (*mlf.inputs, *mlf.outputs))
-    arena = mlf.workspace_size_bytes + tensors + _AOT_MARGIN_BYTES
+    """Kconfig values that let the RPC server hold this model: the runtime arena sized for
+    what the runtime itself allocates (not the workspace AOT code holds statically; the
+    graph executor's storage with the parameters the host uploads) and the packet size (the
+    graph JSON and the parameters each travel in one request)."""
+    memory = model_memory(mlf)
     packet = RPC_DEFAULT_PACKET_BYTES
     if mlf.executor == "graph":
-        graph = mlf.graph_json_path.stat().st_size if mlf.graph_json_path else 0
-        params = mlf.params_path.stat().st_size if mlf.has_params and mlf.params_path else 0
-        arena = mlf.workspace_size_bytes + tensors + graph + params + _GRAPH_MARGIN_BYTES
-        packet = max(packet, _round_up(max(graph, params) + _PACKET_MARGIN_BYTES, 256))
-    return {"CONFIG_UTVM_ARENA_SIZE": str(max(RPC_SAMPLE_ARENA_BYTES, _round_up(arena, 4096))),
+        largest = max(memory.graph_json_bytes, memory.params_bytes)
+        packet = max(packet, _round_up(largest + _PACKET_MARGIN_BYTES, 256))
+    arena = max(RPC_MIN_ARENA_BYTES, _round_up(memory.arena_bytes, 4096))
+    return {"CONFIG_UTVM_ARENA_SIZE": str(arena),
             "CONFIG_UTVM_RPC_MAX_PACKET_SIZE": str(packet)}
+
+
+MEMORY_SOURCE_VARIABLE = "UTVM_MEMORY_SOURCE"
+#: Where the generated arena and RPC buffer go in the build's utvm folder.
+MEMORY_SOURCE = Path("memory") / "utvm_memory.c"
+
+
+def write_rpc_memory_source(state_dir: Path, sizes: dict[str, str]) -> Path:
+    """The C file defining the runtime's arena and RPC receive buffer for
+    CONFIG_UTVM_MEMORY_FROM_APP, sized by ``sizes`` (rpc_memory_for's names); rewritten only
+    when the sizes change, so that an unchanged model recompiles nothing."""
+    arena = int(sizes["CONFIG_UTVM_ARENA_SIZE"])
+    packet = int(sizes["CONFIG_UTVM_RPC_MAX_PACKET_SIZE"])
+    text = (
+        "/* Generated by `west utvm build` for this build's model: the runtime's memory\n"
+        " * (CONFIG_UTVM_MEMORY_FROM_APP). Another model rewrites this file, not Kconfig. */\n"
+        "#include <stddef.h>\n#include <stdint.h>\n\n"
+        f"uint8_t utvm_app_arena[{arena}]\n"
+        "    __attribute__((aligned(1 << CONFIG_UTVM_PAGE_SIZE_LOG2)));\n"
+        f"const size_t utvm_app_arena_size = {arena};\n\n"
+        f"uint8_t utvm_app_rpc_rx_buf[{packet}] __attribute__((aligned(8)));\n"
+        f"const size_t utvm_app_rpc_rx_size = {packet};\n")
+    return _write_if_changed(state_dir / MEMORY_SOURCE, text.encode())
 
 
 def _round_up(value: int, step: int) -> int:

@@ -8,6 +8,7 @@ when the build is new or something CMake reads at configure time changed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -16,7 +17,15 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from utvm.board.apps import App, RpcServerApp, app_source_dir, resolve_app
+from utvm.board.apps import (
+    MEMORY_SOURCE_VARIABLE,
+    App,
+    RpcServerApp,
+    app_source_dir,
+    resolve_app,
+    rpc_memory_for,
+    write_rpc_memory_source,
+)
 from utvm.board.build_dir import (
     UTVM_STATE_DIR,
     ZephyrBuild,
@@ -27,6 +36,7 @@ from utvm.board.build_dir import (
     west_config_value,
 )
 from utvm.board.cmake_cache import read_cmake_cache
+from utvm.board.memory_fit import check_fit
 from utvm.board.model_source import MlfSource, ModelSource, TvmModelSource, source_from_record
 from utvm.board.model_stage import StageReport, stage_model
 from utvm.board.state import BUILD_RECORD, read_record, write_record
@@ -99,18 +109,34 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
 
     cache = existing.cache if existing else {}
     configure = _needs_configure(existing, cache, definitions, stage, request.west_args)
-    _run_west_build(west, _west_build_args(build_dir, board, app, definitions, configure,
-                                           request.west_args), board, stream)
+    if configure:
+        # Configure alone first: the devicetree and Kconfig it produces say whether the
+        # model fits the board before anything is compiled.
+        _run_west_build(west, _west_build_args(build_dir, board, app, definitions, True,
+                                               request.west_args, cmake_only=True),
+                        board, stream)
+        configured = read_build(build_dir)
+        if not board_looks_like_qemu(board, existing) and board_looks_like_qemu(board,
+                                                                                configured):
+            # Only configuring showed that this board runs in QEMU: give its RPC UART a PTY.
+            definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
+            print("utvm: this board runs in QEMU; configuring again to give its second UART "
+                  "a pseudo-terminal", file=stream, flush=True)
+            _run_west_build(west, _west_build_args(build_dir, board, app, definitions, True,
+                                                   request.west_args, cmake_only=True),
+                            board, stream)
+    if stage is not None:
+        with open_mlf(stage.folder) as staged:
+            sizes = None
+            if MEMORY_SOURCE_VARIABLE in definitions:  # the user's -D sizes win over ours
+                sizes = {**rpc_memory_for(staged), **_user_sizes(request.west_args)}
+                write_rpc_memory_source(state_dir, sizes)
+            check_fit(read_build(build_dir), staged, app.host_driven, sizes)
+    _run_west_build(west, _west_build_args(build_dir, board, app, definitions, False,
+                                           request.west_args, compile_only=configure),
+                    board, stream)
 
     built = read_build(build_dir)
-    if not board_looks_like_qemu(board, existing) and board_looks_like_qemu(board, built):
-        # Only configuring showed that this board runs in QEMU: give its RPC UART a PTY.
-        definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
-        print("utvm: this board runs in QEMU; configuring again to give its second UART a "
-              "pseudo-terminal", file=stream, flush=True)
-        _run_west_build(west, _west_build_args(build_dir, board, app, definitions, True,
-                                               request.west_args), board, stream)
-        built = read_build(build_dir)
     write_record(built.state_dir, BUILD_RECORD, {
         "board": board, "app": app_choice, "app_source_dir": str(app.source_dir),
         "host_driven": app.host_driven,
@@ -136,6 +162,17 @@ def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
         label = f"{mlf.module_name} ({mlf.executor_kind})"
     print(f"utvm: {stage.describe()} in {stage.folder}", file=out, flush=True)
     return stage, label
+
+
+def _user_sizes(west_args: list[str]) -> dict[str, str]:
+    """CONFIG_UTVM_ARENA_SIZE / _RPC_MAX_PACKET_SIZE given after `--`."""
+    sizes = {}
+    for argument in split_west_args(west_args)[1]:
+        name, _, value = argument[2:].partition("=")
+        if argument.startswith("-D") and name.split(":")[0] in (
+                "CONFIG_UTVM_ARENA_SIZE", "CONFIG_UTVM_RPC_MAX_PACKET_SIZE"):
+            sizes[name.split(":")[0]] = value
+    return sizes
 
 
 def _load_arrays(paths: list[Path]) -> list[np.ndarray]:
@@ -211,11 +248,23 @@ def _make_pristine(build_dir: Path, source_dir: Path, out: TextIO) -> None:
 def _needs_configure(existing: ZephyrBuild | None, cache: dict[str, str],
                      definitions: dict[str, str], stage: StageReport | None,
                      west_args: list[str]) -> bool:
-    if existing is None or not existing.configured or west_args:
+    if existing is None or not existing.configured:
         return True
     if stage is not None and stage.needs_configure:
         return True
-    for name, value in definitions.items():
+    user_west, user_cmake = split_west_args(west_args)
+    if any(_configure_option(a) for a in user_west):
+        return True
+    wanted = dict(definitions)
+    for argument in user_cmake:  # the user's -D values win over ours, as on the command line
+        if not argument.startswith("-D") or "=" not in argument:
+            return True
+        name, _, value = argument[2:].partition("=")
+        name = name.split(":")[0]
+        if name == "ZEPHYR_EXTRA_MODULES":
+            return True
+        wanted[name] = value.strip('"')
+    for name, value in wanted.items():
         if name == "ZEPHYR_EXTRA_MODULES":
             if not any(same_path(value, m) for m in existing.extra_modules):
                 return True
@@ -228,12 +277,44 @@ def _needs_configure(existing: ZephyrBuild | None, cache: dict[str, str],
     return False
 
 
+# `west build` options that change what CMake configures (the rest: -o, -t, -v act when
+# compiling, and make no reconfiguration).
+_CONFIGURE_OPTIONS = ("--shield", "--snippet", "-S", "--extra-conf", "--extra-dtc-overlay",
+                      "--sysbuild", "--no-sysbuild", "--cmake", "-c", "--domain")
+
+
+def _configure_option(argument: str) -> bool:
+    return any(argument == o or argument.startswith(o + "=") for o in _CONFIGURE_OPTIONS) \
+        or (argument.startswith("-S") and argument != "-S")
+
+
+def _compile_west_args(user_west: list[str]) -> list[str]:
+    """The user's west build options without those configuring already took."""
+    kept, skip = [], False
+    for argument in user_west:
+        if skip:
+            skip = False
+            continue
+        if _configure_option(argument):
+            skip = "=" not in argument and argument in ("--shield", "--snippet", "-S",
+                                                        "--extra-conf", "--extra-dtc-overlay",
+                                                        "--domain")
+            continue
+        kept.append(argument)
+    return kept
+
+
 def _west_build_args(build_dir: Path, board: str, app: App, definitions: dict[str, str],
-                     configure: bool, west_args: list[str]) -> list[str]:
+                     configure: bool, west_args: list[str], cmake_only: bool = False,
+                     compile_only: bool = False) -> list[str]:
+    """``cmake_only``: configure without compiling; ``compile_only``: the build that follows
+    it (options that configure were already given)."""
     user_west, user_cmake = split_west_args(west_args)
+    if compile_only:
+        user_west = _compile_west_args(user_west)
     # --pristine=never: our staged model lives in the build folder, and -p is ours to do.
     command = ["build", "-d", str(build_dir), "-b", board, "--pristine=never", *user_west,
-               str(app.source_dir)]
+               *(["--cmake-only"] if cmake_only else []), str(app.source_dir)]
     if configure:
         merged = dict(definitions)
         for argument in list(user_cmake):  # the user's extra modules join ours
@@ -263,10 +344,35 @@ def _run_west_build(west: West, args: list[str], board: str, out: TextIO) -> Non
     print(f"utvm: running west {' '.join(args)}", file=out, flush=True)
     result = west.run(args, out)
     if result.returncode != 0:
-        raise UtvmError(failure_message(
-            "west build", west.command(*args), result,
-            f"Fix what Zephyr reports above (for an unknown board, `west boards` lists the "
-            f"ones this Zephyr knows; '{board}' is what was asked for)."))
+        raise UtvmError(failure_message("west build", west.command(*args), result,
+                                        build_failure_hint(result.diagnosis(), board)))
+
+
+def build_failure_hint(diagnosis: list[str], board: str) -> str:
+    """What to do, for the kind of failure the build's own messages show."""
+    text = "\n".join(diagnosis)
+    if "No board named" in text or "Invalid BOARD" in text:
+        return (f"'{board}' is not a board this Zephyr knows: `west boards` lists them (some "
+                "need a qualifier, e.g. nrf52840dk/nrf52840).")
+    if "Zephyr-sdk" in text:
+        return ("no toolchain for this board: install the Zephyr SDK, or name another one: "
+                "ZEPHYR_TOOLCHAIN_VARIANT=host for native_sim; for Cortex-M boards Debian's "
+                "arm-none-eabi-gcc with ZEPHYR_TOOLCHAIN_VARIANT=gnuarmemb "
+                "GNUARMEMB_TOOLCHAIN_PATH=/usr (see the README's toolchain table).")
+    overflow = re.search(r"region .(\w+). overflowed by (\d+) bytes", text)
+    if overflow:
+        return (f"the image is {int(overflow.group(2)):,} bytes too large for the board's "
+                f"{overflow.group(1)}: `west utvm info` shows what the model needs; try a board "
+                "with more memory, the other executor, or a smaller CONFIG_UTVM_ARENA_SIZE "
+                "(-- -DCONFIG_UTVM_ARENA_SIZE=<bytes>).")
+    compiled = re.search(r"(\S+?):\d+(?::\d+)?: (?:fatal )?error:", text)
+    if compiled:
+        where = compiled.group(1)
+        if f"/{UTVM_STATE_DIR}/{STAGED_MODEL_DIR}/" in where:
+            return ("the model's generated code does not compile (above, with file and line): "
+                    "compile the model again with TVM, or fix the MLF.")
+        return "fix the code at the file and line named above, then build again."
+    return "Fix what Zephyr reports above, then build again."
 
 
 def cached_model_dir(build: ZephyrBuild) -> Path | None:

@@ -35,6 +35,16 @@ PART_TITLES = {
     "app": "application",
     "other": "other (padding, linker, no debug info)",
 }
+# Large buffers worth naming inside their part: symbol -> what it is.
+NAMED_BUFFERS = {
+    "arena": "runtime arena (CONFIG_UTVM_ARENA_SIZE)",
+    "utvm_app_arena": "runtime arena (sized for the model)",
+    "utvm_app_rpc_rx_buf": "RPC receive buffer (sized for the model)",
+    "workspace_arena": "runtime workspace arena (CONFIG_UTVM_WORKSPACE_SIZE)",
+    "rx_buf": "RPC receive buffer (CONFIG_UTVM_RPC_MAX_PACKET_SIZE)",
+    "global_workspace": "model workspace, static in its code (TVM's USMP pool)",
+    "global_const_workspace": "model constants (TVM's constant pool)",
+}
 _DW_OP_ADDR = 0x03
 _LOOK_BACK = 64
 
@@ -77,6 +87,8 @@ class Footprint:
     elf: Path
     rom: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PARTS, 0))
     ram: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PARTS, 0))
+    #: NAMED_BUFFERS found in the image: symbol -> (part, ROM bytes, RAM bytes)
+    buffers: dict[str, tuple[str, int, int]] = field(default_factory=dict)
 
     @property
     def rom_total(self) -> int:
@@ -92,6 +104,9 @@ class Footprint:
             "parts": {part: {"title": PART_TITLES[part], "rom": self.rom[part],
                              "ram": self.ram[part]} for part in PARTS},
             "total": {"rom": self.rom_total, "ram": self.ram_total},
+            "buffers": {name: {"title": NAMED_BUFFERS[name], "part": part, "rom": rom,
+                               "ram": ram}
+                        for name, (part, rom, ram) in self.buffers.items()},
         }
 
     def table(self) -> str:
@@ -104,6 +119,15 @@ class Footprint:
         lines.append("-" * len(lines[0]))
         lines.append(f"{'total':<{width}}  {self.rom_total:>12,}  {self.ram_total:>12,}")
         return "\n".join(lines)
+
+    def buffer_table(self) -> str:
+        """The large buffers inside the parts (arena, static workspace, constant pool)."""
+        rows = [(f"{NAMED_BUFFERS[name]} [{part}]", rom, ram)
+                for name, (part, rom, ram) in self.buffers.items()]
+        width = max((len(label) for label, _, _ in rows), default=0)
+        return "\n".join([f"{'of which':<{width}}  {'ROM (bytes)':>12}  {'RAM (bytes)':>12}"]
+                         + [f"{label:<{width}}  {rom:>12,}  {ram:>12,}"
+                            for label, rom, ram in rows])
 
 
 @dataclass(frozen=True)
@@ -130,9 +154,13 @@ def measure(elf_path: Path, roots: PartRoots, link_map: Path | None = None,
     except ELFError as exc:
         raise UtvmError(f"{elf_path} is not a readable ELF file: {exc}") from exc
     footprint = Footprint(elf_path)
-    for address, size, section, file_hint in symbols:
-        source = locator.source_of(address, not section.ram, file_hint, roots)
-        _count(footprint, section, roots.part_of(source), size)
+    for address, size, section, file_hint, name in symbols:
+        part = roots.part_of(locator.source_of(address, not section.ram, file_hint, roots))
+        _count(footprint, section, part, size)
+        if name in NAMED_BUFFERS and part in ("runtime", "model"):
+            _, rom, ram = footprint.buffers.get(name, (part, 0, 0))
+            footprint.buffers[name] = (part, rom + (size if section.rom else 0),
+                                       ram + (size if section.ram else 0))
     if link_map is not None and objects is not None:
         _count_unsymbolled(footprint, sections, symbols, link_map, objects, roots)
     for kind in ("rom", "ram"):
@@ -153,7 +181,7 @@ def _count_unsymbolled(footprint: Footprint, sections: dict[int, _Section],
                        symbols: list[tuple[int, int, _Section, str | None]], link_map: Path,
                        objects: ObjectSources, roots: PartRoots) -> None:
     by_name = {s.name: s for s in sections.values()}
-    covered = sorted((address, address + size) for address, size, _, _ in symbols)
+    covered = sorted((address, address + size) for address, size, _, _, _ in symbols)
     starts = [low for low, _ in covered]
     previous_end = -1
     for piece in read_link_map(link_map, set(by_name)):
@@ -202,8 +230,10 @@ def _memory_sections(elf: ELFFile) -> dict[int, _Section]:
     return found
 
 
-def _symbols(elf: ELFFile, sections: dict[int, _Section]
-             ) -> list[tuple[int, int, _Section, str | None]]:
+_Symbol = tuple[int, int, _Section, str | None, str]  # address, size, section, file, name
+
+
+def _symbols(elf: ELFFile, sections: dict[int, _Section]) -> list[_Symbol]:
     """Functions and variables with a size, each counted once (aliases share an address)."""
     table = elf.get_section_by_name(".symtab")
     if not isinstance(table, SymbolTableSection):
@@ -233,20 +263,20 @@ def _symbols(elf: ELFFile, sections: dict[int, _Section]
         seen.add(key)
         local = symbol["st_info"]["bind"] == "STB_LOCAL"
         size = min(symbol["st_size"], section.start + section.size - address)
-        result.append((address, max(size, 0), section, current_file if local else None))
+        result.append((address, max(size, 0), section, current_file if local else None,
+                       symbol.name))
     return _without_overlaps(result)
 
 
-def _without_overlaps(symbols: list[tuple[int, int, _Section, str | None]]
-                      ) -> list[tuple[int, int, _Section, str | None]]:
+def _without_overlaps(symbols: list[_Symbol]) -> list[_Symbol]:
     """Nested or overlapping symbols (a function inside another's range, aliases of other
     sizes) would count their bytes twice: keep each byte with the first symbol holding it."""
     clipped = []
     end = -1
-    for address, size, section, hint in sorted(symbols, key=lambda s: (s[0], -s[1])):
+    for address, size, section, hint, name in sorted(symbols, key=lambda s: (s[0], -s[1])):
         start = max(address, end)
         if address + size > start:
-            clipped.append((start, address + size - start, section, hint))
+            clipped.append((start, address + size - start, section, hint, name))
             end = address + size
     return clipped
 
@@ -344,13 +374,32 @@ def measure_build(build: ZephyrBuild, model_dir: Path | None) -> Footprint:
         elf, link_map = build.exe_path, None  # native_sim: zephyr.elf is only partly linked
     roots = PartRoots(
         model=tuple(p for p in (model_dir, build.state_dir) if p is not None),
-        runtime=(repo_root() / "runtime",),
+        # The arena and RPC buffer `west utvm build` generates are the runtime's memory.
+        runtime=(repo_root() / "runtime", build.state_dir / "memory"),
         app=tuple(p for p in (build.source_dir, build.app_dir) if p is not None),
         zephyr=tuple(p for p in (build.zephyr_base, build.zephyr_dir, build.app_dir / "modules")
                      if p is not None),
     )
+    _refuse_stale(build, elf)
     objects = ObjectSources(build.app_dir) if link_map is not None else None
     return measure(elf, roots, link_map if link_map and link_map.is_file() else None, objects)
+
+
+def _refuse_stale(build: ZephyrBuild, elf: Path) -> None:
+    """An object file newer than the image means the last build compiled but did not link
+    (a failed link, an interrupted build): the image is the previous one's."""
+    try:
+        image_time = elf.stat().st_mtime
+    except OSError:
+        return  # measure() says the image does not exist
+    newer = [path for path in build.build_dir.rglob("*.obj")
+             if path.is_file() and path.stat().st_mtime > image_time]
+    if newer:
+        raise UtvmError(
+            f"{elf} is stale: {len(newer)} object file(s) were compiled after it (e.g. "
+            f"{newer[0].relative_to(build.build_dir)}), so the last build did not link. Build "
+            "again and fix what it reports (`west utvm build`); the image here is the previous "
+            "build's.")
 
 
 def _is_relocatable(elf_path: Path) -> bool:

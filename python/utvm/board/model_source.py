@@ -57,7 +57,7 @@ class TvmModelSource(ModelSource):
         self.options = options
 
     def describe(self) -> str:
-        return f"{self.path.name} compiled with TVM ({self.options.describe()})"
+        return f"{self.path.name}, to be compiled with TVM ({self.options.describe()})"
 
     def produce(self, work_dir: Path, progress: TextIO) -> Path:
         return compile_model(self.path, work_dir / "compiled", self.options, progress).archive

@@ -8,11 +8,10 @@ is re-run only when the set of files or what CMake reads at configure time chang
 
 from __future__ import annotations
 
-import filecmp
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from utvm.mlf.constant_copies import without_constant_copies
 from utvm.mlf.model import ModelLibrary
 
 # The parts of an MLF the build uses. TVM's own runtime/ and templates/ are left out: the
@@ -65,16 +64,23 @@ def stage_model(mlf: ModelLibrary, folder: Path) -> StageReport:
         report.removed.append(name)
     for name, source in sorted(wanted.items()):
         target = folder / name
+        data = _staged_bytes(name, source)
         if name not in present:
             report.added.append(name)
-        elif filecmp.cmp(source, target, shallow=False):
+        elif target.stat().st_size == len(data) and target.read_bytes() == data:
             continue  # same bytes: keep the old file and its time stamp
         else:
             report.changed.append(name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        target.write_bytes(data)
     _remove_empty_folders(folder)
     return report
+
+
+def _staged_bytes(name: str, source: Path) -> bytes:
+    """The file as staged: generated C without TVM's unused second copy of the constants."""
+    data = source.read_bytes()
+    return without_constant_copies(data) if name.endswith(".c") else data
 
 
 def _files_of(root: Path) -> dict[str, Path]:

@@ -1,8 +1,8 @@
 """Simulated boards as background processes: start, find the PTY of their UART, stop.
 
 A simulator runs in its own process group (QEMU runs under `west build -t run`, i.e. west,
-ninja and QEMU), so stopping it stops all of them. Its output goes to a log file, which is
-also where the PTY's name is read from.
+ninja and QEMU), so stopping it stops all of them; QEMU's own pid is recorded too. Its
+output goes to a log file, which is also where the PTY's name is read from.
 """
 
 from __future__ import annotations
@@ -10,17 +10,16 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from utvm.board.reaper import members, stop_group, watch
 from utvm.errors import UtvmError
 
 _START_TIMEOUT_S = 120.0  # QEMU through `west build -t run` may still link first
-_STOP_TIMEOUT_S = 5.0
 
 PtyPicker = Callable[[str], str | None]  # log text -> PTY path, once it is there
 
@@ -31,6 +30,9 @@ class RunningSimulator:
     pid: int  # leader of its process group
     pty: str
     log: str
+    #: The simulator's own processes (QEMU's pid under `west build -t run`), stopped by pid
+    #: too, should they have left the group.
+    board_pids: tuple[int, ...] = ()
 
     def alive(self) -> bool:
         try:
@@ -42,17 +44,16 @@ class RunningSimulator:
         return _is_running(self.pid) and os.path.exists(self.pty)
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            return
-        deadline = time.monotonic() + _STOP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if not _is_running(self.pid):
-                return
-            time.sleep(0.05)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
+        """Stops the whole process group (west, ninja and QEMU; or native_sim) and the
+        board's own processes."""
+        _reap(self.pid)
+        stop_group(self.pid, [p for p in self.board_pids if p != self.pid])
+        _reap(self.pid)
+
+    def stop_when_gone(self, folder: Path, owner: int | None = None) -> None:
+        """Stops this board once ``folder`` is deleted or ``owner`` (a pid) exits, whatever
+        happens to the process starting it (utvm.board.reaper)."""
+        watch(self.pid, self.board_pids, owner, folder)
 
     def to_record(self) -> dict[str, object]:
         return asdict(self)
@@ -61,9 +62,16 @@ class RunningSimulator:
     def from_record(cls, record: dict[str, object] | None) -> RunningSimulator | None:
         try:
             return cls(str(record["kind"]), int(record["pid"]), str(record["pty"]),  # type: ignore[index]
-                       str(record["log"]))  # type: ignore[index]
-        except (KeyError, TypeError, ValueError):
+                       str(record["log"]),  # type: ignore[index]
+                       tuple(int(p) for p in record.get("board_pids", ())))  # type: ignore[union-attr]
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
+
+
+def _reap(pid: int) -> None:
+    """Collects our own child's exit status, so that it does not linger as a zombie."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def _is_running(pid: int) -> bool:
@@ -98,7 +106,8 @@ def start_simulator(kind: str, command: Sequence[str], log_path: Path, pick_pty:
                                        start_new_session=True)
         except OSError as exc:
             raise UtvmError(f"cannot start the {kind} board ({command[0]}): {exc}") from exc
-    simulator_of = lambda pty: RunningSimulator(kind, process.pid, pty, str(log_path))  # noqa: E731
+    simulator_of = lambda pty: RunningSimulator(  # noqa: E731
+        kind, process.pid, pty, str(log_path), _board_processes(process.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = log_path.read_text(encoding="utf-8", errors="replace")
@@ -113,6 +122,19 @@ def start_simulator(kind: str, command: Sequence[str], log_path: Path, pick_pty:
     simulator_of("").stop()
     raise UtvmError(f"the {kind} board did not report a pseudo-terminal within {timeout:.0f} s. "
                     f"Its output ({log_path}):\n" + _tail(log_path.read_text(errors="replace")))
+
+
+def _board_processes(group: int) -> tuple[int, ...]:
+    """The simulator itself among its group: QEMU under west and ninja (by program name)."""
+    found = []
+    for pid in members(group):
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        if name.strip().startswith("qemu-system"):
+            found.append(pid)
+    return tuple(found)
 
 
 def _tail(text: str, lines: int = 25) -> str:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ class FlashOptions:
     runner: str | None = None
     dev_id: str | None = None
     skip_rebuild: bool = False
+    #: A simulated board started in the background stops when this process exits (the
+    #: Project API server); it always stops when its build folder is deleted.
+    owner_pid: int | None = None
 
 
 @dataclass
@@ -155,6 +159,7 @@ class SimulatedTarget(Target):
                   file=out, flush=True)
             previous.stop()
         simulator = self._start(out)
+        simulator.stop_when_gone(self.build.build_dir, options.owner_pid)
         write_record(self.build.state_dir, SIMULATOR_RECORD, simulator.to_record())
         return (f"{self.build.board} is running in the background (pid {simulator.pid}); its "
                 f"RPC UART is {simulator.pty}. Its output goes to {simulator.log}. "
@@ -189,6 +194,7 @@ class SimulatedTarget(Target):
             return
         # Nothing running: start it for this run only.
         simulator = self._start(out)
+        simulator.stop_when_gone(self.build.build_dir, os.getpid())  # even if we are killed
         print(f"utvm: started {self.build.board} for this run (pid {simulator.pid}, "
               f"{simulator.pty})", file=out, flush=True)
         try:

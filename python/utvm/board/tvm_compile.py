@@ -21,7 +21,6 @@ from typing import Any, Literal, TextIO
 
 import utvm
 from utvm.board.tvm_home import TvmInstall, find_tvm
-from utvm.board.tvm_worker import ERROR_PREFIX
 from utvm.errors import UtvmError
 
 MODEL_SUFFIXES = (".tflite", ".onnx")
@@ -122,6 +121,10 @@ def _run_worker(job_file: Path, tvm: TvmInstall, env: dict[str, str], out: TextI
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(paths)
+    # Imported here, not at the top: `python -m utvm.board.tvm_worker` must not find itself
+    # already imported through the package (runpy's RuntimeWarning on every compile).
+    from utvm.board.tvm_worker import ERROR_PREFIX
+
     command = [sys.executable, "-m", "utvm.board.tvm_worker", str(job_file)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, text=True, errors="replace", env=env)

@@ -34,11 +34,16 @@ def compile_job(job: dict[str, Any]) -> int:
         from tvm.driver import tvmc
         from tvm.relay.backend import Executor, Runtime
     except ImportError as exc:
-        return fail(f"cannot import TVM from {job['tvm_python']}: {exc}. Is TVM built (its "
-                    "build/libtvm.so present) and are its Python requirements installed?")
+        missing = getattr(exc, "name", None)
+        if missing and not missing.startswith("tvm"):
+            return fail(f"cannot import TVM from {job['tvm_python']}: its Python requirement "
+                        f"'{missing}' is missing. Install TVM's requirements into the Python "
+                        f"west runs in: {sys.executable} -m pip install {missing} (TVM 0.18 "
+                        "needs attrs, cloudpickle, decorator, ml_dtypes, numpy, psutil, scipy, "
+                        "tornado and typing_extensions, and tflite or onnx for the model).")
+        return fail(f"cannot import TVM from {job['tvm_python']}: {exc}. " + _loaded_library())
     except Exception as exc:  # TVM raises its own errors when libtvm cannot be loaded
-        return fail(f"TVM failed to load: {exc}. Build TVM first (mkdir build; cp "
-                    "cmake/config.cmake build/; set USE_MICRO ON; cmake ..; make).")
+        return fail(f"TVM failed to load: {exc}. " + _loaded_library())
     say(f"TVM {getattr(tvm, '__version__', 'unknown version')} from {Path(tvm.__file__).parent}")
     say(f"loading {job['model']}")
     started = time.monotonic()
@@ -67,6 +72,26 @@ def compile_job(job: dict[str, Any]) -> int:
         return fail(f"TVM finished but wrote no Model Library Format at {job['output']}")
     say(f"compiled in {time.monotonic() - started:.1f} s")
     return 0
+
+
+def _loaded_library() -> str:
+    """Which TVM library was loaded, when it has no compiler (only the runtime), or what to
+    build when none could be."""
+    import os
+
+    base = sys.modules.get("tvm._ffi.base")
+    library = getattr(getattr(base, "_LIB", None), "_name", None)
+    chosen = "TVM_LIBRARY_PATH and TVM_USE_RUNTIME_LIB choose which library TVM loads"
+    if library and "runtime" in Path(library).name:
+        return (f"This TVM has no compiler: it loaded {library}, TVM's runtime only. Build the "
+                "full libtvm.so (cmake with USE_MICRO ON) and let TVM find it: "
+                f"{chosen} (now TVM_LIBRARY_PATH="
+                f"{os.environ.get('TVM_LIBRARY_PATH', '<unset>')}, TVM_USE_RUNTIME_LIB="
+                f"{os.environ.get('TVM_USE_RUNTIME_LIB', '<unset>')}).")
+    if library:
+        return f"It loaded {library}; {chosen}."
+    return ("Build TVM first (mkdir build; cp cmake/config.cmake build/; set USE_MICRO ON; "
+            f"cmake ..; make); {chosen}.")
 
 
 def main(argv: list[str]) -> int:

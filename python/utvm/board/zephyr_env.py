@@ -19,8 +19,11 @@ from utvm.errors import UtvmError
 _TAIL_LINES = 400
 _DIAGNOSIS_LINES = 6
 # Lines worth repeating in the final error message: Zephyr's and CMake's own diagnoses.
+# A compiler's error keeps its file:line in front (first alternative: it matches earliest).
 _DIAGNOSIS = re.compile(
+    r"[^\s:][^:\s]*:\d+(?::\d+)?: (?:fatal )?error: .*|"
     r"No board named .*|Invalid BOARD.*|CMake Error.*|FATAL ERROR:.*|error: .*|"
+    r"Could not find a package configuration file provided by \"Zephyr-sdk\".*|"
     r".*utvm_add_model\(.*|.*undefined reference.*|.*region .* overflowed.*|"
     r"ModuleNotFoundError: .*",
 )

@@ -16,8 +16,14 @@ The model is either a Model Library Format you already have (--mlf), or a .tflit
 file that your own TVM compiles first (--model; TVM is found through TVM_HOME and must be
 0.18 or older, the last releases with microTVM). The MLF is checked, staged into
 BUILD_DIR/utvm/model and handed to the app through CMake's UTVM_MODEL, which the app gives
-to utvm_add_model(). Building again with the same model reconfigures nothing; a changed
-model recompiles only the files that changed.
+to utvm_add_model(). Building again with the same model reconfigures nothing (west build
+options such as -o=-j2 do not either; new -D values and configure options such as --shield
+do); a changed model recompiles only the files that changed.
+
+Before compiling, the board's devicetree (zephyr,sram and zephyr,flash) is checked against
+what the model and utvm take: the runtime arena (sized for what the runtime allocates for
+this model), the workspace TVM's code holds itself, the RPC buffer, the main stack and the
+model's constants. A model that cannot fit is refused with the numbers and what to try.
 """
 
 _EPILOG = """\

@@ -49,4 +49,7 @@ def handle(arguments: argparse.Namespace) -> int:
     else:
         print(f"footprint of {footprint.elf} ({build.board})")
         print(footprint.table())
+        if footprint.buffers:
+            print()
+            print(footprint.buffer_table())
     return 0

@@ -70,9 +70,7 @@ def render(mlf: ModelLibrary) -> str:
         f"  executor:    {mlf.executor}, {interface}",
         f"  target:      {', '.join(mlf.targets)}",
         f"  versions:    MLF {mlf.mlf_version}, TVM {mlf.tvm_version or 'unknown'}",
-        f"  memory:      workspace {_bytes(mlf.workspace_size_bytes)}, "
-        f"constants {_bytes(mlf.constants_size_bytes)}"
-        + ("" if mlf.io_size_bytes is None else f", inputs+outputs {_bytes(mlf.io_size_bytes)}"),
+        *_memory_lines(mlf),
     ]
     if mlf.has_params:
         lines.append(f"  parameters:  {len(mlf.param_names)} tensors loaded at run time "
@@ -87,6 +85,39 @@ def render(mlf: ModelLibrary) -> str:
             lines.append("    (none recorded)")
     lines.append(f"  order from:  {mlf.order_source}")
     return "\n".join(lines)
+
+
+def _memory_lines(mlf: ModelLibrary) -> list[str]:
+    """Who holds which bytes: the model's code (static workspace, constants), the runtime's
+    arena, the host; TVM's own io_size_bytes only labelled as TVM's figure."""
+    from utvm.mlf.runtime_memory import model_memory
+
+    memory = model_memory(mlf)
+    if memory.static_workspace_bytes:
+        workspace = f"{_bytes(memory.static_workspace_bytes)}, static in the model's code"
+    elif mlf.executor == "graph":
+        workspace = (f"{_bytes(memory.runtime_workspace_bytes)} (largest operator, one at a "
+                     f"time) from the runtime's memory; TVM's workspace_size_bytes "
+                     f"{_bytes(mlf.workspace_size_bytes)}")
+    else:
+        workspace = f"{_bytes(mlf.workspace_size_bytes)}, from the runtime's memory"
+    held = (f"parameters uploaded by the host {_bytes(memory.params_bytes)}"
+            if memory.params_bytes else f"constants {_bytes(mlf.constants_size_bytes)}")
+    lines = [f"  memory:      workspace {workspace}",
+             f"               {held}, inputs+outputs (tensors) {_bytes(memory.io_bytes)}"]
+    if memory.graph_storage_bytes:
+        lines.append(f"               graph storage {_bytes(memory.graph_storage_bytes)}"
+                     + (" (parameters included)" if memory.params_bytes else ""))
+    if mlf.interface == "packed":
+        from utvm.board.apps import rpc_memory_for
+
+        arena = int(rpc_memory_for(mlf)["CONFIG_UTVM_ARENA_SIZE"])
+        lines.append(f"               runtime arena {_bytes(arena)} (the CONFIG_UTVM_ARENA_SIZE "
+                     "`west utvm build` gives host-driven apps)")
+    if mlf.io_size_bytes is not None:
+        lines.append(f"               TVM's io_size_bytes {_bytes(mlf.io_size_bytes)} (TVM's "
+                     "own accounting, not the tensors' size)")
+    return lines
 
 
 def _bytes(count: int) -> str:

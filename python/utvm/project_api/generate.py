@@ -31,6 +31,7 @@ from utvm.board.apps import (
 )
 from utvm.errors import UtvmError
 from utvm.mlf.archive import extract_archive, is_tar_archive
+from utvm.mlf.constant_copies import without_constant_copies
 from utvm.mlf.loader import open_mlf
 from utvm.mlf.model import ModelLibrary
 
@@ -122,6 +123,11 @@ def _fill(folder: Path, mlf_path: Path, options: dict[str, Any], server_script: 
     extract_archive(model_tar, folder / MODEL_DIR)
     for name in _NOT_UNPACKED:
         shutil.rmtree(folder / MODEL_DIR / name, ignore_errors=True)
+    for source in (folder / MODEL_DIR / "codegen").rglob("*.c"):  # the constants once only
+        data = source.read_bytes()
+        lean = without_constant_copies(data)
+        if lean is not data:
+            source.write_bytes(lean)
     operators = _operator_style(folder / MODEL_DIR)
     if operators is not None:
         conf = _project_conf(None, operators, options)

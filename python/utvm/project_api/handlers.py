@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import io
+import os
 import re
 import shlex
 import shutil
@@ -84,6 +85,7 @@ class ProjectHandler:
         self.server_dir = server_dir.absolute()
         self.log = log if log is not None else sys.stderr
         self.bridge = TransportBridge()
+        self._flashed: SimulatedTarget | None = None  # a board this server's flash started
 
     # -- what this folder is -------------------------------------------------------------
     @property
@@ -132,8 +134,10 @@ class ProjectHandler:
                          project_dir: str, options: dict[str, Any]) -> None:
         # standalone_crt_dir (TVM's C runtime) is not used: the module has its own.
         values = _parse("generate_project", options)
-        generate.generate_project(Path(model_library_format_path), Path(project_dir), values,
-                                  self.server_dir / generate.SERVER_SCRIPT, self._module_dir())
+        caller = caller_directory()
+        generate.generate_project(caller / model_library_format_path, caller / project_dir,
+                                  values, self.server_dir / generate.SERVER_SCRIPT,
+                                  self._module_dir())
         self._say(f"generated {project_dir} for {values['board']}")
 
     def build(self, options: dict[str, Any]) -> None:
@@ -157,7 +161,10 @@ class ProjectHandler:
             if ignored:
                 self._say(f"{', '.join(ignored)} ignored: {target.build.board} is simulated "
                           "on this computer")
-            flash_options = FlashOptions(skip_rebuild=True)
+            # What flash starts belongs to this server: it stops when the transport closes,
+            # when the server exits (even killed) or when the project is deleted.
+            flash_options = FlashOptions(skip_rebuild=True, owner_pid=os.getpid())
+            self._flashed = target
         else:
             flash_options = FlashOptions(values["flash_runner"], values["serial_number"],
                                          skip_rebuild=True)
@@ -177,6 +184,9 @@ class ProjectHandler:
 
     def close_transport(self) -> None:
         self.bridge.close()
+        flashed, self._flashed = self._flashed, None
+        if flashed is not None:  # as TVM's Zephyr template: the session's board goes too
+            self._say(flashed.stop())
 
     def read_transport(self, n: int, timeout_sec: float | None) -> dict[str, str]:
         return {"data": self.bridge.read(n, timeout_sec)}
@@ -220,6 +230,16 @@ class ProjectHandler:
 
     def _say(self, message: str) -> None:
         print(f"utvm: {message}", file=self.log, flush=True)
+
+
+def caller_directory() -> Path:
+    """Where TVM (the process that started this server) runs: relative paths it sends are
+    meant from there, not from the server's folder. An absolute path joined to it stays
+    itself."""
+    try:
+        return Path(os.readlink(f"/proc/{os.getppid()}/cwd"))
+    except OSError:
+        return Path.cwd()
 
 
 def _parse(method: str, given: dict[str, Any]) -> dict[str, Any]:

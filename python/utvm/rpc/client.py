@@ -241,6 +241,9 @@ class RpcClient:
         wire_args = [codec.to_arg(a) for a in args] if args else []
 
         def label() -> str:
+            if name.startswith(_RETURNED_BY):  # it has no name of its own
+                described = codec.describe_args(wire_args)
+                return f"a call of {name}" + (f" with ({described})" if described else "")
             if name:
                 return f"{name}({codec.describe_args(wire_args)})"
             return codec.describe(CallFunc(handle, wire_args))
@@ -273,7 +276,7 @@ class RpcClient:
         if tcode == TypeCode.MODULE:
             return RemoteModule(self, value)
         if tcode == TypeCode.PACKED_FUNC:
-            return RemoteFunc(self, value, f"returned by {name}" if name else "")
+            return RemoteFunc(self, value, f"{_RETURNED_BY}{name}" if name else "")
         if tcode == TypeCode.BOOL:
             return bool(value)
         if tcode == TypeCode.OPAQUE_HANDLE:
@@ -518,6 +521,7 @@ class RpcClient:
 _STREAM_SYNC = codec.encode_packet(Syscall(RPCCode.DEV_STREAM_SYNC, [codec.to_arg(CPU),
                                                                       codec.to_arg(Handle(0))]))
 _VOID_RETURN = codec.encode_packet(Return([codec.Arg(TypeCode.NULL, None)]))
+_RETURNED_BY = "the function returned by "
 _EMPTY_PACKET = codec.encode_packet(EmptyPacket())
 
 

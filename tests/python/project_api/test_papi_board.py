@@ -22,6 +22,7 @@ from apiclient import ApiClient, RpcErrorReply, all_options, generate, server_en
 
 from utvm.board.build_dir import read_build
 from utvm.board.devicetree import rpc_uart, uart_baud
+from utvm.board.reaper import group_alive
 from utvm.board.targets import NativeSimTarget
 
 FAKE_SIMULATOR = """\
@@ -121,7 +122,8 @@ def test_build_runs_west_build_on_the_project(server: ApiClient, project: Path,
                                               fake_zephyr: dict[str, str]) -> None:
     server.call("build", options=options_for(server, fake_zephyr))
     calls = west_calls(fake_zephyr)
-    assert len(calls) == 1
+    assert len(calls) == 2  # configure alone (the memory fit is checked), then compile
+    assert "--cmake-only" in calls[0]["args"] and "--" not in calls[1]["args"]
     args = calls[0]["args"]
     assert args[:6] == ["build", "-d", str(project / "build"), "-b", "native_sim",
                         "--pristine=never"]
@@ -130,7 +132,7 @@ def test_build_runs_west_build_on_the_project(server: ApiClient, project: Path,
     assert calls[0]["zephyr_base"] == str(Path(fake_zephyr["zephyr_base"]).resolve())
     # Again: incremental, no new configure (no CMake arguments after --).
     server.call("build", options=options_for(server, fake_zephyr))
-    again = west_calls(fake_zephyr)[1]["args"]
+    again = west_calls(fake_zephyr)[2]["args"]
     assert "--" not in again and "-b" in again
 
 
@@ -173,7 +175,8 @@ def test_flash_and_transport_over_the_simulators_pty(server: ApiClient, project:
         with pytest.raises(RpcErrorReply) as caught:
             server.call(method, **params)
         assert caught.value.message == "TransportClosedError"
-    # The simulator keeps running for the next session (AutoTVM opens one per measurement).
+    # The board flash started went with the session (as with TVM's own Zephyr template);
+    # the next session starts a fresh one.
     server.call("open_transport", options=options)
     server.call("write_transport", data=b85(b"again"), timeout_sec=5.0)
     assert base64.b85decode(server.call("read_transport", n=5, timeout_sec=5.0)["data"])[:1] \
@@ -331,3 +334,53 @@ def test_serial_baud_comes_from_the_devicetree(tmp_path: Path) -> None:
     assert uart_baud(dts, "usart3") == 115200
     assert uart_baud(dts, "uart0") is None  # native_sim's PTY UARTs say 0
     assert uart_baud(dts, "missing") is None
+
+
+def _flashed_board(server: ApiClient, project: Path, fake_zephyr: dict[str, str]) -> int:
+    options = options_for(server, fake_zephyr)
+    server.call("build", options=options)
+    server.call("flash", options=options)
+    group = json.loads((project / "build" / "utvm" / "simulator.json").read_text())["pid"]
+    assert group_alive(group)
+    return group
+
+
+def _wait_until_stopped(group: int, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while group_alive(group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not group_alive(group)
+
+
+def test_closing_the_transport_stops_the_board_flash_started(
+        server: ApiClient, project: Path, fake_zephyr: dict[str, str]) -> None:
+    group = _flashed_board(server, project, fake_zephyr)
+    server.call("open_transport", options=options_for(server, fake_zephyr))
+    server.call("close_transport")
+    assert not group_alive(group)
+    assert not (project / "build" / "utvm" / "simulator.json").exists()
+
+
+def test_server_exit_stops_the_board_flash_started(
+        server: ApiClient, project: Path, fake_zephyr: dict[str, str]) -> None:
+    group = _flashed_board(server, project, fake_zephyr)
+    assert server.close() == 0
+    assert not group_alive(group)
+
+
+def test_killed_server_still_stops_the_board(
+        server: ApiClient, project: Path, fake_zephyr: dict[str, str]) -> None:
+    """AutoTVM left 10 simulators running: nothing must outlive the server, even SIGKILL."""
+    group = _flashed_board(server, project, fake_zephyr)
+    server.process.kill()
+    server.process.wait()
+    assert _wait_until_stopped(group)
+
+
+def test_deleting_the_project_stops_the_board(
+        server: ApiClient, project: Path, fake_zephyr: dict[str, str]) -> None:
+    import shutil
+
+    group = _flashed_board(server, project, fake_zephyr)
+    shutil.rmtree(project)
+    assert _wait_until_stopped(group)

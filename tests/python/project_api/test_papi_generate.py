@@ -17,6 +17,7 @@ from apiclient import (
     REPO_ROOT,
     ApiClient,
     RpcErrorReply,
+    all_options,
     generate,
     operator_mlf,
     server_env,
@@ -229,4 +230,31 @@ def test_operator_style_mlf_without_sources(template_server: ApiClient, tmp_path
     with pytest.raises(RpcErrorReply) as caught:
         generate(template_server, mlf, tmp_path / "project", board="native_sim")
     assert "has no C sources" in caught.value.message
+    assert not (tmp_path / "project").exists()
+
+
+def test_relative_paths_are_the_callers(template_server: ApiClient, model_tar: Path,
+                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    """tvmc micro create-project with a relative MLF path: the server runs in the template
+    folder, so the path is resolved against the directory TVM runs in."""
+    monkeypatch.chdir(model_tar.parent)
+    project = tmp_path / "relative-project"
+    template_server.call("generate_project", model_library_format_path=model_tar.name,
+                         standalone_crt_dir="crt", project_dir=os.path.relpath(project),
+                         options=all_options(template_server, board="native_sim"))
+    assert (project / "model.tar").read_bytes() == model_tar.read_bytes()
+
+
+def test_model_without_system_library_is_refused_at_creation(template_server: ApiClient,
+                                                              tmp_path: Path) -> None:
+    """tvmc micro create-project, build and flash went through; tvmc run failed."""
+    import shutil
+
+    model = tmp_path / "no_syslib"
+    shutil.copytree(BUNDLED_MODEL, model, ignore=shutil.ignore_patterns("test_data"))
+    for source in (model / "codegen" / "host" / "src").glob("*.c"):
+        source.write_text(source.read_text().replace("TVMSystemLibEntryPoint", "entry"))
+    with pytest.raises(RpcErrorReply, match="has no system library"):
+        generate(template_server, model, tmp_path / "project", board="native_sim")
     assert not (tmp_path / "project").exists()

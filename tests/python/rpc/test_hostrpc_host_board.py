@@ -121,3 +121,16 @@ def test_device_graph_executor_on_utvms_server(graph_board: tuple) -> None:
     expected = np.load(GRAPH_PARAMS / "tvm_crt_output_0.npy").tobytes()
     with session.create_graph_executor(graph, params) as executor:
         assert _run_graph(executor) == expected
+
+
+def test_error_in_a_returned_function_names_where_it_came_from(aot_board: Session) -> None:
+    """Was 'the device reported an error during returned by runtime.RPCTimeEvaluator(): ...'."""
+    get_function = aot_board.get_global_func("tvm.rpc.server.ModuleGetFunction")
+    with aot_board.create_aot_executor() as executor:
+        get_input_index = get_function(executor.module, "get_input_index", False)
+        with pytest.raises(RemoteError) as caught:
+            get_input_index("nope")
+    message = str(caught.value)
+    assert message.startswith("the device reported an error during a call of the function "
+                              "returned by tvm.rpc.server.ModuleGetFunction with ('nope'): ")
+    assert "during returned by" not in message

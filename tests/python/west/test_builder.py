@@ -5,6 +5,7 @@ which needs Zephyr) records every call and writes the CMake cache a real build w
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -38,6 +39,9 @@ if os.environ.get("FAKE_WEST_NO_MODULE"):  # as Zephyr's scripts fail without th
     print("ModuleNotFoundError: No module named 'elftools'")
     print("CMake Error at cmake/modules/kernel.cmake:200 (message):")
     sys.exit(1)
+if os.environ.get("FAKE_WEST_OUTPUT"):  # a failure with this output
+    print(os.environ["FAKE_WEST_OUTPUT"])
+    sys.exit(1)
 if os.environ.get("FAKE_WEST_FAIL"):
     print("No board named 'nosuchboard' found.")
     print("CMake Error at cmake/modules/boards.cmake:228 (message):")
@@ -45,6 +49,9 @@ if os.environ.get("FAKE_WEST_FAIL"):
     sys.exit(1)
 build = Path(args[args.index("-d") + 1])
 board = args[args.index("-b") + 1]
+if os.environ.get("FAKE_WEST_DTS"):  # the devicetree configuring produces
+    (build / "zephyr").mkdir(parents=True, exist_ok=True)
+    (build / "zephyr" / "zephyr.dts").write_text(os.environ["FAKE_WEST_DTS"])
 cmake = args[args.index("--") + 1:] if "--" in args else []
 cache_file = build / "CMakeCache.txt"
 if cmake or not cache_file.exists():
@@ -92,8 +99,30 @@ def west_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], li
         monkeypatch.setenv(f"WEST_CONFIG_{name}", str(tmp_path / f"west-{name.lower()}.ini"))
     monkeypatch.delenv("BOARD", raising=False)
     monkeypatch.chdir(tmp_path)
-    return lambda: [json.loads(line) for line in log.read_text().splitlines()] \
-        if log.exists() else []
+    return lambda: _builds([json.loads(line) for line in log.read_text().splitlines()]
+                           if log.exists() else [])
+
+
+def _builds(calls: list[dict]) -> list[dict]:
+    """One entry per build: a `--cmake-only` configure and the compile after it are one
+    (with the configure's arguments; ``compile`` holds the second call's)."""
+    builds: list[dict] = []
+    for call in calls:
+        if builds and builds[-1].get("compile") is None and "--cmake-only" in \
+                builds[-1]["configure_args"]:
+            if "--cmake-only" in call["args"]:  # configured again (QEMU's PTY)
+                builds[-1] = _configure_call(call)
+                continue
+            builds[-1]["compile"] = call
+            continue
+        builds.append(_configure_call(call) if "--cmake-only" in call["args"]
+                      else dict(call, configure_args=[], compile=call))
+    return builds
+
+
+def _configure_call(call: dict) -> dict:
+    return dict(call, args=[a for a in call["args"] if a != "--cmake-only"],
+                configure_args=call["args"], compile=None)
 
 
 def cmake_args(call: dict) -> list[str]:
@@ -166,18 +195,58 @@ def test_graph_model_gets_the_memory_and_packets_it_needs(tmp_path: Path, west_l
                             executor="graph")
     model = kit.write_tree(tmp_path / "graph_model", {
         "metadata.json": json.dumps(graph),
-        "codegen/host/src/default_lib0.c": "int op;\n",
+        "codegen/host/src/default_lib0.c": "int op;\nvoid* TVMSystemLibEntryPoint(void);\n",
         "executor-config/graph/default.graph": json.dumps(GRAPH_JSON | {"pad": "x" * 5000}),
         "parameters/default.params": kit.params_blob({"p0": bytes(9000)}),
     })
     assert build("-b", "native_sim", "-d", "b", "--mlf", model) == 0
     args = cmake_args(west_log()[-1])
-    packet = int(next(a for a in args if "RPC_MAX_PACKET_SIZE=" in a).split("=")[1])
-    arena = int(next(a for a in args if "UTVM_ARENA_SIZE=" in a).split("=")[1])
+    assert "-DCONFIG_UTVM_MEMORY_FROM_APP=y" in args
+    assert not any("UTVM_ARENA_SIZE=" in a or "PACKET_SIZE=" in a for a in args)  # not Kconfig
+    source = tmp_path / "b" / "utvm" / "memory" / "utvm_memory.c"
+    assert f"-DUTVM_MEMORY_SOURCE={source}" in args
+    arena, packet = generated_sizes(source)
     assert packet >= 9000 + 100  # the parameters travel in one request
     assert arena >= 256 + 2 * 3072 + 9000 + 5000  # workspace, tensors, params, graph
+    written = source.stat().st_mtime_ns
     assert build("-d", "b") == 0
     assert not cmake_args(west_log()[-1])  # the same values are already in .config
+    assert source.stat().st_mtime_ns == written  # nothing to recompile
+
+
+def generated_sizes(source: Path) -> tuple[int, int]:
+    text = source.read_text()
+    arena = int(re.search(r"utvm_app_arena_size = (\d+);", text).group(1))
+    packet = int(re.search(r"utvm_app_rpc_rx_size = (\d+);", text).group(1))
+    assert f"utvm_app_arena[{arena}]" in text and f"utvm_app_rpc_rx_buf[{packet}]" in text
+    return arena, packet
+
+
+def test_another_model_changes_the_generated_sizes_not_kconfig(tmp_path: Path,
+                                                                west_log) -> None:
+    """Kconfig sizes recompiled the whole image (111 objects) on every model change."""
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL) == 0
+    source = tmp_path / "b" / "utvm" / "memory" / "utvm_memory.c"
+    before = generated_sizes(source)
+    bigger = tmp_path / "bigger"
+    shutil.copytree(BUNDLED_MODEL, bigger)
+    metadata = json.loads((bigger / "metadata.json").read_text())
+    main = metadata["modules"]["default"]["memory"]["functions"]["main"][0]
+    main["workspace_size_bytes"] = 300000  # asked of the runtime: it grows the arena
+    (bigger / "metadata.json").write_text(json.dumps(metadata))
+    with open(bigger / "codegen" / "host" / "src" / "default_lib1.c", "a") as handle:
+        handle.write("void* f(void) { return TVMBackendAllocWorkspace(1, 0, 300000, 0, 8); }\n")
+    assert build("-d", "b", "--mlf", bigger) == 0
+    assert generated_sizes(source)[0] > before[0] + 290000
+    config = (tmp_path / "b" / "zephyr" / ".config").read_text()
+    assert "CONFIG_UTVM_ARENA_SIZE" not in config and "CONFIG_UTVM_MEMORY_FROM_APP=y" in config
+
+
+def test_sizes_given_by_the_user_win(tmp_path: Path, west_log) -> None:
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL, "--",
+                 "-DCONFIG_UTVM_ARENA_SIZE=262144") == 0
+    source = tmp_path / "b" / "utvm" / "memory" / "utvm_memory.c"
+    assert generated_sizes(source)[0] == 262144
 
 
 def test_model_compiled_with_tvm_home(tmp_path: Path, west_log, fake_tvm) -> None:
@@ -303,3 +372,122 @@ def test_no_zephyr(tmp_path: Path, monkeypatch, capsys) -> None:
 def test_model_options_need_model(west_log, capsys) -> None:
     assert build("-b", "native_sim", "--mlf", BUNDLED_MODEL, "--executor", "graph") == 2
     assert "an --mlf is already compiled" in capsys.readouterr().err
+
+
+SMALL_BOARD_DTS = """/dts-v1/;
+/ {
+	chosen {
+		zephyr,console = &uart0;
+		zephyr,sram = &sram0;
+		zephyr,flash = &flash0;
+	};
+	sram0: memory@20000000 {
+		compatible = "mmio-sram";
+		reg = < 0x20000000 0x10000 >;
+	};
+	soc {
+		flash0: flash@0 {
+			compatible = "soc-nv-flash";
+			reg = < 0x0 0x40000 >;
+			partitions {
+				slot0_partition: partition@0 {
+					reg = < 0x0 0x1000 >;
+				};
+			};
+		};
+	};
+};
+"""
+
+
+def test_model_too_large_for_the_board_is_refused_before_compiling(
+        tmp_path: Path, west_log, monkeypatch, capsys, tvm_fixtures) -> None:
+    """kws aot_packed holds 104,192 B of workspace in its code; the board has 64 KiB of RAM."""
+    monkeypatch.setenv("FAKE_WEST_DTS", SMALL_BOARD_DTS)
+    model = tvm_fixtures / "kws_ref_model" / "aot_packed"
+    assert build("-b", "qemu_cortex_m3", "-d", "b", "--mlf", model) == 2
+    err = capsys.readouterr().err
+    assert "default (aot_packed) does not fit qemu_cortex_m3" in err
+    assert "model workspace held by its code 104,192" in err
+    assert "the board's zephyr,sram has 65,536 B" in err
+    assert "-b mps2/an385" in err and "--executor graph" in err
+    assert "Nothing was compiled" in err
+    (only,) = west_log()
+    assert "--cmake-only" in only["configure_args"] and only["compile"] is None
+
+
+def test_model_that_fits_is_compiled(tmp_path: Path, west_log, monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_WEST_DTS", SMALL_BOARD_DTS)
+    assert build("-b", "qemu_cortex_m3", "-d", "b", "--mlf", BUNDLED_MODEL) == 0
+    (only,) = west_log()
+    assert only["compile"] is not None and not cmake_args(only["compile"])
+
+
+def test_west_options_that_only_compile_do_not_reconfigure(tmp_path: Path, west_log) -> None:
+    """`west utvm build -- -o=-j2` reconfigured on every build (5-7 s instead of 1.3 s)."""
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL, "--", "-o=-j2") == 0
+    assert build("-d", "b", "--", "-o=-j2") == 0
+    first, second = west_log()
+    assert cmake_args(first) and not cmake_args(second)
+    assert "-o=-j2" in second["args"] and "-o=-j2" in first["compile"]["args"]
+    assert build("-d", "b", "--", "-DCONFIG_UTVM_ARENA_SIZE=65536") == 0
+    assert "-DCONFIG_UTVM_ARENA_SIZE=65536" in cmake_args(west_log()[-1])
+    assert build("-d", "b", "--", "-DCONFIG_UTVM_ARENA_SIZE=65536") == 0
+    assert not cmake_args(west_log()[-1])  # already in .config
+    assert build("-d", "b", "--", "--shield", "x") == 0
+    assert "--shield" in west_log()[-1]["configure_args"]
+    assert "--shield" not in west_log()[-1]["compile"]["args"]
+
+
+def test_host_driven_model_without_system_library_is_refused(tmp_path: Path, west_log,
+                                                              capsys) -> None:
+    """Built without --runtime-crt-system-lib 1, it went through build and flash and failed
+    only at run time ('no system library linked')."""
+    model = tmp_path / "no_syslib"
+    shutil.copytree(BUNDLED_MODEL, model)
+    for source in (model / "codegen" / "host" / "src").glob("*.c"):
+        text = source.read_text()
+        source.write_text(text.replace("TVMSystemLibEntryPoint", "tvmgen_default_entry"))
+    assert build("-b", "native_sim", "-d", "b", "--mlf", model) == 2
+    err = capsys.readouterr().err
+    assert "has no system library (no TVMSystemLibEntryPoint in its C sources)" in err
+    assert "--runtime-crt-system-lib 1" in err
+    assert west_log() == []  # refused before anything was built
+
+
+@pytest.mark.parametrize(("output", "shown", "hint", "not_hinted"), [
+    ('CMake Error at cmake/modules/FindZephyr-sdk.cmake:1 (find_package):\n'
+     '  Could not find a package configuration file provided by "Zephyr-sdk" with any',
+     'provided by "Zephyr-sdk"', "ZEPHYR_TOOLCHAIN_VARIANT=host for native_sim", "west boards"),
+    ("/usr/bin/ld: zephyr_pre0.elf section `noinit' will not fit in region `RAM'\n"
+     "/usr/bin/ld: region `RAM' overflowed by 168560 bytes",
+     "region `RAM' overflowed by 168560 bytes", "168,560 bytes too large for the board's RAM",
+     "west boards"),
+    ("/w/b/utvm/model/codegen/host/src/default_lib1.c:12:3: error: unknown type name 'this'",
+     "/w/b/utvm/model/codegen/host/src/default_lib1.c:12:3: error: unknown type name 'this'",
+     "the model's generated code does not compile", "west boards"),
+    ("/w/app/src/main.c:7:1: error: expected ';' before '}' token",
+     "/w/app/src/main.c:7:1: error: expected ';'", "fix the code at the file and line",
+     "west boards"),
+])
+def test_build_failure_hint_fits_the_failure(tmp_path: Path, west_log, monkeypatch, capsys,
+                                             output: str, shown: str, hint: str,
+                                             not_hinted: str) -> None:
+    """Every failure ended with the unknown-board hint, and compile errors lost file:line."""
+    monkeypatch.setenv("FAKE_WEST_OUTPUT", output)
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL) == 2
+    err = capsys.readouterr().err
+    assert shown in err and hint in err
+    assert not_hinted not in err
+
+
+def test_model_is_not_called_compiled_before_tvm_ran(tmp_path: Path, west_log, monkeypatch,
+                                                     capsys) -> None:
+    monkeypatch.delenv("TVM_HOME", raising=False)
+    model = tmp_path / "kws.tflite"
+    model.write_bytes(b"TFL3 fake")
+    assert build("-b", "native_sim", "-d", "b", "--model", model) == 2
+    captured = capsys.readouterr()
+    assert "TVM_HOME is not set" in captured.err
+    assert "kws.tflite compiled with TVM" not in captured.out
+    assert "kws.tflite, to be compiled with TVM" in captured.out

@@ -121,3 +121,51 @@ def test_missing_or_broken_image(tmp_path: Path) -> None:
     folder = write_zephyr_build(tmp_path / "b")
     with pytest.raises(UtvmError, match=r"has no zephyr\.elf yet"):
         read_build(folder, must_be_built=True)
+
+
+def test_image_older_than_the_objects_is_refused(tmp_path: Path, program: Path) -> None:
+    """A failed link leaves the previous image behind: footprint must not report it."""
+    import os
+
+    folder = write_zephyr_build(tmp_path / "build", source_dir=tmp_path / "app")
+    image = folder / "zephyr" / "zephyr.elf"
+    shutil.copy(program, image)
+    compiled = folder / "CMakeFiles" / "app.dir" / "model.c.obj"
+    compiled.parent.mkdir(parents=True)
+    compiled.write_bytes(b"\x7fELF newer object")
+    os.utime(image, (compiled.stat().st_mtime - 10, compiled.stat().st_mtime - 10))
+    with pytest.raises(UtvmError, match=r"zephyr\.elf is stale: 1 object file\(s\) were "
+                                        r"compiled after it \(e\.g\. CMakeFiles/app\.dir/model"):
+        _measure(folder)
+    os.utime(image)  # linked again: the image is the newest
+    assert _measure(folder).rom_total > 0
+
+
+def _measure(folder: Path):
+    from utvm.board.footprint import measure_build
+
+    return measure_build(read_build(folder, must_be_built=True), None)
+
+
+def test_named_buffers_are_shown_inside_their_part(tmp_path: Path) -> None:
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler (gcc) to build the test program")
+    runtime = tmp_path / "runtime" / "memory.c"
+    model = tmp_path / "model" / "default_lib0.c"
+    runtime.parent.mkdir()
+    model.parent.mkdir()
+    runtime.write_text("static unsigned char arena[5000];\n"
+                       "unsigned char* get(int i) { return &arena[i]; }\n")
+    model.write_text("unsigned char global_workspace[7000];\n"
+                     "unsigned char* get(int i);\n"
+                     "int main(void) { return get(1)[0] + global_workspace[2]; }\n")
+    elf = tmp_path / "image.elf"
+    subprocess.run([compiler, "-g", "-O1", "-o", str(elf), str(runtime), str(model)], check=True)
+    footprint = measure(elf, roots(tmp_path))
+    assert footprint.buffers["arena"] == ("runtime", 0, 5000)
+    assert footprint.buffers["global_workspace"] == ("model", 0, 7000)
+    table = footprint.buffer_table()
+    assert "runtime arena (CONFIG_UTVM_ARENA_SIZE) [runtime]" in table
+    assert "model workspace, static in its code (TVM's USMP pool) [model]" in table
+    assert footprint.to_json()["buffers"]["arena"]["ram"] == 5000

@@ -4,6 +4,7 @@ with the options the app needs; an unchanged model is not compiled again."""
 from __future__ import annotations
 
 import json
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -115,3 +116,41 @@ def test_unsupported_model_file(tmp_path: Path, fake_tvm: Callable[..., Path]) -
     with pytest.raises(UtvmError, match="does not exist"):
         compile_model(tmp_path / "missing.tflite", tmp_path / "out", CompileOptions())
 
+
+
+def test_missing_tvm_requirement_says_where_to_install_it(tmp_path: Path, tflite: Path,
+                                                          fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm(init_text="import attrs_is_not_installed_here\n")
+    with pytest.raises(UtvmError) as caught:
+        compile_model(tflite, tmp_path / "out", CompileOptions())
+    message = str(caught.value)
+    assert "requirement 'attrs_is_not_installed_here' is missing" in message
+    assert f"{sys.executable} -m pip install attrs_is_not_installed_here" in message
+
+
+def test_runtime_only_tvm_says_it_has_no_compiler(tmp_path: Path, tflite: Path,
+                                                  fake_tvm: Callable[..., Path]) -> None:
+    """A TVM whose loader found only libtvm_runtime.so said 'Build TVM first'."""
+    fake_tvm(init_text=(
+        "import sys, types\n"
+        "base = types.ModuleType('tvm._ffi.base')\n"
+        "base._LIB = types.SimpleNamespace(_name='/opt/tvm/build/libtvm_runtime.so')\n"
+        "sys.modules['tvm._ffi.base'] = base\n"
+        "raise AttributeError(\"module 'tvm.relay._ffi_api' has no attribute 'Any'\")\n"))
+    with pytest.raises(UtvmError) as caught:
+        compile_model(tflite, tmp_path / "out", CompileOptions())
+    message = str(caught.value)
+    assert "This TVM has no compiler: it loaded /opt/tvm/build/libtvm_runtime.so" in message
+    assert "TVM_LIBRARY_PATH" in message and "TVM_USE_RUNTIME_LIB" in message
+    assert "Build TVM first" not in message
+
+
+def test_compiling_prints_no_runpy_warning(tmp_path: Path, tflite: Path,
+                                           fake_tvm: Callable[..., Path]) -> None:
+    import io
+
+    fake_tvm()
+    progress = io.StringIO()
+    compile_model(tflite, tmp_path / "out", CompileOptions(), progress)
+    assert "utvm: loading" in progress.getvalue()  # the worker's own output is here
+    assert "RuntimeWarning" not in progress.getvalue()

@@ -38,7 +38,7 @@ def check_extension_works(top: Path) -> None:
     assert "west utvm build -b native_sim --mlf model.tar" in usage  # it teaches
     info = west(top, "utvm", "info", str(BUNDLED_MODEL))
     assert "executor:    aot, packed" in info.stdout
-    assert "inputs+outputs" in info.stdout
+    assert "inputs+outputs (tensors)" in info.stdout
     build_help = west(top, "utvm", "build", "--help").stdout
     assert "--model FILE" in build_help and "aot_inference" in build_help
 

@@ -64,12 +64,13 @@ class Runtime(_Entity):
 
 
 def write_fake_tvm(root: Path, version: str = "0.18.0", micro: bool = True,
-                   broken_import: bool = False) -> Path:
+                   broken_import: bool = False, init_text: str | None = None) -> Path:
     """A TVM-shaped source tree at ``root`` (only what utvm looks at and imports)."""
     package = root / "python" / "tvm"
     files = {
-        "__init__.py": ("raise ImportError('libtvm.so not found')\n" if broken_import
-                        else f"__version__ = {version!r}\n"),
+        "__init__.py": init_text if init_text is not None else (
+            "raise ImportError('libtvm.so not found')\n" if broken_import
+            else f"__version__ = {version!r}\n"),
         "_ffi/__init__.py": "",
         "_ffi/libinfo.py": f"__version__ = {version!r}\n",
         "driver/__init__.py": "",
