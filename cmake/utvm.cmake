@@ -183,7 +183,7 @@ function(_utvm_cmsis_nn_core_args out_var)
 endfunction()
 
 # Runs cmsis_nn.py for the MLF in <dir>; its answers land in UTVM_CMSIS_NN_* (parent scope).
-function(_utvm_cmsis_nn_describe target name dir tree tree_origin)
+function(_utvm_cmsis_nn_describe target name dir tree tree_origin tree_advice)
   if(NOT Python3_EXECUTABLE)
     find_package(Python3 COMPONENTS Interpreter)
     if(NOT Python3_EXECUTABLE)
@@ -197,7 +197,7 @@ function(_utvm_cmsis_nn_describe target name dir tree tree_origin)
     list(APPEND args ${core_args})
   endif()
   if(tree)
-    list(APPEND args --tree ${tree} --tree-origin ${tree_origin})
+    list(APPEND args --tree ${tree} --tree-origin ${tree_origin} --tree-advice ${tree_advice})
   endif()
   execute_process(
     COMMAND ${Python3_EXECUTABLE} ${UTVM_CMAKE_DIR}/../python/utvm/mlf/cmsis_nn.py ${args}
@@ -244,11 +244,25 @@ endfunction()
 # Zephyr builds: Zephyr's cmsis-nn module, with exactly the kernel groups the model calls.
 function(_utvm_cmsis_nn_zephyr target)
   list(JOIN UTVM_CMSIS_NN_FUNCTIONS ", " calls)
-  if(NOT ZEPHYR_CMSIS_NN_MODULE_DIR)
+  # Zephyr's CONFIG_CMSIS_NN selects CONFIG_CMSIS_DSP: both modules must be there.
+  set(absent "")
+  foreach(module cmsis-nn cmsis-dsp)
+    string(TOUPPER ${module} MODULE)
+    string(REPLACE "-" "_" MODULE ${MODULE})
+    if(NOT ZEPHYR_${MODULE}_MODULE_DIR)
+      list(APPEND absent ${module})
+    endif()
+  endforeach()
+  if(absent)
+    list(JOIN absent " and " names)
+    list(JOIN absent " " projects)
+    list(TRANSFORM absent PREPEND "+" OUTPUT_VARIABLE plus)
+    list(JOIN plus "," filter)
     _utvm_fail(${target} "the model's generated code calls CMSIS-NN (${calls}) but the "
-      "workspace has no cmsis-nn module. Add it: `west config manifest.project-filter -- "
-      "+cmsis-nn && west update cmsis-nn`, or a cmsis-nn entry in your west.yml (CMSIS-NN "
-      "v4.1.0, see utvm's zephyr/README.md) and `west update cmsis-nn`")
+      "workspace has no ${names} module (Zephyr's CONFIG_CMSIS_NN needs both cmsis-nn and "
+      "cmsis-dsp). Add it: `west config manifest.project-filter -- ${filter}` and "
+      "`west update ${projects}`, or an entry in your west.yml (for cmsis-nn: revision "
+      "v4.1.0, see utvm's zephyr/README.md) and `west update ${projects}`")
   endif()
   set(missing "")
   foreach(symbol ${UTVM_CMSIS_NN_KCONFIG})
@@ -296,9 +310,10 @@ function(_utvm_cmsis_nn target name dir sources)
     # The tree is checked only once the module is known to be there.
     if(ZEPHYR_CMSIS_NN_MODULE_DIR)
       _utvm_cmsis_nn_describe(${target} ${name} ${dir} ${ZEPHYR_CMSIS_NN_MODULE_DIR}
-                              "Zephyr's cmsis-nn module")
+        "Zephyr's cmsis-nn module"
+        "pin the cmsis-nn project in your west.yml to revision v4.1.0 (commit 61d1bb6c4428ad730e525d0164e12df12b789985) and run `west update cmsis-nn`, or add a v4.1.0 tree that has a zephyr/module.yml naming it cmsis-nn with -DEXTRA_ZEPHYR_MODULES=<tree> (see utvm's zephyr/README.md)")
     else()
-      _utvm_cmsis_nn_describe(${target} ${name} ${dir} "" "")
+      _utvm_cmsis_nn_describe(${target} ${name} ${dir} "" "" "")
     endif()
     _utvm_cmsis_nn_zephyr(${target})
   else()
@@ -309,7 +324,8 @@ function(_utvm_cmsis_nn target name dir sources)
     if(tree)
       get_filename_component(tree ${tree} ABSOLUTE)
     endif()
-    _utvm_cmsis_nn_describe(${target} ${name} ${dir} "${tree}" "UTVM_CMSIS_NN_DIR")
+    _utvm_cmsis_nn_describe(${target} ${name} ${dir} "${tree}" "UTVM_CMSIS_NN_DIR"
+                            "point UTVM_CMSIS_NN_DIR at a CMSIS-NN v4.1.0 checkout")
     _utvm_cmsis_nn_host(${target} ${name} "${tree}")
   endif()
 endfunction()

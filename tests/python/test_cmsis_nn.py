@@ -232,3 +232,20 @@ def test_plain_cmake_app_without_cmsis_nn_dir_says_what_to_set(tmp_path: Path) -
     message = " ".join(proc.stderr.split())
     assert "calls CMSIS-NN (arm_fully_connected_s8)" in message
     assert "set UTVM_CMSIS_NN_DIR (CMake variable or environment)" in message
+
+
+def test_west_utvm_build_sets_the_kernel_groups_itself() -> None:
+    """`west utvm build` passes exactly the model's CMSIS-NN Kconfig options to CMake."""
+    from utvm.board.builder import cmsis_nn_kconfig
+
+    variant = CMSIS_NN_FIXTURES / "pretrainedResnet_quant" / "cmsis_nn"
+    if not variant.is_dir():
+        pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
+    with open_mlf(variant) as mlf:
+        assert cmsis_nn_kconfig(mlf) == {
+            "CONFIG_CMSIS_NN": "y", "CONFIG_CMSIS_NN_BASICMATH": "y",
+            "CONFIG_CMSIS_NN_CONVOLUTION": "y", "CONFIG_CMSIS_NN_FULLYCONNECTED": "y",
+            "CONFIG_CMSIS_NN_NNSUPPORT": "y", "CONFIG_CMSIS_NN_POOLING": "y",
+            "CONFIG_CMSIS_NN_SOFTMAX": "y"}
+    with open_mlf(REPO_ROOT / "samples" / "models" / "tiny_conv_f32") as plain:
+        assert cmsis_nn_kconfig(plain) == {}

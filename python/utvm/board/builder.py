@@ -33,6 +33,7 @@ from utvm.board.state import BUILD_RECORD, read_record, write_record
 from utvm.board.targets import QEMU_PTY_FLAGS, board_looks_like_qemu
 from utvm.board.zephyr_env import West, failure_message, require_zephyr
 from utvm.errors import UtvmError
+from utvm.mlf.cmsis_nn import detect as detect_cmsis_nn
 from utvm.mlf.loader import open_mlf
 from utvm.mlf.model import ModelLibrary
 from utvm.paths import repo_root
@@ -132,9 +133,17 @@ def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
         app.check_model(mlf)
         stage = stage_model(mlf, state_dir / STAGED_MODEL_DIR)
         definitions.update(app.cmake_definitions(stage.folder, mlf, state_dir))
+        definitions.update(cmsis_nn_kconfig(mlf))
         label = f"{mlf.module_name} ({mlf.executor_kind})"
     print(f"utvm: {stage.describe()} in {stage.folder}", file=out, flush=True)
     return stage, label
+
+
+def cmsis_nn_kconfig(mlf: ModelLibrary) -> dict[str, str]:
+    """Zephyr's CMSIS-NN options for exactly the kernel groups the model calls (utvm_add_model()
+    stops a plain `west build` that lacks them; here they are simply set)."""
+    use = detect_cmsis_nn(mlf.c_sources, mlf.targets)
+    return {} if use is None else {f"CONFIG_{symbol}": "y" for symbol in use.kconfig_symbols}
 
 
 def _load_arrays(paths: list[Path]) -> list[np.ndarray]:

@@ -324,15 +324,17 @@ def source_tree_revision(tree: Path) -> str:
     return match.group(1) if match else "unknown"
 
 
-def require_fitting_tree(tree: Path, where: str) -> None:
-    """UtvmError naming the problems when ``tree`` does not fit TVM 0.18's calls."""
+def require_fitting_tree(tree: Path, where: str, advice: str = "") -> None:
+    """UtvmError naming the problems when ``tree`` does not fit TVM 0.18's calls; ``advice``
+    says how to get a fitting one where the tree came from."""
     problems = check_source_tree(tree)
     if problems:
         listed = "; ".join(problems)
         raise UtvmError(
             f"the CMSIS-NN sources at {tree} ({where}, API {source_tree_revision(tree)}) do "
             f"not fit TVM 0.18's generated calls: {listed}. Use CMSIS-NN "
-            f"{TVM_CMSIS_NN_VERSION} (API V.11.3.0), the version TVM 0.18 was made for."
+            f"{TVM_CMSIS_NN_VERSION} (API V.11.3.0), the version TVM 0.18 was made for"
+            + (f": {advice}" if advice else ".")
         )
 
 
@@ -374,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--core-mve", action="store_true", help="the core has MVE")
     parser.add_argument("--tree", type=Path, help="CMSIS-NN source tree to check")
     parser.add_argument("--tree-origin", default="CMSIS-NN", help="where --tree came from")
+    parser.add_argument("--tree-advice", default="", help="how to get a fitting tree there")
     args = parser.parse_args(argv)
     try:
         use = detect_in_mlf(args.mlf)
@@ -383,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
                                                   args.core_mve)
             plan = build_plan(use, core)
             if args.tree is not None:
-                require_fitting_tree(args.tree, args.tree_origin)
+                require_fitting_tree(args.tree, args.tree_origin, args.tree_advice)
         text = cmake_fragment(use, plan)
     except UtvmError as exc:
         print(f"error: {exc}", file=sys.stderr)
