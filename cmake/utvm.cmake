@@ -198,6 +198,10 @@ function(_utvm_cmsis_nn_describe target name dir tree tree_origin tree_advice)
   endif()
   if(tree)
     list(APPEND args --tree ${tree} --tree-origin ${tree_origin} --tree-advice ${tree_advice})
+    if(UTVM_CMSIS_NN_CHECKED OR CONFIG_UTVM_CMSIS_NN_CHECKED)
+      set(shim ${CMAKE_CURRENT_BINARY_DIR}/utvm_cmsis_nn_checked_${name}.c)
+      list(APPEND args --checked-calls ${shim})
+    endif()
   endif()
   execute_process(
     COMMAND ${Python3_EXECUTABLE} ${UTVM_CMAKE_DIR}/../python/utvm/mlf/cmsis_nn.py ${args}
@@ -209,9 +213,28 @@ function(_utvm_cmsis_nn_describe target name dir tree tree_origin tree_advice)
   endif()
   include(${CMAKE_CURRENT_BINARY_DIR}/utvm_cmsis_nn_${name}.cmake)
   foreach(key USED FUNCTIONS GROUPS KCONFIG SOURCE_FOLDERS MCPU MLF_PATHS PATHS COMPILE_OPTIONS
-              SUMMARY)
+              SUMMARY WRAP)
     set(UTVM_CMSIS_NN_${key} "${UTVM_CMSIS_NN_${key}}" PARENT_SCOPE)
   endforeach()
+  if(UTVM_CMSIS_NN_WRAP)
+    _utvm_cmsis_nn_checked(${target} ${shim})
+  endif()
+endfunction()
+
+# Debug option (UTVM_CMSIS_NN_CHECKED, CONFIG_UTVM_CMSIS_NN_CHECKED): the model's CMSIS-NN
+# calls go through generated wrappers (the linker's --wrap), so that a failing kernel fails
+# the inference with its name and status instead of passing for success.
+function(_utvm_cmsis_nn_checked target shim)
+  target_sources(${target} PRIVATE ${shim})
+  foreach(symbol ${UTVM_CMSIS_NN_WRAP})
+    if(ZEPHYR_BASE)
+      zephyr_link_libraries(-Wl,--wrap=${symbol})
+    else()
+      target_link_options(${target} PRIVATE LINKER:--wrap=${symbol})
+    endif()
+  endforeach()
+  message(STATUS "utvm_add_model(${target}): CMSIS-NN failures fail the inference "
+                 "(checked calls: ${shim})")
 endfunction()
 
 # Host and plain CMake builds: compile CMSIS-NN's portable C code from <tree>.
