@@ -7,6 +7,7 @@ when the build is new or something CMake reads at configure time changed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -55,6 +56,9 @@ class BuildRequest:
     inputs: list[Path] = field(default_factory=list)
     expected: list[Path] = field(default_factory=list)
     west_args: list[str] = field(default_factory=list)
+    #: With --model: TVM's CMSIS-NN partitioning, and the core to size CMSIS-NN's buffers for.
+    cmsis_nn: bool = False
+    cmsis_nn_mcpu: str | None = None
     #: How to run west (the Project API's west_cmd / zephyr_base); default: find both.
     west: West | None = None
 
@@ -192,17 +196,22 @@ def _model_source(request: BuildRequest, app: App,
     if request.mlf and request.model:
         raise UtvmError("give either --mlf (a compiled Model Library Format) or --model (a "
                         ".tflite/.onnx file TVM compiles), not both.")
+    compile_choices = (request.executor or request.interface or request.target
+                       or request.cmsis_nn or request.cmsis_nn_mcpu)
     if request.mlf:
-        if request.executor or request.interface or request.target:
-            raise UtvmError("--executor, --interface and --target choose how --model is "
-                            "compiled; an --mlf is already compiled.")
+        if compile_choices:
+            raise UtvmError("--executor, --interface, --target and --cmsis-nn choose how "
+                            "--model is compiled; an --mlf is already compiled.")
         return MlfSource(request.mlf)
     if request.model:
         options = app.compile_options(request.executor, request.interface, request.target)
+        options = dataclasses.replace(
+            options, cmsis_nn=request.cmsis_nn or request.cmsis_nn_mcpu is not None,
+            cmsis_nn_mcpu=request.cmsis_nn_mcpu)
         return TvmModelSource(request.model, options)
-    if request.executor or request.interface or request.target:
-        raise UtvmError("--executor, --interface and --target need --model (the model to "
-                        "compile).")
+    if compile_choices:
+        raise UtvmError("--executor, --interface, --target and --cmsis-nn need --model (the "
+                        "model to compile).")
     return source_from_record((previous or {}).get("model"))
 
 
