@@ -179,6 +179,14 @@ function(_utvm_cmsis_nn_core_args out_var)
   if(CONFIG_ARMV8_1_M_MVEI)
     list(APPEND args --core-mve)
   endif()
+  # Armv8-M mainline cores whose optional DSP extension the board's configuration leaves off;
+  # UTVM_CMSIS_NN_DSP=ON says the chip has it (CMSIS-NN alone is then compiled with it).
+  if(CONFIG_ARMV8_M_MAINLINE AND NOT CONFIG_ARMV8_M_DSP)
+    list(APPEND args --core-dsp-left-off)
+    if(UTVM_CMSIS_NN_DSP)
+      list(APPEND args --use-core-dsp)
+    endif()
+  endif()
   set(${out_var} ${args} PARENT_SCOPE)
 endfunction()
 

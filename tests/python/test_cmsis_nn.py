@@ -249,3 +249,25 @@ def test_west_utvm_build_sets_the_kernel_groups_itself() -> None:
             "CONFIG_CMSIS_NN_SOFTMAX": "y"}
     with open_mlf(REPO_ROOT / "samples" / "models" / "tiny_conv_f32") as plain:
         assert cmsis_nn_kconfig(plain) == {}
+
+
+def test_an_optional_dsp_the_build_leaves_off(tmp_path: Path) -> None:
+    """mps2/an521/cpu0: Zephyr builds its Cortex-M33 without DSP; an MLF for a DSP core says
+    how to use the chip's DSP for CMSIS-NN anyway."""
+    use = _use(tmp_path, "cmsis-nn -mcpu=cortex-m4")
+    with pytest.raises(UtvmError, match="UTVM_CMSIS_NN_DSP=ON"):
+        build_plan(use, Core("cortex-m33", has_dsp=False, dsp_left_off=True))
+    portable = _use(tmp_path, "cmsis-nn ")
+    assert build_plan(portable, Core("cortex-m33", False, dsp_left_off=True)).compile_options == ()
+
+
+def test_cli_compiles_cmsis_nn_alone_with_the_cores_dsp(tmp_path: Path) -> None:
+    variant = CMSIS_NN_FIXTURES / "kws_ref_model" / "cmsis_nn_cortex_m4"
+    if not variant.is_dir():
+        pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
+    out = tmp_path / "cmsis.cmake"
+    assert main(["--mlf", str(variant), "--cmake", str(out), "--core", "cortex-m33",
+                 "--core-dsp-left-off", "--use-core-dsp"]) == 0
+    text = out.read_text()
+    assert 'set(UTVM_CMSIS_NN_COMPILE_OPTIONS "-mcpu=cortex-m33")' in text
+    assert 'set(UTVM_CMSIS_NN_PATHS "dsp")' in text

@@ -119,3 +119,17 @@ def test_an_mlf_for_cortex_m4_gets_the_dsp_code(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "cmsis-nn options: options-NOTFOUND" in proc.stdout  # nothing added
     assert "DSP-extension code on cortex-m4" in proc.stdout
+
+
+M33_NODSP = {"CONFIG_CPU_CORTEX_M33": "y", "CONFIG_ARMV8_M_MAINLINE": "y"}
+
+
+def test_a_dsp_mlf_on_a_build_without_the_cores_optional_dsp(tmp_path: Path) -> None:
+    text = error_text(configure(tmp_path / "a", KWS_M4, {**ALL_KCONFIG, **M33_NODSP},
+                                cmsis_nn_dir()))
+    assert "leaves the cortex-m33's optional DSP extension off" in text
+    assert "-DUTVM_CMSIS_NN_DSP=ON" in text
+    proc = configure(tmp_path / "b", KWS_M4,
+                     {**ALL_KCONFIG, **M33_NODSP, "UTVM_CMSIS_NN_DSP": "ON"}, cmsis_nn_dir())
+    assert proc.returncode == 0, proc.stderr
+    assert "cmsis-nn options: -mcpu=cortex-m33" in proc.stdout

@@ -22,6 +22,7 @@ not import the rest of ``utvm.mlf``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -126,6 +127,9 @@ class Core:
     name: str  # e.g. cortex-m4, as in -mcpu
     has_dsp: bool
     has_mve: bool = False
+    #: The core's DSP extension is optional and this build leaves it off (Zephyr: a
+    #: Cortex-M33 whose SoC does not select CONFIG_ARMV8_M_DSP, e.g. mps2/an521/cpu0).
+    dsp_left_off: bool = False
 
     @property
     def paths(self) -> str:
@@ -258,6 +262,14 @@ def build_plan(use: CmsisNnUse, core: Core | None) -> BuildPlan:
     if core is None:
         return BuildPlan(PORTABLE, (), f"CMSIS-NN: {_PATH_WORDS[PORTABLE]} on the host "
                                        f"(the MLF was made {use.made_for})")
+    if _PATH_RANK[core.paths] < _PATH_RANK[use.paths] and core.dsp_left_off:
+        raise UtvmError(
+            f"the model's CMSIS-NN calls were compiled for {use.mcpu} (DSP extension), but "
+            f"this build leaves the {core.name}'s optional DSP extension off (the board's "
+            "Zephyr configuration does not select CONFIG_ARMV8_M_DSP). If the chip has it, "
+            "build CMSIS-NN with it: add -DUTVM_CMSIS_NN_DSP=ON to the CMake arguments; or "
+            "compile the model without mcpu."
+        )
     if _PATH_RANK[core.paths] < _PATH_RANK[use.paths]:
         wanted = {DSP: "the DSP extension", MVE: "MVE (Helium)"}[use.paths]
         raise UtvmError(
@@ -447,6 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--core", help="the board's core (as in -mcpu); omit for the host")
     parser.add_argument("--core-dsp", action="store_true", help="the core has DSP")
     parser.add_argument("--core-mve", action="store_true", help="the core has MVE")
+    parser.add_argument("--core-dsp-left-off", action="store_true",
+                        help="the core's DSP extension is optional and the build leaves it off")
+    parser.add_argument("--use-core-dsp", action="store_true",
+                        help="with --core-dsp-left-off: compile CMSIS-NN with the DSP anyway")
     parser.add_argument("--tree", type=Path, help="CMSIS-NN source tree to check")
     parser.add_argument("--tree-origin", default="CMSIS-NN", help="where --tree came from")
     parser.add_argument("--tree-advice", default="", help="how to get a fitting tree there")
@@ -457,9 +473,18 @@ def main(argv: list[str] | None = None) -> int:
         use = detect_in_mlf(args.mlf)
         plan = None
         if use is not None:
-            core = None if not args.core else Core(args.core, args.core_dsp or args.core_mve,
-                                                  args.core_mve)
+            core = None
+            if args.core:
+                forced = args.core_dsp_left_off and args.use_core_dsp
+                core = Core(args.core, args.core_dsp or args.core_mve or forced, args.core_mve,
+                            args.core_dsp_left_off and not forced)
             plan = build_plan(use, core)
+            if core is not None and args.core_dsp_left_off and args.use_core_dsp:
+                # The toolchain flags say +nodsp: CMSIS-NN alone is compiled for the full core.
+                plan = dataclasses.replace(
+                    plan, compile_options=(f"-mcpu={core.name}", *plan.compile_options),
+                    summary=plan.summary + " (the core's DSP extension, which the rest of "
+                    "this build leaves off: UTVM_CMSIS_NN_DSP)")
             if args.tree is not None:
                 require_fitting_tree(args.tree, args.tree_origin, args.tree_advice)
         wrapped: tuple[str, ...] = ()
