@@ -312,7 +312,11 @@ function(_utvm_cmsis_nn_zephyr target)
     foreach(lib ${libs})
       get_target_property(lib_dir ${lib} SOURCE_DIR)
       if(lib_dir STREQUAL ZEPHYR_CMSIS_NN_CMAKE_DIR)
-        target_compile_options(${lib} PRIVATE ${UTVM_CMSIS_NN_COMPILE_OPTIONS})
+        # On the sources, not the target: source options come after the toolchain's, so a
+        # -mcpu given here is the one that counts.
+        get_target_property(lib_sources ${lib} SOURCES)
+        set_source_files_properties(${lib_sources} TARGET_DIRECTORY ${lib} PROPERTIES
+                                    COMPILE_OPTIONS "${UTVM_CMSIS_NN_COMPILE_OPTIONS}")
         set(found ${lib})
       endif()
     endforeach()
