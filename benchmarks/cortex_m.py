@@ -261,13 +261,16 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     modules = module_trees(work, args.empty_cmsis_dsp)
     results = []
+    # Row-major per board: consecutive builds in one build folder differ only in the model.
     for board in args.boards.split(","):
-        for model in args.models.split(","):
-            for row in args.rows.split(","):
+        for row in args.rows.split(","):
+            for model in args.models.split(","):
                 result = measure(board, model, row, args.build_root, modules, work)
-                print(f"measured {board} {model} {row}: {result.instructions} "
-                      f"{result.note}", file=sys.stderr, flush=True)
+                print(f"measured {board} {model} {row}: {result.instructions} instructions, "
+                      f"bit-exact {result.bit_exact} {result.note}", file=sys.stderr, flush=True)
                 results.append(result)
+    results.sort(key=lambda r: (list(BOARDS).index(r.board) if r.board in BOARDS else 99,
+                                r.model, list(ROWS).index(r.row)))
     print(json.dumps([asdict(r) for r in results], indent=2) if args.json else table(results))
     return 0
 
