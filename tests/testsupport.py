@@ -27,6 +27,35 @@ def fixture_variants() -> list[Path]:
     return sorted(p.parent for p in FIXTURES_ROOT.glob("*/*/fixture.json"))
 
 
+# Models compiled with TVM's CMSIS-NN partitioning: a root of their own, and the CMSIS-NN
+# source tree they need (UTVM_CMSIS_NN_DIR, else the copy beside the fixtures).
+CMSIS_NN_FIXTURES_ROOT = REPO_ROOT / ".." / "shared" / "fixtures" / "tvm-0.18-cmsis-nn"
+CMSIS_NN_FIXTURES_MISSING = (
+    f"TVM 0.18 CMSIS-NN fixtures not found at {os.path.normpath(CMSIS_NN_FIXTURES_ROOT)}"
+)
+
+
+def cmsis_nn_variants() -> list[Path]:
+    """Every <model>/<variant> folder of the CMSIS-NN fixtures, or [] when absent."""
+    if not CMSIS_NN_FIXTURES_ROOT.is_dir():
+        return []
+    return sorted(p.parent for p in CMSIS_NN_FIXTURES_ROOT.glob("*/*/fixture.json"))
+
+
+def cmsis_nn_dir() -> Path:
+    """The CMSIS-NN source tree for tests: UTVM_CMSIS_NN_DIR, else
+    ../shared/third_party/cmsis-nn-*; skips the test when there is none."""
+    named = os.environ.get("UTVM_CMSIS_NN_DIR")
+    if named:
+        return Path(named).resolve()
+    third_party = REPO_ROOT / ".." / "shared" / "third_party"
+    trees = sorted(third_party.glob("cmsis-nn-*/Include/arm_nnfunctions.h"))
+    if not trees:
+        pytest.skip("no CMSIS-NN source tree: set UTVM_CMSIS_NN_DIR to a CMSIS-NN v4.1.0 "
+                    "checkout (or put one at ../shared/third_party/cmsis-nn-<commit>)")
+    return trees[-1].parents[1].resolve()
+
+
 def native_sim_toolchain() -> str:
     """ZEPHYR_TOOLCHAIN_VARIANT for native_sim builds: the host's compiler (or LLVM, when that
     is the user's choice), whatever cross toolchain the environment names for other boards."""

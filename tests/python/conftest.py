@@ -29,11 +29,16 @@ PARAMS_MAGIC = 0xF7E58D4F05049CB7
 NDARRAY_MAGIC = 0xDD5E40F096B4A13F
 
 
+CMSIS_NN_FIXTURES = SHARED_FIXTURES / "tvm-0.18-cmsis-nn"
+
+
 def fixture_variant_dirs() -> list[Path]:
-    """Every ``tvm-0.18/<model>/<variant>`` folder, or [] when the fixtures are absent."""
+    """Every ``<model>/<variant>`` folder of ``tvm-0.18`` and ``tvm-0.18-cmsis-nn`` (models
+    compiled with TVM's CMSIS-NN partitioning), or [] when the fixtures are absent."""
     if not TVM_FIXTURES.is_dir():
         return []
-    return sorted(p for p in TVM_FIXTURES.glob("*/*") if (p / "metadata.json").is_file())
+    return sorted(p for root in (TVM_FIXTURES, CMSIS_NN_FIXTURES)
+                  for p in root.glob("*/*") if (p / "metadata.json").is_file())
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -43,6 +48,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     variants = fixture_variant_dirs()
     if variants:
         ids = [f"{p.parent.name}/{p.name}" for p in variants]
+        assert len(set(ids)) == len(ids), "fixture variant names must differ across roots"
         metafunc.parametrize("fixture_dir", variants, ids=ids)
     else:
         metafunc.parametrize(

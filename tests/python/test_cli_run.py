@@ -323,8 +323,13 @@ def skip_unbuilt_executor(fixture_dir):
         pytest.skip("runtime/src/executors/graph has no sources yet")
 
 
-def test_host_runner_matches_tvm_bit_for_bit(real_runner, fixture_dir):
+def test_host_runner_matches_tvm_bit_for_bit(real_runner, fixture_dir, monkeypatch):
     skip_unbuilt_executor(fixture_dir)
+    if fixture_dir.name.startswith("cmsis_nn"):
+        from testsupport import cmsis_nn_dir
+
+        # utvm's host build finds CMSIS-NN through the environment, as a user's would.
+        monkeypatch.setenv("UTVM_CMSIS_NN_DIR", str(cmsis_nn_dir()))
     inputs = [np.load(p) for p in sorted(fixture_dir.glob("input_*.npy"))]
     expected = [np.load(p) for p in sorted(fixture_dir.glob("tvm_crt_output_*.npy"))]
     result = run_on_host(fixture_dir, inputs)

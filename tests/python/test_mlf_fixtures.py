@@ -13,6 +13,9 @@ EXPECTED_KIND = {
     "aot_packed": "aot_packed",
     "graph": "graph",
     "graph_params": "graph",
+    "cmsis_nn": "aot_c",
+    "cmsis_nn_cortex_m4": "aot_c",
+    "cmsis_nn_aot_packed": "aot_packed",
 }
 
 
@@ -22,7 +25,9 @@ def test_fixture_loads_with_the_right_signature(fixture_dir):
         assert mlf.mlf_version == 7
         assert mlf.module_name == "default"
         assert mlf.executor_kind == EXPECTED_KIND[fixture_dir.name]
-        assert mlf.targets == (recipe["target"],)
+        # CMSIS-NN variants list two targets: c, then cmsis-nn.
+        assert mlf.targets == tuple(recipe.get("targets", [recipe["target"]]))
+        assert mlf.targets[0] == recipe["target"]
         # fixture.json lists the inputs in model order with shapes and dtypes.
         assert [(t.name, list(t.shape), t.dtype) for t in mlf.inputs] == [
             (name, shape, dtype) for name, (shape, dtype) in recipe["inputs"].items()

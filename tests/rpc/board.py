@@ -18,9 +18,11 @@ HOST_BOARD_SOURCE = REPO_ROOT / "runtime" / "host_board"
 
 
 def build_host_board(build_root: Path, mlf: Path, *, sanitize: bool = True,
-                     max_packet: int = 2048) -> Path:
-    """Builds utvm_host_board for one MLF (once per MLF and options); returns its path."""
-    key = hashlib.sha256(f"{mlf.resolve()}:{sanitize}:{max_packet}".encode()).hexdigest()[:12]
+                     max_packet: int = 2048, cmsis_nn: Path | None = None) -> Path:
+    """Builds utvm_host_board for one MLF (once per MLF and options); returns its path.
+    ``cmsis_nn``: the CMSIS-NN source tree, for models that call CMSIS-NN."""
+    key = hashlib.sha256(
+        f"{mlf.resolve()}:{sanitize}:{max_packet}:{cmsis_nn}".encode()).hexdigest()[:12]
     out = build_root / f"host-board-{mlf.parent.name}-{mlf.name}-{key}"
     exe = out / "utvm_host_board"
     if not exe.exists():
@@ -31,6 +33,7 @@ def build_host_board(build_root: Path, mlf: Path, *, sanitize: bool = True,
             UTVM_SANITIZE="ON" if sanitize else "OFF",
             UTVM_RPC_MAX_PACKET_SIZE=str(max_packet),
             CMAKE_BUILD_TYPE="Release",
+            **({} if cmsis_nn is None else {"UTVM_CMSIS_NN_DIR": str(cmsis_nn)}),
         )
     return exe
 

@@ -6,6 +6,9 @@ code with our runtime (the host runner), feed input_<i>.npy and compare:
     code, so any difference is our bug);
   * within fixture.json's tolerance_vs_expected of expected_output_<i>.npy (the TFLite
     interpreter's or numpy's result), which shows the model is the right one.
+The CMSIS-NN variants (../shared/fixtures/tvm-0.18-cmsis-nn) are compiled with CMSIS-NN's
+portable C code from UTVM_CMSIS_NN_DIR (or ../shared/third_party/cmsis-nn-*), as their
+tvm_crt_output_<i>.npy were.
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from testsupport import FIXTURES_MISSING, fixture_variants
+from testsupport import (
+    CMSIS_NN_FIXTURES_MISSING,
+    FIXTURES_MISSING,
+    cmsis_nn_dir,
+    cmsis_nn_variants,
+    fixture_variants,
+)
 
 VARIANTS = fixture_variants()
+CMSIS_NN_VARIANTS = cmsis_nn_variants()
 
 
 def _id(path: Path) -> str:
@@ -30,8 +40,18 @@ def _id(path: Path) -> str:
 @pytest.mark.skipif(not VARIANTS, reason=FIXTURES_MISSING)
 @pytest.mark.parametrize("variant", VARIANTS, ids=_id)
 def test_fixture_runs_bit_exact(variant: Path, host_runner, tmp_path: Path) -> None:
+    _run_bit_exact(variant, host_runner(variant), tmp_path)
+
+
+@pytest.mark.skipif(not CMSIS_NN_VARIANTS, reason=CMSIS_NN_FIXTURES_MISSING)
+@pytest.mark.parametrize("variant", CMSIS_NN_VARIANTS, ids=_id)
+def test_cmsis_nn_fixture_runs_bit_exact(variant: Path, host_runner, tmp_path: Path) -> None:
+    exe = host_runner(variant, cmsis_nn=cmsis_nn_dir())
+    _run_bit_exact(variant, exe, tmp_path)
+
+
+def _run_bit_exact(variant: Path, exe: Path, tmp_path: Path) -> None:
     spec = json.loads((variant / "fixture.json").read_text())
-    exe = host_runner(variant)
 
     args = [str(exe)]
     graph = variant / "executor-config" / "graph" / "default.graph"

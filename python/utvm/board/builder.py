@@ -7,6 +7,7 @@ when the build is new or something CMake reads at configure time changed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -43,6 +44,7 @@ from utvm.board.state import BUILD_RECORD, read_record, write_record
 from utvm.board.targets import QEMU_PTY_FLAGS, board_looks_like_qemu
 from utvm.board.zephyr_env import West, failure_message, require_zephyr
 from utvm.errors import UtvmError
+from utvm.mlf.cmsis_nn import detect as detect_cmsis_nn
 from utvm.mlf.loader import open_mlf
 from utvm.mlf.model import ModelLibrary
 from utvm.npy_files import read_npy
@@ -65,6 +67,9 @@ class BuildRequest:
     inputs: list[Path] = field(default_factory=list)
     expected: list[Path] = field(default_factory=list)
     west_args: list[str] = field(default_factory=list)
+    #: With --model: TVM's CMSIS-NN partitioning, and the core to size CMSIS-NN's buffers for.
+    cmsis_nn: bool = False
+    cmsis_nn_mcpu: str | None = None
     #: How to run west (the Project API's west_cmd / zephyr_base); default: find both.
     west: West | None = None
 
@@ -159,6 +164,7 @@ def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
         app.check_model(mlf)
         stage = stage_model(mlf, state_dir / STAGED_MODEL_DIR)
         definitions.update(app.cmake_definitions(stage.folder, mlf, state_dir))
+        definitions.update(cmsis_nn_kconfig(mlf))
         label = f"{mlf.module_name} ({mlf.executor_kind})"
     print(f"utvm: {stage.describe()} in {stage.folder}", file=out, flush=True)
     return stage, label
@@ -173,6 +179,13 @@ def _user_sizes(west_args: list[str]) -> dict[str, str]:
                 "CONFIG_UTVM_ARENA_SIZE", "CONFIG_UTVM_RPC_MAX_PACKET_SIZE"):
             sizes[name.split(":")[0]] = value
     return sizes
+
+
+def cmsis_nn_kconfig(mlf: ModelLibrary) -> dict[str, str]:
+    """Zephyr's CMSIS-NN options for exactly the kernel groups the model calls (utvm_add_model()
+    stops a plain `west build` that lacks them; here they are simply set)."""
+    use = detect_cmsis_nn(mlf.c_sources, mlf.targets)
+    return {} if use is None else {f"CONFIG_{symbol}": "y" for symbol in use.kconfig_symbols}
 
 
 def _load_arrays(paths: list[Path]) -> list[np.ndarray]:
@@ -214,17 +227,22 @@ def _model_source(request: BuildRequest, app: App,
     if request.mlf and request.model:
         raise UtvmError("give either --mlf (a compiled Model Library Format) or --model (a "
                         ".tflite/.onnx file TVM compiles), not both.")
+    compile_choices = (request.executor or request.interface or request.target
+                       or request.cmsis_nn or request.cmsis_nn_mcpu)
     if request.mlf:
-        if request.executor or request.interface or request.target:
-            raise UtvmError("--executor, --interface and --target choose how --model is "
-                            "compiled; an --mlf is already compiled.")
+        if compile_choices:
+            raise UtvmError("--executor, --interface, --target and --cmsis-nn choose how "
+                            "--model is compiled; an --mlf is already compiled.")
         return MlfSource(request.mlf)
     if request.model:
         options = app.compile_options(request.executor, request.interface, request.target)
+        options = dataclasses.replace(
+            options, cmsis_nn=request.cmsis_nn or request.cmsis_nn_mcpu is not None,
+            cmsis_nn_mcpu=request.cmsis_nn_mcpu)
         return TvmModelSource(request.model, options)
-    if request.executor or request.interface or request.target:
-        raise UtvmError("--executor, --interface and --target need --model (the model to "
-                        "compile).")
+    if compile_choices:
+        raise UtvmError("--executor, --interface, --target and --cmsis-nn need --model (the "
+                        "model to compile).")
     return source_from_record((previous or {}).get("model"))
 
 

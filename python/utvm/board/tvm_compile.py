@@ -22,6 +22,7 @@ from typing import Any, Literal, TextIO
 import utvm
 from utvm.board.tvm_home import TvmInstall, find_tvm
 from utvm.errors import UtvmError
+from utvm.mlf.cmsis_nn import paths_for_target
 
 MODEL_SUFFIXES = (".tflite", ".onnx")
 DEFAULT_TARGET = "c -keys=cpu -model=host"
@@ -38,11 +39,27 @@ class CompileOptions:
     target: str = DEFAULT_TARGET
     module_name: str = "default"
     input_shapes: dict[str, list[int]] = field(default_factory=dict)
+    #: Offload what CMSIS-NN supports with TVM's CMSIS-NN partitioning (targets c, then
+    #: cmsis-nn); cmsis_nn_mcpu sizes CMSIS-NN's buffers for that core (None: TVM's default,
+    #: a core without DSP, which then runs CMSIS-NN's portable code).
+    cmsis_nn: bool = False
+    cmsis_nn_mcpu: str | None = None
 
     def __post_init__(self) -> None:
         if self.executor == "graph" and self.interface == "c":
             raise UtvmError("the graph executor has no C interface: use --executor aot for "
                             "standalone (interface-api=c) models")
+        if self.cmsis_nn_mcpu is not None:
+            if not self.cmsis_nn:
+                raise UtvmError("a CMSIS-NN mcpu is given without CMSIS-NN partitioning: add "
+                                "--cmsis-nn")
+            paths_for_target(self.cmsis_nn_target() or "")  # refuses a core TVM cannot size for
+
+    def cmsis_nn_target(self) -> str | None:
+        """The second target TVM gets with CMSIS-NN partitioning (TVM 0.18 wants it second)."""
+        if not self.cmsis_nn:
+            return None
+        return "cmsis-nn" + (f" -mcpu={self.cmsis_nn_mcpu}" if self.cmsis_nn_mcpu else "")
 
     def executor_config(self) -> dict[str, Any]:
         attrs: dict[str, Any] = {"link-params": True}
@@ -63,7 +80,8 @@ class CompileOptions:
 
     def describe(self) -> str:
         kind = "graph" if self.executor == "graph" else f"aot, interface-api={self.interface}"
-        return f"{kind}, target '{self.target}'"
+        cmsis_nn = f" then '{self.cmsis_nn_target()}'" if self.cmsis_nn else ""
+        return f"{kind}, target '{self.target}'{cmsis_nn}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +116,8 @@ def compile_model(model: Path, out_dir: Path, options: CompileOptions,
     partial.unlink(missing_ok=True)
     job = {
         "model": str(model.resolve()), "output": str(partial.resolve()),
-        "target": options.target, "executor": options.executor_config(),
+        "target": options.target, "cmsis_nn_target": options.cmsis_nn_target(),
+        "executor": options.executor_config(),
         "runtime": options.runtime_config(), "pass_configs": options.pass_configs(),
         "module_name": options.module_name, "shape_dict": options.input_shapes or None,
         "tvm_python": str(tvm.python_dir),

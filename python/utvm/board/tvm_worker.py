@@ -3,7 +3,10 @@
 The parent (utvm.board.tvm_compile) puts ``$TVM_HOME/python`` on PYTHONPATH and passes a
 JSON job file. This uses TVM's Python API the way tvmc does: ``tvmc.load`` for the model,
 ``relay.backend.Executor`` / ``Runtime`` for the configuration, ``tvmc.compile`` with
-``output_format="mlf"`` to write the Model Library Format archive. Lines starting with
+``output_format="mlf"`` to write the Model Library Format archive. With a ``cmsis_nn_target``
+the model is partitioned with ``partition_for_cmsisnn`` and built with ``relay.build`` for the
+targets ``[target, cmsis_nn_target]`` (TVM 0.18 refuses the other order), then exported with
+``export_model_library_format``. Lines starting with
 ``utvm:`` are progress; a failure ends with one ``utvm-error:`` line and exit status 3.
 """
 
@@ -53,6 +56,8 @@ def compile_job(job: dict[str, Any]) -> int:
         return fail(f"TVM could not load {job['model']}: {exc}")
     executor = Executor(job["executor"]["name"], job["executor"]["attrs"])
     runtime = Runtime(job["runtime"]["name"], job["runtime"]["attrs"])
+    if job.get("cmsis_nn_target"):
+        return compile_with_cmsis_nn(job, model, executor, runtime, started)
     say(f"compiling for target '{job['target']}' with {executor} and {runtime} "
         "(this can take a few minutes)")
     try:
@@ -92,6 +97,34 @@ def _loaded_library() -> str:
         return f"It loaded {library}; {chosen}."
     return ("Build TVM first (mkdir build; cp cmake/config.cmake build/; set USE_MICRO ON; "
             f"cmake ..; make); {chosen}.")
+
+
+def compile_with_cmsis_nn(job: dict[str, Any], model: Any, executor: Any, runtime: Any,
+                          started: float) -> int:
+    """TVM's CMSIS-NN partitioning, then relay.build for [target, cmsis-nn target]."""
+    from tvm.driver.tvmc.pass_config import parse_configs
+    from tvm.micro import export_model_library_format
+    from tvm.relay import build
+    from tvm.relay.op.contrib.cmsisnn import partition_for_cmsisnn
+    from tvm.target import Target
+    from tvm.transform import PassContext
+
+    targets = [Target(job["target"]), Target(job["cmsis_nn_target"])]
+    say(f"partitioning for CMSIS-NN, then compiling for targets {[str(t) for t in targets]} "
+        f"with {executor} and {runtime} (this can take a few minutes)")
+    try:
+        mod = partition_for_cmsisnn(model.mod, model.params, mod_name=job["module_name"])
+        with PassContext(opt_level=3, config=parse_configs(job["pass_configs"])):
+            module = build(mod, target=targets, executor=executor, runtime=runtime,
+                           params=model.params, mod_name=job["module_name"])
+        export_model_library_format(module, job["output"])
+    except Exception as exc:
+        return fail(f"TVM could not compile {job['model']} with CMSIS-NN: "
+                    f"{type(exc).__name__}: {exc}")
+    if not Path(job["output"]).is_file():
+        return fail(f"TVM finished but wrote no Model Library Format at {job['output']}")
+    say(f"compiled in {time.monotonic() - started:.1f} s")
+    return 0
 
 
 def main(argv: list[str]) -> int:

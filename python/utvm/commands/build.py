@@ -77,6 +77,14 @@ def register(commands: Any) -> None:
                         "c for aot_inference)")
     parser.add_argument("--target", metavar="TARGET",
                         help="with --model: TVM target (default 'c -keys=cpu -model=host')")
+    parser.add_argument("--cmsis-nn", action="store_true",
+                        help="with --model: offload what CMSIS-NN supports with TVM's CMSIS-NN "
+                        "partitioning (targets TARGET, then cmsis-nn); the build links "
+                        "Zephyr's cmsis-nn module with the kernel groups the model calls")
+    parser.add_argument("--cmsis-nn-mcpu", metavar="CPU",
+                        help="with --model: implies --cmsis-nn and sizes CMSIS-NN's buffers for "
+                        "this core (e.g. cortex-m4, cortex-m33: its DSP code); default: none, "
+                        "CMSIS-NN's portable code, right on any core")
     parser.add_argument("--input", dest="inputs", type=Path, action="extend", nargs="+",
                         default=[], metavar="FILE.npy",
                         help="aot_inference: inputs built into the image, one per model input")
@@ -95,6 +103,7 @@ def handle(arguments: argparse.Namespace) -> int:
         board=arguments.board, build_dir=arguments.build_dir, pristine=arguments.pristine,
         mlf=arguments.mlf, model=arguments.model, app=arguments.app,
         executor=arguments.executor, interface=arguments.interface, target=arguments.target,
+        cmsis_nn=arguments.cmsis_nn, cmsis_nn_mcpu=arguments.cmsis_nn_mcpu,
         inputs=arguments.inputs, expected=arguments.expected, west_args=arguments.west_args))
     model = outcome.model or "the app's default model"
     how = "configured and built" if outcome.configured else "built (no reconfigure needed)"

@@ -146,7 +146,7 @@ def build_key(mlf: ModelLibrary, repo: Path, options: list[str]) -> str:
     digest = hashlib.sha256(_CACHE_FORMAT.encode())
     for option in options:
         digest.update(b"option\0" + option.encode() + b"\0")
-    for variable in ("CC", "CFLAGS", "LDFLAGS"):
+    for variable in ("CC", "CFLAGS", "LDFLAGS", "UTVM_CMSIS_NN_DIR"):
         digest.update(f"env\0{variable}={os.environ.get(variable, '')}\0".encode())
     for entry in _MLF_ENTRIES:
         _hash_tree(digest, mlf.root / entry, f"mlf/{entry}")

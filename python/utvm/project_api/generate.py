@@ -31,6 +31,7 @@ from utvm.board.apps import (
 )
 from utvm.errors import UtvmError
 from utvm.mlf.archive import extract_archive, is_tar_archive
+from utvm.mlf.cmsis_nn import detect as detect_cmsis_nn
 from utvm.mlf.constant_copies import without_constant_copies
 from utvm.mlf.loader import open_mlf
 from utvm.mlf.model import ModelLibrary
@@ -192,11 +193,29 @@ def _project_conf(mlf: ModelLibrary | None, operator_bytes: int,
     if mlf is None:
         # AutoTVM calls the operators it measures directly; they have no signature.
         lines.append("CONFIG_UTVM_RPC_UNCHECKED_OPERATOR_CALLS=y")
+    lines += _cmsis_nn_conf(mlf, options.get("cmsis_nn"))
     if options.get("config_main_stack_size"):
         lines.append(f"CONFIG_MAIN_STACK_SIZE={options['config_main_stack_size']}")
     if options.get("warning_as_error"):
         lines.append("CONFIG_COMPILER_WARNINGS_AS_ERRORS=y")
     return "\n".join(lines) + "\n"
+
+
+def _cmsis_nn_conf(mlf: ModelLibrary | None, wanted: bool | None) -> list[str]:
+    """Zephyr's CMSIS-NN options for exactly the kernel groups the model calls."""
+    use = detect_cmsis_nn(mlf.c_sources, mlf.targets) if mlf is not None else None
+    if wanted and use is None:
+        raise UtvmError("project option cmsis_nn=true, but the model calls no CMSIS-NN "
+                        "kernel: compile it with TVM's CMSIS-NN partitioning (tvmc --target "
+                        "'cmsis-nn, c'), or leave cmsis_nn unset.")
+    if wanted is False and use is not None:
+        raise UtvmError(f"project option cmsis_nn=false, but the model calls CMSIS-NN "
+                        f"({', '.join(use.functions)}): compile it without CMSIS-NN "
+                        "partitioning, or leave cmsis_nn unset.")
+    if use is None:
+        return []
+    return [f"# CMSIS-NN: {', '.join(use.functions)} ({use.made_for})",
+            *(f"CONFIG_{symbol}=y" for symbol in use.kconfig_symbols)]
 
 
 def _cmake_path(path: Path) -> str:

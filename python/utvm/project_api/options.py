@@ -82,6 +82,12 @@ OPTIONS: tuple[ProjectOption, ...] = (
     ProjectOption("compile_definitions", "str", optional=[GENERATE], default=None,
                   help="Extra preprocessor definitions for the application, e.g. "
                   "FOO=1 (a list, or a string of items separated by spaces or ';')."),
+    ProjectOption("cmsis_nn", "bool", optional=[GENERATE], default=None,
+                  help="The model was compiled with TVM's CMSIS-NN partitioning (tvmc --target "
+                  "'cmsis-nn, c'; relay.build targets c, then cmsis-nn): link Zephyr's "
+                  "cmsis-nn module with exactly the kernel groups it calls (CONFIG_CMSIS_NN_*)."
+                  " Default: read from the model; true refuses a model that calls no "
+                  "CMSIS-NN, false one that does."),
     ProjectOption("extra_files_tar", "str", optional=[GENERATE], default=None,
                   help="A tar archive unpacked into the generated project."),
     ProjectOption("warning_as_error", "bool", optional=[GENERATE], default=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -258,3 +259,45 @@ def test_model_without_system_library_is_refused_at_creation(template_server: Ap
     with pytest.raises(RpcErrorReply, match="has no system library"):
         generate(template_server, model, tmp_path / "project", board="native_sim")
     assert not (tmp_path / "project").exists()
+
+
+CMSIS_NN_PACKED = REPO_ROOT.parent / "shared" / "fixtures" / "tvm-0.18-cmsis-nn" / \
+    "kws_ref_model" / "cmsis_nn_aot_packed"
+
+
+@pytest.mark.parametrize("cmsis_nn", [None, "true"], ids=["read-from-model", "stated"])
+def test_a_cmsis_nn_model_gets_its_kernel_groups(template_server: ApiClient, tmp_path: Path,
+                                                 cmsis_nn: str | None) -> None:
+    """A model TVM compiled with CMSIS-NN partitioning: the project enables Zephyr's cmsis-nn
+    module with exactly the kernel groups the generated code calls."""
+    if not CMSIS_NN_PACKED.is_dir():
+        pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
+    model = tmp_path / "model.tar"
+    with tarfile.open(model, "w") as tar:
+        tar.add(CMSIS_NN_PACKED, arcname=".")
+    project = tmp_path / "project"
+    generate(template_server, model, project, board="mps2/an385", cmsis_nn=cmsis_nn)
+    conf = (project / "utvm_project.conf").read_text().splitlines()
+    cmsis_lines = [line for line in conf if line.startswith("CONFIG_CMSIS_NN")]
+    assert cmsis_lines == ["CONFIG_CMSIS_NN=y", "CONFIG_CMSIS_NN_CONVOLUTION=y",
+                           "CONFIG_CMSIS_NN_FULLYCONNECTED=y", "CONFIG_CMSIS_NN_NNSUPPORT=y",
+                           "CONFIG_CMSIS_NN_POOLING=y", "CONFIG_CMSIS_NN_SOFTMAX=y"]
+
+
+@pytest.mark.parametrize(("use_cmsis_model", "cmsis_nn", "message"), [
+    (False, "true", "the model calls no CMSIS-NN kernel"),
+    (True, "false", "but the model calls CMSIS-NN (arm_avgpool_s8"),
+], ids=["true-without-cmsis-nn", "false-with-cmsis-nn"])
+def test_cmsis_nn_option_contradicting_the_model(template_server: ApiClient, model_tar: Path,
+                                                 tmp_path: Path, use_cmsis_model: bool,
+                                                 cmsis_nn: str, message: str) -> None:
+    if use_cmsis_model:
+        if not CMSIS_NN_PACKED.is_dir():
+            pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
+        model_tar = tmp_path / "model.tar"
+        with tarfile.open(model_tar, "w") as tar:
+            tar.add(CMSIS_NN_PACKED, arcname=".")
+    project = tmp_path / "project"
+    with pytest.raises(RpcErrorReply, match=re.escape(message)):
+        generate(template_server, model_tar, project, board="mps2/an385", cmsis_nn=cmsis_nn)
+    assert not project.exists()

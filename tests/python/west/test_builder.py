@@ -491,3 +491,32 @@ def test_model_is_not_called_compiled_before_tvm_ran(tmp_path: Path, west_log, m
     assert "TVM_HOME is not set" in captured.err
     assert "kws.tflite compiled with TVM" not in captured.out
     assert "kws.tflite, to be compiled with TVM" in captured.out
+
+
+CMSIS_NN_KWS = REPO_ROOT.parent / "shared" / "fixtures" / "tvm-0.18-cmsis-nn" / "kws_ref_model" / \
+    "cmsis_nn_cortex_m4"
+
+
+def test_model_compiled_with_cmsis_nn_gets_its_kernel_groups(tmp_path: Path, west_log,
+                                                              fake_tvm) -> None:
+    """--cmsis-nn-mcpu: TVM partitions for CMSIS-NN (targets c, then cmsis-nn with the mcpu),
+    and the build enables Zephyr's cmsis-nn module with the kernel groups the MLF calls."""
+    if not CMSIS_NN_KWS.is_dir():
+        pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
+    fake_tvm(mlf=CMSIS_NN_KWS)
+    model = tmp_path / "kws.tflite"
+    model.write_bytes(b"TFL3 fake")
+    assert build("-b", "mps2/an386", "-d", "b", "--app", "aot_inference", "--model", model,
+                 "--cmsis-nn-mcpu", "cortex-m4") == 0
+    builds = [call for call in tvm_calls(tmp_path) if "relay_build" in call]
+    assert [b["targets"] for b in builds] == [["c -keys=cpu -model=host",
+                                               "cmsis-nn -mcpu=cortex-m4"]]
+    args = cmake_args(west_log()[-1])
+    for group in ("", "_CONVOLUTION", "_FULLYCONNECTED", "_NNSUPPORT", "_POOLING", "_SOFTMAX"):
+        assert f"-DCONFIG_CMSIS_NN{group}=y" in args
+    assert "-DCONFIG_CMSIS_NN_BASICMATH=y" not in args
+
+
+def test_cmsis_nn_is_a_compile_choice(west_log, capsys) -> None:
+    assert build("-b", "native_sim", "--mlf", BUNDLED_MODEL, "--cmsis-nn") == 2
+    assert "an --mlf is already compiled" in capsys.readouterr().err

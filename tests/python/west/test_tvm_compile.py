@@ -154,3 +154,48 @@ def test_compiling_prints_no_runpy_warning(tmp_path: Path, tflite: Path,
     compile_model(tflite, tmp_path / "out", CompileOptions(), progress)
     assert "utvm: loading" in progress.getvalue()  # the worker's own output is here
     assert "RuntimeWarning" not in progress.getvalue()
+
+
+def test_cmsis_nn_partitioning_builds_for_c_then_cmsis_nn(
+        tmp_path: Path, tflite: Path, fake_tvm: Callable[..., Path]) -> None:
+    """--cmsis-nn: partition_for_cmsisnn on the loaded model with its parameters, relay.build
+    for [c, cmsis-nn] (TVM 0.18 refuses the other order) at opt_level 3 with the C interface's
+    pass configs, and the MLF export."""
+    fake_tvm()
+    options = CompileOptions("aot", "c", cmsis_nn=True, cmsis_nn_mcpu="cortex-m33")
+    assert options.describe().endswith("then 'cmsis-nn -mcpu=cortex-m33'")
+    result = compile_model(tflite, tmp_path / "out", options)
+    assert result.archive.is_file()
+    context, build, export = tvm_calls(tmp_path)
+    assert context == {"pass_context": 3,
+                       "config": {"tir.disable_vectorize": 1, "tir.usmp.enable": 1}}
+    assert build["relay_build"][0] == "partitioned_for_cmsisnn"
+    assert build["targets"] == ["c -keys=cpu -model=host", "cmsis-nn -mcpu=cortex-m33"]
+    assert build["executor_attrs"] == {"link-params": True, "interface-api": "c",
+                                       "unpacked-api": True}
+    assert export == {"export": ["built", "default"]}
+
+
+def test_cmsis_nn_without_mcpu_is_tvms_default(tmp_path: Path, tflite: Path,
+                                               fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm()
+    compile_model(tflite, tmp_path / "out", CompileOptions("aot", "c", cmsis_nn=True))
+    build = tvm_calls(tmp_path)[1]
+    assert build["targets"] == ["c -keys=cpu -model=host", "cmsis-nn"]
+
+
+def test_cmsis_nn_choice_is_part_of_the_cache_key(tmp_path: Path, tflite: Path,
+                                                  fake_tvm: Callable[..., Path]) -> None:
+    fake_tvm()
+    out = tmp_path / "out"
+    compile_model(tflite, out, CompileOptions("aot", "c"))
+    assert not compile_model(tflite, out, CompileOptions("aot", "c", cmsis_nn=True)).reused
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"cmsis_nn_mcpu": "cortex-m4"}, "without CMSIS-NN partitioning: add --cmsis-nn"),
+    ({"cmsis_nn": True, "cmsis_nn_mcpu": "cortex-a72"}, "mcpu=cortex-a72"),
+])
+def test_bad_cmsis_nn_choices(options: dict[str, object], message: str) -> None:
+    with pytest.raises(UtvmError, match=message):
+        CompileOptions("aot", "c", **options)  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ import json, os, tarfile
 class TVMCModel:
     def __init__(self, path, shape_dict):
         self.path, self.shape_dict = path, shape_dict
+        self.mod, self.params = ("relay", path), {"weights": 1}
 
 def load(path, shape_dict=None, model_format=None):
     if not os.path.isfile(path):
@@ -47,6 +48,61 @@ def compile(tvmc_model, target, executor=None, runtime=None, package_path=None,
         tar.add(os.environ["FAKE_TVM_MLF"], arcname=".")
     return package_path
 '''
+
+# TVM's CMSIS-NN flow (partition_for_cmsisnn, relay.build, export_model_library_format): each
+# step logs what it got, the export writes the given MLF.
+_FAKE_CMSIS_NN = {
+    "target.py": '''
+class Target:
+    def __init__(self, text):
+        self.text = text
+    def __str__(self):
+        return self.text
+''',
+    "transform.py": '''
+import json, os
+
+class PassContext:
+    def __init__(self, opt_level=2, config=None):
+        self.opt_level, self.config = opt_level, config
+    def __enter__(self):
+        with open(os.environ["FAKE_TVM_LOG"], "a") as log:
+            log.write(json.dumps({"pass_context": self.opt_level, "config": self.config}) + "\\n")
+    def __exit__(self, *exc):
+        return False
+''',
+    "relay/__init__.py": '''
+import json, os
+
+def build(mod, target=None, executor=None, runtime=None, params=None, mod_name="default"):
+    with open(os.environ["FAKE_TVM_LOG"], "a") as log:
+        log.write(json.dumps({"relay_build": mod, "targets": [str(t) for t in target],
+                              "executor_attrs": executor.attrs, "runtime": runtime.name,
+                              "mod_name": mod_name}) + "\\n")
+    return ("built", mod_name)
+''',
+    "relay/op/__init__.py": "",
+    "relay/op/contrib/__init__.py": "",
+    "relay/op/contrib/cmsisnn.py": '''
+def partition_for_cmsisnn(mod, params=None, mod_name="default", **opts):
+    assert params, "the parameters are bound before partitioning"
+    return ["partitioned_for_cmsisnn", mod, mod_name]
+''',
+    "micro/__init__.py": '''
+import json, os, tarfile
+
+def export_model_library_format(module, path):
+    with open(os.environ["FAKE_TVM_LOG"], "a") as log:
+        log.write(json.dumps({"export": list(module)}) + "\\n")
+    with tarfile.open(path, "w") as tar:
+        tar.add(os.environ["FAKE_TVM_MLF"], arcname=".")
+    return path
+''',
+    "driver/tvmc/pass_config.py": '''
+def parse_configs(configs):
+    return {c.split("=")[0]: int(c.split("=")[1]) for c in configs or []}
+''',
+}
 
 _FAKE_BACKEND = '''
 class _Entity:
@@ -78,8 +134,11 @@ def write_fake_tvm(root: Path, version: str = "0.18.0", micro: bool = True,
         "relay/__init__.py": "",
         "relay/backend/__init__.py": textwrap.dedent(_FAKE_BACKEND),
     }
+    files.update({name: textwrap.dedent(text) for name, text in _FAKE_CMSIS_NN.items()})
     if micro:
-        files["micro/__init__.py"] = ""
+        files["micro/__init__.py"] = textwrap.dedent(_FAKE_CMSIS_NN["micro/__init__.py"])
+    else:
+        del files["micro/__init__.py"]
     for relative, text in files.items():
         path = package / relative
         path.parent.mkdir(parents=True, exist_ok=True)
