@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CMSIS_NN_FIXTURES, REPO_ROOT
+from testsupport import CMSIS_NN_FIXTURES_ROOT, REPO_ROOT
 from utvm.errors import UtvmError
 from utvm.mlf import open_mlf
 from utvm.mlf.cmsis_nn import (
@@ -27,6 +27,8 @@ from utvm.mlf.cmsis_nn import (
     main,
     paths_for_target,
 )
+
+CMSIS_NN_FIXTURES = CMSIS_NN_FIXTURES_ROOT.resolve()
 
 C_TARGET = "c -keys=cpu -model=host"
 USES = '#include "tvm/runtime/c_runtime_api.h"\n#include <arm_nnfunctions.h>\n'
