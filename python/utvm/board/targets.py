@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,10 +40,20 @@ from utvm.board.zephyr_env import West, failure_message, run_streamed
 from utvm.errors import UtvmError
 from utvm.transport import PtyTransport, SerialTransport, TcpTransport, Transport
 
-# CMake list for QEMU_EXTRA_FLAGS: one more serial port, on a pseudo-terminal.
-QEMU_PTY_FLAGS = "-serial;pty"
+# CMake list for QEMU_EXTRA_FLAGS: one more serial port, on a pseudo-terminal (the RPC UART),
+# and instruction counting with 1 ns of board time per instruction, so that the board's timer
+# gives deterministic instruction counts (it comes after the board's own -icount and wins).
+QEMU_ICOUNT_FLAGS = "-icount;shift=0,align=off,sleep=off"
+QEMU_PTY_FLAGS = "-serial;pty;" + QEMU_ICOUNT_FLAGS
 DEFAULT_BAUD = 115200
 SIMULATOR_LOG = "simulator.log"
+
+
+def qemu_serial_index(uart_label: str) -> int | None:
+    """The -serial port QEMU connects to the devicetree's ``uart<N>``: N (QEMU's Arm machines
+    wire their N-th UART to the N-th serial port: mps2, lm3s6965); None for other names."""
+    found = re.fullmatch(r"uart_?(\d+)", uart_label)
+    return int(found.group(1)) if found else None
 
 
 def board_looks_like_qemu(board: str, build: ZephyrBuild | None) -> bool:
@@ -83,6 +94,10 @@ class Target(abc.ABC):
     zero_time_note = ""
     #: Seconds a session handshake may take (a simulator may still be booting).
     start_timeout = 10.0
+
+    def time_note(self, seconds: float) -> str:
+        """What kind of time the board's timer measured, when it is not a real board's."""
+        return self.zero_time_note if seconds == 0 else ""
 
     def __init__(self, build: ZephyrBuild, west: West | None = None) -> None:
         self.build = build
@@ -217,6 +232,28 @@ class NativeSimTarget(SimulatedTarget):
 class QemuTarget(SimulatedTarget):
     kind = "qemu"
 
+    def icount_shift(self) -> int | None:
+        """2^shift ns of board time per instruction, or None when QEMU's clock follows the
+        host's: `west utvm build`'s -icount, else the board's own (CONFIG_QEMU_ICOUNT)."""
+        flags = self.build.cache.get("QEMU_EXTRA_FLAGS", "").split(";")
+        shifts = [re.match(r"shift=(\d+)", flags[i + 1]) for i, flag in enumerate(flags[:-1])
+                  if flag == "-icount"]
+        if shifts and shifts[-1]:
+            return int(shifts[-1].group(1))
+        if self.build.kconfig_enabled("CONFIG_QEMU_ICOUNT"):
+            return int(self.build.kconfig().get("CONFIG_QEMU_ICOUNT_SHIFT", "0") or 0)
+        return None
+
+    def time_note(self, seconds: float) -> str:
+        shift = self.icount_shift()
+        if shift is None:
+            return ("QEMU's clock follows this computer's here (no -icount): the time is how "
+                    "long emulating took, not how long a real board would take")
+        instructions = round(seconds * 1e9 / (1 << shift))
+        return (f"QEMU counts instructions (-icount shift={shift}, {1 << shift} ns of board "
+                f"time per instruction): {instructions:,} instructions per inference; not wall "
+                "time, and not cycles of a real board")
+
     def _foreground_command(self) -> list[str]:
         return self.west.command("build", "-d", str(self.build.build_dir), "-t", "run")
 
@@ -236,7 +273,8 @@ class QemuTarget(SimulatedTarget):
         print(f"utvm: starting QEMU: west build -d {self.build.build_dir} -t run", file=out,
               flush=True)
         return start_simulator(self.kind, command, self.build.state_dir / SIMULATOR_LOG,
-                               qemu_pty_picker(), cwd=west.cwd, env=west.env)
+                               qemu_pty_picker(qemu_serial_index(uart.label) if uart else None),
+                               cwd=west.cwd, env=west.env)
 
 
     def _has_pty_serial(self) -> bool:

@@ -173,8 +173,9 @@ def handle_board(arguments: argparse.Namespace) -> int:
             where = f"{board} over {link.name}, timed on the board"
         saved = save_outputs(result, arguments.output_dir)
         print(render(mlf, result, saved, where))
-        if target is not None and target.zero_time_note and result.seconds_per_inference == 0:
-            print(f"note: {target.zero_time_note}", file=sys.stderr)
+        note = target.time_note(result.seconds_per_inference) if target is not None else ""
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     return 0
 
 

@@ -16,10 +16,12 @@ from utvm.board.runners import read_runners, serial_number_in
 from utvm.board.serial_ports import find_port
 from utvm.board.state import FLASH_RECORD, write_record
 from utvm.board.targets import (
+    QEMU_PTY_FLAGS,
     HardwareTarget,
     LinkOptions,
     NativeSimTarget,
     QemuTarget,
+    qemu_serial_index,
     target_for,
 )
 from utvm.errors import UtvmError
@@ -162,3 +164,34 @@ def test_board_kinds(tmp_path: Path) -> None:
                               kconfig={"CONFIG_QEMU_TARGET": "y"})
     assert isinstance(target_for(read_build(native)), NativeSimTarget)
     assert isinstance(target_for(read_build(qemu)), QemuTarget)
+
+
+def test_qemu_time_says_it_counts_instructions(tmp_path: Path) -> None:
+    """mps2/an385's own -icount shift=7 makes 128 ns of board time per instruction (an
+    inference of 30.3 M instructions 'took' 3.877 s in 0.3 s of wall time); `west utvm build`
+    adds shift=0, after the board's, so board time in ns is the instruction count."""
+    def qemu(name: str, flags: str, kconfig: dict[str, str]) -> QemuTarget:
+        folder = write_zephyr_build(tmp_path / name, board="mps2/an385",
+                                    kconfig={"CONFIG_QEMU_TARGET": "y", **kconfig},
+                                    cache={"QEMU_EXTRA_FLAGS:STRING": flags})
+        target = target_for(read_build(folder))
+        assert isinstance(target, QemuTarget)
+        return target
+
+    icount_7 = {"CONFIG_QEMU_ICOUNT": "y", "CONFIG_QEMU_ICOUNT_SHIFT": "7"}
+    ours = qemu("ours", QEMU_PTY_FLAGS, icount_7)
+    assert ours.icount_shift() == 0
+    assert "30,292,945 instructions per inference" in ours.time_note(0.030292945)
+    boards_own = qemu("own", "-serial;pty", icount_7)
+    assert boards_own.icount_shift() == 7
+    assert "30,292,945 instructions" in boards_own.time_note(3.877497)
+    assert "128 ns of board time per instruction" in boards_own.time_note(3.877497)
+    real_time = qemu("real", "-serial;pty", {})
+    assert real_time.icount_shift() is None
+    assert "follows this computer's" in real_time.time_note(1.0)
+
+
+def test_qemu_serial_port_of_a_uart() -> None:
+    assert qemu_serial_index("uart1") == 1
+    assert qemu_serial_index("uart_2") == 2
+    assert qemu_serial_index("serial_one") is None

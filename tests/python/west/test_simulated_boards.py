@@ -222,6 +222,16 @@ def test_pty_pickers() -> None:
                 "char device redirected to /dev/pts/2 (label serial1)\n") == "/dev/pts/2"
 
 
+def test_qemu_pty_picker_takes_the_rpc_uarts_serial_port() -> None:
+    """mps2/an521 gives its second UART a PTY of its own (label hostS0, QEMU's third serial
+    port after ours), printed before the one `west utvm build` adds: RPC is on serial1."""
+    text = ("char device redirected to /dev/pts/5 (label hostS0)\n"
+            "char device redirected to /dev/pts/6 (label serial1)\n")
+    assert qemu_pty_picker(1)(text) == "/dev/pts/6"
+    assert qemu_pty_picker(1)(text.splitlines()[0]) is None  # serial1 is still to come
+    assert qemu_pty_picker(None)(text) == "/dev/pts/5"
+
+
 def test_simulator_record_round_trip(tmp_path: Path) -> None:
     folder = write_zephyr_build(tmp_path / "b", kconfig={"CONFIG_ARCH_POSIX": "y"})
     target = target_for(read_build(folder))
