@@ -183,7 +183,10 @@ class SimulatedTarget(Target):
             result = run_streamed(self._foreground_command(), out, cwd=west.cwd, env=west.env)
         except KeyboardInterrupt:
             return f"stopped {self.build.board}"
-        return f"{self.build.board} exited with status {result.returncode}"
+        if result.returncode != 0:  # the app's own status (aot_inference: 1 for FAIL)
+            raise UtvmError(f"{self.build.board} exited with status {result.returncode}: see "
+                            "the app's output above.")
+        return f"{self.build.board} exited with status 0"
 
     @contextmanager
     def link(self, options: LinkOptions, out: TextIO) -> Iterator[Transport]:

@@ -187,6 +187,24 @@ def test_flash_runs_a_standalone_app_in_the_foreground(
     assert read_record(folder / "utvm", SIMULATOR_RECORD) is None  # nothing left running
 
 
+def test_flash_of_a_standalone_app_exits_with_its_status(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """aot_inference ends native_sim and QEMU with 1 after FAIL: flash fails with it, so
+    scripts and CI see the result."""
+    folder = write_zephyr_build(tmp_path / "build", kconfig={"CONFIG_ARCH_POSIX": "y"})
+    (folder / "zephyr" / "zephyr.elf").write_bytes(b"")
+    python_script(folder / "zephyr" / "zephyr.exe", """
+        import sys
+        print("aot_inference: FAIL", flush=True)
+        sys.exit(1)
+    """)
+    write_record(folder / "utvm", BUILD_RECORD, {"app": "aot_inference", "host_driven": False})
+    assert main(["flash", "-d", str(folder), "--skip-rebuild"]) != 0
+    captured = capsys.readouterr()
+    assert "aot_inference: FAIL" in captured.out
+    assert "error: native_sim exited with status 1" in captured.err
+
+
 def test_simulator_that_dies_shows_its_output(tmp_path: Path) -> None:
     script = python_script(tmp_path / "sim.py", """
         print("No PTY for you: SDL missing", flush=True)
