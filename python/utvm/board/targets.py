@@ -12,14 +12,17 @@
 from __future__ import annotations
 
 import abc
+import functools
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
 from utvm.board.build_dir import ZephyrBuild
-from utvm.board.devicetree import rpc_uart
+from utvm.board.devicetree import RpcUart, rpc_uart
 from utvm.board.runners import read_runners
 from utvm.board.serial_ports import PortLister, find_port, list_serial_ports
 from utvm.board.simulator import (
@@ -235,6 +238,18 @@ class NativeSimTarget(SimulatedTarget):
 class QemuTarget(SimulatedTarget):
     kind = "qemu"
 
+    def _checked_rpc_uart(self) -> RpcUart | None:
+        """The RPC UART, refused when it is the console QEMU shares with its monitor."""
+        uart = rpc_uart(self.build.zephyr_dir / "zephyr.dts")
+        if uart is not None and uart.is_console:
+            raise UtvmError(
+                f"the RPC UART of this {self.build.board} build is its console, which QEMU "
+                "shares with its monitor (byte 0x01 is the monitor's escape, so binary RPC "
+                "frames break). Give RPC the board's second UART with an overlay choosing "
+                "zephyr,utvm-uart, as samples/rpc_server/boards/ does for qemu_cortex_m3 and "
+                "mps2/an385.")
+        return uart
+
     def icount_shift(self) -> int | None:
         """2^shift ns of board time per instruction, or None when QEMU's clock follows the
         host's: `west utvm build`'s -icount, else the board's own (CONFIG_QEMU_ICOUNT)."""
@@ -261,13 +276,7 @@ class QemuTarget(SimulatedTarget):
         return self.west.command("build", "-d", str(self.build.build_dir), "-t", "run")
 
     def _start(self, out: TextIO) -> RunningSimulator:
-        uart = rpc_uart(self.build.zephyr_dir / "zephyr.dts")
-        if uart is not None and uart.is_console:
-            raise UtvmError(
-                f"the RPC UART of this {self.build.board} build is its console, which QEMU "
-                "shares with its monitor (byte 0x01 is the monitor's escape, so binary RPC "
-                "frames break). Give RPC the board's second UART with an overlay choosing "
-                "zephyr,utvm-uart, as samples/rpc_server/boards/qemu_cortex_m3.overlay does.")
+        uart = self._checked_rpc_uart()
         if not self._has_pty_serial():
             raise UtvmError("this QEMU build gives no UART a pseudo-terminal: rebuild it with "
                             "`west utvm build` (it adds QEMU_EXTRA_FLAGS=\"-serial pty\").")
@@ -279,7 +288,6 @@ class QemuTarget(SimulatedTarget):
                                qemu_pty_picker(qemu_serial_index(uart.label) if uart else None),
                                cwd=west.cwd, env=west.env)
 
-
     def _has_pty_serial(self) -> bool:
         """QEMU_EXTRA_FLAGS from `west utvm build`'s cache entry, or from the environment of
         whoever configured the build (then only the generated run command shows it)."""
@@ -290,6 +298,69 @@ class QemuTarget(SimulatedTarget):
         except OSError:
             return True  # another generator: let QEMU's own output decide
         return "-serial pty" in ninja
+
+
+class EmulatedBoardTarget(QemuTarget):
+    """A board Zephyr can neither flash nor run in QEMU, but whose machine QEMU emulates
+    under the board's name (mps2/an386: Zephyr runs it only in Arm's FVP; QEMU has
+    mps2-an386). utvm starts QEMU itself, as Zephyr's QEMU boards are started: the console
+    with the monitor, a pseudo-terminal for the second UART, instruction counting, and
+    semihosting so that a standalone app can end QEMU with its status."""
+
+    def __init__(self, build: ZephyrBuild, qemu: str, machine: str,
+                 west: West | None = None) -> None:
+        super().__init__(build, west)
+        self.qemu = qemu
+        self.machine = machine
+
+    def icount_shift(self) -> int | None:
+        return 0
+
+    def _command(self) -> list[str]:
+        return [self.qemu, "-machine", self.machine, "-nographic", "-vga", "none", "-net",
+                "none", "-chardev", "stdio,id=con,mux=on", "-serial", "chardev:con", "-mon",
+                "chardev=con,mode=readline", "-serial", "pty",
+                *QEMU_ICOUNT_FLAGS.split(";"), "-semihosting-config", "enable=on,target=native",
+                "-kernel", str(self.build.elf_path)]
+
+    def _foreground_command(self) -> list[str]:
+        return self._command()
+
+    def _start(self, out: TextIO) -> RunningSimulator:
+        uart = self._checked_rpc_uart()
+        if not self.build.elf_path.is_file():
+            raise UtvmError(f"{self.build.elf_path} does not exist: build first "
+                            "(`west utvm build`).")
+        print(f"utvm: starting QEMU's {self.machine} for {self.build.board}", file=out,
+              flush=True)
+        return start_simulator(self.kind, self._command(), self.build.state_dir / SIMULATOR_LOG,
+                               qemu_pty_picker(qemu_serial_index(uart.label) if uart else None),
+                               cwd=self.build.app_dir)
+
+
+def emulated_machine(build: ZephyrBuild) -> tuple[str, str] | None:
+    """(QEMU program, machine) for a board Zephyr cannot flash (no flash runner) whose name
+    QEMU knows as a machine (``mps2/an386`` -> ``mps2-an386``); None otherwise."""
+    if not build.kconfig_enabled("CONFIG_ARM"):
+        return None
+    runners = read_runners(build.zephyr_dir)
+    if runners is None or runners.flash_runner:
+        return None
+    qemu = shutil.which("qemu-system-arm")
+    if qemu is None:
+        return None
+    machine = "-".join(build.board.split("/")[:2])
+    return (qemu, machine) if machine in _qemu_machines(qemu) else None
+
+
+@functools.cache
+def _qemu_machines(qemu: str) -> frozenset[str]:
+    try:
+        listing = subprocess.run([qemu, "-machine", "help"], capture_output=True, text=True,
+                                 timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(line.split()[0] for line in listing.splitlines()[1:] if line.strip())
 
 
 class HardwareTarget(Target):
@@ -345,5 +416,8 @@ def target_for(build: ZephyrBuild, west: West | None = None) -> Target:
         return NativeSimTarget(build, west)
     if build.kconfig_enabled("CONFIG_QEMU_TARGET"):
         return QemuTarget(build, west)
+    emulated = emulated_machine(build)
+    if emulated is not None:
+        return EmulatedBoardTarget(build, *emulated, west=west)
     return HardwareTarget(build, west)
 

@@ -46,7 +46,9 @@ C compiler); later runs reuse the cached build.
 On a board, the link is: --port if given; else, for simulated boards, the pseudo-terminal
 of the one `west utvm flash` started (or one started for this run); else the serial port
 whose USB serial number is the probe's (--dev-id here or at flash, or in runners.yaml);
-else the only USB serial port. Time per inference is measured by the board's own timer.
+else the only USB serial port. Time per inference is measured by the board's own timer; on
+QEMU boards that timer runs on instruction counts (-icount shift=0: one nanosecond per
+instruction), and a note gives the instructions per inference.
 """
 
 

@@ -4,6 +4,7 @@ port list matched by serial number."""
 from __future__ import annotations
 
 import io
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from utvm.board.serial_ports import find_port
 from utvm.board.state import FLASH_RECORD, write_record
 from utvm.board.targets import (
     QEMU_PTY_FLAGS,
+    EmulatedBoardTarget,
     HardwareTarget,
     LinkOptions,
     NativeSimTarget,
@@ -195,3 +197,25 @@ def test_qemu_serial_port_of_a_uart() -> None:
     assert qemu_serial_index("uart1") == 1
     assert qemu_serial_index("uart_2") == 2
     assert qemu_serial_index("serial_one") is None
+
+
+def test_board_only_qemu_can_run_is_run_in_qemu(tmp_path: Path) -> None:
+    """mps2/an386: Zephyr has no flash runner for it and runs it only in Arm's FVP; QEMU
+    emulates mps2-an386, so utvm starts QEMU itself, counting instructions."""
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("qemu-system-arm not found: cannot check which machines it emulates")
+
+    def build(name: str, board: str, runners: str) -> Path:
+        folder = write_zephyr_build(tmp_path / name, board=board, kconfig={"CONFIG_ARM": "y"})
+        (folder / "zephyr" / "runners.yaml").write_text(runners)
+        return folder
+
+    an386 = target_for(read_build(build("an386", "mps2/an386", "debug-runner: qemu\n")))
+    assert isinstance(an386, EmulatedBoardTarget) and an386.machine == "mps2-an386"
+    command = an386._command()
+    assert command[command.index("-icount") + 1].startswith("shift=0,")
+    assert command[-1] == str(tmp_path / "an386" / "zephyr" / "zephyr.elf")
+    flashable = build("nucleo", "mps2/an386", "flash-runner: openocd\nrunners: [openocd]\n")
+    assert isinstance(target_for(read_build(flashable)), HardwareTarget)
+    unknown = build("other", "nucleo_f746zg", "debug-runner: qemu\n")
+    assert isinstance(target_for(read_build(unknown)), HardwareTarget)
