@@ -145,6 +145,9 @@ static bool run_and_report(void) {
 #if defined(CONFIG_ARCH_POSIX)
   /* Simulated time advances only when the simulated CPU idles, never during computation. */
   printk("note: simulated time stands still while code runs, so this counts no cycles\n");
+#elif defined(CONFIG_QEMU_TARGET)
+  /* With -icount the clock follows instructions (west utvm: shift=0, 1 ns per instruction). */
+  printk("note: QEMU's clock counts instructions, not cycles, when it runs with -icount\n");
 #endif
 
   bool ok = true;
