@@ -4,7 +4,10 @@
   background and its RPC UART is a pseudo-terminal (a standalone app, which prints its
   results, runs in the foreground instead).
 - `QemuTarget`: QEMU boards run under `west build -t run`; the build gives the RPC UART
-  (the board's second UART) a pseudo-terminal through QEMU_EXTRA_FLAGS.
+  (the board's second UART) a pseudo-terminal and QEMU instruction counting through
+  QEMU_EXTRA_FLAGS.
+- `EmulatedBoardTarget`: a board Zephyr cannot flash but QEMU emulates under its name
+  (mps2/an386): utvm runs QEMU itself, set up the same way.
 - `HardwareTarget`: `west flash`; the link is the serial port from --port, or the one
   whose USB serial number is the probe's (--dev-id), or the only USB serial port.
 """
