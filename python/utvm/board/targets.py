@@ -342,12 +342,13 @@ class EmulatedBoardTarget(QemuTarget):
 
 
 def emulated_machine(build: ZephyrBuild) -> tuple[str, str] | None:
-    """(QEMU program, machine) for a board Zephyr cannot flash (no flash runner) whose name
-    QEMU knows as a machine (``mps2/an386`` -> ``mps2-an386``); None otherwise."""
+    """(QEMU program, machine) for a board Zephyr cannot flash (no runners.yaml, or no flash
+    runner in it) whose name QEMU knows as a machine (``mps2/an386`` -> ``mps2-an386``);
+    None otherwise."""
     if not build.kconfig_enabled("CONFIG_ARM"):
         return None
-    runners = read_runners(build.zephyr_dir)
-    if runners is None or runners.flash_runner:
+    runners = read_runners(build.zephyr_dir)  # mps2/an386 has none at all
+    if runners is not None and runners.flash_runner:
         return None
     qemu = shutil.which("qemu-system-arm")
     if qemu is None:

@@ -205,16 +205,19 @@ def test_board_only_qemu_can_run_is_run_in_qemu(tmp_path: Path) -> None:
     if shutil.which("qemu-system-arm") is None:
         pytest.skip("qemu-system-arm not found: cannot check which machines it emulates")
 
-    def build(name: str, board: str, runners: str) -> Path:
+    def build(name: str, board: str, runners: str | None) -> Path:
         folder = write_zephyr_build(tmp_path / name, board=board, kconfig={"CONFIG_ARM": "y"})
-        (folder / "zephyr" / "runners.yaml").write_text(runners)
+        if runners is not None:
+            (folder / "zephyr" / "runners.yaml").write_text(runners)
         return folder
 
-    an386 = target_for(read_build(build("an386", "mps2/an386", "debug-runner: qemu\n")))
+    an386 = target_for(read_build(build("an386", "mps2/an386", None)))  # Zephyr writes none
     assert isinstance(an386, EmulatedBoardTarget) and an386.machine == "mps2-an386"
     command = an386._command()
     assert command[command.index("-icount") + 1].startswith("shift=0,")
     assert command[-1] == str(tmp_path / "an386" / "zephyr" / "zephyr.elf")
+    debug_only = target_for(read_build(build("debug", "mps2/an386", "debug-runner: qemu\n")))
+    assert isinstance(debug_only, EmulatedBoardTarget)
     flashable = build("nucleo", "mps2/an386", "flash-runner: openocd\nrunners: [openocd]\n")
     assert isinstance(target_for(read_build(flashable)), HardwareTarget)
     unknown = build("other", "nucleo_f746zg", "debug-runner: qemu\n")
