@@ -130,7 +130,7 @@ static void uart_isr(const struct device* dev, void* user_data) {
 }
 
 /* Enables reception interrupts, then takes what the UART already holds: some UARTs (Arm's
- * CMSDK UART, e.g. on mps2 boards) raise the RX interrupt only for bytes that arrive while it
+ * CMSDK UART, for one) raise the RX interrupt only for bytes that arrive while it
  * is enabled, so a byte received before (the host talking while the board boots, or while
  * reception was paused) would sit there, and hold every later byte back, for good.
  * Call with rx_lock held. */
