@@ -169,5 +169,8 @@ def test_twister(platform: str, tmp_path: Path) -> None:
     summary = [line for line in log.splitlines() if "executed test configurations passed" in line]
     assert summary, f"no twister summary in its output:\n{log[-4000:]}"
     assert re.search(r"\b0 failed, 0 errored", summary[-1]), summary[-1]
-    # Something ran: a platform that filters out every suite would pass vacuously.
-    assert re.search(r"\b[1-9]\d* of \d+ executed test cases passed", log), summary[-1]
+    # Something ran (or built, on a board twister cannot run here: mps2/an386 runs only in
+    # Arm's FVP): a platform that filters out every suite would pass vacuously.
+    assert (re.search(r"\b[1-9]\d* of \d+ executed test cases passed", log)
+            or re.search(r"(?<!\d)[1-9]\d*(?:\x1b\[[\d;]*m)? built \(not run\)", summary[-1])), \
+        summary[-1]

@@ -155,14 +155,20 @@ def native_sim_pty_picker(uart_node_name: str | None) -> PtyPicker:
     return pick
 
 
-def qemu_pty_picker() -> PtyPicker:
-    """QEMU prints `char device redirected to /dev/pts/N (label serialK)` per PTY; the
-    console (label con) is multiplexed with QEMU's monitor, so RPC is never there."""
+def qemu_pty_picker(serial_index: int | None = None) -> PtyPicker:
+    """QEMU prints `char device redirected to /dev/pts/N (label L)` per PTY; `-serial pty`
+    labels its port serialK (K: its place among the -serial options). With ``serial_index``
+    only serialK with that K will do (a board may add PTYs of its own, as mps2/an521 does);
+    without it the first PTY that is not the console (label con, multiplexed with QEMU's
+    monitor, so RPC is never there)."""
     lines = re.compile(r"char device redirected to (\S+) \(label ([^)]+)\)")
 
     def pick(text: str) -> str | None:
         for pty, label in lines.findall(text):
-            if label not in ("con", "compat_monitor0"):
+            if serial_index is not None:
+                if label == f"serial{serial_index}":
+                    return pty
+            elif label not in ("con", "compat_monitor0"):
                 return pty
         return None
 

@@ -4,7 +4,10 @@
   background and its RPC UART is a pseudo-terminal (a standalone app, which prints its
   results, runs in the foreground instead).
 - `QemuTarget`: QEMU boards run under `west build -t run`; the build gives the RPC UART
-  (the board's second UART) a pseudo-terminal through QEMU_EXTRA_FLAGS.
+  (the board's second UART) a pseudo-terminal and QEMU instruction counting through
+  QEMU_EXTRA_FLAGS.
+- `EmulatedBoardTarget`: a board Zephyr cannot flash but QEMU emulates under its name
+  (mps2/an386): utvm runs QEMU itself, set up the same way.
 - `HardwareTarget`: `west flash`; the link is the serial port from --port, or the one
   whose USB serial number is the probe's (--dev-id), or the only USB serial port.
 """
@@ -12,14 +15,18 @@
 from __future__ import annotations
 
 import abc
+import functools
 import os
+import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
 from utvm.board.build_dir import ZephyrBuild
-from utvm.board.devicetree import rpc_uart
+from utvm.board.devicetree import RpcUart, rpc_uart
 from utvm.board.runners import read_runners
 from utvm.board.serial_ports import PortLister, find_port, list_serial_ports
 from utvm.board.simulator import (
@@ -41,10 +48,20 @@ from utvm.device_text import EscapedStream
 from utvm.errors import UtvmError
 from utvm.transport import PtyTransport, SerialTransport, TcpTransport, Transport
 
-# CMake list for QEMU_EXTRA_FLAGS: one more serial port, on a pseudo-terminal.
-QEMU_PTY_FLAGS = "-serial;pty"
+# CMake list for QEMU_EXTRA_FLAGS: one more serial port, on a pseudo-terminal (the RPC UART),
+# and instruction counting with 1 ns of board time per instruction, so that the board's timer
+# gives deterministic instruction counts (it comes after the board's own -icount and wins).
+QEMU_ICOUNT_FLAGS = "-icount;shift=0,align=off,sleep=off"
+QEMU_PTY_FLAGS = "-serial;pty;" + QEMU_ICOUNT_FLAGS
 DEFAULT_BAUD = 115200
 SIMULATOR_LOG = "simulator.log"
+
+
+def qemu_serial_index(uart_label: str) -> int | None:
+    """The -serial port QEMU connects to the devicetree's ``uart<N>``: N (QEMU's Arm machines
+    wire their N-th UART to the N-th serial port: mps2, lm3s6965); None for other names."""
+    found = re.fullmatch(r"uart_?(\d+)", uart_label)
+    return int(found.group(1)) if found else None
 
 
 def board_looks_like_qemu(board: str, build: ZephyrBuild | None) -> bool:
@@ -88,6 +105,10 @@ class Target(abc.ABC):
     zero_time_note = ""
     #: Seconds a session handshake may take (a simulator may still be booting).
     start_timeout = 10.0
+
+    def time_note(self, seconds: float) -> str:
+        """What kind of time the board's timer measured, when it is not a real board's."""
+        return self.zero_time_note if seconds == 0 else ""
 
     def __init__(self, build: ZephyrBuild, west: West | None = None) -> None:
         self.build = build
@@ -176,7 +197,10 @@ class SimulatedTarget(Target):
                                   env=west.env)
         except KeyboardInterrupt:
             return f"stopped {self.build.board}"
-        return f"{self.build.board} exited with status {result.returncode}"
+        if result.returncode != 0:  # the app's own status (aot_inference: 1 for FAIL)
+            raise UtvmError(f"{self.build.board} exited with status {result.returncode}: see "
+                            "the app's output above.")
+        return f"{self.build.board} exited with status 0"
 
     @contextmanager
     def link(self, options: LinkOptions, out: TextIO) -> Iterator[Transport]:
@@ -226,17 +250,45 @@ class NativeSimTarget(SimulatedTarget):
 class QemuTarget(SimulatedTarget):
     kind = "qemu"
 
-    def _foreground_command(self) -> list[str]:
-        return self.west.command("build", "-d", str(self.build.build_dir), "-t", "run")
-
-    def _start(self, out: TextIO) -> RunningSimulator:
+    def _checked_rpc_uart(self) -> RpcUart | None:
+        """The RPC UART, refused when it is the console QEMU shares with its monitor."""
         uart = rpc_uart(self.build.zephyr_dir / "zephyr.dts")
         if uart is not None and uart.is_console:
             raise UtvmError(
                 f"the RPC UART of this {self.build.board} build is its console, which QEMU "
                 "shares with its monitor (byte 0x01 is the monitor's escape, so binary RPC "
                 "frames break). Give RPC the board's second UART with an overlay choosing "
-                "zephyr,utvm-uart, as samples/rpc_server/boards/qemu_cortex_m3.overlay does.")
+                "zephyr,utvm-uart, as samples/rpc_server/boards/ does for qemu_cortex_m3 and "
+                "mps2/an385.")
+        return uart
+
+    def icount_shift(self) -> int | None:
+        """2^shift ns of board time per instruction, or None when QEMU's clock follows the
+        host's: `west utvm build`'s -icount, else the board's own (CONFIG_QEMU_ICOUNT)."""
+        flags = self.build.cache.get("QEMU_EXTRA_FLAGS", "").split(";")
+        shifts = [re.match(r"shift=(\d+)", flags[i + 1]) for i, flag in enumerate(flags[:-1])
+                  if flag == "-icount"]
+        if shifts and shifts[-1]:
+            return int(shifts[-1].group(1))
+        if self.build.kconfig_enabled("CONFIG_QEMU_ICOUNT"):
+            return int(self.build.kconfig().get("CONFIG_QEMU_ICOUNT_SHIFT", "0") or 0)
+        return None
+
+    def time_note(self, seconds: float) -> str:
+        shift = self.icount_shift()
+        if shift is None:
+            return ("QEMU's clock follows this computer's here (no -icount): the time is how "
+                    "long emulating took, not how long a real board would take")
+        instructions = round(seconds * 1e9 / (1 << shift))
+        return (f"QEMU counts instructions (-icount shift={shift}, {1 << shift} ns of board "
+                f"time per instruction): {instructions:,} instructions per inference; not wall "
+                "time, and not cycles of a real board")
+
+    def _foreground_command(self) -> list[str]:
+        return self.west.command("build", "-d", str(self.build.build_dir), "-t", "run")
+
+    def _start(self, out: TextIO) -> RunningSimulator:
+        uart = self._checked_rpc_uart()
         if not self._has_pty_serial():
             raise UtvmError("this QEMU build gives no UART a pseudo-terminal: rebuild it with "
                             "`west utvm build` (it adds QEMU_EXTRA_FLAGS=\"-serial pty\").")
@@ -245,8 +297,8 @@ class QemuTarget(SimulatedTarget):
         print(f"utvm: starting QEMU: west build -d {self.build.build_dir} -t run", file=out,
               flush=True)
         return start_simulator(self.kind, command, self.build.state_dir / SIMULATOR_LOG,
-                               qemu_pty_picker(), cwd=west.cwd, env=west.env)
-
+                               qemu_pty_picker(qemu_serial_index(uart.label) if uart else None),
+                               cwd=west.cwd, env=west.env)
 
     def _has_pty_serial(self) -> bool:
         """QEMU_EXTRA_FLAGS from `west utvm build`'s cache entry, or from the environment of
@@ -258,6 +310,70 @@ class QemuTarget(SimulatedTarget):
         except OSError:
             return True  # another generator: let QEMU's own output decide
         return "-serial pty" in ninja
+
+
+class EmulatedBoardTarget(QemuTarget):
+    """A board Zephyr can neither flash nor run in QEMU, but whose machine QEMU emulates
+    under the board's name (mps2/an386: Zephyr runs it only in Arm's FVP; QEMU has
+    mps2-an386). utvm starts QEMU itself, as Zephyr's QEMU boards are started: the console
+    with the monitor, a pseudo-terminal for the second UART, instruction counting, and
+    semihosting so that a standalone app can end QEMU with its status."""
+
+    def __init__(self, build: ZephyrBuild, qemu: str, machine: str,
+                 west: West | None = None) -> None:
+        super().__init__(build, west)
+        self.qemu = qemu
+        self.machine = machine
+
+    def icount_shift(self) -> int | None:
+        return 0
+
+    def _command(self) -> list[str]:
+        return [self.qemu, "-machine", self.machine, "-nographic", "-vga", "none", "-net",
+                "none", "-chardev", "stdio,id=con,mux=on", "-serial", "chardev:con", "-mon",
+                "chardev=con,mode=readline", "-serial", "pty",
+                *QEMU_ICOUNT_FLAGS.split(";"), "-semihosting-config", "enable=on,target=native",
+                "-kernel", str(self.build.elf_path)]
+
+    def _foreground_command(self) -> list[str]:
+        return self._command()
+
+    def _start(self, out: TextIO) -> RunningSimulator:
+        uart = self._checked_rpc_uart()
+        if not self.build.elf_path.is_file():
+            raise UtvmError(f"{self.build.elf_path} does not exist: build first "
+                            "(`west utvm build`).")
+        print(f"utvm: starting QEMU's {self.machine} for {self.build.board}", file=out,
+              flush=True)
+        return start_simulator(self.kind, self._command(), self.build.state_dir / SIMULATOR_LOG,
+                               qemu_pty_picker(qemu_serial_index(uart.label) if uart else None),
+                               cwd=self.build.app_dir)
+
+
+def emulated_machine(build: ZephyrBuild) -> tuple[str, str] | None:
+    """(QEMU program, machine) for a board Zephyr cannot flash (no runners.yaml, or no flash
+    runner in it) whose name QEMU knows as a machine (``mps2/an386`` -> ``mps2-an386``);
+    None otherwise."""
+    if not build.kconfig_enabled("CONFIG_ARM"):
+        return None
+    runners = read_runners(build.zephyr_dir)  # mps2/an386 has none at all
+    if runners is not None and runners.flash_runner:
+        return None
+    qemu = shutil.which("qemu-system-arm")
+    if qemu is None:
+        return None
+    machine = "-".join(build.board.split("/")[:2])
+    return (qemu, machine) if machine in _qemu_machines(qemu) else None
+
+
+@functools.cache
+def _qemu_machines(qemu: str) -> frozenset[str]:
+    try:
+        listing = subprocess.run([qemu, "-machine", "help"], capture_output=True, text=True,
+                                 timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(line.split()[0] for line in listing.splitlines()[1:] if line.strip())
 
 
 class HardwareTarget(Target):
@@ -313,5 +429,8 @@ def target_for(build: ZephyrBuild, west: West | None = None) -> Target:
         return NativeSimTarget(build, west)
     if build.kconfig_enabled("CONFIG_QEMU_TARGET"):
         return QemuTarget(build, west)
+    emulated = emulated_machine(build)
+    if emulated is not None:
+        return EmulatedBoardTarget(build, *emulated, west=west)
     return HardwareTarget(build, west)
 

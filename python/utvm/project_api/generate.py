@@ -261,6 +261,7 @@ list(APPEND EXTRA_CONF_FILE "${{CMAKE_CURRENT_LIST_DIR}}/{PROJECT_CONF}")
 find_package(Zephyr REQUIRED HINTS $ENV{{ZEPHYR_BASE}})
 project(utvm_project)
 
+include("${{UTVM_MODULE_DIR}}/samples/rpc_server/rpc_uart_check.cmake")
 target_sources(app PRIVATE "${{UTVM_MODULE_DIR}}/samples/rpc_server/src/main.c")
 {_OPERATORS if operators else _FULL_MODEL}{extra}"""
 

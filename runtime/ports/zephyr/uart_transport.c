@@ -129,6 +129,22 @@ static void uart_isr(const struct device* dev, void* user_data) {
   if (received) k_sem_give(&rx_ready);
 }
 
+/* Enables reception interrupts, then takes what the UART already holds: some UARTs (Arm's
+ * CMSDK UART, for one) raise the RX interrupt only for bytes that arrive while it
+ * is enabled, so a byte received before (the host talking while the board boots, or while
+ * reception was paused) would sit there, and hold every later byte back, for good.
+ * Call with rx_lock held. */
+static void rx_enable_locked(void) {
+  uart_irq_rx_enable(uart);
+  bool received = false;
+  uint8_t byte;
+  while (ring_buf_space_get(&rx_ring) > 0 && uart_poll_in(uart, &byte) == 0) {
+    ring_buf_put(&rx_ring, &byte, 1);
+    received = true;
+  }
+  if (received) k_sem_give(&rx_ready);
+}
+
 static int read_interrupts(uint8_t* buf, size_t max, k_timeout_t timeout) {
   k_timepoint_t end = sys_timepoint_calc(timeout);
   for (;;) {
@@ -136,7 +152,8 @@ static int read_interrupts(uint8_t* buf, size_t max, k_timeout_t timeout) {
     uint32_t n = ring_buf_get(&rx_ring, buf, (uint32_t)max);
     if (rx_paused && ring_buf_space_get(&rx_ring) > 0) {
       rx_paused = false;
-      uart_irq_rx_enable(uart);
+      rx_enable_locked();
+      if (n == 0) n = ring_buf_get(&rx_ring, buf, (uint32_t)max);
     }
     k_spin_unlock(&rx_lock, key);
     if (n > 0) {
@@ -160,7 +177,9 @@ static bool start_interrupts(void) {
     LOG_DBG("%s has no interrupt API (%d): polling", uart->name, rc);
     return false;
   }
-  uart_irq_rx_enable(uart);
+  k_spinlock_key_t key = k_spin_lock(&rx_lock);
+  rx_enable_locked();
+  k_spin_unlock(&rx_lock, key);
   return true;
 }
 #endif

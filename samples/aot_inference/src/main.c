@@ -14,6 +14,16 @@
 
 #include "tensors.h"
 
+#if defined(CONFIG_UTVM_SAMPLE_EXIT) && defined(CONFIG_ARCH_POSIX)
+#include <posix_board_if.h>
+#elif defined(CONFIG_UTVM_SAMPLE_EXIT) && defined(CONFIG_SEMIHOST)
+#include <zephyr/arch/common/semihost.h>
+/* Arm semihosting SYS_EXIT and its two stop reasons (QEMU exits with 0 and 1 for them). */
+#define SEMIHOST_SYS_EXIT 0x18
+#define ADP_STOPPED_APPLICATION_EXIT 0x20026
+#define ADP_STOPPED_RUNTIME_ERROR 0x20023
+#endif
+
 UTVM_MODEL_DECLARE(model);
 
 #define MAX_TENSORS 16
@@ -135,6 +145,9 @@ static bool run_and_report(void) {
 #if defined(CONFIG_ARCH_POSIX)
   /* Simulated time advances only when the simulated CPU idles, never during computation. */
   printk("note: simulated time stands still while code runs, so this counts no cycles\n");
+#elif defined(CONFIG_QEMU_TARGET)
+  /* With -icount the clock follows instructions (west utvm: shift=0, 1 ns per instruction). */
+  printk("note: QEMU's clock counts instructions, not cycles, when it runs with -icount\n");
 #endif
 
   bool ok = true;
@@ -152,8 +165,22 @@ static bool run_and_report(void) {
   return ok;
 }
 
+/* Ends a simulated board with the result's status, so scripts and CI can use it. */
+static void exit_with(bool ok) {
+#if defined(CONFIG_UTVM_SAMPLE_EXIT) && defined(CONFIG_ARCH_POSIX)
+  posix_exit(ok ? 0 : 1);
+#elif defined(CONFIG_UTVM_SAMPLE_EXIT) && defined(CONFIG_SEMIHOST)
+  /* On AArch32 SYS_EXIT takes the stop reason itself, not a pointer to it. */
+  uintptr_t reason = ok ? ADP_STOPPED_APPLICATION_EXIT : ADP_STOPPED_RUNTIME_ERROR;
+  (void)semihost_exec((enum semihost_instr)SEMIHOST_SYS_EXIT, (void*)reason);
+#else
+  ARG_UNUSED(ok);
+#endif
+}
+
 int main(void) {
   bool ok = utvm_zephyr_init() == 0 && run_and_report();
   printk("aot_inference: %s\n", ok ? "PASS" : "FAIL");
+  exit_with(ok);
   return 0;
 }

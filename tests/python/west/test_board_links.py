@@ -4,6 +4,7 @@ port list matched by serial number."""
 from __future__ import annotations
 
 import io
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +17,13 @@ from utvm.board.runners import read_runners, serial_number_in
 from utvm.board.serial_ports import find_port
 from utvm.board.state import FLASH_RECORD, write_record
 from utvm.board.targets import (
+    QEMU_PTY_FLAGS,
+    EmulatedBoardTarget,
     HardwareTarget,
     LinkOptions,
     NativeSimTarget,
     QemuTarget,
+    qemu_serial_index,
     target_for,
 )
 from utvm.errors import UtvmError
@@ -162,3 +166,59 @@ def test_board_kinds(tmp_path: Path) -> None:
                               kconfig={"CONFIG_QEMU_TARGET": "y"})
     assert isinstance(target_for(read_build(native)), NativeSimTarget)
     assert isinstance(target_for(read_build(qemu)), QemuTarget)
+
+
+def test_qemu_time_says_it_counts_instructions(tmp_path: Path) -> None:
+    """mps2/an385's own -icount shift=7 makes 128 ns of board time per instruction (an
+    inference of 30.3 M instructions 'took' 3.877 s in 0.3 s of wall time); `west utvm build`
+    adds shift=0, after the board's, so board time in ns is the instruction count."""
+    def qemu(name: str, flags: str, kconfig: dict[str, str]) -> QemuTarget:
+        folder = write_zephyr_build(tmp_path / name, board="mps2/an385",
+                                    kconfig={"CONFIG_QEMU_TARGET": "y", **kconfig},
+                                    cache={"QEMU_EXTRA_FLAGS:STRING": flags})
+        target = target_for(read_build(folder))
+        assert isinstance(target, QemuTarget)
+        return target
+
+    icount_7 = {"CONFIG_QEMU_ICOUNT": "y", "CONFIG_QEMU_ICOUNT_SHIFT": "7"}
+    ours = qemu("ours", QEMU_PTY_FLAGS, icount_7)
+    assert ours.icount_shift() == 0
+    assert "30,292,945 instructions per inference" in ours.time_note(0.030292945)
+    boards_own = qemu("own", "-serial;pty", icount_7)
+    assert boards_own.icount_shift() == 7
+    assert "30,292,945 instructions" in boards_own.time_note(3.877497)
+    assert "128 ns of board time per instruction" in boards_own.time_note(3.877497)
+    real_time = qemu("real", "-serial;pty", {})
+    assert real_time.icount_shift() is None
+    assert "follows this computer's" in real_time.time_note(1.0)
+
+
+def test_qemu_serial_port_of_a_uart() -> None:
+    assert qemu_serial_index("uart1") == 1
+    assert qemu_serial_index("uart_2") == 2
+    assert qemu_serial_index("serial_one") is None
+
+
+def test_board_only_qemu_can_run_is_run_in_qemu(tmp_path: Path) -> None:
+    """mps2/an386: Zephyr has no flash runner for it and runs it only in Arm's FVP; QEMU
+    emulates mps2-an386, so utvm starts QEMU itself, counting instructions."""
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("qemu-system-arm not found: cannot check which machines it emulates")
+
+    def build(name: str, board: str, runners: str | None) -> Path:
+        folder = write_zephyr_build(tmp_path / name, board=board, kconfig={"CONFIG_ARM": "y"})
+        if runners is not None:
+            (folder / "zephyr" / "runners.yaml").write_text(runners)
+        return folder
+
+    an386 = target_for(read_build(build("an386", "mps2/an386", None)))  # Zephyr writes none
+    assert isinstance(an386, EmulatedBoardTarget) and an386.machine == "mps2-an386"
+    command = an386._command()
+    assert command[command.index("-icount") + 1].startswith("shift=0,")
+    assert command[-1] == str(tmp_path / "an386" / "zephyr" / "zephyr.elf")
+    debug_only = target_for(read_build(build("debug", "mps2/an386", "debug-runner: qemu\n")))
+    assert isinstance(debug_only, EmulatedBoardTarget)
+    flashable = build("nucleo", "mps2/an386", "flash-runner: openocd\nrunners: [openocd]\n")
+    assert isinstance(target_for(read_build(flashable)), HardwareTarget)
+    unknown = build("other", "nucleo_f746zg", "debug-runner: qemu\n")
+    assert isinstance(target_for(read_build(unknown)), HardwareTarget)

@@ -185,7 +185,8 @@ def test_board_or_app_change_needs_pristine(tmp_path: Path, west_log, capsys) ->
     assert build("-b", "qemu_x86", "-d", "b", "-p") == 0
     assert not (tmp_path / "b" / "stale.txt").exists()
     last = west_log()[-1]
-    assert "-DQEMU_EXTRA_FLAGS=-serial;pty" in cmake_args(last)  # a PTY for the RPC UART
+    # a PTY for the RPC UART; instruction counting for deterministic board times
+    assert "-DQEMU_EXTRA_FLAGS=-serial;pty;-icount;shift=0,align=off,sleep=off" in cmake_args(last)
     assert f"-DUTVM_MODEL={tmp_path / 'b' / 'utvm' / 'model'}" in cmake_args(last)
 
 

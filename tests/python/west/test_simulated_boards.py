@@ -187,6 +187,24 @@ def test_flash_runs_a_standalone_app_in_the_foreground(
     assert read_record(folder / "utvm", SIMULATOR_RECORD) is None  # nothing left running
 
 
+def test_flash_of_a_standalone_app_exits_with_its_status(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """aot_inference ends native_sim and QEMU with 1 after FAIL: flash fails with it, so
+    scripts and CI see the result."""
+    folder = write_zephyr_build(tmp_path / "build", kconfig={"CONFIG_ARCH_POSIX": "y"})
+    (folder / "zephyr" / "zephyr.elf").write_bytes(b"")
+    python_script(folder / "zephyr" / "zephyr.exe", """
+        import sys
+        print("aot_inference: FAIL", flush=True)
+        sys.exit(1)
+    """)
+    write_record(folder / "utvm", BUILD_RECORD, {"app": "aot_inference", "host_driven": False})
+    assert main(["flash", "-d", str(folder), "--skip-rebuild"]) != 0
+    captured = capsys.readouterr()
+    assert "aot_inference: FAIL" in captured.out
+    assert "error: native_sim exited with status 1" in captured.err
+
+
 def test_simulator_that_dies_shows_its_output(tmp_path: Path) -> None:
     script = python_script(tmp_path / "sim.py", """
         print("No PTY for you: SDL missing", flush=True)
@@ -220,6 +238,16 @@ def test_pty_pickers() -> None:
     assert qemu("char device redirected to /dev/pts/1 (label con)\n") is None
     assert qemu("char device redirected to /dev/pts/1 (label con)\n"
                 "char device redirected to /dev/pts/2 (label serial1)\n") == "/dev/pts/2"
+
+
+def test_qemu_pty_picker_takes_the_rpc_uarts_serial_port() -> None:
+    """mps2/an521 gives its second UART a PTY of its own (label hostS0, QEMU's third serial
+    port after ours), printed before the one `west utvm build` adds: RPC is on serial1."""
+    text = ("char device redirected to /dev/pts/5 (label hostS0)\n"
+            "char device redirected to /dev/pts/6 (label serial1)\n")
+    assert qemu_pty_picker(1)(text) == "/dev/pts/6"
+    assert qemu_pty_picker(1)(text.splitlines()[0]) is None  # serial1 is still to come
+    assert qemu_pty_picker(None)(text) == "/dev/pts/5"
 
 
 def test_simulator_record_round_trip(tmp_path: Path) -> None:
