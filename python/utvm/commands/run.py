@@ -168,6 +168,8 @@ def handle_board(arguments: argparse.Namespace) -> int:
             link_context = target.link(options, sys.stderr)
             start_timeout, board = target.start_timeout, build.board
         with link_context as link:
+            if build is not None and build.elf_path.is_file():
+                link.firmware = str(build.elf_path)  # the board's error messages are there
             result = run_over_link(link, mlf, inputs, arguments.repeat, sys.stderr,
                                    start_timeout)
             where = f"{board} over {link.name}, timed on the board"
@@ -190,13 +192,13 @@ def run_on_host_board(mlf: ModelLibrary, inputs: list[np.ndarray],
                       arguments: argparse.Namespace) -> BoardResult:
     """Starts the host board for the model and runs it through an RPC session."""
     from utvm.host.board import start_host_board
-    from utvm.rpc import RpcClient, Session
+    from utvm.rpc import Session
     from utvm.rpc.model_run import run_model
 
     with start_host_board(mlf, arguments.link, arguments.sanitize, arguments.verbose) as link:
         session = Session(link)
         session.start()
-        return run_model(RpcClient(session), mlf, inputs, arguments.repeat)
+        return run_model(session.client, mlf, inputs, arguments.repeat)
 
 
 def load_inputs(mlf: ModelLibrary, paths: list[Path]) -> list[np.ndarray]:

@@ -35,6 +35,7 @@ from utvm.rpc.codec import (
     TypeCode,
 )
 from utvm.rpc.errors import FunctionNotFound, ProtocolError, RemoteError
+from utvm.rpc.messages import MessageTable
 from utvm.rpc.remote import DeviceArray, RemoteFunc, RemoteModule
 from utvm.rpc.session import SessionLayer
 
@@ -57,11 +58,16 @@ class RpcClient:
 
     ``reply_timeout`` bounds each wait for a reply (default: the session's established
     timeout). ``max_packet_functions`` are the device functions asked for the packet size.
+    ``messages`` expands the error messages a board sends by reference (default: those of
+    the session's firmware, when its link knows the ELF).
     """
 
     def __init__(self, session: Any, reply_timeout: float | None = None,
-                 max_packet_functions: tuple[str, ...] = DEFAULT_MAX_PACKET_FUNCTIONS) -> None:
+                 max_packet_functions: tuple[str, ...] = DEFAULT_MAX_PACKET_FUNCTIONS,
+                 messages: MessageTable | None = None) -> None:
         self.session: SessionLayer = getattr(session, "layer", session)
+        self.messages = messages if messages is not None else getattr(session, "messages",
+                                                                       None)
         self.reply_timeout = reply_timeout
         self.max_packet_functions = max_packet_functions
         self._max_packet: int | None = None
@@ -144,7 +150,8 @@ class RpcClient:
         if type(reply) is Return or type(reply) is CopyAck:
             return reply
         if isinstance(reply, ExceptionReply):
-            raise RemoteError(reply.message, _shortened(describe()))
+            message = self.messages.expand(reply.message) if self.messages else reply.message
+            raise RemoteError(message, _shortened(describe()))
         raise ProtocolError(f"the device answered {_shortened(describe())} with "
                             f"{codec.describe(reply)}")
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from utvm.rpc.executor import (
     create_graph_executor,
 )
 from utvm.rpc.local_graph import LocalGraphExecutor, create_local_graph_executor
+from utvm.rpc.messages import MessageTable
 from utvm.rpc.remote import DeviceArray, RemoteFunc, RemoteModule
 from utvm.rpc.session import SessionLayer
 from utvm.transport.base import Transport, TransportTimeouts
@@ -36,17 +38,21 @@ class Session:
     ``timeouts`` default to the transport's (TVM's values for that kind of link); ``seed``
     fixes the session nonce seed (tests), ``reply_timeout`` overrides the established-session
     timeout for each reply, ``on_log`` receives device log lines (default: the
-    ``utvm.remote`` logger at INFO).
+    ``utvm.remote`` logger at INFO). ``firmware`` is the board's ELF, from which error
+    messages sent by reference are expanded (default: the transport's ``firmware``).
     """
 
     def __init__(self, transport: Transport, *, timeouts: TransportTimeouts | None = None,
                  seed: int | Callable[[], int] | None = None,
                  reply_timeout: float | None = None,
                  max_packet_functions: tuple[str, ...] = DEFAULT_MAX_PACKET_FUNCTIONS,
-                 on_log: Callable[[str], None] | None = None) -> None:
+                 on_log: Callable[[str], None] | None = None,
+                 firmware: str | Path | None = None) -> None:
         self.transport = transport
         self.layer = SessionLayer(transport, timeouts=timeouts, seed=seed, on_log=on_log)
-        self.client = RpcClient(self.layer, reply_timeout, max_packet_functions)
+        firmware = firmware if firmware is not None else transport.firmware
+        self.messages = MessageTable.from_elf(firmware) if firmware is not None else None
+        self.client = RpcClient(self.layer, reply_timeout, max_packet_functions, self.messages)
 
     # -- lifetime -------------------------------------------------------------------------
     def open(self, retry_timeout: float | None = None,
