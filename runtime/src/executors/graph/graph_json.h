@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <utvm/error.h>
 
 typedef struct {
   const char* text;
@@ -38,6 +39,20 @@ void graph_json_init(graph_json_t* j, const char* text, size_t len);
 /* Records "graph JSON: byte <pos>: expected <expected>[ for <what>]" and returns the error
  * code (kTvmErrorFunctionCallInvalidArg). what may be "". */
 int graph_json_expected(const graph_json_t* j, const char* expected, const char* what);
+
+/* The same with a literal `expected`, which then joins the message's format string (with
+ * messages by reference its text stays out of the image). */
+#define GRAPH_JSON_EXPECTED(j, expected, what)                                        \
+  utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: expected " expected "%s%s", \
+            (unsigned long)(j)->pos, graph_json_for(what), (what))
+
+/* GRAPH_JSON_EXPECTED with what "". */
+#define GRAPH_JSON_EXPECTED_VALUE(j, expected)                                       \
+  utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: expected " expected, \
+            (unsigned long)(j)->pos)
+
+/* " for " before a non-empty what, else "". */
+const char* graph_json_for(const char* what);
 
 /* Consumes the character c, which must come next (after white space); `what` names what
  * is being read, for the message ("expected ':' for ..."). */
