@@ -12,12 +12,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from utvm.errors import UtvmError
 from utvm.rpc.client import DEFAULT_MAX_PACKET_FUNCTIONS, RpcClient
 from utvm.rpc.executor import (
     AotExecutor,
@@ -30,6 +32,16 @@ from utvm.rpc.messages import MessageTable
 from utvm.rpc.remote import DeviceArray, RemoteFunc, RemoteModule
 from utvm.rpc.session import SessionLayer
 from utvm.transport.base import Transport, TransportTimeouts
+
+
+def _message_table(firmware: str | Path) -> MessageTable | None:
+    """The firmware's messages; None (with a warning) when its ELF cannot be read: the board
+    works all the same, its errors then show as code and message id."""
+    try:
+        return MessageTable.from_elf(firmware)
+    except UtvmError as exc:
+        logging.getLogger("utvm.remote").warning("%s", exc)
+        return None
 
 
 class Session:
@@ -51,7 +63,7 @@ class Session:
         self.transport = transport
         self.layer = SessionLayer(transport, timeouts=timeouts, seed=seed, on_log=on_log)
         firmware = firmware if firmware is not None else transport.firmware
-        self.messages = MessageTable.from_elf(firmware) if firmware is not None else None
+        self.messages = _message_table(firmware) if firmware is not None else None
         self.client = RpcClient(self.layer, reply_timeout, max_packet_functions, self.messages)
 
     # -- lifetime -------------------------------------------------------------------------

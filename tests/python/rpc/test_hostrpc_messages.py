@@ -125,3 +125,13 @@ def test_decode_command_expands_lines(capsys: pytest.CaptureFixture[str]) -> Non
         "failed: ModuleGetFunction: argument 0 has type code 0, 9 expected\n")
     assert utvm_main(["decode", "--elf", str(REPO_ROOT / "README.md"), raw]) == 2
     assert capsys.readouterr().err.startswith("error: cannot read the error messages of")
+
+
+def test_an_unreadable_elf_only_costs_the_expansion(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    exe = _build([])
+    broken = tmp_path / "zephyr.elf"
+    broken.write_bytes(b"")
+    raw = _failure(exe, broken).remote_message
+    assert REFERENCE.fullmatch(raw), raw
+    assert "cannot read the error messages of" in caplog.text
