@@ -20,7 +20,12 @@ same checks, no message) and "text" (UTVM_ERROR_MESSAGE_TEXT=1: the text on the 
 "msgs" counts a component's message sites (records in .utvm_msgs) and "B/msg" is what each
 costs over codes only.
 
-    python3 benchmarks/code_size.py [--json]
+    python3 benchmarks/code_size.py [--json] [--zephyr-model MLF [--board BOARD]]
+
+--zephyr-model adds the figure for a whole image: samples/rpc_server with that model built
+for BOARD (default mps2/an385) in each configuration, and the runtime's part of its ROM as
+`west utvm footprint` counts it (needs ZEPHYR_BASE, west and the board's toolchain in the
+environment; the first build takes minutes, the others rebuild little).
 
 Needs Debian's gcc-arm-none-eabi (apt-get install gcc-arm-none-eabi).
 """
@@ -44,6 +49,11 @@ CFLAGS = ["-Os", "-mcpu=cortex-m3", "-mthumb", "-ffunction-sections", "-fdata-se
 # configuration -> extra compiler flags
 CONFIGS = {"messages": [], "codes only": ["-DUTVM_ERROR_MESSAGES=0"],
            "text": ["-DUTVM_ERROR_MESSAGE_TEXT=1"]}
+# The same configurations as Kconfig settings of a Zephyr build.
+ZEPHYR_CONFIGS = {"messages": ["-DCONFIG_UTVM_ERROR_MESSAGES=y",
+                               "-DCONFIG_UTVM_ERROR_MESSAGE_TEXT=n"],
+                  "codes only": ["-DCONFIG_UTVM_ERROR_MESSAGES=n"],
+                  "text": ["-DCONFIG_UTVM_ERROR_MESSAGES=y", "-DCONFIG_UTVM_ERROR_MESSAGE_TEXT=y"]}
 TVM_TOTAL = 30329  # TVM 0.18's CRT: core 7,261 + AOT 3,205 + graph 11,330 + RPC server 8,533
 GOAL_RATIO = 0.5
 
@@ -101,10 +111,34 @@ def message_records(obj: Path) -> int:
         return len(parse_records(section.data())) if section is not None else 0
 
 
+def zephyr_runtime_rom(model: Path, board: str, build_dir: Path) -> dict[str, dict[str, int]]:
+    """ROM of the runtime and of the whole image per configuration (utvm footprint)."""
+    from utvm.board.build_dir import read_build
+    from utvm.board.footprint import measure_build
+
+    results = {}
+    for config, options in ZEPHYR_CONFIGS.items():
+        command = ["west", "build", "-b", board, "-d", str(build_dir),
+                   str(REPO / "samples" / "rpc_server"), "--", f"-DZEPHYR_EXTRA_MODULES={REPO}",
+                   f"-DUTVM_MODEL={model.resolve()}", *options]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}"
+                               f"{done.stderr[-3000:]}")
+        footprint = measure_build(read_build(build_dir, must_be_built=True), model)
+        results[config] = {"runtime_rom": footprint.rom["runtime"],
+                           "image_rom": footprint.rom_total}
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--zephyr-model", type=Path, metavar="MLF",
+                        help="also build samples/rpc_server with this model for --board and "
+                        "report the runtime's ROM in the image")
+    parser.add_argument("--board", default="mps2/an385", help="board of --zephyr-model")
     args = parser.parse_args()
     try:
         import elftools  # noqa: F401
@@ -140,8 +174,12 @@ def main() -> int:
         row["messages_over_codes"] = extra / row["codes only"]["text"]
         row["ratio"] = row["messages"]["text"] / baseline if baseline else None
         rows.append(row)
+    image = None
+    if args.zephyr_model is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            image = zephyr_runtime_rom(args.zephyr_model, args.board, Path(tmp) / "build")
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"components": rows, "image": image}, indent=2))
         return 0
     print("Cortex-M3 code size (arm-none-eabi-gcc -Os -mthumb, summed over object files)\n")
     print("(.text includes .rodata, as arm-none-eabi-size counts it. 'messages' is the default:\n"
@@ -165,6 +203,12 @@ def main() -> int:
               f"{r['codes only']['text']:>8}{r['messages']['text']:>10}{per_msg:>7}"
               f"{100 * r['messages_over_codes']:>6.1f}%{r['text']['text']:>8}{tvm:>8}"
               f"{ratio:>7}   {verdict}")
+    if image is not None:
+        print(f"\nWhole image: samples/rpc_server with {args.zephyr_model.name} on {args.board}"
+              " (`west utvm footprint`, ROM bytes)")
+        print(f"{'config':<12}{'runtime':>10}{'image':>10}")
+        for config, sizes in image.items():
+            print(f"{config:<12}{sizes['runtime_rom']:>10}{sizes['image_rom']:>10}")
     print("\nWhat TVM's numbers cover:")
     for name, (_, _, _, covers) in COMPONENTS.items():
         print(f"  {name:<18}{covers}")
