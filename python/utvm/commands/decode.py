@@ -45,9 +45,9 @@ def handle(arguments: argparse.Namespace) -> int:
     if arguments.elf:
         elf = Path(arguments.elf)
     else:
-        from utvm.board.build_dir import read_build
+        from utvm.board.build_dir import find_build_dir, read_build
 
-        elf = read_build(Path(arguments.build_dir or "build"), must_be_built=True).elf_path
+        elf = read_build(find_build_dir(arguments.build_dir), must_be_built=True).elf_path
     if not elf.is_file():
         raise UtvmError(f"{elf} does not exist: give the firmware's ELF with --elf.")
     table = MessageTable.from_elf(elf)
