@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from utvm import __version__
-from utvm.commands import build, flash, footprint, info, run
+from utvm.commands import build, decode, flash, footprint, info, run
 from utvm.errors import UtvmError
 
 EXIT_USER_ERROR = 2
@@ -37,6 +37,7 @@ examples:
   {prog} flash                                    flash it (simulators: start it)
   {prog} run --input x.npy                        run it on the board from here
   {prog} footprint                                ROM/RAM: runtime, model, Zephyr, app
+  {prog} decode "error 0x803 #..."                 expand an error message sent by reference
 
 Run `{prog} COMMAND --help` for the options of one command.
 """
@@ -44,7 +45,7 @@ Run `{prog} COMMAND --help` for the options of one command.
 
 def add_commands(commands: Any) -> None:
     """Adds every subcommand to an argparse subparsers object (utvm's or west's)."""
-    for module in (build, flash, run, info, footprint):
+    for module in (build, flash, run, info, footprint, decode):
         module.register(commands)
 
 

@@ -42,6 +42,7 @@ class Board:
     """A running host board over pipes: send frames, receive session messages."""
 
     def __init__(self, exe: Path) -> None:
+        self.exe = exe  # its ELF holds the error messages the board sends by reference
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0", UBSAN_OPTIONS="print_stacktrace=1")
         self.proc = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env)

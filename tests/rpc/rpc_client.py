@@ -32,6 +32,8 @@ from wire_codec import (
     session_message,
 )
 
+from utvm.rpc.messages import MessageTable
+
 
 class RemoteError(Exception):
     """The board answered with kException."""
@@ -66,6 +68,8 @@ class Client:
     def __init__(self, board: Board) -> None:
         self.board = board
         self.session_id = 0
+        # The board sends error messages by reference; the host expands them from its ELF.
+        self.messages = MessageTable.from_elf(board.exe)
 
     def handshake(self, host_nonce: int = 0x22) -> int:
         self.board.send(session_message(0, MSG_TERMINATE))
@@ -85,7 +89,7 @@ class Client:
         assert struct.unpack_from("<Q", msg.body)[0] == len(msg.body) - 8
         pkt = parse_packet(msg.body[8:])
         if pkt.code == RPC_EXCEPTION:
-            raise RemoteError(pkt.values[0].value.decode())
+            raise RemoteError(self.messages.expand(pkt.values[0].value.decode()))
         return pkt
 
     def get_global(self, name: str) -> int:

@@ -179,6 +179,8 @@ def handle_board(arguments: argparse.Namespace) -> int:
             link_context = target.link(options, sys.stderr)
             start_timeout, board = target.start_timeout, build.board
         with link_context as link:
+            if build is not None and build.elf_path.is_file():
+                link.firmware = str(build.elf_path)  # the board's error messages are there
             result = run_over_link(link, mlf, inputs, arguments.repeat, sys.stderr,
                                    start_timeout, timeout=arguments.timeout)
             where = f"{board} over {link.name}, timed on the board"

@@ -35,7 +35,9 @@ def start_host_board(mlf: ModelLibrary, link: str = "pipe", sanitize: bool = Fal
     """Builds (or reuses) the host board for `mlf` and starts it; returns the open link."""
     board = build_host_board(mlf, sanitize=sanitize, verbose=verbose)
     if link == "pipe":
-        return SubprocessTransport([str(board)])
+        transport: Transport = SubprocessTransport([str(board)])
+        transport.firmware = str(board)
+        return transport
     if link != "pty":
         raise UtvmError(f"unknown host board link {link!r}: use 'pipe' or 'pty'")
     proc = subprocess.Popen([str(board), "--pty"], stdin=subprocess.DEVNULL,
@@ -49,7 +51,9 @@ def start_host_board(mlf: ModelLibrary, link: str = "pipe", sanitize: bool = Fal
             seen += line
             match = _PTY_LINE.search(line)
             if match:
-                return HostBoardPty(match.group(1).decode(), proc)
+                pty = HostBoardPty(match.group(1).decode(), proc)
+                pty.firmware = str(board)
+                return pty
         if proc.poll() is not None:
             break
     proc.kill()

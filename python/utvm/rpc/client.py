@@ -35,6 +35,7 @@ from utvm.rpc.codec import (
     TypeCode,
 )
 from utvm.rpc.errors import DamagedReply, FunctionNotFound, ProtocolError, RemoteError
+from utvm.rpc.messages import MessageTable
 from utvm.rpc.remote import DeviceArray, RemoteFunc, RemoteModule
 from utvm.rpc.retry_policy import RetryState, failure_name
 from utvm.rpc.session import SessionLayer
@@ -63,13 +64,17 @@ class RpcClient:
     link, a smaller packet is less likely to be hit). With ``retry`` set, a request whose
     reply is lost is sent again (``utvm.rpc.retry_policy``); without it, as in TVM, the
     first loss ends the session.
+    ``messages`` expands the error messages a board sends by reference (default: those of
+    the session's firmware, when its link knows the ELF).
     """
 
     def __init__(self, session: Any, reply_timeout: float | None = None,
                  max_packet_functions: tuple[str, ...] = DEFAULT_MAX_PACKET_FUNCTIONS,
-                 copy_packet_limit: int | None = None, retry: RetryState | None = None
-                 ) -> None:
+                 copy_packet_limit: int | None = None, retry: RetryState | None = None,
+                 messages: MessageTable | None = None) -> None:
         self.session: SessionLayer = getattr(session, "layer", session)
+        self.messages = messages if messages is not None else getattr(session, "messages",
+                                                                       None)
         self.reply_timeout = reply_timeout
         self.max_packet_functions = max_packet_functions
         self.copy_packet_limit = copy_packet_limit
@@ -190,7 +195,8 @@ class RpcClient:
         if type(reply) is Return or type(reply) is CopyAck:
             return reply
         if isinstance(reply, ExceptionReply):
-            raise RemoteError(reply.message, _shortened(describe()))
+            message = self.messages.expand(reply.message) if self.messages else reply.message
+            raise RemoteError(message, _shortened(describe()))
         raise ProtocolError(f"the device answered {_shortened(describe())} with "
                             f"{codec.describe(reply)}")
 

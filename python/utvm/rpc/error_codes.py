@@ -1,8 +1,10 @@
 """Names of the C runtime's error codes (``tvm_crt_error_t``, crt-abi doc §5).
 
 A board built without error messages (``CONFIG_UTVM_ERROR_MESSAGES=n``,
-``UTVM_ERROR_MESSAGES=0``) answers a failed request with only ``error 0x<code>``; the host
-names the code so the user still learns what failed.
+``UTVM_ERROR_MESSAGES=0``) answers a failed request with only ``error 0x<code>``, and one
+whose messages travel by reference sends ``error 0x<code> #<id> ...`` (utvm.rpc.messages);
+where no firmware ELF expands that, the host names the code so the user still learns what
+failed.
 """
 
 from __future__ import annotations
@@ -44,14 +46,26 @@ CRT_ERRORS: dict[int, tuple[str, str]] = {
 }
 
 _CODE_ONLY = re.compile(r"error 0x([0-9a-fA-F]{1,8})")
+_REFERENCE = re.compile(r"error 0x([0-9a-f]{1,8}) #([0-9a-f]{8})\b.*", re.S)
 
 
 def explain(message: str) -> str:
-    """``message`` with its code named when it is only ``error 0x<code>``."""
-    match = _CODE_ONLY.fullmatch(message.strip())
-    if not match:
-        return message
-    code = int(match.group(1), 16)
-    name, meaning = CRT_ERRORS.get(code, ("an application-specific code", "see the board's code"))
-    return (f"{message.strip()} ({name}: {meaning}; the board gave only the code, as it does "
-            "when built with UTVM_ERROR_MESSAGES=0)")
+    """``message`` with its code named when it is only ``error 0x<code>``, or a message
+    sent by reference that no firmware ELF expanded (utvm.rpc.messages)."""
+    stripped = message.strip()
+    match = _CODE_ONLY.fullmatch(stripped)
+    if match:
+        return (f"{stripped} ({_name(match.group(1))}; the board gave only the code, as it "
+                "does when built with UTVM_ERROR_MESSAGES=0)")
+    match = _REFERENCE.fullmatch(stripped)
+    if match:
+        return (f"{stripped} ({_name(match.group(1))}; message #{match.group(2)} is in the "
+                "firmware's ELF: run through utvm with the build (or `utvm decode --elf "
+                "<firmware> '<this text>'`) to read it)")
+    return message
+
+
+def _name(hex_code: str) -> str:
+    name, meaning = CRT_ERRORS.get(int(hex_code, 16),
+                                   ("an application-specific code", "see the board's code"))
+    return f"{name}: {meaning}"

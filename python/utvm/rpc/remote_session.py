@@ -12,11 +12,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from utvm.errors import UtvmError
 from utvm.rpc.client import DEFAULT_MAX_PACKET_FUNCTIONS, RpcClient
 from utvm.rpc.executor import (
     AotExecutor,
@@ -25,9 +28,20 @@ from utvm.rpc.executor import (
     create_graph_executor,
 )
 from utvm.rpc.local_graph import LocalGraphExecutor, create_local_graph_executor
+from utvm.rpc.messages import MessageTable
 from utvm.rpc.remote import DeviceArray, RemoteFunc, RemoteModule
 from utvm.rpc.session import SessionLayer
 from utvm.transport.base import Transport, TransportTimeouts
+
+
+def _message_table(firmware: str | Path) -> MessageTable | None:
+    """The firmware's messages; None (with a warning) when its ELF cannot be read: the board
+    works all the same, its errors then show as code and message id."""
+    try:
+        return MessageTable.from_elf(firmware)
+    except UtvmError as exc:
+        logging.getLogger("utvm.remote").warning("%s", exc)
+        return None
 
 
 class Session:
@@ -36,17 +50,22 @@ class Session:
     ``timeouts`` default to the transport's (TVM's values for that kind of link); ``seed``
     fixes the session nonce seed (tests), ``reply_timeout`` overrides the established-session
     timeout for each reply, ``on_log`` receives device log lines (default: the
-    ``utvm.remote`` logger at INFO).
+    ``utvm.remote`` logger at INFO). ``firmware`` is the board's ELF, from which error
+    messages sent by reference are expanded (default: the transport's ``firmware``).
     """
 
     def __init__(self, transport: Transport, *, timeouts: TransportTimeouts | None = None,
                  seed: int | Callable[[], int] | None = None,
                  reply_timeout: float | None = None,
                  max_packet_functions: tuple[str, ...] = DEFAULT_MAX_PACKET_FUNCTIONS,
-                 on_log: Callable[[str], None] | None = None) -> None:
+                 on_log: Callable[[str], None] | None = None,
+                 firmware: str | Path | None = None) -> None:
         self.transport = transport
         self.layer = SessionLayer(transport, timeouts=timeouts, seed=seed, on_log=on_log)
-        self.client = RpcClient(self.layer, reply_timeout, max_packet_functions)
+        firmware = firmware if firmware is not None else transport.firmware
+        self.messages = _message_table(firmware) if firmware is not None else None
+        self.client = RpcClient(self.layer, reply_timeout, max_packet_functions,
+                                messages=self.messages)
         self._start_timeouts: tuple[float | None, float | None] = (None, None)
 
     # -- lifetime -------------------------------------------------------------------------
@@ -66,7 +85,7 @@ class Session:
         self.layer.framer.reset()
         old = self.client
         self.client = RpcClient(self.layer, old.reply_timeout, old.max_packet_functions,
-                                old.copy_packet_limit, old.retry)
+                                old.copy_packet_limit, old.retry, old.messages)
         self.layer.start(*self._start_timeouts)
 
     def start(self, retry_timeout: float | None = None, start_timeout: float | None = None

@@ -53,6 +53,9 @@ class Transport(abc.ABC):
     #: buffer), so a short request may follow another before its reply. A board polling a
     #: real UART would lose them, so links that may end in one keep this False.
     buffers_requests: bool = False
+    #: The ELF of the firmware at the far end, when the link knows it: the session reads the
+    #: board's error messages from it (utvm.rpc.messages).
+    firmware: str | None = None
 
     _is_open: bool = False
 

@@ -40,10 +40,17 @@
 #define UTVM_ERROR_MESSAGE_SIZE 256
 #endif
 
-/* 1: errors carry a formatted message (TVMGetLastError, RPC exceptions). 0: only the error
- * code, which saves most of the runtime's read-only data on small parts. */
+/* 1: errors carry a message (TVMGetLastError, RPC exceptions). 0: only the error code. */
 #ifndef UTVM_ERROR_MESSAGES
 #define UTVM_ERROR_MESSAGES 1
+#endif
+
+/* With messages, 1 keeps their text on the device and formats it there (a console reads it
+ * as it is); 0, the default, keeps only a reference to each message plus its arguments and
+ * leaves the text in a section of the ELF that is not loaded: the host expands it
+ * (python/utvm/rpc/messages.py), at nearly the size of bare codes. */
+#ifndef UTVM_ERROR_MESSAGE_TEXT
+#define UTVM_ERROR_MESSAGE_TEXT 0
 #endif
 
 /* Alignment of tensor data and workspaces (generated code assumes 64 would be nice; 16 is required). */

@@ -33,12 +33,66 @@ int TVMAPIErrorf(const char* fmt, ...) {
 
 const char* TVMGetLastError(void) { return last_error; }
 
-#if UTVM_ERROR_MESSAGES
+#if UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT
 int utvm_fail(int code, const char* fmt, ...) {
   va_list args;
   va_start(args, fmt);
   set_last_error_v(fmt, args);
   va_end(args);
+  return code;
+}
+#elif UTVM_ERROR_MESSAGES
+/* The reference form of a message (utvm/error_ref.h), written without printf. */
+typedef struct {
+  char* at;
+  char* end; /* one before the buffer's end: room for the NUL */
+} ref_writer_t;
+
+static void put_char(ref_writer_t* w, char c) {
+  if (w->at < w->end) *w->at++ = c;
+}
+
+/* v in hex, at least `digits` digits. */
+static void put_hex(ref_writer_t* w, uint32_t v, int digits) {
+  int n = 8;
+  while (n > digits && (v >> (4 * (n - 1))) == 0) n--;
+  while (n-- > 0) put_char(w, "0123456789abcdef"[(v >> (4 * n)) & 0xf]);
+}
+
+int utvm_fail_ref(uint32_t word, ...) {
+  /* Written aside first: an argument may be TVMGetLastError() itself. */
+  char message[UTVM_ERROR_MESSAGE_SIZE];
+  ref_writer_t w = {message, message + sizeof(message) - 1};
+  va_list args;
+  va_start(args, word);
+  uint32_t packed = (word >> UTVM_MSG_CODE_SHIFT) & 0xff;
+  int code = packed != 0 ? (int)(((packed & 0xf0) << 4) | (packed & 0xf)) : va_arg(args, int);
+  const char* head = "error 0x";
+  while (*head != '\0') put_char(&w, *head++);
+  put_hex(&w, (uint32_t)code, 1);
+  put_char(&w, ' ');
+  put_char(&w, '#');
+  put_hex(&w, word, 8);
+  for (uint32_t classes = word & UTVM_MSG_ARG_BITS; classes != 0; classes >>= 2) {
+    put_char(&w, ' ');
+    if ((classes & 3) == 1) {
+      put_hex(&w, va_arg(args, uint32_t), 1);
+    } else if ((classes & 3) == 2) {
+      uint64_t v = va_arg(args, uint64_t);
+      uint32_t high = (uint32_t)(v >> 32);
+      if (high != 0) put_hex(&w, high, 1);
+      put_hex(&w, (uint32_t)v, high != 0 ? 8 : 1);
+    } else {
+      const char* s = va_arg(args, const char*);
+      if (s == NULL) s = "(null)";
+      put_hex(&w, (uint32_t)strlen(s), 1);
+      put_char(&w, ':');
+      while (*s != '\0') put_char(&w, *s++);
+    }
+  }
+  va_end(args);
+  *w.at = '\0';
+  memcpy(last_error, message, (size_t)(w.at - message) + 1);
   return code;
 }
 #else

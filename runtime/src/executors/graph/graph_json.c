@@ -14,9 +14,11 @@ void graph_json_init(graph_json_t* j, const char* text, size_t len) {
   j->pos = 0;
 }
 
+const char* graph_json_for(const char* what) { return what[0] != '\0' ? " for " : ""; }
+
 int graph_json_expected(const graph_json_t* j, const char* expected, const char* what) {
   return utvm_fail(INVALID, "graph JSON: byte %lu: expected %s%s%s", UL(j->pos), expected,
-                   what[0] != '\0' ? " for " : "", what);
+                   graph_json_for(what), what);
 }
 
 /* The character at the cursor, '\0' at the end of the text. */
@@ -80,7 +82,7 @@ static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
     return (uint8_t)kMeanings[k - kEscapes];
   }
   if (e != 'u') {
-    *rc = graph_json_expected(j, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", what);
+    *rc = GRAPH_JSON_EXPECTED(j, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", what);
     return 0;
   }
   j->pos++;
@@ -88,12 +90,12 @@ static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
   for (int i = 0; i < 4; i++, j->pos++) {
     int h = hex_digit(at(j));
     if (h < 0) {
-      *rc = graph_json_expected(j, "four hex digits after \\u", what);
+      *rc = GRAPH_JSON_EXPECTED(j, "four hex digits after \\u", what);
       return 0;
     }
     cp = cp << 4 | (uint32_t)h;
   }
-  if (cp == 0) *rc = graph_json_expected(j, "a character other than \\u0000", what);
+  if (cp == 0) *rc = GRAPH_JSON_EXPECTED(j, "a character other than \\u0000", what);
   return cp;
 }
 
@@ -101,7 +103,7 @@ static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
  * case "" is stored. Code points from \u escapes are stored as UTF-8. */
 static int read_string(graph_json_t* j, char* out, size_t out_size, const char* what,
                        bool long_ok) {
-  if (peek(j) != '"') return graph_json_expected(j, "a string", what);
+  if (peek(j) != '"') return GRAPH_JSON_EXPECTED(j, "a string", what);
   size_t start = j->pos++, n = 0; /* for messages */
   (void)start;
   bool too_long = false;
@@ -113,7 +115,7 @@ static int read_string(graph_json_t* j, char* out, size_t out_size, const char* 
       if (out != NULL) out[too_long ? 0 : n] = '\0';
       return 0;
     }
-    if (cp < 0x20) return graph_json_expected(j, "'\"' (control characters must be escaped)", what);
+    if (cp < 0x20) return GRAPH_JSON_EXPECTED(j, "'\"' (control characters must be escaped)", what);
     j->pos++;
     if (cp == '\\' && (cp = read_escape(j, &rc, what)) == 0) return rc;
     size_t bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
@@ -164,10 +166,10 @@ int graph_json_uint(graph_json_t* j, uint64_t max, uint64_t* out, const char* wh
     }
     v = v * 10 + d;
     j->pos++;
-    if (v == 0 && is_digit(at(j))) return graph_json_expected(j, "no leading zeros", what);
+    if (v == 0 && is_digit(at(j))) return GRAPH_JSON_EXPECTED(j, "no leading zeros", what);
   }
   if (c == '.' || c == 'e' || c == 'E') {
-    return graph_json_expected(j, "an integer (not a fraction or exponent)", what);
+    return GRAPH_JSON_EXPECTED(j, "an integer (not a fraction or exponent)", what);
   }
   *out = v;
   return 0;
@@ -186,16 +188,16 @@ static int skip_number(graph_json_t* j) {
   if (at(j) == '0') {
     j->pos++;
   } else if (!skip_digits(j)) {
-    return graph_json_expected(j, "a digit", "");
+    return GRAPH_JSON_EXPECTED_VALUE(j, "a digit");
   }
   if (at(j) == '.') {
     j->pos++;
-    if (!skip_digits(j)) return graph_json_expected(j, "a digit after '.'", "");
+    if (!skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit after '.'");
   }
   if (at(j) == 'e' || at(j) == 'E') {
     j->pos++;
     if (at(j) == '+' || at(j) == '-') j->pos++;
-    if (!skip_digits(j)) return graph_json_expected(j, "a digit in the exponent", "");
+    if (!skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit in the exponent");
   }
   return 0;
 }
@@ -211,7 +213,7 @@ static int skip_scalar(graph_json_t* j, char c) {
       return 0;
     }
   }
-  return graph_json_expected(j, "a value", "");
+  return GRAPH_JSON_EXPECTED_VALUE(j, "a value");
 }
 
 /* Iterative, so that hostile nesting costs no stack: bit d of `objects` tells whether the
@@ -256,5 +258,5 @@ int graph_json_skip(graph_json_t* j) {
 }
 
 int graph_json_finish(graph_json_t* j) {
-  return peek(j) == '\0' ? 0 : graph_json_expected(j, "the end of the graph JSON", "");
+  return peek(j) == '\0' ? 0 : GRAPH_JSON_EXPECTED_VALUE(j, "the end of the graph JSON");
 }

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <utvm/error.h>
 
 typedef struct {
   const char* text;
@@ -38,6 +39,24 @@ void graph_json_init(graph_json_t* j, const char* text, size_t len);
 /* Records "graph JSON: byte <pos>: expected <expected>[ for <what>]" and returns the error
  * code (kTvmErrorFunctionCallInvalidArg). what may be "". */
 int graph_json_expected(const graph_json_t* j, const char* expected, const char* what);
+
+/* The same with a literal `expected`. With messages by reference it joins the message's
+ * format string, so its text stays out of the image (without messages only the code is
+ * left); with text on the device one format serves all. */
+#if !(UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT)
+#define GRAPH_JSON_EXPECTED(j, expected, what)                                        \
+  utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: expected " expected "%s%s", \
+            (unsigned long)(j)->pos, graph_json_for(what), (what))
+#define GRAPH_JSON_EXPECTED_VALUE(j, expected)                                       \
+  utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: expected " expected, \
+            (unsigned long)(j)->pos)
+#else
+#define GRAPH_JSON_EXPECTED(j, expected, what) graph_json_expected((j), (expected), (what))
+#define GRAPH_JSON_EXPECTED_VALUE(j, expected) graph_json_expected((j), (expected), "")
+#endif
+
+/* " for " before a non-empty what, else "". */
+const char* graph_json_for(const char* what);
 
 /* Consumes the character c, which must come next (after white space); `what` names what
  * is being read, for the message ("expected ':' for ..."). */

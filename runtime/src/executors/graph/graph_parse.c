@@ -77,7 +77,7 @@ static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   uint32_t v[3] = {0, 0, 0}, n = 0;
   int rc = graph_json_enter(&p->j, '[', &it, what);
   while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
-    if (n == 3) return graph_json_expected(&p->j, "']' after [node, output, version]", what);
+    if (n == 3) return GRAPH_JSON_EXPECTED(&p->j, "']' after [node, output, version]", what);
     rc = read_index(p, &v[n++], what);
   }
   if (rc == 0 && n < 2) {
@@ -224,7 +224,7 @@ static int parse_node(parser_t* p, uint32_t index) {
       }
     } else if (k >= 3) {
       bool both = (seen & 3u << 3) == 3u << 3;
-      rc = both ? graph_json_expected(&p->j, "\"attrs\" or \"attr\", not both", "")
+      rc = both ? GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both")
                 : parse_node_attrs(p, &attrs);
     } else {
       rc = graph_json_skip(&p->j); /* e.g. "control_deps" */
