@@ -46,7 +46,8 @@ HOST_RUNNER_SUBDIR = HOST_RUNNER.subdir
 _CACHE_FORMAT = "utvm-host-runner-cache-1"
 _MLF_ENTRIES = ("metadata.json", "codegen", "executor-config", "parameters", "src",
                 "runtime", "templates")
-_SOURCE_DIRS = ("runtime", "cmake")
+# utvm_add_model() reads the MLF with utvm.mlf (cmake/utvm_describe.py): part of the build.
+_SOURCE_DIRS = ("runtime", "cmake", "python/utvm/mlf")
 _LOG_TAIL_LINES = 40
 _CONFIGURE_TIMEOUT_S = 300
 _BUILD_TIMEOUT_S = 1800
@@ -104,8 +105,9 @@ def build_host_program(
     out = progress if progress is not None else sys.stderr
     source = _source_dir(program)
     cmake = find_cmake()
+    # This Python reads the MLF for utvm_add_model(): it has what the utvm package needs.
     options = ["-DCMAKE_BUILD_TYPE=Release", f"-DUTVM_SANITIZE={'ON' if sanitize else 'OFF'}",
-               *(extra_options or [])]
+               f"-DPython3_EXECUTABLE={sys.executable}", *(extra_options or [])]
     key = build_key(mlf, repo_root(), [str(cmake), program.label, *options])
     workdir = cache_dir() / program.label / key
     binary = workdir / "build" / program.executable
@@ -166,6 +168,8 @@ def _hash_tree(digest: hashlib._Hash, path: Path, label: str) -> None:
     for child in sorted(path.iterdir()):
         if child.name.startswith(".") or (child.is_dir() and child.name.startswith("build")):
             continue  # hidden files and in-tree build folders do not affect the result
+        if child.name == "__pycache__":
+            continue  # written by Python whenever the package is imported
         _hash_tree(digest, child, f"{label}/{child.name}")
 
 
