@@ -11,31 +11,13 @@ the function the code has, so applications call the declared function on every r
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from utvm.errors import UtvmError
-from utvm.mlf.c_sources import read_interface_struct_fields, sanitize_name
+from utvm.mlf.c_sources import read_interface_struct_fields
+from utvm.mlf.entry_points import c_prefix, defined_parameters
 from utvm.mlf.model import ModelLibrary
 
 # The AOT entry point of TVM 0.8: one void* per input, then one per output.
 _LEGACY_RUN_SUFFIX = "_run_model"
-
-
-def c_prefix(module: str) -> str:
-    """``tvmgen_<module>`` as TVM spells it in C (sanitized, lower case)."""
-    return f"tvmgen_{sanitize_name(module).lower()}"
-
-
-def defined_parameters(sources: tuple[Path, ...] | list[Path], function: str) -> list[str] | None:
-    """Parameter list of ``function``'s definition in ``sources``, or None if none defines it."""
-    pattern = re.compile(rf"\b{re.escape(function)}\s*\(([^)]*)\)\s*\{{")
-    for source in sources:
-        match = pattern.search(source.read_text(encoding="utf-8", errors="replace"))
-        if match is not None:
-            params = [p.strip() for p in match.group(1).split(",")]
-            return [p for p in params if p and p != "void"]
-    return None
 
 
 def generate_c_interface(library: ModelLibrary, name: str) -> str:
