@@ -67,7 +67,8 @@ function(_utvm_describe target mlf name module out_dir)
   foreach(var IN ITEMS NAME MLF_VERSION TVM_VERSION MODULE EXECUTOR INTERFACE EXECUTOR_KIND SOURCES
                        OBJECT_FILES NUM_INPUTS NUM_OUTPUTS WORKSPACE_SIZE_BYTES
                        CONSTANTS_SIZE_BYTES TARGETS DIR GRAPH PARAMS INTERFACE_HEADER RELAY
-                       GENERATED_SOURCES ${UTVM_DESCRIBED_EXTRA_VARIABLES})
+                       GENERATED_SOURCES ARM_CODE_REASON ARM_CODE_NEEDS_DSP
+                       ARM_CODE_WHERE_IT_RUNS ${UTVM_DESCRIBED_EXTRA_VARIABLES})
     set(UTVM_DESCRIBED_${var} "${UTVM_DESCRIBED_${var}}" PARENT_SCOPE)
   endforeach()
   # Configure again when the model changes (a tar, or a folder's metadata and header).
@@ -76,6 +77,34 @@ function(_utvm_describe target mlf name module out_dir)
     set(depends ${mlf}/metadata.json ${UTVM_DESCRIBED_INTERFACE_HEADER})
   endif()
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${depends})
+endfunction()
+
+# Code generated for an Arm core (arm_acle.h, DSP intrinsics, inline assembly) compiles only for
+# one: Zephyr says so in Kconfig, other builds ask the compiler what it targets.
+function(_utvm_arm_code_check target)
+  if(NOT UTVM_DESCRIBED_ARM_CODE_REASON)
+    return()
+  endif()
+  if(ZEPHYR_BASE)
+    set(built_for "board ${BOARD}")
+    set(arm ${CONFIG_ARM})
+    if(CONFIG_CPU_CORTEX_M4 OR CONFIG_CPU_CORTEX_M7 OR CONFIG_ARMV8_M_DSP)
+      set(dsp 1)
+    endif()
+  else()
+    set(built_for "this compiler's target (${CMAKE_C_COMPILER_ID} for ${CMAKE_SYSTEM_PROCESSOR})")
+    include(CheckCSourceCompiles)
+    check_c_source_compiles("#ifndef __arm__\n#error\n#endif\nint main(void) { return 0; }"
+                            UTVM_TARGET_IS_ARM)
+    check_c_source_compiles("#ifndef __ARM_FEATURE_DSP\n#error\n#endif\nint main(void) { return 0; }"
+                            UTVM_TARGET_HAS_ARM_DSP)
+    set(arm ${UTVM_TARGET_IS_ARM})
+    set(dsp ${UTVM_TARGET_HAS_ARM_DSP})
+  endif()
+  if(NOT arm OR (UTVM_DESCRIBED_ARM_CODE_NEEDS_DSP AND NOT dsp))
+    _utvm_fail(${target} "${UTVM_DESCRIBED_ARM_CODE_REASON}. It does not compile for "
+                         "${built_for}. ${UTVM_DESCRIBED_ARM_CODE_WHERE_IT_RUNS}")
+  endif()
 endfunction()
 
 # Zephyr applications: what the model needs must be enabled in Kconfig, and its generated
@@ -138,6 +167,7 @@ function(utvm_add_model target)
   set(executor ${UTVM_DESCRIBED_EXECUTOR})
   set(interface ${UTVM_DESCRIBED_INTERFACE})
 
+  _utvm_arm_code_check(${target})
   set(sources ${UTVM_DESCRIBED_SOURCES})
   if(NOT sources)
     _utvm_fail(${target} "${dir}/codegen/host/src has no C sources: build the model with "

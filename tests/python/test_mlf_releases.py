@@ -21,6 +21,8 @@ run by a plain CMake app through ``utvm_add_model()`` and run by ``utvm run``.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +31,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import params_blob, write_tree
-from testsupport import REPO_ROOT, cmake_build, cmake_exe
+from conftest import APP, params_blob, run_app, write_tree
+from testsupport import REPO_ROOT, cmake_exe
 
-APP = REPO_ROOT / "tests" / "python" / "add_model_app"
 INPUT = "serving_default_x:0"
 FIELD = "serving_default_x_0"
 X = np.array([[1, -2, 3, 127]], dtype=np.int8)
@@ -132,20 +133,6 @@ def release_mlf(root: Path, release: str) -> Path:
     relay_file = "src/default.relay" if MLF_VERSION[release] == 7 else "src/relay.txt"
     files[relay_file] = _relay(result_type=not legacy)
     return write_tree(root / f"tvm-{release}", files)
-
-
-def run_app(mlf: Path, build: Path, inputs: list[np.ndarray], outputs: int) -> list[bytes]:
-    """Builds the plain CMake app with ``mlf`` and runs it; the outputs' raw bytes."""
-    cmake_build(APP, build, UTVM_TEST_MLF=str(mlf))
-    in_files = []
-    for i, array in enumerate(inputs):
-        in_files.append(build / f"in{i}.bin")
-        array.tofile(in_files[-1])
-    out_files = [build / f"out{i}.bin" for i in range(outputs)]
-    proc = subprocess.run([str(build / "app"), *map(str, in_files), *map(str, out_files)],
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return [path.read_bytes() for path in out_files]
 
 
 def utvm(*args: str) -> subprocess.CompletedProcess[str]:
@@ -296,3 +283,42 @@ def test_outputs_keep_the_models_shapes(result_type: str, tmp_path: Path) -> Non
     assert np.array_equal(first, x * 2)
     assert second.shape == (1, 4, 2) and second.dtype == np.int32
     assert np.array_equal(second.reshape(-1), x.astype(np.int32).reshape(-1))
+
+
+# ----------------------------------------------------------------------------------------
+# Tensor names that are not C identifiers, in a real TVM 0.18 AOT packed export
+
+TVM_018 = REPO_ROOT.parent / "shared" / "fixtures" / "tvm-0.18" / "tiny_conv_f32" / "aot_packed"
+
+
+def renamed_input_export(root: Path) -> Path:
+    """tiny_conv_f32's AOT packed export as TVM 0.18 writes a model whose input is named
+    ``serving_default_input:0``: that name in metadata.json and Relay, the sanitized
+    ``serving_default_input_0`` in the generated metadata tables."""
+    mlf = root / "renamed"
+    shutil.copytree(TVM_018, mlf)
+    metadata_path = mlf / "metadata.json"
+    metadata = json.loads(metadata_path.read_text())
+    main = metadata["modules"]["default"]["memory"]["functions"]["main"][0]
+    main["inputs"] = {"serving_default_input:0": main["inputs"].pop("input")}
+    metadata_path.write_text(json.dumps(metadata))
+    table = mlf / "codegen" / "host" / "src" / "default_lib1.c"
+    text = table.read_text()
+    assert text.count('"input" /* name*/') == 1
+    table.write_text(text.replace('"input" /* name*/', '"serving_default_input_0" /* name*/'))
+    relay = mlf / "src" / "default.relay"
+    relay.write_text(re.sub(r"%input\b", "%serving_default_input:0", relay.read_text()))
+    return mlf
+
+
+@pytest.mark.skipif(not TVM_018.is_dir(), reason="TVM 0.18 fixtures not found")
+@pytest.mark.parametrize("board", ["host", "host-runner"])
+def test_names_tvm_sanitizes_run_on_every_board(board: str, tmp_path: Path) -> None:
+    mlf = renamed_input_export(tmp_path)
+    info = json.loads(utvm("info", "--json", str(mlf)).stdout)
+    assert [t["name"] for t in info["inputs"]] == ["serving_default_input:0"]
+    proc = utvm("run", str(mlf), "--board", board, "--input", str(TVM_018 / "input_0.npy"),
+                "--output-dir", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    expected = np.load(TVM_018 / "tvm_crt_output_0.npy")
+    assert np.load(tmp_path / "out" / "output_0.npy").tobytes() == expected.tobytes()

@@ -19,7 +19,7 @@ from utvm.host.runner import encode_inputs
 from utvm.mlf.dtypes import numpy_dtype
 from utvm.mlf.model import ModelLibrary
 from utvm.rpc import DataType, DeviceArray, RpcClient, Session
-from utvm.rpc.model_run import BoardResult, create_executor
+from utvm.rpc.model_run import BoardResult, create_executor, device_input_name
 from utvm.transport import Transport
 
 REPLY_TIMEOUT_S = 60.0  # one inference on a slow microcontroller may take this long
@@ -36,7 +36,7 @@ def run_over_link(link: Transport, mlf: ModelLibrary, inputs: Sequence[np.ndarra
     client = session.client
     with create_executor(client, mlf) as executor:
         for info, array in zip(mlf.inputs, arrays, strict=True):
-            with executor.get_input(info.name) as tensor:
+            with executor.get_input(device_input_name(mlf, info.name)) as tensor:
                 upload(client, tensor, array, info.name,
                        ByteProgress(f"utvm: uploading input '{info.name}'", out))
         seconds = executor.time(number=repeat, repeat=1)[0]

@@ -22,6 +22,7 @@ from typing import TextIO
 
 from utvm.errors import UtvmError
 from utvm.host.cmake_tool import find_cmake
+from utvm.mlf.arm_code import find_arm_code
 from utvm.mlf.model import ModelLibrary
 from utvm.paths import cache_dir, repo_root
 
@@ -103,6 +104,10 @@ def build_host_program(
     extra_options: list[str] | None = None,
 ) -> Path:
     out = progress if progress is not None else sys.stderr
+    arm = find_arm_code(mlf)
+    if arm is not None:
+        raise UtvmError(arm.message(f"this computer, so the {program.title} cannot run it",
+                                    mlf.source))
     source = _source_dir(program)
     cmake = find_cmake()
     # This Python reads the MLF for utvm_add_model(): it has what the utvm package needs.

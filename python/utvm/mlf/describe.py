@@ -29,6 +29,7 @@ from pathlib import Path
 
 from utvm.errors import UtvmError
 from utvm.mlf.archive import is_tar_archive
+from utvm.mlf.arm_code import find_arm_code, where_it_runs
 from utvm.mlf.c_interface import generate_c_interface
 from utvm.mlf.c_sources import sanitize_name
 from utvm.mlf.loader import open_mlf
@@ -45,6 +46,7 @@ class Description:
     library: ModelLibrary
     name: str  # utvm_add_model(... NAME <name>): names the generated tables
     out_dir: Path
+    given_path: Path  # the MLF as the user named it (an archive, not its extracted copy)
     variables: dict[str, str | list[str]] = field(default_factory=dict)
     generated_sources: list[Path] = field(default_factory=list)
 
@@ -96,7 +98,15 @@ def c_interface_tables(description: Description) -> None:
     )
 
 
-GENERATORS: list[Generator] = [model_variables, c_interface_tables]
+def arm_only_code(description: Description) -> None:
+    """ARM_CODE_REASON / ARM_CODE_NEEDS_DSP: code only an Arm (DSP) core compiles, or ""."""
+    arm = find_arm_code(description.library)
+    description.variables["ARM_CODE_REASON"] = "" if arm is None else arm.reason()
+    description.variables["ARM_CODE_NEEDS_DSP"] = "1" if arm is not None and arm.needs_dsp else ""
+    description.variables["ARM_CODE_WHERE_IT_RUNS"] = where_it_runs(description.given_path)
+
+
+GENERATORS: list[Generator] = [model_variables, c_interface_tables, arm_only_code]
 
 
 def describe(
@@ -115,7 +125,7 @@ def describe(
                 f"utvm_add_model(... NAME {name}): the name becomes part of C symbols "
                 "(utvm_model_<NAME>_run); use letters, digits and '_' only."
             )
-        description = Description(library, name, out_dir)
+        description = Description(library, name, out_dir, mlf)
         description.variables["NAME"] = name
         for generator in GENERATORS if generators is None else generators:
             generator(description)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from utvm.errors import UtvmError
+from utvm.mlf.c_sources import sanitize_name
 from utvm.mlf.model import ModelLibrary
 from utvm.rpc.client import RpcClient
 from utvm.rpc.executor import Executor, create_aot_executor, create_graph_executor
@@ -38,13 +39,20 @@ def create_executor(client: RpcClient, mlf: ModelLibrary) -> Executor:
     return create_aot_executor(client, mlf.module_name)
 
 
+def device_input_name(mlf: ModelLibrary, name: str) -> str:
+    """The name the board's executor knows an input by: the AOT executor's tables hold it as
+    a C identifier (serving_default_input:0 -> serving_default_input_0), the graph JSON as
+    the model names it."""
+    return name if mlf.executor == "graph" else sanitize_name(name)
+
+
 def run_model(client: RpcClient, mlf: ModelLibrary, inputs: Sequence[np.ndarray],
               repeat: int = 1) -> BoardResult:
     if len(inputs) != len(mlf.inputs):
         raise UtvmError(f"{len(inputs)} inputs given, the model has {len(mlf.inputs)}")
     with create_executor(client, mlf) as executor:
         for info, value in zip(mlf.inputs, inputs, strict=True):
-            executor.set_input(info.name, np.asarray(value))
+            executor.set_input(device_input_name(mlf, info.name), np.asarray(value))
         # The device times `repeat` runs; one more run then makes the outputs of exactly
         # these inputs, whatever the timed runs left behind.
         seconds = executor.time(number=max(1, repeat), repeat=1)[0]
