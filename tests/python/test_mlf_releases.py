@@ -223,6 +223,29 @@ def test_add_model_refuses_what_utvm_info_refuses(tmp_path: Path) -> None:
     assert "operator-style export" in message
 
 
+@pytest.mark.parametrize(("version", "writer"), [
+    (4, "a TVM 0.8 development snapshot of 2021"),
+    (8, "a TVM newer than 0.18"),
+])
+def test_versions_no_release_of_microtvm_wrote_are_refused_naming_the_writer(
+    version: int, writer: str, tmp_path: Path
+) -> None:
+    mlf = release_mlf(tmp_path, "0.8")
+    metadata = json.loads((mlf / "metadata.json").read_text())
+    (mlf / "metadata.json").write_text(json.dumps({**metadata, "version": version}))
+    proc = utvm("info", str(mlf))
+    assert proc.returncode != 0
+    assert f"version {version} is not supported (it comes from {writer}" in proc.stderr
+    assert "TVM 0.8 to 0.18" in proc.stderr
+    cmake = subprocess.run(
+        [cmake_exe(), "-S", str(APP), "-B", str(tmp_path / "build"), f"-DUTVM_TEST_MLF={mlf}",
+         f"-DPython3_EXECUTABLE={sys.executable}"],
+        capture_output=True, text=True, check=False,
+    )
+    assert cmake.returncode != 0
+    assert f"it comes from {writer}" in " ".join(cmake.stderr.split())
+
+
 # ----------------------------------------------------------------------------------------
 # Output shapes of a TVM 0.18 C-interface export with two outputs of different dtypes
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from utvm.errors import UtvmError
 from utvm.mlf import ModelLibrary, open_mlf
+from utvm.mlf.releases import writer
 
 _EPILOG = """\
 examples:
@@ -69,7 +70,8 @@ def render(mlf: ModelLibrary) -> str:
         + (f"  (archive has: {', '.join(mlf.module_names)})" if len(mlf.module_names) > 1 else ""),
         f"  executor:    {mlf.executor}, {interface}",
         f"  target:      {', '.join(mlf.targets)}",
-        f"  versions:    MLF {mlf.mlf_version}, TVM {mlf.tvm_version or 'unknown'}",
+        f"  versions:    MLF {mlf.mlf_version}, TVM {mlf.tvm_version or 'not recorded'} "
+        f"(MLF {mlf.mlf_version} comes from {writer(mlf.mlf_version)})",
         f"  memory:      workspace {_bytes(mlf.workspace_size_bytes)}, "
         f"constants {_bytes(mlf.constants_size_bytes)}"
         + ("" if mlf.io_size_bytes is None else f", inputs+outputs {_bytes(mlf.io_size_bytes)}"),
