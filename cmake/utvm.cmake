@@ -71,10 +71,11 @@ function(_utvm_describe target mlf name module out_dir)
                        ARM_CODE_WHERE_IT_RUNS ${UTVM_DESCRIBED_EXTRA_VARIABLES})
     set(UTVM_DESCRIBED_${var} "${UTVM_DESCRIBED_${var}}" PARENT_SCOPE)
   endforeach()
-  # Configure again when the model changes (a tar, or a folder's metadata and header).
+  # Configure again when what the step reads changes (a tar; a folder's metadata, interface
+  # header and Relay text).
   set(depends ${mlf})
   if(IS_DIRECTORY ${mlf})
-    set(depends ${mlf}/metadata.json ${UTVM_DESCRIBED_INTERFACE_HEADER})
+    set(depends ${mlf}/metadata.json ${UTVM_DESCRIBED_INTERFACE_HEADER} ${UTVM_DESCRIBED_RELAY})
   endif()
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${depends})
 endfunction()

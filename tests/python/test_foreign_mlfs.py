@@ -80,7 +80,7 @@ def test_arm_dsp_code_is_refused_with_where_it_runs(tmp_path: Path) -> None:
     assert error.startswith("error: the model's generated code is for an Arm Cortex-M "
                             "core with the DSP extension (target -mcpu=cortex-m7)")
     assert "#include <arm_acle.h>" in error and "__smlad" in error
-    assert f"west utvm build -b mps2/an521/cpu0 --app aot_inference --mlf {folder}" in error
+    assert f"west utvm build -b mps2/an521/cpu1 --app aot_inference --mlf {folder}" in error
     assert "Traceback" not in proc.stderr and "arm_acle.h: No such file" not in proc.stderr
     assert not (tmp_path / "output_0.npy").exists()
 
@@ -96,7 +96,7 @@ def test_arm_dsp_code_is_refused_by_add_model_for_another_core(tmp_path: Path) -
     message = _one_line(proc.stderr)
     assert "utvm_add_model(app): the model's generated code is for an Arm Cortex-M core" in message
     assert "It does not compile for this compiler's target" in message
-    assert "mps2/an521/cpu0" in message
+    assert "mps2/an521/cpu1" in message
 
 
 def test_arm_code_is_described_for_cmake(tmp_path: Path) -> None:
