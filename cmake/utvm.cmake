@@ -8,14 +8,16 @@
 # utvm.mlf.describe, run with the Python CMake finds; it needs PyYAML and pykwalify, which
 # Zephyr requires anyway), the same reader as `utvm info` and `utvm run`: every MLF version
 # they accept works here. MODULE picks one module of a multi-module MLF.
-# Sets, in the caller's scope:
+# Sets, in the caller's scope, UTVM_MODEL_<NAME>_<KEY> for every value the describe step
+# writes (python/utvm/mlf/describe.py), among them:
 #   UTVM_MODEL_<NAME>_DIR        the MLF directory (extracted when a tar was given)
 #   UTVM_MODEL_<NAME>_EXECUTOR   aot or graph
 #   UTVM_MODEL_<NAME>_INTERFACE  c (tvmgen_<mod>_run with structs) or packed
 #   UTVM_MODEL_<NAME>_MODULE     the model's module name (tvmgen_<module>_*)
 #   UTVM_MODEL_<NAME>_MLF_VERSION  the MLF's version (5, 6 or 7)
-#   UTVM_MODEL_<NAME>_GRAPH      graph JSON path (graph executor)
+#   UTVM_MODEL_<NAME>_GRAPH      graph JSON path (graph executor; empty otherwise)
 #   UTVM_MODEL_<NAME>_PARAMS     parameters file path
+#   UTVM_MODEL_<NAME>_SOURCES    the generated C sources; _GENERATED_SOURCES what it added
 # For the C interface it also generates a small table of the model's inputs and outputs,
 # declared in <utvm/model.h>: utvm_model_<NAME>_inputs[], _outputs[], _run(). <NAME>
 # defaults to the model's module name ("default" for TVM's default).
@@ -64,11 +66,8 @@ function(_utvm_describe target mlf name module out_dir)
     _utvm_fail(${target} "${errors}")
   endif()
   include(${out_dir}/model.cmake)
-  foreach(var IN ITEMS NAME MLF_VERSION TVM_VERSION MODULE EXECUTOR INTERFACE EXECUTOR_KIND SOURCES
-                       OBJECT_FILES NUM_INPUTS NUM_OUTPUTS WORKSPACE_SIZE_BYTES
-                       CONSTANTS_SIZE_BYTES TARGETS DIR GRAPH PARAMS INTERFACE_HEADER RELAY
-                       GENERATED_SOURCES ARM_CODE_REASON ARM_CODE_NEEDS_DSP
-                       ARM_CODE_WHERE_IT_RUNS ${UTVM_DESCRIBED_EXTRA_VARIABLES})
+  set(UTVM_DESCRIBED_VARIABLES ${UTVM_DESCRIBED_VARIABLES} PARENT_SCOPE)
+  foreach(var IN LISTS UTVM_DESCRIBED_VARIABLES)
     set(UTVM_DESCRIBED_${var} "${UTVM_DESCRIBED_${var}}" PARENT_SCOPE)
   endforeach()
   # Configure again when what the step reads changes (a tar; a folder's metadata, interface
@@ -190,11 +189,8 @@ function(utvm_add_model target)
     target_link_libraries(${target} PRIVATE m)
   endif()
 
-  set(UTVM_MODEL_${ARG_NAME}_DIR ${dir} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_EXECUTOR ${executor} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_INTERFACE ${interface} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_MODULE ${module} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_MLF_VERSION ${UTVM_DESCRIBED_MLF_VERSION} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_GRAPH ${UTVM_DESCRIBED_GRAPH} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_PARAMS ${UTVM_DESCRIBED_PARAMS} PARENT_SCOPE)
+  # Everything the describe step wrote, as UTVM_MODEL_<NAME>_<KEY> (DIR, EXECUTOR, ...).
+  foreach(var IN LISTS UTVM_DESCRIBED_VARIABLES)
+    set(UTVM_MODEL_${ARG_NAME}_${var} "${UTVM_DESCRIBED_${var}}" PARENT_SCOPE)
+  endforeach()
 endfunction()

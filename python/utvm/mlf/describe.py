@@ -5,7 +5,8 @@ configures, so CMake and ``utvm info``/``utvm run`` read every MLF version the s
 (``open_mlf``). It writes into ``--out-dir``:
 
 * ``model.cmake``: ``set(UTVM_DESCRIBED_<KEY> ...)`` lines that ``utvm_add_model()``
-  includes (executor, interface, module, sources, sizes, ...);
+  includes (executor, interface, module, sources, sizes, ...), and
+  ``UTVM_DESCRIBED_VARIABLES``, the list of every <KEY>, which it sets in its caller's scope;
 * generated C for the application (the C-interface tables of ``<utvm/model.h>``), listed in
   ``UTVM_DESCRIBED_GENERATED_SOURCES``.
 
@@ -159,6 +160,8 @@ def cmake_fragment(description: Description) -> str:
         values = value if isinstance(value, list) else [value]
         quoted = " ".join(cmake_bracket(item) for item in values)
         lines.append(f"set({VARIABLE_PREFIX}{key} {quoted})".rstrip())
+    # The list utvm_add_model() hands on to its caller: every key, whichever generator set it.
+    lines.append(f"set({VARIABLE_PREFIX}VARIABLES {' '.join(description.variables)})")
     return "\n".join(lines) + "\n"
 
 
