@@ -207,6 +207,24 @@ def test_add_model_without_the_packages_says_what_to_install(tmp_path: Path) -> 
     assert "Traceback" not in message
 
 
+def test_describe_step_runs_without_numpy(tmp_path: Path) -> None:
+    """utvm_add_model()'s Python step needs only what Zephyr's Python has (no numpy)."""
+    launcher = REPO_ROOT / "cmake" / "utvm_describe.py"
+    script = (
+        "import runpy, sys\n"
+        "sys.modules['numpy'] = None  # any import of numpy now fails\n"
+        f"sys.argv = ['utvm_describe.py', '--mlf', {str(release_mlf(tmp_path, '0.8'))!r},"
+        f" '--out-dir', {str(tmp_path / 'out')!r}]\n"
+        f"runpy.run_path({str(launcher)!r}, run_name='__main__')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    fragment = (tmp_path / "out" / "model.cmake").read_text()
+    assert "set(UTVM_DESCRIBED_MLF_VERSION [=[5]=])" in fragment
+    assert "tvmgen_default_run_model(" in (tmp_path / "out" / "utvm_model_default.c").read_text()
+
+
 def test_add_model_refuses_what_utvm_info_refuses(tmp_path: Path) -> None:
     """The same reader: an operator-style export is refused with the package's message."""
     mlf = release_mlf(tmp_path, "0.11")
