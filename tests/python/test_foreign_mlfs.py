@@ -108,3 +108,11 @@ def test_arm_code_is_described_for_cmake(tmp_path: Path) -> None:
         reason = next(line for line in fragment.read_text().splitlines()
                       if line.startswith("set(UTVM_DESCRIBED_ARM_CODE_REASON "))
         assert (expected in reason) if expected else reason.endswith("[=[]=])")
+
+
+def test_info_says_where_arm_dsp_code_runs() -> None:
+    proc = utvm("info", str(FOREIGN / "letscope" / "model.tar.gz"))
+    assert proc.returncode == 0, proc.stderr
+    assert ("runs on:     an Arm Cortex-M core with the DSP extension only, e.g. "
+            "mps2/an521/cpu1") in proc.stdout
+    assert "[0] StatefulPartitionedCall_0: int8, shape unknown, 1 B" in proc.stdout

@@ -8,6 +8,7 @@ from typing import Any
 
 from utvm.errors import UtvmError
 from utvm.mlf import ModelLibrary, open_mlf
+from utvm.mlf.arm_code import SIMULATED_DSP_BOARD, find_arm_code
 from utvm.mlf.releases import writer
 
 _EPILOG = """\
@@ -88,6 +89,10 @@ def render(mlf: ModelLibrary) -> str:
         if not tensors:
             lines.append("    (none recorded)")
     lines.append(f"  order from:  {mlf.order_source}")
+    arm = find_arm_code(mlf)
+    if arm is not None:
+        lines.append(f"  runs on:     {arm.requirement()} only, e.g. {SIMULATED_DSP_BOARD} "
+                     f"(QEMU); {'; '.join(arm.evidence)}")
     return "\n".join(lines)
 
 

@@ -37,10 +37,13 @@ class ArmCode:
     needs_dsp: bool
     mcpu: str | None
 
+    def requirement(self) -> str:
+        return "an Arm Cortex-M core with the DSP extension" if self.needs_dsp else "an Arm core"
+
     def reason(self) -> str:
         """What the code is for and why: "... is for an Arm Cortex-M core with ... (target
         -mcpu=cortex-m7): default_lib1.c has #include <arm_acle.h>, ..."."""
-        core = "an Arm Cortex-M core with the DSP extension" if self.needs_dsp else "an Arm core"
+        core = self.requirement()
         target = f" (target -mcpu={self.mcpu})" if self.mcpu else ""
         return f"the model's generated code is for {core}{target}: {'; '.join(self.evidence)}"
 
