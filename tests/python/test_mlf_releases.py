@@ -363,3 +363,11 @@ def test_names_tvm_sanitizes_run_on_every_board(board: str, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     expected = np.load(TVM_018 / "tvm_crt_output_0.npy")
     assert np.load(tmp_path / "out" / "output_0.npy").tobytes() == expected.tobytes()
+
+
+def test_a_relay_type_that_disagrees_with_metadata_is_not_used(tmp_path: Path) -> None:
+    """metadata.json's sizes win: a Relay result type of other sizes leaves shapes unknown."""
+    mlf = two_output_mlf(tmp_path, " -> (Tensor[(1, 9), float32], Tensor[(1, 4, 2), int32]) "
+                                   "{\n  %0\n}\n")
+    info = json.loads(utvm("info", "--json", str(mlf)).stdout)
+    assert [t["shape"] for t in info["outputs"]] == [None, [1, 4, 2]]

@@ -292,8 +292,10 @@ def _packed_tensors(
             relay_by_name.get(name, DeclaredTensor(name)) for name in sizes.inputs
         ]
         declared_outputs = [DeclaredTensor(name) for name in sizes.outputs]
+        # Relay's results are in the model's order: usable only when there is one.
+        relay_results = sizes.relay_results if len(declared_outputs) == 1 else None
         declared_outputs, output_records = complete_outputs(
-            declared_outputs, sizes.outputs, sizes.relay_results, [], None
+            declared_outputs, sizes.outputs, relay_results, [], None
         )
         where = "metadata.json (alphabetical order: the real order is not recorded)"
     else:

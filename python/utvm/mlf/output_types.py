@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from utvm.mlf.dtypes import element_bits
+from utvm.mlf.dtypes import element_bits, tensor_bytes
 from utvm.mlf.tensors import DeclaredTensor
 
 
@@ -31,10 +31,12 @@ def complete_outputs(
         relay_results = None  # a result type that does not match the outputs is not used
     completed = []
     for index, tensor in enumerate(declared):
+        record = recorded.get(tensor.name)
         relay = relay_results[index] if relay_results else None
+        if relay is not None and record is not None and not _agrees(relay, record):
+            relay = None  # metadata.json is the record; a Relay type that disagrees is unused
         shape = tensor.shape if tensor.shape is not None else (relay.shape if relay else None)
         dtype = tensor.dtype or (relay.dtype if relay else None)
-        record = recorded.get(tensor.name)
         if dtype is None and record is None and index < len(code_dtypes):
             dtype = code_dtypes[index]
         completed.append(DeclaredTensor(tensor.name, dtype, shape))
@@ -48,3 +50,9 @@ def complete_outputs(
                 return completed, {}
             records[tensor.name] = {"dtype": tensor.dtype, "size": size}
     return completed, records
+
+
+def _agrees(relay: DeclaredTensor, record: dict[str, Any]) -> bool:
+    if relay.dtype != record.get("dtype") or relay.shape is None or relay.dtype is None:
+        return False
+    return tensor_bytes(relay.dtype, relay.shape) == record.get("size")
