@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from testsupport import (
     native_sim_toolchain,
     require_zephyr_python,
 )
+from utvm.board.zephyr_env import West
 
 pytest.importorskip("west", reason="west is not installed (pip install west)")
 if not os.environ.get("ZEPHYR_BASE"):
@@ -56,9 +56,10 @@ def build(top: Path, board: str, name: str, expected: Path) -> Path:
     return build_dir
 
 
-def console_until_verdict(command: list[str], cwd: Path) -> str:
+def console_until_verdict(command: list[str], cwd: Path,
+                          env: dict[str, str] | None = None) -> str:
     """Runs the board and returns its console up to the app's PASS/FAIL line."""
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert process.stdout is not None
     lines = []
@@ -92,8 +93,11 @@ def test_arm_dsp_export_gives_its_class_on_a_cortex_m33_with_dsp(top: Path) -> N
     expected = top.parent / "letscope_expected.npy"
     np.save(expected, np.array([72], dtype=np.int8))  # the project's expected_output.h
     build_dir = build(top, DSP_BOARD, "letscope", expected)
+    # QEMU runs through the Zephyr workspace's `west build -t run`, as `west utvm flash` does.
+    zephyr_west = West.for_zephyr(Path(os.environ["ZEPHYR_BASE"]))
     console = console_until_verdict(
-        [sys.executable, "-m", "west", "build", "-d", str(build_dir), "-t", "run"], top)
+        zephyr_west.command("build", "-d", str(build_dir), "-t", "run"),
+        zephyr_west.cwd or top, zephyr_west.env)
     assert "expected output 0: bit-exact" in console, console
     assert "aot_inference: PASS" in console
 
