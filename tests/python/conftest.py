@@ -10,16 +10,12 @@ from __future__ import annotations
 import io
 import json
 import struct
-import subprocess
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-
-from testsupport import cmake_build
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
@@ -217,23 +213,3 @@ class SyntheticMlfKit:
 @pytest.fixture
 def kit() -> type[SyntheticMlfKit]:
     return SyntheticMlfKit
-
-
-# ----------------------------------------------------------------------------------------
-# A plain CMake application that adds a model with utvm_add_model()
-
-APP = REPO_ROOT / "tests" / "python" / "add_model_app"
-
-
-def run_app(mlf: Path, build: Path, inputs: list[np.ndarray], outputs: int) -> list[bytes]:
-    """Builds the plain CMake app with ``mlf`` and runs it; the outputs' raw bytes."""
-    cmake_build(APP, build, UTVM_TEST_MLF=str(mlf))
-    in_files = []
-    for i, array in enumerate(inputs):
-        in_files.append(build / f"in{i}.bin")
-        array.tofile(in_files[-1])
-    out_files = [build / f"out{i}.bin" for i in range(outputs)]
-    proc = subprocess.run([str(build / "app"), *map(str, in_files), *map(str, out_files)],
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return [path.read_bytes() for path in out_files]

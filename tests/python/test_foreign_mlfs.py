@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mlfsupport import APP, run_app
 
-from conftest import APP, run_app
 from testsupport import REPO_ROOT, cmake_exe
 
 FOREIGN = REPO_ROOT.parent / "shared" / "fixtures" / "foreign"

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from mlfsupport import APP, EMPTY_PARAMS, run_app, write_files
 
-from conftest import APP, params_blob, run_app, write_tree
 from testsupport import REPO_ROOT, cmake_exe
 
 INPUT = "serving_default_x:0"
@@ -126,13 +126,13 @@ def release_mlf(root: Path, release: str) -> Path:
         "metadata.json": json.dumps(_metadata(release), indent=2),
         "codegen/host/include/tvmgen_default.h": _header(size_macros=release == "0.11"),
         "codegen/host/src/default_lib0.c": _OPERATOR + (_RUN_MODEL_08 if legacy else _MAIN_09),
-        "parameters/default.params": params_blob(),
+        "parameters/default.params": EMPTY_PARAMS,
     }
     if not legacy:
         files["codegen/host/src/default_lib1.c"] = _RUN_09
     relay_file = "src/default.relay" if MLF_VERSION[release] == 7 else "src/relay.txt"
     files[relay_file] = _relay(result_type=not legacy)
-    return write_tree(root / f"tvm-{release}", files)
+    return write_files(root / f"tvm-{release}", files)
 
 
 def utvm(*args: str) -> subprocess.CompletedProcess[str]:
@@ -297,11 +297,11 @@ def two_output_mlf(root: Path, result_type: str) -> Path:
         "int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs,\n"
         "                           struct tvmgen_default_outputs* outputs);\n"
     )
-    return write_tree(root / "two_outputs", {
+    return write_files(root / "two_outputs", {
         "metadata.json": json.dumps(metadata),
         "codegen/host/include/tvmgen_default.h": header,
         "codegen/host/src/default_lib0.c": _TWO_OUTPUTS_C,
-        "parameters/default.params": params_blob(),
+        "parameters/default.params": EMPTY_PARAMS,
         "src/default.relay": f"def @main(%x: Tensor[(1, 8), float32]){result_type}",
     })
 
