@@ -1,31 +1,33 @@
 # utvm CMake helpers for applications.
 #
 #   include(<utvm>/cmake/utvm.cmake)
-#   utvm_add_model(<target> MLF <dir or .tar> [NAME <name>])
+#   utvm_add_model(<target> MLF <dir or .tar> [NAME <name>] [MODULE <module>])
 #
 # Adds a Model Library Format's generated C sources and include paths to <target>,
-# after checking the MLF. Sets, in the caller's scope:
+# after checking the MLF. The MLF is read by the host package (python/utvm, module
+# utvm.mlf.describe, run with the Python CMake finds; it needs PyYAML and pykwalify, which
+# Zephyr requires anyway), the same reader as `utvm info` and `utvm run`: every MLF version
+# they accept works here. MODULE picks one module of a multi-module MLF.
+# Sets, in the caller's scope, UTVM_MODEL_<NAME>_<KEY> for every value the describe step
+# writes (python/utvm/mlf/describe.py), among them:
 #   UTVM_MODEL_<NAME>_DIR        the MLF directory (extracted when a tar was given)
 #   UTVM_MODEL_<NAME>_EXECUTOR   aot or graph
 #   UTVM_MODEL_<NAME>_INTERFACE  c (tvmgen_<mod>_run with structs) or packed
 #   UTVM_MODEL_<NAME>_MODULE     the model's module name (tvmgen_<module>_*)
-#   UTVM_MODEL_<NAME>_GRAPH      graph JSON path (graph executor)
+#   UTVM_MODEL_<NAME>_MLF_VERSION  the MLF's version (5, 6 or 7)
+#   UTVM_MODEL_<NAME>_GRAPH      graph JSON path (graph executor; empty otherwise)
 #   UTVM_MODEL_<NAME>_PARAMS     parameters file path
+#   UTVM_MODEL_<NAME>_SOURCES    the generated C sources; _GENERATED_SOURCES what it added
 # For the C interface it also generates a small table of the model's inputs and outputs,
 # declared in <utvm/model.h>: utvm_model_<NAME>_inputs[], _outputs[], _run(). <NAME>
 # defaults to the model's module name ("default" for TVM's default).
 # For a model with a system library it generates the table of its operators' signatures
-# (<utvm/signatures.h>), which the runtime checks host calls into generated code against;
-# this needs Python 3 (found with find_package(Python3), or -DPython3_EXECUTABLE=<path>).
+# (<utvm/signatures.h>), which the runtime checks host calls into generated code against.
 
 set(UTVM_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(UTVM_MLF_MIN_VERSION 5)
-set(UTVM_MLF_MAX_VERSION 7)
 # The Zephyr module includes this file from its own directory and the application calls
-# utvm_add_model() from another one, which does not see those variables: cache them too.
+# utvm_add_model() from another one, which does not see that variable: cache it too.
 set(UTVM_CMAKE_DIR ${UTVM_CMAKE_DIR} CACHE INTERNAL "utvm's cmake/ folder")
-set(UTVM_MLF_MIN_VERSION ${UTVM_MLF_MIN_VERSION} CACHE INTERNAL "oldest MLF version supported")
-set(UTVM_MLF_MAX_VERSION ${UTVM_MLF_MAX_VERSION} CACHE INTERNAL "newest MLF version supported")
 
 # The message may come in several strings (long lines): they are joined.
 function(_utvm_fail model msg)
@@ -33,105 +35,89 @@ function(_utvm_fail model msg)
   message(FATAL_ERROR "utvm_add_model(${model}): ${text}")
 endfunction()
 
-# Extracts a tar MLF once into the build tree; re-extracts when the archive changes.
-function(_utvm_mlf_dir mlf out_var)
+# Finds the Python that runs utvm.mlf.describe: Zephyr's (it sets Python3_EXECUTABLE), the one
+# the caller names, or the first Python 3 on the system.
+function(_utvm_python target out_var)
+  if(NOT Python3_EXECUTABLE)
+    find_package(Python3 3.10 COMPONENTS Interpreter QUIET)
+  endif()
+  if(NOT Python3_EXECUTABLE)
+    _utvm_fail(${target} "needs Python 3.10 or newer with PyYAML and pykwalify to read the "
+                         "model: install it, or give it with -DPython3_EXECUTABLE=<python>")
+  endif()
+  set(${out_var} ${Python3_EXECUTABLE} PARENT_SCOPE)
+endfunction()
+
+# Reads the MLF the way the host package does (utvm.mlf.describe, one reader for CMake and the
+# `utvm` command) and includes what it wrote: UTVM_DESCRIBED_* variables, generated C files.
+function(_utvm_describe target mlf name module out_dir)
+  _utvm_python(${target} python)
+  set(args --mlf ${mlf} --out-dir ${out_dir})
+  if(name)
+    list(APPEND args --name ${name})
+  endif()
+  if(module)
+    list(APPEND args --module ${module})
+  endif()
+  execute_process(
+    COMMAND ${python} ${UTVM_CMAKE_DIR}/utvm_describe.py ${args}
+    RESULT_VARIABLE status OUTPUT_VARIABLE output ERROR_VARIABLE errors)
+  if(NOT status EQUAL 0)
+    string(STRIP "${errors}" errors)
+    string(REGEX REPLACE "^error: " "" errors "${errors}")
+    _utvm_fail(${target} "${errors}")
+  endif()
+  include(${out_dir}/model.cmake)
+  set(UTVM_DESCRIBED_VARIABLES ${UTVM_DESCRIBED_VARIABLES} PARENT_SCOPE)
+  foreach(var IN LISTS UTVM_DESCRIBED_VARIABLES)
+    set(UTVM_DESCRIBED_${var} "${UTVM_DESCRIBED_${var}}" PARENT_SCOPE)
+  endforeach()
+  # Configure again when what the step reads changes (a tar; a folder's metadata, interface
+  # header and Relay text).
+  set(depends ${mlf})
   if(IS_DIRECTORY ${mlf})
-    set(${out_var} ${mlf} PARENT_SCOPE)
+    set(depends ${mlf}/metadata.json ${UTVM_DESCRIBED_INTERFACE_HEADER} ${UTVM_DESCRIBED_RELAY})
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${depends})
+endfunction()
+
+# Code generated for an Arm core (arm_acle.h, DSP intrinsics, inline assembly) compiles only for
+# one: Zephyr says so in Kconfig, other builds ask the compiler what it targets.
+function(_utvm_arm_code_check target)
+  if(NOT UTVM_DESCRIBED_ARM_CODE_REASON)
     return()
   endif()
-  if(NOT EXISTS ${mlf})
-    _utvm_fail(${mlf} "no such file or directory. Give the MLF directory or its .tar archive.")
-  endif()
-  file(SHA256 ${mlf} hash)
-  string(SUBSTRING ${hash} 0 16 hash)
-  set(dir ${CMAKE_BINARY_DIR}/utvm_models/${hash})
-  if(NOT EXISTS ${dir}/metadata.json)
-    file(REMOVE_RECURSE ${dir}.partial)
-    file(ARCHIVE_EXTRACT INPUT ${mlf} DESTINATION ${dir}.partial)
-    file(RENAME ${dir}.partial ${dir})
-  endif()
-  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${mlf})
-  set(${out_var} ${dir} PARENT_SCOPE)
-endfunction()
-
-# Identifier the way TVM sanitizes tensor names: every non-alphanumeric character -> '_'.
-function(_utvm_sanitize name out_var)
-  string(REGEX REPLACE "[^A-Za-z0-9]" "_" s "${name}")
-  set(${out_var} ${s} PARENT_SCOPE)
-endfunction()
-
-# Writes utvm_model_<name>.c: tables of the C interface's tensors and a generic run.
-function(_utvm_generate_c_interface target name module dir main_json out_var)
-  set(header ${dir}/codegen/host/include/tvmgen_${module}.h)
-  file(READ ${header} text)
-  _utvm_sanitize(${module} mod_id)
-  string(TOUPPER ${mod_id} MOD)
-  set(tables "")
-  set(run_args "")
-  foreach(kind inputs outputs)
-    string(REGEX MATCH "struct tvmgen_${module}_${kind} {([^}]*)}" _ "${text}")
-    # No ';' in the pattern: it would split the CMake list.
-    string(REGEX MATCHALL "void\\* [A-Za-z0-9_]+" fields "${CMAKE_MATCH_1}")
-    string(JSON num_meta ERROR_VARIABLE err LENGTH ${main_json} ${kind})
-    set(entries "")
-    set(assign "")
-    set(i 0)
-    foreach(field ${fields})
-      string(REGEX REPLACE "void\\* " "" field "${field}")
-      set(dtype "")
-      if(NOT err)
-        math(EXPR last "${num_meta} - 1")
-        foreach(j RANGE ${last})
-          string(JSON key MEMBER ${main_json} ${kind} ${j})
-          _utvm_sanitize("${key}" key_id)
-          if(key_id STREQUAL field)
-            string(JSON dtype GET ${main_json} ${kind} ${key} dtype)
-          endif()
-        endforeach()
-      endif()
-      string(TOUPPER ${field} FIELD)
-      string(APPEND entries "  {\"${field}\", \"${dtype}\", TVMGEN_${MOD}_${FIELD}_SIZE},\n")
-      string(APPEND assign "  ${kind}.${field} = ${kind}_data[${i}];\n")
-      math(EXPR i "${i} + 1")
-    endforeach()
-    if(i EQUAL 0)
-      _utvm_fail(${target} "found no ${kind} in ${header}")
+  if(ZEPHYR_BASE)
+    set(built_for "board ${BOARD}${BOARD_QUALIFIERS}")
+    set(arm ${CONFIG_ARM})
+    if(CONFIG_CPU_CORTEX_M4 OR CONFIG_CPU_CORTEX_M7 OR CONFIG_ARMV8_M_DSP)
+      set(dsp 1)
     endif()
-    string(APPEND tables
-      "const utvm_model_tensor_t utvm_model_${name}_${kind}[] = {\n${entries}};\n"
-      "const int utvm_model_${name}_num_${kind} = ${i};\n\n")
-    string(APPEND run_args "${assign}")
-  endforeach()
-  set(out ${CMAKE_CURRENT_BINARY_DIR}/utvm_model_${name}.c)
-  file(CONFIGURE OUTPUT ${out} CONTENT
-"/* Generated by utvm_add_model() from ${header}. */
-#include <tvmgen_${module}.h>
-#include <utvm/model.h>
-
-${tables}int32_t utvm_model_${name}_run(void* const* inputs_data, void* const* outputs_data) {
-  struct tvmgen_${module}_inputs inputs;
-  struct tvmgen_${module}_outputs outputs;
-${run_args}  return tvmgen_${module}_run(&inputs, &outputs);
-}
-" @ONLY)
-  set(${out_var} ${out} PARENT_SCOPE)
+  else()
+    set(built_for "this compiler's target (${CMAKE_C_COMPILER_ID} for ${CMAKE_SYSTEM_PROCESSOR})")
+    include(CheckCSourceCompiles)
+    check_c_source_compiles("#ifndef __arm__\n#error\n#endif\nint main(void) { return 0; }"
+                            UTVM_TARGET_IS_ARM)
+    check_c_source_compiles("#ifndef __ARM_FEATURE_DSP\n#error\n#endif\nint main(void) { return 0; }"
+                            UTVM_TARGET_HAS_ARM_DSP)
+    set(arm ${UTVM_TARGET_IS_ARM})
+    set(dsp ${UTVM_TARGET_HAS_ARM_DSP})
+  endif()
+  if(NOT arm OR (UTVM_DESCRIBED_ARM_CODE_NEEDS_DSP AND NOT dsp))
+    _utvm_fail(${target} "${UTVM_DESCRIBED_ARM_CODE_REASON}. It does not compile for "
+                         "${built_for}. ${UTVM_DESCRIBED_ARM_CODE_WHERE_IT_RUNS}")
+  endif()
 endfunction()
 
 # ---- Operator signatures: the runtime checks every call a host steers into generated code
 # against what each operator was compiled for (runtime/include/utvm/signatures.h). The table
 # comes from python/utvm/mlf/signatures.py, run as a script with the build's Python (it needs
-# only the standard library). Kept in one block so it can join any other MLF step in Python.
+# only the standard library).
 function(_utvm_generate_signatures target name dir out_var)
-  if(NOT Python3_EXECUTABLE)
-    find_package(Python3 COMPONENTS Interpreter QUIET)
-  endif()
-  if(NOT Python3_EXECUTABLE)
-    _utvm_fail(${target} "needs Python 3 to generate the model's operator signatures: install "
-                         "python3, or give its path with -DPython3_EXECUTABLE=<path>")
-  endif()
+  _utvm_python(${target} python)
   set(out ${CMAKE_CURRENT_BINARY_DIR}/utvm_signatures_${name}.c)
   execute_process(
-    COMMAND ${Python3_EXECUTABLE} ${UTVM_CMAKE_DIR}/../python/utvm/mlf/signatures.py ${dir} ${out}
+    COMMAND ${python} ${UTVM_CMAKE_DIR}/../python/utvm/mlf/signatures.py ${dir} ${out}
     RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
   if(NOT rc EQUAL 0)
     string(REGEX REPLACE "^error: " "" err "${err}")
@@ -221,13 +207,7 @@ endfunction()
 
 # Runs cmsis_nn.py for the MLF in <dir>; its answers land in UTVM_CMSIS_NN_* (parent scope).
 function(_utvm_cmsis_nn_describe target name dir tree tree_origin tree_advice)
-  if(NOT Python3_EXECUTABLE)
-    find_package(Python3 COMPONENTS Interpreter)
-    if(NOT Python3_EXECUTABLE)
-      _utvm_fail(${target} "the model calls CMSIS-NN and reading what it needs takes Python 3, "
-                           "which CMake did not find: install python3 or set Python3_EXECUTABLE")
-    endif()
-  endif()
+  _utvm_python(${target} python)
   set(args --mlf ${dir} --cmake ${CMAKE_CURRENT_BINARY_DIR}/utvm_cmsis_nn_${name}.cmake)
   if(ZEPHYR_BASE)
     _utvm_cmsis_nn_core_args(core_args)
@@ -241,7 +221,7 @@ function(_utvm_cmsis_nn_describe target name dir tree tree_origin tree_advice)
     endif()
   endif()
   execute_process(
-    COMMAND ${Python3_EXECUTABLE} ${UTVM_CMAKE_DIR}/../python/utvm/mlf/cmsis_nn.py ${args}
+    COMMAND ${python} ${UTVM_CMAKE_DIR}/../python/utvm/mlf/cmsis_nn.py ${args}
     RESULT_VARIABLE result ERROR_VARIABLE error OUTPUT_QUIET)
   if(NOT result EQUAL 0)
     string(REGEX REPLACE "^error: " "" error "${error}")
@@ -395,50 +375,32 @@ function(_utvm_cmsis_nn target name dir sources)
 endfunction()
 
 function(utvm_add_model target)
-  cmake_parse_arguments(ARG "" "MLF;NAME" "" ${ARGN})
+  cmake_parse_arguments(ARG "" "MLF;NAME;MODULE" "" ${ARGN})
   if(NOT ARG_MLF)
     _utvm_fail(${target} "MLF <directory or .tar> is required")
   endif()
   get_filename_component(mlf ${ARG_MLF} ABSOLUTE)
-  _utvm_mlf_dir(${mlf} dir)
+  if(NOT EXISTS ${mlf})
+    _utvm_fail(${target} "${ARG_MLF}: no such file or directory. Give the MLF directory or its "
+                         ".tar archive.")
+  endif()
+  _utvm_describe(${target} ${mlf} "${ARG_NAME}" "${ARG_MODULE}"
+                 ${CMAKE_CURRENT_BINARY_DIR}/utvm_model/${target}-${ARG_NAME})
+  set(ARG_NAME ${UTVM_DESCRIBED_NAME})
+  set(dir ${UTVM_DESCRIBED_DIR})
+  set(module ${UTVM_DESCRIBED_MODULE})
+  set(executor ${UTVM_DESCRIBED_EXECUTOR})
+  set(interface ${UTVM_DESCRIBED_INTERFACE})
 
-  if(NOT EXISTS ${dir}/metadata.json)
-    _utvm_fail(${target} "${ARG_MLF} has no metadata.json: is it a Model Library Format export "
-                         "(tvmc compile --output-format mlf)?")
-  endif()
-  file(READ ${dir}/metadata.json meta)
-  string(JSON version ERROR_VARIABLE err GET ${meta} version)
-  if(err)
-    _utvm_fail(${target} "${dir}/metadata.json is not valid MLF metadata: ${err}")
-  endif()
-  if(version LESS ${UTVM_MLF_MIN_VERSION} OR version GREATER ${UTVM_MLF_MAX_VERSION})
-    _utvm_fail(${target} "MLF version ${version} is not supported (${UTVM_MLF_MIN_VERSION}.."
-                         "${UTVM_MLF_MAX_VERSION}, i.e. TVM 0.13 to 0.18)")
-  endif()
-  string(JSON module ERROR_VARIABLE err MEMBER ${meta} modules 0)
-  if(err)
-    _utvm_fail(${target} "${dir}/metadata.json names no module (is it an operator-style export?)")
-  endif()
-  string(JSON executor GET ${meta} modules ${module} executors 0)
-  string(JSON main_json ERROR_VARIABLE err GET ${meta} modules ${module} memory functions main 0)
-  if(NOT ARG_NAME)
-    set(ARG_NAME ${module})
-  endif()
-
-  file(GLOB sources ${dir}/codegen/host/src/*.c)
+  _utvm_arm_code_check(${target})
+  set(sources ${UTVM_DESCRIBED_SOURCES})
   if(NOT sources)
     _utvm_fail(${target} "${dir}/codegen/host/src has no C sources: build the model with "
                          "target \"c\" (LLVM object files are not supported)")
   endif()
-  set(interface packed)
-  if(EXISTS ${dir}/codegen/host/include/tvmgen_${module}.h)
-    set(interface c)
-    _utvm_generate_c_interface(${target} ${ARG_NAME} ${module} ${dir} "${main_json}" shim)
-    list(APPEND sources ${shim})
-  endif()
   _utvm_generate_signatures(${target} ${ARG_NAME} ${dir} signatures)
   list(APPEND sources ${signatures})
-  target_sources(${target} PRIVATE ${sources})
+  target_sources(${target} PRIVATE ${sources} ${UTVM_DESCRIBED_GENERATED_SOURCES})
   target_include_directories(${target} PRIVATE ${dir}/codegen/host/include ${UTVM_CMAKE_DIR}/../runtime/include)
   # Generated code is not ours to lint. Under sanitizers it gets ASan but not UBSan: TVM's
   # fixed-point code shifts negative values and shifts by 64 or more (ResNet-8, VWW), which
@@ -455,10 +417,8 @@ function(utvm_add_model target)
     target_link_libraries(${target} PRIVATE m)
   endif()
 
-  set(UTVM_MODEL_${ARG_NAME}_DIR ${dir} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_EXECUTOR ${executor} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_INTERFACE ${interface} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_MODULE ${module} PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_GRAPH ${dir}/executor-config/graph/${module}.graph PARENT_SCOPE)
-  set(UTVM_MODEL_${ARG_NAME}_PARAMS ${dir}/parameters/${module}.params PARENT_SCOPE)
+  # Everything the describe step wrote, as UTVM_MODEL_<NAME>_<KEY> (DIR, EXECUTOR, ...).
+  foreach(var IN LISTS UTVM_DESCRIBED_VARIABLES)
+    set(UTVM_MODEL_${ARG_NAME}_${var} "${UTVM_DESCRIBED_${var}}" PARENT_SCOPE)
+  endforeach()
 endfunction()

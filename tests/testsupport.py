@@ -108,7 +108,12 @@ def cmake_exe() -> str:
 
 
 def cmake_build(source: Path, build_dir: Path, **defs: str) -> Path:
-    """Configures and builds a CMake project; fails the test with CMake's output on error."""
+    """Configures and builds a CMake project; fails the test with CMake's output on error.
+
+    utvm_add_model() reads models with this Python (it has the utvm package's needs),
+    unless ``Python3_EXECUTABLE`` is given.
+    """
+    defs.setdefault("Python3_EXECUTABLE", sys.executable)
     args = [cmake_exe(), "-S", str(source), "-B", str(build_dir)]
     args += [f"-D{k}={v}" for k, v in defs.items()]
     for step in (args, [cmake_exe(), "--build", str(build_dir), "-j2"]):

@@ -18,7 +18,12 @@ from utvm.errors import UtvmError
 from utvm.host.runner import model_arrays
 from utvm.mlf.model import ModelLibrary
 from utvm.rpc import DataType, DeviceArray, RpcClient, Session
-from utvm.rpc.model_run import BoardResult, create_executor, timed_runs
+from utvm.rpc.model_run import (
+    BoardResult,
+    create_executor,
+    device_input_name,
+    timed_runs,
+)
 from utvm.rpc.recovery import run_with_recovery
 from utvm.rpc.retry_policy import RetryState
 from utvm.transport import Transport
@@ -40,7 +45,7 @@ def run_over_link(link: Transport, mlf: ModelLibrary, inputs: Sequence[np.ndarra
     def work(client: RpcClient) -> BoardResult:
         with create_executor(client, mlf) as executor:
             for info, array in zip(mlf.inputs, arrays, strict=True):
-                with executor.get_input(info.name) as tensor:
+                with executor.get_input(device_input_name(mlf, info.name)) as tensor:
                     upload(client, tensor, array, info.name,
                            ByteProgress(f"utvm: uploading input '{info.name}'", out))
             seconds, run_limit = timed_runs(executor, repeat, timeout)

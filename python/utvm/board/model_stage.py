@@ -3,7 +3,7 @@
 The application always gets the same folder (``<build>/utvm/model``), so a new model of
 the same shape changes only some files there: ninja then recompiles just those, and CMake
 is re-run only when the set of files or what CMake reads at configure time changed
-(metadata.json and the interface header, which utvm_add_model() reads).
+(metadata.json, the interface header and the Relay text, which utvm_add_model() reads).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from utvm.mlf.model import ModelLibrary
 # utvm module brings its own runtime.
 STAGED_ENTRIES = ("metadata.json", "codegen", "executor-config", "parameters", "src")
 # Read by utvm_add_model() while CMake configures: a change needs a new configure.
-_CONFIGURE_INPUTS = ("metadata.json", "codegen/host/include/")
+_CONFIGURE_INPUTS = ("metadata.json", "codegen/host/include/", "src/")
 
 
 @dataclass
@@ -37,7 +37,7 @@ class StageReport:
         """New or deleted files, or a file CMake reads while configuring, changed."""
         if self.added or self.removed:
             return True
-        return any(name == _CONFIGURE_INPUTS[0] or name.startswith(_CONFIGURE_INPUTS[1])
+        return any(name == _CONFIGURE_INPUTS[0] or name.startswith(_CONFIGURE_INPUTS[1:])
                    for name in self.changed)
 
     def describe(self) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 
 from utvm.errors import UtvmError
 from utvm.mlf import ModelLibrary, open_mlf
+from utvm.mlf.arm_code import SIMULATED_DSP_BOARD, find_arm_code
+from utvm.mlf.releases import writer
 
 _EPILOG = """\
 examples:
@@ -69,7 +71,8 @@ def render(mlf: ModelLibrary) -> str:
         + (f"  (archive has: {', '.join(mlf.module_names)})" if len(mlf.module_names) > 1 else ""),
         f"  executor:    {mlf.executor}, {interface}",
         f"  target:      {', '.join(mlf.targets)}",
-        f"  versions:    MLF {mlf.mlf_version}, TVM {mlf.tvm_version or 'unknown'}",
+        f"  versions:    MLF {mlf.mlf_version}, TVM {mlf.tvm_version or 'not recorded'} "
+        f"(MLF {mlf.mlf_version} comes from {writer(mlf.mlf_version)})",
         *_memory_lines(mlf),
     ]
     if mlf.has_params:
@@ -84,6 +87,10 @@ def render(mlf: ModelLibrary) -> str:
         if not tensors:
             lines.append("    (none recorded)")
     lines.append(f"  order from:  {mlf.order_source}")
+    arm = find_arm_code(mlf)
+    if arm is not None:
+        lines.append(f"  runs on:     {arm.requirement()} only, e.g. {SIMULATED_DSP_BOARD} "
+                     f"(QEMU); {'; '.join(arm.evidence)}")
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from typing import TextIO
 
 from utvm.errors import UtvmError
 from utvm.host.cmake_tool import find_cmake
+from utvm.mlf.arm_code import find_arm_code
 from utvm.mlf.folder import MLF_ENTRIES
 from utvm.mlf.model import ModelLibrary
 from utvm.paths import cache_dir, repo_root
@@ -46,7 +47,8 @@ RUNNER_NAME = HOST_RUNNER.executable
 HOST_RUNNER_SUBDIR = HOST_RUNNER.subdir
 _CACHE_FORMAT = "utvm-host-runner-cache-1"
 _MLF_ENTRIES = MLF_ENTRIES
-_SOURCE_DIRS = ("runtime", "cmake")
+# utvm_add_model() reads the MLF with utvm.mlf (cmake/utvm_describe.py): part of the build.
+_SOURCE_DIRS = ("runtime", "cmake", "python/utvm/mlf")
 _LOG_TAIL_LINES = 40
 _CONFIGURE_TIMEOUT_S = 300
 _BUILD_TIMEOUT_S = 1800
@@ -102,9 +104,13 @@ def build_host_program(
     extra_options: list[str] | None = None,
 ) -> Path:
     out = progress if progress is not None else sys.stderr
+    arm = find_arm_code(mlf)
+    if arm is not None:
+        raise UtvmError(arm.message(f"this computer, so the {program.title} cannot run it",
+                                    mlf.source))
     source = _source_dir(program)
     cmake = find_cmake()
-    # utvm_add_model() generates the operator signatures with this same Python.
+    # This Python reads the MLF for utvm_add_model() and generates the operator signatures.
     options = ["-DCMAKE_BUILD_TYPE=Release", f"-DUTVM_SANITIZE={'ON' if sanitize else 'OFF'}",
                f"-DPython3_EXECUTABLE={sys.executable}", *(extra_options or [])]
     key = build_key(mlf, repo_root(), [str(cmake), program.label, *options])
@@ -170,6 +176,8 @@ def _hash_tree(digest: hashlib._Hash, path: Path, label: str) -> None:
             continue  # hidden files and in-tree build folders do not affect the result
         if child.is_symlink() and child.is_dir():
             continue  # never followed: it could loop back (open_mlf refuses them anyway)
+        if child.name == "__pycache__":
+            continue  # written by Python whenever the package is imported
         _hash_tree(digest, child, f"{label}/{child.name}")
 
 

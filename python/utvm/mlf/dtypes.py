@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from utvm.errors import UtvmError
+
+if TYPE_CHECKING:  # numpy is imported when used: utvm_add_model() runs without it
+    import numpy as np
 
 # DLDataTypeCode values (crt-abi.md §2.2) and the names TVM prints for them.
 _DL_CODE_NAMES = {0: "int", 1: "uint", 2: "float", 4: "bfloat"}
@@ -46,6 +48,8 @@ def dtype_from_dl(code: int, bits: int, lanes: int) -> str:
 
 def numpy_dtype(dtype: str) -> np.dtype:
     """The little-endian numpy dtype that holds one element of a TVM dtype."""
+    import numpy as np
+
     if dtype == "bool":
         return np.dtype(np.bool_)
     match = _DTYPE_PATTERN.match(dtype)

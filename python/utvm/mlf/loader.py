@@ -17,13 +17,15 @@ from utvm.mlf.c_sources import (
     sanitize_name,
 )
 from utvm.mlf.dtypes import tensor_bytes
+from utvm.mlf.entry_points import output_dtypes
 from utvm.mlf.folder import check_mlf_folder
 from utvm.mlf.graph_json import read_graph_signature
 from utvm.mlf.metadata import load_metadata
 from utvm.mlf.model import ModelLibrary
+from utvm.mlf.output_types import complete_outputs
 from utvm.mlf.params import read_param_names
 from utvm.mlf.plausible import check_library, check_module_names
-from utvm.mlf.relay_signature import read_main_parameters
+from utvm.mlf.relay_signature import read_main_parameters, read_main_results
 from utvm.mlf.tensors import DeclaredTensor, TensorInfo
 
 CRT_DEPENDENCY = "tvm_standalone_crt"
@@ -165,12 +167,16 @@ def _describe(source: Path, root: Path, module: str | None) -> ModelLibrary:
     main_entries = entry["memory"]["functions"]["main"]
     sizes = _TensorSizes(main_entries)
     relay_params = read_main_parameters(relay_path) if relay_path else []
+    sizes.relay_results = read_main_results(relay_path) if relay_path else None
+    sizes.io_size_bytes = _sum_if_present(main_entries, "io_size_bytes")
     if executor == "graph":
         assert graph_json is not None
         inputs, outputs, order = _graph_tensors(graph_json, root, sizes, param_names)
     elif interface == "c":
         assert header is not None
-        inputs, outputs, order = _c_interface_tensors(header, root, name, sizes, relay_params)
+        inputs, outputs, order = _c_interface_tensors(
+            header, root, name, sizes, relay_params, c_sources
+        )
     else:
         inputs, outputs, order = _packed_tensors(c_sources, root, sizes, relay_params)
 
@@ -231,6 +237,9 @@ class _TensorSizes:
     def __init__(self, main_entries: list[dict[str, Any]]) -> None:
         self.inputs: dict[str, dict[str, Any]] = {}
         self.outputs: dict[str, dict[str, Any]] = {}
+        # What other files say about the outputs (output_types.complete_outputs).
+        self.relay_results: list[DeclaredTensor] | None = None
+        self.io_size_bytes: int | None = None
         for entry in main_entries:
             self.inputs.update(entry.get("inputs") or {})
             self.outputs.update(entry.get("outputs") or {})
@@ -252,23 +261,43 @@ def _graph_tensors(
 
 
 def _c_interface_tensors(
-    header: Path, root: Path, module: str, sizes: _TensorSizes, relay_params: list[DeclaredTensor]
+    header: Path, root: Path, module: str, sizes: _TensorSizes, relay_params: list[DeclaredTensor],
+    c_sources: list[Path],
 ) -> tuple[tuple[TensorInfo, ...], tuple[TensorInfo, ...], str]:
     where = header.relative_to(root).as_posix()
     input_fields, output_fields = read_interface_struct_fields(header, module)
     relay_by_name = {param.name: param for param in relay_params}
+    # Struct fields are C identifiers; the Relay text keeps the model's names.
+    relay_by_field = {sanitize_name(param.name): param for param in relay_params}
     declared_inputs = []
     for field_name in input_fields:
         name = _metadata_name(field_name, sizes.inputs)
-        shape = relay_by_name[name].shape if name in relay_by_name else None
-        dtype = relay_by_name[name].dtype if name in relay_by_name else None
+        relay = relay_by_name.get(name) or relay_by_field.get(field_name)
+        if relay is not None and name not in sizes.inputs:
+            name = relay.name
+        shape = relay.shape if relay is not None else None
+        dtype = relay.dtype if relay is not None else None
         declared_inputs.append(DeclaredTensor(name, dtype, shape))
     declared_outputs = [
         DeclaredTensor(_metadata_name(field_name, sizes.outputs)) for field_name in output_fields
     ]
     inputs = _merge(declared_inputs, sizes.inputs, where, "input")
-    outputs = _merge(declared_outputs, sizes.outputs, where, "output")
+    code_dtypes = output_dtypes(c_sources, module, len(inputs), len(declared_outputs))
+    declared_outputs, output_records = _completed_outputs(declared_outputs, sizes, inputs,
+                                                          code_dtypes)
+    outputs = _merge(declared_outputs, output_records, where, "output")
     return inputs, outputs, where
+
+
+def _completed_outputs(
+    declared: list[DeclaredTensor], sizes: _TensorSizes, inputs: tuple[TensorInfo, ...],
+    code_dtypes: list[str | None],
+) -> tuple[list[DeclaredTensor], dict[str, Any]]:
+    unaccounted = None
+    if sizes.io_size_bytes is not None:
+        unaccounted = sizes.io_size_bytes - sum(t.size_bytes for t in inputs)
+    return complete_outputs(declared, sizes.outputs, sizes.relay_results, code_dtypes,
+                            unaccounted)
 
 
 def _packed_tensors(
@@ -283,10 +312,20 @@ def _packed_tensors(
             relay_by_name.get(name, DeclaredTensor(name)) for name in sizes.inputs
         ]
         declared_outputs = [DeclaredTensor(name) for name in sizes.outputs]
-        output_records = sizes.outputs
+        # Relay's results are in the model's order: usable only when there is one.
+        relay_results = sizes.relay_results if len(declared_outputs) == 1 else None
+        declared_outputs, output_records = complete_outputs(
+            declared_outputs, sizes.outputs, relay_results, [], None
+        )
         where = "metadata.json (alphabetical order: the real order is not recorded)"
     else:
         declared_inputs, packed_outputs = read_packed_metadata(table_source)
+        # The tables hold names as C identifiers (serving_default_input:0 ->
+        # serving_default_input_0); metadata.json keeps the model's.
+        declared_inputs = [
+            DeclaredTensor(_metadata_name(t.name, sizes.inputs), t.dtype, t.shape)
+            for t in declared_inputs
+        ]
         where = table_source.relative_to(root).as_posix()
         declared_outputs, output_records = _ordered_outputs(packed_outputs, sizes.outputs, where)
     inputs = _merge(declared_inputs, sizes.inputs, where, "input")

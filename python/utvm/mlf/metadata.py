@@ -18,6 +18,7 @@ import yaml
 from pykwalify.core import Core
 
 from utvm.errors import UtvmError
+from utvm.mlf.releases import writer
 
 SUPPORTED_VERSIONS = (5, 6, 7)
 _SCHEMA_PACKAGE = "utvm.mlf"
@@ -121,9 +122,10 @@ def _checked_version(path: Path, data: Any) -> int:
     if version not in SUPPORTED_VERSIONS:
         supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
         newer = " Newer than this utvm: please update utvm." if version > 7 else ""
+        older = " Export it again with TVM 0.8 or newer." if version < 5 else ""
         raise UtvmError(
-            f"{path}: Model Library Format version {version} is not supported "
-            f"(supported: {supported}; TVM 0.9 to 0.18 write version 7).{newer}"
+            f"{path}: Model Library Format version {version} is not supported (it comes from "
+            f"{writer(version)}; supported: {supported}, i.e. TVM 0.8 to 0.18).{older}{newer}"
         )
     return version
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from utvm.errors import UtvmError
 from utvm.host.runner import model_arrays
+from utvm.mlf.c_sources import sanitize_name
 from utvm.mlf.model import ModelLibrary
 from utvm.rpc.client import RpcClient
 from utvm.rpc.executor import Executor, create_aot_executor, create_graph_executor
@@ -47,6 +48,13 @@ def create_executor(client: RpcClient, mlf: ModelLibrary) -> Executor:
     return create_aot_executor(client, mlf.module_name)
 
 
+def device_input_name(mlf: ModelLibrary, name: str) -> str:
+    """The name the board's executor knows an input by: the AOT executor's tables hold it as
+    a C identifier (serving_default_input:0 -> serving_default_input_0), the graph JSON as
+    the model names it."""
+    return name if mlf.executor == "graph" else sanitize_name(name)
+
+
 def run_model(client: RpcClient, mlf: ModelLibrary, inputs: Sequence[np.ndarray],
               repeat: int = 1, timeout: float | None = None) -> BoardResult:
     """Inputs up, ``repeat`` runs timed by the board, one more run, outputs down.
@@ -59,7 +67,7 @@ def run_model(client: RpcClient, mlf: ModelLibrary, inputs: Sequence[np.ndarray]
     arrays = model_arrays(mlf, inputs)
     with create_executor(client, mlf) as executor:
         for info, value in zip(mlf.inputs, arrays, strict=True):
-            executor.set_input(info.name, value)
+            executor.set_input(device_input_name(mlf, info.name), value)
         seconds, run_limit = timed_runs(executor, repeat, timeout)
         # One more run makes the outputs of exactly these inputs, whatever the timed runs
         # left behind.
