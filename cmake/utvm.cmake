@@ -109,26 +109,6 @@ function(_utvm_arm_code_check target)
   endif()
 endfunction()
 
-# ---- Operator signatures: the runtime checks every call a host steers into generated code
-# against what each operator was compiled for (runtime/include/utvm/signatures.h). The table
-# comes from python/utvm/mlf/signatures.py, run as a script with the build's Python (it needs
-# only the standard library).
-function(_utvm_generate_signatures target name dir out_var)
-  _utvm_python(${target} python)
-  set(out ${CMAKE_CURRENT_BINARY_DIR}/utvm_signatures_${name}.c)
-  execute_process(
-    COMMAND ${python} ${UTVM_CMAKE_DIR}/../python/utvm/mlf/signatures.py ${dir} ${out}
-    RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
-  if(NOT rc EQUAL 0)
-    string(REGEX REPLACE "^error: " "" err "${err}")
-    string(STRIP "${err}" err)
-    _utvm_fail(${target} "${err}")
-  endif()
-  file(GLOB graphs ${dir}/executor-config/graph/*.graph)
-  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${dir}/metadata.json ${graphs})
-  set(${out_var} ${out} PARENT_SCOPE)
-endfunction()
-
 # Zephyr applications: what the model needs must be enabled in Kconfig, and its generated
 # code's calls into libm need a C library that has them (Zephyr's minimal libc has none).
 function(_utvm_zephyr_checks target executor interface sources)
@@ -398,8 +378,6 @@ function(utvm_add_model target)
     _utvm_fail(${target} "${dir}/codegen/host/src has no C sources: build the model with "
                          "target \"c\" (LLVM object files are not supported)")
   endif()
-  _utvm_generate_signatures(${target} ${ARG_NAME} ${dir} signatures)
-  list(APPEND sources ${signatures})
   target_sources(${target} PRIVATE ${sources} ${UTVM_DESCRIBED_GENERATED_SOURCES})
   target_include_directories(${target} PRIVATE ${dir}/codegen/host/include ${UTVM_CMAKE_DIR}/../runtime/include)
   # Generated code is not ours to lint. Under sanitizers it gets ASan but not UBSan: TVM's

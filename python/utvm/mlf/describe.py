@@ -7,7 +7,8 @@ configures, so CMake and ``utvm info``/``utvm run`` read every MLF version the s
 * ``model.cmake``: ``set(UTVM_DESCRIBED_<KEY> ...)`` lines that ``utvm_add_model()``
   includes (executor, interface, module, sources, sizes, ...), and
   ``UTVM_DESCRIBED_VARIABLES``, the list of every <KEY>, which it sets in its caller's scope;
-* generated C for the application (the C-interface tables of ``<utvm/model.h>``), listed in
+* generated C for the application (the C-interface tables of ``<utvm/model.h>``, the
+  operator signature table of ``<utvm/signatures.h>``), listed in
   ``UTVM_DESCRIBED_GENERATED_SOURCES``.
 
 Each entry of ``GENERATORS`` is one function that adds variables or files to a
@@ -35,6 +36,7 @@ from utvm.mlf.c_interface import generate_c_interface
 from utvm.mlf.c_sources import sanitize_name
 from utvm.mlf.loader import open_mlf
 from utvm.mlf.model import ModelLibrary
+from utvm.mlf.signatures import signature_source
 
 FRAGMENT_NAME = "model.cmake"
 VARIABLE_PREFIX = "UTVM_DESCRIBED_"
@@ -107,7 +109,17 @@ def arm_only_code(description: Description) -> None:
     description.variables["ARM_CODE_WHERE_IT_RUNS"] = where_it_runs(description.given_path)
 
 
-GENERATORS: list[Generator] = [model_variables, c_interface_tables, arm_only_code]
+def operator_signatures(description: Description) -> None:
+    """utvm_signatures_<name>.c: what each operator the host may call was compiled for (the
+    runtime checks every host-steered call into generated code against it)."""
+    text = signature_source(description.library)
+    description.generated_sources.append(
+        description.write_file(f"utvm_signatures_{description.name}.c", text)
+    )
+
+
+GENERATORS: list[Generator] = [model_variables, c_interface_tables, arm_only_code,
+                               operator_signatures]
 
 
 def describe(
