@@ -49,7 +49,10 @@ C compiler); later runs reuse the cached build.
 On a board, the link is: --port if given; else, for simulated boards, the pseudo-terminal
 of the one `west utvm flash` started (or one started for this run); else the serial port
 whose USB serial number is the probe's (--dev-id here or at flash, or in runners.yaml);
-else the only USB serial port. Time per inference is measured by the board's own timer.
+else the only USB serial port. Time per inference is measured by the board's own timer, and
+a note says which kind of time it is: on native_sim, this computer's monotonic clock (the
+board's own clock stands still while code runs); on QEMU, QEMU's clock; on hardware, real
+time. A board whose timer cannot measure fails with that message instead of a time of 0.
 """
 
 
@@ -182,8 +185,9 @@ def handle_board(arguments: argparse.Namespace) -> int:
             where = f"{board} over {link.name}, timed on the board"
         saved = save_outputs(result, arguments.output_dir)
         print(render(mlf, result, saved, where))
-        if target is not None and target.zero_time_note and result.seconds_per_inference == 0:
-            print(f"note: {target.zero_time_note}", file=sys.stderr)
+        note = target.time_note(result.seconds_per_inference) if target is not None else ""
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     return 0
 
 
