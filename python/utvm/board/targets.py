@@ -101,14 +101,16 @@ def open_port(port: str, baud: int = DEFAULT_BAUD) -> Transport:
 
 class Target(abc.ABC):
     kind: str
-    #: Said when the board reports a time of 0 (simulated clocks).
-    zero_time_note = ""
     #: Seconds a session handshake may take (a simulator may still be booting).
     start_timeout = 10.0
 
+    def time_kind(self) -> str:
+        """Which kind of time the board's timer gives (said by `run` and the Project API)."""
+        return "real time, measured by the board's own timer"
+
     def time_note(self, seconds: float) -> str:
-        """What kind of time the board's timer measured, when it is not a real board's."""
-        return self.zero_time_note if seconds == 0 else ""
+        """What kind of time the board's timer measured, said after a figure."""
+        return f"times are {self.time_kind()}"
 
     def __init__(self, build: ZephyrBuild, west: West | None = None) -> None:
         self.build = build
@@ -230,8 +232,14 @@ class SimulatedTarget(Target):
 
 class NativeSimTarget(SimulatedTarget):
     kind = "native_sim"
-    zero_time_note = ("native_sim's clock stands still while code runs (simulated time), so "
-                      "it times every inference as 0")
+
+    def time_kind(self) -> str:
+        if self.build.kconfig_enabled("CONFIG_UTVM_TIMER_HOST_CLOCK"):
+            return ("this computer's monotonic clock (native_sim's own clock stands still while "
+                    "code runs): how long the code took here, not on a real board")
+        return ("none: native_sim's clock stands still while code runs and this build does "
+                "not time with this computer's clock, so the board's time evaluator fails. "
+                "Rebuild with CONFIG_UTVM_TIMER_HOST_CLOCK=y (the default)")
 
     def _foreground_command(self) -> list[str]:
         return [str(self.build.exe_path)]
@@ -249,6 +257,10 @@ class NativeSimTarget(SimulatedTarget):
 
 class QemuTarget(SimulatedTarget):
     kind = "qemu"
+
+    def time_kind(self) -> str:
+        return ("QEMU's clock: instructions counted where QEMU counts them (-icount), else how "
+                "long emulating took on this computer; not a real board's time")
 
     def _checked_rpc_uart(self) -> RpcUart | None:
         """The RPC UART, refused when it is the console QEMU shares with its monitor."""

@@ -49,9 +49,12 @@ C compiler); later runs reuse the cached build.
 On a board, the link is: --port if given; else, for simulated boards, the pseudo-terminal
 of the one `west utvm flash` started (or one started for this run); else the serial port
 whose USB serial number is the probe's (--dev-id here or at flash, or in runners.yaml);
-else the only USB serial port. Time per inference is measured by the board's own timer; on
-QEMU boards that timer runs on instruction counts (-icount shift=0: one nanosecond per
-instruction), and a note gives the instructions per inference.
+else the only USB serial port. Time per inference is measured by the board's own timer, and
+a note says which kind of time it is: on native_sim, this computer's monotonic clock (the
+board's own clock stands still while code runs); on QEMU boards, instruction counts
+(-icount shift=0: one nanosecond per instruction, and the note gives the instructions per
+inference); on hardware, real time. A board whose timer cannot measure fails with that
+message instead of a time of 0.
 """
 
 

@@ -171,6 +171,7 @@ class ProjectHandler:
         with _output(self.log, values["verbose"]) as out:
             message = target.flash(flash_options, out)
         self._say(message)
+        self._say(f"{target.build.board} times are {target.time_kind()}")
 
     def open_transport(self, options: dict[str, Any]) -> dict[str, Any]:
         values = _parse("open_transport", options)

@@ -1,7 +1,8 @@
 /*
  * Zephyr port of the platform layer (TVMPlatform*): abort through k_panic or sys_reboot,
- * messages with vsnprintk, a timer on the kernel's cycle counter, randomness from
- * sys_rand_get, log lines through Zephyr's LOG. Memory lives in memory.c.
+ * messages with vsnprintk, a timer on the kernel's cycle counter (or the host's clock, see
+ * CONFIG_UTVM_TIMER_HOST_CLOCK), randomness from sys_rand_get, log lines through Zephyr's
+ * LOG. Memory lives in memory.c.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,6 +20,9 @@
 #endif
 #if defined(CONFIG_UTVM_ABORT_REBOOT)
 #include <zephyr/sys/reboot.h>
+#endif
+#if defined(CONFIG_UTVM_TIMER_HOST_CLOCK)
+#include "host_clock.h"
 #endif
 
 LOG_MODULE_REGISTER(utvm, CONFIG_UTVM_LOG_LEVEL);
@@ -48,9 +52,10 @@ size_t TVMPlatformFormatMessage(char* out_buf, size_t out_buf_size_bytes, const 
   return (size_t)n < out_buf_size_bytes ? (size_t)n : out_buf_size_bytes - 1;
 }
 
-/* ---- Timer: the kernel cycle counter (64-bit where the timer driver has one). ---- */
+/* ---- Timer: the kernel cycle counter (64-bit where the timer driver has one), or the
+ * host's monotonic clock where simulated time stands still while code runs. ---- */
 
-static uint64_t timer_start_cycles;
+static uint64_t timer_start_ticks;
 static bool timer_running;
 
 static uint64_t cycles_now(void) {
@@ -61,22 +66,33 @@ static uint64_t cycles_now(void) {
 #endif
 }
 
+#if defined(CONFIG_UTVM_TIMER_HOST_CLOCK)
+/* On the POSIX architecture the kernel's clock only moves while the CPU idles, so it would
+ * time any code as 0: the host's clock measures what the code took on this host. */
+static uint64_t timer_ticks(void) { return utvm_host_clock_ns(); }
+static double timer_seconds(uint64_t ticks) { return (double)ticks * 1e-9; }
+#else
+static uint64_t timer_ticks(void) { return cycles_now(); }
+static double timer_seconds(uint64_t cycles) {
+#if !defined(CONFIG_TIMER_HAS_64BIT_CYCLE_COUNTER)
+  cycles &= UINT32_MAX; /* a 32-bit counter wraps; intervals shorter than one wrap are exact */
+#endif
+  return (double)cycles / (double)sys_clock_hw_cycles_per_sec();
+}
+#endif
+
 tvm_crt_error_t TVMPlatformTimerStart(void) {
   if (timer_running) return kTvmErrorPlatformTimerBadState;
   timer_running = true;
-  timer_start_cycles = cycles_now();
+  timer_start_ticks = timer_ticks();
   return kTvmErrorNoError;
 }
 
 tvm_crt_error_t TVMPlatformTimerStop(double* elapsed_time_seconds) {
-  uint64_t end = cycles_now();
+  uint64_t end = timer_ticks();
   if (!timer_running) return kTvmErrorPlatformTimerBadState;
   timer_running = false;
-  uint64_t cycles = end - timer_start_cycles;
-#if !defined(CONFIG_TIMER_HAS_64BIT_CYCLE_COUNTER)
-  cycles &= UINT32_MAX; /* a 32-bit counter wraps; intervals shorter than one wrap are exact */
-#endif
-  *elapsed_time_seconds = (double)cycles / (double)sys_clock_hw_cycles_per_sec();
+  *elapsed_time_seconds = timer_seconds(end - timer_start_ticks);
   return kTvmErrorNoError;
 }
 

@@ -165,6 +165,16 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
       }
     }
     if (rc != 0) break;
+    if (seconds <= 0) {
+      /* Failed here, on the board: TVM's host takes whatever doubles come back (AutoTVM
+       * would rank a 0 as the fastest configuration), so only an error reply reaches every
+       * host as what it is, a timer that cannot measure. */
+      rc = utvm_fail(kTvmErrorPlatformTimerBadState,
+                     "the board's timer did not advance over %u calls (readings: %u): it "
+                     "cannot measure them (a time of 0 would be no measurement)",
+                     (unsigned)e->p[NUMBER], (unsigned)zero_readings);
+      break;
+    }
     results[i] = seconds / e->p[NUMBER];
     if (e->p[COOLDOWN_MS] > 0 && i % e->p[REPEATS_TO_COOLDOWN] == 0) {
       rc = cool_down(e->p[COOLDOWN_MS]);

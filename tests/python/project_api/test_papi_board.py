@@ -63,7 +63,8 @@ cache.write_text(defined +
     f"ZEPHYR_BASE:PATH={os.environ['ZEPHYR_BASE']}\\nBOARD:STRING={board}\\n"
     f"CACHED_BOARD:STRING={board}\\nCMAKE_PROJECT_NAME:STATIC=app\\n"
     f"APPLICATION_SOURCE_DIR:PATH={app}\\n")
-simulated = "CONFIG_ARCH_POSIX=y\\n" if board == "native_sim" else ""
+simulated = ("CONFIG_ARCH_POSIX=y\\nCONFIG_UTVM_TIMER_HOST_CLOCK=y\\n" if board == "native_sim"
+             else "")
 (build / "zephyr" / ".config").write_text(simulated + 'CONFIG_KERNEL_BIN_NAME="zephyr"\\n')
 (build / "zephyr" / "zephyr.elf").write_bytes(b"\\x7fELF")
 exe = build / "zephyr" / "zephyr.exe"
@@ -137,12 +138,16 @@ def test_build_runs_west_build_on_the_project(server: ApiClient, project: Path,
 
 
 def test_flash_and_transport_over_the_simulators_pty(server: ApiClient, project: Path,
-                                                     fake_zephyr: dict[str, str]) -> None:
+                                                     fake_zephyr: dict[str, str],
+                                                     tmp_path: Path) -> None:
     options = options_for(server, fake_zephyr)
     server.call("build", options=options)
     server.call("flash", options=options)
     simulator = json.loads((project / "build" / "utvm" / "simulator.json").read_text())
     assert simulator["kind"] == "native_sim" and simulator["pty"].startswith("/dev/")
+    # Which kind of time TVM's host will get from the board's timer, as `utvm run` says.
+    assert ("utvm: native_sim times are this computer's monotonic clock"
+            in (tmp_path / "project-server.log").read_text())
 
     reply = server.call("open_transport", options=options)
     assert reply == {"timeouts": {"session_start_retry_timeout_sec": 2.0,
@@ -291,6 +296,8 @@ def test_hardware_board_flash_and_serial_port(template_server: ApiClient, model_
         flash = west_calls(fake_zephyr)[-1]["args"]
         assert flash == ["flash", "-d", str(folder / "build"), "--runner", "openocd",
                          "--dev-id", "0672FF485550755187", "--skip-rebuild"]
+        assert ("utvm: nucleo_f746zg times are real time, measured by the board's own timer"
+                in (tmp_path / "hw.log").read_text())
         reply = client.call("open_transport", options={**options, "serial_port": echo_pty,
                                                        "serial_baud": "115200"})
         assert reply["timeouts"] == {"session_start_retry_timeout_sec": 2.0,

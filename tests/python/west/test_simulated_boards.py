@@ -50,7 +50,8 @@ def host_board() -> Path:
 
 def fake_native_sim(tmp_path: Path, board: Path) -> Path:
     """A native_sim-like build folder whose zephyr.exe is the host board on a PTY."""
-    folder = write_zephyr_build(tmp_path / "build", kconfig={"CONFIG_ARCH_POSIX": "y"},
+    folder = write_zephyr_build(tmp_path / "build", kconfig={"CONFIG_ARCH_POSIX": "y",
+                                                             "CONFIG_UTVM_TIMER_HOST_CLOCK": "y"},
                                 cache={"UTVM_MODEL:PATH": str(BUNDLED_MODEL)})
     (folder / "zephyr" / "zephyr.elf").write_bytes(b"")
     (folder / "zephyr" / "zephyr.dts").write_text(NATIVE_SIM_DTS)
@@ -85,8 +86,17 @@ def test_run_starts_the_simulator_for_the_run(tmp_path: Path, host_board: Path,
     assert "started native_sim for this run" in captured.err
     assert re.search(r"time per inference: .* \(native_sim over /dev/pts/\d+, timed on the "
                      r"board, aot_packed, mean of 2 runs\)", captured.out)
+    assert ("note: times are this computer's monotonic clock (native_sim's own clock stands "
+            "still while code runs)") in captured.err
     pid = int(re.search(r"pid (\d+)", captured.err).group(1))
     assert not _running(pid)  # stopped after the run
+
+
+def test_native_sim_without_the_host_clock_says_its_timer_cannot_measure(tmp_path: Path) -> None:
+    folder = write_zephyr_build(tmp_path / "build", kconfig={"CONFIG_ARCH_POSIX": "y"})
+    kind = NativeSimTarget(read_build(folder)).time_kind()
+    assert kind.startswith("none: native_sim's clock stands still")
+    assert "Rebuild with CONFIG_UTVM_TIMER_HOST_CLOCK=y" in kind
 
 
 def test_upload_in_slices_with_progress(tmp_path: Path, host_board: Path,

@@ -537,6 +537,32 @@ UTEST(time_evaluator_grows_batches_and_cools_down) {
                      "cooldown_interval_ms"));
 }
 
+/* The platform timer, behind a switch that stops its clock: this executable is linked with
+ * --wrap=TVMPlatformTimerStop (CMakeLists.txt), so the time evaluator reads this one. */
+tvm_crt_error_t __real_TVMPlatformTimerStop(double* elapsed_time_seconds);
+static bool timer_stands_still;
+tvm_crt_error_t __wrap_TVMPlatformTimerStop(double* elapsed_time_seconds) {
+  tvm_crt_error_t rc = __real_TVMPlatformTimerStop(elapsed_time_seconds);
+  if (rc == kTvmErrorNoError && timer_stands_still) *elapsed_time_seconds = 0;
+  return rc;
+}
+
+UTEST(time_evaluator_fails_when_the_timer_cannot_measure) {
+  CHECK(setup());
+  uint64_t f = 0;
+  CHECK(is_call_return(create_evaluator(module_handle, "add_one", 2, 3, ""),
+                       kTVMPackedFuncHandle, kTVMOpaqueHandle, &f));
+  /* A clock that stands still while code runs (the kernel clock of a simulated board):
+   * an error after limit_zero_time_iterations (100) readings, not a time of 0. */
+  timer_stands_still = true;
+  const host_msg_t* m = call_int(f, kTVMArgInt, 1);
+  timer_stands_still = false;
+  CHECK(is_exception(m, "timer did not advance over 2 calls (readings: 100): it cannot "
+                        "measure them"));
+  /* The same evaluator measures once the timer moves again. */
+  CHECK(is_call_return(call_int(f, kTVMArgInt, 1), kTVMBytes, kTVMBytes, NULL));
+}
+
 UTEST(time_evaluator_checks_its_arguments) {
   CHECK(setup());
   CHECK(is_exception(create_evaluator(module_handle, "missing", 1, 1, ""), "no function missing"));

@@ -21,7 +21,7 @@ try:
 except ImportError:
     sys.path.insert(0, str(REPO_ROOT / "python"))
 
-from utvm.rpc import Session  # noqa: E402
+from utvm.rpc import RemoteError, Session  # noqa: E402
 from utvm.transport import PtyTransport  # noqa: E402
 
 MODEL_DATA = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "test_data"
@@ -53,12 +53,34 @@ def test_aot_inference_matches_tvm(board: Session) -> None:
     assert output.tobytes() == expected.tobytes()
 
 
-def test_time_evaluator_runs_on_the_board(board: Session) -> None:
+def times_with_the_host_clock(dut: DeviceAdapter) -> bool:
+    """Whether this build times code with the host's clock (CONFIG_UTVM_TIMER_HOST_CLOCK)."""
+    config = Path(dut.device_config.build_dir) / "zephyr" / ".config"
+    return "CONFIG_UTVM_TIMER_HOST_CLOCK=y" in config.read_text().splitlines()
+
+
+def test_time_evaluator_runs_on_the_board(dut: DeviceAdapter, board: Session) -> None:
+    if not times_with_the_host_clock(dut):
+        pytest.skip("built without CONFIG_UTVM_TIMER_HOST_CLOCK: its timer cannot measure")
     with board.create_aot_executor() as executor:
         seconds = executor.time(number=2, repeat=3)
-    # Values are the board's timer readings (simulated time on native_sim): only their count
-    # and sign are asserted.
-    assert len(seconds) == 3 and all(s >= 0 for s in seconds)
+    # Times of the host's clock, which vary: only their count and sign are asserted.
+    assert len(seconds) == 3 and all(s > 0 for s in seconds), seconds
+
+
+def test_time_evaluator_fails_when_the_clock_stands_still(dut: DeviceAdapter,
+                                                          board: Session) -> None:
+    """native_sim's own clock does not move while code runs: the evaluator says it cannot
+    measure, instead of a time of 0 that AutoTVM would rank as the fastest."""
+    if times_with_the_host_clock(dut):
+        pytest.skip("built with CONFIG_UTVM_TIMER_HOST_CLOCK: its timer measures")
+    with board.create_aot_executor() as executor, pytest.raises(RemoteError) as caught:
+        executor.time(number=2, repeat=3)
+    # min_repeat_ms=0: the first reading of 0 ends the try (TVM's rule), and fails it.
+    assert "timer did not advance over 2 calls (readings: 1): it cannot measure" in \
+        str(caught.value)
+    # The board still serves after the failure.
+    assert board.get_system_lib() is not None
 
 
 def test_device_memory_round_trip(board: Session) -> None:
