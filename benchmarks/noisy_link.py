@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / "samples" / "models" / "tiny_conv_f32"
+MODEL = REPO / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
+DATA = MODEL.parent / "test_data"
 GOALS = {1e-4: 0.99, 1e-3: 0.90}  # bit-exact rate, at least
 RUN_TIMEOUT_S = 5.0
 
@@ -82,8 +83,8 @@ def main() -> int:
 
     from utvm.mlf import open_mlf
 
-    data = np.load(MODEL / "test_data" / "input_0.npy")
-    expected = np.load(MODEL / "test_data" / "tvm_crt_output_0.npy").tobytes()
+    data = np.load(DATA / "input_0.npy")
+    expected = np.load(DATA / "tvm_crt_output_0.npy").tobytes()
     print(f"noisy link benchmark: {options.runs} runs per row of {MODEL.name} on the host "
           "board; faults per byte, each direction: flip / drop / duplicate")
     header = (f"{'link':<5} {'rate':>7} {'success':>8} {'bit-exact':>10} {'resends':>8} "

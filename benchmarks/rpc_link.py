@@ -114,7 +114,7 @@ class Board:
         from utvm.mlf import open_mlf
         from utvm.rpc import RpcClient, Session
 
-        with open_mlf(REPO / "samples" / "models" / "tiny_conv_f32") as mlf:
+        with open_mlf(REPO / "samples" / "models" / "tiny_conv_f32" / "aot_packed") as mlf:
             self.link = start_host_board(mlf, kind)
         self.session = Session(self.link)
         self.session.start()

@@ -23,6 +23,11 @@
 # defaults to the model's module name ("default" for TVM's default).
 # For a model with a system library it generates the table of its operators' signatures
 # (<utvm/signatures.h>), which the runtime checks host calls into generated code against.
+#
+#   utvm_tensor_bytes(<file> <out_var>)
+#
+# Gives the raw little-endian bytes of one tensor file (.npy converted, anything else taken
+# as raw bytes already), for applications that embed inputs or expected outputs.
 
 set(UTVM_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
 # The Zephyr module includes this file from its own directory and the application calls
@@ -399,4 +404,33 @@ function(utvm_add_model target)
   foreach(var IN LISTS UTVM_DESCRIBED_VARIABLES)
     set(UTVM_MODEL_${ARG_NAME}_${var} "${UTVM_DESCRIBED_${var}}" PARENT_SCOPE)
   endforeach()
+endfunction()
+
+# utvm_tensor_bytes(<file> <out_var>): sets <out_var> to a file holding <file>'s tensor as raw
+# little-endian bytes, ready to embed (e.g. with Zephyr's generate_inc_file_for_target()). A
+# .npy is converted at configure time into the build directory (cmake/utvm_npy_to_raw.py, no
+# numpy needed; configuring reruns when the .npy changes); any other file is raw already.
+function(utvm_tensor_bytes file out_var)
+  get_filename_component(file ${file} ABSOLUTE)
+  if(NOT EXISTS ${file})
+    message(FATAL_ERROR "utvm_tensor_bytes: ${file} does not exist")
+  endif()
+  if(NOT file MATCHES "\\.[nN][pP][yY]$")
+    set(${out_var} ${file} PARENT_SCOPE)
+    return()
+  endif()
+  _utvm_python(utvm_tensor_bytes python)
+  get_filename_component(stem ${file} NAME_WE)
+  string(MD5 tag ${file})
+  string(SUBSTRING ${tag} 0 8 tag)
+  set(raw ${CMAKE_CURRENT_BINARY_DIR}/utvm_tensors/${stem}-${tag}.bin)
+  execute_process(
+    COMMAND ${python} ${UTVM_CMAKE_DIR}/utvm_npy_to_raw.py ${file} ${raw}
+    RESULT_VARIABLE status ERROR_VARIABLE err OUTPUT_QUIET)
+  if(NOT status EQUAL 0)
+    string(STRIP "${err}" err)
+    message(FATAL_ERROR "utvm_tensor_bytes: ${err}")
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})
+  set(${out_var} ${raw} PARENT_SCOPE)
 endfunction()

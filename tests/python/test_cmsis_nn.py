@@ -249,7 +249,7 @@ def test_west_utvm_build_sets_the_kernel_groups_itself() -> None:
             "CONFIG_CMSIS_NN_CONVOLUTION": "y", "CONFIG_CMSIS_NN_FULLYCONNECTED": "y",
             "CONFIG_CMSIS_NN_NNSUPPORT": "y", "CONFIG_CMSIS_NN_POOLING": "y",
             "CONFIG_CMSIS_NN_SOFTMAX": "y"}
-    with open_mlf(REPO_ROOT / "samples" / "models" / "tiny_conv_f32") as plain:
+    with open_mlf(REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed") as plain:
         assert cmsis_nn_kconfig(plain) == {}
 
 

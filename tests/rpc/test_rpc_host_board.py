@@ -33,7 +33,7 @@ from wire_codec import (
 
 from testsupport import REPO_ROOT
 
-BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
 
 
 def _bundled_model() -> Path:

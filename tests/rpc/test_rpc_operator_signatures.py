@@ -21,7 +21,7 @@ from wire_codec import BOOL, BYTES, DLTENSOR, INT, MODULE, STR, Tensor
 
 from testsupport import FIXTURES_MISSING, FIXTURES_ROOT, REPO_ROOT
 
-BUNDLED_AOT = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED_AOT = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
 GRAPH = FIXTURES_ROOT / "tiny_conv_f32" / "graph_params"
 MAX_PACKET = 65536
 F32 = (2, 32, 1)

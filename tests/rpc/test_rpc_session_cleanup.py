@@ -22,7 +22,7 @@ from wire_codec import BOOL, BYTES, DEVICE, INT, MODULE, MSG_TERMINATE, STR, Ten
 from testsupport import FIXTURES_MISSING, FIXTURES_ROOT, REPO_ROOT
 
 KWS = FIXTURES_ROOT / "kws_ref_model" / "graph_params"
-BUNDLED_AOT = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED_AOT = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
 MAX_PACKET = 65536
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from testsupport import REPO_ROOT, cmake_exe
 
-C_MODEL = REPO_ROOT / "samples" / "aot_inference" / "model"  # interface-api=c, calls expf
-PACKED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"  # packed interface
+BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+C_MODEL = BUNDLED / "aot_c"  # interface-api=c, calls expf
+PACKED_MODEL = BUNDLED / "aot_packed"  # packed interface
 
 
 def configure(tmp_path: Path, mlf: Path, kconfig: dict[str, str]) -> subprocess.CompletedProcess:

@@ -20,7 +20,7 @@ from utvm.transport import Transport, TransportClosed, TransportTimeout, Transpo
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE_DIR = REPO_ROOT / "template_project"
-BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
 SERVER_SCRIPT = "microtvm_api_server.py"
 
 

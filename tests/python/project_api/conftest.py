@@ -21,6 +21,5 @@ def model_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled host-driven model (AOT, packed) as TVM exports it: a plain tar."""
     path = tmp_path_factory.mktemp("mlf") / "model.tar"
     with tarfile.open(path, "w") as tar:
-        tar.add(BUNDLED_MODEL, arcname=".", filter=lambda i: None
-                if i.name.startswith("./test_data") else i)
+        tar.add(BUNDLED_MODEL, arcname=".")
     return path

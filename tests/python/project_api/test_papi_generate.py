@@ -253,7 +253,7 @@ def test_model_without_system_library_is_refused_at_creation(template_server: Ap
     import shutil
 
     model = tmp_path / "no_syslib"
-    shutil.copytree(BUNDLED_MODEL, model, ignore=shutil.ignore_patterns("test_data"))
+    shutil.copytree(BUNDLED_MODEL, model)
     for source in (model / "codegen" / "host" / "src").glob("*.c"):
         source.write_text(source.read_text().replace("TVMSystemLibEntryPoint", "entry"))
     with pytest.raises(RpcErrorReply, match="has no system library"):

@@ -15,7 +15,8 @@ from hostrpc_transcripts import FIXTURES, FIXTURES_MISSING, REPO_ROOT
 from utvm.rpc import RemoteError, Session, TransportClosed
 from utvm.transport import Transport
 
-BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
+BUNDLED_DATA = BUNDLED.parent / "test_data"
 GRAPH_PARAMS = FIXTURES / "tiny_conv_f32" / "graph_params"
 
 
@@ -40,8 +41,8 @@ def aot_board(request: pytest.FixtureRequest) -> Iterator[Session]:
 
 
 def test_aot_inference_is_bit_exact_with_tvm(aot_board: Session) -> None:
-    data = np.load(BUNDLED / "test_data" / "input_0.npy")
-    expected = np.load(BUNDLED / "test_data" / "tvm_crt_output_0.npy")
+    data = np.load(BUNDLED_DATA / "input_0.npy")
+    expected = np.load(BUNDLED_DATA / "tvm_crt_output_0.npy")
     with aot_board.create_aot_executor() as executor:
         assert executor.get_num_inputs() == 1 and executor.get_input_name(0) == "input"
         executor.set_input("input", data)

@@ -23,7 +23,7 @@ from utvm.rpc.messages import (
     message_hash,
 )
 
-BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
 REFERENCE = re.compile(r"error 0x801 #[0-9a-f]{8} .*")
 
 

@@ -23,7 +23,8 @@ from utvm.transport import Transport
 from utvm.transport.base import TransportTimeouts
 from utvm.transport.faulty import FaultyTransport
 
-BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
+BUNDLED_DATA = BUNDLED.parent / "test_data"
 FAST = TransportTimeouts(0.05, 1.0, 0.05)  # the fake device answers at once
 BOARD_TIMEOUTS = TransportTimeouts(0.5, 10.0, 1.0)  # the host board, on a busy machine
 
@@ -187,13 +188,13 @@ def _board(mlf: Any, link: str) -> Transport:
 
 
 def _run(session: Session, mlf: Any, state: RetryState) -> bytes:
-    data = np.load(BUNDLED / "test_data" / "input_0.npy")
+    data = np.load(BUNDLED_DATA / "input_0.npy")
     result = run_with_recovery(
         session, lambda client: run_model(client, mlf, [data], timeout=5.0), state)
     return result.outputs[0].tobytes()
 
 
-EXPECTED = BUNDLED / "test_data" / "tvm_crt_output_0.npy"
+EXPECTED = BUNDLED_DATA / "tvm_crt_output_0.npy"
 
 
 @pytest.mark.parametrize(("link", "seed"), [("pipe", 2), ("pty", 5)])

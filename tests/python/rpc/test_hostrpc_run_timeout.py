@@ -22,7 +22,8 @@ from utvm.rpc.model_run import (
     timed_runs,
 )
 
-BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
+BUNDLED_DATA = BUNDLED.parent / "test_data"
 MANY_RUNS = 10_000_000  # minutes of work for the host board, and the server's largest batch
 
 
@@ -96,7 +97,7 @@ def test_a_timed_call_that_times_out_reports_the_timeout_not_the_cleanup(board: 
 
 def test_run_model_names_the_limit_and_the_option(board: Any) -> None:
     session, mlf = board
-    data = np.load(BUNDLED / "test_data" / "input_0.npy")
+    data = np.load(BUNDLED_DATA / "input_0.npy")
     with pytest.raises(TransportTimeout) as info:
         run_model(session.client, mlf, [data], repeat=MANY_RUNS, timeout=0.3)
     message = str(info.value)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from westsupport import BUNDLED_MODEL, REPO_ROOT, python_script, tvm_calls
+from westsupport import BUNDLED_DATA, BUNDLED_MODEL, REPO_ROOT, python_script, tvm_calls
 
 from utvm.board import zephyr_env
 from utvm.cli import main
 
-AOT_C_MODEL = REPO_ROOT / "samples" / "aot_inference" / "model"
+AOT_C_MODEL = BUNDLED_MODEL.parent / "aot_c"
 # The smallest graph: its one input is its output.
 GRAPH_JSON = {
     "nodes": [{"op": "null", "name": "input", "inputs": []}],
@@ -279,7 +279,7 @@ def test_model_for_the_standalone_app_is_compiled_with_the_c_interface(
 
 
 def test_standalone_app_with_given_inputs(tmp_path: Path, west_log, capsys) -> None:
-    data = BUNDLED_MODEL / "test_data"
+    data = BUNDLED_DATA
     assert build("-b", "native_sim", "-d", "b", "--app", "aot_inference", "--mlf",
                  AOT_C_MODEL, "--input", data / "input_0.npy", "--expected",
                  data / "tvm_crt_output_0.npy") == 0

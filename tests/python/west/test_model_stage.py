@@ -28,6 +28,8 @@ def test_first_stage_adds_the_model_files_but_not_tvms_runtime(tmp_path: Path) -
     source = copy_model(tmp_path)
     (source / "runtime").mkdir()
     (source / "runtime" / "crt.c").write_text("/* TVM's own runtime */")
+    (source / "test_data").mkdir()
+    (source / "test_data" / "input_0.npy").write_bytes(b"not part of an MLF")
     report = stage(source, tmp_path / "staged")
     assert "metadata.json" in report.added
     assert "codegen/host/src/default_lib0.c" in report.added

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from westsupport import BUNDLED_MODEL, python_script, write_zephyr_build
+from westsupport import BUNDLED_DATA, BUNDLED_MODEL, python_script, write_zephyr_build
 
 from utvm.board.build_dir import read_build
 from utvm.board.simulator import (
@@ -27,8 +27,8 @@ from utvm.cli import main
 from utvm.errors import UtvmError
 from utvm.mlf import open_mlf
 
-INPUT = BUNDLED_MODEL / "test_data" / "input_0.npy"
-EXPECTED = BUNDLED_MODEL / "test_data" / "tvm_crt_output_0.npy"
+INPUT = BUNDLED_DATA / "input_0.npy"
+EXPECTED = BUNDLED_DATA / "tvm_crt_output_0.npy"
 
 NATIVE_SIM_DTS = """/ {
 	chosen { zephyr,console = &uart0; };

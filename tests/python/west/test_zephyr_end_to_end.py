@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from westsupport import (
+    BUNDLED_DATA,
     BUNDLED_MODEL,
     PROJECT_WEST_COMMANDS,
     REPO_ROOT,
@@ -33,8 +34,8 @@ if not os.environ.get("ZEPHYR_BASE"):
 if shutil.which("git") is None:
     pytest.skip("git is needed for west workspaces", allow_module_level=True)
 
-INPUT = BUNDLED_MODEL / "test_data" / "input_0.npy"
-EXPECTED = BUNDLED_MODEL / "test_data" / "tvm_crt_output_0.npy"
+INPUT = BUNDLED_DATA / "input_0.npy"
+EXPECTED = BUNDLED_DATA / "tvm_crt_output_0.npy"
 GRAPH_FIXTURE = REPO_ROOT.parent / "shared" / "fixtures" / "tvm-0.18" / "tiny_conv_f32" / \
     "graph_params"
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
+BUNDLED_DATA = BUNDLED_MODEL.parent / "test_data"  # its input and TVM's output, .npy
 
 _FAKE_TVMC = '''
 import json, os, tarfile
