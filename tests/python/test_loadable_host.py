@@ -116,3 +116,25 @@ def test_a_board_that_cannot_load_code_is_named_with_the_way_out() -> None:
         assert not board_can_load(client)
         with pytest.raises(UtvmError, match=r"cannot load model code.*--loadable"):
             load_image(client, b"\x7fELF")
+
+
+@pytest.mark.skipif(HOST_CC is None, reason="no host C compiler")
+def test_an_image_too_big_for_the_board_is_refused_before_upload(tmp_path: Path) -> None:
+    from utvm.loadable.fit import check_fits, loaded_bytes
+
+    source = tmp_path / "big.c"
+    source.write_text("const char table[200000] = {1};\nchar scratch[100000];\n")
+    image = tmp_path / "big.o"
+    subprocess.run([str(HOST_CC), "-c", str(source), "-o", str(image)], check=True)
+    assert loaded_bytes(image) >= 300000
+    build = _fake_build(tmp_path, loadable=True)
+    config = build.zephyr_dir / ".config"
+    config.write_text(config.read_text() + "CONFIG_UTVM_LOADABLE_STORE_SIZE=1310720\n"
+                      "CONFIG_LLEXT_HEAP_SIZE=256\n")
+    with pytest.raises(UtvmError, match=r"take \d+ bytes and the board's loader heap holds "
+                       r"262144 \(CONFIG_LLEXT_HEAP_SIZE=256 KiB\)"):
+        check_fits(image, build)
+    config.write_text(config.read_text().replace("1310720", "65536"))
+    build._kconfig = None
+    with pytest.raises(UtvmError, match=r"upload store holds 65536"):
+        check_fits(image, build)

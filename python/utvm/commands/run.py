@@ -173,9 +173,11 @@ def handle_board(arguments: argparse.Namespace) -> int:
         image = None
         if arguments.mlf and build is not None and build.kconfig_enabled(LOADABLE_OPTION):
             from utvm.loadable.edk import read_edk
+            from utvm.loadable.fit import check_fits
             from utvm.loadable.image import build_image
 
             image = build_image(mlf, read_edk(build), build.state_dir / "llext")
+            check_fits(image, build)
             print(f"utvm: {mlf.source} compiled for the board's loader: {image.name} "
                   f"({image.stat().st_size} bytes)", file=sys.stderr)
         target: Target | None = None

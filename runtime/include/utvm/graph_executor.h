@@ -70,6 +70,8 @@ int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTen
  * load_params, run, set_input, share_params, get_input_name. One executor at a time:
  * a new create releases the previous executor (after its arguments are checked). */
 int utvm_graph_executor_module_register(void);
+/* Releases the live host-driven executor, if any (code it runs is about to be unloaded). */
+void utvm_graph_executor_module_release(void);
 
 #ifdef __cplusplus
 }

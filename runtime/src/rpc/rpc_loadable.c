@@ -16,6 +16,13 @@
 #include <utvm/loadable.h>
 #include <utvm/memory.h>
 #include <utvm/registry.h>
+#include <utvm/rpc_server.h>
+#if UTVM_RPC_AOT_EXECUTOR
+#include <utvm/aot_executor.h>
+#endif
+#if UTVM_RPC_GRAPH_EXECUTOR
+#include <utvm/graph_executor.h>
+#endif
 
 #define NAME_SIZE 32
 
@@ -79,6 +86,14 @@ static int upload_append(TVMValue* args, int* codes, int num_args, TVMValue* ret
 
 static void unload(void) {
   if (loaded == NULL) return;
+  /* An executor still holding the loaded functions' handles would call freed code, or code
+   * of the next model loaded into the same module slot: the live executors go first. */
+#if UTVM_RPC_AOT_EXECUTOR
+  utvm_aot_executor_module_release();
+#endif
+#if UTVM_RPC_GRAPH_EXECUTOR
+  utvm_graph_executor_module_release();
+#endif
   /* The host may have freed the handle and the slot may hold another module by now. */
   if (utvm_module_from_handle(loaded_handle) == loaded) utvm_module_slot_release(loaded_handle);
   loaded = NULL;
@@ -113,8 +128,8 @@ static int load_module(TVMValue* args, int* codes, int num_args, TVMValue* ret, 
   return 0;
 }
 
-/* utvm.loadable.Unload(): frees the loaded code and the module on it (executors created on
- * it must be freed first) and empties the store. */
+/* utvm.loadable.Unload(): frees the live executors, the loaded code and the module on it,
+ * and empties the store. */
 static int unload_fn(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                      void* resource) {
   (void)args, (void)ret, (void)ret_code, (void)resource;

@@ -174,5 +174,5 @@ def test_load_unload_cycles_leave_memory_where_it_started(board) -> None:
             with create_executor(client, mlf, module) as executor:
                 executor.run()
             module.free()
-            unload(client)
+            unload(client)  # also releases the executor the AOT module keeps alive
             assert bytes_in_use(client) == start

@@ -47,6 +47,8 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
   return utvm_executor_slot_install(&slot, exec, ret, ret_code);
 }
 
+void utvm_aot_executor_module_release(void) { utvm_executor_slot_clear(&slot); }
+
 int utvm_aot_executor_module_register(void) {
   return TVMFuncRegisterGlobal("tvm.aot_executor.create", (TVMFunctionHandle)create, 1);
 }
