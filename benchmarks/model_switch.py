@@ -15,6 +15,7 @@ their ratio (goal: a switch at least 5x faster than rebuild + reflash) and the l
 KiB of image (upload over the emulated UART + link), next to the image sizes.
 
     ZEPHYR_BASE=... python3 benchmarks/model_switch.py [--rounds N] [--work DIR] [--json]
+                    [--loadable-build DIR] [--classic-build DIR]
 
 Needs ZEPHYR_BASE, arm-none-eabi-gcc (ZEPHYR_TOOLCHAIN_VARIANT=gnuarmemb) and qemu-system-arm.
 """
@@ -99,6 +100,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("build-model-switch"),
                         help="folder for the two build directories (kept between runs)")
+    parser.add_argument("--loadable-build", type=Path, metavar="DIR",
+                        help="an existing --loadable build to use (default WORK/loadable)")
+    parser.add_argument("--classic-build", type=Path, metavar="DIR",
+                        help="an existing mps2/an385 rpc_server build (default WORK/classic)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not os.environ.get("ZEPHYR_BASE") or shutil.which("qemu-system-arm") is None:
@@ -110,7 +115,8 @@ def main() -> int:
     from utvm.board.targets import DEFAULT_BAUD, LinkOptions, target_for
     from utvm.rpc import Session
 
-    loadable_dir, classic_dir = args.work / "loadable", args.work / "classic"
+    loadable_dir = args.loadable_build or args.work / "loadable"
+    classic_dir = args.classic_build or args.work / "classic"
     with _quiet() as quiet:  # both builds exist before anything is timed
         build(BuildRequest(board=BOARD, build_dir=str(loadable_dir), loadable=True), out=quiet)
         build(BuildRequest(board=BOARD, build_dir=str(classic_dir),

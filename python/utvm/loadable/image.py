@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from utvm.errors import UtvmError
@@ -65,12 +66,14 @@ def build_image(mlf: ModelLibrary, edk: Edk, cache_dir: Path) -> Path:
         entry.write_text(_ENTRY_SOURCE)
         script = work / "merge.ld"
         script.write_text(_MERGE_SCRIPT)
-        objects = []
-        for i, source in enumerate([*sorted(mlf.c_sources), entry]):
-            obj = work / f"{i}_{source.stem}.o"
-            _run([str(edk.compiler), *edk.cflags, *_OPTIMIZE, "-w", "-c", str(source),
-                  "-o", str(obj)], f"compiling {source.name}")
-            objects.append(str(obj))
+        sources = [*sorted(mlf.c_sources), entry]
+        objects = [str(work / f"{i}_{source.stem}.o") for i, source in enumerate(sources)]
+        # One compiler per CPU, as a firmware build does.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            list(pool.map(lambda job: _run(
+                [str(edk.compiler), *edk.cflags, *_OPTIMIZE, "-w", "-c", str(job[0]),
+                 "-o", job[1]], f"compiling {job[0].name}"), zip(sources, objects,
+                                                                  strict=True)))
         partial = work / "model.llext"
         _run([str(edk.compiler), *edk.cflags, "-nostdlib", "-r", "-Wl,--strip-debug",
               f"-Wl,-T,{script}", *objects, "-o", str(partial)], "linking the image")

@@ -74,12 +74,12 @@ def board(loadable_build: Path):
         link_context.__exit__(None, None, None)
 
 
-def _image(build, model: str) -> tuple[object, bytes]:
+def _image(build, model: str, variant: str = "aot_packed") -> tuple[object, bytes]:
     from utvm.loadable.edk import read_edk
     from utvm.loadable.image import build_image
     from utvm.mlf import open_mlf
 
-    mlf = open_mlf(FIXTURES_ROOT / model / "aot_packed")
+    mlf = open_mlf(FIXTURES_ROOT / model / variant)
     return mlf, build_image(mlf, read_edk(build), build.state_dir / "llext").read_bytes()
 
 
@@ -176,3 +176,14 @@ def test_load_unload_cycles_leave_memory_where_it_started(board) -> None:
             module.free()
             unload(client)  # also releases the executor the AOT module keeps alive
             assert bytes_in_use(client) == start
+
+
+def test_a_graph_executor_runs_on_loaded_code_bit_exact(board) -> None:
+    from utvm.loadable.session import load_image
+
+    build, client = board
+    folder = FIXTURES_ROOT / "tiny_conv_f32" / "graph"
+    mlf, data = _image(build, "tiny_conv_f32", "graph")
+    with mlf:
+        output = _run_loaded(client, mlf, load_image(client, data))
+    assert output.tobytes() == np.load(folder / "tvm_crt_output_0.npy").tobytes()
