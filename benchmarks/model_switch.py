@@ -123,7 +123,7 @@ def main() -> int:
                            mlf=FIXTURES / MODELS[-1] / "aot_packed"), out=quiet)
     loadable_build = read_build(loadable_dir, must_be_built=True)
     target = target_for(loadable_build)
-    loads, rebuilds, per_kib, sizes = [], [], [], {}
+    loads, rebuilds, per_kib, sizes, switches = [], [], [], {}, []
     with _quiet() as quiet, target.link(LinkOptions(None, DEFAULT_BAUD, None), quiet) as link:
         session = Session(link, reply_timeout=120.0)
         session.open(retry_timeout=2.0, start_timeout=target.start_timeout)
@@ -134,16 +134,23 @@ def main() -> int:
                 per_kib.append(load_s / (size / 1024))
                 sizes[model] = size
                 rebuilds.append(rebuild_switch(classic_dir, model))
+                switches.append({"model": model, "loadable_s": round(total, 2),
+                                 "upload_load_s": round(load_s, 2),
+                                 "rebuild_flash_s": round(rebuilds[-1], 2)})
     result = {
         "loadable_s": statistics.median(loads), "rebuild_flash_s": statistics.median(rebuilds),
         "ratio": statistics.median(rebuilds) / statistics.median(loads),
         "load_ms_per_kib": 1000 * statistics.median(per_kib), "image_bytes": sizes,
-        "switches": len(loads),
+        "switches": switches,
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"model switch on {BOARD} (QEMU), median of {len(loads)} switches, wall clock")
+    for switch in switches:
+        print(f"  {switch['model']:14s} loadable {switch['loadable_s']:7.2f} s "
+              f"(upload + load {switch['upload_load_s']:6.2f} s), rebuild + reflash "
+              f"{switch['rebuild_flash_s']:7.2f} s")
     print(f"  loadable (compile .llext + upload + load + first output): "
           f"{result['loadable_s']:8.2f} s")
     print(f"  rebuild + reflash + first output:                          "
