@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -35,15 +36,23 @@ _BYTE = DataType(1, 8)  # uint8
 
 def run_over_link(link: Transport, mlf: ModelLibrary, inputs: Sequence[np.ndarray],
                   repeat: int, out: TextIO, start_timeout: float = 10.0,
-                  timeout: float | None = None) -> BoardResult:
-    """``timeout`` bounds the timed runs and the last run (default: ``timed_runs``)."""
+                  timeout: float | None = None, image: Path | None = None) -> BoardResult:
+    """``timeout`` bounds the timed runs and the last run (default: ``timed_runs``). With
+    ``image`` (an .llext for a loadable firmware), the model's code is uploaded and loaded
+    first and the executor runs on it instead of the firmware's own model."""
     arrays = shaped_inputs(mlf, inputs)
     print(f"utvm: opening a session with {link.name}", file=out, flush=True)
     session = Session(link, reply_timeout=REPLY_TIMEOUT_S)
     session.open(retry_timeout=2.0, start_timeout=start_timeout)
 
     def work(client: RpcClient) -> BoardResult:
-        with create_executor(client, mlf) as executor:
+        lib = None
+        if image is not None:  # again after a new session: the board freed the last one
+            from utvm.loadable.session import load_image
+
+            lib = load_image(client, image.read_bytes(),
+                             ByteProgress(f"utvm: uploading {image.name}", out))
+        with create_executor(client, mlf, lib) as executor:
             for info, array in zip(mlf.inputs, arrays, strict=True):
                 with executor.get_input(device_input_name(mlf, info.name)) as tensor:
                     upload(client, tensor, array, info.name,

@@ -70,6 +70,8 @@ class BuildRequest:
     #: With --model: TVM's CMSIS-NN partitioning, and the core to size CMSIS-NN's buffers for.
     cmsis_nn: bool = False
     cmsis_nn_mcpu: str | None = None
+    #: Firmware that loads model code at run time (LLEXT) and the build's EDK.
+    loadable: bool = False
     #: How to run west (the Project API's west_cmd / zephyr_base); default: find both.
     west: West | None = None
 
@@ -88,6 +90,8 @@ class BuildOutcome:
 def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
     """Stage the model and run `west build`; UtvmError on any failure."""
     stream = out if out is not None else sys.stdout
+    if request.loadable and request.board:  # refused before looking for Zephyr
+        check_loadable_board(request.board)
     west = request.west or West.for_zephyr(require_zephyr())
     build_dir = find_build_dir(request.build_dir, request.board,
                                app_source_dir(request.app) if request.app else None)
@@ -99,6 +103,9 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
     app = resolve_app(app_choice, _load_arrays(input_paths), _load_arrays(expected_paths))
     board = _choose_board(request.board, existing)
     _check_reuse(build_dir, existing, board, app, request.pristine)
+    loadable = request.loadable or (bool(previous.get("loadable")) and not request.pristine)
+    if loadable:
+        check_loadable(board, app)
     source = _model_source(request, app, previous)
     if request.pristine and build_dir.exists():
         _make_pristine(build_dir, app.source_dir, stream)
@@ -111,6 +118,8 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
         stage, model_label = _bring_model_in(source, app, state_dir, definitions, stream)
     if board_looks_like_qemu(board, existing):
         definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
+    if loadable:
+        definitions["EXTRA_CONF_FILE"] = LOADABLE_CONF
 
     cache = existing.cache if existing else {}
     configure = _needs_configure(existing, cache, definitions, stage, request.west_args)
@@ -142,6 +151,8 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
                     board, stream)
 
     built = read_build(build_dir)
+    if loadable:
+        _make_edk(west, built, board, stream)
     write_record(built.state_dir, BUILD_RECORD, {
         "board": board, "app": app_choice, "app_source_dir": str(app.source_dir),
         "host_driven": app.host_driven,
@@ -149,9 +160,39 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
         "staged_model": str(stage.folder) if stage else None,
         "inputs": [str(p.absolute()) for p in input_paths],
         "expected": [str(p.absolute()) for p in expected_paths],
+        "loadable": loadable,
     })
     return BuildOutcome(build_dir, board, app.name, model_label, configure, stage,
                         app.host_driven)
+
+
+LOADABLE_CONF = "loadable.conf"  # samples/rpc_server/loadable.conf
+
+
+def _make_edk(west: West, built: ZephyrBuild, board: str, out: TextIO) -> None:
+    """The EDK: this build's flags and headers, which loaded model code is compiled with.
+    Made afresh each time. Zephyr's EDK reads build_info.yml, which a reconfigure can leave
+    with its values unexpanded (its JSON sources look unchanged): touching them makes the
+    build write it again."""
+    for source in built.zephyr_dir.glob("build_info_*.json"):
+        source.touch()
+    (built.zephyr_dir / "llext-edk.tar.xz").unlink(missing_ok=True)
+    _run_west_build(west, ["build", "-d", str(built.build_dir), "-t", "llext-edk"], board, out)
+
+
+def check_loadable(board: str, app: App) -> None:
+    """--loadable needs the rpc_server app and a board with LLEXT support."""
+    check_loadable_board(board)
+    if not isinstance(app, RpcServerApp):
+        raise UtvmError(f"--loadable is an option of the rpc_server app (the host loads model "
+                        f"code over RPC), not of {app.name}")
+
+
+def check_loadable_board(board: str) -> None:
+    if board.split("/")[0] in ("native_sim", "native_posix", "nrf52_bsim"):
+        raise UtvmError(f"{board} has no LLEXT support (Zephyr links extensions only on real "
+                        "CPU architectures): --loadable needs an Arm board such as mps2/an385 "
+                        "(QEMU). Build without --loadable to run the model built in.")
 
 
 def _bring_model_in(source: ModelSource, app: App, state_dir: Path,

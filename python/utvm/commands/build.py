@@ -42,6 +42,7 @@ examples:
   west utvm build -b nucleo_f746zg --model kws.tflite          (needs TVM_HOME)
   west utvm build -b qemu_cortex_m3 --mlf model.tar -p
   west utvm build -b native_sim --app aot_inference --mlf model_c.tar --input x.npy
+  west utvm build -b mps2/an385 --mlf kws.tar --loadable    (then `west utvm run vww.tar`)
   west utvm build                                              (rebuild, same model)
   west utvm build -b nrf52840dk/nrf52840 --mlf m.tar -- -DCONFIG_UTVM_ARENA_SIZE=32768
   west utvm build -b frdm_k64f --mlf m.tar -- --shield foo -- -DEXTRA_CONF_FILE=x.conf
@@ -91,6 +92,10 @@ def register(commands: Any) -> None:
     parser.add_argument("--expected", type=Path, action="extend", nargs="+", default=[],
                         metavar="FILE.npy",
                         help="aot_inference: outputs the board compares its results with")
+    parser.add_argument("--loadable", action="store_true",
+                        help="rpc_server: firmware that loads model code while it runs (Zephyr "
+                        "LLEXT, Arm boards) and the build's EDK; `west utvm run MLF` then "
+                        "uploads and runs any model without a new build")
     parser.add_argument("west_args", nargs=argparse.REMAINDER, metavar="-- ...",
                         help="arguments for west build (and, after another --, CMake)")
     parser.set_defaults(handler=handle)
@@ -104,7 +109,8 @@ def handle(arguments: argparse.Namespace) -> int:
         mlf=arguments.mlf, model=arguments.model, app=arguments.app,
         executor=arguments.executor, interface=arguments.interface, target=arguments.target,
         cmsis_nn=arguments.cmsis_nn, cmsis_nn_mcpu=arguments.cmsis_nn_mcpu,
-        inputs=arguments.inputs, expected=arguments.expected, west_args=arguments.west_args))
+        inputs=arguments.inputs, expected=arguments.expected, west_args=arguments.west_args,
+        loadable=arguments.loadable))
     model = outcome.model or "the app's default model"
     how = "configured and built" if outcome.configured else "built (no reconfigure needed)"
     print(f"utvm: {how} {outcome.app} for {outcome.board} with {model} in {outcome.build_dir}",

@@ -35,6 +35,9 @@ on a board (a build of the rpc_server app, see `west utvm build`):
   west utvm run -d build-f746 --input x.npy --repeat 20
   west utvm run --port /dev/ttyACM1 --baud 115200 --input x.npy
   utvm run model.tar --port tcp:localhost:4000 --input x.npy     (no build folder)
+  west utvm run --mlf vww.tar --input x.npy   firmware built with --loadable: vww's code is
+                                              compiled with the build's EDK, uploaded and
+                                              loaded; no new build, no flash
 
 Inputs must have the model's dtype and byte size (see `utvm info MLF`); big-endian arrays
 are converted to little-endian by value, on every board. Each output is saved as
@@ -71,7 +74,9 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("mlf", metavar="MLF", nargs="?",
                         help="MLF folder, .tar or .tar.gz (default for boards: the build's "
-                        "model)")
+                        "model; a firmware built with --loadable loads this model's code)")
+    parser.add_argument("--mlf", dest="mlf_option", metavar="MLF", type=str,
+                        help="the same as the MLF argument")
     parser.add_argument(
         "--input", "-i", dest="inputs", metavar="FILE", action="extend", nargs="+", default=[],
         help="input .npy (one per model input, in order) or one .npz keyed by input name; "
@@ -112,6 +117,10 @@ def register(commands: Any) -> None:
 
 
 def handle(arguments: argparse.Namespace) -> int:
+    if arguments.mlf_option is not None:
+        if arguments.mlf is not None:
+            raise UtvmError("give the model once: as the MLF argument or with --mlf")
+        arguments.mlf = arguments.mlf_option
     if not 1 <= arguments.repeat <= MAX_REPEAT:
         raise UtvmError(f"--repeat must be at least 1 and at most {MAX_REPEAT} (the most a "
                         f"board's timer takes), got {arguments.repeat}.")
@@ -149,6 +158,7 @@ def handle_board(arguments: argparse.Namespace) -> int:
     from utvm.board.builder import open_build_model
     from utvm.board.state import BUILD_RECORD, read_record
     from utvm.board.targets import LinkOptions, Target, open_port, target_for
+    from utvm.loadable.edk import LOADABLE_OPTION
 
     if arguments.board is not None:
         raise UtvmError("--board chooses where an MLF runs on this computer; for a Zephyr "
@@ -172,6 +182,16 @@ def handle_board(arguments: argparse.Namespace) -> int:
               else open_build_model(build))
     with opened as mlf:
         inputs = _inputs_or_zeros(mlf, arguments.inputs)
+        image = None
+        if arguments.mlf and build is not None and build.kconfig_enabled(LOADABLE_OPTION):
+            from utvm.loadable.edk import read_edk
+            from utvm.loadable.fit import check_fits
+            from utvm.loadable.image import build_image
+
+            image = build_image(mlf, read_edk(build), build.state_dir / "llext")
+            check_fits(image, build)
+            print(f"utvm: {mlf.source} compiled for the board's loader: {image.name} "
+                  f"({image.stat().st_size} bytes)", file=sys.stderr)
         target: Target | None = None
         if build is None:  # only a port: nothing else to know about the board
             link_context: Any = open_port(arguments.port, arguments.baud)
@@ -185,7 +205,7 @@ def handle_board(arguments: argparse.Namespace) -> int:
             if build is not None and build.elf_path.is_file():
                 link.firmware = str(build.elf_path)  # the board's error messages are there
             result = run_over_link(link, mlf, inputs, arguments.repeat, sys.stderr,
-                                   start_timeout, timeout=arguments.timeout)
+                                   start_timeout, timeout=arguments.timeout, image=image)
             where = f"{board} over {link.name}, timed on the board"
         saved = save_outputs(result, arguments.output_dir)
         print(render(mlf, result, saved, where))

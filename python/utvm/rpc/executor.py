@@ -143,19 +143,21 @@ class GraphExecutor(Executor):
         self._call("load_params", bytes(params))
 
 
-def create_aot_executor(client: RpcClient, module_name: str = "default") -> AotExecutor:
+def create_aot_executor(client: RpcClient, module_name: str = "default",
+                        lib: RemoteModule | None = None) -> AotExecutor:
     module = _create("tvm.aot_executor.create", client, lambda create, lib: create(
-        lib, CPU, module_name))
+        lib, CPU, module_name), lib)
     return AotExecutor(client, module)
 
 
 def create_graph_executor(client: RpcClient, graph_json: str | bytes,
-                          params: bytes | None = None) -> GraphExecutor:
+                          params: bytes | None = None,
+                          lib: RemoteModule | None = None) -> GraphExecutor:
     if isinstance(graph_json, bytes):
         graph_json = graph_json.decode("utf-8")
     client.max_packet_size()  # known before the large requests, so oversize fails clearly
     module = _create("tvm.graph_executor.create", client, lambda create, lib: create(
-        graph_json, lib, CPU.device_type, CPU.device_id))
+        graph_json, lib, CPU.device_type, CPU.device_id), lib)
     executor = GraphExecutor(client, module)
     if params:
         executor.load_params(params)
@@ -163,10 +165,19 @@ def create_graph_executor(client: RpcClient, graph_json: str | bytes,
 
 
 def _create(factory: str, client: RpcClient,
-            call: Callable[[RemoteFunc, RemoteModule], Any]) -> RemoteModule:
+            call: Callable[[RemoteFunc, RemoteModule], Any],
+            given_lib: RemoteModule | None = None) -> RemoteModule:
     """Looks up the factory, then the system library, calls, and frees both in TVM's order:
-    the factory function first, then the library module."""
+    the factory function first, then the library module. A ``given_lib`` (a loaded module)
+    is used instead of the system library and stays the caller's."""
     create = client.get_global_func(factory)
+    if given_lib is not None:
+        with create:
+            module = call(create, given_lib)
+        if not isinstance(module, RemoteModule):
+            raise ProtocolError(f"{factory} returned {module!r}, not a module")
+        module.name = factory
+        return module
     with create:
         lib = client.system_lib()
         try:

@@ -14,6 +14,7 @@ from utvm.mlf.c_sources import sanitize_name
 from utvm.mlf.model import ModelLibrary
 from utvm.rpc.client import RpcClient
 from utvm.rpc.executor import Executor, create_aot_executor, create_graph_executor
+from utvm.rpc.remote import RemoteModule
 from utvm.transport.base import TransportTimeout
 
 # Without --timeout: the first single run may take this long (a slow microcontroller, a big
@@ -33,19 +34,21 @@ class BoardResult:
     repeat: int
 
 
-def create_executor(client: RpcClient, mlf: ModelLibrary) -> Executor:
-    """The model's executor on the device: AOT, or the graph executor with its JSON/params."""
+def create_executor(client: RpcClient, mlf: ModelLibrary,
+                    lib: RemoteModule | None = None) -> Executor:
+    """The model's executor on the device: AOT, or the graph executor with its JSON/params;
+    over ``lib`` (a module loaded at run time) instead of the system library when given."""
     if mlf.executor == "graph":
         if mlf.graph_json_path is None:
             raise UtvmError(f"{mlf.source} is a graph executor model without a graph JSON")
         params = mlf.params_path.read_bytes() if mlf.has_params else None
-        return create_graph_executor(client, mlf.graph_json_path.read_text(), params)
+        return create_graph_executor(client, mlf.graph_json_path.read_text(), params, lib)
     if mlf.interface == "c":
         raise UtvmError(
             f"{mlf.source} was built with interface-api=c: it runs standalone (the "
             "aot_inference sample, or `utvm run --board host-runner`), not over RPC. Build it "
             "with the packed interface and system-lib for host-driven use.")
-    return create_aot_executor(client, mlf.module_name)
+    return create_aot_executor(client, mlf.module_name, lib)
 
 
 def device_input_name(mlf: ModelLibrary, name: str) -> str:

@@ -40,7 +40,8 @@ int utvm_aot_executor_get_output(utvm_aot_executor_t* exec, int index, DLTensor*
 
 /* Registers the global function "tvm.aot_executor.create" (host-driven use). */
 int utvm_aot_executor_module_register(void);
-/* Releases the executor the host created, if any (its session ended). */
+/* Releases the executor the host created, if any: its session ended, or code it runs is
+ * about to be unloaded. */
 void utvm_aot_executor_module_release(void);
 
 #ifdef __cplusplus

@@ -63,4 +63,15 @@
 #define UTVM_PAGE_SIZE_LOG2 8
 #endif
 
+/* 1: the RPC server takes model code at run time (tvm.rpc.server.upload / load_module,
+ * utvm/loadable.h); needs a port that can link code (Zephyr's LLEXT). */
+#ifndef UTVM_RPC_LOADABLE
+#define UTVM_RPC_LOADABLE 0
+#endif
+
+/* Bytes the upload store holds: the largest image tvm.rpc.server.upload accepts. */
+#ifndef UTVM_LOADABLE_STORE_SIZE
+#define UTVM_LOADABLE_STORE_SIZE 65536
+#endif
+
 #endif /* UTVM_CONFIG_H_ */

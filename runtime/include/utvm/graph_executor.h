@@ -70,7 +70,8 @@ int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTen
  * load_params, run, set_input, share_params, get_input_name. One executor at a time:
  * a new create releases the previous executor (after its arguments are checked). */
 int utvm_graph_executor_module_register(void);
-/* Releases the executor the host created, if any (its session ended). */
+/* Releases the executor the host created, if any: its session ended, or code it runs is
+ * about to be unloaded. */
 void utvm_graph_executor_module_release(void);
 
 #ifdef __cplusplus

@@ -13,6 +13,7 @@
 #include <utvm/graph_executor.h>
 #endif
 
+#include "rpc_loadable.h"
 #include "rpc_validate.h"
 #include "time_evaluator.h"
 
@@ -89,5 +90,8 @@ int utvm_rpc_register_globals(size_t max_packet) {
   if (rc == 0) {
     rc = TVMFuncRegisterGlobal("utvm.rpc.GetMaxPacketSize", (TVMFunctionHandle)max_packet_size, 1);
   }
+#if UTVM_RPC_LOADABLE
+  if (rc == 0) rc = utvm_rpc_loadable_register();
+#endif
   return rc;
 }
