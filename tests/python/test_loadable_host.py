@@ -20,7 +20,7 @@ from utvm.loadable.edk import read_edk, require_loadable
 from utvm.loadable.image import build_image, image_key
 from utvm.mlf import open_mlf
 
-BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+BUNDLED_MODEL = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
 HOST_CC = shutil.which("cc") or shutil.which("gcc")
 
 
