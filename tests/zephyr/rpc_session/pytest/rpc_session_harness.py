@@ -35,7 +35,11 @@ def uart_pty(dut: DeviceAdapter) -> str:
 
 @pytest.fixture
 def board(dut: DeviceAdapter) -> Iterator[Session]:
-    session = Session(PtyTransport(uart_pty(dut)), reply_timeout=30.0).open(start_timeout=20.0)
+    # The board's error messages travel as references into its ELF, which utvm reads as
+    # `west utvm run` does.
+    firmware = Path(dut.device_config.build_dir) / "zephyr" / "zephyr.exe"
+    session = Session(PtyTransport(uart_pty(dut)), reply_timeout=30.0,
+                      firmware=firmware).open(start_timeout=20.0)
     yield session
     session.close()
 
