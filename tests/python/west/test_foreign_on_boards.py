@@ -6,11 +6,12 @@ generated for an Arm DSP core (letscope), which must give the class its project 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -63,14 +64,18 @@ def console_until_verdict(command: list[str], cwd: Path,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert process.stdout is not None
     lines = []
-    deadline = time.monotonic() + RUN_TIMEOUT_S
+    # A board that goes silent ends the wait too: the timer stops it, which ends its output.
+    watchdog = threading.Timer(RUN_TIMEOUT_S, os.killpg, (process.pid, signal.SIGTERM))
+    watchdog.start()
     try:
         for line in process.stdout:
             lines.append(line)
-            if line.startswith("aot_inference: ") or time.monotonic() > deadline:
+            if line.startswith("aot_inference: "):
                 break
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        watchdog.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait()
     return "".join(lines)
 
