@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from testsupport import REPO_ROOT
 from utvm.errors import UtvmError
 from utvm.mlf import numpy_dtype, open_mlf, tensor_bytes
 
@@ -233,3 +234,12 @@ def test_numpy_dtype_is_little_endian_and_rejects_unsupported_types():
         numpy_dtype("bfloat16")
     with pytest.raises(UtvmError, match="unknown tensor dtype 'complex'"):
         tensor_bytes("complex", (1,))
+
+
+def test_a_folder_of_several_exports_names_them() -> None:
+    """samples/models/tiny_conv_f32 holds aot_packed/ and aot_c/: the error says which to give."""
+    bundled = REPO_ROOT / "samples" / "models" / "tiny_conv_f32"
+    with pytest.raises(UtvmError, match="holds several Model Library Formats") as caught:
+        open_mlf(bundled)
+    assert str(bundled / "aot_packed") in str(caught.value)
+    assert str(bundled / "aot_c") in str(caught.value)

@@ -114,6 +114,13 @@ def _locate_metadata_root(source: Path, root: Path) -> Path:
     children = [child for child in root.iterdir() if not child.name.startswith(".")]
     if len(children) == 1 and (children[0] / "metadata.json").is_file():
         return children[0]
+    exports = sorted(child.name for child in children if (child / "metadata.json").is_file())
+    if exports:
+        # A model folder holding several exports (samples/models/tiny_conv_f32: aot_packed/,
+        # aot_c/): name them instead of calling the folder "not an MLF".
+        listed = ", ".join(f"{source / name}" for name in exports)
+        raise UtvmError(f"{source} holds several Model Library Formats, not one: give one of "
+                        f"{listed}.")
     if (root / "model.tar").is_file():
         raise UtvmError(
             f"{source} has no metadata.json but holds model.tar; it looks like a generated "
