@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mlfsupport import write_files as write_tree
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
@@ -133,17 +134,6 @@ def interface_header(module: str, input_fields: list[str], output_fields: list[s
         f"int32_t tvmgen_{module}_run(struct tvmgen_{module}_inputs* inputs,\n"
         f"  struct tvmgen_{module}_outputs* outputs);\n"
     )
-
-
-def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
-    for relative, content in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return root
 
 
 @pytest.fixture

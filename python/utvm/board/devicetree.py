@@ -50,14 +50,21 @@ def uart_baud(dts_path: Path, label: str) -> int | None:
         text = dts_path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
+    body = node_body(text, label)
+    speed = re.search(r"current-speed\s*=\s*<\s*(0x[0-9a-fA-F]+|\d+)\s*>", body or "")
+    value = int(speed.group(1), 0) if speed else 0
+    return value or None
+
+
+def node_body(text: str, label: str) -> str | None:
+    """The body of the node labelled ``label`` in a devicetree source, up to its closing brace
+    (child nodes included); None when no node has that label."""
     node = re.search(rf"(?m)^\s*(?:[\w-]+:\s*)*{re.escape(label)}:\s*(?:[\w-]+:\s*)*"
                      r"[\w,.+-]+(?:@[0-9a-fA-F]+)?\s*\{", text)
     if node is None:
         return None
     depth, end = 1, node.end()
-    while depth and end < len(text):  # the node's own body, up to its closing brace
+    while depth and end < len(text):
         depth += {"{": 1, "}": -1}.get(text[end], 0)
         end += 1
-    speed = re.search(r"current-speed\s*=\s*<\s*(0x[0-9a-fA-F]+|\d+)\s*>", text[node.end():end])
-    value = int(speed.group(1), 0) if speed else 0
-    return value or None
+    return text[node.end():end]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utvm.board.build_dir import ZephyrBuild
+from utvm.board.devicetree import node_body
 from utvm.errors import UtvmError
 from utvm.mlf.model import ModelLibrary
 from utvm.mlf.runtime_memory import ModelMemory, model_memory
@@ -44,15 +45,9 @@ def _reg_size(text: str, label: str | None) -> int | None:
     """The size cells of a node's first ``reg`` entry (the second half of its cells)."""
     if label is None:
         return None
-    node = re.search(rf"(?m)^\s*(?:[\w-]+:\s*)*{re.escape(label)}:\s*(?:[\w-]+:\s*)*"
-                     r"[\w,.+-]+(?:@[0-9a-fA-F]+)?\s*\{", text)
-    if node is None:
+    body = node_body(text, label)
+    if body is None:
         return None
-    depth, end = 1, node.end()
-    while depth and end < len(text):
-        depth += {"{": 1, "}": -1}.get(text[end], 0)
-        end += 1
-    body = text[node.end():end]
     # Only the node's own properties: child nodes (partitions) have their own reg.
     own = re.sub(r"\{[^{}]*\}", "", body)
     reg = re.search(r"(?m)^\s*reg\s*=\s*<([^>]*)>", own)
