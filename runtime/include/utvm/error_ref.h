@@ -89,9 +89,8 @@ extern const struct utvm_msg_no_float_ { char unused; } utvm_msg_no_float_argume
 #define UTVM_MSG_ARGS_(...) \
   UTVM_MSG_CAT_(UTVM_MSG_A, UTVM_MSG_CAT_(UTVM_MSG_N_(__VA_ARGS__), _))(__VA_ARGS__)
 
-/* Both calls are written; the compiler keeps the one the code's constness selects. */
-#define UTVM_FAIL_REF_(code, ...)                                                           \
-  __extension__({                                                                           \
+/* The message's record in .utvm_msgs, and the format check of its arguments. */
+#define UTVM_MSG_RECORD_(code, ...)                                                         \
     static const struct {                                                                   \
       unsigned char packed_code; /* not `code`: that names the macro parameter */       \
       char fmt[sizeof(UTVM_MSG_FMT_(__VA_ARGS__))];                                         \
@@ -102,11 +101,24 @@ extern const struct utvm_msg_no_float_ { char unused; } utvm_msg_no_float_argume
                                          : UTVM_MSG_VARIABLE_CODE)                          \
             : UTVM_MSG_VARIABLE_CODE,                                                       \
         UTVM_MSG_FMT_(__VA_ARGS__)};                                                        \
-    (void)sizeof(utvm_fail_unused_(__VA_ARGS__)); /* format-checks the arguments */        \
+    (void)sizeof(utvm_fail_unused_(__VA_ARGS__)); /* format-checks the arguments */
+
+/* Both calls are written; the compiler keeps the one the code's constness selects. */
+#define UTVM_FAIL_REF_(code, ...)                                                           \
+  __extension__({                                                                           \
+    UTVM_MSG_RECORD_(code, __VA_ARGS__)                                                     \
     UTVM_MSG_CODE_FITS_(code)                                                               \
         ? utvm_fail_ref(UTVM_MSG_WORD_(__VA_ARGS__) | UTVM_MSG_CODE_(code)                  \
                         UTVM_MSG_ARGS_(__VA_ARGS__))                                        \
         : utvm_fail_ref(UTVM_MSG_WORD_(__VA_ARGS__), (int)(code) UTVM_MSG_ARGS_(__VA_ARGS__)); \
+  })
+
+/* The word of a message whose arguments a shared helper passes to utvm_fail_ref() (see
+ * UTVM_FAIL_WORD in utvm/error.h); `code` is a constant of the form 0xA0B. */
+#define UTVM_MSG_WORD_OF_(code, ...)                                   \
+  __extension__({                                                      \
+    UTVM_MSG_RECORD_(code, __VA_ARGS__)                                \
+    (uint32_t)(UTVM_MSG_WORD_(__VA_ARGS__) | UTVM_MSG_CODE_(code));    \
   })
 
 #endif /* UTVM_ERROR_REF_H_ */

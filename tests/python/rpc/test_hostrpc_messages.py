@@ -135,3 +135,44 @@ def test_an_unreadable_elf_only_costs_the_expansion(tmp_path: Path,
     raw = _failure(exe, broken).remote_message
     assert REFERENCE.fullmatch(raw), raw
     assert "cannot read the error messages of" in caplog.text
+
+
+# Graph JSON the reader refuses, each at a site whose message a shared helper fills in
+# (graph_json.h: GRAPH_JSON_FAIL_AT, GRAPH_JSON_EXPECTED, GRAPH_JSON_EXPECTED_VALUE).
+BAD_GRAPHS = [
+    '{"x": "abc',              # unterminated string (no "for")
+    '{"nodes": [{"op": "nu',   # unterminated string for op
+    '{"x": "a\\q"}',           # an escape
+    '{"nodes": [{"name": "\\u0000"}]}',  # \u0000, for a node name
+    '{"arg_nodes": [01]}',     # leading zeros
+    '{"arg_nodes": [1.5]}',    # a fraction
+    '{"x": -}',                # a digit
+    '{"x": 1.}',               # a digit after '.'
+    '{"x": tru}',              # a value
+    '{} x',                    # the end
+]
+
+
+def _graph_failures(exe: Path, firmware: Path | None) -> list[str]:
+    from utvm.transport.subprocess_stdio import SubprocessTransport
+
+    messages = []
+    with Session(SubprocessTransport([exe]), firmware=firmware) as session:
+        for graph in BAD_GRAPHS:
+            with pytest.raises(RemoteError) as info:
+                session.create_graph_executor(graph)
+            messages.append(info.value.remote_message)
+    return messages
+
+
+def test_graph_json_messages_expand_as_the_text_reads() -> None:
+    by_reference = _build([])
+    expected = _graph_failures(_build(["-DUTVM_ERROR_MESSAGE_TEXT=ON"]), None)
+    assert expected[0] == "graph JSON: byte 6: unterminated string"
+    assert expected[1] == "graph JSON: byte 18: unterminated string for op"
+    assert expected[3] == ("graph JSON: byte 27: expected a character other than \\u0000 for a "
+                           "node name")
+    assert expected[8] == "graph JSON: byte 6: expected a value"
+    raw = _graph_failures(by_reference, None)
+    assert all(re.fullmatch(r"error 0x803 #[0-9a-f]{8} .*", r) for r in raw), raw
+    assert _graph_failures(by_reference, by_reference) == expected

@@ -21,6 +21,12 @@ int graph_json_expected(const graph_json_t* j, const char* expected, const char*
                    graph_json_for(what), what);
 }
 
+#if UTVM_ERROR_MESSAGES && !UTVM_ERROR_MESSAGE_TEXT
+int graph_json_fail_at(uint32_t word, size_t pos, const char* what) {
+  return utvm_fail_ref(word, UL(pos), graph_json_for(what), what);
+}
+#endif
+
 /* The character at the cursor, '\0' at the end of the text. */
 static char at(const graph_json_t* j) { return j->pos < j->len ? j->text[j->pos] : '\0'; }
 
@@ -137,8 +143,7 @@ static int read_string(graph_json_t* j, char* out, size_t out_size, const char* 
       out[n++] = (char)(0x80 | (cp & 0x3F));
     }
   }
-  return utvm_fail(INVALID, "graph JSON: byte %lu: unterminated string%s%s", UL(start),
-                   what[0] != '\0' ? " for " : "", what);
+  return GRAPH_JSON_FAIL_AT(start, what, "unterminated string");
 }
 
 int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what) {

@@ -43,17 +43,37 @@ int graph_json_expected(const graph_json_t* j, const char* expected, const char*
 /* The same with a literal `expected`. With messages by reference it joins the message's
  * format string, so its text stays out of the image (without messages only the code is
  * left); with text on the device one format serves all. */
+#if UTVM_ERROR_MESSAGES && !UTVM_ERROR_MESSAGE_TEXT
+/* "graph JSON: byte <pos>: <text>[ for <what>]". A site only names its message and
+ * graph_json_fail_at() passes the arguments, so it costs about what a bare code does. */
+#define GRAPH_JSON_FAIL_AT(pos, what, text)                                                \
+  graph_json_fail_at(UTVM_MSG_WORD_OF_(kTvmErrorFunctionCallInvalidArg,                  \
+                                       "graph JSON: byte %lu: " text "%s%s", 0ul, "", ""), \
+                     (pos), (what))
+#define GRAPH_JSON_EXPECTED_VALUE(j, expected)                                            \
+  graph_json_fail_at(UTVM_MSG_WORD_OF_(kTvmErrorFunctionCallInvalidArg,                 \
+                                       "graph JSON: byte %lu: expected " expected, 0ul), \
+                     (j)->pos, "")
+#else
+#define GRAPH_JSON_FAIL_AT(pos, what, text)                                                \
+  utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: " text "%s%s",        \
+            (unsigned long)(pos), graph_json_for(what), (what))
+#endif
 #if !(UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT)
-#define GRAPH_JSON_EXPECTED(j, expected, what)                                        \
-  utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: expected " expected "%s%s", \
-            (unsigned long)(j)->pos, graph_json_for(what), (what))
+#define GRAPH_JSON_EXPECTED(j, expected, what) GRAPH_JSON_FAIL_AT((j)->pos, what, "expected " expected)
+#endif
+#if !UTVM_ERROR_MESSAGES
 #define GRAPH_JSON_EXPECTED_VALUE(j, expected)                                       \
   utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: expected " expected, \
             (unsigned long)(j)->pos)
-#else
+#elif UTVM_ERROR_MESSAGE_TEXT
 #define GRAPH_JSON_EXPECTED(j, expected, what) graph_json_expected((j), (expected), (what))
 #define GRAPH_JSON_EXPECTED_VALUE(j, expected) graph_json_expected((j), (expected), "")
 #endif
+
+/* Fails with the message `word`, whose arguments are (some of) pos, " for " (or "" when
+ * what is "") and what. */
+int graph_json_fail_at(uint32_t word, size_t pos, const char* what);
 
 /* " for " before a non-empty what, else "". */
 const char* graph_json_for(const char* what);
