@@ -105,8 +105,10 @@ static int check_operators(const utvm_graph_executor_t* exec) {
                        "graph node %lu calls a generated function whose signature is unknown "
                        "(utvm_add_model() generates the signatures of a graph model)", UL(n));
     }
-    char what[24];
+    char what[24] = ""; /* only messages name the node */
+#if UTVM_ERROR_MESSAGES
     snprintf(what, sizeof(what), "graph node %lu", UL(n));
+#endif
     int rc = utvm_op_signature_check(sig, what, args, codes, (int)node_args(exec, n, args));
     if (rc != 0) return rc;
   }

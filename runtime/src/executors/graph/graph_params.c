@@ -78,18 +78,18 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
     return truncated(&r, "the header");
   }
   if (magic != LIST_MAGIC) {
-    return utvm_fail(INVALID, "params: not a parameter blob (magic 0x%llx, 0x%llx expected)",
-                     ULL(magic), ULL(LIST_MAGIC));
+    return utvm_fail(INVALID, "params: not a parameter blob (magic 0x%llx, 0xf7e58d4f05049cb7 "
+                     "expected)", ULL(magic)); /* LIST_MAGIC in the text: one argument less */
   }
   /* The names come first, the arrays after them: find where the arrays start. Each name
    * takes at least 8 bytes, so a huge count ends at the blob's end. */
   reader_t names = r;
-  for (uint64_t i = 0; i < count; i++) {
+  for (size_t i = 0; i < count; i++) {
     uint64_t n = 0;
     if (!take(&r, &n, 8)) return truncated(&r, "the names");
     if (n >= UTVM_MAX_NAME_LEN) {
-      return utvm_fail(INVALID, "params: name %llu is %llu bytes long; at most %d fit "
-                       "(UTVM_MAX_NAME_LEN)", ULL(i), ULL(n), UTVM_MAX_NAME_LEN - 1);
+      return utvm_fail(INVALID, "params: name %lu is %llu bytes long; at most %d fit "
+                       "(UTVM_MAX_NAME_LEN)", UL(i), ULL(n), UTVM_MAX_NAME_LEN - 1);
     }
     if (!take(&r, NULL, n)) return truncated(&r, "the names");
   }
@@ -97,14 +97,14 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   if (num_arrays != count) {
     return utvm_fail(INVALID, "params: %llu names but %llu arrays", ULL(count), ULL(num_arrays));
   }
-  for (uint64_t i = 0; i < count; i++) {
+  for (size_t i = 0; i < count; i++) {
     char name[UTVM_MAX_NAME_LEN];
     uint64_t n = 0;
     take(&names, &n, 8); /* within bounds: checked above */
     take(&names, name, n);
     name[n] = '\0';
     if (strlen(name) != n) {
-      return utvm_fail(INVALID, "params: name %llu contains a NUL byte", ULL(i));
+      return utvm_fail(INVALID, "params: name %lu contains a NUL byte", UL(i));
     }
     int index = utvm_graph_executor_input_index(exec, name);
     if (index < 0) return utvm_fail(-index, "params: the graph has no input named %s", name);
