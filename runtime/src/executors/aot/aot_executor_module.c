@@ -31,7 +31,7 @@ static int run(void* e) { return utvm_aot_executor_run(e); }
 static const utvm_executor_ops_t ops = {"AOT", num_inputs, num_outputs, input_index, input_name,
                                         input, output,     set_input,   run,         NULL};
 
-UTVM_DEFINE_EXECUTOR_MODULE(aot_module, ops, utvm_executor_slot_current(&slot))
+UTVM_DEFINE_EXECUTOR_MODULE(aot_module, ops, slot)
 
 /* tvm.aot_executor.create(system_lib: Module, device: Device, module_name: str) -> Module */
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,

@@ -1,9 +1,15 @@
 /* The host-facing functions of executor modules (executor_module.h). */
 #include "executor_module.h"
 
+#include <string.h>
 #include <utvm/error.h>
 #include <utvm/registry.h>
 #include <utvm/runtime.h>
+
+const char utvm_executor_registry_names[] =
+    "\013\000get_input\000get_input_index\000get_input_info\000get_num_inputs\000"
+    "get_num_outputs\000get_output\000load_params\000run\000set_input\000share_params\000"
+    "get_input_name\000";
 
 void* utvm_executor_slot_current(const utvm_executor_slot_t* slot) {
   return slot->generation == utvm_runtime_generation() ? slot->exec : NULL;
@@ -50,20 +56,18 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
                            TVMValue* args, int* codes, int num_args, TVMValue* ret,
                            int* ret_code) {
   static const int8_t arity[] = {1, 1, -1, 0, 0, 1, 1, 0, 2, -1, 1};
-  static const char* const names[] = {"get_input", "get_input_index", "get_input_info",
-                                      "get_num_inputs", "get_num_outputs", "get_output",
-                                      "load_params", "run", "set_input", "share_params",
-                                      "get_input_name"};
+  const char* name = utvm_executor_registry_names + 2; /* the function's, for messages */
+  for (int i = 0; i < (int)op; i++) name += strlen(name) + 1;
   if (arity[op] < 0 || (op == UTVM_EXEC_LOAD_PARAMS && ops->load_params == NULL)) {
     return utvm_fail(kTvmErrorFunctionCallNotImplemented, "%s is not supported by the %s executor",
-                     names[op], ops->kind);
+                     name, ops->kind);
   }
   if (exec == NULL) {
     return utvm_fail(kTvmErrorExecutorModuleBadContext, "the %s executor was released", ops->kind);
   }
   if (num_args != arity[op]) {
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
-                     names[op], arity[op], num_args);
+                     name, arity[op], num_args);
   }
   int index = 0;
   if (op == UTVM_EXEC_GET_OUTPUT) {
@@ -125,3 +129,34 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
   utvm_set_return(ret, ret_code, v, code);
   return 0;
 }
+
+/* The module functions: each passes its op to the one dispatch, with the executor of the
+ * module whose registry it was called through. */
+static int call_op(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
+                   void* resource, utvm_executor_op_t op) {
+  const utvm_executor_module_t* m = resource;
+  return utvm_executor_dispatch(m->ops, utvm_executor_slot_current(m->slot), op, args, codes,
+                                num_args, ret, ret_code);
+}
+
+#define EXECUTOR_FN(name, op)                                                              \
+  static int fn_##name(TVMValue* args, int* codes, int num_args, TVMValue* ret,           \
+                       int* ret_code, void* resource) {                                   \
+    return call_op(args, codes, num_args, ret, ret_code, resource, op);                   \
+  }
+EXECUTOR_FN(get_input, UTVM_EXEC_GET_INPUT)
+EXECUTOR_FN(get_input_index, UTVM_EXEC_GET_INPUT_INDEX)
+EXECUTOR_FN(get_input_info, UTVM_EXEC_GET_INPUT_INFO)
+EXECUTOR_FN(get_num_inputs, UTVM_EXEC_GET_NUM_INPUTS)
+EXECUTOR_FN(get_num_outputs, UTVM_EXEC_GET_NUM_OUTPUTS)
+EXECUTOR_FN(get_output, UTVM_EXEC_GET_OUTPUT)
+EXECUTOR_FN(load_params, UTVM_EXEC_LOAD_PARAMS)
+EXECUTOR_FN(run, UTVM_EXEC_RUN)
+EXECUTOR_FN(set_input, UTVM_EXEC_SET_INPUT)
+EXECUTOR_FN(share_params, UTVM_EXEC_SHARE_PARAMS)
+EXECUTOR_FN(get_input_name, UTVM_EXEC_GET_INPUT_NAME)
+
+const TVMBackendPackedCFunc utvm_executor_funcs[] = {
+    fn_get_input,       fn_get_input_index, fn_get_input_info, fn_get_num_inputs,
+    fn_get_num_outputs, fn_get_output,      fn_load_params,    fn_run,
+    fn_set_input,       fn_share_params,    fn_get_input_name};

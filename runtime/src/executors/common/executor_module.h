@@ -38,11 +38,10 @@ typedef enum {
   UTVM_EXEC_GET_INPUT_NAME,
 } utvm_executor_op_t;
 
-/* The registry names, in utvm_executor_op_t order (the layout generated code uses). */
-#define UTVM_EXECUTOR_REGISTRY_NAMES                                                      \
-  "\013\000get_input\000get_input_index\000get_input_info\000get_num_inputs\000"         \
-  "get_num_outputs\000get_output\000load_params\000run\000set_input\000share_params\000" \
-  "get_input_name\000"
+/* The registry names, in utvm_executor_op_t order (the layout generated code uses: a
+ * little-endian count, then NUL-terminated names). One copy serves every executor module
+ * and the messages that name a function. */
+extern const char utvm_executor_registry_names[];
 
 /* The one live executor of a module kind and the module handle a host holds for it.
  * Creating a new executor replaces the old one; state from before a runtime
@@ -69,34 +68,21 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
                            TVMValue* args, int* codes, int num_args, TVMValue* ret,
                            int* ret_code);
 
-/* Defines the 11 packed functions and the TVMModule `module_var` of an executor module;
- * `current` is an expression giving the live executor (or NULL). */
-#define UTVM_DEFINE_EXECUTOR_MODULE(module_var, ops, current)                             \
-  UTVM_EXECUTOR_FN_(get_input, UTVM_EXEC_GET_INPUT, ops, current)                         \
-  UTVM_EXECUTOR_FN_(get_input_index, UTVM_EXEC_GET_INPUT_INDEX, ops, current)             \
-  UTVM_EXECUTOR_FN_(get_input_info, UTVM_EXEC_GET_INPUT_INFO, ops, current)               \
-  UTVM_EXECUTOR_FN_(get_num_inputs, UTVM_EXEC_GET_NUM_INPUTS, ops, current)               \
-  UTVM_EXECUTOR_FN_(get_num_outputs, UTVM_EXEC_GET_NUM_OUTPUTS, ops, current)             \
-  UTVM_EXECUTOR_FN_(get_output, UTVM_EXEC_GET_OUTPUT, ops, current)                       \
-  UTVM_EXECUTOR_FN_(load_params, UTVM_EXEC_LOAD_PARAMS, ops, current)                     \
-  UTVM_EXECUTOR_FN_(run, UTVM_EXEC_RUN, ops, current)                                     \
-  UTVM_EXECUTOR_FN_(set_input, UTVM_EXEC_SET_INPUT, ops, current)                         \
-  UTVM_EXECUTOR_FN_(share_params, UTVM_EXEC_SHARE_PARAMS, ops, current)                   \
-  UTVM_EXECUTOR_FN_(get_input_name, UTVM_EXEC_GET_INPUT_NAME, ops, current)               \
-  static const TVMBackendPackedCFunc module_var##_funcs[] = {                             \
-      fn_get_input,       fn_get_input_index, fn_get_input_info, fn_get_num_inputs,       \
-      fn_get_num_outputs, fn_get_output,      fn_load_params,    fn_run,                  \
-      fn_set_input,       fn_share_params,    fn_get_input_name};                         \
-  static const TVMFuncRegistry module_var##_registry = {UTVM_EXECUTOR_REGISTRY_NAMES,     \
-                                                        module_var##_funcs};              \
-  static const TVMModule module_var = {&module_var##_registry};
+/* An executor module. The registry comes first: module functions get their registry as
+ * resource handle, so the 11 functions every executor module shares find the rest. */
+typedef struct {
+  TVMFuncRegistry registry;
+  const utvm_executor_ops_t* ops;
+  utvm_executor_slot_t* slot; /* its live executor */
+} utvm_executor_module_t;
 
-#define UTVM_EXECUTOR_FN_(name, op, ops, current)                                         \
-  static int fn_##name(TVMValue* args, int* codes, int num_args, TVMValue* ret,           \
-                       int* ret_code, void* resource) {                                   \
-    (void)resource;                                                                       \
-    return utvm_executor_dispatch(&(ops), (current), (op), args, codes, num_args, ret,    \
-                                  ret_code);                                              \
-  }
+/* The shared packed functions, in utvm_executor_op_t order. */
+extern const TVMBackendPackedCFunc utvm_executor_funcs[];
+
+/* Defines the TVMModule `module_var` of an executor module with `ops` and `slot`. */
+#define UTVM_DEFINE_EXECUTOR_MODULE(module_var, ops, slot)                                  \
+  static const utvm_executor_module_t module_var##_executor = {                            \
+      {utvm_executor_registry_names, utvm_executor_funcs}, &(ops), &(slot)};               \
+  static const TVMModule module_var = {&module_var##_executor.registry};
 
 #endif /* UTVM_EXECUTOR_MODULE_H_ */

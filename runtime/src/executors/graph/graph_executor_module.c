@@ -40,7 +40,7 @@ static int load_params(void* e, const void* b, size_t n) {
 static const utvm_executor_ops_t ops = {"graph", num_inputs, num_outputs, input_index,
                                         input_name, input, output, set_input, run, load_params};
 
-UTVM_DEFINE_EXECUTOR_MODULE(graph_module, ops, utvm_executor_slot_current(&slot))
+UTVM_DEFINE_EXECUTOR_MODULE(graph_module, ops, slot)
 
 /* tvm.graph_executor.create(graph_json: str, module: Module, device_type: int, device_id: int) */
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
