@@ -204,7 +204,9 @@ def main() -> int:
               f"{100 * r['messages_over_codes']:>6.1f}%{r['text']['text']:>8}{tvm:>8}"
               f"{ratio:>7}   {verdict}")
     if image is not None:
-        print(f"\nWhole image: samples/rpc_server with {args.zephyr_model.name} on {args.board}"
+        model = args.zephyr_model.resolve()
+        print(f"\nWhole image: samples/rpc_server with {model.parent.name}/{model.name} on "
+              f"{args.board}"
               " (`west utvm footprint`, ROM bytes)")
         print(f"{'config':<12}{'runtime':>10}{'image':>10}")
         for config, sizes in image.items():
