@@ -163,13 +163,13 @@ int graph_json_uint(graph_json_t* j, uint64_t max, uint64_t* out, const char* wh
   size_t start = j->pos;
   uint64_t v = 0;
   while (is_digit(c = at(j))) {
-    uint64_t d = (uint64_t)(c - '0');
-    if (d > max || v > (max - d) / 10) {
+    /* max < 2^63 (INT64_MAX at most): a v of 2^63 / 10 or more is over it once multiplied,
+     * and below that v * 10 + 9 cannot wrap. No 64-bit division (__aeabi_uldivmod). */
+    if (v >= 0x0CCCCCCCCCCCCCCDull || (v = v * 10 + (uint64_t)(c - '0')) > max) {
       j->pos = start;
       return utvm_fail(INVALID, "graph JSON: byte %lu: expected an integer up to %llu for %s",
                        UL(start), (unsigned long long)max, what);
     }
-    v = v * 10 + d;
     j->pos++;
     if (v == 0 && is_digit(at(j))) return GRAPH_JSON_EXPECTED(j, "no leading zeros", what);
   }
