@@ -19,6 +19,7 @@
 #include <utvm/rpc_server.h>
 
 #include "rpc_executors.h"
+#include "time_evaluator.h"
 
 #define NAME_SIZE 32
 
@@ -85,6 +86,8 @@ static void unload(void) {
   /* An executor still holding the loaded functions' handles would call freed code, or code
    * of the next model loaded into the same module slot: the live executors go first. */
   utvm_rpc_release_executors();
+  /* So do the time evaluators: theirs are function handles into this module's slot. */
+  utvm_time_evaluators_release_all();
   /* The host may have freed the handle and the slot may hold another module by now. */
   if (utvm_module_from_handle(loaded_handle) == loaded) utvm_module_slot_release(loaded_handle);
   loaded = NULL;
