@@ -232,11 +232,18 @@ def _tvm_python() -> tuple[str, dict[str, str]]:
     return tvm_py, env
 
 
-def _tvm_drives(pty: str, image: Path, kind: str, mlf_dir: Path, out: Path) -> dict:
+@pytest.fixture(scope="module")
+def tvm_host() -> tuple[str, dict[str, str]]:
+    """Named before running_board: where TVM 0.18 cannot be run, skip before building."""
+    return _tvm_python()
+
+
+def _tvm_drives(tvm_host: tuple[str, dict[str, str]], pty: str, image: Path, kind: str,
+                mlf_dir: Path, out: Path) -> dict:
     """A session of TVM's host with the running board."""
     import json
 
-    tvm_py, env = _tvm_python()
+    tvm_py, env = tvm_host
     result = subprocess.run([tvm_py, str(TVM_DRIVER), pty, str(image), kind, str(mlf_dir),
                              str(mlf_dir / "input_0.npy"), str(out)],
                             capture_output=True, text=True, timeout=900, check=False, env=env)
@@ -247,8 +254,9 @@ def _tvm_drives(pty: str, image: Path, kind: str, mlf_dir: Path, out: Path) -> d
 @pytest.mark.parametrize(("model", "kind"), [("kws_ref_model", "aot"),
                                              ("ad01_int8", "aot"),  # the largest image
                                              ("tiny_conv_f32", "graph")])
-def test_tvm_s_own_host_uploads_loads_and_times_a_model(running_board, tmp_path: Path,
-                                                         model: str, kind: str) -> None:
+def test_tvm_s_own_host_uploads_loads_and_times_a_model(tvm_host, running_board,
+                                                         tmp_path: Path, model: str,
+                                                         kind: str) -> None:
     """TVM 0.18's tvm.micro.Session: remote.upload(bytearray, "m.llext") sends the whole image
     in one call, remote.load_module links it; the model's output is TVM's own, bit for bit,
     and mod.time_evaluator measures on the loaded code."""
@@ -262,7 +270,7 @@ def test_tvm_s_own_host_uploads_loads_and_times_a_model(running_board, tmp_path:
     with open_mlf(folder) as mlf:
         image = build_image(mlf, read_edk(build), build.state_dir / "llext")
     out = tmp_path / "output.npy"
-    report = _tvm_drives(pty, image, kind, folder, out)
+    report = _tvm_drives(tvm_host, pty, image, kind, folder, out)
     assert report["tvm"].startswith("0.18")
     assert "upload_error" not in report, report
     assert np.load(out).tobytes() == np.load(folder / "tvm_crt_output_0.npy").tobytes()
@@ -333,7 +341,8 @@ def test_a_session_reopened_while_a_loaded_model_runs_reloads_it_without_leaking
         session.close()
 
 
-def test_tvm_s_own_host_is_told_the_limit_of_one_upload(running_board, tmp_path: Path) -> None:
+def test_tvm_s_own_host_is_told_the_limit_of_one_upload(tvm_host, running_board,
+                                                        tmp_path: Path) -> None:
     """TVM's upload is one message: a file larger than the board's receive buffer gets an
     error reply naming the limit (a reference into the firmware's ELF, which `utvm decode`
     expands), and the board keeps serving TVM's host."""
@@ -344,7 +353,7 @@ def test_tvm_s_own_host_is_told_the_limit_of_one_upload(running_board, tmp_path:
     image = tmp_path / "big.llext"
     image.write_bytes(bytes(limit))
     folder = FIXTURES_ROOT / "kws_ref_model" / "aot_packed"
-    report = _tvm_drives(pty, image, "aot", folder, tmp_path / "output.npy")
+    report = _tvm_drives(tvm_host, pty, image, "aot", folder, tmp_path / "output.npy")
     error = MessageTable.from_elf(build.elf_path).expand(report["upload_error"])
     assert f"bytes > max packet: the board receives messages of at most {limit - 3}" in error
     assert "UTVM_RPC_MAX_PACKET_SIZE" in error
