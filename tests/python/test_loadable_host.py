@@ -102,6 +102,25 @@ def test_an_mlf_becomes_one_relocatable_object_cached_by_content(tmp_path: Path)
         assert image_key(changed, edk) != key
 
 
+@pytest.mark.skipif(HOST_CC is None, reason="no host C compiler")
+def test_the_image_carries_each_constant_once(tmp_path: Path) -> None:
+    """TVM's packed metadata repeats the constant pool as NDArray bytes the runtime never
+    reads; as in a firmware image, the .llext leaves that copy out (ad01's image was bigger
+    than a rebuild's because of it)."""
+    from elftools.elf.elffile import ELFFile
+
+    build = _fake_build(tmp_path, loadable=True, compiler=str(Path(HOST_CC).resolve()),
+                        edk_flags=f'"-I$(LLEXT_EDK_INSTALL_DIR)/include" '
+                        f'"-I{REPO_ROOT}/runtime/include"')
+    with open_mlf(BUNDLED_MODEL) as mlf:
+        image = build_image(mlf, read_edk(build), tmp_path / "cache")
+        constants = mlf.constants_size_bytes
+    assert constants > 10000
+    with image.open("rb") as stream:
+        rodata = ELFFile(stream).get_section_by_name(".rodata")["sh_size"]
+    assert constants <= rodata < constants + constants // 2
+
+
 def test_a_board_that_cannot_load_code_is_named_with_the_way_out() -> None:
     from utvm.host.board import start_host_board
     from utvm.loadable.session import board_can_load, load_image

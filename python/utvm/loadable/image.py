@@ -12,6 +12,7 @@ from pathlib import Path
 
 from utvm.errors import UtvmError
 from utvm.loadable.edk import Edk
+from utvm.mlf.constant_copies import without_constant_copies
 from utvm.mlf.model import ModelLibrary
 
 # The extension exports its system library, which the board's loader looks up by name.
@@ -35,12 +36,16 @@ SECTIONS {
 
 # The EDK drops the firmware's optimisation flag; model code wants speed.
 _OPTIMIZE = ("-O2",)
+# What the sources go through before compiling (part of the cache key): as for a firmware
+# image, the constants' second copy in TVM's metadata is left out.
+_SOURCE_FILTER = "without_constant_copies"
 
 
 def image_key(mlf: ModelLibrary, edk: Edk) -> str:
     """Content hash of everything that decides the image's bytes."""
     digest = hashlib.sha256()
-    for part in (_ENTRY_SOURCE, _MERGE_SCRIPT, *_OPTIMIZE, *edk.cflags, str(edk.compiler)):
+    for part in (_ENTRY_SOURCE, _MERGE_SCRIPT, *_OPTIMIZE, _SOURCE_FILTER, *edk.cflags,
+                 str(edk.compiler)):
         digest.update(part.encode() + b"\0")
     for source in sorted(mlf.c_sources):
         digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
@@ -66,7 +71,8 @@ def build_image(mlf: ModelLibrary, edk: Edk, cache_dir: Path) -> Path:
         entry.write_text(_ENTRY_SOURCE)
         script = work / "merge.ld"
         script.write_text(_MERGE_SCRIPT)
-        sources = [*sorted(mlf.c_sources), entry]
+        sources = [*(_lean_source(source, work / f"lean_{i}_{source.name}")
+                     for i, source in enumerate(sorted(mlf.c_sources))), entry]
         objects = [str(work / f"{i}_{source.stem}.o") for i, source in enumerate(sources)]
         # One compiler per CPU, as a firmware build does.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -82,6 +88,16 @@ def build_image(mlf: ModelLibrary, edk: Edk, cache_dir: Path) -> Path:
         staged.write_bytes(partial.read_bytes())
         staged.replace(target)
     return target
+
+
+def _lean_source(source: Path, lean: Path) -> Path:
+    """``source`` itself, or a copy at ``lean`` without the constants' second copy."""
+    data = source.read_bytes()
+    stripped = without_constant_copies(data)
+    if stripped == data:
+        return source
+    lean.write_bytes(stripped)
+    return lean
 
 
 def _run(command: list[str], what: str) -> None:

@@ -20,6 +20,9 @@ BYTES_IN_USE = "utvm.loadable.BytesInUse"
 STORE_SIZE = "utvm.loadable.StoreSize"
 # CallFunc header, handle, argument count and codes, the name and the bytes' length fields.
 _CALL_OVERHEAD = 64
+# Pieces of at most this much even when the board takes larger messages (a loadable build
+# takes 640 KiB, for TVM's host): progress shows, and each piece's reply says it arrived.
+_MAX_PIECE = 64 * 1024
 
 NOT_LOADABLE = (
     "the board's firmware cannot load model code (it has no tvm.rpc.server.load_module). "
@@ -52,7 +55,7 @@ def upload_image(client: RpcClient, data: bytes, name: str = IMAGE_NAME,
         raise UtvmError(f"the model image is {len(data)} bytes, the board's upload store holds "
                         f"{store} (CONFIG_UTVM_LOADABLE_STORE_SIZE): rebuild the firmware "
                         "with a larger store, or use a smaller model")
-    piece = client.max_packet_size() - _CALL_OVERHEAD - len(name)
+    piece = min(client.max_packet_size() - _CALL_OVERHEAD - len(name), _MAX_PIECE)
     if piece <= 0:
         raise UtvmError("the board's messages are too small to carry an upload")
     for offset in range(0, max(len(data), 1), piece):

@@ -69,7 +69,14 @@ static int handle_packet(utvm_rpc_server_t* s, uint8_t* body, size_t stored, siz
   utvm_rpc_reader_init(&r, body, stored);
   uint64_t packet_nbytes = utvm_rpc_read_u64(&r);
   if (r.ok && packet_nbytes == 0) return 0; /* an empty packet: both sides ignore it */
-  if (stored < len) return utvm_rpc_too_big(len);
+  if (stored < len) {
+    /* TVM's host sends remote.upload()'s whole file as one message: this names the limit. */
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                     "%lu bytes > max packet: the board receives messages of at most %lu bytes "
+                     "(UTVM_RPC_MAX_PACKET_SIZE; an upload larger than that goes in pieces, "
+                     "as utvm's host sends it)",
+                     (unsigned long)len, (unsigned long)(s->capacity - UTVM_SESSION_HEADER_BYTES));
+  }
   size_t carried = r.left;
   int32_t code = utvm_rpc_read_i32(&r);
   if (!r.ok || packet_nbytes != carried) {

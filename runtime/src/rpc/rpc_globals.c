@@ -13,6 +13,7 @@
 #include <utvm/graph_executor.h>
 #endif
 
+#include "rpc_executors.h"
 #include "rpc_loadable.h"
 #include "rpc_validate.h"
 #include "time_evaluator.h"
@@ -62,12 +63,7 @@ static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, 
 
 void utvm_rpc_release_globals_state(void) {
   utvm_time_evaluators_release_all();
-#if UTVM_RPC_AOT_EXECUTOR
-  utvm_aot_executor_module_release();
-#endif
-#if UTVM_RPC_GRAPH_EXECUTOR
-  utvm_graph_executor_module_release();
-#endif
+  utvm_rpc_release_executors();
 }
 
 int utvm_rpc_register_globals(size_t max_packet) {

@@ -17,12 +17,9 @@
 #include <utvm/memory.h>
 #include <utvm/registry.h>
 #include <utvm/rpc_server.h>
-#if UTVM_RPC_AOT_EXECUTOR
-#include <utvm/aot_executor.h>
-#endif
-#if UTVM_RPC_GRAPH_EXECUTOR
-#include <utvm/graph_executor.h>
-#endif
+
+#include "rpc_executors.h"
+#include "time_evaluator.h"
 
 #define NAME_SIZE 32
 
@@ -88,12 +85,9 @@ static void unload(void) {
   if (loaded == NULL) return;
   /* An executor still holding the loaded functions' handles would call freed code, or code
    * of the next model loaded into the same module slot: the live executors go first. */
-#if UTVM_RPC_AOT_EXECUTOR
-  utvm_aot_executor_module_release();
-#endif
-#if UTVM_RPC_GRAPH_EXECUTOR
-  utvm_graph_executor_module_release();
-#endif
+  utvm_rpc_release_executors();
+  /* So do the time evaluators: theirs are function handles into this module's slot. */
+  utvm_time_evaluators_release_all();
   /* The host may have freed the handle and the slot may hold another module by now. */
   if (utvm_module_from_handle(loaded_handle) == loaded) utvm_module_slot_release(loaded_handle);
   loaded = NULL;

@@ -22,6 +22,7 @@ from testsupport import (
     require_zephyr_python,
 )
 from utvm.errors import UtvmError
+from utvm.transport.base import TransportTimeouts
 
 pytest.importorskip("west", reason="west is not installed (pip install west)")
 if not os.environ.get("ZEPHYR_BASE"):
@@ -34,7 +35,10 @@ if not FIXTURES_ROOT.is_dir():
     pytest.skip(FIXTURES_MISSING, allow_module_level=True)
 
 BOARD = "mps2/an385"
-SWAPPED = ("kws_ref_model", "ad01_int8", "kws_ref_model")
+# A model's image travels in one message of up to 640 KiB; on a loaded machine QEMU may take
+# in nothing for more than the simulator link's usual 10 s.
+PATIENT_LINK = TransportTimeouts(2.0, 60.0, 120.0)
+SWAPPED = ("kws_ref_model", "ad01_int8", "vww_96_int8", "kws_ref_model")
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +60,42 @@ def loadable_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def board(loadable_build: Path):
-    """One running QEMU board and an open RPC session with it, for the whole module."""
+def running_board(loadable_build: Path):
+    """The firmware running in QEMU for the whole module (started as `west utvm flash`
+    starts it): its build and its RPC UART."""
     from utvm.board.build_dir import read_build
-    from utvm.board.targets import DEFAULT_BAUD, LinkOptions, target_for
-    from utvm.rpc import Session
+    from utvm.board.targets import FlashOptions, target_for
 
     build = read_build(loadable_build, must_be_built=True)
     target = target_for(build)
-    link_context = target.link(LinkOptions(None, DEFAULT_BAUD, None), sys.stderr)
-    link = link_context.__enter__()
+    target.flash(FlashOptions(skip_rebuild=True), sys.stderr)
     try:
-        session = Session(link, reply_timeout=120.0)
-        session.open(retry_timeout=2.0, start_timeout=target.start_timeout)
+        yield build, target.running().pty
+    finally:
+        target.stop()
+
+
+def _session(build, pty: str):
+    from utvm.rpc import Session
+    from utvm.transport import PtyTransport
+
+    # The board's error messages travel as references into its ELF, which utvm reads as
+    # `west utvm run` does.
+    session = Session(PtyTransport(pty), reply_timeout=120.0, firmware=build.elf_path,
+                      timeouts=PATIENT_LINK)
+    return session.open(retry_timeout=2.0, start_timeout=60.0)
+
+
+@pytest.fixture
+def board(running_board):
+    """A session of utvm's host with the running board, for one test (a new session frees
+    what the last one made)."""
+    build, pty = running_board
+    session = _session(build, pty)
+    try:
         yield build, session.client
     finally:
-        link_context.__exit__(None, None, None)
+        session.close()
 
 
 def _image(build, model: str, variant: str = "aot_packed") -> tuple[object, bytes]:
@@ -187,3 +211,150 @@ def test_a_graph_executor_runs_on_loaded_code_bit_exact(board) -> None:
     with mlf:
         output = _run_loaded(client, mlf, load_image(client, data))
     assert output.tobytes() == np.load(folder / "tvm_crt_output_0.npy").tobytes()
+
+
+TVM_DRIVER = Path(__file__).with_name("tvm_loadable_driver.py")
+
+
+def _tvm_python() -> tuple[str, dict[str, str]]:
+    """TVM 0.18's Python (TVM_PY: a Python with TVM's requirements; TVM_HOME: the built TVM
+    whose python/ it imports) and the environment to run it in."""
+    tvm_py, tvm_home = os.environ.get("TVM_PY"), os.environ.get("TVM_HOME")
+    if not tvm_home or not tvm_py or not Path(tvm_py).is_file():
+        pytest.skip("TVM_HOME and TVM_PY are not set: TVM 0.18's own host cannot be run (set "
+                    "them to a built TVM 0.18 and the Python it runs with)")
+    env = dict(os.environ, PYTHONPATH=str(Path(tvm_home) / "python"))
+    probe = subprocess.run([tvm_py, "-c", "import tvm, tvm.micro; print(tvm.__version__)"],
+                           capture_output=True, text=True, check=False, env=env)
+    if probe.returncode != 0 or not probe.stdout.startswith("0.18"):
+        pytest.skip(f"TVM_PY cannot import TVM 0.18 with tvm.micro: "
+                    f"{(probe.stderr or probe.stdout).strip()[-200:]}")
+    return tvm_py, env
+
+
+@pytest.fixture(scope="module")
+def tvm_host() -> tuple[str, dict[str, str]]:
+    """Named before running_board: where TVM 0.18 cannot be run, skip before building."""
+    return _tvm_python()
+
+
+def _tvm_drives(tvm_host: tuple[str, dict[str, str]], pty: str, image: Path, kind: str,
+                mlf_dir: Path, out: Path) -> dict:
+    """A session of TVM's host with the running board."""
+    import json
+
+    tvm_py, env = tvm_host
+    result = subprocess.run([tvm_py, str(TVM_DRIVER), pty, str(image), kind, str(mlf_dir),
+                             str(mlf_dir / "input_0.npy"), str(out)],
+                            capture_output=True, text=True, timeout=900, check=False, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("model", "kind"), [("kws_ref_model", "aot"),
+                                             ("ad01_int8", "aot"),  # the largest image
+                                             ("tiny_conv_f32", "graph")])
+def test_tvm_s_own_host_uploads_loads_and_times_a_model(tvm_host, running_board,
+                                                         tmp_path: Path, model: str,
+                                                         kind: str) -> None:
+    """TVM 0.18's tvm.micro.Session: remote.upload(bytearray, "m.llext") sends the whole image
+    in one call, remote.load_module links it; the model's output is TVM's own, bit for bit,
+    and mod.time_evaluator measures on the loaded code."""
+    from utvm.loadable.edk import read_edk
+    from utvm.loadable.image import build_image
+    from utvm.mlf import open_mlf
+
+    build, pty = running_board
+    variant = "aot_packed" if kind == "aot" else "graph"
+    folder = FIXTURES_ROOT / model / variant
+    with open_mlf(folder) as mlf:
+        image = build_image(mlf, read_edk(build), build.state_dir / "llext")
+    out = tmp_path / "output.npy"
+    report = _tvm_drives(tvm_host, pty, image, kind, folder, out)
+    assert report["tvm"].startswith("0.18")
+    assert "upload_error" not in report, report
+    assert np.load(out).tobytes() == np.load(folder / "tvm_crt_output_0.npy").tobytes()
+    results = report["time_results"]
+    assert len(results) == 2 and all(seconds > 0 for seconds in results)
+    print(f"{model} ({kind}): {image.stat().st_size} bytes uploaded by TVM's host in "
+          f"{report['upload_seconds']:.2f} s; {report['timed']} {results}")
+
+
+def test_a_session_reopened_while_a_loaded_model_runs_reloads_it_without_leaking(
+        running_board) -> None:
+    """Recovery on a noisy link reopens the session mid-run; the board then frees what the
+    old session made (executors, arrays). The loaded code stays linked until the next load
+    replaces it: the redone work uploads and loads the model again, its output is right, and
+    the board's memory is where one clean run leaves it, however often that happens."""
+    from utvm.loadable.session import bytes_in_use, load_image
+    from utvm.rpc import Session
+    from utvm.rpc.framing import encode_frame
+    from utvm.rpc.recovery import run_with_recovery
+    from utvm.rpc.retry_policy import RetryState
+    from utvm.transport import PtyTransport, Transport
+
+    class ResetWhenArmed(Transport):
+        """The board's link; once armed, the ``after``-th read is a TerminateSession, as a
+        board sends when it restarts (the host then opens a new session)."""
+
+        def __init__(self, inner: Transport) -> None:
+            self.inner, self.after = inner, 0
+            self.name, self.hint, self.timeouts = inner.name, inner.hint, inner.timeouts
+
+        def _open(self) -> None:
+            self.inner.open()
+
+        def _close(self) -> None:
+            self.inner.close()
+
+        def _read(self, n: int, timeout: float | None) -> bytes:
+            if self.after > 0:
+                self.after -= 1
+                if self.after == 0:
+                    return encode_frame(b"\x00\x00\x02", lead_nop=True)
+            return self.inner.read(n, timeout)
+
+        def _write(self, data: bytes, timeout: float | None) -> None:
+            self.inner.write(data, timeout)
+
+    build, pty = running_board
+    mlf, data = _image(build, "kws_ref_model")
+    expected = np.load(FIXTURES_ROOT / "kws_ref_model" / "aot_packed" / "tvm_crt_output_0.npy")
+    link = ResetWhenArmed(PtyTransport(pty))
+    session = Session(link, reply_timeout=120.0, firmware=build.elf_path, timeouts=PATIENT_LINK)
+    session.open(retry_timeout=2.0, start_timeout=60.0)
+    try:
+        with mlf:
+            def work(client) -> bytes:
+                return _run_loaded(client, mlf, load_image(client, data)).tobytes()
+
+            assert run_with_recovery(session, work) == expected.tobytes()
+            one_model = bytes_in_use(session.client)
+            for after in (40, 60, 80):  # during the upload, the executor, the run
+                lines: list[str] = []
+                state = RetryState(report=lines.append)
+                link.after = after
+                assert run_with_recovery(session, work, state) == expected.tobytes()
+                assert state.restarts == 1, lines
+                assert bytes_in_use(session.client) == one_model
+    finally:
+        session.close()
+
+
+def test_tvm_s_own_host_is_told_the_limit_of_one_upload(tvm_host, running_board,
+                                                        tmp_path: Path) -> None:
+    """TVM's upload is one message: a file larger than the board's receive buffer gets an
+    error reply naming the limit (a reference into the firmware's ELF, which `utvm decode`
+    expands), and the board keeps serving TVM's host."""
+    from utvm.rpc.messages import MessageTable
+
+    build, pty = running_board
+    limit = int(build.kconfig()["CONFIG_UTVM_RPC_MAX_PACKET_SIZE"])
+    image = tmp_path / "big.llext"
+    image.write_bytes(bytes(limit))
+    folder = FIXTURES_ROOT / "kws_ref_model" / "aot_packed"
+    report = _tvm_drives(tvm_host, pty, image, "aot", folder, tmp_path / "output.npy")
+    error = MessageTable.from_elf(build.elf_path).expand(report["upload_error"])
+    assert f"bytes > max packet: the board receives messages of at most {limit - 3}" in error
+    assert "UTVM_RPC_MAX_PACKET_SIZE" in error
+    assert report["max_packet"] > 0

@@ -230,6 +230,7 @@ UTEST(server_answers_an_oversize_request_with_an_exception) {
   p->n += 4000;
   const host_msg_t* reply = call(p);
   CHECK(is_exception(reply, "> max packet"));
+  CHECK(is_exception(reply, "the board receives messages of at most"));
   utvm_rpc_server_stats_t stats;
   utvm_rpc_server_get_stats(srv, &stats);
   CHECK_EQ_INT(stats.oversize_frames, 1);

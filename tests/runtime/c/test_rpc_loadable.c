@@ -149,4 +149,51 @@ UTEST(loading_again_or_unloading_frees_the_previous_code) {
   CHECK(is_exception(call_str("tvm.rpc.server.load_module", "m.llext"), "no uploaded file"));
 }
 
+/* runtime.RPCTimeEvaluator(mod, name, cpu 0, number 1, repeat 1, ...) as TVM's host sends it. */
+static uint64_t time_evaluator(uint64_t mod, const char* name) {
+  uint64_t evaluator = get_global("runtime.RPCTimeEvaluator");
+  pkt_t* p = req(3);
+  p_u64(p, evaluator);
+  p_i32(p, 12);
+  p_i32(p, kTVMModuleHandle), p_i32(p, kTVMStr);
+  for (int i = 0; i < 9; i++) p_i32(p, kTVMArgInt);
+  p_i32(p, kTVMStr);
+  p_u64(p, mod);
+  p_str(p, name);
+  static const int64_t ints[9] = {1, 0, 1, 1, 0, 100, 0, 1, 0};
+  for (int i = 0; i < 9; i++) p_u64(p, (uint64_t)ints[i]);
+  p_str(p, "");
+  uint64_t handle = 0;
+  return is_call_return(call(p), kTVMPackedFuncHandle, kTVMOpaqueHandle, &handle) ? handle : 0;
+}
+
+static const host_msg_t* call_no_args(uint64_t f) {
+  pkt_t* p = req(3);
+  p_u64(p, f);
+  p_i32(p, 0);
+  return call(p);
+}
+
+/* An evaluator on loaded code would call whatever the module slot holds next (another
+ * model's function with this one's arguments): loading or unloading frees it. */
+UTEST(loading_another_image_frees_the_time_evaluators_on_the_old_one) {
+  CHECK(start());
+  for (int end = 0; end < 2; end++) {
+    CHECK(void_return(call_str_bytes("tvm.rpc.server.upload", "m.llext", "ELF!", 4)));
+    uint64_t mod = 0;
+    CHECK(is_call_return(call_str("tvm.rpc.server.load_module", "m.llext"), kTVMModuleHandle,
+                         kTVMOpaqueHandle, &mod));
+    uint64_t evaluator = time_evaluator(mod, "tvmgen_default_loaded_op");
+    CHECK(evaluator != 0);
+    CHECK(reply_code(call_no_args(evaluator)) == 4); /* kReturn: the measured times */
+    if (end == 0) {
+      CHECK(is_call_return(call_str("tvm.rpc.server.load_module", "m.llext"), kTVMModuleHandle,
+                           kTVMOpaqueHandle, NULL));
+    } else {
+      CHECK(void_return(call_no_args(get_global("utvm.loadable.Unload"))));
+    }
+    CHECK(is_exception(call_no_args(evaluator), ""));
+  }
+}
+
 UTEST_MAIN()
