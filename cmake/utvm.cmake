@@ -18,6 +18,8 @@
 #   UTVM_MODEL_<NAME>_GRAPH      graph JSON path (graph executor; empty otherwise)
 #   UTVM_MODEL_<NAME>_PARAMS     parameters file path
 #   UTVM_MODEL_<NAME>_SOURCES    the generated C sources; _GENERATED_SOURCES what it added
+#   UTVM_MODEL_<NAME>_CMSIS_NN_USED  TRUE when the generated code calls CMSIS-NN; then
+#                                _CMSIS_NN_GROUPS, _PATHS, ... say how it is built for it
 # For the C interface it also generates a small table of the model's inputs and outputs,
 # declared in <utvm/model.h>: utvm_model_<NAME>_inputs[], _outputs[], _run(). <NAME>
 # defaults to the model's module name ("default" for TVM's default).
@@ -64,6 +66,8 @@ function(_utvm_describe target mlf name module out_dir)
   if(module)
     list(APPEND args --module ${module})
   endif()
+  _utvm_cmsis_nn_args(cmsis_nn_args)
+  list(APPEND args ${cmsis_nn_args})
   execute_process(
     COMMAND ${python} ${UTVM_CMAKE_DIR}/utvm_describe.py ${args}
     RESULT_VARIABLE status OUTPUT_VARIABLE output ERROR_VARIABLE errors)
@@ -159,76 +163,79 @@ endfunction()
 # --- CMSIS-NN -------------------------------------------------------------------------------
 # Models compiled with TVM's CMSIS-NN partitioning call CMSIS-NN kernels. What they need (the
 # kernel groups, the code paths their scratch buffers were sized for) is read from the MLF by
-# python/utvm/mlf/cmsis_nn.py; CMake only applies the answer.
+# the describe step (python/utvm/mlf/cmsis_nn.py through describe.py), from the facts below
+# about the core and the CMSIS-NN sources; its answers are UTVM_DESCRIBED_CMSIS_NN_*, which
+# CMake only applies.
 
-# The core CMSIS-NN runs on in a Zephyr build, as the script's --core arguments.
+# The core CMSIS-NN runs on in a Zephyr build, as the describe step's --cmsis-nn-core arguments.
 function(_utvm_cmsis_nn_core_args out_var)
   set(args "")
   foreach(core m0 m0plus m1 m3 m4 m7 m23 m33 m35p m52 m55 m85)
     string(TOUPPER ${core} CORE)
     if(CONFIG_CPU_CORTEX_${CORE})
-      set(args --core cortex-${core})
+      set(args --cmsis-nn-core cortex-${core})
     endif()
   endforeach()
-  if(NOT args)
-    set(args --core "${CONFIG_SOC}")
+  if(NOT args AND CONFIG_SOC)
+    set(args --cmsis-nn-core "${CONFIG_SOC}")
   endif()
   if(CONFIG_CPU_CORTEX_M4 OR CONFIG_CPU_CORTEX_M7 OR CONFIG_ARMV8_M_DSP)
-    list(APPEND args --core-dsp)
+    list(APPEND args --cmsis-nn-core-dsp)
   endif()
   if(CONFIG_ARMV8_1_M_MVEI)
-    list(APPEND args --core-mve)
+    list(APPEND args --cmsis-nn-core-mve)
   endif()
   # Armv8-M mainline cores whose optional DSP extension the board's configuration leaves off;
   # UTVM_CMSIS_NN_DSP=ON says the chip has it (CMSIS-NN alone is then compiled with it).
   if(CONFIG_ARMV8_M_MAINLINE AND NOT CONFIG_ARMV8_M_DSP)
-    list(APPEND args --core-dsp-left-off)
+    list(APPEND args --cmsis-nn-core-dsp-left-off)
     if(UTVM_CMSIS_NN_DSP)
-      list(APPEND args --use-core-dsp)
+      list(APPEND args --cmsis-nn-use-core-dsp)
     endif()
   endif()
   set(${out_var} ${args} PARENT_SCOPE)
 endfunction()
 
-# Runs cmsis_nn.py for the MLF in <dir>; its answers land in UTVM_CMSIS_NN_* (parent scope).
-function(_utvm_cmsis_nn_describe target name dir tree tree_origin tree_advice)
-  _utvm_python(${target} python)
-  set(args --mlf ${dir} --cmake ${CMAKE_CURRENT_BINARY_DIR}/utvm_cmsis_nn_${name}.cmake)
+# What the describe step needs to know about CMSIS-NN for this build: the core (Zephyr builds;
+# none is the host), the source tree the model would be compiled with (Zephyr's cmsis-nn module,
+# else UTVM_CMSIS_NN_DIR), and whether to check its calls. Used only if the model calls it.
+function(_utvm_cmsis_nn_args out_var)
+  set(args "")
+  set(tree "")
   if(ZEPHYR_BASE)
-    _utvm_cmsis_nn_core_args(core_args)
-    list(APPEND args ${core_args})
+    _utvm_cmsis_nn_core_args(args)
+    if(ZEPHYR_CMSIS_NN_MODULE_DIR)
+      set(tree ${ZEPHYR_CMSIS_NN_MODULE_DIR})
+      set(origin "Zephyr's cmsis-nn module")
+      set(advice "pin the cmsis-nn project in your west.yml to revision v4.1.0 (commit 61d1bb6c4428ad730e525d0164e12df12b789985) and run `west update cmsis-nn`, or add a v4.1.0 tree that has a zephyr/module.yml naming it cmsis-nn with -DEXTRA_ZEPHYR_MODULES=<tree> (see utvm's zephyr/README.md)")
+    endif()
+  else()
+    set(tree ${UTVM_CMSIS_NN_DIR})
+    if(NOT tree AND DEFINED ENV{UTVM_CMSIS_NN_DIR})
+      set(tree $ENV{UTVM_CMSIS_NN_DIR})
+    endif()
+    if(tree)
+      get_filename_component(tree ${tree} ABSOLUTE)
+    endif()
+    set(origin "UTVM_CMSIS_NN_DIR")
+    set(advice "point UTVM_CMSIS_NN_DIR at a CMSIS-NN v4.1.0 checkout")
   endif()
   if(tree)
-    list(APPEND args --tree ${tree} --tree-origin ${tree_origin} --tree-advice ${tree_advice})
+    list(APPEND args --cmsis-nn-tree ${tree} --cmsis-nn-tree-origin ${origin}
+                     --cmsis-nn-tree-advice ${advice})
     if(UTVM_CMSIS_NN_CHECKED OR CONFIG_UTVM_CMSIS_NN_CHECKED)
-      set(shim ${CMAKE_CURRENT_BINARY_DIR}/utvm_cmsis_nn_checked_${name}.c)
-      list(APPEND args --checked-calls ${shim})
+      list(APPEND args --cmsis-nn-checked)
     endif()
   endif()
-  execute_process(
-    COMMAND ${python} ${UTVM_CMAKE_DIR}/../python/utvm/mlf/cmsis_nn.py ${args}
-    RESULT_VARIABLE result ERROR_VARIABLE error OUTPUT_QUIET)
-  if(NOT result EQUAL 0)
-    string(REGEX REPLACE "^error: " "" error "${error}")
-    string(STRIP "${error}" error)
-    _utvm_fail(${target} "${error}")
-  endif()
-  include(${CMAKE_CURRENT_BINARY_DIR}/utvm_cmsis_nn_${name}.cmake)
-  foreach(key USED FUNCTIONS GROUPS KCONFIG SOURCE_FOLDERS MCPU MLF_PATHS PATHS COMPILE_OPTIONS
-              SUMMARY WRAP)
-    set(UTVM_CMSIS_NN_${key} "${UTVM_CMSIS_NN_${key}}" PARENT_SCOPE)
-  endforeach()
-  if(UTVM_CMSIS_NN_WRAP)
-    _utvm_cmsis_nn_checked(${target} ${shim})
-  endif()
+  set(${out_var} ${args} PARENT_SCOPE)
 endfunction()
 
 # Debug option (UTVM_CMSIS_NN_CHECKED, CONFIG_UTVM_CMSIS_NN_CHECKED): the model's CMSIS-NN
-# calls go through generated wrappers (the linker's --wrap), so that a failing kernel fails
-# the inference with its name and status instead of passing for success.
-function(_utvm_cmsis_nn_checked target shim)
-  target_sources(${target} PRIVATE ${shim})
-  foreach(symbol ${UTVM_CMSIS_NN_WRAP})
+# calls go through generated wrappers (the linker's --wrap; the describe step wrote them among
+# the generated sources), so that a failing kernel fails the inference with its name and
+# status instead of passing for success.
+function(_utvm_cmsis_nn_checked target)
+  foreach(symbol ${UTVM_DESCRIBED_CMSIS_NN_WRAP})
     if(ZEPHYR_BASE)
       zephyr_link_libraries(-Wl,--wrap=${symbol})
     else()
@@ -236,20 +243,20 @@ function(_utvm_cmsis_nn_checked target shim)
     endif()
   endforeach()
   message(STATUS "utvm_add_model(${target}): CMSIS-NN failures fail the inference "
-                 "(checked calls: ${shim})")
+                 "(checked calls: ${UTVM_DESCRIBED_CMSIS_NN_CHECKED_SOURCE})")
 endfunction()
 
 # Host and plain CMake builds: compile CMSIS-NN's portable C code from <tree>.
 function(_utvm_cmsis_nn_host target name tree)
   if(NOT tree)
-    list(JOIN UTVM_CMSIS_NN_FUNCTIONS ", " calls)
+    list(JOIN UTVM_DESCRIBED_CMSIS_NN_FUNCTIONS ", " calls)
     _utvm_fail(${target} "the model's generated code calls CMSIS-NN (${calls}) and no CMSIS-NN "
                          "source tree is known: set UTVM_CMSIS_NN_DIR (CMake variable or "
                          "environment) to a CMSIS-NN v4.1.0 checkout "
                          "(github.com/ARM-software/CMSIS-NN, tag v4.1.0)")
   endif()
   set(sources "")
-  foreach(folder ${UTVM_CMSIS_NN_SOURCE_FOLDERS})
+  foreach(folder ${UTVM_DESCRIBED_CMSIS_NN_SOURCE_FOLDERS})
     file(GLOB folder_sources ${tree}/Source/${folder}/*.c)
     list(APPEND sources ${folder_sources})
   endforeach()
@@ -258,17 +265,18 @@ function(_utvm_cmsis_nn_host target name tree)
   target_include_directories(${lib} PUBLIC ${tree}/Include)
   # CMSIS-NN v4.1.0 uses int32_t & co. without including <stdint.h> when not built for Arm.
   # It is not ours to lint, and like generated code it gets ASan but not UBSan.
-  target_compile_options(${lib} PRIVATE -include stdint.h -w ${UTVM_CMSIS_NN_COMPILE_OPTIONS})
+  target_compile_options(${lib} PRIVATE -include stdint.h -w
+                         ${UTVM_DESCRIBED_CMSIS_NN_COMPILE_OPTIONS})
   if(UTVM_SANITIZE)
     target_compile_options(${lib} PRIVATE -fno-sanitize=undefined)
   endif()
   target_link_libraries(${target} PRIVATE ${lib})
-  message(STATUS "utvm_add_model(${target}): ${UTVM_CMSIS_NN_SUMMARY}, from ${tree}")
+  message(STATUS "utvm_add_model(${target}): ${UTVM_DESCRIBED_CMSIS_NN_SUMMARY}, from ${tree}")
 endfunction()
 
 # Zephyr builds: Zephyr's cmsis-nn module, with exactly the kernel groups the model calls.
 function(_utvm_cmsis_nn_zephyr target)
-  list(JOIN UTVM_CMSIS_NN_FUNCTIONS ", " calls)
+  list(JOIN UTVM_DESCRIBED_CMSIS_NN_FUNCTIONS ", " calls)
   # Zephyr's CONFIG_CMSIS_NN selects CONFIG_CMSIS_DSP: both modules must be there.
   set(absent "")
   foreach(module cmsis-nn cmsis-dsp)
@@ -290,7 +298,7 @@ function(_utvm_cmsis_nn_zephyr target)
       "v4.1.0, see utvm's zephyr/README.md) and `west update ${projects}`")
   endif()
   set(missing "")
-  foreach(symbol ${UTVM_CMSIS_NN_KCONFIG})
+  foreach(symbol ${UTVM_DESCRIBED_CMSIS_NN_KCONFIG})
     if(NOT CONFIG_${symbol})
       string(APPEND missing "\n  CONFIG_${symbol}=y")
     endif()
@@ -300,7 +308,7 @@ function(_utvm_cmsis_nn_zephyr target)
                          "prj.conf:${missing}\n(`west utvm build` sets them itself)")
   endif()
   # Zephyr's module compiles CMSIS-NN for the board's core; the model may need less.
-  if(UTVM_CMSIS_NN_COMPILE_OPTIONS)
+  if(UTVM_DESCRIBED_CMSIS_NN_COMPILE_OPTIONS)
     get_property(libs GLOBAL PROPERTY ZEPHYR_LIBS)
     set(found "")
     foreach(lib ${libs})
@@ -310,7 +318,7 @@ function(_utvm_cmsis_nn_zephyr target)
         # -mcpu given here is the one that counts.
         get_target_property(lib_sources ${lib} SOURCES)
         set_source_files_properties(${lib_sources} TARGET_DIRECTORY ${lib} PROPERTIES
-                                    COMPILE_OPTIONS "${UTVM_CMSIS_NN_COMPILE_OPTIONS}")
+                                    COMPILE_OPTIONS "${UTVM_DESCRIBED_CMSIS_NN_COMPILE_OPTIONS}")
         set(found ${lib})
       endif()
     endforeach()
@@ -319,43 +327,22 @@ function(_utvm_cmsis_nn_zephyr target)
                            "(from ${ZEPHYR_CMSIS_NN_CMAKE_DIR}) to build it for this model")
     endif()
   endif()
-  message(STATUS "utvm_add_model(${target}): ${UTVM_CMSIS_NN_SUMMARY}, from "
+  message(STATUS "utvm_add_model(${target}): ${UTVM_DESCRIBED_CMSIS_NN_SUMMARY}, from "
                  "${ZEPHYR_CMSIS_NN_MODULE_DIR}")
 endfunction()
 
 # Links CMSIS-NN into <target> when the model's generated code calls it.
-function(_utvm_cmsis_nn target name dir sources)
-  set(uses_cmsis_nn FALSE)
-  foreach(src ${sources})
-    file(STRINGS ${src} includes LIMIT_COUNT 1 REGEX "#[ \t]*include[ \t]*[<\"]arm_nnfunctions\\.h")
-    if(includes)
-      set(uses_cmsis_nn TRUE)
-    endif()
-  endforeach()
-  if(NOT uses_cmsis_nn)
+function(_utvm_cmsis_nn target name)
+  if(NOT UTVM_DESCRIBED_CMSIS_NN_USED)
     return()
   endif()
+  if(UTVM_DESCRIBED_CMSIS_NN_WRAP)
+    _utvm_cmsis_nn_checked(${target})
+  endif()
   if(ZEPHYR_BASE)
-    # The tree is checked only once the module is known to be there.
-    if(ZEPHYR_CMSIS_NN_MODULE_DIR)
-      _utvm_cmsis_nn_describe(${target} ${name} ${dir} ${ZEPHYR_CMSIS_NN_MODULE_DIR}
-        "Zephyr's cmsis-nn module"
-        "pin the cmsis-nn project in your west.yml to revision v4.1.0 (commit 61d1bb6c4428ad730e525d0164e12df12b789985) and run `west update cmsis-nn`, or add a v4.1.0 tree that has a zephyr/module.yml naming it cmsis-nn with -DEXTRA_ZEPHYR_MODULES=<tree> (see utvm's zephyr/README.md)")
-    else()
-      _utvm_cmsis_nn_describe(${target} ${name} ${dir} "" "" "")
-    endif()
     _utvm_cmsis_nn_zephyr(${target})
   else()
-    set(tree ${UTVM_CMSIS_NN_DIR})
-    if(NOT tree AND DEFINED ENV{UTVM_CMSIS_NN_DIR})
-      set(tree $ENV{UTVM_CMSIS_NN_DIR})
-    endif()
-    if(tree)
-      get_filename_component(tree ${tree} ABSOLUTE)
-    endif()
-    _utvm_cmsis_nn_describe(${target} ${name} ${dir} "${tree}" "UTVM_CMSIS_NN_DIR"
-                            "point UTVM_CMSIS_NN_DIR at a CMSIS-NN v4.1.0 checkout")
-    _utvm_cmsis_nn_host(${target} ${name} "${tree}")
+    _utvm_cmsis_nn_host(${target} ${name} "${UTVM_DESCRIBED_CMSIS_NN_TREE}")
   endif()
 endfunction()
 
@@ -393,7 +380,7 @@ function(utvm_add_model target)
     list(APPEND generated_options -fno-sanitize=undefined)
   endif()
   set_source_files_properties(${sources} PROPERTIES COMPILE_OPTIONS "${generated_options}")
-  _utvm_cmsis_nn(${target} ${ARG_NAME} ${dir} "${sources}")
+  _utvm_cmsis_nn(${target} ${ARG_NAME})
   if(ZEPHYR_BASE)
     _utvm_zephyr_checks(${target} ${executor} ${interface} "${sources}")
   else()

@@ -24,9 +24,9 @@ from utvm.mlf.cmsis_nn import (
     detect,
     detect_in_mlf,
     kernel_group,
-    main,
     paths_for_target,
 )
+from utvm.mlf.describe import main as describe_main
 
 CMSIS_NN_FIXTURES = CMSIS_NN_FIXTURES_ROOT.resolve()
 
@@ -194,28 +194,37 @@ def test_the_real_trees() -> None:
         assert len(check_source_tree(zephyr_tree)) == 2
 
 
-def test_cli_writes_the_cmake_answers(tmp_path: Path) -> None:
+def test_describe_step_writes_the_cmake_answers(tmp_path: Path) -> None:
+    """utvm_add_model()'s one MLF reader (utvm.mlf.describe) says what CMSIS-NN needs."""
     variant = CMSIS_NN_FIXTURES / "kws_ref_model" / "cmsis_nn"
     if not variant.is_dir():
         pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
-    out = tmp_path / "cmsis.cmake"
-    assert main(["--mlf", str(variant), "--cmake", str(out), "--core", "cortex-m4",
-                 "--core-dsp"]) == 0
-    text = out.read_text()
-    assert 'set(UTVM_CMSIS_NN_USED "TRUE")' in text
-    assert 'set(UTVM_CMSIS_NN_COMPILE_OPTIONS "-U__ARM_FEATURE_DSP")' in text
-    assert '"CMSIS_NN_POOLING"' in text
+    assert describe_main(["--mlf", str(variant), "--out-dir", str(tmp_path),
+                          "--cmsis-nn-core", "cortex-m4", "--cmsis-nn-core-dsp"]) == 0
+    text = (tmp_path / "model.cmake").read_text()
+    assert "set(UTVM_DESCRIBED_CMSIS_NN_USED [=[TRUE]=])" in text
+    assert "set(UTVM_DESCRIBED_CMSIS_NN_COMPILE_OPTIONS [=[-U__ARM_FEATURE_DSP]=])" in text
+    assert "[=[CMSIS_NN_POOLING]=]" in text
 
 
-def test_cli_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_model_without_cmsis_nn_is_described_as_not_using_it(tmp_path: Path) -> None:
+    plain = REPO_ROOT / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
+    assert describe_main(["--mlf", str(plain), "--out-dir", str(tmp_path)]) == 0
+    text = (tmp_path / "model.cmake").read_text()
+    assert "set(UTVM_DESCRIBED_CMSIS_NN_USED [=[FALSE]=])" in text
+    assert "CMSIS_NN_FUNCTIONS" not in text
+
+
+def test_describe_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     variant = CMSIS_NN_FIXTURES / "kws_ref_model" / "cmsis_nn_cortex_m4"
     if not variant.is_dir():
         pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
-    out = tmp_path / "cmsis.cmake"
-    assert main(["--mlf", str(variant), "--cmake", str(out), "--core", "cortex-m3"]) == 1
+    assert describe_main(["--mlf", str(variant), "--out-dir", str(tmp_path),
+                          "--cmsis-nn-core", "cortex-m3"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
-    assert not out.exists()  # nothing half-written
+    assert "compiled for cortex-m4" in err
+    assert not (tmp_path / "model.cmake").exists()  # nothing half-written
 
 
 def test_plain_cmake_app_without_cmsis_nn_dir_says_what_to_set(tmp_path: Path) -> None:
@@ -267,9 +276,9 @@ def test_cli_compiles_cmsis_nn_alone_with_the_cores_dsp(tmp_path: Path) -> None:
     variant = CMSIS_NN_FIXTURES / "kws_ref_model" / "cmsis_nn_cortex_m4"
     if not variant.is_dir():
         pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
-    out = tmp_path / "cmsis.cmake"
-    assert main(["--mlf", str(variant), "--cmake", str(out), "--core", "cortex-m33",
-                 "--core-dsp-left-off", "--use-core-dsp"]) == 0
-    text = out.read_text()
-    assert 'set(UTVM_CMSIS_NN_COMPILE_OPTIONS "-mcpu=cortex-m33")' in text
-    assert 'set(UTVM_CMSIS_NN_PATHS "dsp")' in text
+    assert describe_main(["--mlf", str(variant), "--out-dir", str(tmp_path),
+                          "--cmsis-nn-core", "cortex-m33", "--cmsis-nn-core-dsp-left-off",
+                          "--cmsis-nn-use-core-dsp"]) == 0
+    text = (tmp_path / "model.cmake").read_text()
+    assert "set(UTVM_DESCRIBED_CMSIS_NN_COMPILE_OPTIONS [=[-mcpu=cortex-m33]=])" in text
+    assert "set(UTVM_DESCRIBED_CMSIS_NN_PATHS [=[dsp]=])" in text

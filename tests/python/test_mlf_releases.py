@@ -264,6 +264,37 @@ def test_versions_no_release_of_microtvm_wrote_are_refused_naming_the_writer(
     assert f"it comes from {writer}" in " ".join(cmake.stderr.split())
 
 
+@pytest.mark.parametrize(("release", "writer"), [
+    ("0.8", "this MLF version 5 export comes from TVM 0.8"),
+    ("0.9", "this MLF version 7 export comes from TVM 0.9 or 0.10"),
+])
+def test_what_an_old_release_left_out_is_refused_naming_the_release(
+    release: str, writer: str, tmp_path: Path
+) -> None:
+    """An output whose dtype no file states (metadata.json before TVM 0.11 lists none, the
+    Relay text has no result type, the code passes void*): the message says which release
+    wrote the export, what it lacks and which TVM writes it, in `utvm info` and CMake."""
+    mlf = release_mlf(tmp_path, release)
+    code = mlf / "codegen" / "host" / "src" / "default_lib0.c"
+    code.write_text(code.read_text().replace("int8_t* ", "void* "))
+    for relay in (mlf / "src").iterdir():
+        relay.write_text(re.sub(r"\) -> Tensor\[[^\]]*\]", ")", relay.read_text()))
+    proc = utvm("info", str(mlf))
+    assert proc.returncode != 0
+    (error,) = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: cannot tell the dtype of output 'output':")
+    assert "metadata.json lists no per-tensor dtypes" in error
+    assert f"({writer}; TVM 0.11 was the first to list them)" in error
+    assert "Export the model with TVM 0.11 or later." in error
+    cmake = subprocess.run(
+        [cmake_exe(), "-S", str(APP), "-B", str(tmp_path / "build"), f"-DUTVM_TEST_MLF={mlf}",
+         f"-DPython3_EXECUTABLE={sys.executable}"],
+        capture_output=True, text=True, check=False,
+    )
+    assert cmake.returncode != 0
+    assert writer in " ".join(cmake.stderr.split())
+
+
 # ----------------------------------------------------------------------------------------
 # Output shapes of a TVM 0.18 C-interface export with two outputs of different dtypes
 
@@ -362,6 +393,36 @@ def test_names_tvm_sanitizes_run_on_every_board(board: str, tmp_path: Path) -> N
                 "--output-dir", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     expected = np.load(TVM_018 / "tvm_crt_output_0.npy")
+    assert np.load(tmp_path / "out" / "output_0.npy").tobytes() == expected.tobytes()
+
+
+TVM_018_GRAPH = TVM_018.parent / "graph"
+
+
+@pytest.mark.skipif(not TVM_018_GRAPH.is_dir(), reason="TVM 0.18 fixtures not found")
+@pytest.mark.parametrize("board", ["host", "host-runner"])
+def test_graph_input_named_like_a_tensorflow_tensor_runs(board: str, tmp_path: Path) -> None:
+    """The graph executor: TVM keeps ``serving_default_input:0`` in metadata.json, the graph
+    JSON and Relay alike; the input is set by that name, over RPC and in the host runner."""
+    mlf = tmp_path / "renamed_graph"
+    shutil.copytree(TVM_018_GRAPH, mlf)
+    metadata = json.loads((mlf / "metadata.json").read_text())
+    main = metadata["modules"]["default"]["memory"]["functions"]["main"][0]
+    main["inputs"] = {"serving_default_input:0": main["inputs"].pop("input")}
+    (mlf / "metadata.json").write_text(json.dumps(metadata))
+    graph_path = mlf / "executor-config" / "graph" / "default.graph"
+    graph = json.loads(graph_path.read_text())
+    (node,) = [n for n in graph["nodes"] if n["name"] == "input"]
+    node["name"] = "serving_default_input:0"
+    graph_path.write_text(json.dumps(graph))
+    relay = mlf / "src" / "default.relay"
+    relay.write_text(re.sub(r"%input\b", "%serving_default_input:0", relay.read_text()))
+    info = json.loads(utvm("info", "--json", str(mlf)).stdout)
+    assert [t["name"] for t in info["inputs"]] == ["serving_default_input:0"]
+    proc = utvm("run", str(mlf), "--board", board, "--input", str(mlf / "input_0.npy"),
+                "--output-dir", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    expected = np.load(mlf / "tvm_crt_output_0.npy")
     assert np.load(tmp_path / "out" / "output_0.npy").tobytes() == expected.tobytes()
 
 

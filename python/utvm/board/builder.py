@@ -40,8 +40,9 @@ from utvm.board.cmake_cache import read_cmake_cache
 from utvm.board.memory_fit import check_fit
 from utvm.board.model_source import MlfSource, ModelSource, TvmModelSource, source_from_record
 from utvm.board.model_stage import StageReport, stage_model
+from utvm.board.qemu_machine import qemu_extra_flags
 from utvm.board.state import BUILD_RECORD, read_record, write_record
-from utvm.board.targets import QEMU_PTY_FLAGS, board_looks_like_qemu
+from utvm.board.targets import board_looks_like_qemu
 from utvm.board.zephyr_env import West, failure_message, require_zephyr
 from utvm.errors import UtvmError
 from utvm.mlf.cmsis_nn import detect as detect_cmsis_nn
@@ -117,7 +118,8 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
     if source is not None:
         stage, model_label = _bring_model_in(source, app, state_dir, definitions, stream)
     if board_looks_like_qemu(board, existing):
-        definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
+        qemu = qemu_extra_flags(app.host_driven, existing.app_dir if existing else None)
+        definitions["QEMU_EXTRA_FLAGS"] = qemu.flags
     if loadable:
         definitions["EXTRA_CONF_FILE"] = LOADABLE_CONF
 
@@ -130,12 +132,13 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
                                                request.west_args, cmake_only=True),
                         board, stream)
         configured = read_build(build_dir)
-        if not board_looks_like_qemu(board, existing) and board_looks_like_qemu(board,
-                                                                                configured):
-            # Only configuring showed that this board runs in QEMU: give its RPC UART a PTY.
-            definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
-            print("utvm: this board runs in QEMU; configuring again to give its second UART "
-                  "a pseudo-terminal", file=stream, flush=True)
+        qemu = qemu_extra_flags(app.host_driven, configured.app_dir)
+        if board_looks_like_qemu(board, configured) and \
+                definitions.get("QEMU_EXTRA_FLAGS") != qemu.flags:
+            # Only configuring showed that this board runs in QEMU, or what QEMU runs.
+            definitions["QEMU_EXTRA_FLAGS"] = qemu.flags
+            print(f"utvm: this board runs in QEMU; configuring again with {qemu.describe()}",
+                  file=stream, flush=True)
             _run_west_build(west, _west_build_args(build_dir, board, app, definitions, True,
                                                    request.west_args, cmake_only=True),
                             board, stream)

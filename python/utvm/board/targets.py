@@ -5,7 +5,7 @@
   results, runs in the foreground instead).
 - `QemuTarget`: QEMU boards run under `west build -t run`; the build gives the RPC UART
   (the board's second UART) a pseudo-terminal and QEMU instruction counting through
-  QEMU_EXTRA_FLAGS.
+  QEMU_EXTRA_FLAGS (`qemu_machine`: not where QEMU runs another core too).
 - `EmulatedBoardTarget`: a board Zephyr cannot flash but QEMU emulates under its name
   (mps2/an386): utvm runs QEMU itself, set up the same way.
 - `HardwareTarget`: `west flash`; the link is the serial port from --port, or the one
@@ -27,6 +27,7 @@ from typing import TextIO
 
 from utvm.board.build_dir import ZephyrBuild
 from utvm.board.devicetree import RpcUart, rpc_uart
+from utvm.board.qemu_machine import QEMU_ICOUNT_FLAGS, other_cpus, qemu_run_command
 from utvm.board.runners import read_runners
 from utvm.board.serial_ports import PortLister, find_port, list_serial_ports
 from utvm.board.simulator import (
@@ -48,11 +49,6 @@ from utvm.device_text import EscapedStream
 from utvm.errors import UtvmError
 from utvm.transport import PtyTransport, SerialTransport, TcpTransport, Transport
 
-# CMake list for QEMU_EXTRA_FLAGS: one more serial port, on a pseudo-terminal (the RPC UART),
-# and instruction counting with 1 ns of board time per instruction, so that the board's timer
-# gives deterministic instruction counts (it comes after the board's own -icount and wins).
-QEMU_ICOUNT_FLAGS = "-icount;shift=0,align=off,sleep=off"
-QEMU_PTY_FLAGS = "-serial;pty;" + QEMU_ICOUNT_FLAGS
 DEFAULT_BAUD = 115200
 SIMULATOR_LOG = "simulator.log"
 
@@ -288,6 +284,12 @@ class QemuTarget(SimulatedTarget):
 
     def time_note(self, seconds: float) -> str:
         shift = self.icount_shift()
+        command = qemu_run_command(self.build.app_dir)
+        others = other_cpus(command) if command is not None else None
+        if others is not None:
+            return (f"QEMU runs {others} here, and its clock advances with every CPU's "
+                    "instructions: the time is neither this CPU's instructions nor a real "
+                    "board's time")
         if shift is None:
             return ("QEMU's clock follows this computer's here (no -icount): the time is how "
                     "long emulating took, not how long a real board would take")

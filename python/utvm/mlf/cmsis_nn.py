@@ -14,26 +14,20 @@ too-small buffers; the kernels fail and TVM's generated status check (``switch (
 reports success with wrong outputs. ``build_plan()`` therefore builds CMSIS-NN for what the
 MLF was made for, and refuses a core that lacks what the MLF needs.
 
-This module only reads files (standard library only): ``cmake/utvm.cmake`` runs it as a
-script while configuring (``python3 cmsis_nn.py --mlf <dir> --cmake <out>``), so it must
-not import the rest of ``utvm.mlf``.
+``cmake/utvm.cmake`` learns all of this from the describe step (``utvm.mlf.describe``, its
+``cmsis_nn_needs`` generator), which reads the MLF once with the same reader as ``utvm``.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script by CMake: utvm is on PYTHONPATH
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from utvm.errors import UtvmError
+from utvm.mlf.loader import open_mlf
 
 HEADER = "arm_nnfunctions.h"
 _INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]arm_nnfunctions\.h[">]', re.M)
@@ -234,21 +228,9 @@ def detect(c_sources: Iterable[Path], targets: Sequence[str]) -> CmsisNnUse | No
 
 
 def detect_in_mlf(root: Path) -> CmsisNnUse | None:
-    """``detect()`` for an unpacked MLF folder, reading only metadata.json and the C."""
-    return detect(sorted((root / "codegen" / "host" / "src").glob("*.c")), _mlf_targets(root))
-
-
-def _mlf_targets(root: Path) -> list[str]:
-    try:
-        metadata = json.loads((root / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UtvmError(f"cannot read {root / 'metadata.json'}: {exc}") from exc
-    entries = list(metadata.get("modules", {}).values()) or [metadata]
-    targets: list[str] = []
-    for entry in entries:
-        target = entry.get("target", [])
-        targets += [str(t) for t in (target.values() if isinstance(target, dict) else target)]
-    return targets
+    """``detect()`` for an MLF folder or archive, read with the one MLF reader."""
+    with open_mlf(root) as library:
+        return detect(library.c_sources, library.targets)
 
 
 def build_plan(use: CmsisNnUse, core: Core | None) -> BuildPlan:
@@ -421,92 +403,69 @@ def checked_calls(use: CmsisNnUse, tree: Path) -> tuple[str, tuple[str, ...]]:
     return text, tuple(wrapped)
 
 
-# --- Command line, for cmake/utvm.cmake -------------------------------------------------------
+# --- What utvm_add_model() applies (the describe step's CMSIS-NN generator) ----------------
 
 
-def cmake_fragment(use: CmsisNnUse | None, plan: BuildPlan | None,
-                   wrapped: Sequence[str] = ()) -> str:
-    """``set(UTVM_CMSIS_NN_<KEY> ...)`` lines for utvm_add_model()."""
-    values: dict[str, str | Sequence[str]] = {"USED": "FALSE"}
-    if use is not None and plan is not None:
-        values = {
-            "USED": "TRUE",
-            "FUNCTIONS": use.functions,
-            "GROUPS": use.groups,
-            "KCONFIG": use.kconfig_symbols,
-            "SOURCE_FOLDERS": use.source_folders,
-            "MCPU": use.mcpu or "",
-            "MLF_PATHS": use.paths,
-            "PATHS": plan.paths,
-            "COMPILE_OPTIONS": plan.compile_options,
-            "SUMMARY": plan.summary,
-            "WRAP": wrapped,
-        }
-    lines = ["# Written by utvm/mlf/cmsis_nn.py: what this model needs from CMSIS-NN."]
-    for key, value in values.items():
-        items = [value] if isinstance(value, str) else list(value)
-        quoted = " ".join('"' + item.replace("\\", "/").replace('"', '\\"') + '"'
-                          for item in items)
-        lines.append(f"set(UTVM_CMSIS_NN_{key} {quoted})")
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True)
+class CmsisNnBuild:
+    """Where the build runs CMSIS-NN and takes it from, as ``cmake/utvm.cmake`` tells the
+    describe step (utvm.mlf.describe)."""
+
+    core: str | None = None  # the board's core as in -mcpu; None for the host
+    core_dsp: bool = False  # the core has the DSP extension
+    core_mve: bool = False  # the core has MVE (Helium)
+    core_dsp_left_off: bool = False  # optional DSP extension the build leaves off
+    use_core_dsp: bool = False  # UTVM_CMSIS_NN_DSP=ON: compile CMSIS-NN with it anyway
+    tree: Path | None = None  # the CMSIS-NN source tree, checked against TVM 0.18's calls
+    tree_origin: str = "CMSIS-NN"  # where the tree came from, for messages
+    tree_advice: str = ""  # how to get a fitting tree there
+    checked: bool = False  # UTVM_CMSIS_NN_CHECKED: wrap the calls so failures fail the run
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Tell utvm_add_model() what an MLF needs from CMSIS-NN.")
-    parser.add_argument("--mlf", required=True, type=Path, help="unpacked MLF folder")
-    parser.add_argument("--cmake", required=True, type=Path, help="CMake fragment to write")
-    parser.add_argument("--core", help="the board's core (as in -mcpu); omit for the host")
-    parser.add_argument("--core-dsp", action="store_true", help="the core has DSP")
-    parser.add_argument("--core-mve", action="store_true", help="the core has MVE")
-    parser.add_argument("--core-dsp-left-off", action="store_true",
-                        help="the core's DSP extension is optional and the build leaves it off")
-    parser.add_argument("--use-core-dsp", action="store_true",
-                        help="with --core-dsp-left-off: compile CMSIS-NN with the DSP anyway")
-    parser.add_argument("--tree", type=Path, help="CMSIS-NN source tree to check")
-    parser.add_argument("--tree-origin", default="CMSIS-NN", help="where --tree came from")
-    parser.add_argument("--tree-advice", default="", help="how to get a fitting tree there")
-    parser.add_argument("--checked-calls", type=Path,
-                        help="write the C wrappers that make CMSIS-NN failures fail the run")
-    args = parser.parse_args(argv)
-    try:
-        use = detect_in_mlf(args.mlf)
-        plan = None
-        if use is not None:
-            core = None
-            if args.core:
-                forced = args.core_dsp_left_off and args.use_core_dsp
-                core = Core(args.core, args.core_dsp or args.core_mve or forced, args.core_mve,
-                            args.core_dsp_left_off and not forced)
-            plan = build_plan(use, core)
-            if core is not None and args.core_dsp_left_off and args.use_core_dsp:
-                # The toolchain flags say +nodsp: CMSIS-NN alone is compiled for the full core.
-                plan = dataclasses.replace(
-                    plan, compile_options=(f"-mcpu={core.name}", *plan.compile_options),
-                    summary=plan.summary + " (the core's DSP extension, which the rest of "
-                    "this build leaves off: UTVM_CMSIS_NN_DSP)")
-            if args.tree is not None:
-                require_fitting_tree(args.tree, args.tree_origin, args.tree_advice)
-        wrapped: tuple[str, ...] = ()
-        if use is not None and args.checked_calls is not None:
-            if args.tree is None:
-                raise UtvmError("checked CMSIS-NN calls need the CMSIS-NN source tree (--tree)")
-            shim, wrapped = checked_calls(use, args.tree)
-            _write_if_changed(args.checked_calls, shim)
-        text = cmake_fragment(use, plan, wrapped)
-    except UtvmError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    _write_if_changed(args.cmake, text)
-    return 0
+def plan_for_build(use: CmsisNnUse, build: CmsisNnBuild) -> BuildPlan:
+    """``build_plan()`` for the build's core; with ``use_core_dsp`` on a core whose DSP the
+    build leaves off, CMSIS-NN alone is compiled for the full core."""
+    if build.core is None:
+        return build_plan(use, None)
+    forced = build.core_dsp_left_off and build.use_core_dsp
+    core = Core(build.core, build.core_dsp or build.core_mve or forced, build.core_mve,
+                build.core_dsp_left_off and not forced)
+    plan = build_plan(use, core)
+    if forced:
+        # The toolchain flags say +nodsp: CMSIS-NN alone is compiled for the full core.
+        plan = dataclasses.replace(
+            plan, compile_options=(f"-mcpu={core.name}", *plan.compile_options),
+            summary=plan.summary + " (the core's DSP extension, which the rest of this build "
+            "leaves off: UTVM_CMSIS_NN_DSP)")
+    return plan
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    """Unchanged files keep their time stamp, so a reconfigure rebuilds nothing."""
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def cmake_values(use: CmsisNnUse | None, build: CmsisNnBuild,
+                 ) -> tuple[dict[str, str | list[str]], str | None]:
+    """The CMSIS_NN_<KEY> values utvm_add_model() applies, and the C source of the checked
+    calls (None unless asked for). UtvmError when the build cannot run the model's calls."""
+    if use is None:
+        return {"USED": "FALSE"}, None
+    plan = plan_for_build(use, build)
+    if build.tree is not None:
+        require_fitting_tree(build.tree, build.tree_origin, build.tree_advice)
+    shim, wrapped = None, ()
+    if build.checked:
+        if build.tree is None:
+            raise UtvmError("checked CMSIS-NN calls need the CMSIS-NN source tree")
+        shim, wrapped = checked_calls(use, build.tree)
+    values: dict[str, str | list[str]] = {
+        "USED": "TRUE",
+        "FUNCTIONS": list(use.functions),
+        "GROUPS": list(use.groups),
+        "KCONFIG": list(use.kconfig_symbols),
+        "SOURCE_FOLDERS": list(use.source_folders),
+        "MCPU": use.mcpu or "",
+        "MLF_PATHS": use.paths,
+        "PATHS": plan.paths,
+        "COMPILE_OPTIONS": list(plan.compile_options),
+        "SUMMARY": plan.summary,
+        "TREE": "" if build.tree is None else build.tree.as_posix(),
+        "WRAP": list(wrapped),
+    }
+    return values, shim

@@ -8,15 +8,18 @@ configures, so CMake and ``utvm info``/``utvm run`` read every MLF version the s
   includes (executor, interface, module, sources, sizes, ...), and
   ``UTVM_DESCRIBED_VARIABLES``, the list of every <KEY>, which it sets in its caller's scope;
 * generated C for the application (the C-interface tables of ``<utvm/model.h>``, the
-  operator signature table of ``<utvm/signatures.h>``), listed in
-  ``UTVM_DESCRIBED_GENERATED_SOURCES``.
+  operator signature table of ``<utvm/signatures.h>``, the checked CMSIS-NN calls), listed
+  in ``UTVM_DESCRIBED_GENERATED_SOURCES``;
+* what the model needs from CMSIS-NN on the build's core (``UTVM_DESCRIBED_CMSIS_NN_*``),
+  from the ``--cmsis-nn-*`` facts CMake gives about the core and the CMSIS-NN sources.
 
 Each entry of ``GENERATORS`` is one function that adds variables or files to a
 ``Description``; adding what CMake should learn about a model is one more function there.
 Files are rewritten only when their content changes, so a reconfigure rebuilds nothing.
 
 Usage: ``python -m utvm.mlf.describe --mlf <dir or tar> --out-dir <dir> [--name <NAME>]
-[--module <module>]``. Failures print one ``error:`` line on stderr and exit 1.
+[--module <module>] [--cmsis-nn-* ...]`` (``--help`` lists them). Failures print one
+``error:`` line on stderr and exit 1.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from utvm.mlf.archive import is_tar_archive
 from utvm.mlf.arm_code import find_arm_code, where_it_runs
 from utvm.mlf.c_interface import generate_c_interface
 from utvm.mlf.c_sources import sanitize_name
+from utvm.mlf.cmsis_nn import CmsisNnBuild, cmake_values, detect
 from utvm.mlf.loader import open_mlf
 from utvm.mlf.model import ModelLibrary
 from utvm.mlf.signatures import signature_source
@@ -50,6 +54,7 @@ class Description:
     name: str  # utvm_add_model(... NAME <name>): names the generated tables
     out_dir: Path
     given_path: Path  # the MLF as the user named it (an archive, not its extracted copy)
+    cmsis_nn: CmsisNnBuild = field(default_factory=CmsisNnBuild)  # the build's core, sources
     variables: dict[str, str | list[str]] = field(default_factory=dict)
     generated_sources: list[Path] = field(default_factory=list)
 
@@ -118,13 +123,28 @@ def operator_signatures(description: Description) -> None:
     )
 
 
+def cmsis_nn_needs(description: Description) -> None:
+    """CMSIS_NN_*: the kernel groups the generated code calls, how CMSIS-NN is compiled for the
+    build's core (the code TVM sized its buffers for), the source tree checked against TVM
+    0.18's calls; with checked calls, utvm_cmsis_nn_checked_<name>.c (the --wrap wrappers)."""
+    library = description.library
+    values, shim = cmake_values(detect(library.c_sources, library.targets),
+                                description.cmsis_nn)
+    for key, value in values.items():
+        description.variables[f"CMSIS_NN_{key}"] = value
+    if shim is not None:
+        path = description.write_file(f"utvm_cmsis_nn_checked_{description.name}.c", shim)
+        description.generated_sources.append(path)
+        description.variables["CMSIS_NN_CHECKED_SOURCE"] = path.as_posix()
+
+
 GENERATORS: list[Generator] = [model_variables, c_interface_tables, arm_only_code,
-                               operator_signatures]
+                               operator_signatures, cmsis_nn_needs]
 
 
 def describe(
     mlf: Path, name: str | None, out_dir: Path, module: str | None = None,
-    generators: list[Generator] | None = None,
+    generators: list[Generator] | None = None, cmsis_nn: CmsisNnBuild | None = None,
 ) -> Path:
     """Run every generator for the MLF at ``mlf``; return the path of the CMake fragment.
 
@@ -138,7 +158,7 @@ def describe(
                 f"utvm_add_model(... NAME {name}): the name becomes part of C symbols "
                 "(utvm_model_<NAME>_run); use letters, digits and '_' only."
             )
-        description = Description(library, name, out_dir, mlf)
+        description = Description(library, name, out_dir, mlf, cmsis_nn or CmsisNnBuild())
         description.variables["NAME"] = name
         for generator in GENERATORS if generators is None else generators:
             generator(description)
@@ -204,9 +224,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", help="NAME given to utvm_add_model() (default: the module's)")
     parser.add_argument("--out-dir", required=True, type=Path, help="where to write")
     parser.add_argument("--module", help="module to use when the MLF holds several")
+    cmsis = parser.add_argument_group("CMSIS-NN (for models whose generated code calls it)")
+    cmsis.add_argument("--cmsis-nn-core", help="the board's core as in -mcpu (omit: the host)")
+    cmsis.add_argument("--cmsis-nn-core-dsp", action="store_true", help="the core has DSP")
+    cmsis.add_argument("--cmsis-nn-core-mve", action="store_true", help="the core has MVE")
+    cmsis.add_argument("--cmsis-nn-core-dsp-left-off", action="store_true",
+                       help="the core's DSP extension is optional and the build leaves it off")
+    cmsis.add_argument("--cmsis-nn-use-core-dsp", action="store_true",
+                       help="with --cmsis-nn-core-dsp-left-off: compile CMSIS-NN with DSP anyway")
+    cmsis.add_argument("--cmsis-nn-tree", type=Path, help="CMSIS-NN source tree to check")
+    cmsis.add_argument("--cmsis-nn-tree-origin", default="CMSIS-NN",
+                       help="where --cmsis-nn-tree came from (for messages)")
+    cmsis.add_argument("--cmsis-nn-tree-advice", default="",
+                       help="how to get a fitting tree there (for messages)")
+    cmsis.add_argument("--cmsis-nn-checked", action="store_true",
+                       help="wrap the CMSIS-NN calls so that a failing kernel fails the run")
     args = parser.parse_args(argv)
+    cmsis_nn = CmsisNnBuild(
+        core=args.cmsis_nn_core, core_dsp=args.cmsis_nn_core_dsp,
+        core_mve=args.cmsis_nn_core_mve, core_dsp_left_off=args.cmsis_nn_core_dsp_left_off,
+        use_core_dsp=args.cmsis_nn_use_core_dsp, tree=args.cmsis_nn_tree,
+        tree_origin=args.cmsis_nn_tree_origin, tree_advice=args.cmsis_nn_tree_advice,
+        checked=args.cmsis_nn_checked)
     try:
-        describe(args.mlf, args.name, args.out_dir, args.module)
+        describe(args.mlf, args.name, args.out_dir, args.module, cmsis_nn=cmsis_nn)
     except UtvmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

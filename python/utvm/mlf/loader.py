@@ -26,6 +26,7 @@ from utvm.mlf.output_types import complete_outputs
 from utvm.mlf.params import read_param_names
 from utvm.mlf.plausible import check_library, check_module_names
 from utvm.mlf.relay_signature import read_main_parameters, read_main_results
+from utvm.mlf.releases import FIRST_WITH_TENSOR_RECORDS, without_tensor_records
 from utvm.mlf.tensors import DeclaredTensor, TensorInfo
 
 CRT_DEPENDENCY = "tvm_standalone_crt"
@@ -172,7 +173,7 @@ def _describe(source: Path, root: Path, module: str | None) -> ModelLibrary:
     relay_path = _first_existing(root / "src" / f"{name}.relay", root / "src" / "relay.txt")
 
     main_entries = entry["memory"]["functions"]["main"]
-    sizes = _TensorSizes(main_entries)
+    sizes = _TensorSizes(main_entries, version)
     relay_params = read_main_parameters(relay_path) if relay_path else []
     sizes.relay_results = read_main_results(relay_path) if relay_path else None
     sizes.io_size_bytes = _sum_if_present(main_entries, "io_size_bytes")
@@ -241,7 +242,8 @@ def _module_files(folder: Path, pattern: str, module: str, many_modules: bool) -
 class _TensorSizes:
     """The ``inputs``/``outputs`` name -> {dtype, size} maps of metadata.json (may be empty)."""
 
-    def __init__(self, main_entries: list[dict[str, Any]]) -> None:
+    def __init__(self, main_entries: list[dict[str, Any]], version: int) -> None:
+        self.version = version  # the MLF's: which release wrote it, for messages
         self.inputs: dict[str, dict[str, Any]] = {}
         self.outputs: dict[str, dict[str, Any]] = {}
         # What other files say about the outputs (output_types.complete_outputs).
@@ -262,8 +264,8 @@ def _graph_tensors(
     else:
         declared_inputs = [t for t in signature.arguments if t.name not in param_names]
     declared_outputs, output_records = _ordered_outputs(signature.outputs, sizes.outputs, where)
-    inputs = _merge(declared_inputs, sizes.inputs, where, "input")
-    outputs = _merge(declared_outputs, output_records, where, "output")
+    inputs = _merge(declared_inputs, sizes.inputs, where, "input", sizes.version)
+    outputs = _merge(declared_outputs, output_records, where, "output", sizes.version)
     return inputs, outputs, where
 
 
@@ -288,11 +290,11 @@ def _c_interface_tensors(
     declared_outputs = [
         DeclaredTensor(_metadata_name(field_name, sizes.outputs)) for field_name in output_fields
     ]
-    inputs = _merge(declared_inputs, sizes.inputs, where, "input")
+    inputs = _merge(declared_inputs, sizes.inputs, where, "input", sizes.version)
     code_dtypes = output_dtypes(c_sources, module, len(inputs), len(declared_outputs))
     declared_outputs, output_records = _completed_outputs(declared_outputs, sizes, inputs,
                                                           code_dtypes)
-    outputs = _merge(declared_outputs, output_records, where, "output")
+    outputs = _merge(declared_outputs, output_records, where, "output", sizes.version)
     return inputs, outputs, where
 
 
@@ -335,8 +337,8 @@ def _packed_tensors(
         ]
         where = table_source.relative_to(root).as_posix()
         declared_outputs, output_records = _ordered_outputs(packed_outputs, sizes.outputs, where)
-    inputs = _merge(declared_inputs, sizes.inputs, where, "input")
-    outputs = _merge(declared_outputs, output_records, where, "output")
+    inputs = _merge(declared_inputs, sizes.inputs, where, "input", sizes.version)
+    outputs = _merge(declared_outputs, output_records, where, "output", sizes.version)
     return inputs, outputs, where
 
 
@@ -374,7 +376,8 @@ def _ordered_outputs(
 
 
 def _merge(
-    declared: list[DeclaredTensor], recorded: dict[str, Any], where: str, role: str
+    declared: list[DeclaredTensor], recorded: dict[str, Any], where: str, role: str,
+    version: int,
 ) -> tuple[TensorInfo, ...]:
     """Combine the ordered declarations with metadata.json's dtypes and byte sizes."""
     if recorded and len(declared) != len(recorded):
@@ -393,8 +396,9 @@ def _merge(
         dtype = record["dtype"] if record else tensor.dtype
         if dtype is None:
             raise UtvmError(
-                f"cannot tell the dtype of {role} '{tensor.name}': metadata.json does not list "
-                f"it and {where} does not say. Export the model with a newer TVM."
+                f"cannot tell the dtype of {role} '{tensor.name}': metadata.json lists no "
+                f"per-tensor dtypes ({without_tensor_records(version)}) and {where} does not "
+                f"say. Export the model with {FIRST_WITH_TENSOR_RECORDS} or later."
             )
         if tensor.dtype is not None and tensor.dtype != dtype:
             raise UtvmError(
@@ -405,7 +409,9 @@ def _merge(
         size = record["size"] if record else shape_bytes
         if size is None:
             raise UtvmError(
-                f"cannot tell the size of {role} '{tensor.name}': metadata.json does not list it."
+                f"cannot tell the size of {role} '{tensor.name}': metadata.json lists no "
+                f"per-tensor sizes ({without_tensor_records(version)}) and {where} does not "
+                f"say. Export the model with {FIRST_WITH_TENSOR_RECORDS} or later."
             )
         if shape_bytes is not None and shape_bytes != size:
             raise UtvmError(

@@ -15,6 +15,8 @@ WRITERS = {
     7: "TVM 0.9 to 0.18",
 }
 OLDEST, NEWEST = min(WRITERS), max(WRITERS)
+# The first release whose metadata.json lists each input's and output's dtype and size.
+FIRST_WITH_TENSOR_RECORDS = "TVM 0.11"
 
 
 def writer(version: int) -> str:
@@ -24,3 +26,11 @@ def writer(version: int) -> str:
     if version < OLDEST:
         return "a TVM 0.8 development snapshot of 2021 (before the 0.8.0 release)"
     return "a TVM newer than 0.18 (which no longer ships microTVM)"
+
+
+def without_tensor_records(version: int) -> str:
+    """A sentence for an export whose metadata.json lists no per-tensor dtypes and sizes:
+    who wrote it (of version 7, only TVM 0.9 and 0.10 left them out) and who lists them."""
+    made_by = "TVM 0.9 or 0.10" if version == 7 else writer(version)
+    return (f"this MLF version {version} export comes from {made_by}; "
+            f"{FIRST_WITH_TENSOR_RECORDS} was the first to list them")

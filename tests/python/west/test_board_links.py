@@ -13,11 +13,11 @@ from westsupport import write_zephyr_build
 
 from utvm.board.build_dir import read_build
 from utvm.board.devicetree import rpc_uart
+from utvm.board.qemu_machine import QEMU_ICOUNT_FLAGS, QEMU_PTY_FLAGS
 from utvm.board.runners import read_runners, serial_number_in
 from utvm.board.serial_ports import find_port
 from utvm.board.state import FLASH_RECORD, write_record
 from utvm.board.targets import (
-    QEMU_PTY_FLAGS,
     EmulatedBoardTarget,
     HardwareTarget,
     LinkOptions,
@@ -181,7 +181,7 @@ def test_qemu_time_says_it_counts_instructions(tmp_path: Path) -> None:
         return target
 
     icount_7 = {"CONFIG_QEMU_ICOUNT": "y", "CONFIG_QEMU_ICOUNT_SHIFT": "7"}
-    ours = qemu("ours", QEMU_PTY_FLAGS, icount_7)
+    ours = qemu("ours", f"{QEMU_PTY_FLAGS};{QEMU_ICOUNT_FLAGS}", icount_7)
     assert ours.icount_shift() == 0
     assert "30,292,945 instructions per inference" in ours.time_note(0.030292945)
     boards_own = qemu("own", "-serial;pty", icount_7)
@@ -191,6 +191,26 @@ def test_qemu_time_says_it_counts_instructions(tmp_path: Path) -> None:
     real_time = qemu("real", "-serial;pty", {})
     assert real_time.icount_shift() is None
     assert "follows this computer's" in real_time.time_note(1.0)
+
+
+def test_qemu_time_on_a_machine_running_another_cpu_is_not_an_instruction_count(
+        tmp_path: Path) -> None:
+    """mps2/an521/cpu1: QEMU runs an image on CPU0 too, and its clock counts both CPUs'
+    instructions: the note does not call the time this CPU's instruction count."""
+    folder = write_zephyr_build(tmp_path / "cpu1", board="mps2/an521/cpu1",
+                                kconfig={"CONFIG_QEMU_TARGET": "y", "CONFIG_QEMU_ICOUNT": "y",
+                                         "CONFIG_QEMU_ICOUNT_SHIFT": "7"},
+                                cache={"QEMU_EXTRA_FLAGS:STRING": QEMU_PTY_FLAGS})
+    (folder / "build.ninja").write_text(
+        f"  COMMAND = cd {folder} && /usr/bin/qemu-system-arm -cpu cortex-m33 -machine "
+        f"mps2-an521 -device loader,file={folder}/zephyr/zephyr.elf "
+        f"-device loader,file={folder}/cpu0/zephyr.elf\n")
+    target = target_for(read_build(folder))
+    assert isinstance(target, QemuTarget)
+    note = target.time_note(1.0)
+    assert "QEMU runs 2 images, one per core" in note
+    assert "neither this CPU's instructions nor a real board's time" in note
+    assert "instructions per inference" not in note
 
 
 def test_qemu_serial_port_of_a_uart() -> None:

@@ -69,8 +69,13 @@ if cmake or not cache_file.exists():
     config = dict(line.split("=", 1) for line in config_file.read_text().splitlines()) \\
         if config_file.exists() else {}
     config["CONFIG_BOARD"] = f'"{board}"'
-    if board.startswith("qemu"):
+    if board.startswith("qemu") or os.environ.get("FAKE_WEST_QEMU_RUN"):
         config["CONFIG_QEMU_TARGET"] = "y"
+    if os.environ.get("FAKE_WEST_QEMU_RUN"):  # the QEMU command configuring writes
+        build.mkdir(parents=True, exist_ok=True)
+        (build / "build.ninja").write_text(
+            f"build run_qemu: CUSTOM_COMMAND\\n  COMMAND = cd {build} && "
+            f"/usr/bin/qemu-system-arm {os.environ['FAKE_WEST_QEMU_RUN']}\\n")
     for item in cmake:
         if item.startswith("-D"):
             name, _, value = item[2:].partition("=")
@@ -188,6 +193,44 @@ def test_board_or_app_change_needs_pristine(tmp_path: Path, west_log, capsys) ->
     # a PTY for the RPC UART; instruction counting for deterministic board times
     assert "-DQEMU_EXTRA_FLAGS=-serial;pty;-icount;shift=0,align=off,sleep=off" in cmake_args(last)
     assert f"-DUTVM_MODEL={tmp_path / 'b' / 'utvm' / 'model'}" in cmake_args(last)
+
+
+def qemu_flags(call: dict) -> str | None:
+    """The QEMU_EXTRA_FLAGS a configure call gives (None: not given)."""
+    for argument in cmake_args(call):
+        if argument.startswith("-DQEMU_EXTRA_FLAGS="):
+            return argument.partition("=")[2]
+    return None
+
+
+def test_standalone_app_on_qemu_gets_instruction_counting_and_no_rpc_pty(
+        tmp_path: Path, west_log) -> None:
+    """aot_inference prints its results on the console: no PTY for an RPC UART it lacks."""
+    assert build("-b", "qemu_cortex_m3", "-d", "b", "--app", "aot_inference",
+                 "--mlf", AOT_C_MODEL) == 0
+    (only,) = west_log()
+    assert qemu_flags(only) == "-icount;shift=0,align=off,sleep=off"
+    assert build("-d", "b") == 0
+    assert not cmake_args(west_log()[-1])  # the same flags are in the cache
+
+
+@pytest.mark.parametrize("app, flags", [("aot_inference", ""), ("rpc_server", "-serial;pty")])
+def test_qemu_running_another_core_gets_no_instruction_counting(
+        tmp_path: Path, west_log, monkeypatch, capsys, app: str, flags: str) -> None:
+    """mps2/an521/cpu1: QEMU loads an image for CPU0 too, which spins once it has woken
+    CPU1; with -icount shift=0, QEMU 7.2 gives the spinning CPU0 every instruction and the
+    board hangs after "Booting Zephyr". The board's own clock setting stays."""
+    monkeypatch.setenv("FAKE_WEST_QEMU_RUN", "-cpu cortex-m33 -machine mps2-an521 -icount "
+                       "shift=7,align=off,sleep=off -device loader,file=b/zephyr/zephyr.elf "
+                       "-device loader,file=b/empty_cpu0/zephyr/zephyr.elf")
+    model = AOT_C_MODEL if app == "aot_inference" else BUNDLED_MODEL
+    assert build("-b", "mps2/an521/cpu1", "-d", "b", "--app", app, "--mlf", model) == 0
+    (only,) = west_log()
+    assert qemu_flags(only) == flags
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no -icount shift=0: QEMU runs 2 images, one per core" in out
+    assert build("-d", "b") == 0
+    assert not cmake_args(west_log()[-1])
 
 
 def test_graph_model_gets_the_memory_and_packets_it_needs(tmp_path: Path, west_log,
