@@ -148,6 +148,11 @@ def _fill(folder: Path, mlf_path: Path, options: dict[str, Any], server_script: 
                                          encoding="utf-8")
 
 
+def is_operator_project(project_dir: Path) -> bool:
+    """Whether a generated project holds an operator-style export (AutoTVM's candidates)."""
+    return _operator_style(project_dir / MODEL_DIR) is not None
+
+
 def _operator_style(model_dir: Path) -> int | None:
     """For an operator-style export (tvm.build, what AutoTVM measures): the bytes of its
     buffers; None for a full model."""
