@@ -54,8 +54,10 @@ def tflite_model(path: Path) -> tuple[tvm.IRModule, dict[str, Any], dict[str, np
     rng = np.random.default_rng(7)
     inputs = {}
     for param in mod["main"].params:
-        shape = [int(d) for d in param.checked_type.shape]
-        dtype = param.checked_type.dtype
+        if param.name_hint in params:
+            continue  # a weight, bound by relay.build
+        shape = [int(d) for d in param.type_annotation.shape]
+        dtype = param.type_annotation.dtype
         info = np.iinfo(dtype) if dtype.startswith(("int", "uint")) else None
         inputs[param.name_hint] = (rng.integers(info.min, info.max + 1, shape).astype(dtype)
                                    if info else rng.uniform(-1, 1, shape).astype(dtype))
