@@ -57,10 +57,13 @@ def server_packages(folder: Path) -> Path:
 
     for name in SERVER_PACKAGES:
         spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
+        if spec is None:
             continue
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
+        if spec.origin is None:  # a namespace package (ruamel)
+            source = Path(next(iter(spec.submodule_search_locations or [])))
+        else:
+            origin = Path(spec.origin)
+            source = origin.parent if origin.name == "__init__.py" else origin
         (folder / source.name).symlink_to(source)
     return folder
 
