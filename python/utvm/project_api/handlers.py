@@ -39,6 +39,8 @@ from utvm.paths import repo_root
 from utvm.project_api import generate, options, trial_firmware
 from utvm.project_api.jsonrpc import Method, UnsupportedTVMVersionError
 from utvm.project_api.transport_bridge import TransportBridge
+from utvm.rpc.errors import SessionError
+from utvm.transport import TransportClosed, TransportTimeout
 
 PLATFORM_NAME = "zephyr"
 PROTOCOL_VERSION = 1
@@ -188,7 +190,17 @@ class ProjectHandler:
         if shared is not None:
             target, image = shared
             out = self.log if values["verbose"] else _Tail()
-            timeouts = self.bridge.open(trial_firmware.loaded_link(target, image, out))
+            trial_firmware.start_if_stopped(target, out)  # flash may not have been called
+            try:
+                timeouts = self.bridge.open(trial_firmware.loaded_link(target, image, out))
+            except (SessionError, TransportTimeout, TransportClosed) as exc:
+                # A candidate measured before may have crashed or hung the board: one new
+                # start, then the error stands.
+                self._say(f"the running {target.build.board} does not answer ("
+                          f"{str(exc).splitlines()[0]}); starting it again")
+                self._say(target.stop())
+                self._say(trial_firmware.start_if_stopped(target, out))
+                timeouts = self.bridge.open(trial_firmware.loaded_link(target, image, out))
             self._say(f"loaded {image.name} into the running {target.build.board}")
             return {"timeouts": asdict(timeouts)}
         target = self._target(values)
