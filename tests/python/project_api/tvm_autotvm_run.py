@@ -93,7 +93,7 @@ def tune(mod: tvm.IRModule, params: dict[str, Any], target: tvm.target.Target,
             trials.append({"task": inp.task.name, "config": inp.config.index,
                            "costs": [float(c) for c in res.costs] if res.error_no == 0 else [],
                            "error_no": int(res.error_no),
-                           "error": "" if res.error_no == 0 else str(res.costs)[-600:],
+                           "error": "" if res.error_no == 0 else str(res.costs)[:4000],
                            "all_cost": float(res.all_cost), "at": time.monotonic()})
 
     start = time.monotonic()
