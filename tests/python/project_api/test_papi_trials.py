@@ -78,3 +78,11 @@ def test_the_board_belongs_to_the_process_that_started_the_servers_parent() -> N
                            env=dict(os.environ, SERVER=server), capture_output=True, text=True,
                            check=True)
     assert int(trial.stdout.strip()) == os.getpid()
+
+
+def test_an_operators_arena_holds_its_buffers_twice_and_a_packed_copy() -> None:
+    """AutoTVM's conv2d candidates that pack data ran out of memory at 2x + 8 KiB."""
+    from utvm.project_api.generate import _project_conf
+
+    conf = _project_conf(None, 65536, {})
+    assert "CONFIG_UTVM_ARENA_SIZE=278528" in conf.splitlines()  # 4 x 64 KiB + 16 KiB
