@@ -35,16 +35,19 @@ if not os.environ.get("ZEPHYR_BASE"):
 pytest.importorskip("west", reason="west is not installed (pip install west)")
 
 
-def simulators() -> set[int]:
-    """native_sim and QEMU processes of this computer."""
+def simulators(marker: str) -> set[int]:
+    """native_sim and QEMU processes started for this test: their environment (inherited
+    from the Project API server) holds ``marker``; other programs' boards do not count."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 command = (entry / "cmdline").read_bytes().split(b"\0")[0]
+                environ = (entry / "environ").read_bytes()
             except OSError:
                 continue
-            if command.endswith((b"zephyr.exe", b"qemu-system-arm")):
+            if command.endswith((b"zephyr.exe", b"qemu-system-arm")) and \
+                    marker.encode() in environ:
                 found.add(int(entry.name))
     return found
 
@@ -75,7 +78,6 @@ def tune(board: str, tmp_path: Path, toolchain: dict[str, str]) -> dict:
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(os.environ["TVM_HOME"]) / "python"), str(server_packages(tmp_path / "libs"))])
-    before = simulators()
     out = tmp_path / "result.json"
     result = subprocess.run(
         [os.environ["TVM_PY"], str(DRIVER), "--template-dir", str(TEMPLATE_DIR), "--board",
@@ -84,9 +86,10 @@ def tune(board: str, tmp_path: Path, toolchain: dict[str, str]) -> dict:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     # Boards are stopped by their watchers once the tuning run's processes are gone.
     deadline = time.monotonic() + 30
-    while simulators() - before and time.monotonic() < deadline:
+    marker = env["UTVM_TRIAL_FIRMWARE_DIR"]
+    while simulators(marker) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not simulators() - before, "simulators left running after tuning"
+    assert not simulators(marker), "simulators left running after tuning"
     return json.loads(out.read_text())
 
 
