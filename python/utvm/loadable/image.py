@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,11 +44,15 @@ _SOURCE_FILTER = "without_constant_copies"
 
 def image_key(mlf: ModelLibrary, edk: Edk) -> str:
     """Content hash of everything that decides the image's bytes."""
+    return sources_key(mlf.c_sources, edk)
+
+
+def sources_key(c_sources: Sequence[Path], edk: Edk) -> str:
     digest = hashlib.sha256()
     for part in (_ENTRY_SOURCE, _MERGE_SCRIPT, *_OPTIMIZE, _SOURCE_FILTER, *edk.cflags,
                  str(edk.compiler)):
         digest.update(part.encode() + b"\0")
-    for source in sorted(mlf.c_sources):
+    for source in sorted(c_sources):
         digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
     return digest.hexdigest()[:24]
 
@@ -61,7 +66,13 @@ def build_image(mlf: ModelLibrary, edk: Edk, cache_dir: Path) -> Path:
     if mlf.object_files:
         raise UtvmError(f"{mlf.source} holds compiled objects; a loadable image is built "
                         "from the generated C only")
-    target = cache_dir / f"{mlf.module_name}-{image_key(mlf, edk)}.llext"
+    return compile_image(mlf.module_name, mlf.c_sources, edk, cache_dir)
+
+
+def compile_image(name: str, c_sources: Sequence[Path], edk: Edk, cache_dir: Path) -> Path:
+    """Generated C sources (with a system library) into an ``.llext``, or the cached one.
+    AutoTVM's operator-style exports, which are no model, come here directly."""
+    target = cache_dir / f"{name}-{sources_key(c_sources, edk)}.llext"
     if target.is_file():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +83,7 @@ def build_image(mlf: ModelLibrary, edk: Edk, cache_dir: Path) -> Path:
         script = work / "merge.ld"
         script.write_text(_MERGE_SCRIPT)
         sources = [*(_lean_source(source, work / f"lean_{i}_{source.name}")
-                     for i, source in enumerate(sorted(mlf.c_sources))), entry]
+                     for i, source in enumerate(sorted(c_sources))), entry]
         objects = [str(work / f"{i}_{source.stem}.o") for i, source in enumerate(sources)]
         # One compiler per CPU, as a firmware build does.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:

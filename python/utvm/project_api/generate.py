@@ -148,6 +148,11 @@ def _fill(folder: Path, mlf_path: Path, options: dict[str, Any], server_script: 
                                          encoding="utf-8")
 
 
+def is_operator_project(project_dir: Path) -> bool:
+    """Whether a generated project holds an operator-style export (AutoTVM's candidates)."""
+    return _operator_style(project_dir / MODEL_DIR) is not None
+
+
 def _operator_style(model_dir: Path) -> int | None:
     """For an operator-style export (tvm.build, what AutoTVM measures): the bytes of its
     buffers; None for a full model."""
@@ -179,8 +184,9 @@ def _project_conf(mlf: ModelLibrary | None, operator_bytes: int,
         what = f"Model: {mlf.module_name} ({mlf.executor_kind})."
     else:
         # Operators: the host allocates every buffer (twice over for AutoTVM's reference
-        # checks) and the operator's own workspace comes from the same arena.
-        needed = max(RPC_SAMPLE_ARENA_BYTES, 2 * operator_bytes + 8192)
+        # checks) and the operator's own workspace comes from the same arena; a candidate
+        # that packs its data (conv2d's spatial pack, NCHWc) needs about one more copy.
+        needed = max(RPC_SAMPLE_ARENA_BYTES, 4 * operator_bytes + 16384)
         memory = {"CONFIG_UTVM_ARENA_SIZE": str(-(-needed // 4096) * 4096),
                   "CONFIG_UTVM_RPC_MAX_PACKET_SIZE": str(RPC_DEFAULT_PACKET_BYTES)}
         what = "Operators (operator-style MLF): the host calls them from the system library."

@@ -36,9 +36,11 @@ from utvm.board.targets import (
 from utvm.board.zephyr_env import West, require_zephyr
 from utvm.errors import UtvmError
 from utvm.paths import repo_root
-from utvm.project_api import generate, options
+from utvm.project_api import generate, options, trial_firmware
 from utvm.project_api.jsonrpc import Method, UnsupportedTVMVersionError
 from utvm.project_api.transport_bridge import TransportBridge
+from utvm.rpc.errors import SessionError
+from utvm.transport import TransportClosed, TransportTimeout
 
 PLATFORM_NAME = "zephyr"
 PROTOCOL_VERSION = 1
@@ -144,6 +146,8 @@ class ProjectHandler:
         values = _parse("build", options)
         record = self._project(values)
         west = self._west(values)
+        if self._build_for_loading(record, values, west):
+            return
         self._say(f"building {self.server_dir} for {record.board} (west build)...")
         with _output(self.log, values["verbose"]) as out:
             outcome = west_utvm_build(BuildRequest(board=record.board,
@@ -155,6 +159,12 @@ class ProjectHandler:
     def flash(self, options: dict[str, Any]) -> None:
         values = _parse("flash", options)
         self._project(values)
+        shared = self._trial_target(values)
+        if shared is not None:
+            with _output(self.log, values["verbose"]) as out:
+                self._say(trial_firmware.start_if_stopped(shared[0], out))
+            self._say(f"{shared[0].build.board} times are {shared[0].time_kind()}")
+            return
         target = self._target(values)
         if isinstance(target, SimulatedTarget):
             ignored = [n for n in ("serial_number", "flash_runner") if values[n]]
@@ -176,6 +186,23 @@ class ProjectHandler:
     def open_transport(self, options: dict[str, Any]) -> dict[str, Any]:
         values = _parse("open_transport", options)
         self._project(values)
+        shared = self._trial_target(values)
+        if shared is not None:
+            target, image = shared
+            out = self.log if values["verbose"] else _Tail()
+            trial_firmware.start_if_stopped(target, out)  # flash may not have been called
+            try:
+                timeouts = self.bridge.open(trial_firmware.loaded_link(target, image, out))
+            except (SessionError, TransportTimeout, TransportClosed) as exc:
+                # A candidate measured before may have crashed or hung the board: one new
+                # start, then the error stands.
+                self._say(f"the running {target.build.board} does not answer ("
+                          f"{str(exc).splitlines()[0]}); starting it again")
+                self._say(target.stop())
+                self._say(trial_firmware.start_if_stopped(target, out))
+                timeouts = self.bridge.open(trial_firmware.loaded_link(target, image, out))
+            self._say(f"loaded {image.name} into the running {target.build.board}")
+            return {"timeouts": asdict(timeouts)}
         target = self._target(values)
         baud = values["serial_baud"] or _devicetree_baud(target) or DEFAULT_BAUD
         link = target.link(LinkOptions(values["serial_port"], baud, values["serial_number"]),
@@ -222,6 +249,55 @@ class ProjectHandler:
         else:
             base = require_zephyr()
         return West.for_zephyr(base, _west_prefix(values))
+
+    def _build_for_loading(self, record: generate.ProjectRecord, values: dict[str, Any],
+                           west: West) -> bool:
+        """AutoTVM's candidate as an .llext for one shared running firmware
+        (trial_firmware); False when this project is built and flashed as usual."""
+        trial_record = self.server_dir / trial_firmware.TRIAL_RECORD
+        trial_record.unlink(missing_ok=True)
+        option = values["reuse_firmware"]
+        if not trial_firmware.wanted(record.board, generate.is_operator_project(self.server_dir),
+                                     option):
+            return False
+        from utvm.loadable.edk import read_edk
+        from utvm.loadable.image import compile_image
+
+        conf = (self.server_dir / generate.PROJECT_CONF).read_text(encoding="utf-8")
+        arena = trial_firmware.project_arena(conf)
+        zephyr_base = Path(west.env.get("ZEPHYR_BASE") or require_zephyr())
+        folder = trial_firmware.firmware_dir(record.board, record.module, zephyr_base, arena)
+        with _output(self.log, values["verbose"]) as out:
+            firmware, built_now = trial_firmware.build_firmware(folder, record.board, arena,
+                                                                west, out)
+        if trial_firmware.simulated(firmware) is None:
+            if option:
+                raise UtvmError(f"project option reuse_firmware=true: {record.board} is not "
+                                "simulated on this computer, so there is no running firmware "
+                                "to keep. Leave it unset to build and flash every trial.")
+            return False
+        sources = sorted((self.server_dir / generate.MODEL_DIR / "codegen" / "host" /
+                          "src").glob("*.c"))
+        image = compile_image("candidate", sources, read_edk(firmware), self.build_dir)
+        trial_firmware.TrialRecord(firmware.build_dir, image).write(self.server_dir)
+        how = "built" if built_now else "reused"
+        self._say(f"{how} the loadable firmware {firmware.build_dir}; compiled this candidate "
+                  f"into {image} ({image.stat().st_size} bytes) to load into it")
+        return True
+
+    def _trial_target(self, values: dict[str, Any]) -> tuple[SimulatedTarget, Path] | None:
+        """The shared running firmware and the candidate's image, when build made them."""
+        record = trial_firmware.TrialRecord.read(self.server_dir)
+        if record is None:
+            return None
+        build = read_build(record.firmware, must_be_built=True)
+        prefix = _west_prefix(values)
+        target = trial_firmware.simulated(
+            build, West.for_zephyr(build.zephyr_base, prefix) if prefix else None)
+        if target is None:
+            raise UtvmError(f"{record.firmware} is no simulated board's build: build this "
+                            "project again")
+        return target, record.image
 
     def _target(self, values: dict[str, Any]) -> Target:
         build = read_build(self.build_dir, must_be_built=True)

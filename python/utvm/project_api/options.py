@@ -70,6 +70,13 @@ OPTIONS: tuple[ProjectOption, ...] = (
                   "in the built devicetree, else 115200)."),
     ProjectOption("flash_runner", "str", optional=[FLASH], default=None,
                   help="west flash --runner (default: the board's own flash runner)."),
+    ProjectOption("reuse_firmware", "bool", optional=WEST_METHODS, default=None,
+                  help="AutoTVM's operator-style projects on a board that can load code "
+                  "(LLEXT) and is simulated here, e.g. mps2/an385 in QEMU: build one loadable "
+                  "firmware once, keep it running and load each candidate into it instead of "
+                  "building and flashing a firmware per trial. Default: wherever possible "
+                  "(elsewhere, e.g. native_sim, every trial is built and flashed); false: "
+                  "build and flash every trial; true: an error where it is not possible."),
     ProjectOption("config_main_stack_size", "int", optional=[GENERATE], default=None,
                   help="CONFIG_MAIN_STACK_SIZE in bytes (the RPC server and the model's "
                   "operators run on the main thread; default: the sample's 8192)."),

@@ -74,4 +74,11 @@
 #define UTVM_LOADABLE_STORE_SIZE 65536
 #endif
 
+/* 1 (with UTVM_RPC_LOADABLE): runtime.SystemLib returns the loaded module while one is
+ * loaded, so a host that asks every session for the system library (TVM's AutoTVM) measures
+ * the code loaded last. */
+#ifndef UTVM_LOADABLE_SYSTEM_LIB
+#define UTVM_LOADABLE_SYSTEM_LIB 0
+#endif
+
 #endif /* UTVM_CONFIG_H_ */

@@ -151,6 +151,28 @@ static int bytes_in_use(TVMValue* args, int* codes, int num_args, TVMValue* ret,
   return 0;
 }
 
+#if UTVM_LOADABLE_SYSTEM_LIB
+/* runtime.SystemLib() -> the loaded module while one is loaded, else the firmware's own. A
+ * tuning host (utvm's Project API loading each AutoTVM candidate into one running board)
+ * loads the candidate in one session; TVM then asks for runtime.SystemLib in the next. */
+static int loaded_system_lib(TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                             int* ret_code, void* resource) {
+  (void)args, (void)codes, (void)num_args, (void)resource; /* extra arguments ignored */
+  TVMModuleHandle handle = loaded_handle;
+  int rc = 0;
+  if (loaded == NULL) {
+    rc = utvm_system_lib(&handle);
+  } else if (utvm_module_from_handle(loaded_handle) != loaded) {
+    /* The host freed the handle load_module returned: the module gets a new one. */
+    rc = TVMModCreateFromCModule(loaded, &handle);
+    if (rc == 0) loaded_handle = handle;
+  }
+  if (rc != 0) return rc;
+  utvm_set_return(ret, ret_code, (TVMValue){.v_handle = handle}, kTVMModuleHandle);
+  return 0;
+}
+#endif
+
 /* utvm.loadable.StoreSize() -> int: the largest image upload accepts, so a host can say
  * before uploading that a model does not fit. */
 static int store_size(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
@@ -171,6 +193,9 @@ int utvm_rpc_loadable_register(void) {
       {"utvm.loadable.Unload", unload_fn},
       {"utvm.loadable.BytesInUse", bytes_in_use},
       {"utvm.loadable.StoreSize", store_size},
+#if UTVM_LOADABLE_SYSTEM_LIB
+      {"runtime.SystemLib", loaded_system_lib},
+#endif
   };
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < sizeof(globals) / sizeof(globals[0]); i++) {

@@ -1,6 +1,7 @@
 /* The RPC server's loadable-code globals (runtime/src/rpc/rpc_loadable.c, built here with
- * UTVM_RPC_LOADABLE=1 and a 64-byte store) over a fake port loader: upload in pieces, load,
- * find functions on the loaded module, refuse what the port refuses, swap without leaks. */
+ * UTVM_RPC_LOADABLE=1, UTVM_LOADABLE_SYSTEM_LIB=1 and a 64-byte store) over a fake port
+ * loader: upload in pieces, load, find functions on the loaded module, refuse what the port
+ * refuses, swap without leaks; runtime.SystemLib is the loaded module in every session. */
 #include "rpc_loadable.h"
 #include "test_rpc_support.h"
 #include "utest.h"
@@ -193,6 +194,58 @@ UTEST(loading_another_image_frees_the_time_evaluators_on_the_old_one) {
       CHECK(void_return(call_no_args(get_global("utvm.loadable.Unload"))));
     }
     CHECK(is_exception(call_no_args(evaluator), ""));
+  }
+}
+
+static uint64_t system_lib(void) {
+  uint64_t f = get_global("runtime.SystemLib"); /* before req(): it builds its own packet */
+  pkt_t* p = req(3);
+  p_u64(p, f);
+  p_i32(p, 0);
+  uint64_t mod = 0;
+  return is_call_return(call(p), kTVMModuleHandle, kTVMOpaqueHandle, &mod) ? mod : 0;
+}
+
+static bool has_loaded_op(uint64_t mod) {
+  uint64_t mgf = get_global("tvm.rpc.server.ModuleGetFunction");
+  pkt_t* p = req(3);
+  p_u64(p, mgf);
+  p_i32(p, 3);
+  p_i32(p, kTVMModuleHandle), p_i32(p, kTVMStr), p_i32(p, kTVMArgBool);
+  p_u64(p, mod);
+  p_str(p, "tvmgen_default_loaded_op");
+  p_u64(p, 1);
+  return is_call_return(call(p), kTVMPackedFuncHandle, kTVMOpaqueHandle, NULL);
+}
+
+/* A host that starts another session on the running server (every AutoTVM trial does). */
+static bool next_session(uint8_t nonce) {
+  static const uint8_t version = 1;
+  clear_wire();
+  send_message(nonce, 0x00, &version, 1);
+  if (parse_wire() < 1 || msgs[num_msgs - 1].type != 0x01) return false;
+  sid = msgs[num_msgs - 1].id;
+  clear_wire();
+  return true;
+}
+
+UTEST(system_lib_is_the_loaded_module_in_every_later_session) {
+  CHECK(start());
+  CHECK(void_return(call_str_bytes("tvm.rpc.server.upload", "m.llext", "ELF!", 4)));
+  CHECK(is_call_return(call_str("tvm.rpc.server.load_module", "m.llext"), kTVMModuleHandle,
+                       kTVMOpaqueHandle, NULL));
+  for (uint8_t nonce = 0x33; nonce < 0x36; nonce++) {
+    CHECK(next_session(nonce));
+    uint64_t lib = system_lib();
+    CHECK(lib != 0 && has_loaded_op(lib));
+    /* The host frees its handle (TVM does when the trial's module goes): the next session
+     * still gets the loaded module. */
+    pkt_t* p = req(10); /* FreeHandle(lib, Module) */
+    p_i32(p, 2);
+    p_i32(p, kTVMOpaqueHandle), p_i32(p, kTVMArgInt);
+    p_u64(p, lib);
+    p_u64(p, 9);
+    CHECK(is_return1(call(p), kTVMNullptr, NULL));
   }
 }
 
