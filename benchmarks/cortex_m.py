@@ -22,11 +22,13 @@ Rows, per board and model:
   TFLM CMSIS-NN      the same with TFLite Micro's CMSIS-NN kernels (DSP paths on DSP cores)
 The TVM rows run samples/aot_inference; the TFLM rows run benchmarks/tflm_reference, a Zephyr
 app on Zephyr's tflite-micro module (and, for its CMSIS-NN kernels, Zephyr's own cmsis-nn
-module), with the same input and the same timing. ROM/RAM are `west utvm footprint`'s totals
-(and, for TVM, its "model" part); a TFLM image's arena is cut to what the model uses (a first
-run reports it, the image is relinked with that size), while aot_inference keeps its fixed
-16 KiB runtime arena. "exact": TVM rows against the fixture's tvm_crt_output_0.npy, TFLM rows
-against expected_output_0.npy (the TFLite interpreter's output for that input).
+module), with the same input and the same timing; it compiles only the kernels the model
+registers, read from the .tflite (the linker drops the others anyway). ROM/RAM are `west utvm
+footprint`'s totals (and, for TVM, its "model" part); a TFLM image's arena is cut to what the
+model uses (a first run reports it, the image is relinked with that size), while
+aot_inference keeps its fixed 16 KiB runtime arena. "exact": TVM rows against the fixture's
+tvm_crt_output_0.npy, TFLM rows against expected_output_0.npy (the TFLite interpreter's
+output for that input).
 
 Goals (printed, with met / NOT met): with CMSIS-NN, KWS takes >= 1.4x fewer instructions
 than plain C (MLPerf Tiny v1.0 on an STM32L4R5: 144 ms plain C, 99.8 ms with CMSIS-NN), and
@@ -462,16 +464,18 @@ def main() -> int:
                         help=f"comma-separated (known: {','.join(BOARDS)})")
     parser.add_argument("--models", default="kws_ref_model",
                         help=f"comma-separated (all: {','.join(MODELS)})")
-    parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated")
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help=f"comma-separated, measured in this order (all: {','.join(ROWS)})")
     parser.add_argument("--tflite-dir", type=Path,
                         default=os.environ.get("UTVM_TFLITE_DIR") or None,
                         help="folder with <model>.tflite for the TFLM rows "
                              "(default: UTVM_TFLITE_DIR; without it the TFLM rows are skipped)")
     parser.add_argument("--build-root", type=Path,
-                        default=Path(tempfile.gettempdir()) / "utvm-cortex-m-bench")
+                        default=Path(tempfile.gettempdir()) / "utvm-cortex-m-bench",
+                        help="where the build folders are kept (default: %(default)s)")
     parser.add_argument("--empty-cmsis-dsp", action="store_true",
                         help="stand in an empty cmsis-dsp module even if the workspace has one")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
     if not os.environ.get("ZEPHYR_BASE"):
         print("error: set ZEPHYR_BASE to a Zephyr 4.1 tree", file=sys.stderr)
