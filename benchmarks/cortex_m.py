@@ -303,8 +303,10 @@ def qemu_command(board: str, build_dir: Path) -> list[str]:
             "-serial", "stdio", "-icount", "shift=0,align=off,sleep=off", *images]
 
 
-def run(board: str, build_dir: Path) -> tuple[str, int | None, str | None, str]:
-    """The console up to the app's verdict, the instructions, how exact, and a note."""
+def run(board: str, build_dir: Path, until: re.Pattern[str] = _VERDICT
+        ) -> tuple[str, int | None, str | None, str]:
+    """The console up to the app's verdict (or a line matching ``until``), the instructions,
+    how exact, and a note."""
     output = ""
     with subprocess.Popen(qemu_command(board, build_dir), stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -315,7 +317,7 @@ def run(board: str, build_dir: Path) -> tuple[str, int | None, str | None, str]:
         try:
             for line in proc.stdout:
                 output += line
-                if _VERDICT.search(line):
+                if until.search(line) or _VERDICT.search(line):
                     break
         finally:
             watchdog.cancel()
@@ -368,7 +370,7 @@ def measure(board: str, model: str, row: str, build_root: Path, tflite_dir: Path
         if failure:
             empty.note = failure
             return empty
-        console, _, _, note = run(board, build_dir)
+        console, _, _, note = run(board, build_dir, until=_ARENA_USED)
         used = _ARENA_USED.search(console)
         if used is None:
             empty.note = note or "no 'arena used' line"
