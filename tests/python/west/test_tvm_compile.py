@@ -199,3 +199,31 @@ def test_cmsis_nn_choice_is_part_of_the_cache_key(tmp_path: Path, tflite: Path,
 def test_bad_cmsis_nn_choices(options: dict[str, object], message: str) -> None:
     with pytest.raises(UtvmError, match=message):
         CompileOptions("aot", "c", **options)  # type: ignore[arg-type]
+
+
+def test_tvm_runs_in_the_python_utvm_tvm_python_names(tmp_path: Path, tflite: Path,
+                                                     fake_tvm: Callable[..., Path],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """TVM's requirements often live in a virtual environment of their own: the worker runs
+    there, as a plain script that needs nothing of utvm's (the python here has no utvm)."""
+    fake_tvm()
+    used = tmp_path / "tvm-python-used"
+    python = tmp_path / "tvm-venv-python"
+    python.write_text(f"#!/bin/sh\necho \"$@\" > {used}\nexec {sys.executable} -S \"$@\"\n")
+    python.chmod(0o755)
+    monkeypatch.setenv("UTVM_TVM_PYTHON", str(python))
+    result = compile_model(tflite, tmp_path / "out", CompileOptions())
+    assert result.archive.is_file()
+    assert used.read_text().split()[0].endswith("tvm_worker.py")
+    assert len(tvm_calls(tmp_path)) == 1
+
+
+def test_utvm_tvm_python_that_is_no_program(tmp_path: Path, tflite: Path,
+                                            fake_tvm: Callable[..., Path],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_tvm()
+    monkeypatch.setenv("UTVM_TVM_PYTHON", str(tmp_path / "no-such-python"))
+    with pytest.raises(UtvmError, match=r"UTVM_TVM_PYTHON=.*no-such-python is not a Python "
+                                        r"program"):
+        compile_model(tflite, tmp_path / "out", CompileOptions())
+    assert not (tmp_path / "out" / "model.tar").exists()

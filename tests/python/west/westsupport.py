@@ -60,7 +60,9 @@ class Target:
     def __str__(self):
         return self.text
 ''',
-    "transform.py": '''
+    # Where TVM 0.18 defines it: `tvm.transform` is only an attribute of the package.
+    "ir/__init__.py": "",
+    "ir/transform.py": '''
 import json, os
 
 class PassContext:
