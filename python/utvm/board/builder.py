@@ -320,8 +320,11 @@ def _needs_configure(existing: ZephyrBuild | None, cache: dict[str, str],
             return True
         name, _, value = argument[2:].partition("=")
         name = name.split(":")[0]
-        if name == "ZEPHYR_EXTRA_MODULES":
-            return True
+        if name in ("ZEPHYR_EXTRA_MODULES", "EXTRA_ZEPHYR_MODULES"):
+            if not all(any(same_path(module, m) for m in existing.extra_modules)
+                       for module in value.strip('"').split(";") if module):
+                return True
+            continue
         wanted[name] = value.strip('"')
     for name, value in wanted.items():
         if name == "ZEPHYR_EXTRA_MODULES":
@@ -376,8 +379,10 @@ def _west_build_args(build_dir: Path, board: str, app: App, definitions: dict[st
                *(["--cmake-only"] if cmake_only else []), str(app.source_dir)]
     if configure:
         merged = dict(definitions)
-        for argument in list(user_cmake):  # the user's extra modules join ours
-            if argument.startswith("-DZEPHYR_EXTRA_MODULES="):
+        # The user's extra modules join ours, under either of Zephyr's names for them (it
+        # reads EXTRA_ZEPHYR_MODULES first: given alone, it would replace utvm's module).
+        for argument in list(user_cmake):
+            if argument.startswith(("-DZEPHYR_EXTRA_MODULES=", "-DEXTRA_ZEPHYR_MODULES=")):
                 user_cmake.remove(argument)
                 merged["ZEPHYR_EXTRA_MODULES"] += ";" + argument.split("=", 1)[1]
         command += ["--", *[f"-D{name}={value}" for name, value in merged.items()], *user_cmake]
