@@ -115,7 +115,8 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
     definitions: dict[str, str] = {"ZEPHYR_EXTRA_MODULES": str(repo_root())}
     stage, model_label = None, None
     if source is not None:
-        stage, model_label = _bring_model_in(source, app, state_dir, definitions, stream)
+        stage, model_label = _bring_model_in(source, app, board, state_dir, definitions,
+                                             stream)
     if board_looks_like_qemu(board, existing):
         definitions["QEMU_EXTRA_FLAGS"] = QEMU_PTY_FLAGS
     if loadable:
@@ -188,14 +189,22 @@ def check_loadable(board: str, app: App) -> None:
                         f"code over RPC), not of {app.name}")
 
 
+# Boards whose image is a program of this computer (Zephyr's POSIX architecture).
+HOST_PROGRAM_BOARDS = ("native_sim", "native_posix", "nrf52_bsim")
+
+
+def runs_on_this_computer(board: str) -> bool:
+    return board.split("/")[0] in HOST_PROGRAM_BOARDS
+
+
 def check_loadable_board(board: str) -> None:
-    if board.split("/")[0] in ("native_sim", "native_posix", "nrf52_bsim"):
+    if runs_on_this_computer(board):
         raise UtvmError(f"{board} has no LLEXT support (Zephyr links extensions only on real "
                         "CPU architectures): --loadable needs an Arm board such as mps2/an385 "
                         "(QEMU). Build without --loadable to run the model built in.")
 
 
-def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
+def _bring_model_in(source: ModelSource, app: App, board: str, state_dir: Path,
                     definitions: dict[str, str], out: TextIO) -> tuple[StageReport, str]:
     """Compiles or opens the model, checks it suits the app, stages it into the build
     folder and adds the app's CMake variables for it to ``definitions``."""
@@ -205,7 +214,8 @@ def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
         app.check_model(mlf)
         stage = stage_model(mlf, state_dir / STAGED_MODEL_DIR)
         definitions.update(app.cmake_definitions(stage.folder, mlf, state_dir))
-        definitions.update(cmsis_nn_kconfig(mlf))
+        if not runs_on_this_computer(board):
+            definitions.update(cmsis_nn_kconfig(mlf))
         label = f"{mlf.module_name} ({mlf.executor_kind})"
     print(f"utvm: {stage.describe()} in {stage.folder}", file=out, flush=True)
     return stage, label
@@ -224,7 +234,8 @@ def _user_sizes(west_args: list[str]) -> dict[str, str]:
 
 def cmsis_nn_kconfig(mlf: ModelLibrary) -> dict[str, str]:
     """Zephyr's CMSIS-NN options for exactly the kernel groups the model calls (utvm_add_model()
-    stops a plain `west build` that lacks them; here they are simply set)."""
+    stops a plain `west build` that lacks them; here they are simply set). Cortex-M boards
+    only: elsewhere (native_sim) utvm_add_model() compiles CMSIS-NN's portable code itself."""
     use = detect_cmsis_nn(mlf.c_sources, mlf.targets)
     return {} if use is None else {f"CONFIG_{symbol}": "y" for symbol in use.kconfig_symbols}
 

@@ -533,6 +533,16 @@ def test_model_compiled_with_cmsis_nn_gets_its_kernel_groups(tmp_path: Path, wes
     assert "-DCONFIG_CMSIS_NN_BASICMATH=y" not in args
 
 
+def test_native_sim_gets_no_cmsis_nn_kconfig(tmp_path: Path, west_log) -> None:
+    """Zephyr's CONFIG_CMSIS_NN needs a Cortex-M: on native_sim, utvm_add_model() compiles
+    CMSIS-NN's portable code itself, and setting the option made Kconfig abort."""
+    if not CMSIS_NN_KWS.is_dir():
+        pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
+    assert build("-b", "native_sim", "-d", "b", "--app", "aot_inference", "--mlf",
+                 CMSIS_NN_KWS.parent / "cmsis_nn") == 0
+    assert not [a for a in cmake_args(west_log()[-1]) if "CMSIS_NN" in a]
+
+
 def test_cmsis_nn_is_a_compile_choice(west_log, capsys) -> None:
     assert build("-b", "native_sim", "--mlf", BUNDLED_MODEL, "--cmsis-nn") == 2
     assert "an --mlf is already compiled" in capsys.readouterr().err
