@@ -41,7 +41,7 @@ from utvm.board.memory_fit import check_fit
 from utvm.board.model_source import MlfSource, ModelSource, TvmModelSource, source_from_record
 from utvm.board.model_stage import StageReport, stage_model
 from utvm.board.state import BUILD_RECORD, read_record, write_record
-from utvm.board.targets import QEMU_PTY_FLAGS, board_looks_like_qemu
+from utvm.board.targets import QEMU_PTY_FLAGS, board_looks_like_qemu, runs_on_this_computer
 from utvm.board.zephyr_env import West, failure_message, require_zephyr
 from utvm.errors import UtvmError
 from utvm.mlf.cmsis_nn import detect as detect_cmsis_nn
@@ -187,14 +187,6 @@ def check_loadable(board: str, app: App) -> None:
     if not isinstance(app, RpcServerApp):
         raise UtvmError(f"--loadable is an option of the rpc_server app (the host loads model "
                         f"code over RPC), not of {app.name}")
-
-
-# Boards whose image is a program of this computer (Zephyr's POSIX architecture).
-HOST_PROGRAM_BOARDS = ("native_sim", "native_posix", "nrf52_bsim")
-
-
-def runs_on_this_computer(board: str) -> bool:
-    return board.split("/")[0] in HOST_PROGRAM_BOARDS
 
 
 def check_loadable_board(board: str) -> None:
