@@ -165,3 +165,27 @@ def test_packed_cmsis_nn_kws_over_rpc_is_bit_exact(work: Path, modules_arg: str,
          str(tmp_path), timeout=RUN_TIMEOUT_S)
     output = np.load(tmp_path / "output_0.npy")
     assert output.tobytes() == np.load(mlf / "tvm_crt_output_0.npy").tobytes()
+
+
+def test_zephyrs_own_cmsis_nn_module_is_refused_at_configure_time(work: Path) -> None:
+    """Zephyr 4.1's west.yml pins a CMSIS-NN (e9328d61, API V.18.0.0) that TVM 0.18's calls do
+    not fit: the build stops before compiling anything and says which commit to pin."""
+    from utvm.mlf.cmsis_nn import check_source_tree
+
+    own = Path(os.environ["ZEPHYR_BASE"]).parent / "modules" / "lib" / "cmsis-nn"
+    if not own.is_dir() or not check_source_tree(own):
+        pytest.skip(f"the workspace's cmsis-nn module ({own}) is absent or already fits")
+    dsp_only = [m for m in cmsis_nn_modules(work / "modules", cmsis_nn_dir(),
+                                            Path(os.environ["ZEPHYR_BASE"]))
+                if m.name != "cmsis-nn"]
+    mlf = fixture("kws_ref_model", "cmsis_nn")
+    extra = (["-DEXTRA_ZEPHYR_MODULES=" + ";".join(str(m) for m in dsp_only)]
+             if dsp_only else [])
+    result = utvm("build", "-b", M3, "-d", str(work / "own-module"), "--app", "aot_inference",
+                  "--mlf", str(mlf), "--", *extra, check=False)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "Zephyr's cmsis-nn module" in output
+    assert "do not fit TVM 0.18's generated calls" in output
+    assert "revision v4.1.0 (commit 61d1bb6c4428ad730e525d0164e12df12b789985)" in output
+    assert "Building C object" not in output
