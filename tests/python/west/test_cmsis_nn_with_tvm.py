@@ -44,7 +44,7 @@ from testsupport import (
 )
 from utvm.board.tvm_compile import CompileOptions, compile_model
 from utvm.mlf import open_mlf
-from utvm.mlf.cmsis_nn import detect
+from utvm.mlf.cmsis_nn import detect, detect_in_mlf
 
 BUILD_TIMEOUT_S = 3600
 RUN_TIMEOUT_S = 600
@@ -191,8 +191,8 @@ def test_cortex_m33_compile_runs_cmsis_nn_dsp_code_on_an521_cpu1(
                  str(reference / "tvm_crt_output_0.npy"), "--", modules_arg, zephyr=True,
                  timeout=BUILD_TIMEOUT_S)
     assert "CMSIS-NN: DSP-extension code on cortex-m33" in built.stdout + built.stderr
-    metadata = json.loads((build_dir / "utvm" / "model" / "metadata.json").read_text())
-    assert "cmsis-nn -mcpu=cortex-m33" in json.dumps(metadata)
+    use = detect_in_mlf(build_dir / "utvm" / "model")
+    assert use is not None and use.mcpu == "cortex-m33" and use.paths == "dsp"
     commands = cmsis_nn_compile_commands(build_dir)
     assert commands and not any("-U__ARM_FEATURE_DSP" in c for c in commands)
     assert all("nodsp" not in c for c in commands), commands[0]
