@@ -260,7 +260,7 @@ function(_utvm_cmsis_nn_host target name tree)
   # It is not ours to lint, and like generated code it gets ASan but not UBSan.
   target_compile_options(${lib} PRIVATE -include stdint.h -w ${UTVM_CMSIS_NN_COMPILE_OPTIONS})
   if(TARGET zephyr_interface)
-    # A Zephyr board that is no Cortex-M (native_sim): compiled as the image is (e.g. -m32).
+    # A Zephyr board that is no Cortex-M (POSIX architecture): compiled as the image is (-m32).
     target_link_libraries(${lib} PRIVATE zephyr_interface)
   endif()
   if(UTVM_SANITIZE)
