@@ -28,7 +28,7 @@ from utvm.mlf.cmsis_nn import paths_for_target
 
 MODEL_SUFFIXES = (".tflite", ".onnx")
 DEFAULT_TARGET = "c -keys=cpu -model=host"
-_CACHE_FORMAT = "utvm-tvm-compile-1"
+_CACHE_FORMAT = "utvm-tvm-compile-2"  # 2: CMSIS-NN buffers sized for mcpu
 _TICK_SECONDS = 15.0
 TVM_PYTHON_VAR = "UTVM_TVM_PYTHON"
 
@@ -120,6 +120,7 @@ def compile_model(model: Path, out_dir: Path, options: CompileOptions,
     job = {
         "model": str(model.resolve()), "output": str(partial.resolve()),
         "target": options.target, "cmsis_nn_target": options.cmsis_nn_target(),
+        "cmsis_nn_mcpu": options.cmsis_nn_mcpu,
         "executor": options.executor_config(),
         "runtime": options.runtime_config(), "pass_configs": options.pass_configs(),
         "module_name": options.module_name, "shape_dict": options.input_shapes or None,

@@ -123,7 +123,12 @@ def compile_with_cmsis_nn(job: dict[str, Any], model: Any, executor: Any, runtim
         f"with {executor} and {runtime} (this can take a few minutes)")
     try:
         mod = partition_for_cmsisnn(model.mod, model.params, mod_name=job["module_name"])
-        with PassContext(opt_level=3, config=parse_configs(job["pass_configs"])):
+        config = parse_configs(job["pass_configs"])
+        if job.get("cmsis_nn_mcpu"):
+            # TVM sizes CMSIS-NN's scratch buffers from this option, not from the target's
+            # -mcpu: without it they are sized for a core without DSP.
+            config["relay.ext.cmsisnn.options"] = {"mcpu": job["cmsis_nn_mcpu"]}
+        with PassContext(opt_level=3, config=config):
             module = build(mod, target=targets, executor=executor, runtime=runtime,
                            params=model.params, mod_name=job["module_name"])
         export_model_library_format(module, job["output"])
