@@ -196,13 +196,16 @@ function(_utvm_cmsis_nn_core_args out_var)
   set(${out_var} ${args} PARENT_SCOPE)
 endfunction()
 
-# What the describe step needs to know about CMSIS-NN for this build: the core (Zephyr builds;
-# none is the host), the source tree the model would be compiled with (Zephyr's cmsis-nn module,
-# else UTVM_CMSIS_NN_DIR), and whether to check its calls. Used only if the model calls it.
+# What the describe step needs to know about CMSIS-NN for this build: the core (Zephyr builds
+# for a Cortex-M), the source tree the model would be compiled with, and whether to check its
+# calls. Used only if the model calls it. A Cortex-M Zephyr image links Zephyr's cmsis-nn module;
+# the host, plain CMake apps and Zephyr boards that are no Cortex-M (Zephyr's CONFIG_CMSIS_NN
+# depends on one) compile CMSIS-NN's portable code from UTVM_CMSIS_NN_DIR, else from the
+# workspace's module.
 function(_utvm_cmsis_nn_args out_var)
   set(args "")
   set(tree "")
-  if(ZEPHYR_BASE)
+  if(ZEPHYR_BASE AND CONFIG_CPU_CORTEX_M)
     _utvm_cmsis_nn_core_args(args)
     if(ZEPHYR_CMSIS_NN_MODULE_DIR)
       set(tree ${ZEPHYR_CMSIS_NN_MODULE_DIR})
@@ -214,11 +217,16 @@ function(_utvm_cmsis_nn_args out_var)
     if(NOT tree AND DEFINED ENV{UTVM_CMSIS_NN_DIR})
       set(tree $ENV{UTVM_CMSIS_NN_DIR})
     endif()
+    set(origin "UTVM_CMSIS_NN_DIR")
+    set(advice "point UTVM_CMSIS_NN_DIR at a CMSIS-NN v4.1.0 checkout")
+    if(NOT tree AND ZEPHYR_CMSIS_NN_MODULE_DIR)
+      set(tree ${ZEPHYR_CMSIS_NN_MODULE_DIR})
+      set(origin "Zephyr's cmsis-nn module")
+      set(advice "set UTVM_CMSIS_NN_DIR to a CMSIS-NN v4.1.0 checkout, or pin the cmsis-nn project in your west.yml to revision v4.1.0 (see utvm's zephyr/README.md)")
+    endif()
     if(tree)
       get_filename_component(tree ${tree} ABSOLUTE)
     endif()
-    set(origin "UTVM_CMSIS_NN_DIR")
-    set(advice "point UTVM_CMSIS_NN_DIR at a CMSIS-NN v4.1.0 checkout")
   endif()
   if(tree)
     list(APPEND args --cmsis-nn-tree ${tree} --cmsis-nn-tree-origin ${origin}
@@ -267,6 +275,10 @@ function(_utvm_cmsis_nn_host target name tree)
   # It is not ours to lint, and like generated code it gets ASan but not UBSan.
   target_compile_options(${lib} PRIVATE -include stdint.h -w
                          ${UTVM_DESCRIBED_CMSIS_NN_COMPILE_OPTIONS})
+  if(TARGET zephyr_interface)
+    # A Zephyr board that is no Cortex-M (POSIX architecture): compiled as the image is (-m32).
+    target_link_libraries(${lib} PRIVATE zephyr_interface)
+  endif()
   if(UTVM_SANITIZE)
     target_compile_options(${lib} PRIVATE -fno-sanitize=undefined)
   endif()
@@ -339,7 +351,7 @@ function(_utvm_cmsis_nn target name)
   if(UTVM_DESCRIBED_CMSIS_NN_WRAP)
     _utvm_cmsis_nn_checked(${target})
   endif()
-  if(ZEPHYR_BASE)
+  if(ZEPHYR_BASE AND CONFIG_CPU_CORTEX_M)
     _utvm_cmsis_nn_zephyr(${target})
   else()
     _utvm_cmsis_nn_host(${target} ${name} "${UTVM_DESCRIBED_CMSIS_NN_TREE}")

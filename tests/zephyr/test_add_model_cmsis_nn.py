@@ -19,8 +19,8 @@ KWS = CMSIS_NN_FIXTURES_ROOT / "kws_ref_model" / "cmsis_nn"
 KWS_M4 = CMSIS_NN_FIXTURES_ROOT / "kws_ref_model" / "cmsis_nn_cortex_m4"
 KWS_GROUPS = ("CONVOLUTION", "FULLYCONNECTED", "NNSUPPORT", "POOLING", "SOFTMAX")
 ALL_KCONFIG = {"CONFIG_CMSIS_NN": "y", **{f"CONFIG_CMSIS_NN_{g}": "y" for g in KWS_GROUPS}}
-M4 = {"CONFIG_CPU_CORTEX_M4": "y"}
-M3 = {"CONFIG_CPU_CORTEX_M3": "y"}
+M4 = {"CONFIG_CPU_CORTEX_M": "y", "CONFIG_CPU_CORTEX_M4": "y"}
+M3 = {"CONFIG_CPU_CORTEX_M": "y", "CONFIG_CPU_CORTEX_M3": "y"}
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +122,8 @@ def test_an_mlf_for_cortex_m4_gets_the_dsp_code(tmp_path: Path) -> None:
     assert "DSP-extension code on cortex-m4" in proc.stdout
 
 
-M33_NODSP = {"CONFIG_CPU_CORTEX_M33": "y", "CONFIG_ARMV8_M_MAINLINE": "y"}
+M33_NODSP = {"CONFIG_CPU_CORTEX_M": "y", "CONFIG_CPU_CORTEX_M33": "y",
+             "CONFIG_ARMV8_M_MAINLINE": "y"}
 
 
 def test_a_dsp_mlf_on_a_build_without_the_cores_optional_dsp(tmp_path: Path) -> None:
@@ -134,3 +135,27 @@ def test_a_dsp_mlf_on_a_build_without_the_cores_optional_dsp(tmp_path: Path) -> 
                      {**ALL_KCONFIG, **M33_NODSP, "UTVM_CMSIS_NN_DSP": "ON"}, cmsis_nn_dir())
     assert proc.returncode == 0, proc.stderr
     assert "cmsis-nn options: -mcpu=cortex-m33" in proc.stdout
+
+
+POSIX = {"CONFIG_ARCH_POSIX": "y", "CONFIG_SOC": "native_sim"}
+
+
+def test_a_board_that_is_no_cortex_m_compiles_the_portable_code_itself(tmp_path: Path) -> None:
+    """native_sim: Zephyr's CONFIG_CMSIS_NN depends on a Cortex-M core, so the module's own
+    library cannot be had; the model gets CMSIS-NN's portable code from the module's tree,
+    compiled as on the host, and needs no CONFIG_CMSIS_NN."""
+    proc = configure(tmp_path, KWS, POSIX, cmsis_nn_dir())
+    assert proc.returncode == 0, proc.stderr
+    assert "CMSIS-NN: portable C code on the host (the MLF was made without mcpu), from " \
+           f"{cmsis_nn_dir()}" in " ".join(proc.stdout.split())
+    assert "Add to prj.conf" not in proc.stderr
+
+
+def test_a_board_that_is_no_cortex_m_checks_the_modules_tree(tmp_path: Path) -> None:
+    tree = tmp_path / "newer-cmsis-nn"
+    shutil.copytree(cmsis_nn_dir() / "Include", tree / "Include")
+    conv = tree / "Source" / "ConvolutionFunctions"
+    conv.mkdir(parents=True)
+    (conv / "arm_convolve_get_buffer_sizes_s8.c").write_text("int32_t aligned_rhs_cols;\n")
+    text = error_text(configure(tmp_path, KWS, POSIX, tree))
+    assert "do not fit TVM 0.18's generated calls" in text

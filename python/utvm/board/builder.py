@@ -42,7 +42,7 @@ from utvm.board.model_source import MlfSource, ModelSource, TvmModelSource, sour
 from utvm.board.model_stage import StageReport, stage_model
 from utvm.board.qemu_machine import qemu_extra_flags
 from utvm.board.state import BUILD_RECORD, read_record, write_record
-from utvm.board.targets import board_looks_like_qemu
+from utvm.board.targets import board_looks_like_qemu, runs_on_this_computer
 from utvm.board.zephyr_env import West, failure_message, require_zephyr
 from utvm.errors import UtvmError
 from utvm.mlf.cmsis_nn import detect as detect_cmsis_nn
@@ -116,7 +116,8 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
     definitions: dict[str, str] = {"ZEPHYR_EXTRA_MODULES": str(repo_root())}
     stage, model_label = None, None
     if source is not None:
-        stage, model_label = _bring_model_in(source, app, state_dir, definitions, stream)
+        stage, model_label = _bring_model_in(source, app, board, state_dir, definitions,
+                                             stream)
     if board_looks_like_qemu(board, existing):
         qemu = qemu_extra_flags(app.host_driven, existing.app_dir if existing else None)
         definitions["QEMU_EXTRA_FLAGS"] = qemu.flags
@@ -192,13 +193,13 @@ def check_loadable(board: str, app: App) -> None:
 
 
 def check_loadable_board(board: str) -> None:
-    if board.split("/")[0] in ("native_sim", "native_posix", "nrf52_bsim"):
+    if runs_on_this_computer(board):
         raise UtvmError(f"{board} has no LLEXT support (Zephyr links extensions only on real "
                         "CPU architectures): --loadable needs an Arm board such as mps2/an385 "
                         "(QEMU). Build without --loadable to run the model built in.")
 
 
-def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
+def _bring_model_in(source: ModelSource, app: App, board: str, state_dir: Path,
                     definitions: dict[str, str], out: TextIO) -> tuple[StageReport, str]:
     """Compiles or opens the model, checks it suits the app, stages it into the build
     folder and adds the app's CMake variables for it to ``definitions``."""
@@ -208,7 +209,8 @@ def _bring_model_in(source: ModelSource, app: App, state_dir: Path,
         app.check_model(mlf)
         stage = stage_model(mlf, state_dir / STAGED_MODEL_DIR)
         definitions.update(app.cmake_definitions(stage.folder, mlf, state_dir))
-        definitions.update(cmsis_nn_kconfig(mlf))
+        if not runs_on_this_computer(board):
+            definitions.update(cmsis_nn_kconfig(mlf))
         label = f"{mlf.module_name} ({mlf.executor_kind})"
     print(f"utvm: {stage.describe()} in {stage.folder}", file=out, flush=True)
     return stage, label
@@ -227,7 +229,8 @@ def _user_sizes(west_args: list[str]) -> dict[str, str]:
 
 def cmsis_nn_kconfig(mlf: ModelLibrary) -> dict[str, str]:
     """Zephyr's CMSIS-NN options for exactly the kernel groups the model calls (utvm_add_model()
-    stops a plain `west build` that lacks them; here they are simply set)."""
+    stops a plain `west build` that lacks them; here they are simply set). Cortex-M boards
+    only: elsewhere (native_sim) utvm_add_model() compiles CMSIS-NN's portable code itself."""
     use = detect_cmsis_nn(mlf.c_sources, mlf.targets)
     return {} if use is None else {f"CONFIG_{symbol}": "y" for symbol in use.kconfig_symbols}
 
@@ -323,8 +326,11 @@ def _needs_configure(existing: ZephyrBuild | None, cache: dict[str, str],
             return True
         name, _, value = argument[2:].partition("=")
         name = name.split(":")[0]
-        if name == "ZEPHYR_EXTRA_MODULES":
-            return True
+        if name in ("ZEPHYR_EXTRA_MODULES", "EXTRA_ZEPHYR_MODULES"):
+            if not all(any(same_path(module, m) for m in existing.extra_modules)
+                       for module in value.strip('"').split(";") if module):
+                return True
+            continue
         wanted[name] = value.strip('"')
     for name, value in wanted.items():
         if name == "ZEPHYR_EXTRA_MODULES":
@@ -379,8 +385,10 @@ def _west_build_args(build_dir: Path, board: str, app: App, definitions: dict[st
                *(["--cmake-only"] if cmake_only else []), str(app.source_dir)]
     if configure:
         merged = dict(definitions)
-        for argument in list(user_cmake):  # the user's extra modules join ours
-            if argument.startswith("-DZEPHYR_EXTRA_MODULES="):
+        # The user's extra modules join ours, under either of Zephyr's names for them (it
+        # reads EXTRA_ZEPHYR_MODULES first: given alone, it would replace utvm's module).
+        for argument in list(user_cmake):
+            if argument.startswith(("-DZEPHYR_EXTRA_MODULES=", "-DEXTRA_ZEPHYR_MODULES=")):
                 user_cmake.remove(argument)
                 merged["ZEPHYR_EXTRA_MODULES"] += ";" + argument.split("=", 1)[1]
         command += ["--", *[f"-D{name}={value}" for name, value in merged.items()], *user_cmake]

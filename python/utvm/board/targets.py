@@ -60,6 +60,14 @@ def qemu_serial_index(uart_label: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+# Boards whose image is a program of this computer (Zephyr's POSIX architecture).
+HOST_PROGRAM_BOARDS = ("native_sim", "native_posix", "nrf52_bsim")
+
+
+def runs_on_this_computer(board: str) -> bool:
+    return board.split("/")[0] in HOST_PROGRAM_BOARDS
+
+
 def board_looks_like_qemu(board: str, build: ZephyrBuild | None) -> bool:
     """From the configured build when there is one, else from the board's name."""
     if build is not None and build.kconfig():

@@ -1,7 +1,9 @@
 """Compile a .tflite / .onnx model into a Model Library Format with the user's TVM.
 
 TVM runs in a child process (utvm.board.tvm_worker) with ``$TVM_HOME/python`` on its path,
-so its heavy import never touches this process. The result is cached by a hash of the
+so its heavy import never touches this process. That process is this Python, or the one
+``UTVM_TVM_PYTHON`` names (e.g. the virtual environment TVM's requirements live in: the worker
+needs nothing of utvm's). The result is cached by a hash of the
 model file, the options and the TVM checkout: building again with the same model does not
 recompile it.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -19,15 +22,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-import utvm
 from utvm.board.tvm_home import TvmInstall, find_tvm
 from utvm.errors import UtvmError
 from utvm.mlf.cmsis_nn import paths_for_target
 
 MODEL_SUFFIXES = (".tflite", ".onnx")
 DEFAULT_TARGET = "c -keys=cpu -model=host"
-_CACHE_FORMAT = "utvm-tvm-compile-1"
+_CACHE_FORMAT = "utvm-tvm-compile-2"  # 2: CMSIS-NN buffers sized for mcpu
 _TICK_SECONDS = 15.0
+TVM_PYTHON_VAR = "UTVM_TVM_PYTHON"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def compile_model(model: Path, out_dir: Path, options: CompileOptions,
     job = {
         "model": str(model.resolve()), "output": str(partial.resolve()),
         "target": options.target, "cmsis_nn_target": options.cmsis_nn_target(),
+        "cmsis_nn_mcpu": options.cmsis_nn_mcpu,
         "executor": options.executor_config(),
         "runtime": options.runtime_config(), "pass_configs": options.pass_configs(),
         "module_name": options.module_name, "shape_dict": options.input_shapes or None,
@@ -134,17 +138,30 @@ def compile_model(model: Path, out_dir: Path, options: CompileOptions,
     return CompiledModel(archive, False, tvm)
 
 
+def tvm_python(env: dict[str, str]) -> str:
+    """The Python TVM runs in: ``UTVM_TVM_PYTHON``, else this one."""
+    named = env.get(TVM_PYTHON_VAR)
+    if not named:
+        return sys.executable
+    found = shutil.which(named)
+    if found is None:
+        raise UtvmError(f"{TVM_PYTHON_VAR}={named} is not a Python program: name the python "
+                        "of the environment that has TVM's requirements (e.g. "
+                        "<venv>/bin/python), or unset it to run TVM in this Python.")
+    return found
+
+
 def _run_worker(job_file: Path, tvm: TvmInstall, env: dict[str, str], out: TextIO) -> None:
-    package_parent = Path(utvm.__file__).resolve().parent.parent
-    paths = [str(tvm.python_dir), str(package_parent)]
+    python = tvm_python(env)
+    paths = [str(tvm.python_dir)]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(paths)
-    # Imported here, not at the top: `python -m utvm.board.tvm_worker` must not find itself
-    # already imported through the package (runpy's RuntimeWarning on every compile).
-    from utvm.board.tvm_worker import ERROR_PREFIX
+    # Imported here, not at the top: the worker runs as a script, standard library only, so
+    # that a Python without utvm's requirements (UTVM_TVM_PYTHON) can run it.
+    from utvm.board import tvm_worker
 
-    command = [sys.executable, "-m", "utvm.board.tvm_worker", str(job_file)]
+    command = [python, str(Path(tvm_worker.__file__).resolve()), str(job_file)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, text=True, errors="replace", env=env)
     assert process.stdout is not None
@@ -165,8 +182,8 @@ def _run_worker(job_file: Path, tvm: TvmInstall, env: dict[str, str], out: TextI
     try:
         for line in process.stdout:
             last_output[0] = time.monotonic()
-            if line.startswith(ERROR_PREFIX):
-                error = line[len(ERROR_PREFIX):].strip()
+            if line.startswith(tvm_worker.ERROR_PREFIX):
+                error = line[len(tvm_worker.ERROR_PREFIX):].strip()
                 continue
             out.write(line)
             out.flush()

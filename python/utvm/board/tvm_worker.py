@@ -1,7 +1,9 @@
-"""Compile one model with the user's TVM, in its own process (``python -m`` this module).
+"""Compile one model with the user's TVM, in its own process (this file run as a script).
 
 The parent (utvm.board.tvm_compile) puts ``$TVM_HOME/python`` on PYTHONPATH and passes a
-JSON job file. This uses TVM's Python API the way tvmc does: ``tvmc.load`` for the model,
+JSON job file. Standard library only: the Python running it (``UTVM_TVM_PYTHON``) may have
+TVM's requirements and nothing of utvm's. This uses TVM's Python API the way tvmc does:
+``tvmc.load`` for the model,
 ``relay.backend.Executor`` / ``Runtime`` for the configuration, ``tvmc.compile`` with
 ``output_format="mlf"`` to write the Model Library Format archive. With a ``cmsis_nn_target``
 the model is partitioned with ``partition_for_cmsisnn`` and built with ``relay.build`` for the
@@ -17,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+if __name__ == "__main__":
+    del sys.path[0]  # this file's folder: its modules must not shadow TVM's imports
 
 ERROR_PREFIX = "utvm-error: "
 EXIT_FAILED = 3
@@ -41,9 +46,10 @@ def compile_job(job: dict[str, Any]) -> int:
         if missing and not missing.startswith("tvm"):
             return fail(f"cannot import TVM from {job['tvm_python']}: its Python requirement "
                         f"'{missing}' is missing. Install TVM's requirements into the Python "
-                        f"west runs in: {sys.executable} -m pip install {missing} (TVM 0.18 "
+                        f"that runs TVM: {sys.executable} -m pip install {missing} (TVM 0.18 "
                         "needs attrs, cloudpickle, decorator, ml_dtypes, numpy, psutil, scipy, "
-                        "tornado and typing_extensions, and tflite or onnx for the model).")
+                        "tornado and typing_extensions, and tflite or onnx for the model), or "
+                        "set UTVM_TVM_PYTHON to the python of an environment that has them.")
         return fail(f"cannot import TVM from {job['tvm_python']}: {exc}. " + _loaded_library())
     except Exception as exc:  # TVM raises its own errors when libtvm cannot be loaded
         return fail(f"TVM failed to load: {exc}. " + _loaded_library())
@@ -102,19 +108,27 @@ def _loaded_library() -> str:
 def compile_with_cmsis_nn(job: dict[str, Any], model: Any, executor: Any, runtime: Any,
                           started: float) -> int:
     """TVM's CMSIS-NN partitioning, then relay.build for [target, cmsis-nn target]."""
-    from tvm.driver.tvmc.pass_config import parse_configs
-    from tvm.micro import export_model_library_format
-    from tvm.relay import build
-    from tvm.relay.op.contrib.cmsisnn import partition_for_cmsisnn
-    from tvm.target import Target
-    from tvm.transform import PassContext
+    try:
+        from tvm.driver.tvmc.pass_config import parse_configs
+        from tvm.ir.transform import PassContext
+        from tvm.micro import export_model_library_format
+        from tvm.relay import build
+        from tvm.relay.op.contrib.cmsisnn import partition_for_cmsisnn
+        from tvm.target import Target
+    except ImportError as exc:
+        return fail(f"this TVM lacks what CMSIS-NN partitioning needs: {exc}")
 
     targets = [Target(job["target"]), Target(job["cmsis_nn_target"])]
     say(f"partitioning for CMSIS-NN, then compiling for targets {[str(t) for t in targets]} "
         f"with {executor} and {runtime} (this can take a few minutes)")
     try:
         mod = partition_for_cmsisnn(model.mod, model.params, mod_name=job["module_name"])
-        with PassContext(opt_level=3, config=parse_configs(job["pass_configs"])):
+        config = parse_configs(job["pass_configs"])
+        if job.get("cmsis_nn_mcpu"):
+            # TVM sizes CMSIS-NN's scratch buffers from this option, not from the target's
+            # -mcpu: without it they are sized for a core without DSP.
+            config["relay.ext.cmsisnn.options"] = {"mcpu": job["cmsis_nn_mcpu"]}
+        with PassContext(opt_level=3, config=config):
             module = build(mod, target=targets, executor=executor, runtime=runtime,
                            params=model.params, mod_name=job["module_name"])
         export_model_library_format(module, job["output"])
@@ -129,7 +143,7 @@ def compile_with_cmsis_nn(job: dict[str, Any], model: Any, executor: Any, runtim
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m utvm.board.tvm_worker JOB.json", file=sys.stderr)
+        print("usage: python tvm_worker.py JOB.json", file=sys.stderr)
         return 2
     job = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
     return compile_job(job)

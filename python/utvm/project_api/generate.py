@@ -29,6 +29,7 @@ from utvm.board.apps import (
     RpcServerApp,
     rpc_memory_for,
 )
+from utvm.board.targets import runs_on_this_computer
 from utvm.errors import UtvmError
 from utvm.mlf.archive import extract_archive, is_tar_archive
 from utvm.mlf.cmsis_nn import detect as detect_cmsis_nn
@@ -199,7 +200,7 @@ def _project_conf(mlf: ModelLibrary | None, operator_bytes: int,
     if mlf is None:
         # AutoTVM calls the operators it measures directly; they have no signature.
         lines.append("CONFIG_UTVM_RPC_UNCHECKED_OPERATOR_CALLS=y")
-    lines += _cmsis_nn_conf(mlf, options.get("cmsis_nn"))
+    lines += _cmsis_nn_conf(mlf, options.get("cmsis_nn"), options["board"])
     if options.get("config_main_stack_size"):
         lines.append(f"CONFIG_MAIN_STACK_SIZE={options['config_main_stack_size']}")
     if options.get("warning_as_error"):
@@ -207,8 +208,9 @@ def _project_conf(mlf: ModelLibrary | None, operator_bytes: int,
     return "\n".join(lines) + "\n"
 
 
-def _cmsis_nn_conf(mlf: ModelLibrary | None, wanted: bool | None) -> list[str]:
-    """Zephyr's CMSIS-NN options for exactly the kernel groups the model calls."""
+def _cmsis_nn_conf(mlf: ModelLibrary | None, wanted: bool | None, board: str) -> list[str]:
+    """Zephyr's CMSIS-NN options for exactly the kernel groups the model calls (Cortex-M
+    boards: on native_sim, utvm_add_model() compiles CMSIS-NN's portable code itself)."""
     use = detect_cmsis_nn(mlf.c_sources, mlf.targets) if mlf is not None else None
     if wanted and use is None:
         raise UtvmError("project option cmsis_nn=true, but the model calls no CMSIS-NN "
@@ -220,8 +222,11 @@ def _cmsis_nn_conf(mlf: ModelLibrary | None, wanted: bool | None) -> list[str]:
                         "partitioning, or leave cmsis_nn unset.")
     if use is None:
         return []
-    return [f"# CMSIS-NN: {', '.join(use.functions)} ({use.made_for})",
-            *(f"CONFIG_{symbol}=y" for symbol in use.kconfig_symbols)]
+    comment = f"# CMSIS-NN: {', '.join(use.functions)} ({use.made_for})"
+    if runs_on_this_computer(board):
+        return [comment, "# (compiled with the image from UTVM_CMSIS_NN_DIR: Zephyr's "
+                         "CONFIG_CMSIS_NN needs a Cortex-M)"]
+    return [comment, *(f"CONFIG_{symbol}=y" for symbol in use.kconfig_symbols)]
 
 
 def _cmake_path(path: Path) -> str:

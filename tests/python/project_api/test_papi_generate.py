@@ -284,6 +284,22 @@ def test_a_cmsis_nn_model_gets_its_kernel_groups(template_server: ApiClient, tmp
                            "CONFIG_CMSIS_NN_POOLING=y", "CONFIG_CMSIS_NN_SOFTMAX=y"]
 
 
+def test_a_cmsis_nn_model_on_native_sim_gets_no_cmsis_nn_kconfig(template_server: ApiClient,
+                                                                  tmp_path: Path) -> None:
+    """Zephyr's CONFIG_CMSIS_NN needs a Cortex-M (Kconfig aborted the build): on native_sim
+    utvm_add_model() compiles CMSIS-NN's portable code itself."""
+    if not CMSIS_NN_PACKED.is_dir():
+        pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
+    model = tmp_path / "model.tar"
+    with tarfile.open(model, "w") as tar:
+        tar.add(CMSIS_NN_PACKED, arcname=".")
+    project = tmp_path / "project"
+    generate(template_server, model, project, board="native_sim", cmsis_nn="true")
+    conf = (project / "utvm_project.conf").read_text()
+    assert not [line for line in conf.splitlines() if line.startswith("CONFIG_CMSIS_NN")]
+    assert "# CMSIS-NN: arm_avgpool_s8" in conf and "UTVM_CMSIS_NN_DIR" in conf
+
+
 @pytest.mark.parametrize(("use_cmsis_model", "cmsis_nn", "message"), [
     (False, "true", "the model calls no CMSIS-NN kernel"),
     (True, "false", "but the model calls CMSIS-NN (arm_avgpool_s8"),

@@ -393,6 +393,21 @@ def test_west_build_arguments_after_the_double_dash(tmp_path: Path, west_log) ->
     assert "-DCONFIG_BAR=y" in cmake_args(west_log()[-1])
 
 
+def test_extra_zephyr_modules_join_ours_under_either_name(tmp_path: Path, west_log) -> None:
+    """Zephyr reads EXTRA_ZEPHYR_MODULES before ZEPHYR_EXTRA_MODULES: given as such (as the
+    docs say for a CMSIS-NN v4.1.0 tree), it replaced utvm's own module and Kconfig stopped
+    at 'undefined symbol UTVM'."""
+    assert build("-b", "native_sim", "-d", "b", "--mlf", BUNDLED_MODEL, "--",
+                 "-DEXTRA_ZEPHYR_MODULES=/nn;/dsp") == 0
+    cmake = cmake_args(west_log()[-1])
+    assert f"-DZEPHYR_EXTRA_MODULES={REPO_ROOT};/nn;/dsp" in cmake
+    assert not any(a.startswith("-DEXTRA_ZEPHYR_MODULES") for a in cmake)
+    assert build("-d", "b", "--", "-DEXTRA_ZEPHYR_MODULES=/nn;/dsp") == 0  # nothing new
+    assert not cmake_args(west_log()[-1])
+    assert build("-d", "b", "--", "-DEXTRA_ZEPHYR_MODULES=/other") == 0
+    assert f"-DZEPHYR_EXTRA_MODULES={REPO_ROOT};/other" in cmake_args(west_log()[-1])
+
+
 def test_argument_without_double_dash(west_log, capsys) -> None:
     assert build("-b", "native_sim", "stray") == 2
     assert "unexpected argument 'stray'" in capsys.readouterr().err
@@ -559,6 +574,16 @@ def test_model_compiled_with_cmsis_nn_gets_its_kernel_groups(tmp_path: Path, wes
     for group in ("", "_CONVOLUTION", "_FULLYCONNECTED", "_NNSUPPORT", "_POOLING", "_SOFTMAX"):
         assert f"-DCONFIG_CMSIS_NN{group}=y" in args
     assert "-DCONFIG_CMSIS_NN_BASICMATH=y" not in args
+
+
+def test_native_sim_gets_no_cmsis_nn_kconfig(tmp_path: Path, west_log) -> None:
+    """Zephyr's CONFIG_CMSIS_NN needs a Cortex-M: on native_sim, utvm_add_model() compiles
+    CMSIS-NN's portable code itself, and setting the option made Kconfig abort."""
+    if not CMSIS_NN_KWS.is_dir():
+        pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
+    assert build("-b", "native_sim", "-d", "b", "--app", "aot_inference", "--mlf",
+                 CMSIS_NN_KWS.parent / "cmsis_nn") == 0
+    assert not [a for a in cmake_args(west_log()[-1]) if "CMSIS_NN" in a]
 
 
 def test_cmsis_nn_is_a_compile_choice(west_log, capsys) -> None:

@@ -167,8 +167,11 @@ def test_cmsis_nn_partitioning_builds_for_c_then_cmsis_nn(
     result = compile_model(tflite, tmp_path / "out", options)
     assert result.archive.is_file()
     context, build, export = tvm_calls(tmp_path)
+    # TVM sizes CMSIS-NN's buffers from this pass option, not from the target's -mcpu: without
+    # it, arm_avgpool_s8 got no buffer and failed (hidden) with the DSP code on a Cortex-M33.
     assert context == {"pass_context": 3,
-                       "config": {"tir.disable_vectorize": 1, "tir.usmp.enable": 1}}
+                       "config": {"tir.disable_vectorize": 1, "tir.usmp.enable": 1,
+                                  "relay.ext.cmsisnn.options": {"mcpu": "cortex-m33"}}}
     assert build["relay_build"][0] == "partitioned_for_cmsisnn"
     assert build["targets"] == ["c -keys=cpu -model=host", "cmsis-nn -mcpu=cortex-m33"]
     assert build["executor_attrs"] == {"link-params": True, "interface-api": "c",
@@ -180,8 +183,9 @@ def test_cmsis_nn_without_mcpu_is_tvms_default(tmp_path: Path, tflite: Path,
                                                fake_tvm: Callable[..., Path]) -> None:
     fake_tvm()
     compile_model(tflite, tmp_path / "out", CompileOptions("aot", "c", cmsis_nn=True))
-    build = tvm_calls(tmp_path)[1]
+    context, build = tvm_calls(tmp_path)[:2]
     assert build["targets"] == ["c -keys=cpu -model=host", "cmsis-nn"]
+    assert "relay.ext.cmsisnn.options" not in context["config"]
 
 
 def test_cmsis_nn_choice_is_part_of_the_cache_key(tmp_path: Path, tflite: Path,
@@ -199,3 +203,31 @@ def test_cmsis_nn_choice_is_part_of_the_cache_key(tmp_path: Path, tflite: Path,
 def test_bad_cmsis_nn_choices(options: dict[str, object], message: str) -> None:
     with pytest.raises(UtvmError, match=message):
         CompileOptions("aot", "c", **options)  # type: ignore[arg-type]
+
+
+def test_tvm_runs_in_the_python_utvm_tvm_python_names(tmp_path: Path, tflite: Path,
+                                                     fake_tvm: Callable[..., Path],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """TVM's requirements often live in a virtual environment of their own: the worker runs
+    there, as a plain script that needs nothing of utvm's (the python here has no utvm)."""
+    fake_tvm()
+    used = tmp_path / "tvm-python-used"
+    python = tmp_path / "tvm-venv-python"
+    python.write_text(f"#!/bin/sh\necho \"$@\" > {used}\nexec {sys.executable} -S \"$@\"\n")
+    python.chmod(0o755)
+    monkeypatch.setenv("UTVM_TVM_PYTHON", str(python))
+    result = compile_model(tflite, tmp_path / "out", CompileOptions())
+    assert result.archive.is_file()
+    assert used.read_text().split()[0].endswith("tvm_worker.py")
+    assert len(tvm_calls(tmp_path)) == 1
+
+
+def test_utvm_tvm_python_that_is_no_program(tmp_path: Path, tflite: Path,
+                                            fake_tvm: Callable[..., Path],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_tvm()
+    monkeypatch.setenv("UTVM_TVM_PYTHON", str(tmp_path / "no-such-python"))
+    with pytest.raises(UtvmError, match=r"UTVM_TVM_PYTHON=.*no-such-python is not a Python "
+                                        r"program"):
+        compile_model(tflite, tmp_path / "out", CompileOptions())
+    assert not (tmp_path / "out" / "model.tar").exists()

@@ -8,8 +8,10 @@ was asked, so the compile plumbing is exercised for real.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,7 +62,9 @@ class Target:
     def __str__(self):
         return self.text
 ''',
-    "transform.py": '''
+    # Where TVM 0.18 defines it: `tvm.transform` is only an attribute of the package.
+    "ir/__init__.py": "",
+    "ir/transform.py": '''
 import json, os
 
 class PassContext:
@@ -256,3 +260,63 @@ def project_entry(repo: Path, extra: str) -> str:
 
 
 PROJECT_WEST_COMMANDS = "      west-commands: west_commands/west-commands.yml\n"
+
+
+def cmsis_nn_modules(work: Path, tree: Path, zephyr_base: Path) -> list[Path]:
+    """Zephyr modules for a CMSIS-NN build, to pass as -DEXTRA_ZEPHYR_MODULES: ``tree`` (a
+    CMSIS-NN v4.1.0 source tree, the one TVM 0.18's calls fit; Zephyr 4.1's own module pins a
+    newer one) as the module cmsis-nn, and, when the workspace has no cmsis-dsp (Zephyr's
+    CONFIG_CMSIS_NN selects CONFIG_CMSIS_DSP; CMSIS-NN uses none of it), an empty stand-in
+    with the files Zephyr's cmsis-dsp glue compiles."""
+    module_yml = "build:\n  cmake-ext: True\n  kconfig-ext: True\n"
+    nn = work / "cmsis-nn"
+    (nn / "zephyr").mkdir(parents=True, exist_ok=True)
+    for part in ("Include", "Source"):
+        if not (nn / part).exists():
+            (nn / part).symlink_to(tree / part)
+    (nn / "zephyr" / "module.yml").write_text("name: cmsis-nn\n" + module_yml)
+    modules = [nn]
+    if not (zephyr_base.parent / "modules" / "lib" / "cmsis-dsp").is_dir():
+        dsp = work / "cmsis-dsp-empty"
+        for folder in ("zephyr", "Include", "PrivateInclude", "Source/CommonTables"):
+            (dsp / folder).mkdir(parents=True, exist_ok=True)
+        glue = (zephyr_base / "modules" / "cmsis-dsp" / "CMakeLists.txt").read_text()
+        for name in set(re.findall(r"Source/CommonTables/(\w+\.c)", glue)):
+            (dsp / "Source" / "CommonTables" / name).write_text("typedef int empty_unit;\n")
+        (dsp / "zephyr" / "module.yml").write_text("name: cmsis-dsp\n" + module_yml)
+        modules.append(dsp)
+    return modules
+
+
+def qemu_console_until_verdict(build_dir: Path, extra_env: dict[str, str] | None = None,
+                               timeout: float = 600) -> str:
+    """Runs a Zephyr QEMU build with `west build -t run` (as `west utvm flash` does for boards
+    Zephyr runs in QEMU itself, e.g. the AN521's CPU1 after an empty CPU0 image) and returns
+    its console up to samples/aot_inference's verdict line. A board that goes silent ends the
+    wait too: a timer stops it, which ends its output."""
+    import signal
+    import threading
+
+    from utvm.board.zephyr_env import West
+
+    zephyr_west = West.for_zephyr(Path(os.environ["ZEPHYR_BASE"]))
+    process = subprocess.Popen(zephyr_west.command("build", "-d", str(build_dir), "-t", "run"),
+                               cwd=zephyr_west.cwd,
+                               env={**(zephyr_west.env or os.environ), **(extra_env or {})},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    assert process.stdout is not None
+    watchdog = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGTERM))
+    watchdog.start()
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("aot_inference: "):
+                break
+    finally:
+        watchdog.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+    return "".join(lines)
