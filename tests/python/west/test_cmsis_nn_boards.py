@@ -43,10 +43,6 @@ M3, M4, M33_DSP = "mps2/an385", "mps2/an386", "mps2/an521/cpu1"
 # (board, variant): the order keeps each board's build and swaps only models and code paths.
 PLAN = [(M3, "cmsis_nn"), (M4, "cmsis_nn_cortex_m4"), (M4, "cmsis_nn"),
         (M33_DSP, "cmsis_nn_cortex_m4"), (M33_DSP, "cmsis_nn")]
-# Not run yet: with the -icount shift=0 that `west utvm build` gives QEMU boards, QEMU never
-# starts the AN521's CPU1 (only the empty CPU0 image boots; with Zephyr's own shift=7 it runs).
-M33_DSP_NOT_RUNNING = ("QEMU does not start mps2/an521/cpu1 under west utvm's -icount "
-                       "shift=0 (only the empty CPU0 image boots): open issue")
 CASES = [(board, variant, model) for board, variant in PLAN for model in MODELS]
 # Every kernel group any of the models calls, so that a model swap changes no Kconfig value
 # (which would recompile all of Zephyr). aot_inference's arena does not depend on the model
@@ -143,8 +139,6 @@ def run_standalone(board: str, build_dir: Path) -> str:
                          ids=[f"{b}-{v}-{m}" for b, v, m in CASES])
 def test_cmsis_nn_fixture_is_bit_exact_on_the_board(work: Path, modules_arg: str, board: str,
                                                     variant: str, model: str) -> None:
-    if board == M33_DSP:
-        pytest.skip(M33_DSP_NOT_RUNNING)
     mlf = fixture(model, variant)
     build_dir = work / f"build-{board.replace('/', '_')}"
     utvm("build", "-b", board, "-d", str(build_dir), "--app", "aot_inference", "--mlf",

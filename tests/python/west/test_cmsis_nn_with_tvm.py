@@ -181,9 +181,6 @@ def test_cortex_m33_compile_runs_cmsis_nn_dsp_code_on_an521_cpu1(
         top: Path, modules_arg: str, real_tvm_model: Path, reference: Path) -> None:
     """--cmsis-nn-mcpu cortex-m33: TVM sizes CMSIS-NN's buffers for the DSP code, which the
     AN521's CPU1 (a Cortex-M33 with DSP) runs; bit for bit TVM's own (portable) run."""
-    pytest.skip("open issue: QEMU does not start mps2/an521/cpu1 under west utvm's -icount "
-                "shift=0 (only the empty CPU0 image boots; with Zephyr's own shift=7 this build "
-                "runs bit-exact)")
     missing = _arm_toolchain_missing()
     if missing:
         pytest.skip(missing)
