@@ -84,5 +84,5 @@ def test_an_operators_arena_holds_its_buffers_twice_and_a_packed_copy() -> None:
     """AutoTVM's conv2d candidates that pack data ran out of memory at 2x + 8 KiB."""
     from utvm.project_api.generate import _project_conf
 
-    conf = _project_conf(None, 65536, {})
+    conf = _project_conf(None, 65536, {"board": "mps2/an385"})
     assert "CONFIG_UTVM_ARENA_SIZE=278528" in conf.splitlines()  # 4 x 64 KiB + 16 KiB
