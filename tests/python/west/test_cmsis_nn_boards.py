@@ -21,14 +21,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from westsupport import cmsis_nn_modules, qemu_console_until_verdict
+from westsupport import arm_toolchain_env, cmsis_nn_modules, qemu_console_until_verdict, run_utvm
 
 from testsupport import (
     CMSIS_NN_FIXTURES_MISSING,
@@ -57,18 +55,6 @@ BUILD_TIMEOUT_S = 1800
 RUN_TIMEOUT_S = 600
 
 
-def _arm_toolchain() -> dict[str, str] | None:
-    """The environment's Cortex-M toolchain choice, else Debian's arm-none-eabi-gcc."""
-    variant = os.environ.get("ZEPHYR_TOOLCHAIN_VARIANT", "")
-    if variant and variant not in ("host", "llvm"):
-        return {}
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc is None:
-        return None
-    return {"ZEPHYR_TOOLCHAIN_VARIANT": "gnuarmemb",
-            "GNUARMEMB_TOOLCHAIN_PATH": str(Path(gcc).resolve().parent.parent)}
-
-
 def _why_not() -> str | None:
     if not os.environ.get("ZEPHYR_BASE"):
         return "ZEPHYR_BASE is not set: the CMSIS-NN board tests need a Zephyr tree"
@@ -76,7 +62,7 @@ def _why_not() -> str | None:
         return "qemu-system-arm not found (apt-get install qemu-system-arm)"
     if not CMSIS_NN_FIXTURES_ROOT.is_dir():
         return CMSIS_NN_FIXTURES_MISSING
-    if _arm_toolchain() is None:
+    if arm_toolchain_env() is None:
         return ("no Arm toolchain: set ZEPHYR_TOOLCHAIN_VARIANT (zephyr or gnuarmemb), or put "
                 "arm-none-eabi-gcc on PATH")
     return None
@@ -85,15 +71,7 @@ def _why_not() -> str | None:
 pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
 
 
-def utvm(*args: str, check: bool = True,
-         timeout: float = BUILD_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **(_arm_toolchain() or {})}
-    result = subprocess.run([sys.executable, "-m", "utvm", *args], capture_output=True,
-                            text=True, env=env, timeout=timeout, check=False)
-    if check and result.returncode != 0:
-        pytest.fail(f"utvm {' '.join(args)} failed ({result.returncode}):\n"
-                    f"{(result.stdout + result.stderr)[-6000:]}", pytrace=False)
-    return result
+utvm = run_utvm
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +109,7 @@ def run_standalone(board: str, build_dir: Path) -> str:
     if board == M33_DSP:
         # Zephyr runs the AN521's CPU1 in QEMU itself (`west build -t run`, after an empty
         # CPU0 image); aot_inference ends with its verdict line, not QEMU.
-        return qemu_console_until_verdict(build_dir, _arm_toolchain(), RUN_TIMEOUT_S)
+        return qemu_console_until_verdict(build_dir, arm_toolchain_env(), RUN_TIMEOUT_S)
     result = utvm("flash", "-d", str(build_dir), "--skip-rebuild", timeout=RUN_TIMEOUT_S)
     assert f"{board} exited with status 0" in result.stderr, result.stderr[-3000:]
     return result.stdout

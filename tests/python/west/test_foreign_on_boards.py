@@ -6,17 +6,20 @@ generated for an Arm DSP core (letscope), which must give the class its project 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from westsupport import PROJECT_WEST_COMMANDS, module_repo, project_entry, west, workspace
+from westsupport import (
+    PROJECT_WEST_COMMANDS,
+    console_until_verdict,
+    module_repo,
+    project_entry,
+    west,
+    workspace,
+)
 
 from testsupport import (
     REPO_ROOT,
@@ -57,35 +60,13 @@ def build(top: Path, board: str, name: str, expected: Path) -> Path:
     return build_dir
 
 
-def console_until_verdict(command: list[str], cwd: Path,
-                          env: dict[str, str] | None = None) -> str:
-    """Runs the board and returns its console up to the app's PASS/FAIL line."""
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    assert process.stdout is not None
-    lines = []
-    # A board that goes silent ends the wait too: the timer stops it, which ends its output.
-    watchdog = threading.Timer(RUN_TIMEOUT_S, os.killpg, (process.pid, signal.SIGTERM))
-    watchdog.start()
-    try:
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("aot_inference: "):
-                break
-    finally:
-        watchdog.cancel()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait()
-    return "".join(lines)
-
-
 @pytest.mark.parametrize("name", ["sine_aot", "esp32_QDQ_project"])
 def test_portable_export_is_bit_exact_on_native_sim(top: Path, name: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZEPHYR_TOOLCHAIN_VARIANT", native_sim_toolchain())
     build_dir = build(top, "native_sim", name, FOREIGN / name / "tvm_crt_output_0.npy")
-    console = console_until_verdict([str(build_dir / "zephyr" / "zephyr.exe")], top)
+    console = console_until_verdict([str(build_dir / "zephyr" / "zephyr.exe")], top,
+                                    timeout=RUN_TIMEOUT_S)
     assert "expected output 0: bit-exact" in console, console
     assert "aot_inference: PASS" in console
 
@@ -102,7 +83,7 @@ def test_arm_dsp_export_gives_its_class_on_a_cortex_m33_with_dsp(top: Path) -> N
     zephyr_west = West.for_zephyr(Path(os.environ["ZEPHYR_BASE"]))
     console = console_until_verdict(
         zephyr_west.command("build", "-d", str(build_dir), "-t", "run"),
-        zephyr_west.cwd or top, zephyr_west.env)
+        zephyr_west.cwd or top, zephyr_west.env, RUN_TIMEOUT_S)
     assert "expected output 0: bit-exact" in console, console
     assert "aot_inference: PASS" in console
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from westsupport import arm_toolchain_env, run_utvm
 
 from testsupport import (
     FIXTURES_MISSING,
@@ -47,36 +46,16 @@ def _why_not() -> str | None:
         return "qemu-system-arm not found (apt-get install qemu-system-arm)"
     if not FIXTURES_ROOT.is_dir():
         return FIXTURES_MISSING
-    if _arm_toolchain() is None:
+    if arm_toolchain_env() is None:
         return ("no Arm toolchain: set ZEPHYR_TOOLCHAIN_VARIANT (zephyr or gnuarmemb), or put "
                 "arm-none-eabi-gcc on PATH")
     return None
 
 
-def _arm_toolchain() -> dict[str, str] | None:
-    """The environment's Cortex-M toolchain choice, else Debian's arm-none-eabi-gcc."""
-    variant = os.environ.get("ZEPHYR_TOOLCHAIN_VARIANT", "")
-    if variant and variant not in ("host", "llvm"):
-        return {}
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc is None:
-        return None
-    return {"ZEPHYR_TOOLCHAIN_VARIANT": "gnuarmemb",
-            "GNUARMEMB_TOOLCHAIN_PATH": str(Path(gcc).resolve().parent.parent)}
-
-
 pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
 
 
-def utvm(*args: str, check: bool = True,
-         timeout: float = BUILD_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **(_arm_toolchain() or {})}
-    result = subprocess.run([sys.executable, "-m", "utvm", *args], capture_output=True,
-                            text=True, env=env, timeout=timeout, check=False)
-    if check and result.returncode != 0:
-        pytest.fail(f"utvm {' '.join(args)} failed ({result.returncode}):\n"
-                    f"{(result.stdout + result.stderr)[-6000:]}", pytrace=False)
-    return result
+utvm = run_utvm
 
 
 def fixture(model: str, variant: str) -> Path:

@@ -288,23 +288,41 @@ def cmsis_nn_modules(work: Path, tree: Path, zephyr_base: Path) -> list[Path]:
     return modules
 
 
-def qemu_console_until_verdict(build_dir: Path, extra_env: dict[str, str] | None = None,
-                               timeout: float = 600) -> str:
-    """Runs a Zephyr QEMU build with `west build -t run` (as `west utvm flash` does for boards
-    Zephyr runs in QEMU itself, e.g. the AN521's CPU1 after an empty CPU0 image) and returns
-    its console up to samples/aot_inference's verdict line. A board that goes silent ends the
-    wait too: a timer stops it, which ends its output."""
+def arm_toolchain_env() -> dict[str, str] | None:
+    """The environment's Cortex-M toolchain choice ({}), else Debian's arm-none-eabi-gcc, else
+    None (no Arm toolchain)."""
+    variant = os.environ.get("ZEPHYR_TOOLCHAIN_VARIANT", "")
+    if variant and variant not in ("host", "llvm"):
+        return {}
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        return None
+    return {"ZEPHYR_TOOLCHAIN_VARIANT": "gnuarmemb",
+            "GNUARMEMB_TOOLCHAIN_PATH": str(Path(gcc).resolve().parent.parent)}
+
+
+def run_utvm(*args: str, check: bool = True,
+             timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """`utvm ARGS` with the Arm toolchain in the environment; a failure fails the test with
+    the end of its output."""
+    env = {**os.environ, **(arm_toolchain_env() or {})}
+    result = subprocess.run([sys.executable, "-m", "utvm", *args], capture_output=True,
+                            text=True, env=env, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        pytest.fail(f"utvm {' '.join(args)} failed ({result.returncode}):\n"
+                    f"{(result.stdout + result.stderr)[-6000:]}", pytrace=False)
+    return result
+
+
+def console_until_verdict(command: list[str], cwd: Path, env: dict[str, str] | None = None,
+                          timeout: float = 600) -> str:
+    """Runs a board and returns its console up to samples/aot_inference's verdict line. A
+    board that goes silent ends the wait too: a timer stops it, which ends its output."""
     import signal
     import threading
 
-    from utvm.board.zephyr_env import West
-
-    zephyr_west = West.for_zephyr(Path(os.environ["ZEPHYR_BASE"]))
-    process = subprocess.Popen(zephyr_west.command("build", "-d", str(build_dir), "-t", "run"),
-                               cwd=zephyr_west.cwd,
-                               env={**(zephyr_west.env or os.environ), **(extra_env or {})},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert process.stdout is not None
     watchdog = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGTERM))
     watchdog.start()
@@ -320,3 +338,16 @@ def qemu_console_until_verdict(build_dir: Path, extra_env: dict[str, str] | None
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
     return "".join(lines)
+
+
+def qemu_console_until_verdict(build_dir: Path, extra_env: dict[str, str] | None = None,
+                               timeout: float = 600) -> str:
+    """Runs a Zephyr QEMU build with `west build -t run` (as `west utvm flash` does for boards
+    Zephyr runs in QEMU itself, e.g. the AN521's CPU1 after an empty CPU0 image) and returns
+    its console up to samples/aot_inference's verdict line."""
+    from utvm.board.zephyr_env import West
+
+    zephyr_west = West.for_zephyr(Path(os.environ["ZEPHYR_BASE"]))
+    return console_until_verdict(
+        zephyr_west.command("build", "-d", str(build_dir), "-t", "run"), zephyr_west.cwd,
+        {**(zephyr_west.env or os.environ), **(extra_env or {})}, timeout)
