@@ -108,24 +108,34 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   return 0;
 }
 
+/* The platform timer's reading in whole nanoseconds (0 for none or a negative one): the
+ * evaluator decides in integers, so that its only floating-point steps are this one and
+ * the result's (no software double arithmetic in every comparison on cores without an
+ * FPU). 10^10 s (over 300 years) caps readings a double holds but 64 bits do not. */
+static uint64_t timer_stop_ns(int* rc) {
+  double seconds = 0;
+  *rc = TVMPlatformTimerStop(&seconds);
+  if (!(seconds > 0)) return 0;
+  return seconds < 1e10 ? (uint64_t)(seconds * 1e9) : 10000000000ull * 1000000000ull;
+}
+
 /* Busy-waits `ms` with the platform timer (the platform layer has no sleep). A timer that
  * never advances ends the wait after a million empty readings instead of hanging. */
 static int cool_down(uint32_t ms) {
-  double waited = 0;
-  for (uint32_t empty_readings = 0; waited * 1000.0 < ms && empty_readings < 1000000u;) {
-    double slice = 0;
+  uint64_t waited = 0;
+  for (uint32_t empty_readings = 0; waited < ms * 1000000ull && empty_readings < 1000000u;) {
     int rc = TVMPlatformTimerStart();
-    if (rc == 0) rc = TVMPlatformTimerStop(&slice);
+    uint64_t slice = rc == 0 ? timer_stop_ns(&rc) : 0;
     if (rc != 0) return rc;
     waited += slice;
-    if (slice <= 0) empty_readings++;
+    if (slice == 0) empty_readings++;
   }
   return 0;
 }
 
-/* One timed batch of `number` calls; *seconds is its total time. */
+/* One timed batch of `number` calls; *ns is its total time. */
 static int timed_batch(const evaluator_t* e, TVMValue* args, int* codes, int num_args,
-                       double* seconds) {
+                       uint64_t* ns) {
   TVMValue ret;
   int ret_code;
   int rc = TVMPlatformBeforeMeasurement();
@@ -134,7 +144,8 @@ static int timed_batch(const evaluator_t* e, TVMValue* args, int* codes, int num
   for (uint32_t j = 0; j < e->p[NUMBER] && rc == 0; j++) {
     rc = TVMFuncCall(e->target, args, codes, num_args, &ret, &ret_code);
   }
-  int stop_rc = TVMPlatformTimerStop(seconds); /* stop even after a failure */
+  int stop_rc;
+  *ns = timer_stop_ns(&stop_rc); /* stop even after a failure */
   if (rc == 0) rc = stop_rc;
   return rc != 0 ? rc : TVMPlatformAfterMeasurement();
 }
@@ -144,28 +155,30 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
   int ret_code;
   /* An untimed first call, as TVM does (it warms caches and lazy state). */
   int rc = TVMFuncCall(e->target, args, codes, num_args, &ret, &ret_code);
-  double min_repeat_seconds = e->p[MIN_REPEAT_MS] / 1000.0;
+  uint64_t min_repeat_ns = e->p[MIN_REPEAT_MS] * 1000000ull;
   for (uint32_t i = 0; i < e->p[REPEAT] && rc == 0; i++) {
-    double seconds = 0;
+    uint64_t ns = 0;
     uint32_t zero_readings = 0;
     for (;;) {
-      rc = timed_batch(e, args, codes, num_args, &seconds);
-      if (rc == 0 && seconds <= 0) zero_readings++; /* a coarse (or broken) timer */
+      rc = timed_batch(e, args, codes, num_args, &ns);
+      if (rc == 0 && ns == 0) zero_readings++; /* a coarse (or broken) timer */
       /* A batch already at the largest number is what we get, long enough or not. */
-      if (rc != 0 || seconds >= min_repeat_seconds || e->p[NUMBER] >= MAX_NUMBER ||
+      if (rc != 0 || ns >= min_repeat_ns || e->p[NUMBER] >= MAX_NUMBER ||
           zero_readings >= e->p[LIMIT_ZERO_TIME_ITERATIONS]) {
         break;
       }
-      if (seconds > 0) {
-        /* Too short: grow the batch towards min_repeat_ms (the grown number persists). */
-        double a = min_repeat_seconds / (seconds / e->p[NUMBER]) + 1;
-        double b = e->p[NUMBER] * 1.618;
-        double grown = a > b ? a : b;
+      if (ns > 0) {
+        /* Too short: grow the batch towards min_repeat_ms (the grown number persists), by
+         * 1.625 (about TVM's golden ratio) at least. ns < min_repeat_ns <= 6e10 and
+         * number < 1e7, so the product stays far below 2^64. */
+        uint32_t n = e->p[NUMBER];
+        uint64_t a = min_repeat_ns * n / ns + 1, b = n + (n >> 1) + (n >> 3);
+        uint64_t grown = a > b ? a : b;
         e->p[NUMBER] = grown >= MAX_NUMBER ? MAX_NUMBER : (uint32_t)grown;
       }
     }
     if (rc != 0) break;
-    if (seconds <= 0) {
+    if (ns == 0) {
       /* Failed here, on the board: TVM's host takes whatever doubles come back (AutoTVM
        * would rank a 0 as the fastest configuration), so only an error reply reaches every
        * host as what it is, a timer that cannot measure. */
@@ -175,7 +188,8 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
                      (unsigned)e->p[NUMBER], (unsigned)zero_readings);
       break;
     }
-    results[i] = seconds / e->p[NUMBER];
+    /* Seconds per call, the one conversion back to what the host reads. */
+    results[i] = (double)ns / ((double)e->p[NUMBER] * 1e9);
     if (e->p[COOLDOWN_MS] > 0 && i % e->p[REPEATS_TO_COOLDOWN] == 0) {
       rc = cool_down(e->p[COOLDOWN_MS]);
     }
