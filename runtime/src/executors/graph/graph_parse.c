@@ -5,6 +5,7 @@
  * refuses several, e.g. "storage_scope"); repeated or missing required keys are errors.
  * Every cross reference is checked once the second pass is done.
  */
+#include <stddef.h>
 #include <string.h>
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
@@ -390,7 +391,11 @@ static int parse_graph_attrs(parser_t* p) {
 
 static int parse_document(parser_t* p) {
   static const char* const kKeys[] = {"nodes", "arg_nodes", "heads", "node_row_ptr", "attrs"};
+  /* The first four are lists: how each element is read, where their count goes. */
+  static const element_fn kElements[] = {parse_node, arg_node_element, head_element,
+                                         row_ptr_element};
   graph_t* g = p->g;
+  uint32_t* const counts[] = {&g->num_nodes, &g->num_arg_nodes, &g->num_heads, &p->num_row_ptr};
   graph_json_iter_t it;
   char key[KEY_SIZE];
   uint32_t seen = 0;
@@ -403,24 +408,12 @@ static int parse_document(parser_t* p) {
         (rc = match_key(p, key, kKeys, 5, &seen, &k)) != 0) {
       break;
     }
-    switch (k) {
-      case 0:
-        rc = parse_list(p, &g->num_nodes, parse_node, "nodes");
-        break;
-      case 1:
-        rc = parse_list(p, &g->num_arg_nodes, arg_node_element, "arg_nodes");
-        break;
-      case 2:
-        rc = parse_list(p, &g->num_heads, head_element, "heads");
-        break;
-      case 3:
-        rc = parse_list(p, &p->num_row_ptr, row_ptr_element, "node_row_ptr");
-        break;
-      case 4:
-        rc = parse_graph_attrs(p);
-        break;
-      default:
-        rc = graph_json_skip(&p->j);
+    if (k < 0) {
+      rc = graph_json_skip(&p->j);
+    } else if (k == 4) {
+      rc = parse_graph_attrs(p);
+    } else {
+      rc = parse_list(p, counts[k], kElements[k], kKeys[k]);
     }
   }
   if (rc == 0) rc = graph_json_finish(&p->j);
@@ -521,18 +514,27 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   int rc = parse_document(&p);
   if (rc != 0) return rc;
 
-  /* Counts are below 2^31 each, so the sum cannot overflow 64 bits. */
-  uint64_t sizes[] = {
-      (uint64_t)sizeof(graph_node_t) * out->num_nodes,
-      (uint64_t)sizeof(graph_ref_t) * out->num_node_inputs,
-      (uint64_t)sizeof(uint32_t) * out->num_arg_nodes,
-      (uint64_t)sizeof(graph_ref_t) * out->num_heads,
-      (uint64_t)sizeof(uint32_t) * (out->num_nodes + 1ull),
-      (uint64_t)sizeof(graph_entry_t) * out->num_entries,
-      out->names_bytes,
+  /* The arrays of graph_t, in the order they share the block: element size, where the
+   * count is (one more element for row_ptr), where the pointer goes. Counts are below
+   * 2^31 each, so the sum cannot overflow 64 bits. */
+  static const struct {
+    uint16_t size; /* graph_entry_t grows with UTVM_MAX_NDIM */
+    uint8_t count, extra, pointer;
+  } kArrays[] = {
+      {sizeof(graph_node_t), offsetof(graph_t, num_nodes), 0, offsetof(graph_t, nodes)},
+      {sizeof(graph_ref_t), offsetof(graph_t, num_node_inputs), 0, offsetof(graph_t, inputs)},
+      {sizeof(uint32_t), offsetof(graph_t, num_arg_nodes), 0, offsetof(graph_t, arg_nodes)},
+      {sizeof(graph_ref_t), offsetof(graph_t, num_heads), 0, offsetof(graph_t, heads)},
+      {sizeof(uint32_t), offsetof(graph_t, num_nodes), 1, offsetof(graph_t, row_ptr)},
+      {sizeof(graph_entry_t), offsetof(graph_t, num_entries), 0, offsetof(graph_t, entries)},
+      {1, offsetof(graph_t, names_bytes), 0, offsetof(graph_t, names)},
   };
   uint64_t total = 0;
-  for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) total += align8(sizes[i]);
+  for (size_t i = 0; i < sizeof(kArrays) / sizeof(kArrays[0]); i++) {
+    uint32_t count;
+    memcpy(&count, (const uint8_t*)out + kArrays[i].count, sizeof(count));
+    total += align8((uint64_t)kArrays[i].size * (count + kArrays[i].extra));
+  }
   DLDevice cpu = {kDLCPU, 0};
   void* block = NULL;
   if ((size_t)total != total || (rc = TVMPlatformMemoryAllocate((size_t)total, cpu, &block)) != 0) {
@@ -541,13 +543,12 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   }
   memset(block, 0, (size_t)total);
   uint8_t* cursor = block;
-  out->nodes = (graph_node_t*)cursor;
-  out->inputs = (graph_ref_t*)(cursor += align8(sizes[0]));
-  out->arg_nodes = (uint32_t*)(cursor += align8(sizes[1]));
-  out->heads = (graph_ref_t*)(cursor += align8(sizes[2]));
-  out->row_ptr = (uint32_t*)(cursor += align8(sizes[3]));
-  out->entries = (graph_entry_t*)(cursor += align8(sizes[4]));
-  out->names = (char*)(cursor + align8(sizes[5]));
+  for (size_t i = 0; i < sizeof(kArrays) / sizeof(kArrays[0]); i++) {
+    uint32_t count;
+    memcpy(&count, (const uint8_t*)out + kArrays[i].count, sizeof(count));
+    memcpy((uint8_t*)out + kArrays[i].pointer, &cursor, sizeof(cursor));
+    cursor += align8((uint64_t)kArrays[i].size * (count + kArrays[i].extra));
+  }
   out->block = block;
 
   graph_json_init(&p.j, json, json_len);
