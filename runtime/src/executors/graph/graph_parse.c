@@ -32,20 +32,29 @@ typedef struct {
 
 typedef int (*element_fn)(parser_t* p, uint32_t index);
 
-/* Finds key among names (*index = -1 if unknown) and refuses one seen before. */
-static int match_key(parser_t* p, const char* key, const char* const* names, int n,
-                     uint32_t* seen, int* index) {
-  *index = -1;
-  for (int i = 0; i < n; i++) {
-    if (strcmp(key, names[i]) == 0) {
-      if (*seen & 1u << i) {
-        return utvm_fail(INVALID, "graph JSON: byte %lu: duplicate key \"%s\"", UL(p->j.pos), key);
-      }
-      *seen |= 1u << i;
-      *index = i;
+/* Reads the value of key k of an object's table (-1: a key not in it, whose text is key). */
+typedef int (*value_fn)(parser_t* p, int k, const char* key, void* ctx);
+
+/* Reads an object whose known keys are names[0..n-1]: `value` reads each value. A key seen
+ * before is refused; *seen gets bit k of each known key read. */
+static int read_object(parser_t* p, const char* what, const char* const* names, int n,
+                       uint32_t* seen, value_fn value, void* ctx) {
+  graph_json_iter_t it;
+  char key[KEY_SIZE];
+  int rc = graph_json_enter(&p->j, '{', &it, what);
+  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+    if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0) break;
+    int k = -1;
+    for (int i = 0; i < n; i++) {
+      if (strcmp(key, names[i]) == 0) k = i;
     }
+    if (k >= 0 && (*seen & 1u << k)) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: duplicate key \"%s\"", UL(p->j.pos), key);
+    }
+    if (k >= 0) *seen |= 1u << k;
+    rc = value(p, k, key, ctx);
   }
-  return 0;
+  return rc;
 }
 
 /* The first of the `required` keys (bit i: names[i]) missing from `seen`, or NULL. */
@@ -96,7 +105,7 @@ enum { NODE_ATTR_FUNC_NAME, NODE_ATTR_NUM_INPUTS, NODE_ATTR_NUM_OUTPUTS, NODE_AT
 
 typedef struct {
   uint32_t seen;
-  uint32_t num_inputs, num_outputs, flatten_data;
+  uint32_t count[3]; /* num_inputs, num_outputs, flatten_data */
   char func_name[UTVM_MAX_NAME_LEN];
 } node_attrs_t;
 
@@ -119,36 +128,17 @@ static int read_count_attr(parser_t* p, uint32_t* out, const char* key) {
   return 0;
 }
 
-/* The attrs of a node: all string values (TVM writes them so); we use four of them. */
-static int parse_node_attrs(parser_t* p, node_attrs_t* a) {
-  static const char* const kKeys[] = {"func_name", "num_inputs", "num_outputs", "flatten_data"};
-  graph_json_iter_t it;
-  char key[KEY_SIZE];
-  int index;
-  int rc = graph_json_enter(&p->j, '{', &it, "node attrs");
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
-    if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0 ||
-        (rc = match_key(p, key, kKeys, 4, &a->seen, &index)) != 0) {
-      break;
-    }
-    switch (index) {
-      case NODE_ATTR_FUNC_NAME:
-        rc = graph_json_string(&p->j, a->func_name, sizeof(a->func_name), "func_name");
-        break;
-      case NODE_ATTR_NUM_INPUTS:
-        rc = read_count_attr(p, &a->num_inputs, key);
-        break;
-      case NODE_ATTR_NUM_OUTPUTS:
-        rc = read_count_attr(p, &a->num_outputs, key);
-        break;
-      case NODE_ATTR_FLATTEN_DATA:
-        rc = read_count_attr(p, &a->flatten_data, key);
-        break;
-      default:
-        rc = graph_json_string(&p->j, NULL, 0, key[0] != '\0' ? key : "a node attribute");
-    }
+static const char* const kNodeAttrKeys[] = {"func_name", "num_inputs", "num_outputs",
+                                            "flatten_data"};
+
+/* A value in a node's attrs: all strings (TVM writes them so); we use four of them. */
+static int node_attr_value(parser_t* p, int k, const char* key, void* ctx) {
+  node_attrs_t* a = ctx;
+  if (k == NODE_ATTR_FUNC_NAME) {
+    return graph_json_string(&p->j, a->func_name, sizeof(a->func_name), "func_name");
   }
-  return rc;
+  if (k > 0) return read_count_attr(p, &a->count[k - 1], key);
+  return graph_json_string(&p->j, NULL, 0, key[0] != '\0' ? key : "a node attribute");
 }
 
 /* Checks a tvm_op node's attrs and resolves its function (second pass). */
@@ -157,18 +147,18 @@ static int describe_op(parser_t* p, uint32_t index, const char* name, const node
   if (a->func_name[0] == '\0') { /* absent or empty */
     return utvm_fail(INVALID, "graph JSON: node %lu (%s) has no attrs.func_name", UL(index), name);
   }
-  if ((a->seen & 1u << NODE_ATTR_NUM_INPUTS) && a->num_inputs != node->num_inputs) {
+  if ((a->seen & 1u << NODE_ATTR_NUM_INPUTS) && a->count[0] != node->num_inputs) {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s) says num_inputs %lu but lists %lu inputs",
-                     UL(index), name, UL(a->num_inputs), UL(node->num_inputs));
+                     UL(index), name, UL(a->count[0]), UL(node->num_inputs));
   }
-  if (a->num_outputs == 0) {
+  if (a->count[1] == 0) {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s) has num_outputs 0", UL(index), name);
   }
-  if (a->flatten_data != 0) {
+  if (a->count[2] != 0) {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s): flatten_data %lu is not supported",
-                     UL(index), name, UL(a->flatten_data));
+                     UL(index), name, UL(a->count[2]));
   }
-  node->num_outputs = a->num_outputs;
+  node->num_outputs = a->count[1];
   if (node->num_inputs + node->num_outputs > UTVM_MAX_ARGS) {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s) has %lu arguments, more than "
                      "UTVM_MAX_ARGS (%d)", UL(index), name,
@@ -195,63 +185,66 @@ static int describe_op(parser_t* p, uint32_t index, const char* name, const node
   return 0;
 }
 
-static int parse_node(parser_t* p, uint32_t index) {
-  static const char* const kKeys[] = {"op", "name", "inputs", "attrs", "attr"};
+static const char* const kNodeKeys[] = {"op", "name", "inputs", "attrs", "attr"};
+
+typedef struct {
+  graph_node_t node;
+  node_attrs_t attrs;
+  uint32_t seen;
+  char op[16], name[UTVM_MAX_NAME_LEN];
+} node_reader_t;
+
+static int node_input_element(parser_t* p, uint32_t i) {
+  (void)i;
   graph_t* g = p->g;
-  graph_node_t node = {.first_input = g->num_node_inputs, .num_outputs = 1};
-  node_attrs_t attrs = {.seen = 0};
-  graph_json_iter_t it, inputs;
-  char key[KEY_SIZE], op[16] = "", name[UTVM_MAX_NAME_LEN] = "";
-  uint32_t seen = 0;
-  int k;
-  int rc = graph_json_enter(&p->j, '{', &it, "a node");
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
-    if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0 ||
-        (rc = match_key(p, key, kKeys, 5, &seen, &k)) != 0) {
-      break;
-    }
-    if (k == 0) {
-      rc = graph_json_string(&p->j, op, sizeof(op), "op");
-    } else if (k == 1) {
-      rc = graph_json_string(&p->j, name, sizeof(name), "a node name");
-    } else if (k == 2) {
-      rc = graph_json_enter(&p->j, '[', &inputs, "node inputs");
-      while (rc == 0 && graph_json_more(&p->j, &inputs, &rc)) {
-        graph_ref_t ref;
-        rc = read_ref(p, &ref, "a node input");
-        if (rc == 0 && p->fill) g->inputs[g->num_node_inputs] = ref;
-        g->num_node_inputs++;
-        node.num_inputs++;
-      }
-    } else if (k >= 3) {
-      bool both = (seen & 3u << 3) == 3u << 3;
-      rc = both ? GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both")
-                : parse_node_attrs(p, &attrs);
-    } else {
-      rc = graph_json_skip(&p->j); /* e.g. "control_deps" */
-    }
+  graph_ref_t ref;
+  int rc = read_ref(p, &ref, "a node input");
+  if (rc == 0 && p->fill) g->inputs[g->num_node_inputs] = ref;
+  g->num_node_inputs++;
+  return rc;
+}
+
+static int node_value(parser_t* p, int k, const char* key, void* ctx) {
+  (void)key;
+  node_reader_t* r = ctx;
+  if (k == 0) return graph_json_string(&p->j, r->op, sizeof(r->op), "op");
+  if (k == 1) return graph_json_string(&p->j, r->name, sizeof(r->name), "a node name");
+  if (k == 2) return parse_list(p, &r->node.num_inputs, node_input_element, "node inputs");
+  if (k < 0) return graph_json_skip(&p->j); /* e.g. "control_deps" */
+  if ((r->seen & 3u << 3) == 3u << 3) {
+    return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
   }
+  return read_object(p, "node attrs", kNodeAttrKeys, 4, &r->attrs.seen, node_attr_value,
+                     &r->attrs);
+}
+
+static int parse_node(parser_t* p, uint32_t index) {
+  graph_t* g = p->g;
+  node_reader_t r = {.node = {.first_input = g->num_node_inputs, .num_outputs = 1}};
+  graph_node_t* node = &r.node;
+  const char* name = r.name;
+  int rc = read_object(p, "a node", kNodeKeys, 5, &r.seen, node_value, &r);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 7, kKeys);
+  const char* missing = missing_key(r.seen, 7, kNodeKeys);
   if (missing != NULL) {
     return utvm_fail(INVALID, "graph JSON: node %lu has no \"%s\"", UL(index), missing);
   }
-  if (strcmp(op, "null") == 0) {
-    if (node.num_inputs != 0) {
+  if (strcmp(r.op, "null") == 0) {
+    if (node->num_inputs != 0) {
       return utvm_fail(INVALID, "graph JSON: input node %lu (%s) has inputs", UL(index), name);
     }
-    node.kind = GRAPH_NODE_INPUT;
-    node.name = g->names_bytes;
+    node->kind = GRAPH_NODE_INPUT;
+    node->name = g->names_bytes;
     size_t n = strlen(name) + 1;
     if (p->fill) memcpy(g->names + g->names_bytes, name, n);
     g->names_bytes += (uint32_t)n;
-  } else if (strcmp(op, "tvm_op") == 0) {
-    rc = describe_op(p, index, name, &attrs, &node);
+  } else if (strcmp(r.op, "tvm_op") == 0) {
+    rc = describe_op(p, index, name, &r.attrs, node);
   } else {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s): op \"%s\" is neither \"null\" nor "
-                     "\"tvm_op\"", UL(index), name, op);
+                     "\"tvm_op\"", UL(index), name, r.op);
   }
-  if (rc == 0 && p->fill) g->nodes[index] = node;
+  if (rc == 0 && p->fill) g->nodes[index] = *node;
   return rc;
 }
 
@@ -342,44 +335,39 @@ static int storage_scope_element(parser_t* p, uint32_t i) {
 }
 
 /* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
-static int parse_graph_attrs(parser_t* p) {
-  static const char* const kKeys[NUM_ATTRS] = {"dltype", "storage_id", "shape", "device_index",
-                                               "storage_scope"};
+static const char* const kAttrKeys[NUM_ATTRS] = {"dltype", "storage_id", "shape", "device_index",
+                                                 "storage_scope"};
+
+static int graph_attr_value(parser_t* p, int k, const char* key, void* ctx) {
   static const char* const kTypes[NUM_ATTRS] = {"list_str", "list_int", "list_shape", "list_int",
                                                 "list_str"};
   static const element_fn kElements[NUM_ATTRS] = {dltype_element, storage_id_element,
                                                   shape_element, device_index_element,
                                                   storage_scope_element};
-  graph_json_iter_t it;
-  char key[KEY_SIZE], type[12];
-  uint32_t seen = 0;
-  int k;
-  int rc = graph_json_enter(&p->j, '{', &it, "attrs");
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
-    if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0 ||
-        (rc = match_key(p, key, kKeys, NUM_ATTRS, &seen, &k)) != 0) {
-      break;
-    }
-    if (k < 0) {
-      rc = graph_json_skip(&p->j);
-      continue;
-    }
-    rc = graph_json_char(&p->j, '[', kKeys[k]);
-    if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type), "the type of an attribute");
-    if (rc == 0 && strcmp(type, kTypes[k]) != 0) {
-      rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s is typed \"%s\"; \"%s\" expected",
-                     UL(p->j.pos), kKeys[k], type, kTypes[k]);
-    }
-    if (rc == 0) rc = graph_json_char(&p->j, ',', kKeys[k]);
-    if (rc == 0) rc = parse_list(p, &p->attr_count[k], kElements[k], kKeys[k]);
-    if (rc == 0) rc = graph_json_char(&p->j, ']', kKeys[k]);
+  (void)key, (void)ctx;
+  char type[12];
+  if (k < 0) return graph_json_skip(&p->j);
+  int rc = graph_json_char(&p->j, '[', kAttrKeys[k]);
+  if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type), "the type of an attribute");
+  if (rc == 0 && strcmp(type, kTypes[k]) != 0) {
+    rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s is typed \"%s\"; \"%s\" expected",
+                   UL(p->j.pos), kAttrKeys[k], type, kTypes[k]);
   }
+  if (rc == 0) rc = graph_json_char(&p->j, ',', kAttrKeys[k]);
+  if (rc == 0) rc = parse_list(p, &p->attr_count[k], kElements[k], kAttrKeys[k]);
+  if (rc == 0) rc = graph_json_char(&p->j, ']', kAttrKeys[k]);
+  return rc;
+}
+
+static int parse_graph_attrs(parser_t* p) {
+  uint32_t seen = 0;
+  int rc = read_object(p, "attrs", kAttrKeys, NUM_ATTRS, &seen, graph_attr_value, NULL);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 7, kKeys);
+  const char* missing = missing_key(seen, 7, kAttrKeys);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: attrs has no \"%s\"", missing);
-  for (k = 1; k < NUM_ATTRS; k++) {
+  for (int k = 1; k < NUM_ATTRS; k++) {
     if ((seen >> k & 1) && p->attr_count[k] != p->attr_count[ATTR_DLTYPE]) {
-      return utvm_fail(INVALID, "graph JSON: attrs: %s has %lu items, dltype has %lu", kKeys[k],
+      return utvm_fail(INVALID, "graph JSON: attrs: %s has %lu items, dltype has %lu", kAttrKeys[k],
                        UL(p->attr_count[k]), UL(p->attr_count[ATTR_DLTYPE]));
     }
   }
@@ -389,36 +377,31 @@ static int parse_graph_attrs(parser_t* p) {
 
 /* ---- the document ---- */
 
-static int parse_document(parser_t* p) {
-  static const char* const kKeys[] = {"nodes", "arg_nodes", "heads", "node_row_ptr", "attrs"};
+static const char* const kDocumentKeys[] = {"nodes", "arg_nodes", "heads", "node_row_ptr",
+                                            "attrs"};
+
+static int document_value(parser_t* p, int k, const char* key, void* ctx) {
   /* The first four are lists: how each element is read, where their count goes. */
   static const element_fn kElements[] = {parse_node, arg_node_element, head_element,
                                          row_ptr_element};
+  (void)key, (void)ctx;
   graph_t* g = p->g;
   uint32_t* const counts[] = {&g->num_nodes, &g->num_arg_nodes, &g->num_heads, &p->num_row_ptr};
-  graph_json_iter_t it;
-  char key[KEY_SIZE];
+  if (k < 0) return graph_json_skip(&p->j);
+  if (k == 4) return parse_graph_attrs(p);
+  return parse_list(p, counts[k], kElements[k], kDocumentKeys[k]);
+}
+
+static int parse_document(parser_t* p) {
+  graph_t* g = p->g;
   uint32_t seen = 0;
-  int k;
   g->num_node_inputs = 0;
   g->names_bytes = 0;
-  int rc = graph_json_enter(&p->j, '{', &it, "the graph (a JSON object)");
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
-    if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0 ||
-        (rc = match_key(p, key, kKeys, 5, &seen, &k)) != 0) {
-      break;
-    }
-    if (k < 0) {
-      rc = graph_json_skip(&p->j);
-    } else if (k == 4) {
-      rc = parse_graph_attrs(p);
-    } else {
-      rc = parse_list(p, counts[k], kElements[k], kKeys[k]);
-    }
-  }
+  int rc = read_object(p, "the graph (a JSON object)", kDocumentKeys, 5, &seen, document_value,
+                       NULL);
   if (rc == 0) rc = graph_json_finish(&p->j);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 0x1F, kKeys);
+  const char* missing = missing_key(seen, 0x1F, kDocumentKeys);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: the graph has no \"%s\"", missing);
   if (p->num_row_ptr != g->num_nodes + 1) {
     return utvm_fail(INVALID, "graph JSON: node_row_ptr has %lu items; %lu nodes need %lu",
