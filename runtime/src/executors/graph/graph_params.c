@@ -37,15 +37,16 @@ static int truncated(const reader_t* r, const char* what) {
 /* One array record, for input `index` called `name`. */
 static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, const char* name,
                         bool copy) {
+  /* magic, the reserved word and the device (always cpu: not used), ndim, dtype. */
+  uint8_t head[32];
   uint64_t magic = 0, nbytes = 0;
   int32_t ndim = 0;
   DLDataType dtype = {0, 0, 0};
   int64_t shape[UTVM_MAX_NDIM];
-  /* The reserved word and the device (always cpu) are not used. */
-  if (!take(r, &magic, 8) || !take(r, NULL, 8 + sizeof(DLDevice)) || !take(r, &ndim, 4) ||
-      !take(r, &dtype, sizeof(dtype))) {
-    return truncated(r, name);
-  }
+  if (!take(r, head, sizeof(head))) return truncated(r, name);
+  memcpy(&magic, head, 8);
+  memcpy(&ndim, head + 24, 4);
+  memcpy(&dtype, head + 28, sizeof(dtype));
   if (magic != ARRAY_MAGIC) {
     return utvm_fail(INVALID, "params: %s is not an NDArray record (magic 0x%llx)", name,
                      ULL(magic));
@@ -73,10 +74,10 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
 
 static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bool copy) {
   reader_t r = {blob, len, 0};
-  uint64_t magic = 0, count = 0, num_arrays = 0;
-  if (!take(&r, &magic, 8) || !take(&r, NULL, 8) || !take(&r, &count, 8)) {
-    return truncated(&r, "the header");
-  }
+  uint64_t head[3], magic, count, num_arrays = 0; /* magic, reserved, count */
+  if (!take(&r, head, sizeof(head))) return truncated(&r, "the header");
+  magic = head[0];
+  count = head[2];
   if (magic != LIST_MAGIC) {
     return utvm_fail(INVALID, "params: not a parameter blob (magic 0x%llx, 0xf7e58d4f05049cb7 "
                      "expected)", ULL(magic)); /* LIST_MAGIC in the text: one argument less */
