@@ -222,10 +222,12 @@ static int skip_scalar(graph_json_t* j, char c) {
 }
 
 /* Iterative, so that hostile nesting costs no stack: bit d of `objects` tells whether the
- * container at depth d is an object (else an array). */
+ * container at depth d is an object (else an array); `it` walks the innermost one (every
+ * container further out has had an element, so it needs a ',' before the next). */
 int graph_json_skip(graph_json_t* j) {
   uint32_t objects = 0, depth = 0;
-  int rc;
+  graph_json_iter_t it = {0, false};
+  int rc = 0;
   for (;;) {
     char c = peek(j);
     if (c == '[' || c == '{') {
@@ -234,31 +236,21 @@ int graph_json_skip(graph_json_t* j) {
                          GRAPH_JSON_MAX_DEPTH);
       }
       j->pos++;
-      if (peek(j) != (c == '[' ? ']' : '}')) {
-        objects = (objects & ~(1u << depth)) | (uint32_t)(c == '{') << depth;
-        depth++;
-        if (c == '{' && (rc = graph_json_key(j, NULL, 0)) != 0) return rc;
-        continue; /* to the first element */
-      }
-      j->pos++; /* empty */
-    } else if ((rc = skip_scalar(j, c)) != 0) {
+      objects = (objects & ~(1u << depth)) | (uint32_t)(c == '{') << depth;
+      depth++;
+      it.close = c == '[' ? ']' : '}';
+      it.started = false;
+    } else if ((rc = skip_scalar(j, c)) != 0 || depth == 0) {
       return rc;
     }
-    /* A value ended: close the containers that end here, or go on to the next element. */
-    for (;;) {
-      if (depth == 0) return 0;
-      bool object = (objects >> (depth - 1) & 1) != 0;
-      c = peek(j);
-      if (c == (object ? '}' : ']')) {
-        j->pos++;
-        depth--;
-        continue;
-      }
-      if (c != ',') return graph_json_expected(j, object ? "',' or '}'" : "',' or ']'", "");
-      j->pos++;
-      if (object && (rc = graph_json_key(j, NULL, 0)) != 0) return rc;
-      break;
+    /* Close the containers that end here, then go on to the next element. */
+    while (!graph_json_more(j, &it, &rc)) {
+      if (rc != 0) return rc;
+      if (--depth == 0) return 0;
+      it.close = (objects >> (depth - 1) & 1) != 0 ? '}' : ']';
+      it.started = true;
     }
+    if (it.close == '}' && (rc = graph_json_key(j, NULL, 0)) != 0) return rc;
   }
 }
 
