@@ -25,27 +25,15 @@ static const DLDevice kCpu = {kDLCPU, 0};
  * they still have to be valid tensors. */
 static DLTensor unused_pool;
 
-static void* alloc_zeroed(size_t n, int* rc) {
-  void* p = NULL;
-  *rc = TVMPlatformMemoryAllocate(n, kCpu, &p);
-  if (*rc == 0) memset(p, 0, n);
-  return p;
-}
-
 int utvm_aot_executor_release(utvm_aot_executor_t* exec) {
   if (exec == NULL) return 0;
   int rc = 0;
-  if (exec->tensors != NULL) {
-    for (int i = 0; i < exec->num_tensors; i++) {
-      if (exec->tensors[i] == NULL) continue;
-      exec->tensors[i]->pinned = false; /* a host still holding it frees it with TVMArrayFree */
-      if (utvm_ndarray_release(exec->tensors[i]) != 0) rc = -1;
-    }
-    TVMPlatformMemoryFree(exec->tensors, kCpu);
+  for (int i = 0; i < exec->num_tensors; i++) {
+    if (exec->tensors[i] == NULL) continue;
+    exec->tensors[i]->pinned = false; /* a host still holding it frees it with TVMArrayFree */
+    if (utvm_ndarray_release(exec->tensors[i]) != 0) rc = -1;
   }
-  if (exec->arg_values != NULL) TVMPlatformMemoryFree(exec->arg_values, kCpu);
-  if (exec->arg_codes != NULL) TVMPlatformMemoryFree(exec->arg_codes, kCpu);
-  TVMPlatformMemoryFree(exec, kCpu);
+  TVMPlatformMemoryFree(exec, kCpu); /* the tables live in the same allocation */
   return rc;
 }
 
@@ -106,15 +94,29 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
     return utvm_fail(kTvmErrorFunctionNameNotFound, "%s is not in the module", run_name);
   }
 
-  utvm_aot_executor_t* exec = alloc_zeroed(sizeof(*exec), &rc);
-  if (exec == NULL) return utvm_fail(rc, "out of memory creating the AOT executor");
+  /* The executor and its tables in one allocation: arg_values (8-byte aligned) right after
+   * the executor, then tensors (pointers), then arg_codes. At most 0x7fff tensors
+   * (find_metadata); the pools are bounded before the size is computed. */
+  uint64_t num_args =
+      (uint64_t)(md->num_inputs + md->num_outputs) + (uint64_t)md->num_workspace_pools;
+  size_t header = (sizeof(utvm_aot_executor_t) + 7) & ~(size_t)7;
+  uint64_t total = header + (sizeof(TVMValue) + sizeof(int)) * (num_args + 2) +
+                   sizeof(TVMNDArray*) * (uint64_t)(md->num_inputs + md->num_outputs);
+  void* mem = NULL;
+  if (num_args > INT32_MAX - 2 || (size_t)total != total ||
+      (rc = TVMPlatformMemoryAllocate((size_t)total, kCpu, &mem)) != 0) {
+    return utvm_fail(rc != 0 ? rc : kTvmErrorPlatformNoMemory,
+                     "out of memory creating the AOT executor");
+  }
+  memset(mem, 0, (size_t)total);
+  utvm_aot_executor_t* exec = mem;
   exec->metadata = md;
   exec->run = run;
   exec->num_tensors = (int)(md->num_inputs + md->num_outputs);
-  exec->num_args = exec->num_tensors + (int)md->num_workspace_pools;
-  exec->tensors = alloc_zeroed(sizeof(TVMNDArray*) * (size_t)(exec->num_tensors + 1), &rc);
-  if (rc == 0) exec->arg_values = alloc_zeroed(sizeof(TVMValue) * (size_t)(exec->num_args + 2), &rc);
-  if (rc == 0) exec->arg_codes = alloc_zeroed(sizeof(int) * (size_t)(exec->num_args + 2), &rc);
+  exec->num_args = (int)num_args;
+  exec->arg_values = (TVMValue*)((uint8_t*)mem + header);
+  exec->tensors = (TVMNDArray**)(exec->arg_values + num_args + 2);
+  exec->arg_codes = (int*)(exec->tensors + exec->num_tensors);
   for (int i = 0; rc == 0 && i < exec->num_tensors; i++) {
     const struct TVMTensorInfo* info =
         i < md->num_inputs ? &md->inputs[i] : &md->outputs[i - md->num_inputs];
