@@ -111,12 +111,13 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
 /* The platform timer's reading in whole nanoseconds (0 for none or a negative one): the
  * evaluator decides in integers, so that its only floating-point steps are this one and
  * the result's (no software double arithmetic in every comparison on cores without an
- * FPU). 10^10 s (over 300 years) caps readings a double holds but 64 bits do not. */
+ * FPU). 9 * 10^9 s (285 years) caps readings a double holds but int64_t does not; the
+ * conversion is the signed one, which Zephyr's own code links already. */
 static uint64_t timer_stop_ns(int* rc) {
   double seconds = 0;
   *rc = TVMPlatformTimerStop(&seconds);
   if (!(seconds > 0)) return 0;
-  return seconds < 1e10 ? (uint64_t)(seconds * 1e9) : 10000000000ull * 1000000000ull;
+  return (uint64_t)(int64_t)((seconds < 9e9 ? seconds : 9e9) * 1e9);
 }
 
 /* Busy-waits `ms` with the platform timer (the platform layer has no sleep). A timer that
