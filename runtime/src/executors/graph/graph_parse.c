@@ -435,7 +435,7 @@ static int check_ref(const graph_t* g, graph_ref_t ref, uint32_t before, const c
 }
 
 static int validate(graph_t* g) {
-  int rc = 0;
+  int rc;
   size_t bytes[2] = {0, 0};
   if (g->row_ptr[0] != 0 || g->row_ptr[g->num_nodes] != g->num_entries) {
     return utvm_fail(INVALID, "graph JSON: node_row_ptr runs %lu..%lu, not 0..%lu (the entries)",
@@ -450,17 +450,19 @@ static int validate(graph_t* g) {
       return utvm_fail(INVALID, "graph JSON: entry %lu is too large for this device", UL(e));
     }
   }
-  for (uint32_t n = 0; n < g->num_nodes && rc == 0; n++) {
+  for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
     uint32_t first = g->row_ptr[n], end = g->row_ptr[n + 1];
     if (end < first || end - first != node->num_outputs) {
       return utvm_fail(INVALID, "graph JSON: node_row_ptr disagrees with node %lu's %lu outputs",
                        UL(n), UL(node->num_outputs));
     }
-    for (uint32_t i = 0; i < node->num_inputs && rc == 0; i++) {
-      rc = check_ref(g, g->inputs[node->first_input + i], n, "an input of node", n);
+    for (uint32_t i = 0; i < node->num_inputs; i++) {
+      if ((rc = check_ref(g, g->inputs[node->first_input + i], n, "an input of node", n)) != 0) {
+        return rc;
+      }
     }
-    if (rc == 0 && node->kind == GRAPH_NODE_COPY) {
+    if (node->kind == GRAPH_NODE_COPY) {
       entry_bytes(&g->entries[graph_entry_id(g, g->inputs[node->first_input])], &bytes[0]);
       entry_bytes(&g->entries[g->row_ptr[n]], &bytes[1]);
       if (bytes[0] != bytes[1]) {
@@ -469,7 +471,7 @@ static int validate(graph_t* g) {
       }
     }
   }
-  for (uint32_t i = 0; i < g->num_arg_nodes && rc == 0; i++) {
+  for (uint32_t i = 0; i < g->num_arg_nodes; i++) {
     uint32_t n = g->arg_nodes[i];
     if (n >= g->num_nodes || g->nodes[n].kind != GRAPH_NODE_INPUT || g->nodes[n].is_arg) {
       return utvm_fail(INVALID, "graph JSON: arg_nodes[%lu] = %lu is not an input node, or a "
@@ -477,10 +479,10 @@ static int validate(graph_t* g) {
     }
     g->nodes[n].is_arg = 1;
   }
-  for (uint32_t i = 0; i < g->num_heads && rc == 0; i++) {
-    rc = check_ref(g, g->heads[i], g->num_nodes, "head", i);
+  for (uint32_t i = 0; i < g->num_heads; i++) {
+    if ((rc = check_ref(g, g->heads[i], g->num_nodes, "head", i)) != 0) return rc;
   }
-  return rc;
+  return 0;
 }
 
 /* ---- entry point ---- */
