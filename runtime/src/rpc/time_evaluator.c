@@ -111,13 +111,16 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
 /* The platform timer's reading in whole nanoseconds (0 for none or a negative one): the
  * evaluator decides in integers, so that its only floating-point steps are this one and
  * the result's (no software double arithmetic in every comparison on cores without an
- * FPU). 9 * 10^9 s (285 years) caps readings a double holds but int64_t does not; the
- * conversion is the signed one, which Zephyr's own code links already. */
+ * FPU). Whole seconds and the fraction convert apart, through 32 bits: the double to 64-bit
+ * conversions are libgcc helpers an image would link for this alone. 4 * 10^9 s (over a
+ * century) caps what 32 bits of seconds hold. */
 static uint64_t timer_stop_ns(int* rc) {
   double seconds = 0;
   *rc = TVMPlatformTimerStop(&seconds);
   if (!(seconds > 0)) return 0;
-  return (uint64_t)(int64_t)((seconds < 9e9 ? seconds : 9e9) * 1e9);
+  if (!(seconds < 4e9)) seconds = 4e9;
+  uint32_t whole = (uint32_t)seconds;
+  return whole * 1000000000ull + (uint32_t)((seconds - whole) * 1e9);
 }
 
 /* Busy-waits `ms` with the platform timer (the platform layer has no sleep). A timer that
