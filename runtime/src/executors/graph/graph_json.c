@@ -134,13 +134,13 @@ static int read_string(graph_json_t* j, char* out, size_t out_size, const char* 
       too_long = true;
       continue;
     }
-    if (bytes == 1) {
-      out[n++] = (char)cp;
-    } else {
-      if (bytes == 3) out[n++] = (char)(0xE0 | cp >> 12);
-      if (bytes == 2) out[n++] = (char)(0xC0 | cp >> 6);
-      if (bytes == 3) out[n++] = (char)(0x80 | (cp >> 6 & 0x3F));
-      out[n++] = (char)(0x80 | (cp & 0x3F));
+    /* UTF-8: the lead byte, then 6 bits per continuation byte, highest first. */
+    static const uint8_t kLead[] = {0, 0, 0xC0, 0xE0};
+    size_t shift = 6 * (bytes - 1);
+    out[n++] = (char)(kLead[bytes] | cp >> shift);
+    while (shift > 0) {
+      shift -= 6;
+      out[n++] = (char)(0x80 | (cp >> shift & 0x3F));
     }
   }
   return GRAPH_JSON_FAIL_AT(start, what, "unterminated string");
