@@ -189,13 +189,13 @@ def test_flash_and_transport_over_the_simulators_pty(server: ApiClient, project:
 
 
 def test_board_gone_is_transport_closed(server: ApiClient, project: Path,
-                                        fake_zephyr: dict[str, str]) -> None:
+                                        fake_zephyr: dict[str, str], tmp_path: Path) -> None:
     options = options_for(server, fake_zephyr)
     server.call("build", options=options)
     server.call("flash", options=options)
     server.call("open_transport", options=options)
-    pid = json.loads((project / "build" / "utvm" / "simulator.json").read_text())["pid"]
-    os.killpg(pid, signal.SIGKILL)
+    simulator = json.loads((project / "build" / "utvm" / "simulator.json").read_text())
+    os.killpg(simulator["pid"], signal.SIGKILL)
     deadline = time.monotonic() + 10
     while True:
         with pytest.raises(RpcErrorReply) as caught:
@@ -203,6 +203,20 @@ def test_board_gone_is_transport_closed(server: ApiClient, project: Path,
         if caught.value.message == "TransportClosedError" or time.monotonic() > deadline:
             break
     assert caught.value.message == "TransportClosedError"
+    # TVM's client keeps only the error's name, and AutoTVM's RPC server passes it on as an
+    # RPCError with an empty message: the server's own output (TVM shows it) says what
+    # happened and where the board's output is.
+    said = [line for line in (tmp_path / "project-server.log").read_text().splitlines()
+            if line.startswith("utvm: error:")]
+    assert len(said) == 1, said
+    assert "the link to native_sim closed during read_transport" in said[0]
+    assert f"the native_sim board (pid {simulator['pid']}) has exited" in said[0]
+    assert f"its output is in {simulator['log']}" in said[0]
+    assert "RPCError with an empty message" in said[0]
+    # Reading again after that is TVM's own mistake, not news about the board: said once.
+    with pytest.raises(RpcErrorReply):
+        server.call("read_transport", n=1, timeout_sec=0)
+    assert (tmp_path / "project-server.log").read_text().count("utvm: error:") == 1
 
 
 def test_bad_data_is_an_error_not_a_crash(server: ApiClient, fake_zephyr: dict[str, str]
