@@ -405,3 +405,25 @@ def test_deleting_the_project_stops_the_board(
     group = _flashed_board(server, project, fake_zephyr)
     shutil.rmtree(project)
     assert _wait_until_stopped(group)
+
+
+def test_deleting_the_project_during_a_session_keeps_the_board_until_it_closes(
+        server: ApiClient, project: Path, fake_zephyr: dict[str, str]) -> None:
+    """TVM's compile_and_create_micro_session (AutoTVM's build + flash trials) deletes the
+    generated project as soon as the session is up, then measures over it: the board must
+    last as long as the server talks to it, and stop once the transport closes."""
+    import shutil
+
+    group = _flashed_board(server, project, fake_zephyr)
+    server.call("open_transport", options=options_for(server, fake_zephyr))
+    shutil.rmtree(project)
+    time.sleep(3)  # several of the reaper's polls: a wrong stop would have happened by now
+    assert group_alive(group)
+    server.call("write_transport", data=b85(b"ping"), timeout_sec=5.0)
+    echoed = b""
+    while len(echoed) < 4:
+        echoed += base64.b85decode(server.call("read_transport", n=4 - len(echoed),
+                                               timeout_sec=5.0)["data"])
+    assert echoed == b"ping"
+    server.call("close_transport")
+    assert _wait_until_stopped(group)
