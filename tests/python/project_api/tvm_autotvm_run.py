@@ -180,7 +180,7 @@ def tune(mod: tvm.IRModule, params: dict[str, Any], target: tvm.target.Target,
     def record(_tuner: Any, inputs: Any, results: Any) -> None:
         for inp, res in zip(inputs, results, strict=True):
             trials.append({"task": inp.task.name, "task_index": tasks.index(inp.task),
-                           "config": inp.config.index,
+                           "config": int(inp.config.index),  # GA gives numpy ints
                            "costs": [float(c) for c in res.costs] if res.error_no == 0 else [],
                            "error_no": int(res.error_no),
                            "error": "" if res.error_no == 0 else str(res.costs)[:4000],
@@ -260,6 +260,7 @@ def main() -> None:
     log = arguments.work_dir / "tuning.log"
     log.unlink(missing_ok=True)
     result = tune(mod, params, target, arguments, log)
+    arguments.out.write_text(json.dumps(result))  # what tuning saw, should the models fail
     if not arguments.skip_model:
         reference = run_on_host(mod, params, inputs)
         result["reference"] = reference.tolist()
