@@ -7,7 +7,13 @@ the folder it belongs to (a build or a generated project) is deleted; it ends by
 when the board ends. One mechanism for the Project API's flash (owner: the server, folder:
 the project) and `west utvm flash` (folder: the build).
 
+A deleted folder does not stop a board its owner is talking to (the owner holds the board's
+terminal, ``--pty``, open): TVM's compile_and_create_micro_session (AutoTVM's trials that
+build and flash) deletes the generated project as soon as the session is up and measures
+after that. Such a board stops when the owner closes the link or exits.
+
     python <utvm>/board/reaper.py --group PGID [--pid PID] [--owner PID] [--folder DIR]
+        [--pty PATH]
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ _STOP_TIMEOUT_S = 5.0
 
 
 def watch(group: int, pids: Sequence[int] = (), owner: int | None = None,
-          folder: Path | None = None) -> subprocess.Popen[bytes]:
+          folder: Path | None = None, pty: str | None = None) -> subprocess.Popen[bytes]:
     """Starts the watcher for ``group`` (detached: it outlives whoever starts it)."""
     # Run as a script: it needs only the standard library, not the utvm package.
     command = [sys.executable, str(Path(__file__).resolve()), "--group", str(group)]
@@ -37,6 +43,8 @@ def watch(group: int, pids: Sequence[int] = (), owner: int | None = None,
         command += ["--owner", str(owner)]
     if folder is not None:
         command += ["--folder", str(folder.absolute())]
+    if pty is not None:
+        command += ["--pty", pty]
     return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -81,6 +89,16 @@ def _running(pid: int) -> bool:
     return fields[0] != "Z"
 
 
+def holds_open(pid: int, path: str) -> bool:
+    """Whether process ``pid`` has ``path`` open (from /proc; False where it cannot tell)."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(entry.path) == path:
+                    return True
+    return False
+
+
 def stop_group(group: int, pids: Sequence[int] = ()) -> None:
     """SIGTERM to the group and the extra pids, SIGKILL to what is left after a while."""
     for send in (lambda: os.killpg(group, signal.SIGTERM),
@@ -105,11 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pid", type=int, action="append", default=[])
     parser.add_argument("--owner", type=int)
     parser.add_argument("--folder", type=Path)
+    parser.add_argument("--pty")
     arguments = parser.parse_args(argv)
     while group_alive(arguments.group) or any(_running(p) for p in arguments.pid):
         owner_gone = arguments.owner is not None and not _running(arguments.owner)
         folder_gone = arguments.folder is not None and not arguments.folder.exists()
-        if owner_gone or folder_gone:
+        in_use = (folder_gone and arguments.owner is not None and arguments.pty is not None
+                  and holds_open(arguments.owner, arguments.pty))
+        if owner_gone or (folder_gone and not in_use):
             stop_group(arguments.group, arguments.pid)
             return 0
         time.sleep(_POLL_S)

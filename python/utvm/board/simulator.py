@@ -51,9 +51,10 @@ class RunningSimulator:
         _reap(self.pid)
 
     def stop_when_gone(self, folder: Path, owner: int | None = None) -> None:
-        """Stops this board once ``folder`` is deleted or ``owner`` (a pid) exits, whatever
-        happens to the process starting it (utvm.board.reaper)."""
-        watch(self.pid, self.board_pids, owner, folder)
+        """Stops this board once ``folder`` is deleted (and ``owner`` does not hold its
+        terminal open) or ``owner`` (a pid) exits, whatever happens to the process starting
+        it (utvm.board.reaper)."""
+        watch(self.pid, self.board_pids, owner, folder, self.pty)
 
     def to_record(self) -> dict[str, object]:
         return asdict(self)

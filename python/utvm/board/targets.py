@@ -154,9 +154,13 @@ class SimulatedTarget(Target):
     def _start(self, out: TextIO) -> RunningSimulator:
         """Starts the simulator for this build."""
 
+    def started(self) -> RunningSimulator | None:
+        """The board flash started, whether it still runs or not (its record outlives it)."""
+        return RunningSimulator.from_record(read_record(self.build.state_dir,
+                                                        SIMULATOR_RECORD))
+
     def running(self) -> RunningSimulator | None:
-        simulator = RunningSimulator.from_record(read_record(self.build.state_dir,
-                                                            SIMULATOR_RECORD))
+        simulator = self.started()
         return simulator if simulator is not None and simulator.alive() else None
 
     def stop(self) -> str:

@@ -27,6 +27,7 @@ from utvm.board.builder import build as west_utvm_build
 from utvm.board.devicetree import rpc_uart, uart_baud
 from utvm.board.targets import (
     DEFAULT_BAUD,
+    SIMULATOR_LOG,
     FlashOptions,
     LinkOptions,
     SimulatedTarget,
@@ -37,7 +38,7 @@ from utvm.board.zephyr_env import West, require_zephyr
 from utvm.errors import UtvmError
 from utvm.paths import repo_root
 from utvm.project_api import generate, options, trial_firmware
-from utvm.project_api.jsonrpc import Method, UnsupportedTVMVersionError
+from utvm.project_api.jsonrpc import Method, TransportClosedError, UnsupportedTVMVersionError
 from utvm.project_api.transport_bridge import TransportBridge
 from utvm.rpc.errors import SessionError
 from utvm.transport import TransportClosed, TransportTimeout
@@ -88,6 +89,7 @@ class ProjectHandler:
         self.log = log if log is not None else sys.stderr
         self.bridge = TransportBridge()
         self._flashed: SimulatedTarget | None = None  # a board this server's flash started
+        self._linked: Target | None = None  # the board behind the open transport
 
     # -- what this folder is -------------------------------------------------------------
     @property
@@ -201,6 +203,7 @@ class ProjectHandler:
                 self._say(target.stop())
                 self._say(trial_firmware.start_if_stopped(target, out))
                 timeouts = self.bridge.open(trial_firmware.loaded_link(target, image, out))
+            self._linked = target
             self._say(f"loaded {image.name} into the running {target.build.board}")
             return {"timeouts": asdict(timeouts)}
         target = self._target(values)
@@ -208,6 +211,7 @@ class ProjectHandler:
         link = target.link(LinkOptions(values["serial_port"], baud, values["serial_number"]),
                            self.log if values["verbose"] else _Tail())
         timeouts = self.bridge.open(link)
+        self._linked = target
         return {"timeouts": asdict(timeouts)}
 
     def close_transport(self) -> None:
@@ -217,10 +221,43 @@ class ProjectHandler:
             self._say(flashed.stop())
 
     def read_transport(self, n: int, timeout_sec: float | None) -> dict[str, str]:
-        return {"data": self.bridge.read(n, timeout_sec)}
+        with self._closing_said("read_transport"):
+            return {"data": self.bridge.read(n, timeout_sec)}
 
     def write_transport(self, data: str, timeout_sec: float | None) -> None:
-        self.bridge.write(data, timeout_sec)
+        with self._closing_said("write_transport"):
+            self.bridge.write(data, timeout_sec)
+
+    @contextlib.contextmanager
+    def _closing_said(self, method: str) -> Iterator[None]:
+        """The board's link going away is said here, on the server's output, which TVM
+        shows: TVM's client keeps only the error's name (TransportClosedError), and AutoTVM's
+        RPC server passes even that on as an RPCError with an empty message."""
+        was_open = self.bridge.is_open
+        try:
+            yield
+        except TransportClosedError as exc:
+            if was_open and not self.bridge.is_open:
+                self._say(f"error: the link to {self._board_state(exc.detail, method)}. TVM "
+                          "gets TransportClosedError (through AutoTVM's RPC server: an "
+                          "RPCError with an empty message)")
+            raise
+
+    def _board_state(self, detail: str, method: str) -> str:
+        target = self._linked
+        if target is None:
+            return f"the board closed during {method} ({detail})"
+        board = target.build.board
+        said = f"{board} closed during {method} ({detail})"
+        if not isinstance(target, SimulatedTarget):
+            return f"{said}; look at the board's console output"
+        simulator = target.started()
+        if simulator is None:
+            return (f"{said}; its output is in {target.build.state_dir / SIMULATOR_LOG} (the "
+                    "simulator's log)")
+        state = "is still running" if simulator.alive() else "has exited"
+        return (f"{said}; the {target.kind} board (pid {simulator.pid}) {state}; its output is "
+                f"in {simulator.log}")
 
     # -- helpers -------------------------------------------------------------------------
     def _module_dir(self) -> Path:

@@ -189,13 +189,13 @@ def test_flash_and_transport_over_the_simulators_pty(server: ApiClient, project:
 
 
 def test_board_gone_is_transport_closed(server: ApiClient, project: Path,
-                                        fake_zephyr: dict[str, str]) -> None:
+                                        fake_zephyr: dict[str, str], tmp_path: Path) -> None:
     options = options_for(server, fake_zephyr)
     server.call("build", options=options)
     server.call("flash", options=options)
     server.call("open_transport", options=options)
-    pid = json.loads((project / "build" / "utvm" / "simulator.json").read_text())["pid"]
-    os.killpg(pid, signal.SIGKILL)
+    simulator = json.loads((project / "build" / "utvm" / "simulator.json").read_text())
+    os.killpg(simulator["pid"], signal.SIGKILL)
     deadline = time.monotonic() + 10
     while True:
         with pytest.raises(RpcErrorReply) as caught:
@@ -203,6 +203,20 @@ def test_board_gone_is_transport_closed(server: ApiClient, project: Path,
         if caught.value.message == "TransportClosedError" or time.monotonic() > deadline:
             break
     assert caught.value.message == "TransportClosedError"
+    # TVM's client keeps only the error's name, and AutoTVM's RPC server passes it on as an
+    # RPCError with an empty message: the server's own output (TVM shows it) says what
+    # happened and where the board's output is.
+    said = [line for line in (tmp_path / "project-server.log").read_text().splitlines()
+            if line.startswith("utvm: error:")]
+    assert len(said) == 1, said
+    assert "the link to native_sim closed during read_transport" in said[0]
+    assert f"the native_sim board (pid {simulator['pid']}) has exited" in said[0]
+    assert f"its output is in {simulator['log']}" in said[0]
+    assert "RPCError with an empty message" in said[0]
+    # Reading again after that is TVM's own mistake, not news about the board: said once.
+    with pytest.raises(RpcErrorReply):
+        server.call("read_transport", n=1, timeout_sec=0)
+    assert (tmp_path / "project-server.log").read_text().count("utvm: error:") == 1
 
 
 def test_bad_data_is_an_error_not_a_crash(server: ApiClient, fake_zephyr: dict[str, str]
@@ -390,4 +404,26 @@ def test_deleting_the_project_stops_the_board(
 
     group = _flashed_board(server, project, fake_zephyr)
     shutil.rmtree(project)
+    assert _wait_until_stopped(group)
+
+
+def test_deleting_the_project_during_a_session_keeps_the_board_until_it_closes(
+        server: ApiClient, project: Path, fake_zephyr: dict[str, str]) -> None:
+    """TVM's compile_and_create_micro_session (AutoTVM's build + flash trials) deletes the
+    generated project as soon as the session is up, then measures over it: the board must
+    last as long as the server talks to it, and stop once the transport closes."""
+    import shutil
+
+    group = _flashed_board(server, project, fake_zephyr)
+    server.call("open_transport", options=options_for(server, fake_zephyr))
+    shutil.rmtree(project)
+    time.sleep(3)  # several of the reaper's polls: a wrong stop would have happened by now
+    assert group_alive(group)
+    server.call("write_transport", data=b85(b"ping"), timeout_sec=5.0)
+    echoed = b""
+    while len(echoed) < 4:
+        echoed += base64.b85decode(server.call("read_transport", n=4 - len(echoed),
+                                               timeout_sec=5.0)["data"])
+    assert echoed == b"ping"
+    server.call("close_transport")
     assert _wait_until_stopped(group)
