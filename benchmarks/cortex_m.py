@@ -39,6 +39,32 @@ than plain C (MLPerf Tiny v1.0 on an STM32L4R5: 144 ms plain C, 99.8 ms with CMS
 fewer than TFLite Micro with CMSIS-NN on the same board (TVM's CMSIS-NN build for that core:
 DSP where the core has it, portable on the Cortex-M3).
 
+Last figures (2026-12-06; QEMU instruction counts, -icount shift=0, not cycles;
+instructions per inference; every row exact but TFLM's ad01, 1 off TFLite's interpreter):
+
+    board            model                        plain C  NN portable      NN DSP     TFLM NN
+    mps2/an385       kws_ref_model             30,290,040   10,407,240           -  10,511,520
+    mps2/an385       vww_96_int8               92,981,560   32,068,880           -  32,064,440
+    mps2/an385       ad01_int8                  3,022,080      954,680           -     957,120
+    mps2/an385       pretrainedResnet_quant   170,535,480   43,078,760           -  43,046,600
+    mps2/an386       kws_ref_model             30,148,120   10,422,560   7,675,400   7,811,480
+    mps2/an386       vww_96_int8               85,476,600   32,114,360  24,673,000  24,701,640
+    mps2/an386       ad01_int8                  3,020,040      956,400     582,320     583,480
+    mps2/an386       pretrainedResnet_quant   152,338,000   43,087,080  31,182,240  31,213,720
+    mps2/an521/cpu0  kws_ref_model             24,232,040    8,325,800           -   8,409,160
+    mps2/an521/cpu0  vww_96_int8               74,385,240   25,655,120           -  25,651,440
+    mps2/an521/cpu0  ad01_int8                  2,417,640      763,720           -     765,640
+    mps2/an521/cpu0  pretrainedResnet_quant   136,428,360   34,463,000           -  34,437,240
+
+TVM 0.18 with CMSIS-NN v4.1.0 against TFLite Micro with Zephyr 4.1's CMSIS-NN (e9328d61);
+both libraries are compiled -Ofast by Zephyr's module glue, TVM's model code and TFLM's
+kernels -Os. The kernels the models share cost the same in both versions (per-function
+counts from QEMU's exec log); KWS's first layer made the difference: TVM hands it to CMSIS-NN
+as a depthwise convolution with channel multiplier 64 (1.68M instructions on mps2/an385, TFLM's
+convolution about 1.3M), which utvm's build now links to the convolution's matrix product
+(CONFIG_UTVM_CMSIS_NN_DEPTHWISE_AS_CONV, see zephyr/README.md): KWS 10.86M before, 10.41M after
+on mps2/an385; 8.44M before, 7.68M after on mps2/an386 (DSP). "-": no DSP on that core.
+
     python3 benchmarks/cortex_m.py [--boards mps2/an385,...] [--models kws_ref_model,...]
         [--rows "plain C,TFLM CMSIS-NN",...] [--tflite-dir DIR] [--build-root DIR] [--json]
 
