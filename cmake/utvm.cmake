@@ -234,15 +234,30 @@ function(_utvm_cmsis_nn_args out_var)
     if(UTVM_CMSIS_NN_CHECKED OR CONFIG_UTVM_CMSIS_NN_CHECKED)
       list(APPEND args --cmsis-nn-checked)
     endif()
+    # On unless turned off: UTVM_CMSIS_NN_DEPTHWISE_AS_CONV=OFF, or in Zephyr builds
+    # CONFIG_UTVM_CMSIS_NN_DEPTHWISE_AS_CONV=n.
+    if(DEFINED UTVM_CMSIS_NN_DEPTHWISE_AS_CONV)
+      set(as_conv ${UTVM_CMSIS_NN_DEPTHWISE_AS_CONV})
+    elseif(ZEPHYR_BASE AND DEFINED CONFIG_UTVM)
+      set(as_conv ${CONFIG_UTVM_CMSIS_NN_DEPTHWISE_AS_CONV})
+    else()
+      set(as_conv ON)
+    endif()
+    if(as_conv)
+      list(APPEND args --cmsis-nn-depthwise-as-conv)
+    endif()
   endif()
   set(${out_var} ${args} PARENT_SCOPE)
 endfunction()
 
-# Debug option (UTVM_CMSIS_NN_CHECKED, CONFIG_UTVM_CMSIS_NN_CHECKED): the model's CMSIS-NN
-# calls go through generated wrappers (the linker's --wrap; the describe step wrote them among
-# the generated sources), so that a failing kernel fails the inference with its name and
-# status instead of passing for success.
-function(_utvm_cmsis_nn_checked target)
+# The model's CMSIS-NN calls that go through generated wrappers (the linker's --wrap; the
+# describe step wrote them among the generated sources):
+# - UTVM_CMSIS_NN_DEPTHWISE_AS_CONV (on by default; CONFIG_UTVM_CMSIS_NN_DEPTHWISE_AS_CONV):
+#   depthwise calls on one-channel inputs (TVM's form of such convolutions) run as CMSIS-NN
+#   convolutions, the same outputs from a faster kernel;
+# - the debug option UTVM_CMSIS_NN_CHECKED (CONFIG_UTVM_CMSIS_NN_CHECKED): a failing kernel
+#   fails the inference with its name and status instead of passing for success.
+function(_utvm_cmsis_nn_wrapped target)
   foreach(symbol ${UTVM_DESCRIBED_CMSIS_NN_WRAP})
     if(ZEPHYR_BASE)
       zephyr_link_libraries(-Wl,--wrap=${symbol})
@@ -250,8 +265,15 @@ function(_utvm_cmsis_nn_checked target)
       target_link_options(${target} PRIVATE LINKER:--wrap=${symbol})
     endif()
   endforeach()
-  message(STATUS "utvm_add_model(${target}): CMSIS-NN failures fail the inference "
-                 "(checked calls: ${UTVM_DESCRIBED_CMSIS_NN_CHECKED_SOURCE})")
+  if(UTVM_DESCRIBED_CMSIS_NN_CHECKED)
+    message(STATUS "utvm_add_model(${target}): CMSIS-NN failures fail the inference "
+                   "(checked calls: ${UTVM_DESCRIBED_CMSIS_NN_CALLS_SOURCE})")
+  endif()
+  if(UTVM_DESCRIBED_CMSIS_NN_DEPTHWISE_AS_CONV_BUFFER)
+    message(STATUS "utvm_add_model(${target}): depthwise calls on one-channel inputs run as "
+                   "CMSIS-NN convolutions (${UTVM_DESCRIBED_CMSIS_NN_DEPTHWISE_AS_CONV_BUFFER}-byte "
+                   "buffer; UTVM_CMSIS_NN_DEPTHWISE_AS_CONV)")
+  endif()
 endfunction()
 
 # Host and plain CMake builds: compile CMSIS-NN's portable C code from <tree>.
@@ -349,7 +371,7 @@ function(_utvm_cmsis_nn target name)
     return()
   endif()
   if(UTVM_DESCRIBED_CMSIS_NN_WRAP)
-    _utvm_cmsis_nn_checked(${target})
+    _utvm_cmsis_nn_wrapped(${target})
   endif()
   if(ZEPHYR_BASE AND CONFIG_CPU_CORTEX_M)
     _utvm_cmsis_nn_zephyr(${target})

@@ -18,9 +18,12 @@ from utvm.mlf.cmsis_nn import (
     DSP,
     MVE,
     PORTABLE,
+    CmsisNnBuild,
     Core,
     build_plan,
     check_source_tree,
+    cmake_values,
+    depthwise_as_conv_buffer,
     detect,
     detect_in_mlf,
     kernel_group,
@@ -205,6 +208,56 @@ def test_describe_step_writes_the_cmake_answers(tmp_path: Path) -> None:
     assert "set(UTVM_DESCRIBED_CMSIS_NN_USED [=[TRUE]=])" in text
     assert "set(UTVM_DESCRIBED_CMSIS_NN_COMPILE_OPTIONS [=[-U__ARM_FEATURE_DSP]=])" in text
     assert "[=[CMSIS_NN_POOLING]=]" in text
+
+
+@pytest.mark.skipif(not VARIANTS, reason="no ../shared/fixtures/tvm-0.18-cmsis-nn")
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_one_channel_depthwise_calls_are_found(variant: Path) -> None:
+    """kws's first layer (a 10x4 convolution of a one-channel input, 64 output channels) is
+    the one depthwise call TVM made of a convolution: its buffer holds the transposed filter
+    (2,560 bytes) and 50 im2col rows of 40 taps; the other models have no such call."""
+    use = detect_in_mlf(variant)
+    assert use is not None
+    expected = 2560 + 50 * 40 if variant.parent.name == "kws_ref_model" else 0
+    assert depthwise_as_conv_buffer(use) == expected
+
+
+def test_depthwise_as_conv_is_described_only_with_a_fitting_matrix_product(
+        tmp_path: Path) -> None:
+    """The wrapper calls CMSIS-NN v4.1.0's arm_nn_mat_mult_nt_t_s8; a tree whose prototype
+    differs gets TVM's calls unchanged, as does a build that turns the option off."""
+    variant = CMSIS_NN_FIXTURES / "kws_ref_model" / "cmsis_nn"
+    if not variant.is_dir():
+        pytest.skip("no ../shared/fixtures/tvm-0.18-cmsis-nn")
+    from testsupport import cmsis_nn_dir
+
+    real = cmsis_nn_dir()
+    other = tmp_path / "other"
+    (other / "Include").mkdir(parents=True)
+    for header in (real / "Include").glob("*.h"):
+        text = header.read_text()
+        if header.name == "arm_nnsupportfunctions.h":
+            text = text.replace("const int32_t rhs_cols,\n",
+                                "const int32_t rhs_cols,\n const int32_t row_address_offset,\n", 1)
+        (other / "Include" / header.name).write_text(text)
+    use = detect_in_mlf(variant)
+    assert use is not None
+    for tree, on, buffer in ((real, True, "4560"), (other, True, "0"), (real, False, "0")):
+        values, shim = cmake_values(use, CmsisNnBuild(tree=tree, depthwise_as_conv=on))
+        assert values["DEPTHWISE_AS_CONV_BUFFER"] == buffer
+        assert values["WRAP"] == (["arm_depthwise_conv_wrapper_s8"] if buffer != "0" else [])
+        assert (shim is not None) == (buffer != "0")
+    values, shim = cmake_values(use, CmsisNnBuild(tree=real, depthwise_as_conv=True))
+    assert shim is not None
+    assert "int8_t utvm_depthwise_as_conv_buffer[4560]" in shim
+    assert "arm_nn_mat_mult_nt_t_s8(" in shim
+    # With checked calls too, the checked depthwise wrapper tries the matrix product first.
+    values, shim = cmake_values(use, CmsisNnBuild(tree=real, checked=True,
+                                                  depthwise_as_conv=True))
+    assert shim is not None and values["CHECKED"] == "TRUE"
+    assert values["DEPTHWISE_AS_CONV_BUFFER"] == "4560"
+    assert "if (!utvm_depthwise_as_conv(&status, ctx," in shim
+    assert 'cmsis_nn_failed("arm_depthwise_conv_wrapper_s8", status)' in shim
 
 
 def test_a_model_without_cmsis_nn_is_described_as_not_using_it(tmp_path: Path) -> None:

@@ -352,17 +352,26 @@ def _argument_names(parameters: str) -> list[str]:
     return names
 
 
-def _wrapper(result: str, name: str, parameters: str, check: str) -> str:
+def _wrapper(result: str, name: str, parameters: str, check: str,
+             instead: str | None = None) -> str:
+    """``__wrap_<name>``: calls ``__real_<name>`` (or first ``instead(&status, ...)``, which
+    returns 0 where it does not apply), then ``check``."""
     parameters = " ".join(parameters.split())
     arguments = ", ".join(_argument_names(parameters))
+    call = f"  {result} status = __real_{name}({arguments});\n"
+    if instead is not None:
+        call = (f"  {result} status;\n  if (!{instead}(&status, {arguments}))\n"
+                f"    status = __real_{name}({arguments});\n")
     return (f"{result} __real_{name}({parameters});\n"
-            f"{result} __wrap_{name}({parameters}) {{\n"
-            f"  {result} status = __real_{name}({arguments});\n{check}"
+            f"{result} __wrap_{name}({parameters}) {{\n{call}{check}"
             f"  return status;\n}}\n\n")
 
 
-def checked_calls(use: CmsisNnUse, tree: Path) -> tuple[str, tuple[str, ...]]:
-    """(C source of the wrappers, symbols to pass to the linker's --wrap)."""
+def checked_calls(use: CmsisNnUse, tree: Path, depthwise_as_conv: int = 0,
+                  ) -> tuple[str, tuple[str, ...]]:
+    """(C source of the wrappers, symbols to pass to the linker's --wrap). With
+    ``depthwise_as_conv`` (a buffer size from ``depthwise_as_conv_buffer()``), the depthwise
+    calls go through ``depthwise_as_conv_source()`` first."""
     header = (tree / "Include" / HEADER).read_text(encoding="utf-8", errors="replace")
     header = re.sub(r"/\*.*?\*/", "", header, flags=re.S)
     parts = []
@@ -371,9 +380,11 @@ def checked_calls(use: CmsisNnUse, tree: Path) -> tuple[str, tuple[str, ...]]:
         match = re.search(_STATUS_PROTOTYPE.format(name=re.escape(function)), header)
         if match is None:
             continue  # returns nothing to check (arm_softmax_s8 is void)
+        instead = (_AS_CONV_FUNCTION
+                   if depthwise_as_conv and function == DEPTHWISE_WRAPPER else None)
         parts.append(_wrapper("arm_cmsis_nn_status", function, match.group(1),
                               f"  if (status != ARM_CMSIS_NN_SUCCESS) "
-                              f"cmsis_nn_failed(\"{function}\", status);\n"))
+                              f"cmsis_nn_failed(\"{function}\", status);\n", instead))
         wrapped.append(function)
     for source in use.sources:
         text = source.read_text(encoding="utf-8", errors="replace")
@@ -387,6 +398,7 @@ def checked_calls(use: CmsisNnUse, tree: Path) -> tuple[str, tuple[str, ...]]:
         " * inference. TVM's generated status check treats every CMSIS-NN error as success. */\n"
         "#include <stddef.h>\n#include <stdint.h>\n#include <arm_nnfunctions.h>\n"
         "#include <tvm/runtime/crt/error_codes.h>\n#include <utvm/error.h>\n\n"
+        + (_depthwise_as_conv_code(depthwise_as_conv) if depthwise_as_conv else "") +
         "static const char* failed_function;\nstatic int failed_status;\n\n"
         "static void cmsis_nn_failed(const char* function, arm_cmsis_nn_status status) {\n"
         "  if (failed_function == NULL) {\n"
@@ -401,6 +413,186 @@ def checked_calls(use: CmsisNnUse, tree: Path) -> tuple[str, tuple[str, ...]]:
         "\"ARM_CMSIS_NN_NO_IMPL_ERROR\" : \"unknown status\");\n"
         "  failed_function = NULL;\n  return 1;\n}\n\n" + "".join(parts))
     return text, tuple(wrapped)
+
+
+# --- Convolutions TVM hands CMSIS-NN as depthwise ones ---------------------------------------
+# TVM 0.18's CMSIS-NN codegen emits a convolution whose input has one channel (kws's first
+# layer: a 10x4 filter, 64 output channels) as arm_depthwise_conv_wrapper_s8 with a channel
+# multiplier of the output channels. CMSIS-NN has no optimized kernel for a multiplier above 1:
+# arm_depthwise_conv_s8's generic loop takes 1.68 of kws's 10.86 million instructions on a
+# Cortex-M3, about 5 per multiply-accumulate. As a convolution the layer is one matrix product
+# (im2col rows of the input times the filter, [C][h][w]), the kernel CMSIS-NN runs kws's
+# pointwise convolutions with (arm_nn_mat_mult_nt_t_s8): the same sums and the same per-channel
+# requantization, so the same output bits, in fewer instructions than the depthwise loop and
+# than CMSIS-NN's own convolution (im2col to int16, TFLite Micro's choice for that layer). The
+# build (UTVM_CMSIS_NN_DEPTHWISE_AS_CONV, on by default) links such calls through a wrapper
+# that transposes the filter and builds the im2col rows in a static buffer sized here; other
+# depthwise calls go to CMSIS-NN as TVM wrote them.
+
+DEPTHWISE_WRAPPER = "arm_depthwise_conv_wrapper_s8"
+MATRIX_PRODUCT = "arm_nn_mat_mult_nt_t_s8"
+_SUPPORT_HEADER = "arm_nnsupportfunctions.h"
+_MATRIX_PRODUCT_PARAMETERS = 14  # v4.1.0's prototype (later versions add row_address_offset)
+_AS_CONV_FUNCTION = "utvm_depthwise_as_conv"
+_AS_CONV_ROWS_BYTES = 2048  # im2col rows per matrix product: up to this many bytes
+_DIMS = re.compile(r"cmsis_nn_dims\s+(\w+)\s*=\s*\{([-\d\s,]+)\}")
+
+
+def _partition_bodies(text: str) -> Iterable[str]:
+    """The bodies of the generated functions that call CMSIS-NN."""
+    for match in _PARTITION.finditer(text):
+        end = text.find("\n}", match.end())
+        yield text[match.end():end if end >= 0 else len(text)]
+
+
+def depthwise_as_conv_buffer(use: CmsisNnUse) -> int:
+    """Bytes of buffer for the model's one-input-channel depthwise calls computed as matrix
+    products (0: it has none): the transposed filter (to 4 bytes) and im2col rows, as many as
+    fit in 2 KiB (at least 2, an even number: the product takes rows in pairs)."""
+    need = 0
+    for source in use.sources:
+        text = source.read_text(encoding="utf-8", errors="replace")
+        for body in _partition_bodies(text):
+            if f"{DEPTHWISE_WRAPPER}(" not in body:
+                continue
+            dims = {}
+            for name, values in _DIMS.findall(body):
+                numbers = [int(v) for v in values.replace(" ", "").split(",") if v]
+                if len(numbers) == 4:
+                    dims[name] = numbers
+            inputs, filters, outputs = (dims.get(f"{kind}_dims")
+                                        for kind in ("input", "filter", "output"))
+            if inputs is None or filters is None or outputs is None:
+                continue
+            if inputs[3] != 1 or outputs[3] < 2:
+                continue
+            taps = filters[1] * filters[2]
+            pixels = outputs[1] * outputs[2]
+            rows = min(pixels, max(2, _AS_CONV_ROWS_BYTES // taps // 2 * 2))
+            need = max(need, -(-taps * outputs[3] // 4) * 4 + rows * taps)
+    return need
+
+
+def _matrix_product_fits(tree: Path) -> bool:
+    """Whether the tree's arm_nn_mat_mult_nt_t_s8 takes v4.1.0's arguments."""
+    header = tree / "Include" / _SUPPORT_HEADER
+    if not header.is_file():
+        return False
+    text = re.sub(r"/\*.*?\*/", "", header.read_text(encoding="utf-8", errors="replace"),
+                  flags=re.S)
+    match = re.search(rf"arm_cmsis_nn_status\s+{MATRIX_PRODUCT}\s*\(([^)]*)\)\s*;", text)
+    return match is not None and len(match.group(1).split(",")) == _MATRIX_PRODUCT_PARAMETERS
+
+
+def _depthwise_as_conv_code(buffer_size: int) -> str:
+    """C: ``utvm_depthwise_as_conv(&status, <the depthwise wrapper's arguments>)``, 1 when it
+    computed the call as a convolution, 0 when the call is not one it takes."""
+    return (
+        "/* A depthwise convolution of a one-channel input (TVM's form of a convolution with one\n"
+        " * input channel) computed as the convolution's matrix product: im2col rows of the\n"
+        " * input times the filter transposed to [C][h][w]; same sums, same requantization. */\n"
+        f"#include <{_SUPPORT_HEADER}>\n\n"
+        f"static int8_t utvm_depthwise_as_conv_buffer[{buffer_size}] "
+        "__attribute__((aligned(4)));\n\n"
+        f"static int {_AS_CONV_FUNCTION}(arm_cmsis_nn_status* status,\n"
+        "    const cmsis_nn_context* ctx,\n"
+        "    const cmsis_nn_dw_conv_params* dw_conv_params,\n"
+        "    const cmsis_nn_per_channel_quant_params* quant_params,\n"
+        "    const cmsis_nn_dims* input_dims, const int8_t* input_data,\n"
+        "    const cmsis_nn_dims* filter_dims, const int8_t* filter_data,\n"
+        "    const cmsis_nn_dims* bias_dims, const int32_t* bias_data,\n"
+        "    const cmsis_nn_dims* output_dims, int8_t* output_data) {\n"
+        "  (void)ctx;\n  (void)bias_dims;\n"
+        "  const int32_t channels = output_dims->c;\n"
+        "  const int32_t kernel_h = filter_dims->h, kernel_w = filter_dims->w;\n"
+        "  const int32_t taps = kernel_h * kernel_w;\n"
+        "  if (input_dims->c != 1 || channels < 2 || dw_conv_params->ch_mult != channels ||\n"
+        "      filter_dims->c != channels || taps < 1) {\n"
+        "    return 0;\n"
+        "  }\n"
+        "  const int32_t filter_bytes = (taps * channels + 3) / 4 * 4;\n"
+        "  int32_t rows = ((int32_t)sizeof(utvm_depthwise_as_conv_buffer) - filter_bytes) / taps;\n"
+        "  rows -= rows % 2;\n"
+        "  if (rows < 2) {\n"
+        "    return 0;\n"
+        "  }\n"
+        "  *status = ARM_CMSIS_NN_SUCCESS;\n"
+        "  int8_t* filter = utvm_depthwise_as_conv_buffer;\n"
+        "  int8_t* im2col = utvm_depthwise_as_conv_buffer + filter_bytes;\n"
+        "  for (int32_t t = 0; t < taps; ++t) {\n"
+        "    for (int32_t c = 0; c < channels; ++c) {\n"
+        "      filter[c * taps + t] = filter_data[t * channels + c];\n"
+        "    }\n"
+        "  }\n"
+        "  /* Outside the input, the value that the input offset turns into 0. */\n"
+        "  const int8_t padding = (int8_t)-dw_conv_params->input_offset;\n"
+        "  /* In locals: the int8 stores below may alias anything behind a pointer. */\n"
+        "  const int32_t in_h = input_dims->h, in_w = input_dims->w;\n"
+        "  const int32_t stride_h = dw_conv_params->stride.h;\n"
+        "  const int32_t stride_w = dw_conv_params->stride.w;\n"
+        "  const int32_t pad_h = dw_conv_params->padding.h, pad_w = dw_conv_params->padding.w;\n"
+        "  const int32_t dilation_h = dw_conv_params->dilation.h;\n"
+        "  const int32_t dilation_w = dw_conv_params->dilation.w;\n"
+        "  const int32_t out_w = output_dims->w, pixels = output_dims->h * output_dims->w;\n"
+        "  for (int32_t batch = 0; batch < input_dims->n; ++batch) {\n"
+        "    const int8_t* input = input_data + batch * in_h * in_w;\n"
+        "    int8_t* output = output_data + batch * pixels * channels;\n"
+        "    for (int32_t first = 0; first < pixels; first += rows) {\n"
+        "      const int32_t count = pixels - first < rows ? pixels - first : rows;\n"
+        "      int8_t* row = im2col;\n"
+        "      for (int32_t pixel = first; pixel < first + count; ++pixel) {\n"
+        "        const int32_t y0 = (pixel / out_w) * stride_h - pad_h;\n"
+        "        const int32_t x0 = (pixel % out_w) * stride_w - pad_w;\n"
+        "        const int inside_x = x0 >= 0 && x0 + (kernel_w - 1) * dilation_w < in_w;\n"
+        "        for (int32_t ky = 0; ky < kernel_h; ++ky) {\n"
+        "          const int32_t y = y0 + ky * dilation_h;\n"
+        "          if (y < 0 || y >= in_h) {\n"
+        "            for (int32_t kx = 0; kx < kernel_w; ++kx) *row++ = padding;\n"
+        "          } else if (inside_x) {\n"
+        "            const int8_t* from = input + y * in_w + x0;\n"
+        "            for (int32_t kx = 0; kx < kernel_w; ++kx, from += dilation_w) {\n"
+        "              *row++ = *from;\n"
+        "            }\n"
+        "          } else {\n"
+        "            for (int32_t kx = 0; kx < kernel_w; ++kx) {\n"
+        "              const int32_t x = x0 + kx * dilation_w;\n"
+        "              *row++ = (x < 0 || x >= in_w) ? padding : input[y * in_w + x];\n"
+        "            }\n"
+        "          }\n"
+        "        }\n"
+        "      }\n"
+        f"      *status = {MATRIX_PRODUCT}(\n"
+        "          im2col, filter, bias_data, output + first * channels,\n"
+        "          quant_params->multiplier,\n"
+        "          quant_params->shift, count, channels, taps, dw_conv_params->input_offset,\n"
+        "          dw_conv_params->output_offset, dw_conv_params->activation.min,\n"
+        "          dw_conv_params->activation.max, taps);\n"
+        "      if (*status != ARM_CMSIS_NN_SUCCESS) {\n"
+        "        return 1;\n"
+        "      }\n"
+        "    }\n"
+        "  }\n"
+        "  return 1;\n"
+        "}\n\n")
+
+
+def depthwise_as_conv_source(use: CmsisNnUse, tree: Path, buffer_size: int,
+                             ) -> tuple[str, tuple[str, ...]]:
+    """(C source, symbols to --wrap) computing the one-input-channel depthwise calls as
+    convolutions (without checked calls; ``checked_calls()`` combines both)."""
+    header = (tree / "Include" / HEADER).read_text(encoding="utf-8", errors="replace")
+    header = re.sub(r"/\*.*?\*/", "", header, flags=re.S)
+    match = re.search(_STATUS_PROTOTYPE.format(name=DEPTHWISE_WRAPPER), header)
+    if match is None:
+        raise UtvmError(f"{tree}: {HEADER} declares no {DEPTHWISE_WRAPPER}")
+    text = (
+        "/* Generated by utvm (utvm/mlf/cmsis_nn.py): the model's depthwise convolutions of\n"
+        " * one-channel inputs run as convolutions (UTVM_CMSIS_NN_DEPTHWISE_AS_CONV). */\n"
+        "#include <stdint.h>\n#include <arm_nnfunctions.h>\n"
+        + _depthwise_as_conv_code(buffer_size)
+        + _wrapper("arm_cmsis_nn_status", DEPTHWISE_WRAPPER, match.group(1), "",
+                   _AS_CONV_FUNCTION))
+    return text, (DEPTHWISE_WRAPPER,)
 
 
 # --- What utvm_add_model() applies (the describe step's CMSIS-NN generator) ----------------
@@ -420,6 +612,8 @@ class CmsisNnBuild:
     tree_origin: str = "CMSIS-NN"  # where the tree came from, for messages
     tree_advice: str = ""  # how to get a fitting tree there
     checked: bool = False  # UTVM_CMSIS_NN_CHECKED: wrap the calls so failures fail the run
+    #: UTVM_CMSIS_NN_DEPTHWISE_AS_CONV: one-input-channel depthwise calls run as convolutions
+    depthwise_as_conv: bool = False
 
 
 def plan_for_build(use: CmsisNnUse, build: CmsisNnBuild) -> BuildPlan:
@@ -450,10 +644,15 @@ def cmake_values(use: CmsisNnUse | None, build: CmsisNnBuild,
     if build.tree is not None:
         require_fitting_tree(build.tree, build.tree_origin, build.tree_advice)
     shim, wrapped = None, ()
+    as_conv = 0
+    if build.depthwise_as_conv and build.tree is not None and _matrix_product_fits(build.tree):
+        as_conv = depthwise_as_conv_buffer(use)
     if build.checked:
         if build.tree is None:
             raise UtvmError("checked CMSIS-NN calls need the CMSIS-NN source tree")
-        shim, wrapped = checked_calls(use, build.tree)
+        shim, wrapped = checked_calls(use, build.tree, as_conv)
+    elif as_conv:
+        shim, wrapped = depthwise_as_conv_source(use, build.tree, as_conv)
     values: dict[str, str | list[str]] = {
         "USED": "TRUE",
         "FUNCTIONS": list(use.functions),
@@ -467,5 +666,7 @@ def cmake_values(use: CmsisNnUse | None, build: CmsisNnBuild,
         "SUMMARY": plan.summary,
         "TREE": "" if build.tree is None else build.tree.as_posix(),
         "WRAP": list(wrapped),
+        "CHECKED": "TRUE" if build.checked else "FALSE",
+        "DEPTHWISE_AS_CONV_BUFFER": str(as_conv if shim is not None else 0),
     }
     return values, shim

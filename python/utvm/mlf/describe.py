@@ -126,16 +126,17 @@ def operator_signatures(description: Description) -> None:
 def cmsis_nn_needs(description: Description) -> None:
     """CMSIS_NN_*: the kernel groups the generated code calls, how CMSIS-NN is compiled for the
     build's core (the code TVM sized its buffers for), the source tree checked against TVM
-    0.18's calls; with checked calls, utvm_cmsis_nn_checked_<name>.c (the --wrap wrappers)."""
+    0.18's calls; with checked calls or depthwise calls run as convolutions,
+    utvm_cmsis_nn_calls_<name>.c (the --wrap wrappers)."""
     library = description.library
     values, shim = cmake_values(detect(library.c_sources, library.targets),
                                 description.cmsis_nn)
     for key, value in values.items():
         description.variables[f"CMSIS_NN_{key}"] = value
     if shim is not None:
-        path = description.write_file(f"utvm_cmsis_nn_checked_{description.name}.c", shim)
+        path = description.write_file(f"utvm_cmsis_nn_calls_{description.name}.c", shim)
         description.generated_sources.append(path)
-        description.variables["CMSIS_NN_CHECKED_SOURCE"] = path.as_posix()
+        description.variables["CMSIS_NN_CALLS_SOURCE"] = path.as_posix()
 
 
 GENERATORS: list[Generator] = [model_variables, c_interface_tables, arm_only_code,
@@ -239,13 +240,15 @@ def main(argv: list[str] | None = None) -> int:
                        help="how to get a fitting tree there (for messages)")
     cmsis.add_argument("--cmsis-nn-checked", action="store_true",
                        help="wrap the CMSIS-NN calls so that a failing kernel fails the run")
+    cmsis.add_argument("--cmsis-nn-depthwise-as-conv", action="store_true",
+                       help="run depthwise calls of one-channel inputs as convolutions")
     args = parser.parse_args(argv)
     cmsis_nn = CmsisNnBuild(
         core=args.cmsis_nn_core, core_dsp=args.cmsis_nn_core_dsp,
         core_mve=args.cmsis_nn_core_mve, core_dsp_left_off=args.cmsis_nn_core_dsp_left_off,
         use_core_dsp=args.cmsis_nn_use_core_dsp, tree=args.cmsis_nn_tree,
         tree_origin=args.cmsis_nn_tree_origin, tree_advice=args.cmsis_nn_tree_advice,
-        checked=args.cmsis_nn_checked)
+        checked=args.cmsis_nn_checked, depthwise_as_conv=args.cmsis_nn_depthwise_as_conv)
     try:
         describe(args.mlf, args.name, args.out_dir, args.module, cmsis_nn=cmsis_nn)
     except UtvmError as exc:
