@@ -59,8 +59,9 @@ def check_ethernet(build: ZephyrBuild) -> None:
         return  # nothing to judge by; the firmware says it at boot
     enabled = [name for name in ethernet_drivers(base) if build.kconfig_enabled(name)]
     if not enabled:
-        raise UtvmError(f"{build.board} has no Ethernet controller Zephyr drives (its "
-                        "devicetree enables none), so the board cannot serve RPC over TCP. "
+        raise UtvmError(f"{build.board} has no Ethernet controller Zephyr drives (configured, "
+                        "the build enables no Ethernet driver: its devicetree has none), so "
+                        "the board cannot serve RPC over TCP. "
                         "Build without --link tcp (RPC over its UART), or pick a board with "
                         "Ethernet (e.g. mps2/an385 in QEMU, nucleo_f746zg).")
 

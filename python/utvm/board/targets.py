@@ -516,10 +516,11 @@ def start_forwarding(kind: str, command_for: Callable[[int], list[str]], log: Pa
     QEMU finds it taken meanwhile. The simulator's record keeps the port."""
     for _ in range(_FORWARD_ATTEMPTS):
         port = free_local_port()
+        command = command_for(port)
         try:
-            simulator = start_simulator(kind, command_for(port), log, picker, cwd=cwd, env=env)
+            simulator = start_simulator(kind, command, log, picker, cwd=cwd, env=env)
         except UtvmError:
-            if forward_busy(log.read_text(errors="replace")):
+            if log.is_file() and forward_busy(log.read_text(errors="replace")):
                 continue
             raise
         return dataclasses.replace(simulator, tcp_port=port)
