@@ -198,3 +198,19 @@ def test_simulator_record_keeps_the_forwarded_port() -> None:
     old = {k: v for k, v in simulator.to_record().items() if k != "tcp_port"}
     assert RunningSimulator.from_record(old) == RunningSimulator("qemu", 1, "/dev/pts/1", "log",
                                                                  (2,))
+
+
+def test_a_board_utvm_runs_in_qemu_itself_gets_user_networking(tmp_path: Path) -> None:
+    """mps2/an386 (started by utvm, not by Zephyr's run target): the Ethernet controller on
+    QEMU's user networking with the port forward, instead of no network at all."""
+    from utvm.board.targets import EmulatedBoardTarget
+
+    folder = write_zephyr_build(tmp_path / "an386", board="mps2/an386",
+                                kconfig={"CONFIG_ARM": "y", "CONFIG_UTVM_RPC_TCP": "y",
+                                         "CONFIG_ETH_NIC_MODEL": '"lan9118"'})
+    target = EmulatedBoardTarget(read_build(folder), "qemu-system-arm", "mps2-an386")
+    command = target._command(50123)
+    assert command[command.index("-nic") + 1] == \
+        "user,model=lan9118,hostfwd=tcp:127.0.0.1:50123-:4242"
+    assert "-net" not in command
+    assert target._command()[target._command().index("-net") + 1] == "none"
