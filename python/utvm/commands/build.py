@@ -102,7 +102,10 @@ def register(commands: Any) -> None:
                         "uart (default: its serial port) or tcp (boards with Ethernet: the "
                         "board listens on TCP port CONFIG_UTVM_RPC_TCP_PORT, 4242; in QEMU, "
                         "`west utvm flash` forwards a free local port to it through QEMU's user "
-                        "networking). Much faster uploads of inputs and --loadable model code")
+                        "networking; a real board is reached with `west utvm run --port "
+                        "tcp:ADDRESS:4242`). Much faster uploads of inputs and --loadable model "
+                        "code. A board whose build enables no Ethernet driver is refused before "
+                        "compiling. Kept for later builds of the folder until --link uart")
     parser.add_argument("west_args", nargs=argparse.REMAINDER, metavar="-- ...",
                         help="arguments for west build (and, after another --, CMake)")
     parser.set_defaults(handler=handle)
