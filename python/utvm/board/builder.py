@@ -40,6 +40,14 @@ from utvm.board.cmake_cache import read_cmake_cache
 from utvm.board.memory_fit import check_fit
 from utvm.board.model_source import MlfSource, ModelSource, TvmModelSource, source_from_record
 from utvm.board.model_stage import StageReport, stage_model
+from utvm.board.network import (
+    DEFAULT_LINK,
+    LINKS,
+    SLIRP_CONF,
+    TCP_CONF,
+    check_ethernet,
+    check_tcp_board,
+)
 from utvm.board.qemu_machine import qemu_extra_flags
 from utvm.board.state import BUILD_RECORD, read_record, write_record
 from utvm.board.targets import board_looks_like_qemu, runs_on_this_computer
@@ -73,6 +81,8 @@ class BuildRequest:
     cmsis_nn_mcpu: str | None = None
     #: Firmware that loads model code at run time (LLEXT) and the build's EDK.
     loadable: bool = False
+    #: How the host reaches the RPC server: "uart" (default) or "tcp" (boards with Ethernet).
+    link: str | None = None
     #: How to run west (the Project API's west_cmd / zephyr_base); default: find both.
     west: West | None = None
 
@@ -107,6 +117,8 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
     loadable = request.loadable or (bool(previous.get("loadable")) and not request.pristine)
     if loadable:
         check_loadable(board, app)
+    link = request.link or (None if request.pristine else previous.get("link")) or DEFAULT_LINK
+    check_link(link, board, app)
     source = _model_source(request, app, previous)
     if request.pristine and build_dir.exists():
         _make_pristine(build_dir, app.source_dir, stream)
@@ -118,11 +130,11 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
     if source is not None:
         stage, model_label = _bring_model_in(source, app, board, state_dir, definitions,
                                              stream)
-    if board_looks_like_qemu(board, existing):
+    in_qemu = board_looks_like_qemu(board, existing)
+    if in_qemu:
         qemu = qemu_extra_flags(app.host_driven, existing.app_dir if existing else None)
         definitions["QEMU_EXTRA_FLAGS"] = qemu.flags
-    if loadable:
-        definitions["EXTRA_CONF_FILE"] = LOADABLE_CONF
+    definitions.update(conf_files(loadable, link, in_qemu, existing))
 
     cache = existing.cache if existing else {}
     configure = _needs_configure(existing, cache, definitions, stage, request.west_args)
@@ -134,15 +146,19 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
                         board, stream)
         configured = read_build(build_dir)
         qemu = qemu_extra_flags(app.host_driven, configured.app_dir)
+        wanted = {"QEMU_EXTRA_FLAGS": qemu.flags, **conf_files(loadable, link, True, existing)}
         if board_looks_like_qemu(board, configured) and \
-                definitions.get("QEMU_EXTRA_FLAGS") != qemu.flags:
+                any(definitions.get(name) != value for name, value in wanted.items()):
             # Only configuring showed that this board runs in QEMU, or what QEMU runs.
-            definitions["QEMU_EXTRA_FLAGS"] = qemu.flags
-            print(f"utvm: this board runs in QEMU; configuring again with {qemu.describe()}",
-                  file=stream, flush=True)
+            definitions.update(wanted)
+            network = "; QEMU's user networking for RPC over TCP" if link == "tcp" else ""
+            print(f"utvm: this board runs in QEMU; configuring again with {qemu.describe()}"
+                  f"{network}", file=stream, flush=True)
             _run_west_build(west, _west_build_args(build_dir, board, app, definitions, True,
                                                    request.west_args, cmake_only=True),
                             board, stream)
+        if link == "tcp":
+            check_ethernet(read_build(build_dir))
     if stage is not None:
         with open_mlf(stage.folder) as staged:
             sizes = None
@@ -165,12 +181,43 @@ def build(request: BuildRequest, out: TextIO | None = None) -> BuildOutcome:
         "inputs": [str(p.absolute()) for p in input_paths],
         "expected": [str(p.absolute()) for p in expected_paths],
         "loadable": loadable,
+        "link": link,
     })
     return BuildOutcome(build_dir, board, app.name, model_label, configure, stage,
                         app.host_driven)
 
 
 LOADABLE_CONF = "loadable.conf"  # samples/rpc_server/loadable.conf
+
+
+_OUR_CONFS = (LOADABLE_CONF, TCP_CONF, SLIRP_CONF)
+
+
+def conf_files(loadable: bool, link: str, in_qemu: bool,
+               existing: ZephyrBuild | None = None) -> dict[str, str]:
+    """EXTRA_CONF_FILE for the rpc_server's options: loadable code, RPC over TCP (and QEMU's
+    user networking for it). When none is asked for: nothing, or an empty value where the
+    build had only ours (--link uart after tcp must configure the UART firmware again)."""
+    files = [LOADABLE_CONF] if loadable else []
+    if link == "tcp":
+        files += [TCP_CONF, *([SLIRP_CONF] if in_qemu else [])]
+    if files:
+        return {"EXTRA_CONF_FILE": ";".join(files)}
+    before = [f for f in (existing.cache.get("EXTRA_CONF_FILE", "") if existing else "").split(";")
+              if f]
+    return {"EXTRA_CONF_FILE": ""} if before and set(before) <= set(_OUR_CONFS) else {}
+
+
+def check_link(link: str, board: str, app: App) -> None:
+    """--link: a known one; tcp for the rpc_server app on a board that is not a program of
+    this computer (whether it has Ethernet, configuring tells)."""
+    if link not in LINKS:
+        raise UtvmError(f"--link {link}: choose one of {', '.join(LINKS)}")
+    if link == "tcp":
+        check_tcp_board(board, runs_on_this_computer(board))
+        if not isinstance(app, RpcServerApp):
+            raise UtvmError(f"--link tcp is an option of the rpc_server app (the host drives "
+                            f"the board over RPC), not of {app.name}")
 
 
 def _make_edk(west: West, built: ZephyrBuild, board: str, out: TextIO) -> None:

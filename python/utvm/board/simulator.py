@@ -33,6 +33,8 @@ class RunningSimulator:
     #: The simulator's own processes (QEMU's pid under `west build -t run`), stopped by pid
     #: too, should they have left the group.
     board_pids: tuple[int, ...] = ()
+    #: The port of this computer forwarded to the board's RPC port (RPC over TCP), or 0.
+    tcp_port: int = 0
 
     def alive(self) -> bool:
         try:
@@ -64,7 +66,8 @@ class RunningSimulator:
         try:
             return cls(str(record["kind"]), int(record["pid"]), str(record["pty"]),  # type: ignore[index]
                        str(record["log"]),  # type: ignore[index]
-                       tuple(int(p) for p in record.get("board_pids", ())))  # type: ignore[union-attr]
+                       tuple(int(p) for p in record.get("board_pids", ())),  # type: ignore[union-attr]
+                       int(record.get("tcp_port", 0) or 0))  # type: ignore[union-attr, call-overload]
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
 

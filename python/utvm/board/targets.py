@@ -10,27 +10,43 @@
   (mps2/an386): utvm runs QEMU itself, set up the same way.
 - `HardwareTarget`: `west flash`; the link is the serial port from --port, or the one
   whose USB serial number is the probe's (--dev-id), or the only USB serial port.
+
+A build made with `--link tcp` serves RPC over TCP instead (`utvm.board.network`): QEMU then
+runs with its user networking forwarding a free port of this computer, chosen when the board
+starts and kept in the simulator's record, to the board's RPC port; a real board is reached
+at the address given with --port tcp:ADDRESS:PORT.
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import functools
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from utvm.board.build_dir import ZephyrBuild
 from utvm.board.devicetree import RpcUart, rpc_uart
+from utvm.board.network import (
+    LOCALHOST,
+    forward_busy,
+    forwarded_command,
+    free_local_port,
+    guest_port,
+    serves_tcp,
+)
 from utvm.board.qemu_machine import QEMU_ICOUNT_FLAGS, other_cpus, qemu_run_command
 from utvm.board.runners import read_runners
 from utvm.board.serial_ports import PortLister, find_port, list_serial_ports
 from utvm.board.simulator import (
+    PtyPicker,
     RunningSimulator,
     native_sim_pty_picker,
     qemu_pty_picker,
@@ -193,7 +209,7 @@ class SimulatedTarget(Target):
         simulator.stop_when_gone(self.build.build_dir, options.owner_pid)
         write_record(self.build.state_dir, SIMULATOR_RECORD, simulator.to_record())
         return (f"{self.build.board} is running in the background (pid {simulator.pid}); its "
-                f"RPC UART is {simulator.pty}. Its output goes to {simulator.log}. "
+                f"RPC is on {rpc_endpoint(simulator)}. Its output goes to {simulator.log}. "
                 "`west utvm run` talks to it; `west utvm flash --stop` stops it.")
 
     def _run_in_foreground(self, out: TextIO) -> str:
@@ -222,20 +238,31 @@ class SimulatedTarget(Target):
         simulator = self.running()
         if simulator is not None:
             print(f"utvm: using the {self.kind} board started by flash (pid {simulator.pid}, "
-                  f"{simulator.pty})", file=out, flush=True)
-            with PtyTransport(simulator.pty) as transport:
+                  f"{rpc_endpoint(simulator)})", file=out, flush=True)
+            with self._rpc_transport(simulator) as transport:
                 yield transport
             return
         # Nothing running: start it for this run only.
         simulator = self._start(out)
         simulator.stop_when_gone(self.build.build_dir, os.getpid())  # even if we are killed
         print(f"utvm: started {self.build.board} for this run (pid {simulator.pid}, "
-              f"{simulator.pty})", file=out, flush=True)
+              f"{rpc_endpoint(simulator)})", file=out, flush=True)
         try:
-            with PtyTransport(simulator.pty) as transport:
+            with self._rpc_transport(simulator) as transport:
                 yield transport
         finally:
             simulator.stop()
+
+    def _rpc_transport(self, simulator: RunningSimulator) -> Transport:
+        """The board's RPC UART (a pseudo-terminal), or its forwarded TCP port, tried for as
+        long as a session may take to start (the board may still be booting)."""
+        if simulator.tcp_port:
+            transport = TcpTransport(LOCALHOST, simulator.tcp_port,
+                                     boot_wait=self.start_timeout)
+            transport.hint = (f"is the {self.kind} board (pid {simulator.pid}) still running "
+                              f"and serving RPC? Its output is in {simulator.log}")
+            return transport
+        return PtyTransport(simulator.pty)
 
 
 class NativeSimTarget(SimulatedTarget):
@@ -319,12 +346,22 @@ class QemuTarget(SimulatedTarget):
             raise UtvmError("this QEMU build gives no UART a pseudo-terminal: rebuild it with "
                             "`west utvm build` (it adds QEMU_EXTRA_FLAGS=\"-serial pty\").")
         west = self.west
+        picker = qemu_pty_picker(qemu_serial_index(uart.label) if uart else None)
+        if serves_tcp(self.build):
+            command = qemu_run_command(self.build.app_dir)
+            if command is None:
+                raise UtvmError(f"{self.build.app_dir / 'build.ninja'} has no QEMU command: "
+                                "build again with `west utvm build --link tcp`.")
+            print(f"utvm: starting QEMU with this computer's port forwarded to the board's "
+                  f"RPC port {guest_port(self.build)}", file=out, flush=True)
+            return start_forwarding(self.kind, lambda port: forwarded_command(command, port),
+                                    self.build.state_dir / SIMULATOR_LOG, picker,
+                                    self.build.app_dir, west.env)
         command = west.command("build", "-d", str(self.build.build_dir), "-t", "run")
         print(f"utvm: starting QEMU: west build -d {self.build.build_dir} -t run", file=out,
               flush=True)
         return start_simulator(self.kind, command, self.build.state_dir / SIMULATOR_LOG,
-                               qemu_pty_picker(qemu_serial_index(uart.label) if uart else None),
-                               cwd=west.cwd, env=west.env)
+                               picker, cwd=west.cwd, env=west.env)
 
     def _has_pty_serial(self) -> bool:
         """QEMU_EXTRA_FLAGS from `west utvm build`'s cache entry, or from the environment of
@@ -354,9 +391,16 @@ class EmulatedBoardTarget(QemuTarget):
     def icount_shift(self) -> int | None:
         return 0
 
-    def _command(self) -> list[str]:
-        return [self.qemu, "-machine", self.machine, "-nographic", "-vga", "none", "-net",
-                "none", "-chardev", "stdio,id=con,mux=on", "-serial", "chardev:con", "-mon",
+    def _command(self, tcp_port: int = 0) -> list[str]:
+        """With ``tcp_port`` (a --link tcp build), QEMU's user networking on the machine's
+        Ethernet controller, forwarding that port of this computer to the board's RPC port."""
+        network = ["-net", "none"]
+        if tcp_port:
+            model = self.build.kconfig().get("CONFIG_ETH_NIC_MODEL") or "lan9118"
+            network = ["-nic", f"user,model={model},hostfwd=tcp:{LOCALHOST}:{tcp_port}-:"
+                       f"{guest_port(self.build)}"]
+        return [self.qemu, "-machine", self.machine, "-nographic", "-vga", "none", *network,
+                "-chardev", "stdio,id=con,mux=on", "-serial", "chardev:con", "-mon",
                 "chardev=con,mode=readline", "-serial", "pty",
                 *QEMU_ICOUNT_FLAGS.split(";"), "-semihosting-config", "enable=on,target=native",
                 "-kernel", str(self.build.elf_path)]
@@ -371,9 +415,13 @@ class EmulatedBoardTarget(QemuTarget):
                             "(`west utvm build`).")
         print(f"utvm: starting QEMU's {self.machine} for {self.build.board}", file=out,
               flush=True)
+        picker = qemu_pty_picker(qemu_serial_index(uart.label) if uart else None)
+        if serves_tcp(self.build):
+            return start_forwarding(self.kind, self._command,
+                                    self.build.state_dir / SIMULATOR_LOG, picker,
+                                    self.build.app_dir, None)
         return start_simulator(self.kind, self._command(), self.build.state_dir / SIMULATOR_LOG,
-                               qemu_pty_picker(qemu_serial_index(uart.label) if uart else None),
-                               cwd=self.build.app_dir)
+                               picker, cwd=self.build.app_dir)
 
 
 def emulated_machine(build: ZephyrBuild) -> tuple[str, str] | None:
@@ -440,6 +488,11 @@ class HardwareTarget(Target):
     @contextmanager
     def link(self, options: LinkOptions, out: TextIO) -> Iterator[Transport]:
         transport = self._explicit_port(options)
+        if transport is None and serves_tcp(self.build):
+            raise UtvmError(f"this {self.build.board} build serves RPC over TCP (port "
+                            f"{guest_port(self.build)}): give the board's address with --port "
+                            f"tcp:ADDRESS:{guest_port(self.build)} (the board logs it on its "
+                            "console when its network is up).")
         if transport is None:
             dev_id, origin = self.dev_id(options)
             choice = find_port(dev_id, options.lister, origin or "--dev-id")
@@ -448,6 +501,36 @@ class HardwareTarget(Target):
             transport = SerialTransport(choice.device, options.baud)
         with transport:
             yield transport
+
+
+def rpc_endpoint(simulator: RunningSimulator) -> str:
+    """Where a simulated board serves RPC, for messages."""
+    if simulator.tcp_port:
+        return f"tcp:{LOCALHOST}:{simulator.tcp_port}"
+    return simulator.pty
+
+
+_FORWARD_ATTEMPTS = 3
+
+
+def start_forwarding(kind: str, command_for: Callable[[int], list[str]], log: Path,
+                     picker: PtyPicker, cwd: Path, env: Mapping[str, str] | None
+                     ) -> RunningSimulator:
+    """Starts QEMU forwarding a port of this computer that is free now; another port when
+    QEMU finds it taken meanwhile. The simulator's record keeps the port."""
+    for _ in range(_FORWARD_ATTEMPTS):
+        port = free_local_port()
+        command = command_for(port)
+        try:
+            simulator = start_simulator(kind, command, log, picker, cwd=cwd, env=env)
+        except UtvmError:
+            if log.is_file() and forward_busy(log.read_text(errors="replace")):
+                continue
+            raise
+        return dataclasses.replace(simulator, tcp_port=port)
+    raise UtvmError(f"QEMU could not forward a port of this computer to the board "
+                    f"{_FORWARD_ATTEMPTS} times (each taken before QEMU bound it). Its output "
+                    f"is in {log}; try again.")
 
 
 def target_for(build: ZephyrBuild, west: West | None = None) -> Target:

@@ -43,6 +43,7 @@ examples:
   west utvm build -b qemu_cortex_m3 --mlf model.tar -p
   west utvm build -b native_sim --app aot_inference --mlf model_c.tar --input x.npy
   west utvm build -b mps2/an385 --mlf kws.tar --loadable    (then `west utvm run vww.tar`)
+  west utvm build -b mps2/an385 --loadable --link tcp       (RPC over QEMU's Ethernet)
   west utvm build                                              (rebuild, same model)
   west utvm build -b nrf52840dk/nrf52840 --mlf m.tar -- -DCONFIG_UTVM_ARENA_SIZE=32768
   west utvm build -b frdm_k64f --mlf m.tar -- --shield foo -- -DEXTRA_CONF_FILE=x.conf
@@ -96,6 +97,15 @@ def register(commands: Any) -> None:
                         help="rpc_server: firmware that loads model code while it runs (Zephyr "
                         "LLEXT, Arm boards) and the build's EDK; `west utvm run MLF` then "
                         "uploads and runs any model without a new build")
+    parser.add_argument("--link", choices=("uart", "tcp"),
+                        help="rpc_server: how this computer reaches the board's RPC server: "
+                        "uart (default: its serial port) or tcp (boards with Ethernet: the "
+                        "board listens on TCP port CONFIG_UTVM_RPC_TCP_PORT, 4242; in QEMU, "
+                        "`west utvm flash` forwards a free local port to it through QEMU's user "
+                        "networking; a real board is reached with `west utvm run --port "
+                        "tcp:ADDRESS:4242`). Much faster uploads of inputs and --loadable model "
+                        "code. A board whose build enables no Ethernet driver is refused before "
+                        "compiling. Kept for later builds of the folder until --link uart")
     parser.add_argument("west_args", nargs=argparse.REMAINDER, metavar="-- ...",
                         help="arguments for west build (and, after another --, CMake)")
     parser.set_defaults(handler=handle)
@@ -110,7 +120,7 @@ def handle(arguments: argparse.Namespace) -> int:
         executor=arguments.executor, interface=arguments.interface, target=arguments.target,
         cmsis_nn=arguments.cmsis_nn, cmsis_nn_mcpu=arguments.cmsis_nn_mcpu,
         inputs=arguments.inputs, expected=arguments.expected, west_args=arguments.west_args,
-        loadable=arguments.loadable))
+        loadable=arguments.loadable, link=arguments.link))
     model = outcome.model or "the app's default model"
     how = "configured and built" if outcome.configured else "built (no reconfigure needed)"
     print(f"utvm: {how} {outcome.app} for {outcome.board} with {model} in {outcome.build_dir}",

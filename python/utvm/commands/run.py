@@ -50,7 +50,10 @@ models built with interface-api=c). The first run of a model builds it (needs cm
 C compiler); later runs reuse the cached build.
 
 On a board, the link is: --port if given; else, for simulated boards, the pseudo-terminal
-of the one `west utvm flash` started (or one started for this run); else the serial port
+of the one `west utvm flash` started (or one started for this run), or for a build made
+with `--link tcp` the port of this computer flash forwarded to the board's RPC port (tried
+again while the board boots); a real board built with `--link tcp` needs
+--port tcp:ADDRESS:4242; else the serial port
 whose USB serial number is the probe's (--dev-id here or at flash, or in runners.yaml);
 else the only USB serial port. Time per inference is measured by the board's own timer, and
 a note says which kind of time it is: on native_sim, this computer's monotonic clock (the

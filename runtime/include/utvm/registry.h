@@ -2,10 +2,12 @@
  * Modules, global functions and function handles.
  *
  * Handles are small integers, so that any value a host sends can be checked:
- *   module handle   = module_index | 0x8000
- *   function handle = ((module_index | 0x8000) << 16) | (function_index | 0x8000)
- * module_index UTVM_MAX_MODULES designates the global registry and
- * UTVM_CLOSURE_MODULE_INDEX functions bound at run time (closures).
+ *   module handle   = module_field | 0x8000
+ *   function handle = ((module_field | 0x8000) << 16) | (function_index | 0x8000)
+ * where a module's field is its slot's generation (7 bits, bumped each time the slot is
+ * freed) above its slot index (8 bits): the handles of a freed module never designate the
+ * module loaded into its slot next. Field UTVM_MAX_MODULES designates the global registry
+ * and UTVM_CLOSURE_MODULE_INDEX functions bound at run time (closures).
  */
 #ifndef UTVM_REGISTRY_H_
 #define UTVM_REGISTRY_H_

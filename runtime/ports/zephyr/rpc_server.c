@@ -1,7 +1,10 @@
 /*
- * The RPC server on Zephyr (utvm/zephyr.h): bytes from the UART transport go to
- * utvm_rpc_server_feed() in one thread; replies go back through the transport.
+ * The RPC server on Zephyr (utvm/zephyr.h): bytes from the link (rpc_link.h: a UART or a TCP
+ * connection) go to utvm_rpc_server_feed() in one thread; replies go back through the link.
+ * A host that goes away (a closed TCP connection) ends its session; the next one to connect
+ * finds a server that has just started, as after a board's boot.
  */
+#include <errno.h>
 #include <tvm/runtime/crt/error_codes.h>
 #include <utvm/rpc_server.h>
 #include <utvm/runtime.h>
@@ -13,7 +16,7 @@
 #include <zephyr/sys/reboot.h>
 #endif
 
-#include "uart_transport.h"
+#include "rpc_link.h"
 
 LOG_MODULE_DECLARE(utvm, CONFIG_UTVM_LOG_LEVEL);
 
@@ -30,13 +33,15 @@ static uint8_t rx_buf[CONFIG_UTVM_RPC_MAX_PACKET_SIZE] __aligned(8);
 #define RX_SIZE sizeof(rx_buf)
 #endif
 
-/* Feeds received bytes until the host shuts the server down or the transport fails. */
+/* Feeds received bytes until the host shuts the server down or goes away (-ENOTCONN), or
+ * the link fails. */
 static int serve(utvm_rpc_server_t* server) {
-  uint8_t chunk[128];
+  static uint8_t chunk[UTVM_RPC_LINK_CHUNK];
   for (;;) {
-    int got = utvm_uart_transport_read(chunk, sizeof(chunk), K_FOREVER);
+    int got = utvm_rpc_link_read(chunk, sizeof(chunk), K_FOREVER);
+    if (got == -ENOTCONN) return got;
     if (got < 0) {
-      LOG_ERR("RPC UART read failed (%d)", got);
+      LOG_ERR("RPC link read failed (%d)", got);
       return got;
     }
     const uint8_t* bytes = chunk;
@@ -56,19 +61,25 @@ static int serve(utvm_rpc_server_t* server) {
 }
 
 int utvm_zephyr_rpc_server_run(void) {
-  int rc = utvm_uart_transport_open();
+  int rc = utvm_rpc_link_open();
   if (rc != 0) return rc;
-  LOG_INF("RPC server on %s (%s reception, %u-byte messages)", utvm_uart_transport_name(),
-          utvm_uart_transport_interrupt_driven() ? "interrupt-driven" : "polled",
-          (unsigned)RX_SIZE);
+  LOG_INF("RPC server ready (%u-byte messages)", (unsigned)RX_SIZE);
   for (;;) {
-    utvm_rpc_server_t* server =
-        utvm_rpc_server_init(RX_BUF, RX_SIZE, utvm_uart_transport_write, NULL);
+    rc = utvm_rpc_link_wait_host();
+    if (rc != 0) {
+      LOG_ERR("RPC link: no host (%d)", rc);
+      return rc;
+    }
+    utvm_rpc_server_t* server = utvm_rpc_server_init(RX_BUF, RX_SIZE, utvm_rpc_link_write, NULL);
     if (server == NULL) {
       LOG_ERR("RPC server start failed: %s", TVMGetLastError());
       return kTvmErrorSessionInvalidState;
     }
     rc = serve(server);
+    if (rc == -ENOTCONN) {
+      LOG_INF("RPC host went away: waiting for the next one");
+      continue; /* its session's state goes when the next host starts a session */
+    }
     if (rc != kTvmErrorPlatformShutdown) return rc;
 #if defined(CONFIG_UTVM_RPC_REBOOT_ON_SHUTDOWN)
     LOG_INF("host shut the RPC server down: rebooting");

@@ -1,5 +1,5 @@
 /*
- * UART transport of the RPC server (uart_transport.h).
+ * UART link of the RPC server (rpc_link.h, CONFIG_UTVM_RPC_UART).
  *
  * Interrupt mode: the ISR moves bytes from the UART FIFO into a ring buffer and wakes the
  * server thread; the thread takes them out under a spinlock held only for the copy, so
@@ -12,7 +12,7 @@
  * thread reads what the UART has; when it had nothing it busy-waits
  * CONFIG_UTVM_RPC_UART_POLL_INTERVAL_US while the host is active, else sleeps a tick.
  */
-#include "uart_transport.h"
+#include "rpc_link.h"
 
 #include <errno.h>
 #include <zephyr/device.h>
@@ -42,11 +42,7 @@ devicetree overlay (or give the board a zephyr,console), or set CONFIG_UTVM_RPC_
 static const struct device* const uart = DEVICE_DT_GET(UTVM_UART_NODE);
 static bool interrupt_driven;
 
-const char* utvm_uart_transport_name(void) { return uart->name; }
-
-bool utvm_uart_transport_interrupt_driven(void) { return interrupt_driven; }
-
-int utvm_uart_transport_write(void* ctx, const uint8_t* data, size_t len) {
+int utvm_rpc_link_write(void* ctx, const uint8_t* data, size_t len) {
   ARG_UNUSED(ctx);
   for (size_t i = 0; i < len; i++) uart_poll_out(uart, data[i]);
   return (int)len;
@@ -184,7 +180,7 @@ static bool start_interrupts(void) {
 }
 #endif
 
-int utvm_uart_transport_open(void) {
+int utvm_rpc_link_open(void) {
   if (!device_is_ready(uart)) {
     LOG_ERR("RPC UART %s is not ready", uart->name);
     return -ENODEV;
@@ -192,10 +188,15 @@ int utvm_uart_transport_open(void) {
 #if defined(UTVM_UART_IRQ)
   interrupt_driven = start_interrupts();
 #endif
+  LOG_INF("RPC link: %s, %s reception", uart->name,
+          interrupt_driven ? "interrupt-driven" : "polled");
   return 0;
 }
 
-int utvm_uart_transport_read(uint8_t* buf, size_t max, k_timeout_t timeout) {
+/* The host is whoever talks on the UART: a session starts with its first frame. */
+int utvm_rpc_link_wait_host(void) { return 0; }
+
+int utvm_rpc_link_read(uint8_t* buf, size_t max, k_timeout_t timeout) {
   if (max == 0) return 0;
 #if defined(UTVM_UART_IRQ)
   if (interrupt_driven) return read_interrupts(buf, max, timeout);

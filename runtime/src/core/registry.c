@@ -12,6 +12,12 @@
 #include "runtime_state.h"
 
 #define HANDLE_TAG 0x8000u
+/* A module's field in handles: its slot's generation above its index (utvm/registry.h). */
+#define SLOT_BITS 8u
+#define SLOT_MASK 0xFFu
+#define GENERATION_MASK 0x7Fu
+
+_Static_assert(UTVM_MAX_MODULES < SLOT_MASK, "UTVM_MAX_MODULES must stay below 255");
 
 typedef struct {
   const char* name; /* not copied: registered names are string literals */
@@ -24,6 +30,9 @@ typedef struct {
 } closure_t;
 
 static const TVMModule* modules[UTVM_MAX_MODULES];
+/* Bumped each time a slot is freed, so that the handles of the module it held (and of its
+ * functions) no longer designate whatever module the slot holds next. */
+static uint8_t generations[UTVM_MAX_MODULES];
 static global_func_t globals[UTVM_MAX_GLOBAL_FUNCS];
 static int num_globals;
 static closure_t closures[UTVM_MAX_CLOSURES];
@@ -31,6 +40,7 @@ static int system_lib_index = -1;
 
 void utvm_registry_reset(void) {
   memset(modules, 0, sizeof(modules));
+  memset(generations, 0, sizeof(generations));
   memset(globals, 0, sizeof(globals));
   memset(closures, 0, sizeof(closures));
   num_globals = 0;
@@ -42,11 +52,27 @@ static TVMFunctionHandle encode_func(uint32_t module_index, uint32_t func_index)
   return (TVMFunctionHandle)h;
 }
 
+/* The module field of the handles of the module in slot `index` now. */
+static uint32_t module_field(uint32_t index) {
+  return ((uint32_t)generations[index] << SLOT_BITS) | index;
+}
+
+/* The slot a module field designates, if it holds a module of that generation. */
+static bool live_slot(uint32_t field, uint32_t* index) {
+  *index = field & SLOT_MASK;
+  return *index < UTVM_MAX_MODULES && modules[*index] != NULL &&
+         (field >> SLOT_BITS) == generations[*index];
+}
+
 static bool decode_module(TVMModuleHandle handle, uint32_t* index) {
   uintptr_t h = (uintptr_t)handle;
   if ((h & ~(uintptr_t)0x7FFF) != HANDLE_TAG) return false;
-  *index = (uint32_t)(h & 0x7FFF);
-  return *index < UTVM_MAX_MODULES && modules[*index] != NULL;
+  return live_slot((uint32_t)(h & 0x7FFF), index);
+}
+
+static void free_slot(uint32_t index) {
+  modules[index] = NULL;
+  generations[index] = (uint8_t)((generations[index] + 1u) & GENERATION_MASK);
 }
 
 const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
@@ -58,7 +84,7 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
   for (uint32_t i = 0; i < UTVM_MAX_MODULES; i++) {
     if (modules[i] == NULL) {
       modules[i] = mod;
-      *out = (TVMModuleHandle)(uintptr_t)(i | HANDLE_TAG);
+      *out = (TVMModuleHandle)(uintptr_t)(module_field(i) | HANDLE_TAG);
       return 0;
     }
   }
@@ -72,21 +98,21 @@ int TVMModFree(TVMModuleHandle mod) {
                      (unsigned long)(uintptr_t)mod);
   }
   /* The system library lives for the whole boot; freeing it is a no-op, as in TVM. */
-  if ((int)index != system_lib_index) modules[index] = NULL;
+  if ((int)index != system_lib_index) free_slot(index);
   return 0;
 }
 
 /* Releases a module slot whatever it holds (executors replacing themselves). */
 void utvm_module_slot_release(TVMModuleHandle mod) {
   uint32_t index;
-  if (decode_module(mod, &index) && (int)index != system_lib_index) modules[index] = NULL;
+  if (decode_module(mod, &index) && (int)index != system_lib_index) free_slot(index);
 }
 
 extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
 
 int utvm_system_lib(TVMModuleHandle* out) {
   if (system_lib_index >= 0) {
-    *out = (TVMModuleHandle)(uintptr_t)((uint32_t)system_lib_index | HANDLE_TAG);
+    *out = (TVMModuleHandle)(uintptr_t)(module_field((uint32_t)system_lib_index) | HANDLE_TAG);
     return 0;
   }
   if (TVMSystemLibEntryPoint == NULL) {
@@ -94,7 +120,7 @@ int utvm_system_lib(TVMModuleHandle* out) {
                      "no system library linked: build with system-lib=1");
   }
   int rc = TVMModCreateFromCModule(TVMSystemLibEntryPoint(), out);
-  if (rc == 0) system_lib_index = (int)((uintptr_t)*out & 0x7FFF);
+  if (rc == 0) system_lib_index = (int)((uintptr_t)*out & SLOT_MASK);
   return rc;
 }
 
@@ -111,7 +137,7 @@ int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_impo
     *out = NULL;
     return utvm_fail(kTvmErrorFunctionNameNotFound, "module has no function %s", func_name);
   }
-  *out = encode_func(index, fi);
+  *out = encode_func(module_field(index), fi);
   return 0;
 }
 
@@ -179,8 +205,9 @@ bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
     *resource_handle = closures[func_index].resource_handle;
     return true;
   }
-  if (module_index >= UTVM_MAX_MODULES || modules[module_index] == NULL) return false;
-  const TVMFuncRegistry* reg = modules[module_index]->registry;
+  uint32_t slot;
+  if (!live_slot(module_index, &slot)) return false;
+  const TVMFuncRegistry* reg = modules[slot]->registry;
   if (TVMFuncRegistry_GetByIndex(reg, (tvm_function_index_t)func_index, fn) != 0) return false;
   /* Module functions get their registry as resource handle, as TVM's CRT passes it. */
   *resource_handle = (void*)reg;

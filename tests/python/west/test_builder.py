@@ -589,3 +589,70 @@ def test_native_sim_gets_no_cmsis_nn_kconfig(tmp_path: Path, west_log) -> None:
 def test_cmsis_nn_is_a_compile_choice(west_log, capsys) -> None:
     assert build("-b", "native_sim", "--mlf", BUNDLED_MODEL, "--cmsis-nn") == 2
     assert "an --mlf is already compiled" in capsys.readouterr().err
+
+
+def _conf_files(call: dict) -> str | None:
+    for argument in cmake_args(call):
+        if argument.startswith("-DEXTRA_CONF_FILE="):
+            return argument.split("=", 1)[1]
+    return None
+
+
+def _ethernet_driver(base: Path) -> None:
+    """A Zephyr tree with one Ethernet controller driver (it depends on a devicetree node)
+    and one option that is no driver."""
+    folder = base / "drivers" / "ethernet"
+    folder.mkdir(parents=True)
+    (folder / "Kconfig").write_text("menuconfig ETH_DRIVER\n\tbool \"Ethernet drivers\"\n"
+                                    "config ETH_INIT_PRIORITY\n\tint \"Init priority\"\n")
+    (folder / "Kconfig.lan").write_text("menuconfig ETH_LAN\n\tbool \"LAN driver\"\n\tdefault y"
+                                        "\n\tdepends on DT_HAS_SOME_LAN_ENABLED\n")
+
+
+def test_link_tcp_configures_the_network_and_qemu_user_networking(
+        tmp_path: Path, west_log, monkeypatch, capsys) -> None:
+    """--link tcp: tcp.conf, and on a board that turns out to run in QEMU tcp_slirp.conf too
+    (configured again, as for QEMU's flags); the build record keeps the link, and the next
+    build without options configures nothing again."""
+    _ethernet_driver(tmp_path / "zephyr")
+    monkeypatch.setenv("FAKE_WEST_QEMU_RUN", "-machine mps2-an385 -nic user,model=lan9118,"
+                       "hostfwd=tcp:127.0.0.1:4242-:4242")
+    assert build("-b", "mps2/an385", "-d", "b", "--link", "tcp", "--",
+                 "-DCONFIG_ETH_LAN=y") == 0
+    (only,) = west_log()
+    assert _conf_files(only) == "tcp.conf;tcp_slirp.conf"
+    assert "QEMU's user networking for RPC over TCP" in capsys.readouterr().out
+    record = json.loads((tmp_path / "b" / "utvm" / "build.json").read_text())
+    assert record["link"] == "tcp"
+    assert build("-d", "b", "--", "-DCONFIG_ETH_LAN=y") == 0
+    assert not cmake_args(west_log()[-1])
+    # Back to the UART: the conf files go, which configures the UART firmware again.
+    assert build("-d", "b", "--link", "uart") == 0
+    assert _conf_files(west_log()[-1]) == ""
+    assert json.loads((tmp_path / "b" / "utvm" / "build.json").read_text())["link"] == "uart"
+
+
+def test_link_tcp_on_a_board_without_ethernet_is_refused_before_compiling(
+        tmp_path: Path, west_log, capsys) -> None:
+    _ethernet_driver(tmp_path / "zephyr")
+    assert main(["build", "-b", "qemu_cortex_m0", "-d", "b", "--link", "tcp"]) == 2
+    err = capsys.readouterr().err
+    assert "error: qemu_cortex_m0 has no Ethernet controller Zephyr drives" in err
+    assert "Build without --link tcp" in err
+    assert all("--cmake-only" in call["configure_args"] and call["compile"] is None
+               for call in west_log())
+
+
+@pytest.mark.parametrize(("board", "app", "message"), [
+    ("native_sim", None, "native_sim runs on this computer"),
+    ("mps2/an385", "aot_inference", "--link tcp is an option of the rpc_server app"),
+])
+def test_link_tcp_where_it_makes_no_sense(tmp_path: Path, west_log, capsys, board: str,
+                                          app: str | None, message: str) -> None:
+    args = ["build", "-b", board, "-d", "b", "--link", "tcp"]
+    if app:
+        args += ["--app", app, "--mlf", str(AOT_C_MODEL)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("error: ") and "Traceback" not in err
+    assert not west_log()

@@ -92,6 +92,44 @@ UTEST(modules_and_their_functions) {
   CHECK_FAILS_WITH(TVMModFree(mod), "not a live module");
 }
 
+static int add_two(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code, void* res) {
+  utvm_set_return(ret, ret_code, (TVMValue){.v_int64 = args[0].v_int64 + 2}, kTVMArgInt);
+  return 0;
+}
+
+static const TVMBackendPackedCFunc other_funcs[] = {add_two};
+static const TVMFuncRegistry other_registry = {"\001\000add_one\000", other_funcs};
+static const TVMModule other_lib = {&other_registry};
+
+/* A model unloaded, another loaded into the same module slot: the handles the host kept of
+ * the first must not reach the second's code (nor its module). */
+UTEST(stale_handles_of_a_freed_module_do_not_reach_the_next_in_its_slot) {
+  TVMModuleHandle first, second;
+  TVMFunctionHandle stale, fresh;
+  CHECK_OK(TVMModCreateFromCModule(&lib, &first));
+  CHECK_OK(TVMModGetFunction(first, "add_one", 0, &stale));
+  CHECK_OK(TVMModFree(first));
+  CHECK_OK(TVMModCreateFromCModule(&other_lib, &second));
+  CHECK(utvm_module_from_handle(second) == &other_lib);
+  CHECK(utvm_module_from_handle(first) == NULL);
+  TVMFunctionHandle f;
+  CHECK_FAILS_WITH(TVMModGetFunction(first, "add_one", 0, &f), "unregistered module");
+  TVMValue arg = {.v_int64 = 40}, ret;
+  int code = kTVMArgInt, ret_code;
+  CHECK_FAILS_WITH(TVMFuncCall(stale, &arg, &code, 1, &ret, &ret_code),
+                   "not a registered function");
+  CHECK_OK(TVMModGetFunction(second, "add_one", 0, &fresh));
+  CHECK_OK(TVMFuncCall(fresh, &arg, &code, 1, &ret, &ret_code));
+  CHECK_EQ_INT((int)ret.v_int64, 42);
+  /* Released the way executors and unloads release slots: the same. */
+  utvm_module_slot_release(second);
+  CHECK_OK(TVMModCreateFromCModule(&lib, &first));
+  CHECK_FAILS_WITH(TVMFuncCall(fresh, &arg, &code, 1, &ret, &ret_code),
+                   "not a registered function");
+  CHECK(utvm_module_from_handle(second) == NULL);
+  CHECK_OK(TVMModFree(first));
+}
+
 UTEST(module_get_function_global_returns_none_for_missing) {
   TVMModuleHandle mod;
   TVMFunctionHandle mgf;

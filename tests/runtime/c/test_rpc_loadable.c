@@ -150,6 +150,41 @@ UTEST(loading_again_or_unloading_frees_the_previous_code) {
   CHECK(is_exception(call_str("tvm.rpc.server.load_module", "m.llext"), "no uploaded file"));
 }
 
+static const host_msg_t* call_no_args(uint64_t f);
+
+static uint64_t loaded_op_handle(uint64_t mod) {
+  uint64_t mgf = get_global("tvm.rpc.server.ModuleGetFunction");
+  pkt_t* p = req(3);
+  p_u64(p, mgf);
+  p_i32(p, 3);
+  p_i32(p, kTVMModuleHandle), p_i32(p, kTVMStr), p_i32(p, kTVMArgBool);
+  p_u64(p, mod);
+  p_str(p, "tvmgen_default_loaded_op");
+  p_u64(p, 1);
+  uint64_t op = 0;
+  return is_call_return(call(p), kTVMPackedFuncHandle, kTVMOpaqueHandle, &op) ? op : 0;
+}
+
+/* The host keeps a function handle of a model, which is then replaced by the next model in
+ * the same module slot: the old handle must be refused, not run the new model's code. */
+UTEST(a_function_handle_of_an_unloaded_model_does_not_reach_the_next_one) {
+  CHECK(start());
+  CHECK(void_return(call_str_bytes("tvm.rpc.server.upload", "m.llext", "ELF!", 4)));
+  uint64_t first = 0, second = 0;
+  CHECK(is_call_return(call_str("tvm.rpc.server.load_module", "m.llext"), kTVMModuleHandle,
+                       kTVMOpaqueHandle, &first));
+  uint64_t stale = loaded_op_handle(first);
+  CHECK(stale != 0);
+  CHECK(is_call_return(call_str("tvm.rpc.server.load_module", "m.llext"), kTVMModuleHandle,
+                       kTVMOpaqueHandle, &second));
+  CHECK(loads == 2);
+  CHECK(is_exception(call_no_args(stale), "is not a live handle"));
+  uint64_t fresh = loaded_op_handle(second);
+  uint64_t v = 0;
+  CHECK(fresh != 0 && fresh != stale);
+  CHECK(is_call_return(call_no_args(fresh), kTVMArgInt, kTVMArgInt, &v) && v == 7);
+}
+
 /* runtime.RPCTimeEvaluator(mod, name, cpu 0, number 1, repeat 1, ...) as TVM's host sends it. */
 static uint64_t time_evaluator(uint64_t mod, const char* name) {
   uint64_t evaluator = get_global("runtime.RPCTimeEvaluator");
