@@ -57,6 +57,7 @@ from utvm.board.state import (
     FLASH_RECORD,
     SIMULATOR_RECORD,
     read_record,
+    record_path,
     remove_record,
     write_record,
 )
@@ -236,6 +237,14 @@ class SimulatedTarget(Target):
                 yield explicit
             return
         simulator = self.running()
+        if simulator is not None and self._rebuilt_since_started():
+            # A build since flash changed the firmware: a session with the old one would run
+            # the model it was built with, not the one just built.
+            print(f"utvm: the {self.kind} board started by flash (pid {simulator.pid}) runs "
+                  "the firmware from before the last build; starting the new one in its place",
+                  file=out, flush=True)
+            self.flash(FlashOptions(skip_rebuild=True), out)
+            simulator = self.running()
         if simulator is not None:
             print(f"utvm: using the {self.kind} board started by flash (pid {simulator.pid}, "
                   f"{rpc_endpoint(simulator)})", file=out, flush=True)
@@ -252,6 +261,14 @@ class SimulatedTarget(Target):
                 yield transport
         finally:
             simulator.stop()
+
+    def _rebuilt_since_started(self) -> bool:
+        """Whether the build's image is newer than the board flash started (its record)."""
+        try:
+            started = record_path(self.build.state_dir, SIMULATOR_RECORD).stat().st_mtime_ns
+            return self.build.elf_path.stat().st_mtime_ns > started
+        except OSError:
+            return False
 
     def _rpc_transport(self, simulator: RunningSimulator) -> Transport:
         """The board's RPC UART (a pseudo-terminal), or its forwarded TCP port, tried for as

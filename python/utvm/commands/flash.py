@@ -15,7 +15,8 @@ Flash a build onto its board with `west flash` (rebuilding first unless --skip-r
 
 Simulated boards are started instead: native_sim builds run as a program on this
 computer, QEMU boards under `west build -t run`. Either keeps running in the background;
-the command prints the pseudo-terminal its RPC UART is on, and `west utvm run` finds it.
+the command prints where its RPC is (a pseudo-terminal, or a TCP port for --link tcp
+builds), and `west utvm run` finds it (and starts a rebuilt image in its place).
 """
 
 _EPILOG = """\

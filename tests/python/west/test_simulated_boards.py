@@ -4,6 +4,7 @@ PTY the way native_sim does. `utvm run` then drives a real RPC session over it."
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -143,6 +144,29 @@ def test_flash_keeps_it_running_for_later_runs(tmp_path: Path, host_board: Path,
         assert main(["flash", "-d", str(folder), "--stop"]) == 0
     assert read_record(folder / "utvm", SIMULATOR_RECORD) is None
     assert "stopped the native_sim board" in capsys.readouterr().err
+
+
+def test_run_after_a_rebuild_restarts_the_board_flash_started(
+        tmp_path: Path, host_board: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A build since flash made a new image: run does not talk to the old firmware."""
+    folder = fake_native_sim(tmp_path, host_board)
+    assert main(["flash", "-d", str(folder), "--skip-rebuild"]) == 0
+    old = RunningSimulator.from_record(read_record(folder / "utvm", SIMULATOR_RECORD))
+    assert old is not None and old.alive()
+    try:
+        later = time.time() + 5
+        os.utime(folder / "zephyr" / "zephyr.elf", (later, later))  # what a rebuild leaves
+        assert main(["run", "-d", str(folder), "--input", str(INPUT),
+                     "--output-dir", str(tmp_path / "out")]) == 0
+        check_output(tmp_path / "out")
+        err = capsys.readouterr().err
+        assert (f"the native_sim board started by flash (pid {old.pid}) runs the firmware "
+                "from before the last build; starting the new one in its place") in err
+        assert not _running(old.pid)
+        new = RunningSimulator.from_record(read_record(folder / "utvm", SIMULATOR_RECORD))
+        assert new is not None and new.pid != old.pid and new.alive()
+    finally:
+        assert main(["flash", "-d", str(folder), "--stop"]) == 0
 
 
 def test_flash_options_that_make_no_sense_for_a_simulator(tmp_path: Path, host_board: Path,

@@ -104,7 +104,7 @@ def test_changed_model_recompiles_only_what_changed(native_sim_build) -> None:
 def test_flash_keeps_native_sim_running(native_sim_build) -> None:
     top, build_dir, tmp_path = native_sim_build
     flashed = west(top, "utvm", "flash", "-d", str(build_dir), "--skip-rebuild", zephyr=True)
-    assert re.search(r"its RPC UART is /dev/pts/\d+", flashed.stderr)
+    assert re.search(r"its RPC is on /dev/pts/\d+", flashed.stderr)
     try:
         output = run_on_board(top, build_dir, tmp_path / "out3")
         assert "using the native_sim board started by flash" in output
