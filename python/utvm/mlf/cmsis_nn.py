@@ -24,6 +24,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from utvm.errors import UtvmError
@@ -433,7 +434,8 @@ DEPTHWISE_WRAPPER = "arm_depthwise_conv_wrapper_s8"
 MATRIX_PRODUCT = "arm_nn_mat_mult_nt_t_s8"
 _SUPPORT_HEADER = "arm_nnsupportfunctions.h"
 _MATRIX_PRODUCT_PARAMETERS = 14  # v4.1.0's prototype (later versions add row_address_offset)
-_AS_CONV_FUNCTION = "utvm_depthwise_as_conv"
+_AS_CONV_FUNCTION = "utvm_depthwise_as_conv"  # defined in _AS_CONV_TEMPLATE
+_AS_CONV_TEMPLATE = "depthwise_as_conv.c.in"
 _AS_CONV_ROWS_BYTES = 2048  # im2col rows per matrix product: up to this many bytes
 _DIMS = re.compile(r"cmsis_nn_dims\s+(\w+)\s*=\s*\{([-\d\s,]+)\}")
 
@@ -486,94 +488,10 @@ def _matrix_product_fits(tree: Path) -> bool:
 
 def _depthwise_as_conv_code(buffer_size: int) -> str:
     """C: ``utvm_depthwise_as_conv(&status, <the depthwise wrapper's arguments>)``, 1 when it
-    computed the call as a convolution, 0 when the call is not one it takes."""
-    return (
-        "/* A depthwise convolution of a one-channel input (TVM's form of a convolution with one\n"
-        " * input channel) computed as the convolution's matrix product: im2col rows of the\n"
-        " * input times the filter transposed to [C][h][w]; same sums, same requantization. */\n"
-        f"#include <{_SUPPORT_HEADER}>\n\n"
-        f"static int8_t utvm_depthwise_as_conv_buffer[{buffer_size}] "
-        "__attribute__((aligned(4)));\n\n"
-        f"static int {_AS_CONV_FUNCTION}(arm_cmsis_nn_status* status,\n"
-        "    const cmsis_nn_context* ctx,\n"
-        "    const cmsis_nn_dw_conv_params* dw_conv_params,\n"
-        "    const cmsis_nn_per_channel_quant_params* quant_params,\n"
-        "    const cmsis_nn_dims* input_dims, const int8_t* input_data,\n"
-        "    const cmsis_nn_dims* filter_dims, const int8_t* filter_data,\n"
-        "    const cmsis_nn_dims* bias_dims, const int32_t* bias_data,\n"
-        "    const cmsis_nn_dims* output_dims, int8_t* output_data) {\n"
-        "  (void)ctx;\n  (void)bias_dims;\n"
-        "  const int32_t channels = output_dims->c;\n"
-        "  const int32_t kernel_h = filter_dims->h, kernel_w = filter_dims->w;\n"
-        "  const int32_t taps = kernel_h * kernel_w;\n"
-        "  if (input_dims->c != 1 || channels < 2 || dw_conv_params->ch_mult != channels ||\n"
-        "      filter_dims->c != channels || taps < 1) {\n"
-        "    return 0;\n"
-        "  }\n"
-        "  const int32_t filter_bytes = (taps * channels + 3) / 4 * 4;\n"
-        "  int32_t rows = ((int32_t)sizeof(utvm_depthwise_as_conv_buffer) - filter_bytes) / taps;\n"
-        "  rows -= rows % 2;\n"
-        "  if (rows < 2) {\n"
-        "    return 0;\n"
-        "  }\n"
-        "  *status = ARM_CMSIS_NN_SUCCESS;\n"
-        "  int8_t* filter = utvm_depthwise_as_conv_buffer;\n"
-        "  int8_t* im2col = utvm_depthwise_as_conv_buffer + filter_bytes;\n"
-        "  for (int32_t t = 0; t < taps; ++t) {\n"
-        "    for (int32_t c = 0; c < channels; ++c) {\n"
-        "      filter[c * taps + t] = filter_data[t * channels + c];\n"
-        "    }\n"
-        "  }\n"
-        "  /* Outside the input, the value that the input offset turns into 0. */\n"
-        "  const int8_t padding = (int8_t)-dw_conv_params->input_offset;\n"
-        "  /* In locals: the int8 stores below may alias anything behind a pointer. */\n"
-        "  const int32_t in_h = input_dims->h, in_w = input_dims->w;\n"
-        "  const int32_t stride_h = dw_conv_params->stride.h;\n"
-        "  const int32_t stride_w = dw_conv_params->stride.w;\n"
-        "  const int32_t pad_h = dw_conv_params->padding.h, pad_w = dw_conv_params->padding.w;\n"
-        "  const int32_t dilation_h = dw_conv_params->dilation.h;\n"
-        "  const int32_t dilation_w = dw_conv_params->dilation.w;\n"
-        "  const int32_t out_w = output_dims->w, pixels = output_dims->h * output_dims->w;\n"
-        "  for (int32_t batch = 0; batch < input_dims->n; ++batch) {\n"
-        "    const int8_t* input = input_data + batch * in_h * in_w;\n"
-        "    int8_t* output = output_data + batch * pixels * channels;\n"
-        "    for (int32_t first = 0; first < pixels; first += rows) {\n"
-        "      const int32_t count = pixels - first < rows ? pixels - first : rows;\n"
-        "      int8_t* row = im2col;\n"
-        "      for (int32_t pixel = first; pixel < first + count; ++pixel) {\n"
-        "        const int32_t y0 = (pixel / out_w) * stride_h - pad_h;\n"
-        "        const int32_t x0 = (pixel % out_w) * stride_w - pad_w;\n"
-        "        const int inside_x = x0 >= 0 && x0 + (kernel_w - 1) * dilation_w < in_w;\n"
-        "        for (int32_t ky = 0; ky < kernel_h; ++ky) {\n"
-        "          const int32_t y = y0 + ky * dilation_h;\n"
-        "          if (y < 0 || y >= in_h) {\n"
-        "            for (int32_t kx = 0; kx < kernel_w; ++kx) *row++ = padding;\n"
-        "          } else if (inside_x) {\n"
-        "            const int8_t* from = input + y * in_w + x0;\n"
-        "            for (int32_t kx = 0; kx < kernel_w; ++kx, from += dilation_w) {\n"
-        "              *row++ = *from;\n"
-        "            }\n"
-        "          } else {\n"
-        "            for (int32_t kx = 0; kx < kernel_w; ++kx) {\n"
-        "              const int32_t x = x0 + kx * dilation_w;\n"
-        "              *row++ = (x < 0 || x >= in_w) ? padding : input[y * in_w + x];\n"
-        "            }\n"
-        "          }\n"
-        "        }\n"
-        "      }\n"
-        f"      *status = {MATRIX_PRODUCT}(\n"
-        "          im2col, filter, bias_data, output + first * channels,\n"
-        "          quant_params->multiplier,\n"
-        "          quant_params->shift, count, channels, taps, dw_conv_params->input_offset,\n"
-        "          dw_conv_params->output_offset, dw_conv_params->activation.min,\n"
-        "          dw_conv_params->activation.max, taps);\n"
-        "      if (*status != ARM_CMSIS_NN_SUCCESS) {\n"
-        "        return 1;\n"
-        "      }\n"
-        "    }\n"
-        "  }\n"
-        "  return 1;\n"
-        "}\n\n")
+    computed the call as a convolution, 0 when the call is not one it takes (the C is
+    c_templates/depthwise_as_conv.c.in)."""
+    template = resources.files("utvm.mlf").joinpath("c_templates", _AS_CONV_TEMPLATE)
+    return template.read_text(encoding="utf-8").replace("@BUFFER_SIZE@", str(buffer_size))
 
 
 def depthwise_as_conv_source(use: CmsisNnUse, tree: Path, buffer_size: int,
