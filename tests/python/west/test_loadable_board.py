@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from westsupport import require_mps2_an385_in_qemu
 
 from testsupport import (
-    FIXTURES_MISSING,
     FIXTURES_ROOT,
     ZEPHYR_BUILD_REQUIREMENTS,
     require_zephyr_python,
@@ -24,15 +24,7 @@ from testsupport import (
 from utvm.errors import UtvmError
 from utvm.transport.base import TransportTimeouts
 
-pytest.importorskip("west", reason="west is not installed (pip install west)")
-if not os.environ.get("ZEPHYR_BASE"):
-    pytest.skip("ZEPHYR_BASE is not set: the loadable-firmware test needs a Zephyr tree",
-                allow_module_level=True)
-if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
-    pytest.skip("qemu-system-arm and arm-none-eabi-gcc are needed for mps2/an385",
-                allow_module_level=True)
-if not FIXTURES_ROOT.is_dir():
-    pytest.skip(FIXTURES_MISSING, allow_module_level=True)
+require_mps2_an385_in_qemu("the loadable-firmware test")
 
 BOARD = "mps2/an385"
 # A model's image travels in one message of up to 640 KiB; on a loaded machine QEMU may take

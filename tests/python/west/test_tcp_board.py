@@ -6,30 +6,20 @@ run` swaps models onto it over that link, each bit-exact to TVM 0.18's own outpu
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from westsupport import run_utvm
+from westsupport import require_mps2_an385_in_qemu, run_utvm
 
 from testsupport import (
-    FIXTURES_MISSING,
     FIXTURES_ROOT,
     ZEPHYR_BUILD_REQUIREMENTS,
     require_zephyr_python,
 )
 
-pytest.importorskip("west", reason="west is not installed (pip install west)")
-if not os.environ.get("ZEPHYR_BASE"):
-    pytest.skip("ZEPHYR_BASE is not set: the RPC-over-TCP board test needs a Zephyr tree",
-                allow_module_level=True)
-if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
-    pytest.skip("qemu-system-arm and arm-none-eabi-gcc are needed for mps2/an385",
-                allow_module_level=True)
-if not FIXTURES_ROOT.is_dir():
-    pytest.skip(FIXTURES_MISSING, allow_module_level=True)
+require_mps2_an385_in_qemu("the RPC-over-TCP board test")
 
 BOARD = "mps2/an385"
 SWAPPED = ("kws_ref_model", "ad01_int8", "kws_ref_model")

@@ -288,6 +288,23 @@ def cmsis_nn_modules(work: Path, tree: Path, zephyr_base: Path) -> list[Path]:
     return modules
 
 
+def require_mps2_an385_in_qemu(what: str) -> None:
+    """At module level: skips the module, saying why, unless west, a Zephyr tree (ZEPHYR_BASE),
+    qemu-system-arm, arm-none-eabi-gcc and the TVM 0.18 fixtures are all there. ``what`` names
+    the test in the ZEPHYR_BASE message."""
+    from testsupport import FIXTURES_MISSING, FIXTURES_ROOT
+
+    pytest.importorskip("west", reason="west is not installed (pip install west)")
+    if not os.environ.get("ZEPHYR_BASE"):
+        pytest.skip(f"ZEPHYR_BASE is not set: {what} needs a Zephyr tree",
+                    allow_module_level=True)
+    if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("qemu-system-arm and arm-none-eabi-gcc are needed for mps2/an385",
+                    allow_module_level=True)
+    if not FIXTURES_ROOT.is_dir():
+        pytest.skip(FIXTURES_MISSING, allow_module_level=True)
+
+
 def arm_toolchain_env() -> dict[str, str] | None:
     """The environment's Cortex-M toolchain choice ({}), else Debian's arm-none-eabi-gcc, else
     None (no Arm toolchain)."""
