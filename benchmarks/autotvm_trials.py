@@ -41,7 +41,6 @@ arm-none-eabi-gcc and qemu-system-arm.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -55,29 +54,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 DRIVER = REPO / "tests" / "python" / "project_api" / "tvm_autotvm_run.py"
+sys.path.insert(0, str(DRIVER.parent))
+from tvm_python_path import server_packages  # noqa: E402
+
 TEMPLATE = REPO / "template_project"
 BOARD = "mps2/an385"
 GOAL_RATIO = 5.0
-# utvm's requirements, which the Project API server (run by TVM's Python) imports.
-SERVER_PACKAGES = ("yaml", "serial", "elftools", "pykwalify", "docopt", "dateutil", "ruamel",
-                   "six")
-
-
-def server_packages(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in SERVER_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None:
-            continue
-        if spec.origin is None:  # a namespace package (ruamel)
-            source = Path(next(iter(spec.submodule_search_locations or [])))
-        else:
-            origin = Path(spec.origin)
-            source = origin.parent if origin.name == "__init__.py" else origin
-        link = folder / source.name
-        if not link.exists():
-            link.symlink_to(source)
-    return folder
 
 
 def driver_env(work: Path) -> dict[str, str]:

@@ -17,14 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from apiclient import TEMPLATE_DIR
+from tvm_python_path import server_packages
 
 from testsupport import ZEPHYR_BUILD_REQUIREMENTS, native_sim_toolchain, require_zephyr_python
 
 DRIVER = Path(__file__).with_name("tvm_autotvm_run.py")
 TRIALS = 5
-# utvm's own requirements, which the Project API server (run by TVM's Python) imports.
-SERVER_PACKAGES = ("yaml", "serial", "elftools", "pykwalify", "docopt", "dateutil", "ruamel",
-                   "six")
 
 if not os.environ.get("TVM_HOME") or not os.environ.get("TVM_PY"):
     pytest.skip("TVM_HOME / TVM_PY are not set: the AutoTVM test needs a full TVM 0.18 (e.g. "
@@ -50,25 +48,6 @@ def simulators(marker: str) -> set[int]:
                     marker.encode() in environ:
                 found.add(int(entry.name))
     return found
-
-
-def server_packages(folder: Path) -> Path:
-    """utvm's requirements, for TVM's Python (they are pure Python or built for the same
-    interpreter version as this one)."""
-    folder.mkdir(exist_ok=True)
-    import importlib.util
-
-    for name in SERVER_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None:
-            continue
-        if spec.origin is None:  # a namespace package (ruamel)
-            source = Path(next(iter(spec.submodule_search_locations or [])))
-        else:
-            origin = Path(spec.origin)
-            source = origin.parent if origin.name == "__init__.py" else origin
-        (folder / source.name).symlink_to(source)
-    return folder
 
 
 def tune(board: str, tmp_path: Path, toolchain: dict[str, str]) -> dict:

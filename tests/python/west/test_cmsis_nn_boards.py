@@ -20,13 +20,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from westsupport import arm_toolchain_env, cmsis_nn_modules, qemu_console_until_verdict, run_utvm
+from westsupport import (
+    arm_toolchain_env,
+    cmsis_nn_modules,
+    qemu_console_until_verdict,
+    run_utvm,
+    why_no_qemu_board,
+)
 
 from testsupport import (
     CMSIS_NN_FIXTURES_MISSING,
@@ -55,20 +60,9 @@ BUILD_TIMEOUT_S = 1800
 RUN_TIMEOUT_S = 600
 
 
-def _why_not() -> str | None:
-    if not os.environ.get("ZEPHYR_BASE"):
-        return "ZEPHYR_BASE is not set: the CMSIS-NN board tests need a Zephyr tree"
-    if shutil.which("qemu-system-arm") is None:
-        return "qemu-system-arm not found (apt-get install qemu-system-arm)"
-    if not CMSIS_NN_FIXTURES_ROOT.is_dir():
-        return CMSIS_NN_FIXTURES_MISSING
-    if arm_toolchain_env() is None:
-        return ("no Arm toolchain: set ZEPHYR_TOOLCHAIN_VARIANT (zephyr or gnuarmemb), or put "
-                "arm-none-eabi-gcc on PATH")
-    return None
-
-
-pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
+_WHY_NOT = why_no_qemu_board("the CMSIS-NN board tests", CMSIS_NN_FIXTURES_ROOT,
+                             CMSIS_NN_FIXTURES_MISSING)
+pytestmark = pytest.mark.skipif(_WHY_NOT is not None, reason=str(_WHY_NOT))
 
 
 utvm = run_utvm

@@ -24,7 +24,7 @@ from testsupport import (
 from utvm.errors import UtvmError
 from utvm.transport.base import TransportTimeouts
 
-require_mps2_an385_in_qemu("the loadable-firmware test")
+require_mps2_an385_in_qemu("the loadable-firmware tests")
 
 BOARD = "mps2/an385"
 # A model's image travels in one message of up to 640 KiB; on a loaded machine QEMU may take

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from westsupport import arm_toolchain_env, run_utvm
+from westsupport import run_utvm, why_no_qemu_board
 
 from testsupport import (
-    FIXTURES_MISSING,
     FIXTURES_ROOT,
     ZEPHYR_BUILD_REQUIREMENTS,
     require_zephyr_python,
@@ -39,20 +37,8 @@ SHARED_SIZES = ["-DCONFIG_UTVM_ARENA_SIZE=524288", "-DCONFIG_UTVM_RPC_MAX_PACKET
 BUILD_TIMEOUT_S = 1800
 
 
-def _why_not() -> str | None:
-    if not os.environ.get("ZEPHYR_BASE"):
-        return "ZEPHYR_BASE is not set: the QEMU board tests need a Zephyr tree"
-    if shutil.which("qemu-system-arm") is None:
-        return "qemu-system-arm not found (apt-get install qemu-system-arm)"
-    if not FIXTURES_ROOT.is_dir():
-        return FIXTURES_MISSING
-    if arm_toolchain_env() is None:
-        return ("no Arm toolchain: set ZEPHYR_TOOLCHAIN_VARIANT (zephyr or gnuarmemb), or put "
-                "arm-none-eabi-gcc on PATH")
-    return None
-
-
-pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
+_WHY_NOT = why_no_qemu_board("the QEMU board tests")
+pytestmark = pytest.mark.skipif(_WHY_NOT is not None, reason=str(_WHY_NOT))
 
 
 utvm = run_utvm

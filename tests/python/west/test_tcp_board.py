@@ -19,7 +19,7 @@ from testsupport import (
     require_zephyr_python,
 )
 
-require_mps2_an385_in_qemu("the RPC-over-TCP board test")
+require_mps2_an385_in_qemu("the RPC-over-TCP board tests")
 
 BOARD = "mps2/an385"
 SWAPPED = ("kws_ref_model", "ad01_int8", "kws_ref_model")

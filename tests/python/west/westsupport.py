@@ -288,21 +288,32 @@ def cmsis_nn_modules(work: Path, tree: Path, zephyr_base: Path) -> list[Path]:
     return modules
 
 
-def require_mps2_an385_in_qemu(what: str) -> None:
-    """At module level: skips the module, saying why, unless west, a Zephyr tree (ZEPHYR_BASE),
-    qemu-system-arm, arm-none-eabi-gcc and the TVM 0.18 fixtures are all there. ``what`` names
-    the test in the ZEPHYR_BASE message."""
+def why_no_qemu_board(what: str, fixtures_root: Path | None = None,
+                      fixtures_missing: str | None = None) -> str | None:
+    """Why the Cortex-M board tests in QEMU cannot run here (``what`` names them), or None:
+    they need a Zephyr tree (ZEPHYR_BASE), qemu-system-arm, the fixtures (the TVM 0.18 ones
+    unless given) and an Arm toolchain."""
     from testsupport import FIXTURES_MISSING, FIXTURES_ROOT
 
-    pytest.importorskip("west", reason="west is not installed (pip install west)")
     if not os.environ.get("ZEPHYR_BASE"):
-        pytest.skip(f"ZEPHYR_BASE is not set: {what} needs a Zephyr tree",
-                    allow_module_level=True)
-    if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("qemu-system-arm and arm-none-eabi-gcc are needed for mps2/an385",
-                    allow_module_level=True)
-    if not FIXTURES_ROOT.is_dir():
-        pytest.skip(FIXTURES_MISSING, allow_module_level=True)
+        return f"ZEPHYR_BASE is not set: {what} need a Zephyr tree"
+    if shutil.which("qemu-system-arm") is None:
+        return "qemu-system-arm not found (apt-get install qemu-system-arm)"
+    if not (fixtures_root or FIXTURES_ROOT).is_dir():
+        return fixtures_missing or FIXTURES_MISSING
+    if arm_toolchain_env() is None:
+        return ("no Arm toolchain: set ZEPHYR_TOOLCHAIN_VARIANT (zephyr or gnuarmemb), or put "
+                "arm-none-eabi-gcc on PATH")
+    return None
+
+
+def require_mps2_an385_in_qemu(what: str) -> None:
+    """At module level: skips the module, saying why, unless west and all that
+    why_no_qemu_board() asks for are there."""
+    pytest.importorskip("west", reason="west is not installed (pip install west)")
+    reason = why_no_qemu_board(what)
+    if reason is not None:
+        pytest.skip(reason, allow_module_level=True)
 
 
 def arm_toolchain_env() -> dict[str, str] | None:
