@@ -83,9 +83,11 @@ extern const struct utvm_msg_no_float_ { char unused; } utvm_msg_no_float_argume
 #define UTVM_MSG_A6_ UTVM_MSG_A2_
 #define UTVM_MSG_A7_ UTVM_MSG_A2_
 
-#define UTVM_MSG_WORD_(...)                                                            \
-  ((UTVM_MSG_HASH_(UTVM_MSG_FMT_(__VA_ARGS__)) & UTVM_MSG_HASH_BITS) |                   \
-   UTVM_MSG_CAT_(UTVM_MSG_D, UTVM_MSG_CAT_(UTVM_MSG_N_(__VA_ARGS__), _))(__VA_ARGS__))
+#define UTVM_MSG_CLASSES_(...) \
+  UTVM_MSG_CAT_(UTVM_MSG_D, UTVM_MSG_CAT_(UTVM_MSG_N_(__VA_ARGS__), _))(__VA_ARGS__)
+#define UTVM_MSG_WORD_(...)                                              \
+  ((UTVM_MSG_HASH_(UTVM_MSG_FMT_(__VA_ARGS__)) & UTVM_MSG_HASH_BITS) | \
+   UTVM_MSG_CLASSES_(__VA_ARGS__))
 #define UTVM_MSG_ARGS_(...) \
   UTVM_MSG_CAT_(UTVM_MSG_A, UTVM_MSG_CAT_(UTVM_MSG_N_(__VA_ARGS__), _))(__VA_ARGS__)
 
@@ -103,15 +105,90 @@ extern const struct utvm_msg_no_float_ { char unused; } utvm_msg_no_float_argume
         UTVM_MSG_FMT_(__VA_ARGS__)};                                                        \
     (void)sizeof(utvm_fail_unused_(__VA_ARGS__)); /* format-checks the arguments */
 
-/* Both calls are written; the compiler keeps the one the code's constness selects. */
-#define UTVM_FAIL_REF_(code, ...)                                                           \
-  __extension__({                                                                           \
-    UTVM_MSG_RECORD_(code, __VA_ARGS__)                                                     \
-    UTVM_MSG_CODE_FITS_(code)                                                               \
-        ? utvm_fail_ref(UTVM_MSG_WORD_(__VA_ARGS__) | UTVM_MSG_CODE_(code)                  \
-                        UTVM_MSG_ARGS_(__VA_ARGS__))                                        \
-        : utvm_fail_ref(UTVM_MSG_WORD_(__VA_ARGS__), (int)(code) UTVM_MSG_ARGS_(__VA_ARGS__)); \
+/* The plain call, the word a literal; both calls are written and the compiler keeps the one
+ * the code's constness selects. */
+#define UTVM_FAIL_REF_CALL_(code, ...)                                                      \
+  (UTVM_MSG_CODE_FITS_(code)                                                                \
+       ? utvm_fail_ref(UTVM_MSG_WORD_(__VA_ARGS__) | UTVM_MSG_CODE_(code)                   \
+                       UTVM_MSG_ARGS_(__VA_ARGS__))                                         \
+       : utvm_fail_ref(UTVM_MSG_WORD_(__VA_ARGS__), (int)(code) UTVM_MSG_ARGS_(__VA_ARGS__)))
+
+#if defined(__thumb2__) && defined(__OPTIMIZE__) && !defined(__clang__) && \
+    !defined(UTVM_MSG_NO_INLINE_WORD)
+/* Thumb-2 with GCC: the word follows the call in the code (bl, then the word as two
+ * halfwords: 8 bytes) instead of sitting in a literal pool (ldr, literal, bl: 10 bytes), and
+ * up to four 32-bit arguments travel in r0..r3 (the plain call has three registers left).
+ * utvm_fail_ref_inline (error.c) reads the word at its return address, calls utvm_fail_ref
+ * and returns past the word. Sites with a code that is not a constant, a 64-bit argument or
+ * more than four arguments keep the plain call. tests/runtime/test_message_sites_thumb.py
+ * checks the words, tests/python/west/test_board_messages.py runs them. */
+int utvm_fail_ref_inline(void);
+#define UTVM_MSG_REG_(name, reg, x) \
+  register uint32_t name __asm__(reg) = (uint32_t)(uintptr_t)(x)
+#define UTVM_MSG_R1_(f, a, ...) UTVM_MSG_REG_(utvm_r0_, "r0", a);
+#define UTVM_MSG_R2_(f, a, b, ...) UTVM_MSG_R1_(f, a) UTVM_MSG_REG_(utvm_r1_, "r1", b);
+#define UTVM_MSG_R3_(f, a, b, c, ...) UTVM_MSG_R2_(f, a, b) UTVM_MSG_REG_(utvm_r2_, "r2", c);
+#define UTVM_MSG_R4_(f, a, b, c, d, ...) \
+  UTVM_MSG_R3_(f, a, b, c) UTVM_MSG_REG_(utvm_r3_, "r3", d);
+/* By the macro's argument count (the format and 0..6 arguments): the registers that carry
+ * arguments (REGS), the asm's operands (OUT: each argument register, which the call may
+ * change) and the argument registers the call clobbers besides (CLOB). Six and seven are
+ * never chosen; they only need to expand. */
+#define UTVM_MSG_REGS1_(f) UTVM_MSG_REG_(utvm_r0_, "r0", 0);
+#define UTVM_MSG_REGS2_ UTVM_MSG_R1_
+#define UTVM_MSG_REGS3_ UTVM_MSG_R2_
+#define UTVM_MSG_REGS4_ UTVM_MSG_R3_
+#define UTVM_MSG_REGS5_ UTVM_MSG_R4_
+#define UTVM_MSG_REGS6_ UTVM_MSG_R4_
+#define UTVM_MSG_REGS7_ UTVM_MSG_R4_
+#define UTVM_MSG_OUT1_ "=r"(utvm_r0_)
+#define UTVM_MSG_OUT2_ "+r"(utvm_r0_)
+#define UTVM_MSG_OUT3_ UTVM_MSG_OUT2_, "+r"(utvm_r1_)
+#define UTVM_MSG_OUT4_ UTVM_MSG_OUT3_, "+r"(utvm_r2_)
+#define UTVM_MSG_OUT5_ UTVM_MSG_OUT4_, "+r"(utvm_r3_)
+#define UTVM_MSG_OUT6_ UTVM_MSG_OUT5_
+#define UTVM_MSG_OUT7_ UTVM_MSG_OUT5_
+#define UTVM_MSG_CLOB1_ "r1", "r2", "r3",
+#define UTVM_MSG_CLOB2_ "r1", "r2", "r3",
+#define UTVM_MSG_CLOB3_ "r2", "r3",
+#define UTVM_MSG_CLOB4_ "r3",
+#define UTVM_MSG_CLOB5_
+#define UTVM_MSG_CLOB6_
+#define UTVM_MSG_CLOB7_
+#define UTVM_MSG_BY_N_(prefix, ...) \
+  UTVM_MSG_CAT_(prefix, UTVM_MSG_CAT_(UTVM_MSG_N_(__VA_ARGS__), _))
+/* No 64-bit argument: no class is 2 (0b10: bit 1 set, bit 0 clear). */
+#define UTVM_MSG_ALL_32_(classes) ((((classes) >> 1) & ~(classes) & 0x555u) == 0)
+/* The word is "i": a constant the assembler writes; a code that is not a constant never
+ * takes this form, and the ternary only keeps the operand constant in the branch GCC drops. */
+#define UTVM_FAIL_REF_INLINE_(code, ...)                                                    \
+  __extension__({                                                                         \
+    UTVM_MSG_BY_N_(UTVM_MSG_REGS, __VA_ARGS__)(__VA_ARGS__)                                \
+    __asm__ volatile("bl utvm_fail_ref_inline\n\t"                                         \
+                     ".hword (%c[w]) & 0xffff, ((%c[w]) >> 16) & 0xffff"                   \
+                     : UTVM_MSG_BY_N_(UTVM_MSG_OUT, __VA_ARGS__)                          \
+                     : [w] "i"(UTVM_MSG_WORD_(__VA_ARGS__) |                              \
+                               UTVM_MSG_CODE_(UTVM_MSG_CODE_FITS_(code) ? (code) : 0))    \
+                     : UTVM_MSG_BY_N_(UTVM_MSG_CLOB, __VA_ARGS__) "r12", "lr", "cc",       \
+                       "memory");                                                         \
+    (int)utvm_r0_;                                                                        \
   })
+#define UTVM_FAIL_REF_(code, ...)                                                            \
+  __extension__({                                                                            \
+    UTVM_MSG_RECORD_(code, __VA_ARGS__)                                                      \
+    __builtin_choose_expr(                                                                   \
+        UTVM_MSG_N_(__VA_ARGS__) <= 5 && UTVM_MSG_ALL_32_(UTVM_MSG_CLASSES_(__VA_ARGS__)),   \
+        UTVM_MSG_CODE_FITS_(code) ? UTVM_FAIL_REF_INLINE_(code, __VA_ARGS__)                 \
+                                  : UTVM_FAIL_REF_CALL_(code, __VA_ARGS__),                  \
+        UTVM_FAIL_REF_CALL_(code, __VA_ARGS__));                                             \
+  })
+#else
+#define UTVM_FAIL_REF_(code, ...)               \
+  __extension__({                               \
+    UTVM_MSG_RECORD_(code, __VA_ARGS__)         \
+    UTVM_FAIL_REF_CALL_(code, __VA_ARGS__);     \
+  })
+#endif
 
 /* The word of a message whose arguments a shared helper passes to utvm_fail_ref() (see
  * UTVM_FAIL_WORD in utvm/error.h); `code` is a constant of the form 0xA0B. */

@@ -59,7 +59,8 @@ static void put_hex(ref_writer_t* w, uint32_t v, int digits) {
   while (n-- > 0) put_char(w, "0123456789abcdef"[(v >> (4 * n)) & 0xf]);
 }
 
-int utvm_fail_ref(uint32_t word, ...) {
+/* `used`: with LTO, the inline sites' only way here is utvm_fail_ref_inline's asm. */
+__attribute__((used)) int utvm_fail_ref(uint32_t word, ...) {
   /* Written aside first: an argument may be TVMGetLastError() itself. */
   char message[UTVM_ERROR_MESSAGE_SIZE];
   ref_writer_t w = {message, message + sizeof(message) - 1};
@@ -95,6 +96,33 @@ int utvm_fail_ref(uint32_t word, ...) {
   memcpy(last_error, message, (size_t)(w.at - message) + 1);
   return code;
 }
+
+#if defined(__thumb2__) && defined(__OPTIMIZE__) && !defined(UTVM_MSG_NO_INLINE_WORD)
+/* The sites of utvm/error_ref.h's inline form call here with up to four 32-bit arguments in
+ * r0..r3 and the word in the two halfwords after their bl. This passes them on to
+ * utvm_fail_ref (word first, the fourth argument on the stack) and returns past the word. */
+__asm__(
+    "  .pushsection .text.utvm_fail_ref_inline, \"ax\", %progbits\n"
+    "  .thumb\n"
+    "  .syntax unified\n"
+    "  .global utvm_fail_ref_inline\n"
+    "  .type utvm_fail_ref_inline, %function\n"
+    "  .thumb_func\n"
+    "utvm_fail_ref_inline:\n"
+    "  push {r3, lr}\n" /* the fourth argument, where a variadic callee reads it; sp stays 8-aligned */
+    "  mov r3, r2\n"
+    "  mov r2, r1\n"
+    "  mov r1, r0\n"
+    "  ldrh r0, [lr, #-1]\n" /* lr has the Thumb bit: the word is at lr - 1 */
+    "  ldrh r12, [lr, #1]\n"
+    "  orr r0, r0, r12, lsl #16\n"
+    "  bl utvm_fail_ref\n"
+    "  pop {r1, r2}\n"
+    "  adds r2, #4\n"
+    "  bx r2\n"
+    "  .size utvm_fail_ref_inline, . - utvm_fail_ref_inline\n"
+    "  .popsection\n");
+#endif
 #else
 int utvm_fail_code(int code) {
   TVMAPIErrorf("error 0x%x", (unsigned)code);
