@@ -1,0 +1,98 @@
+"""With a Zephyr tree, an Arm toolchain and qemu-system-arm: error messages from a Cortex-M
+board (samples/rpc_server on mps2/an385 in QEMU), sent by reference and expanded from its
+ELF, read exactly as the text the host board formats with the messages on the device. On
+Thumb-2 most sites put their word after their call (runtime/include/utvm/error_ref.h), the
+rest call with a literal word: both kinds are among the failures below."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from westsupport import require_mps2_an385_in_qemu, run_utvm
+
+from testsupport import ZEPHYR_BUILD_REQUIREMENTS, require_zephyr_python
+
+require_mps2_an385_in_qemu("the board message tests")
+
+BOARD = "mps2/an385"
+REPO = Path(__file__).resolve().parents[3]
+BUNDLED = REPO / "samples" / "models" / "tiny_conv_f32" / "aot_packed"
+# Graph JSON the reader refuses (shared helpers fill in most of these messages), then
+# requests with wrong arguments (sites that pass their own).
+BAD_GRAPHS = [
+    '{"x": "abc',
+    '{"nodes": [{"op": "nu',
+    '{"nodes": [{"name": "\\u0000"}]}',
+    '{"arg_nodes": [01]}',
+    '{"x": tru}',
+    '{} x',
+    '{"nodes": [], "arg_nodes": [], "heads": [], "attrs": {}}',
+]
+
+
+def _failures(session) -> list[str]:
+    from utvm.rpc import RemoteError
+
+    said = []
+    calls = [lambda g=g: session.create_graph_executor(g) for g in BAD_GRAPHS]
+    get_function = session.get_global_func("tvm.rpc.server.ModuleGetFunction")
+    calls.append(lambda: get_function(1, 2, 3))
+    calls.append(lambda: session.create_aot_executor("no_such_model"))
+    calls.append(lambda: session.create_aot_executor("m" * 200))
+    for call in calls:
+        with pytest.raises(RemoteError) as info:
+            call()
+        said.append(info.value.remote_message)
+    return said
+
+
+@pytest.fixture(scope="module")
+def board_messages(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[str]]:
+    """What the QEMU board said, raw and expanded from its ELF."""
+    from utvm.board.build_dir import read_build
+    from utvm.board.targets import target_for
+    from utvm.rpc import Session
+    from utvm.transport import PtyTransport
+
+    require_zephyr_python(os.environ["ZEPHYR_BASE"], ZEPHYR_BUILD_REQUIREMENTS)
+    build_dir = tmp_path_factory.mktemp("messages") / "build"
+    run_utvm("build", "-b", BOARD, "-d", str(build_dir), "--mlf", str(BUNDLED))
+    run_utvm("flash", "-d", str(build_dir), "--skip-rebuild")
+    try:
+        build = read_build(build_dir, must_be_built=True)
+        pty = target_for(build).running().pty
+        with Session(PtyTransport(pty), reply_timeout=60.0) as session:
+            raw = _failures(session)
+        with Session(PtyTransport(pty), reply_timeout=60.0,
+                     firmware=build.elf_path) as session:
+            expanded = _failures(session)
+    finally:
+        run_utvm("flash", "-d", str(build_dir), "--stop", check=False)
+    return raw, expanded
+
+
+@pytest.fixture(scope="module")
+def text_messages() -> list[str]:
+    """The same failures on the host board built with the text on the device."""
+    if shutil.which("cmake") is None or shutil.which("cc") is None:
+        pytest.skip("cmake and a C compiler are needed to build the host board")
+    from utvm.host.build import HOST_BOARD, build_host_program
+    from utvm.mlf import open_mlf
+    from utvm.rpc import Session
+    from utvm.transport.subprocess_stdio import SubprocessTransport
+
+    with open_mlf(BUNDLED) as mlf:
+        exe = build_host_program(HOST_BOARD, mlf, extra_options=["-DUTVM_ERROR_MESSAGE_TEXT=ON"])
+    with Session(SubprocessTransport([exe])) as session:
+        return _failures(session)
+
+
+def test_the_boards_references_expand_to_the_text(board_messages, text_messages) -> None:
+    raw, expanded = board_messages
+    assert all(r.startswith("error 0x") and " #" in r for r in raw), raw
+    print("\n".join(f"{r}\n  -> {e}" for r, e in zip(raw, expanded)), file=sys.stderr)
+    assert expanded == text_messages
