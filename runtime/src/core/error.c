@@ -42,58 +42,42 @@ int utvm_fail(int code, const char* fmt, ...) {
   return code;
 }
 #elif UTVM_ERROR_MESSAGES
-/* The reference form of a message (utvm/error_ref.h), written without printf. */
-typedef struct {
-  char* at;
-  char* end; /* one before the buffer's end: room for the NUL */
-} ref_writer_t;
+/* The reference form of a message (utvm/error_ref.h), formatted by the platform, as the
+ * text form and codes only are. */
 
-static void put_char(ref_writer_t* w, char c) {
-  if (w->at < w->end) *w->at++ = c;
-}
-
-/* v in hex, at least `digits` digits. */
-static void put_hex(ref_writer_t* w, uint32_t v, int digits) {
-  int n = 8;
-  while (n > digits && (v >> (4 * (n - 1))) == 0) n--;
-  while (n-- > 0) put_char(w, "0123456789abcdef"[(v >> (4 * n)) & 0xf]);
+/* Appends to message[at..]; returns the new end (never past the NUL of a full buffer). */
+static size_t append(char* message, size_t at, const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  at += TVMPlatformFormatMessage(message + at, UTVM_ERROR_MESSAGE_SIZE - at, fmt, args);
+  va_end(args);
+  return at;
 }
 
 /* `used`: with LTO, the inline sites' only way here is utvm_fail_ref_inline's asm. */
 __attribute__((used)) int utvm_fail_ref(uint32_t word, ...) {
   /* Written aside first: an argument may be TVMGetLastError() itself. */
   char message[UTVM_ERROR_MESSAGE_SIZE];
-  ref_writer_t w = {message, message + sizeof(message) - 1};
   va_list args;
   va_start(args, word);
   uint32_t packed = (word >> UTVM_MSG_CODE_SHIFT) & 0xff;
   int code = packed != 0 ? (int)(((packed & 0xf0) << 4) | (packed & 0xf)) : va_arg(args, int);
-  const char* head = "error 0x";
-  while (*head != '\0') put_char(&w, *head++);
-  put_hex(&w, (uint32_t)code, 1);
-  put_char(&w, ' ');
-  put_char(&w, '#');
-  put_hex(&w, word, 8);
+  size_t at = append(message, 0, "error 0x%x #%08lx", (unsigned)code, (unsigned long)word);
   for (uint32_t classes = word & UTVM_MSG_ARG_BITS; classes != 0; classes >>= 2) {
-    put_char(&w, ' ');
     if ((classes & 3) == 1) {
-      put_hex(&w, va_arg(args, uint32_t), 1);
+      at = append(message, at, " %lx", (unsigned long)va_arg(args, uint32_t));
     } else if ((classes & 3) == 2) {
       uint64_t v = va_arg(args, uint64_t);
-      uint32_t high = (uint32_t)(v >> 32);
-      if (high != 0) put_hex(&w, high, 1);
-      put_hex(&w, (uint32_t)v, high != 0 ? 8 : 1);
+      unsigned long high = (unsigned long)(v >> 32), low = (unsigned long)(uint32_t)v;
+      at = high != 0 ? append(message, at, " %lx%08lx", high, low) : append(message, at, " %lx", low);
     } else {
       const char* s = va_arg(args, const char*);
       if (s == NULL) s = "(null)";
-      put_hex(&w, (uint32_t)strlen(s), 1);
-      put_char(&w, ':');
-      while (*s != '\0') put_char(&w, *s++);
+      at = append(message, at, " %x:%s", (unsigned)strlen(s), s);
     }
   }
   va_end(args);
-  *w.at = '\0';
-  memcpy(last_error, message, (size_t)(w.at - message) + 1);
+  memcpy(last_error, message, at + 1);
   return code;
 }
 
