@@ -71,67 +71,59 @@ bool graph_json_more(graph_json_t* j, graph_json_iter_t* it, int* rc) {
   return true;
 }
 
-static int hex_digit(char c) {
-  if (is_digit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* The code point of an escape; the cursor is after the backslash. 0 means an error. */
 static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
   static const char kEscapes[] = "\"\\/bfnrt", kMeanings[] = "\"\\/\b\f\n\r\t";
   char e = at(j);
   const char* k = e != '\0' ? strchr(kEscapes, e) : NULL;
-  if (k != NULL) {
-    j->pos++;
-    return (uint8_t)kMeanings[k - kEscapes];
-  }
+  j->pos++;
+  if (k != NULL) return (uint8_t)kMeanings[k - kEscapes];
   if (e != 'u') {
+    j->pos--;
     *rc = GRAPH_JSON_EXPECTED(j, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", what);
     return 0;
   }
-  j->pos++;
   uint32_t cp = 0;
   for (int i = 0; i < 4; i++, j->pos++) {
-    int h = hex_digit(at(j));
-    if (h < 0) {
+    /* A digit, or a letter a-f in either case (| 0x20 lowers it). */
+    uint32_t c = (uint8_t)at(j), h = c - '0';
+    if (h > 9 && (h = (c | 0x20) - 'a' + 10) - 10 > 5) {
       *rc = GRAPH_JSON_EXPECTED(j, "four hex digits after \\u", what);
       return 0;
     }
-    cp = cp << 4 | (uint32_t)h;
+    cp = cp << 4 | h;
   }
   if (cp == 0) *rc = GRAPH_JSON_EXPECTED(j, "a character other than \\u0000", what);
   return cp;
 }
 
-/* Reads a string; a string longer than out_size - 1 is an error unless long_ok, in which
- * case "" is stored. Code points from \u escapes are stored as UTF-8. */
+/* Reads a string into out (out_size 0: skips it); a string longer than out_size - 1 is an
+ * error unless long_ok, in which case "" is stored. Code points from \u escapes are stored
+ * as UTF-8. */
 static int read_string(graph_json_t* j, char* out, size_t out_size, const char* what,
                        bool long_ok) {
   if (peek(j) != '"') return GRAPH_JSON_EXPECTED(j, "a string", what);
-  size_t start = j->pos++, n = 0; /* for messages */
-  (void)start;
-  bool too_long = false;
+  /* n: bytes stored; out_size once nothing more is (a skipped or too long string). */
+  size_t start = j->pos++, n = 0;
   int rc = 0;
   while (j->pos < j->len) {
     uint32_t cp = (uint8_t)j->text[j->pos];
     if (cp == '"') {
       j->pos++;
-      if (out != NULL) out[too_long ? 0 : n] = '\0';
+      if (out_size != 0) out[n < out_size ? n : 0] = '\0';
       return 0;
     }
     if (cp < 0x20) return GRAPH_JSON_EXPECTED(j, "'\"' (control characters must be escaped)", what);
     j->pos++;
     if (cp == '\\' && (cp = read_escape(j, &rc, what)) == 0) return rc;
+    if (n >= out_size) continue;
     size_t bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
-    if (out == NULL || too_long) continue;
     if (n + bytes >= out_size) {
       if (!long_ok) {
         return utvm_fail(INVALID, "graph JSON: byte %lu: %s is longer than %lu bytes", UL(start),
                          what, UL(out_size - 1));
       }
-      too_long = true;
+      n = out_size;
       continue;
     }
     /* UTF-8: the lead byte, then 6 bits per continuation byte, highest first. */
@@ -208,9 +200,9 @@ static int skip_number(graph_json_t* j) {
 }
 
 static int skip_scalar(graph_json_t* j, char c) {
-  static const char* const kWords[] = {"true", "false", "null"};
   if (c == '"') return read_string(j, NULL, 0, "", false);
   if (c == '-' || is_digit(c)) return skip_number(j);
+  static const char* const kWords[] = {"true", "false", "null"};
   for (size_t i = 0; i < sizeof(kWords) / sizeof(kWords[0]); i++) {
     size_t n = strlen(kWords[i]);
     if (j->len - j->pos >= n && memcmp(j->text + j->pos, kWords[i], n) == 0) {
