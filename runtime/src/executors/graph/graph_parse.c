@@ -19,18 +19,27 @@
 #define UL(v) ((unsigned long)(v))
 #define KEY_SIZE 16 /* longer keys are unknown ones */
 
-enum { ATTR_DLTYPE, ATTR_STORAGE_ID, ATTR_SHAPE, ATTR_DEVICE_INDEX, ATTR_STORAGE_SCOPE, NUM_ATTRS };
+/* The lists of graph JSON. The document's keys and the entry attributes' keys name them
+ * (kNames[list]; LIST_ATTRS is the document's "attrs" object, not a list). */
+enum {
+  LIST_NODES, LIST_ARG_NODES, LIST_HEADS, LIST_ROW_PTR, LIST_ATTRS, LIST_DLTYPE,
+  LIST_STORAGE_ID, LIST_SHAPE, LIST_DEVICE_INDEX, LIST_STORAGE_SCOPE, LIST_INPUTS, NUM_LISTS
+};
+#define FIRST_ATTR LIST_DLTYPE
+#define NUM_ATTRS (LIST_INPUTS - FIRST_ATTR)
+
+static const char* const kNames[NUM_LISTS] = {
+    "nodes", "arg_nodes", "heads", "node_row_ptr", "attrs", "dltype", "storage_id", "shape",
+    "device_index", "storage_scope", "node inputs"};
 
 typedef struct {
   graph_json_t j;
   graph_t* g;
   bool fill; /* false: counting pass, g's arrays are not allocated yet */
   TVMModuleHandle module;
-  uint32_t num_row_ptr;
-  uint32_t attr_count[NUM_ATTRS];
+  /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far. */
+  uint32_t count[NUM_LISTS];
 } parser_t;
-
-typedef int (*element_fn)(parser_t* p, uint32_t index);
 
 /* Reads the value of key k of an object's table (-1: a key not in it, whose text is key). */
 typedef int (*value_fn)(parser_t* p, int k, const char* key, void* ctx);
@@ -65,15 +74,6 @@ static const char* missing_key(uint32_t seen, uint32_t required, const char* con
   return NULL;
 }
 
-static int parse_list(parser_t* p, uint32_t* count, element_fn element, const char* what) {
-  graph_json_iter_t it;
-  uint32_t n = 0;
-  int rc = graph_json_enter(&p->j, '[', &it, what);
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) rc = element(p, n++);
-  *count = n;
-  return rc;
-}
-
 static int read_index(parser_t* p, uint32_t* out, const char* what) {
   uint64_t v = 0;
   int rc = graph_json_uint(&p->j, INT32_MAX, &v, what);
@@ -96,6 +96,90 @@ static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   }
   out->node = v[0];
   out->index = v[1];
+  return rc;
+}
+
+static int parse_node(parser_t* p, uint32_t index);
+
+/* Where the elements of each list go (second pass): the array (offset of its pointer in
+ * graph_t), the field in an element, the element size and the bytes stored (0: none). */
+static const struct {
+  uint8_t array, field, stride, bytes;
+} kStores[NUM_LISTS] = {
+    [LIST_ARG_NODES] = {offsetof(graph_t, arg_nodes), 0, sizeof(uint32_t), sizeof(uint32_t)},
+    [LIST_HEADS] = {offsetof(graph_t, heads), 0, sizeof(graph_ref_t), sizeof(graph_ref_t)},
+    [LIST_ROW_PTR] = {offsetof(graph_t, row_ptr), 0, sizeof(uint32_t), sizeof(uint32_t)},
+    [LIST_DLTYPE] = {offsetof(graph_t, entries), offsetof(graph_entry_t, dtype),
+                     sizeof(graph_entry_t), sizeof(DLDataType)},
+    [LIST_STORAGE_ID] = {offsetof(graph_t, entries), offsetof(graph_entry_t, storage_id),
+                         sizeof(graph_entry_t), sizeof(uint32_t)},
+    [LIST_INPUTS] = {offsetof(graph_t, inputs), 0, sizeof(graph_ref_t), sizeof(graph_ref_t)},
+};
+
+/* Reads the list `list`: each element is checked, then stored where kStores says. */
+static int parse_list(parser_t* p, int list) {
+  graph_json_iter_t it;
+  const char* what = kNames[list];
+  uint32_t first = p->count[list], i = first;
+  int rc = graph_json_enter(&p->j, '[', &it, what);
+  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+    union {
+      uint32_t index;
+      graph_ref_t ref;
+      DLDataType dtype;
+    } v = {0};
+    char s[16];
+    uint32_t e = i - first; /* the element's index in this list */
+    if (list == LIST_NODES) {
+      rc = parse_node(p, e);
+    } else if (list == LIST_HEADS || list == LIST_INPUTS) {
+      rc = read_ref(p, &v.ref, list == LIST_INPUTS ? "a node input" : what);
+    } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
+      rc = graph_json_string(&p->j, s, sizeof(s), what);
+      if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
+        return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
+                         "supported", UL(p->j.pos), s, UL(e));
+      }
+      if (rc == 0 && list == LIST_DLTYPE && (rc = utvm_dtype_parse(s, &v.dtype)) != 0) {
+        return utvm_fail(rc, "graph JSON: byte %lu: entry %lu: %s", UL(p->j.pos), UL(e),
+                         TVMGetLastError());
+      }
+      if (rc == 0 && list == LIST_DLTYPE && v.dtype.bits * v.dtype.lanes == 0) {
+        return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu has dtype \"%s\", which has "
+                         "no size", UL(p->j.pos), UL(e), s);
+      }
+    } else if (list == LIST_SHAPE) {
+      graph_json_iter_t dims;
+      uint32_t ndim = 0;
+      graph_entry_t* entry = p->fill ? &p->g->entries[e] : NULL;
+      rc = graph_json_enter(&p->j, '[', &dims, "a shape");
+      while (rc == 0 && graph_json_more(&p->j, &dims, &rc)) {
+        uint64_t d = 0;
+        if (ndim == UTVM_MAX_NDIM) {
+          return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
+                           "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
+        }
+        rc = graph_json_uint(&p->j, INT64_MAX, &d, "a shape dimension");
+        if (entry != NULL) entry->shape[ndim] = (int64_t)d;
+        ndim++;
+      }
+      if (entry != NULL) entry->ndim = (int32_t)ndim;
+    } else {
+      rc = read_index(p, &v.index, what);
+      if (rc == 0 && list == LIST_DEVICE_INDEX && v.index != kDLCPU) {
+        return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only "
+                         "cpu (1) is supported", UL(p->j.pos), UL(e), UL(v.index));
+      }
+    }
+    if (rc == 0 && p->fill && kStores[list].bytes != 0) {
+      uint8_t* array;
+      memcpy(&array, (uint8_t*)p->g + kStores[list].array, sizeof(array));
+      memcpy(array + (size_t)i * kStores[list].stride + kStores[list].field, &v,
+             kStores[list].bytes);
+    }
+    i++;
+  }
+  p->count[list] = i;
   return rc;
 }
 
@@ -194,22 +278,12 @@ typedef struct {
   char op[16], name[UTVM_MAX_NAME_LEN];
 } node_reader_t;
 
-static int node_input_element(parser_t* p, uint32_t i) {
-  (void)i;
-  graph_t* g = p->g;
-  graph_ref_t ref;
-  int rc = read_ref(p, &ref, "a node input");
-  if (rc == 0 && p->fill) g->inputs[g->num_node_inputs] = ref;
-  g->num_node_inputs++;
-  return rc;
-}
-
 static int node_value(parser_t* p, int k, const char* key, void* ctx) {
   (void)key;
   node_reader_t* r = ctx;
   if (k == 0) return graph_json_string(&p->j, r->op, sizeof(r->op), "op");
   if (k == 1) return graph_json_string(&p->j, r->name, sizeof(r->name), "a node name");
-  if (k == 2) return parse_list(p, &r->node.num_inputs, node_input_element, "node inputs");
+  if (k == 2) return parse_list(p, LIST_INPUTS);
   if (k < 0) return graph_json_skip(&p->j); /* e.g. "control_deps" */
   if ((r->seen & 3u << 3) == 3u << 3) {
     return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
@@ -220,7 +294,7 @@ static int node_value(parser_t* p, int k, const char* key, void* ctx) {
 
 static int parse_node(parser_t* p, uint32_t index) {
   graph_t* g = p->g;
-  node_reader_t r = {.node = {.first_input = g->num_node_inputs, .num_outputs = 1}};
+  node_reader_t r = {.node = {.first_input = p->count[LIST_INPUTS], .num_outputs = 1}};
   graph_node_t* node = &r.node;
   const char* name = r.name;
   int rc = read_object(p, "a node", kNodeKeys, 5, &r.seen, node_value, &r);
@@ -229,6 +303,7 @@ static int parse_node(parser_t* p, uint32_t index) {
   if (missing != NULL) {
     return utvm_fail(INVALID, "graph JSON: node %lu has no \"%s\"", UL(index), missing);
   }
+  node->num_inputs = p->count[LIST_INPUTS] - node->first_input;
   if (strcmp(r.op, "null") == 0) {
     if (node->num_inputs != 0) {
       return utvm_fail(INVALID, "graph JSON: input node %lu (%s) has inputs", UL(index), name);
@@ -248,164 +323,72 @@ static int parse_node(parser_t* p, uint32_t index) {
   return rc;
 }
 
-/* ---- arg_nodes, heads, node_row_ptr ---- */
-
-static int arg_node_element(parser_t* p, uint32_t i) {
-  uint32_t v = 0;
-  int rc = read_index(p, &v, "arg_nodes");
-  if (rc == 0 && p->fill) p->g->arg_nodes[i] = v;
-  return rc;
-}
-
-static int head_element(parser_t* p, uint32_t i) {
-  graph_ref_t ref;
-  int rc = read_ref(p, &ref, "heads");
-  if (rc == 0 && p->fill) p->g->heads[i] = ref;
-  return rc;
-}
-
-static int row_ptr_element(parser_t* p, uint32_t i) {
-  uint32_t v = 0;
-  int rc = read_index(p, &v, "node_row_ptr");
-  if (rc == 0 && p->fill) p->g->row_ptr[i] = v;
-  return rc;
-}
-
 /* ---- attrs: one list per entry property ---- */
 
-static int dltype_element(parser_t* p, uint32_t i) {
-  char s[16];
-  DLDataType t = {0, 0, 0};
-  int rc = graph_json_string(&p->j, s, sizeof(s), "dltype");
-  if (rc == 0 && (rc = utvm_dtype_parse(s, &t)) != 0) {
-    return utvm_fail(rc, "graph JSON: byte %lu: entry %lu: %s", UL(p->j.pos), UL(i),
-                     TVMGetLastError());
-  }
-  if (rc == 0 && t.bits * t.lanes == 0) {
-    return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu has dtype \"%s\", which has no size",
-                     UL(p->j.pos), UL(i), s);
-  }
-  if (rc == 0 && p->fill) p->g->entries[i].dtype = t;
-  return rc;
-}
-
-static int storage_id_element(parser_t* p, uint32_t i) {
-  uint32_t v = 0;
-  int rc = read_index(p, &v, "storage_id");
-  if (rc == 0 && p->fill) p->g->entries[i].storage_id = v;
-  return rc;
-}
-
-static int shape_element(parser_t* p, uint32_t i) {
-  graph_json_iter_t it;
-  uint32_t ndim = 0;
-  int rc = graph_json_enter(&p->j, '[', &it, "a shape");
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
-    uint64_t d = 0;
-    if (ndim == UTVM_MAX_NDIM) {
-      return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than %d "
-                       "dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(i), UTVM_MAX_NDIM);
-    }
-    rc = graph_json_uint(&p->j, INT64_MAX, &d, "a shape dimension");
-    if (rc == 0 && p->fill) p->g->entries[i].shape[ndim] = (int64_t)d;
-    ndim++;
-  }
-  if (rc == 0 && p->fill) p->g->entries[i].ndim = (int32_t)ndim;
-  return rc;
-}
-
-static int device_index_element(parser_t* p, uint32_t i) {
-  uint32_t v = 0;
-  int rc = read_index(p, &v, "device_index");
-  if (rc == 0 && v != kDLCPU) {
-    return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only cpu (1) "
-                     "is supported", UL(p->j.pos), UL(i), UL(v));
-  }
-  return rc;
-}
-
-static int storage_scope_element(parser_t* p, uint32_t i) {
-  char s[16];
-  int rc = graph_json_string(&p->j, s, sizeof(s), "storage_scope");
-  if (rc == 0 && s[0] != '\0' && strcmp(s, "global") != 0) {
-    return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
-                     "supported", UL(p->j.pos), s, UL(i));
-  }
-  return rc;
-}
-
 /* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
-static const char* const kAttrKeys[NUM_ATTRS] = {"dltype", "storage_id", "shape", "device_index",
-                                                 "storage_scope"};
-
 static int graph_attr_value(parser_t* p, int k, const char* key, void* ctx) {
   static const char* const kTypes[NUM_ATTRS] = {"list_str", "list_int", "list_shape", "list_int",
                                                 "list_str"};
-  static const element_fn kElements[NUM_ATTRS] = {dltype_element, storage_id_element,
-                                                  shape_element, device_index_element,
-                                                  storage_scope_element};
   (void)key, (void)ctx;
   char type[12];
   if (k < 0) return graph_json_skip(&p->j);
-  int rc = graph_json_char(&p->j, '[', kAttrKeys[k]);
+  const char* what = kNames[FIRST_ATTR + k];
+  int rc = graph_json_char(&p->j, '[', what);
   if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type), "the type of an attribute");
   if (rc == 0 && strcmp(type, kTypes[k]) != 0) {
     rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s is typed \"%s\"; \"%s\" expected",
-                   UL(p->j.pos), kAttrKeys[k], type, kTypes[k]);
+                   UL(p->j.pos), what, type, kTypes[k]);
   }
-  if (rc == 0) rc = graph_json_char(&p->j, ',', kAttrKeys[k]);
-  if (rc == 0) rc = parse_list(p, &p->attr_count[k], kElements[k], kAttrKeys[k]);
-  if (rc == 0) rc = graph_json_char(&p->j, ']', kAttrKeys[k]);
+  if (rc == 0) rc = graph_json_char(&p->j, ',', what);
+  if (rc == 0) rc = parse_list(p, FIRST_ATTR + k);
+  if (rc == 0) rc = graph_json_char(&p->j, ']', what);
   return rc;
 }
 
 static int parse_graph_attrs(parser_t* p) {
   uint32_t seen = 0;
-  int rc = read_object(p, "attrs", kAttrKeys, NUM_ATTRS, &seen, graph_attr_value, NULL);
+  const char* const* keys = &kNames[FIRST_ATTR];
+  int rc = read_object(p, "attrs", keys, NUM_ATTRS, &seen, graph_attr_value, NULL);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 7, kAttrKeys);
+  const char* missing = missing_key(seen, 7, keys);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: attrs has no \"%s\"", missing);
+  const uint32_t* count = &p->count[FIRST_ATTR];
   for (int k = 1; k < NUM_ATTRS; k++) {
-    if ((seen >> k & 1) && p->attr_count[k] != p->attr_count[ATTR_DLTYPE]) {
-      return utvm_fail(INVALID, "graph JSON: attrs: %s has %lu items, dltype has %lu", kAttrKeys[k],
-                       UL(p->attr_count[k]), UL(p->attr_count[ATTR_DLTYPE]));
+    if ((seen >> k & 1) && count[k] != count[0]) {
+      return utvm_fail(INVALID, "graph JSON: attrs: %s has %lu items, dltype has %lu", keys[k],
+                       UL(count[k]), UL(count[0]));
     }
   }
-  p->g->num_entries = p->attr_count[ATTR_DLTYPE];
   return 0;
 }
 
 /* ---- the document ---- */
 
-static const char* const kDocumentKeys[] = {"nodes", "arg_nodes", "heads", "node_row_ptr",
-                                            "attrs"};
-
 static int document_value(parser_t* p, int k, const char* key, void* ctx) {
-  /* The first four are lists: how each element is read, where their count goes. */
-  static const element_fn kElements[] = {parse_node, arg_node_element, head_element,
-                                         row_ptr_element};
   (void)key, (void)ctx;
-  graph_t* g = p->g;
-  uint32_t* const counts[] = {&g->num_nodes, &g->num_arg_nodes, &g->num_heads, &p->num_row_ptr};
   if (k < 0) return graph_json_skip(&p->j);
-  if (k == 4) return parse_graph_attrs(p);
-  return parse_list(p, counts[k], kElements[k], kDocumentKeys[k]);
+  if (k == LIST_ATTRS) return parse_graph_attrs(p);
+  return parse_list(p, k);
 }
 
 static int parse_document(parser_t* p) {
   graph_t* g = p->g;
   uint32_t seen = 0;
-  g->num_node_inputs = 0;
+  memset(p->count, 0, sizeof(p->count));
   g->names_bytes = 0;
-  int rc = read_object(p, "the graph (a JSON object)", kDocumentKeys, 5, &seen, document_value,
-                       NULL);
+  int rc = read_object(p, "the graph (a JSON object)", kNames, 5, &seen, document_value, NULL);
   if (rc == 0) rc = graph_json_finish(&p->j);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 0x1F, kDocumentKeys);
+  const char* missing = missing_key(seen, 0x1F, kNames);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: the graph has no \"%s\"", missing);
-  if (p->num_row_ptr != g->num_nodes + 1) {
+  g->num_nodes = p->count[LIST_NODES];
+  g->num_node_inputs = p->count[LIST_INPUTS];
+  g->num_arg_nodes = p->count[LIST_ARG_NODES];
+  g->num_heads = p->count[LIST_HEADS];
+  g->num_entries = p->count[LIST_DLTYPE];
+  if (p->count[LIST_ROW_PTR] != g->num_nodes + 1) {
     return utvm_fail(INVALID, "graph JSON: node_row_ptr has %lu items; %lu nodes need %lu",
-                     UL(p->num_row_ptr), UL(g->num_nodes), UL(g->num_nodes) + 1);
+                     UL(p->count[LIST_ROW_PTR]), UL(g->num_nodes), UL(g->num_nodes) + 1);
   }
   return 0;
 }
