@@ -19,18 +19,33 @@
 #define UL(v) ((unsigned long)(v))
 #define KEY_SIZE 16 /* longer keys are unknown ones */
 
-/* The lists of graph JSON. The document's keys and the entry attributes' keys name them
- * (kNames[list]; LIST_ATTRS is the document's "attrs" object, not a list). */
+/* Every key of the four objects, one table: the document's, the entry attributes' (their
+ * lists are named by these keys too: kKeys[list]), a node's and a node's attrs'. */
 enum {
-  LIST_NODES, LIST_ARG_NODES, LIST_HEADS, LIST_ROW_PTR, LIST_ATTRS, LIST_DLTYPE,
-  LIST_STORAGE_ID, LIST_SHAPE, LIST_DEVICE_INDEX, LIST_STORAGE_SCOPE, LIST_INPUTS, NUM_LISTS
+  LIST_NODES, LIST_ARG_NODES, LIST_HEADS, LIST_ROW_PTR, KEY_ATTRS, LIST_DLTYPE,
+  LIST_STORAGE_ID, LIST_SHAPE, LIST_DEVICE_INDEX, LIST_STORAGE_SCOPE, LIST_INPUTS, NUM_LISTS,
+  KEY_OP = NUM_LISTS, KEY_NAME, KEY_INPUTS, KEY_NODE_ATTRS, KEY_NODE_ATTR, KEY_FUNC_NAME,
+  KEY_NUM_INPUTS, KEY_NUM_OUTPUTS, KEY_FLATTEN_DATA, NUM_KEYS
 };
 #define FIRST_ATTR LIST_DLTYPE
 #define NUM_ATTRS (LIST_INPUTS - FIRST_ATTR)
 
-static const char* const kNames[NUM_LISTS] = {
+static const char* const kKeys[NUM_KEYS] = {
     "nodes", "arg_nodes", "heads", "node_row_ptr", "attrs", "dltype", "storage_id", "shape",
-    "device_index", "storage_scope", "node inputs"};
+    "device_index", "storage_scope", "node inputs", "op", "name", "inputs", "attrs", "attr",
+    "func_name", "num_inputs", "num_outputs", "flatten_data"};
+
+/* The objects: what they are called, their first key in kKeys and how many they have. */
+enum { OBJ_DOCUMENT, OBJ_ATTRS, OBJ_NODE, OBJ_NODE_ATTRS };
+static const struct {
+  const char* what;
+  uint8_t first, n;
+} kObjects[] = {
+    {"the graph (a JSON object)", 0, 5},
+    {"attrs", FIRST_ATTR, NUM_ATTRS},
+    {"a node", KEY_OP, 5},
+    {"node attrs", KEY_FUNC_NAME, 4},
+};
 
 typedef struct {
   graph_json_t j;
@@ -41,27 +56,34 @@ typedef struct {
   uint32_t count[NUM_LISTS];
 } parser_t;
 
-/* Reads the value of key k of an object's table (-1: a key not in it, whose text is key). */
-typedef int (*value_fn)(parser_t* p, int k, const char* key, void* ctx);
+/* Reads the value of known key k (an index in kKeys); ctx is the node being read. */
+static int read_value(parser_t* p, int k, void* ctx);
 
-/* Reads an object whose known keys are names[0..n-1]: `value` reads each value. A key seen
- * before is refused; *seen gets bit k of each known key read. */
-static int read_object(parser_t* p, const char* what, const char* const* names, int n,
-                       uint32_t* seen, value_fn value, void* ctx) {
+/* Reads an object: read_value() reads the value of each known key, unknown keys are
+ * skipped (in a node's attrs, they must have string values). A key seen before is refused;
+ * *seen gets bit i of each known key read (i counted from the object's first key). */
+static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
   graph_json_iter_t it;
   char key[KEY_SIZE];
-  int rc = graph_json_enter(&p->j, '{', &it, what);
+  const char* const* names = &kKeys[kObjects[object].first];
+  int rc = graph_json_enter(&p->j, '{', &it, kObjects[object].what);
   while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
     if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0) break;
     int k = -1;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < kObjects[object].n; i++) {
       if (strcmp(key, names[i]) == 0) k = i;
     }
-    if (k >= 0 && (*seen & 1u << k)) {
+    if (k < 0) {
+      rc = object != OBJ_NODE_ATTRS ? graph_json_skip(&p->j) /* e.g. "control_deps" */
+                                     : graph_json_string(&p->j, NULL, 0,
+                                                         key[0] != '\0' ? key : "a node attribute");
+      continue;
+    }
+    if (*seen & 1u << k) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: duplicate key \"%s\"", UL(p->j.pos), key);
     }
-    if (k >= 0) *seen |= 1u << k;
-    rc = value(p, k, key, ctx);
+    *seen |= 1u << k;
+    rc = read_value(p, kObjects[object].first + k, ctx);
   }
   return rc;
 }
@@ -119,7 +141,7 @@ static const struct {
 /* Reads the list `list`: each element is checked, then stored where kStores says. */
 static int parse_list(parser_t* p, int list) {
   graph_json_iter_t it;
-  const char* what = kNames[list];
+  const char* what = kKeys[list];
   uint32_t first = p->count[list], i = first;
   int rc = graph_json_enter(&p->j, '[', &it, what);
   while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
@@ -185,8 +207,6 @@ static int parse_list(parser_t* p, int list) {
 
 /* ---- nodes ---- */
 
-enum { NODE_ATTR_FUNC_NAME, NODE_ATTR_NUM_INPUTS, NODE_ATTR_NUM_OUTPUTS, NODE_ATTR_FLATTEN_DATA };
-
 typedef struct {
   uint32_t seen;
   uint32_t count[3]; /* num_inputs, num_outputs, flatten_data */
@@ -212,26 +232,13 @@ static int read_count_attr(parser_t* p, uint32_t* out, const char* key) {
   return 0;
 }
 
-static const char* const kNodeAttrKeys[] = {"func_name", "num_inputs", "num_outputs",
-                                            "flatten_data"};
-
-/* A value in a node's attrs: all strings (TVM writes them so); we use four of them. */
-static int node_attr_value(parser_t* p, int k, const char* key, void* ctx) {
-  node_attrs_t* a = ctx;
-  if (k == NODE_ATTR_FUNC_NAME) {
-    return graph_json_string(&p->j, a->func_name, sizeof(a->func_name), "func_name");
-  }
-  if (k > 0) return read_count_attr(p, &a->count[k - 1], key);
-  return graph_json_string(&p->j, NULL, 0, key[0] != '\0' ? key : "a node attribute");
-}
-
 /* Checks a tvm_op node's attrs and resolves its function (second pass). */
 static int describe_op(parser_t* p, uint32_t index, const char* name, const node_attrs_t* a,
                        graph_node_t* node) {
   if (a->func_name[0] == '\0') { /* absent or empty */
     return utvm_fail(INVALID, "graph JSON: node %lu (%s) has no attrs.func_name", UL(index), name);
   }
-  if ((a->seen & 1u << NODE_ATTR_NUM_INPUTS) && a->count[0] != node->num_inputs) {
+  if ((a->seen & 1u << (KEY_NUM_INPUTS - KEY_FUNC_NAME)) && a->count[0] != node->num_inputs) {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s) says num_inputs %lu but lists %lu inputs",
                      UL(index), name, UL(a->count[0]), UL(node->num_inputs));
   }
@@ -269,8 +276,6 @@ static int describe_op(parser_t* p, uint32_t index, const char* name, const node
   return 0;
 }
 
-static const char* const kNodeKeys[] = {"op", "name", "inputs", "attrs", "attr"};
-
 typedef struct {
   graph_node_t node;
   node_attrs_t attrs;
@@ -278,28 +283,14 @@ typedef struct {
   char op[16], name[UTVM_MAX_NAME_LEN];
 } node_reader_t;
 
-static int node_value(parser_t* p, int k, const char* key, void* ctx) {
-  (void)key;
-  node_reader_t* r = ctx;
-  if (k == 0) return graph_json_string(&p->j, r->op, sizeof(r->op), "op");
-  if (k == 1) return graph_json_string(&p->j, r->name, sizeof(r->name), "a node name");
-  if (k == 2) return parse_list(p, LIST_INPUTS);
-  if (k < 0) return graph_json_skip(&p->j); /* e.g. "control_deps" */
-  if ((r->seen & 3u << 3) == 3u << 3) {
-    return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
-  }
-  return read_object(p, "node attrs", kNodeAttrKeys, 4, &r->attrs.seen, node_attr_value,
-                     &r->attrs);
-}
-
 static int parse_node(parser_t* p, uint32_t index) {
   graph_t* g = p->g;
   node_reader_t r = {.node = {.first_input = p->count[LIST_INPUTS], .num_outputs = 1}};
   graph_node_t* node = &r.node;
   const char* name = r.name;
-  int rc = read_object(p, "a node", kNodeKeys, 5, &r.seen, node_value, &r);
+  int rc = read_object(p, OBJ_NODE, &r.seen, &r);
   if (rc != 0) return rc;
-  const char* missing = missing_key(r.seen, 7, kNodeKeys);
+  const char* missing = missing_key(r.seen, 7, &kKeys[KEY_OP]);
   if (missing != NULL) {
     return utvm_fail(INVALID, "graph JSON: node %lu has no \"%s\"", UL(index), missing);
   }
@@ -325,30 +316,10 @@ static int parse_node(parser_t* p, uint32_t index) {
 
 /* ---- attrs: one list per entry property ---- */
 
-/* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
-static int graph_attr_value(parser_t* p, int k, const char* key, void* ctx) {
-  static const char* const kTypes[NUM_ATTRS] = {"list_str", "list_int", "list_shape", "list_int",
-                                                "list_str"};
-  (void)key, (void)ctx;
-  char type[12];
-  if (k < 0) return graph_json_skip(&p->j);
-  const char* what = kNames[FIRST_ATTR + k];
-  int rc = graph_json_char(&p->j, '[', what);
-  if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type), "the type of an attribute");
-  if (rc == 0 && strcmp(type, kTypes[k]) != 0) {
-    rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s is typed \"%s\"; \"%s\" expected",
-                   UL(p->j.pos), what, type, kTypes[k]);
-  }
-  if (rc == 0) rc = graph_json_char(&p->j, ',', what);
-  if (rc == 0) rc = parse_list(p, FIRST_ATTR + k);
-  if (rc == 0) rc = graph_json_char(&p->j, ']', what);
-  return rc;
-}
-
 static int parse_graph_attrs(parser_t* p) {
   uint32_t seen = 0;
-  const char* const* keys = &kNames[FIRST_ATTR];
-  int rc = read_object(p, "attrs", keys, NUM_ATTRS, &seen, graph_attr_value, NULL);
+  const char* const* keys = &kKeys[FIRST_ATTR];
+  int rc = read_object(p, OBJ_ATTRS, &seen, NULL);
   if (rc != 0) return rc;
   const char* missing = missing_key(seen, 7, keys);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: attrs has no \"%s\"", missing);
@@ -362,24 +333,55 @@ static int parse_graph_attrs(parser_t* p) {
   return 0;
 }
 
-/* ---- the document ---- */
-
-static int document_value(parser_t* p, int k, const char* key, void* ctx) {
-  (void)key, (void)ctx;
-  if (k < 0) return graph_json_skip(&p->j);
-  if (k == LIST_ATTRS) return parse_graph_attrs(p);
-  return parse_list(p, k);
+/* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
+static int read_typed_list(parser_t* p, int list) {
+  static const char* const kTypes[NUM_ATTRS] = {"list_str", "list_int", "list_shape", "list_int",
+                                                "list_str"};
+  const char* type_expected = kTypes[list - FIRST_ATTR];
+  char type[12];
+  const char* what = kKeys[list];
+  int rc = graph_json_char(&p->j, '[', what);
+  if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type), "the type of an attribute");
+  if (rc == 0 && strcmp(type, type_expected) != 0) {
+    rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s is typed \"%s\"; \"%s\" expected",
+                   UL(p->j.pos), what, type, type_expected);
+  }
+  if (rc == 0) rc = graph_json_char(&p->j, ',', what);
+  if (rc == 0) rc = parse_list(p, list);
+  if (rc == 0) rc = graph_json_char(&p->j, ']', what);
+  return rc;
 }
+
+static int read_value(parser_t* p, int k, void* ctx) {
+  node_reader_t* r = ctx;
+  if (k < KEY_ATTRS) return parse_list(p, k);
+  if (k == KEY_ATTRS) return parse_graph_attrs(p);
+  if (k < NUM_LISTS) return read_typed_list(p, k);
+  if (k == KEY_OP) return graph_json_string(&p->j, r->op, sizeof(r->op), "op");
+  if (k == KEY_NAME) return graph_json_string(&p->j, r->name, sizeof(r->name), "a node name");
+  if (k == KEY_INPUTS) return parse_list(p, LIST_INPUTS);
+  if (k == KEY_FUNC_NAME) {
+    return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name), "func_name");
+  }
+  if (k > KEY_FUNC_NAME) return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], kKeys[k]);
+  /* "attrs" or "attr" */
+  if ((r->seen & 3u << 3) == 3u << 3) {
+    return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
+  }
+  return read_object(p, OBJ_NODE_ATTRS, &r->attrs.seen, r);
+}
+
+/* ---- the document ---- */
 
 static int parse_document(parser_t* p) {
   graph_t* g = p->g;
   uint32_t seen = 0;
   memset(p->count, 0, sizeof(p->count));
   g->names_bytes = 0;
-  int rc = read_object(p, "the graph (a JSON object)", kNames, 5, &seen, document_value, NULL);
+  int rc = read_object(p, OBJ_DOCUMENT, &seen, NULL);
   if (rc == 0) rc = graph_json_finish(&p->j);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 0x1F, kNames);
+  const char* missing = missing_key(seen, 0x1F, kKeys);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: the graph has no \"%s\"", missing);
   g->num_nodes = p->count[LIST_NODES];
   g->num_node_inputs = p->count[LIST_INPUTS];
