@@ -27,6 +27,8 @@ enum {
   KEY_OP = NUM_LISTS, KEY_NAME, KEY_INPUTS, KEY_NODE_ATTRS, KEY_NODE_ATTR, KEY_FUNC_NAME,
   KEY_NUM_INPUTS, KEY_NUM_OUTPUTS, KEY_FLATTEN_DATA, NUM_KEYS
 };
+/* The "attrs" key names no list: its count holds the bytes of the input nodes' names. */
+#define COUNT_NAME_BYTES KEY_ATTRS
 #define FIRST_ATTR LIST_DLTYPE
 #define NUM_ATTRS (LIST_INPUTS - FIRST_ATTR)
 
@@ -52,7 +54,8 @@ typedef struct {
   graph_t* g;
   bool fill; /* false: counting pass, g's arrays are not allocated yet */
   TVMModuleHandle module;
-  /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far. */
+  /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far, and
+   * COUNT_NAME_BYTES the bytes of their names. */
   uint32_t count[NUM_LISTS];
 } parser_t;
 
@@ -300,10 +303,10 @@ static int parse_node(parser_t* p, uint32_t index) {
       return utvm_fail(INVALID, "graph JSON: input node %lu (%s) has inputs", UL(index), name);
     }
     node->kind = GRAPH_NODE_INPUT;
-    node->name = g->names_bytes;
+    node->name = p->count[COUNT_NAME_BYTES];
     size_t n = strlen(name) + 1;
-    if (p->fill) memcpy(g->names + g->names_bytes, name, n);
-    g->names_bytes += (uint32_t)n;
+    if (p->fill) memcpy(g->names + node->name, name, n);
+    p->count[COUNT_NAME_BYTES] += (uint32_t)n;
   } else if (strcmp(r.op, "tvm_op") == 0) {
     rc = describe_op(p, index, name, &r.attrs, node);
   } else {
@@ -377,7 +380,6 @@ static int parse_document(parser_t* p) {
   graph_t* g = p->g;
   uint32_t seen = 0;
   memset(p->count, 0, sizeof(p->count));
-  g->names_bytes = 0;
   int rc = read_object(p, OBJ_DOCUMENT, &seen, NULL);
   if (rc == 0) rc = graph_json_finish(&p->j);
   if (rc != 0) return rc;
@@ -388,6 +390,7 @@ static int parse_document(parser_t* p) {
   g->num_arg_nodes = p->count[LIST_ARG_NODES];
   g->num_heads = p->count[LIST_HEADS];
   g->num_entries = p->count[LIST_DLTYPE];
+  g->names_bytes = p->count[COUNT_NAME_BYTES];
   if (p->count[LIST_ROW_PTR] != g->num_nodes + 1) {
     return utvm_fail(INVALID, "graph JSON: node_row_ptr has %lu items; %lu nodes need %lu",
                      UL(p->count[LIST_ROW_PTR]), UL(g->num_nodes), UL(g->num_nodes) + 1);
@@ -401,16 +404,16 @@ static int parse_document(parser_t* p) {
 static bool entry_bytes(const graph_entry_t* e, size_t* out) {
   size_t n = ((size_t)e->dtype.bits * e->dtype.lanes + 7) / 8;
   for (int32_t d = 0; d < e->ndim; d++) {
-    uint64_t dim = (uint64_t)e->shape[d];
-    if (dim != 0 && n > SIZE_MAX / dim) return false;
-    n *= (size_t)dim;
+    /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it). */
+    if (__builtin_mul_overflow(n, (uint64_t)e->shape[d], &n)) return false;
   }
   *out = n;
   return true;
 }
 
-static int check_ref(const graph_t* g, graph_ref_t ref, uint32_t before, const char* what,
-                     uint32_t index) {
+/* Not inlined: two callers share one copy. */
+__attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t ref, uint32_t before,
+                                               const char* what, uint32_t index) {
   if (ref.node >= before || ref.index >= g->nodes[ref.node].num_outputs) {
     return utvm_fail(INVALID, "graph JSON: %s %lu refers to output %lu of node %lu, which does "
                      "not exist%s", what, UL(index), UL(ref.index), UL(ref.node),
@@ -484,26 +487,26 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   int rc = parse_document(&p);
   if (rc != 0) return rc;
 
-  /* The arrays of graph_t, in the order they share the block: element size, where the
-   * count is (one more element for row_ptr), where the pointer goes. Counts are below
-   * 2^31 each, so the sum cannot overflow 64 bits. */
+  /* The arrays of graph_t (its pointers from `nodes` on, in this order) share the block:
+   * their element sizes and counts (row_ptr's is num_nodes + 1, checked). Counts are
+   * below 2^31 each, so the sum cannot overflow 64 bits. */
   static const struct {
     uint16_t size; /* graph_entry_t grows with UTVM_MAX_NDIM */
-    uint8_t count, extra, pointer;
+    uint8_t count; /* index in parser_t.count */
   } kArrays[] = {
-      {sizeof(graph_node_t), offsetof(graph_t, num_nodes), 0, offsetof(graph_t, nodes)},
-      {sizeof(graph_ref_t), offsetof(graph_t, num_node_inputs), 0, offsetof(graph_t, inputs)},
-      {sizeof(uint32_t), offsetof(graph_t, num_arg_nodes), 0, offsetof(graph_t, arg_nodes)},
-      {sizeof(graph_ref_t), offsetof(graph_t, num_heads), 0, offsetof(graph_t, heads)},
-      {sizeof(uint32_t), offsetof(graph_t, num_nodes), 1, offsetof(graph_t, row_ptr)},
-      {sizeof(graph_entry_t), offsetof(graph_t, num_entries), 0, offsetof(graph_t, entries)},
-      {1, offsetof(graph_t, names_bytes), 0, offsetof(graph_t, names)},
+      {sizeof(graph_node_t), LIST_NODES},   {sizeof(graph_ref_t), LIST_INPUTS},
+      {sizeof(uint32_t), LIST_ARG_NODES},   {sizeof(graph_ref_t), LIST_HEADS},
+      {sizeof(uint32_t), LIST_ROW_PTR},     {sizeof(graph_entry_t), LIST_DLTYPE},
+      {1, COUNT_NAME_BYTES},
   };
+  enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
+  _Static_assert(offsetof(graph_t, names) == offsetof(graph_t, nodes) + 6 * sizeof(void*),
+                 "graph_t's array pointers follow each other in kArrays' order");
+  size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
-  for (size_t i = 0; i < sizeof(kArrays) / sizeof(kArrays[0]); i++) {
-    uint32_t count;
-    memcpy(&count, (const uint8_t*)out + kArrays[i].count, sizeof(count));
-    total += align8((uint64_t)kArrays[i].size * (count + kArrays[i].extra));
+  for (size_t i = 0; i < NUM_ARRAYS; i++) {
+    offsets[i] = (size_t)total;
+    total += align8((uint64_t)kArrays[i].size * p.count[kArrays[i].count]);
   }
   DLDevice cpu = {kDLCPU, 0};
   void* block = NULL;
@@ -512,12 +515,9 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
                      (unsigned long long)total);
   }
   memset(block, 0, (size_t)total);
-  uint8_t* cursor = block;
-  for (size_t i = 0; i < sizeof(kArrays) / sizeof(kArrays[0]); i++) {
-    uint32_t count;
-    memcpy(&count, (const uint8_t*)out + kArrays[i].count, sizeof(count));
-    memcpy((uint8_t*)out + kArrays[i].pointer, &cursor, sizeof(cursor));
-    cursor += align8((uint64_t)kArrays[i].size * (count + kArrays[i].extra));
+  for (size_t i = 0; i < NUM_ARRAYS; i++) {
+    uint8_t* array = (uint8_t*)block + offsets[i];
+    memcpy((uint8_t*)out + offsetof(graph_t, nodes) + i * sizeof(array), &array, sizeof(array));
   }
   out->block = block;
 
