@@ -179,21 +179,20 @@ static bool skip_digits(graph_json_t* j) {
   return j->pos > start;
 }
 
+/* Consumes c if it comes next. */
+static bool accept(graph_json_t* j, char c) {
+  bool next = at(j) == c;
+  j->pos += next;
+  return next;
+}
+
 /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int skip_number(graph_json_t* j) {
-  if (at(j) == '-') j->pos++;
-  if (at(j) == '0') {
-    j->pos++;
-  } else if (!skip_digits(j)) {
-    return GRAPH_JSON_EXPECTED_VALUE(j, "a digit");
-  }
-  if (at(j) == '.') {
-    j->pos++;
-    if (!skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit after '.'");
-  }
-  if (at(j) == 'e' || at(j) == 'E') {
-    j->pos++;
-    if (at(j) == '+' || at(j) == '-') j->pos++;
+  accept(j, '-');
+  if (!accept(j, '0') && !skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit");
+  if (accept(j, '.') && !skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit after '.'");
+  if (accept(j, 'e') || accept(j, 'E')) {
+    if (!accept(j, '+')) accept(j, '-');
     if (!skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit in the exponent");
   }
   return 0;

@@ -99,7 +99,8 @@ static const char* missing_key(uint32_t seen, uint32_t required, const char* con
   return NULL;
 }
 
-static int read_index(parser_t* p, uint32_t* out, const char* what) {
+/* Not inlined (nor parse_node()): fewer bytes than GCC's inlined copies. */
+__attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, const char* what) {
   uint64_t v = 0;
   int rc = graph_json_uint(&p->j, INT32_MAX, &v, what);
   *out = (uint32_t)v;
@@ -286,7 +287,7 @@ typedef struct {
   char op[16], name[UTVM_MAX_NAME_LEN];
 } node_reader_t;
 
-static int parse_node(parser_t* p, uint32_t index) {
+__attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
   graph_t* g = p->g;
   node_reader_t r = {.node = {.first_input = p->count[LIST_INPUTS], .num_outputs = 1}};
   graph_node_t* node = &r.node;
