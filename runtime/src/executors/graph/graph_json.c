@@ -54,21 +54,18 @@ int graph_json_enter(graph_json_t* j, char open, graph_json_iter_t* it, const ch
   return graph_json_char(j, open, what);
 }
 
-bool graph_json_more(graph_json_t* j, graph_json_iter_t* it, int* rc) {
+int graph_json_more(graph_json_t* j, graph_json_iter_t* it) {
   char c = peek(j);
   if (c == it->close) {
     j->pos++;
-    return false;
+    return 0;
   }
   if (it->started) {
-    if (c != ',') {
-      *rc = graph_json_expected(j, it->close == ']' ? "',' or ']'" : "',' or '}'", "");
-      return false;
-    }
+    if (c != ',') return graph_json_expected(j, it->close == ']' ? "',' or ']'" : "',' or '}'", "");
     j->pos++;
   }
   it->started = true;
-  return true;
+  return GRAPH_JSON_MORE;
 }
 
 /* The code point of an escape; the cursor is after the backslash. 0 means an error. */
@@ -235,7 +232,7 @@ int graph_json_skip(graph_json_t* j) {
       return rc;
     }
     /* Close the containers that end here, then go on to the next element. */
-    while (!graph_json_more(j, &it, &rc)) {
+    while ((rc = graph_json_more(j, &it)) != GRAPH_JSON_MORE) {
       if (rc != 0) return rc;
       if (--depth == 0) return 0;
       it.close = (objects >> (depth - 1) & 1) != 0 ? '}' : ']';

@@ -8,7 +8,7 @@
  *
  *   graph_json_iter_t it;
  *   int rc = graph_json_enter(j, '[', &it, "the nodes array");
- *   while (rc == 0 && graph_json_more(j, &it, &rc)) rc = read_one_element(j);
+ *   while (rc == 0 && (rc = graph_json_more(j, &it)) == GRAPH_JSON_MORE) rc = read_one(j);
  *
  * and, for objects, graph_json_key() after each graph_json_more().
  */
@@ -85,9 +85,10 @@ int graph_json_char(graph_json_t* j, char c, const char* what);
 /* Consumes `open` ('[' or '{') and starts an iterator over its elements. */
 int graph_json_enter(graph_json_t* j, char open, graph_json_iter_t* it, const char* what);
 
-/* True when another element follows (its separating ',' consumed). False at the closing
- * bracket (consumed), or on an error, which is then stored in *rc. */
-bool graph_json_more(graph_json_t* j, graph_json_iter_t* it, int* rc);
+/* GRAPH_JSON_MORE when another element follows (its separating ',' consumed), 0 at the
+ * closing bracket (consumed), else an error code (never negative). */
+#define GRAPH_JSON_MORE (-1)
+int graph_json_more(graph_json_t* j, graph_json_iter_t* it);
 
 /* Reads an object key and its ':' into key (at most key_size - 1 bytes; longer keys are
  * read but stored as "" so that the caller skips them as unknown). */

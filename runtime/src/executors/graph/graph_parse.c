@@ -70,7 +70,7 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
   char key[KEY_SIZE];
   const char* const* names = &kKeys[kObjects[object].first];
   int rc = graph_json_enter(&p->j, '{', &it, kObjects[object].what);
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+  while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0) break;
     int k = -1;
     for (int i = 0; i < kObjects[object].n; i++) {
@@ -112,7 +112,7 @@ static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   graph_json_iter_t it;
   uint32_t v[3] = {0, 0, 0}, n = 0;
   int rc = graph_json_enter(&p->j, '[', &it, what);
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+  while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if (n == 3) return GRAPH_JSON_EXPECTED(&p->j, "']' after [node, output, version]", what);
     rc = read_index(p, &v[n++], what);
   }
@@ -142,61 +142,72 @@ static const struct {
     [LIST_INPUTS] = {offsetof(graph_t, inputs), 0, sizeof(graph_ref_t), sizeof(graph_ref_t)},
 };
 
+/* What an element of a list holds until it is stored. */
+typedef union {
+  uint32_t index;
+  graph_ref_t ref;
+  DLDataType dtype;
+} element_t;
+
+/* Reads and checks element e of the list `list` into *v (nodes and shapes are stored
+ * here). Not inlined: parse_list's loop then stays one loop. */
+__attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
+                                                  element_t* v) {
+  const char* what = kKeys[list];
+  char s[16];
+  int rc;
+  if (list == LIST_NODES) {
+    rc = parse_node(p, e);
+  } else if (list == LIST_HEADS || list == LIST_INPUTS) {
+    rc = read_ref(p, &v->ref, list == LIST_INPUTS ? "a node input" : what);
+  } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
+    rc = graph_json_string(&p->j, s, sizeof(s), what);
+    if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
+                       "supported", UL(p->j.pos), s, UL(e));
+    }
+    if (rc == 0 && list == LIST_DLTYPE && (rc = utvm_dtype_parse(s, &v->dtype)) != 0) {
+      return utvm_fail(rc, "graph JSON: byte %lu: entry %lu: %s", UL(p->j.pos), UL(e),
+                       TVMGetLastError());
+    }
+    if (rc == 0 && list == LIST_DLTYPE && v->dtype.bits * v->dtype.lanes == 0) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu has dtype \"%s\", which has "
+                       "no size", UL(p->j.pos), UL(e), s);
+    }
+  } else if (list == LIST_SHAPE) {
+    graph_json_iter_t dims;
+    uint32_t ndim = 0;
+    graph_entry_t* entry = p->fill ? &p->g->entries[e] : NULL;
+    rc = graph_json_enter(&p->j, '[', &dims, "a shape");
+    while (rc == 0 && (rc = graph_json_more(&p->j, &dims)) == GRAPH_JSON_MORE) {
+      uint64_t d = 0;
+      if (ndim == UTVM_MAX_NDIM) {
+        return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
+                         "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
+      }
+      rc = graph_json_uint(&p->j, INT64_MAX, &d, "a shape dimension");
+      if (entry != NULL) entry->shape[ndim] = (int64_t)d;
+      ndim++;
+    }
+    if (entry != NULL) entry->ndim = (int32_t)ndim;
+  } else {
+    rc = read_index(p, &v->index, what);
+    if (rc == 0 && list == LIST_DEVICE_INDEX && v->index != kDLCPU) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only "
+                       "cpu (1) is supported", UL(p->j.pos), UL(e), UL(v->index));
+    }
+  }
+  return rc;
+}
+
 /* Reads the list `list`: each element is checked, then stored where kStores says. */
 static int parse_list(parser_t* p, int list) {
   graph_json_iter_t it;
-  const char* what = kKeys[list];
   uint32_t first = p->count[list], i = first;
-  int rc = graph_json_enter(&p->j, '[', &it, what);
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
-    union {
-      uint32_t index;
-      graph_ref_t ref;
-      DLDataType dtype;
-    } v = {0};
-    char s[16];
-    uint32_t e = i - first; /* the element's index in this list */
-    if (list == LIST_NODES) {
-      rc = parse_node(p, e);
-    } else if (list == LIST_HEADS || list == LIST_INPUTS) {
-      rc = read_ref(p, &v.ref, list == LIST_INPUTS ? "a node input" : what);
-    } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
-      rc = graph_json_string(&p->j, s, sizeof(s), what);
-      if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
-        return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
-                         "supported", UL(p->j.pos), s, UL(e));
-      }
-      if (rc == 0 && list == LIST_DLTYPE && (rc = utvm_dtype_parse(s, &v.dtype)) != 0) {
-        return utvm_fail(rc, "graph JSON: byte %lu: entry %lu: %s", UL(p->j.pos), UL(e),
-                         TVMGetLastError());
-      }
-      if (rc == 0 && list == LIST_DLTYPE && v.dtype.bits * v.dtype.lanes == 0) {
-        return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu has dtype \"%s\", which has "
-                         "no size", UL(p->j.pos), UL(e), s);
-      }
-    } else if (list == LIST_SHAPE) {
-      graph_json_iter_t dims;
-      uint32_t ndim = 0;
-      graph_entry_t* entry = p->fill ? &p->g->entries[e] : NULL;
-      rc = graph_json_enter(&p->j, '[', &dims, "a shape");
-      while (rc == 0 && graph_json_more(&p->j, &dims, &rc)) {
-        uint64_t d = 0;
-        if (ndim == UTVM_MAX_NDIM) {
-          return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
-                           "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
-        }
-        rc = graph_json_uint(&p->j, INT64_MAX, &d, "a shape dimension");
-        if (entry != NULL) entry->shape[ndim] = (int64_t)d;
-        ndim++;
-      }
-      if (entry != NULL) entry->ndim = (int32_t)ndim;
-    } else {
-      rc = read_index(p, &v.index, what);
-      if (rc == 0 && list == LIST_DEVICE_INDEX && v.index != kDLCPU) {
-        return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only "
-                         "cpu (1) is supported", UL(p->j.pos), UL(e), UL(v.index));
-      }
-    }
+  int rc = graph_json_enter(&p->j, '[', &it, kKeys[list]);
+  while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
+    element_t v = {0};
+    rc = read_element(p, list, i - first, &v);
     if (rc == 0 && p->fill && kStores[list].bytes != 0) {
       uint8_t* array;
       memcpy(&array, (uint8_t*)p->g + kStores[list].array, sizeof(array));
