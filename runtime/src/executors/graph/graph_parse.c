@@ -20,7 +20,7 @@
 #define KEY_SIZE 16 /* longer keys are unknown ones */
 
 /* Every key of the four objects, one table: the document's, the entry attributes' (their
- * lists are named by these keys too: kKeys[list]), a node's and a node's attrs'. */
+ * lists are named by these keys too: key_name(list)), a node's and a node's attrs'. */
 enum {
   LIST_NODES, LIST_ARG_NODES, LIST_HEADS, LIST_ROW_PTR, KEY_ATTRS, LIST_DLTYPE,
   LIST_STORAGE_ID, LIST_SHAPE, LIST_DEVICE_INDEX, LIST_STORAGE_SCOPE, LIST_INPUTS, NUM_LISTS,
@@ -32,12 +32,20 @@ enum {
 #define FIRST_ATTR LIST_DLTYPE
 #define NUM_ATTRS (LIST_INPUTS - FIRST_ATTR)
 
-static const char* const kKeys[NUM_KEYS] = {
-    "nodes", "arg_nodes", "heads", "node_row_ptr", "attrs", "dltype", "storage_id", "shape",
-    "device_index", "storage_scope", "node inputs", "op", "name", "inputs", "attrs", "attr",
-    "func_name", "num_inputs", "num_outputs", "flatten_data"};
+/* The keys in that order, one after the other, each with its NUL (no table of pointers). */
+static const char kKeys[] =
+    "nodes\0arg_nodes\0heads\0node_row_ptr\0attrs\0dltype\0storage_id\0shape\0device_index\0"
+    "storage_scope\0node inputs\0op\0name\0inputs\0attrs\0attr\0func_name\0num_inputs\0"
+    "num_outputs\0flatten_data";
 
-/* The objects: what they are called, their first key in kKeys and how many they have. */
+/* Key k's text. */
+static const char* key_name(int k) {
+  const char* name = kKeys;
+  while (k-- > 0) name += strlen(name) + 1;
+  return name;
+}
+
+/* The objects: what they are called, the index of their first key and how many they have. */
 enum { OBJ_DOCUMENT, OBJ_ATTRS, OBJ_NODE, OBJ_NODE_ATTRS };
 static const struct {
   const char* what;
@@ -59,7 +67,7 @@ typedef struct {
   uint32_t count[NUM_LISTS];
 } parser_t;
 
-/* Reads the value of known key k (an index in kKeys); ctx is the node being read. */
+/* Reads the value of known key k (its index in kKeys); ctx is the node being read. */
 static int read_value(parser_t* p, int k, void* ctx);
 
 /* Reads an object: read_value() reads the value of each known key, unknown keys are
@@ -68,13 +76,13 @@ static int read_value(parser_t* p, int k, void* ctx);
 static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
   graph_json_iter_t it;
   char key[KEY_SIZE];
-  const char* const* names = &kKeys[kObjects[object].first];
+  int first = kObjects[object].first;
   int rc = graph_json_enter(&p->j, '{', &it, kObjects[object].what);
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0) break;
     int k = -1;
     for (int i = 0; i < kObjects[object].n; i++) {
-      if (strcmp(key, names[i]) == 0) k = i;
+      if (strcmp(key, key_name(first + i)) == 0) k = i;
     }
     if (k < 0) {
       rc = object != OBJ_NODE_ATTRS ? graph_json_skip(&p->j) /* e.g. "control_deps" */
@@ -86,15 +94,15 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: duplicate key \"%s\"", UL(p->j.pos), key);
     }
     *seen |= 1u << k;
-    rc = read_value(p, kObjects[object].first + k, ctx);
+    rc = read_value(p, first + k, ctx);
   }
   return rc;
 }
 
-/* The first of the `required` keys (bit i: names[i]) missing from `seen`, or NULL. */
-static const char* missing_key(uint32_t seen, uint32_t required, const char* const* names) {
+/* The first of the `required` keys (bit i: key first + i) missing from `seen`, or NULL. */
+static const char* missing_key(uint32_t seen, uint32_t required, int first) {
   for (int i = 0; required >> i != 0; i++) {
-    if ((required >> i & 1) && !(seen >> i & 1)) return names[i];
+    if ((required >> i & 1) && !(seen >> i & 1)) return key_name(first + i);
   }
   return NULL;
 }
@@ -153,7 +161,7 @@ typedef union {
  * here). Not inlined: parse_list's loop then stays one loop. */
 __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
                                                   element_t* v) {
-  const char* what = kKeys[list];
+  const char* what = key_name(list);
   char s[16];
   int rc;
   if (list == LIST_NODES) {
@@ -204,7 +212,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
 static int parse_list(parser_t* p, int list) {
   graph_json_iter_t it;
   uint32_t first = p->count[list], i = first;
-  int rc = graph_json_enter(&p->j, '[', &it, kKeys[list]);
+  int rc = graph_json_enter(&p->j, '[', &it, key_name(list));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     element_t v = {0};
     rc = read_element(p, list, i - first, &v);
@@ -305,7 +313,7 @@ __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
   const char* name = r.name;
   int rc = read_object(p, OBJ_NODE, &r.seen, &r);
   if (rc != 0) return rc;
-  const char* missing = missing_key(r.seen, 7, &kKeys[KEY_OP]);
+  const char* missing = missing_key(r.seen, 7, KEY_OP);
   if (missing != NULL) {
     return utvm_fail(INVALID, "graph JSON: node %lu has no \"%s\"", UL(index), missing);
   }
@@ -333,16 +341,15 @@ __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
 
 static int parse_graph_attrs(parser_t* p) {
   uint32_t seen = 0;
-  const char* const* keys = &kKeys[FIRST_ATTR];
   int rc = read_object(p, OBJ_ATTRS, &seen, NULL);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 7, keys);
+  const char* missing = missing_key(seen, 7, FIRST_ATTR);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: attrs has no \"%s\"", missing);
   const uint32_t* count = &p->count[FIRST_ATTR];
   for (int k = 1; k < NUM_ATTRS; k++) {
     if ((seen >> k & 1) && count[k] != count[0]) {
-      return utvm_fail(INVALID, "graph JSON: attrs: %s has %lu items, dltype has %lu", keys[k],
-                       UL(count[k]), UL(count[0]));
+      return utvm_fail(INVALID, "graph JSON: attrs: %s has %lu items, dltype has %lu",
+                       key_name(FIRST_ATTR + k), UL(count[k]), UL(count[0]));
     }
   }
   return 0;
@@ -354,7 +361,7 @@ static int read_typed_list(parser_t* p, int list) {
                                                 "list_str"};
   const char* type_expected = kTypes[list - FIRST_ATTR];
   char type[12];
-  const char* what = kKeys[list];
+  const char* what = key_name(list);
   int rc = graph_json_char(&p->j, '[', what);
   if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type), "the type of an attribute");
   if (rc == 0 && strcmp(type, type_expected) != 0) {
@@ -378,7 +385,7 @@ static int read_value(parser_t* p, int k, void* ctx) {
   if (k == KEY_FUNC_NAME) {
     return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name), "func_name");
   }
-  if (k > KEY_FUNC_NAME) return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], kKeys[k]);
+  if (k > KEY_FUNC_NAME) return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], key_name(k));
   /* "attrs" or "attr" */
   if ((r->seen & 3u << 3) == 3u << 3) {
     return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
@@ -395,7 +402,7 @@ static int parse_document(parser_t* p) {
   int rc = read_object(p, OBJ_DOCUMENT, &seen, NULL);
   if (rc == 0) rc = graph_json_finish(&p->j);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 0x1F, kKeys);
+  const char* missing = missing_key(seen, 0x1F, 0);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: the graph has no \"%s\"", missing);
   g->num_nodes = p->count[LIST_NODES];
   g->num_node_inputs = p->count[LIST_INPUTS];
