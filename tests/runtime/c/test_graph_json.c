@@ -117,6 +117,15 @@ UTEST(escapes_in_names_are_decoded) {
   CHECK_OK(utvm_graph_executor_release(exec));
 }
 
+UTEST(utf8_in_names_is_kept_as_written) {
+  /* JSON text is UTF-8: bytes of 0x80 and above are stored as they are, not re-encoded. */
+  utvm_graph_executor_t* exec = NULL;
+  CHECK_OK(create_from(graph_with("\"name\": \"x\"", "\"name\": \"x\xc3\xa9\xe2\x82\xac\""), &exec));
+  CHECK(strcmp(utvm_graph_executor_input_name(exec, 0), "x\xc3\xa9\xe2\x82\xac") == 0);
+  CHECK_EQ_INT(utvm_graph_executor_input_index(exec, "x\xc3\xa9\xe2\x82\xac"), 0);
+  CHECK_OK(utvm_graph_executor_release(exec));
+}
+
 UTEST(unknown_keys_of_any_type_are_skipped) {
   utvm_graph_executor_t* exec = NULL;
   /* At the top, in nodes, in node attrs (strings), in graph attrs; also keys longer than any

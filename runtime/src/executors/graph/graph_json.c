@@ -95,8 +95,8 @@ static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
 }
 
 /* Reads a string into out (out_size 0: skips it); a string longer than out_size - 1 is an
- * error unless long_ok, in which case "" is stored. Code points from \u escapes are stored
- * as UTF-8. */
+ * error unless long_ok, in which case "" is stored. The text's bytes are stored as they
+ * are, code points from escapes as UTF-8. */
 static int read_string(graph_json_t* j, char* out, size_t out_size, const char* what,
                        bool long_ok) {
   if (peek(j) != '"') return GRAPH_JSON_EXPECTED(j, "a string", what);
@@ -112,9 +112,14 @@ static int read_string(graph_json_t* j, char* out, size_t out_size, const char* 
     }
     if (cp < 0x20) return GRAPH_JSON_EXPECTED(j, "'\"' (control characters must be escaped)", what);
     j->pos++;
-    if (cp == '\\' && (cp = read_escape(j, &rc, what)) == 0) return rc;
+    /* Bytes of the text (UTF-8 already) are stored as they are; an escape's code point
+     * takes 1 to 3 bytes of UTF-8. */
+    size_t bytes = 1;
+    if (cp == '\\') {
+      if ((cp = read_escape(j, &rc, what)) == 0) return rc;
+      bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+    }
     if (n >= out_size) continue;
-    size_t bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
     if (n + bytes >= out_size) {
       if (!long_ok) {
         return utvm_fail(INVALID, "graph JSON: byte %lu: %s is longer than %lu bytes", UL(start),
