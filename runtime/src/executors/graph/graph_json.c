@@ -149,7 +149,8 @@ int graph_json_key(graph_json_t* j, char* key, size_t key_size) {
   return rc != 0 ? rc : graph_json_char(j, ':', "an object key");
 }
 
-int graph_json_uint(graph_json_t* j, uint64_t max, uint64_t* out, const char* what) {
+int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what) {
+  uint64_t max = wide ? INT64_MAX : INT32_MAX;
   char c = peek(j);
   if (!is_digit(c)) {
     return graph_json_expected(j, c == '-' ? "a non-negative integer" : "an integer", what);
@@ -203,10 +204,10 @@ static int skip_number(graph_json_t* j) {
 static int skip_scalar(graph_json_t* j, char c) {
   if (c == '"') return read_string(j, NULL, 0, "", false);
   if (c == '-' || is_digit(c)) return skip_number(j);
-  static const char* const kWords[] = {"true", "false", "null"};
-  for (size_t i = 0; i < sizeof(kWords) / sizeof(kWords[0]); i++) {
-    size_t n = strlen(kWords[i]);
-    if (j->len - j->pos >= n && memcmp(j->text + j->pos, kWords[i], n) == 0) {
+  static const char kWords[] = "true\0false\0null";
+  for (const char* w = kWords; w < kWords + sizeof(kWords); w += strlen(w) + 1) {
+    size_t n = strlen(w);
+    if (j->len - j->pos >= n && memcmp(j->text + j->pos, w, n) == 0) {
       j->pos += n;
       return 0;
     }

@@ -98,9 +98,9 @@ int graph_json_key(graph_json_t* j, char* key, size_t key_size);
  * out may be NULL to check and skip the string. \u0000 is refused (it would cut a name). */
 int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what);
 
-/* Reads an integer in 0..max (max at most INT64_MAX); fractions, exponents and leading
- * zeros are errors. */
-int graph_json_uint(graph_json_t* j, uint64_t max, uint64_t* out, const char* what);
+/* Reads an integer in 0..INT32_MAX, or 0..INT64_MAX when wide; fractions, exponents and
+ * leading zeros are errors. */
+int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what);
 
 /* Checks and skips any value (nesting at most GRAPH_JSON_MAX_DEPTH deep). */
 int graph_json_skip(graph_json_t* j);

@@ -110,7 +110,7 @@ static const char* missing_key(uint32_t seen, uint32_t required, int first) {
 /* Not inlined (nor parse_node()): fewer bytes than GCC's inlined copies. */
 __attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, const char* what) {
   uint64_t v = 0;
-  int rc = graph_json_uint(&p->j, INT32_MAX, &v, what);
+  int rc = graph_json_uint(&p->j, false, &v, what);
   *out = (uint32_t)v;
   return rc;
 }
@@ -193,7 +193,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
         return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
                          "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
       }
-      rc = graph_json_uint(&p->j, INT64_MAX, &d, "a shape dimension");
+      rc = graph_json_uint(&p->j, true, &d, "a shape dimension");
       if (entry != NULL) entry->shape[ndim] = (int64_t)d;
       ndim++;
     }
