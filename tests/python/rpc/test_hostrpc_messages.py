@@ -150,6 +150,14 @@ BAD_GRAPHS = [
     '{"x": 1.}',               # a digit after '.'
     '{"x": tru}',              # a value
     '{} x',                    # the end
+    '{"arg_nodes": [-1]}',     # a non-negative integer, for arg_nodes
+    '{"arg_nodes": [1 2]}',    # ',' or ']'
+    '{"nodes": [] "x": 1}',    # ',' or '}'
+    '[]',                      # '{', for the graph
+    '{"x" 1}',                 # ':', for an object key
+    '{"attrs": {"shape": 1}}', # '[', for shape
+    '{"attrs": {"shape": ["list_shape" []]}}',  # ','
+    '{"attrs": {"shape": ["list_shape", [] 1]}}',  # ']'
 ]
 
 
@@ -173,6 +181,16 @@ def test_graph_json_messages_expand_as_the_text_reads() -> None:
     assert expected[3] == ("graph JSON: byte 27: expected a character other than \\u0000 for a "
                            "node name")
     assert expected[8] == "graph JSON: byte 6: expected a value"
+    assert expected[10:] == [
+        "graph JSON: byte 15: expected a non-negative integer for arg_nodes",
+        "graph JSON: byte 17: expected ',' or ']'",
+        "graph JSON: byte 13: expected ',' or '}'",
+        "graph JSON: byte 0: expected '{' for the graph (a JSON object)",
+        "graph JSON: byte 5: expected ':' for an object key",
+        "graph JSON: byte 20: expected '[' for shape",
+        "graph JSON: byte 34: expected ',' for shape",
+        "graph JSON: byte 38: expected ']' for shape",
+    ]
     raw = _graph_failures(by_reference, None)
     assert all(re.fullmatch(r"error 0x803 #[0-9a-f]{8} .*", r) for r in raw), raw
     assert _graph_failures(by_reference, by_reference) == expected

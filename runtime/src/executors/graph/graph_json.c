@@ -16,10 +16,12 @@ void graph_json_init(graph_json_t* j, const char* text, size_t len) {
 
 const char* graph_json_for(const char* what) { return what[0] != '\0' ? " for " : ""; }
 
+#if UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT
 int graph_json_expected(const graph_json_t* j, const char* expected, const char* what) {
   return utvm_fail(INVALID, "graph JSON: byte %lu: expected %s%s%s", UL(j->pos), expected,
                    graph_json_for(what), what);
 }
+#endif
 
 #if UTVM_ERROR_MESSAGES && !UTVM_ERROR_MESSAGE_TEXT
 int graph_json_fail_at(uint32_t word, size_t pos, const char* what) {
@@ -40,12 +42,23 @@ static char peek(graph_json_t* j) {
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 int graph_json_char(graph_json_t* j, char c, const char* what) {
-  if (peek(j) != c) {
-    char expected[4] = {'\'', c, '\'', '\0'};
-    return graph_json_expected(j, expected, what);
+  if (peek(j) == c) {
+    j->pos++;
+    return 0;
   }
-  j->pos++;
-  return 0;
+  /* A literal each, so that with messages by reference no text is left on the device. */
+  switch (c) {
+    case '[':
+      return GRAPH_JSON_EXPECTED(j, "'['", what);
+    case '{':
+      return GRAPH_JSON_EXPECTED(j, "'{'", what);
+    case ']':
+      return GRAPH_JSON_EXPECTED(j, "']'", what);
+    case ',':
+      return GRAPH_JSON_EXPECTED(j, "','", what);
+    default:
+      return GRAPH_JSON_EXPECTED(j, "':'", what);
+  }
 }
 
 int graph_json_enter(graph_json_t* j, char open, graph_json_iter_t* it, const char* what) {
@@ -61,7 +74,10 @@ int graph_json_more(graph_json_t* j, graph_json_iter_t* it) {
     return 0;
   }
   if (it->started) {
-    if (c != ',') return graph_json_expected(j, it->close == ']' ? "',' or ']'" : "',' or '}'", "");
+    if (c != ',') {
+      return it->close == ']' ? GRAPH_JSON_EXPECTED_VALUE(j, "',' or ']'")
+                              : GRAPH_JSON_EXPECTED_VALUE(j, "',' or '}'");
+    }
     j->pos++;
   }
   it->started = true;
@@ -153,7 +169,8 @@ int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what)
   uint64_t max = wide ? INT64_MAX : INT32_MAX;
   char c = peek(j);
   if (!is_digit(c)) {
-    return graph_json_expected(j, c == '-' ? "a non-negative integer" : "an integer", what);
+    return c == '-' ? GRAPH_JSON_EXPECTED(j, "a non-negative integer", what)
+                    : GRAPH_JSON_EXPECTED(j, "an integer", what);
   }
   size_t start = j->pos;
   uint64_t v = 0;

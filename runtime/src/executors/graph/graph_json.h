@@ -36,12 +36,13 @@ typedef struct {
 
 void graph_json_init(graph_json_t* j, const char* text, size_t len);
 
-/* Records "graph JSON: byte <pos>: expected <expected>[ for <what>]" and returns the error
- * code (kTvmErrorFunctionCallInvalidArg). what may be "". */
-int graph_json_expected(const graph_json_t* j, const char* expected, const char* what);
-
-/* The same with a literal `expected`. With messages by reference it joins the message's
- * format string, so its text stays out of the image (without messages only the code is
+/* Failures at a byte, each returning kTvmErrorFunctionCallInvalidArg:
+ *   GRAPH_JSON_EXPECTED(j, expected, what)  "graph JSON: byte <pos>: expected <expected>[ for
+ *                                           <what>]" (what may be "")
+ *   GRAPH_JSON_EXPECTED_VALUE(j, expected)  "graph JSON: byte <pos>: expected <expected>"
+ *   GRAPH_JSON_FAIL_AT(pos, what, text)     "graph JSON: byte <pos>: <text>[ for <what>]"
+ * `expected` and `text` are literals: with messages by reference they join the message's
+ * format string, so their text stays out of the image (without messages only the code is
  * left); with text on the device one format serves all. */
 #if UTVM_ERROR_MESSAGES && !UTVM_ERROR_MESSAGE_TEXT
 /* "graph JSON: byte <pos>: <text>[ for <what>]". A site only names its message and
@@ -67,6 +68,7 @@ int graph_json_expected(const graph_json_t* j, const char* expected, const char*
   utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: expected " expected, \
             (unsigned long)(j)->pos)
 #elif UTVM_ERROR_MESSAGE_TEXT
+int graph_json_expected(const graph_json_t* j, const char* expected, const char* what);
 #define GRAPH_JSON_EXPECTED(j, expected, what) graph_json_expected((j), (expected), (what))
 #define GRAPH_JSON_EXPECTED_VALUE(j, expected) graph_json_expected((j), (expected), "")
 #endif
