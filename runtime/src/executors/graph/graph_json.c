@@ -46,19 +46,8 @@ int graph_json_char(graph_json_t* j, char c, const char* what) {
     j->pos++;
     return 0;
   }
-  /* A literal each, so that with messages by reference no text is left on the device. */
-  switch (c) {
-    case '[':
-      return GRAPH_JSON_EXPECTED(j, "'['", what);
-    case '{':
-      return GRAPH_JSON_EXPECTED(j, "'{'", what);
-    case ']':
-      return GRAPH_JSON_EXPECTED(j, "']'", what);
-    case ',':
-      return GRAPH_JSON_EXPECTED(j, "','", what);
-    default:
-      return GRAPH_JSON_EXPECTED(j, "':'", what);
-  }
+  return utvm_fail(INVALID, "graph JSON: byte %lu: expected '%c'%s%s", UL(j->pos), c,
+                   graph_json_for(what), what);
 }
 
 int graph_json_enter(graph_json_t* j, char open, graph_json_iter_t* it, const char* what) {
@@ -75,8 +64,8 @@ int graph_json_more(graph_json_t* j, graph_json_iter_t* it) {
   }
   if (it->started) {
     if (c != ',') {
-      return it->close == ']' ? GRAPH_JSON_EXPECTED_VALUE(j, "',' or ']'")
-                              : GRAPH_JSON_EXPECTED_VALUE(j, "',' or '}'");
+      return utvm_fail(INVALID, "graph JSON: byte %lu: expected ',' or '%c'", UL(j->pos),
+                       it->close);
     }
     j->pos++;
   }
