@@ -101,10 +101,8 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
 
 /* The first of the `required` keys (bit i: key first + i) missing from `seen`, or NULL. */
 static const char* missing_key(uint32_t seen, uint32_t required, int first) {
-  for (int i = 0; required >> i != 0; i++) {
-    if ((required >> i & 1) && !(seen >> i & 1)) return key_name(first + i);
-  }
-  return NULL;
+  uint32_t missing = required & ~seen;
+  return missing != 0 ? key_name(first + __builtin_ctz(missing)) : NULL;
 }
 
 /* Not inlined (nor parse_node()): fewer bytes than GCC's inlined copies. */
