@@ -14,8 +14,6 @@ void graph_json_init(graph_json_t* j, const char* text, size_t len) {
   j->pos = 0;
 }
 
-const char* graph_json_for(const char* what) { return what[0] != '\0' ? " for " : ""; }
-
 #if UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT
 int graph_json_expected(const graph_json_t* j, const char* expected, const char* what) {
   return utvm_fail(INVALID, "graph JSON: byte %lu: expected %s%s%s", UL(j->pos), expected,

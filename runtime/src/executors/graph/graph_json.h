@@ -36,6 +36,11 @@ typedef struct {
 
 void graph_json_init(graph_json_t* j, const char* text, size_t len);
 
+/* " for " before a non-empty what, else "". */
+static inline const char* graph_json_for(const char* what) {
+  return what[0] != '\0' ? " for " : "";
+}
+
 /* Failures at a byte, each returning kTvmErrorFunctionCallInvalidArg:
  *   GRAPH_JSON_EXPECTED(j, expected, what)  "graph JSON: byte <pos>: expected <expected>[ for
  *                                           <what>]" (what may be "")
@@ -76,9 +81,6 @@ int graph_json_expected(const graph_json_t* j, const char* expected, const char*
 /* Fails with the message `word`, whose arguments are (some of) pos, " for " (or "" when
  * what is "") and what. */
 int graph_json_fail_at(uint32_t word, size_t pos, const char* what);
-
-/* " for " before a non-empty what, else "". */
-const char* graph_json_for(const char* what);
 
 /* Consumes the character c, which must come next (after white space); `what` names what
  * is being read, for the message ("expected ':' for ..."). */
