@@ -538,7 +538,7 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   }
   out->block = block;
 
-  graph_json_init(&p.j, json, json_len);
+  p.j.pos = 0; /* the same text again */
   p.fill = true;
   rc = parse_document(&p);
   if (rc == 0) rc = validate(out);
