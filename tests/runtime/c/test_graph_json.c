@@ -57,6 +57,17 @@ UTEST(json_syntax_errors_name_the_byte_and_what_was_expected) {
   CHECK_ALL_FAIL(cases);
 }
 
+UTEST(skipped_values_close_each_container_with_its_own_bracket) {
+  /* Inside an unknown key: the reader remembers, level by level, whether it is in an array
+   * or an object, so a bracket of the other kind is refused where it comes. */
+  static const json_case_t cases[] = {
+      {"{\"x\": [{\"a\": [1]}, 2}", "graph JSON: byte 20: expected ',' or ']'"},
+      {"{\"x\": {\"a\": [1, {\"b\": 2}]]}", "graph JSON: byte 25: expected ',' or '}'"},
+      {"{\"x\": [[{\"a\": {}}], {\"b\": [[]]}}", "graph JSON: byte 31: expected ',' or ']'"},
+  };
+  CHECK_ALL_FAIL(cases);
+}
+
 UTEST(hostile_json_is_an_error_not_a_crash) {
   static char deep[4096], deep_ok[256], huge[256], long_string[600];
   /* Nesting far deeper than anything a graph needs, inside an unknown key. */

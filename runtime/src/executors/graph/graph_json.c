@@ -49,7 +49,7 @@ int graph_json_char(graph_json_t* j, char c, const char* what) {
 }
 
 int graph_json_enter(graph_json_t* j, char open, graph_json_iter_t* it, const char* what) {
-  it->close = open == '[' ? ']' : '}';
+  it->close = (char)(open + 2); /* ']' or '}' */
   it->started = false;
   return graph_json_char(j, open, what);
 }
@@ -219,9 +219,10 @@ static int skip_scalar(graph_json_t* j, char c) {
   return GRAPH_JSON_EXPECTED_VALUE(j, "a value");
 }
 
-/* Iterative, so that hostile nesting costs no stack: bit d of `objects` tells whether the
- * container at depth d is an object (else an array); `it` walks the innermost one (every
- * container further out has had an element, so it needs a ',' before the next). */
+/* Iterative, so that hostile nesting costs no stack: `objects` is a stack of bits, the
+ * lowest for the innermost container, set for an object (else an array); `it` walks the
+ * innermost one (every container further out has had an element, so it needs a ',' before
+ * the next). */
 int graph_json_skip(graph_json_t* j) {
   uint32_t objects = 0, depth = 0;
   graph_json_iter_t it = {0, false};
@@ -234,9 +235,9 @@ int graph_json_skip(graph_json_t* j) {
                          GRAPH_JSON_MAX_DEPTH);
       }
       j->pos++;
-      objects = (objects & ~(1u << depth)) | (uint32_t)(c == '{') << depth;
+      objects = objects << 1 | (c == '{');
       depth++;
-      it.close = c == '[' ? ']' : '}';
+      it.close = (char)(c + 2); /* ']' or '}' */
       it.started = false;
     } else if ((rc = skip_scalar(j, c)) != 0 || depth == 0) {
       return rc;
@@ -245,7 +246,8 @@ int graph_json_skip(graph_json_t* j) {
     while ((rc = graph_json_more(j, &it)) != GRAPH_JSON_MORE) {
       if (rc != 0) return rc;
       if (--depth == 0) return 0;
-      it.close = (objects >> (depth - 1) & 1) != 0 ? '}' : ']';
+      objects >>= 1;
+      it.close = (objects & 1) != 0 ? '}' : ']';
       it.started = true;
     }
     if (it.close == '}' && (rc = graph_json_key(j, NULL, 0)) != 0) return rc;
