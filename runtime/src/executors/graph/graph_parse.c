@@ -383,7 +383,9 @@ static int read_value(parser_t* p, int k, void* ctx) {
   if (k == KEY_FUNC_NAME) {
     return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name), "func_name");
   }
-  if (k > KEY_FUNC_NAME) return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], key_name(k));
+  if (k > KEY_FUNC_NAME) {
+    return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], key_name(k));
+  }
   /* "attrs" or "attr" */
   if ((r->seen & 3u << 3) == 3u << 3) {
     return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
