@@ -148,8 +148,9 @@ int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* w
 }
 
 int graph_json_key(graph_json_t* j, char* key, size_t key_size) {
-  int rc = read_string(j, key, key_size, "an object key", true);
-  return rc != 0 ? rc : graph_json_char(j, ':', "an object key");
+  const char* what = GRAPH_JSON_WHAT("an object key");
+  int rc = read_string(j, key, key_size, what, true);
+  return rc != 0 ? rc : graph_json_char(j, ':', what);
 }
 
 int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what) {

@@ -36,6 +36,14 @@ typedef struct {
 
 void graph_json_init(graph_json_t* j, const char* text, size_t len);
 
+/* `what` a reader is given: the name of what it reads, for its messages. Without messages
+ * (UTVM_ERROR_MESSAGES=0) no name is kept. */
+#if UTVM_ERROR_MESSAGES
+#define GRAPH_JSON_WHAT(what) (what)
+#else
+#define GRAPH_JSON_WHAT(what) ""
+#endif
+
 /* " for " before a non-empty what, else "". */
 static inline const char* graph_json_for(const char* what) {
   return what[0] != '\0' ? " for " : "";

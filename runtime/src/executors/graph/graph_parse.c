@@ -51,10 +51,10 @@ static const struct {
   const char* what;
   uint8_t first, n;
 } kObjects[] = {
-    {"the graph (a JSON object)", 0, 5},
-    {"attrs", FIRST_ATTR, NUM_ATTRS},
-    {"a node", KEY_OP, 5},
-    {"node attrs", KEY_FUNC_NAME, 4},
+    {GRAPH_JSON_WHAT("the graph (a JSON object)"), 0, 5},
+    {GRAPH_JSON_WHAT("attrs"), FIRST_ATTR, NUM_ATTRS},
+    {GRAPH_JSON_WHAT("a node"), KEY_OP, 5},
+    {GRAPH_JSON_WHAT("node attrs"), KEY_FUNC_NAME, 4},
 };
 
 typedef struct {
@@ -85,9 +85,9 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
       if (strcmp(key, key_name(first + i)) == 0) k = i;
     }
     if (k < 0) {
+      const char* what = GRAPH_JSON_WHAT(key[0] != '\0' ? key : "a node attribute");
       rc = object != OBJ_NODE_ATTRS ? graph_json_skip(&p->j) /* e.g. "control_deps" */
-                                     : graph_json_string(&p->j, NULL, 0,
-                                                         key[0] != '\0' ? key : "a node attribute");
+                                     : graph_json_string(&p->j, NULL, 0, what);
       continue;
     }
     if (*seen & 1u << k) {
@@ -159,13 +159,13 @@ typedef union {
  * here). Not inlined: parse_list's loop then stays one loop. */
 __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
                                                   element_t* v) {
-  const char* what = key_name(list);
+  const char* what = GRAPH_JSON_WHAT(key_name(list));
   char s[16];
   int rc;
   if (list == LIST_NODES) {
     rc = parse_node(p, e);
   } else if (list == LIST_HEADS || list == LIST_INPUTS) {
-    rc = read_ref(p, &v->ref, list == LIST_INPUTS ? "a node input" : what);
+    rc = read_ref(p, &v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
     rc = graph_json_string(&p->j, s, sizeof(s), what);
     if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
@@ -184,14 +184,14 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
     graph_json_iter_t dims;
     uint32_t ndim = 0;
     graph_entry_t* entry = p->fill ? &p->g->entries[e] : NULL;
-    rc = graph_json_enter(&p->j, '[', &dims, "a shape");
+    rc = graph_json_enter(&p->j, '[', &dims, GRAPH_JSON_WHAT("a shape"));
     while (rc == 0 && (rc = graph_json_more(&p->j, &dims)) == GRAPH_JSON_MORE) {
       uint64_t d = 0;
       if (ndim == UTVM_MAX_NDIM) {
         return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
                          "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
       }
-      rc = graph_json_uint(&p->j, true, &d, "a shape dimension");
+      rc = graph_json_uint(&p->j, true, &d, GRAPH_JSON_WHAT("a shape dimension"));
       if (entry != NULL) entry->shape[ndim] = (int64_t)d;
       ndim++;
     }
@@ -210,7 +210,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
 static int parse_list(parser_t* p, int list) {
   graph_json_iter_t it;
   uint32_t first = p->count[list], i = first;
-  int rc = graph_json_enter(&p->j, '[', &it, key_name(list));
+  int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(key_name(list)));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     element_t v = {0};
     rc = read_element(p, list, i - first, &v);
@@ -359,9 +359,10 @@ static int read_typed_list(parser_t* p, int list) {
                                                 "list_str"};
   const char* type_expected = kTypes[list - FIRST_ATTR];
   char type[12];
-  const char* what = key_name(list);
+  const char* what = GRAPH_JSON_WHAT(key_name(list));
   int rc = graph_json_char(&p->j, '[', what);
-  if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type), "the type of an attribute");
+  if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type),
+                                     GRAPH_JSON_WHAT("the type of an attribute"));
   if (rc == 0 && strcmp(type, type_expected) != 0) {
     rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s is typed \"%s\"; \"%s\" expected",
                    UL(p->j.pos), what, type, type_expected);
@@ -377,14 +378,17 @@ static int read_value(parser_t* p, int k, void* ctx) {
   if (k < KEY_ATTRS) return parse_list(p, k);
   if (k == KEY_ATTRS) return parse_graph_attrs(p);
   if (k < NUM_LISTS) return read_typed_list(p, k);
-  if (k == KEY_OP) return graph_json_string(&p->j, r->op, sizeof(r->op), "op");
-  if (k == KEY_NAME) return graph_json_string(&p->j, r->name, sizeof(r->name), "a node name");
+  if (k == KEY_OP) return graph_json_string(&p->j, r->op, sizeof(r->op), GRAPH_JSON_WHAT("op"));
+  if (k == KEY_NAME) {
+    return graph_json_string(&p->j, r->name, sizeof(r->name), GRAPH_JSON_WHAT("a node name"));
+  }
   if (k == KEY_INPUTS) return parse_list(p, LIST_INPUTS);
   if (k == KEY_FUNC_NAME) {
-    return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name), "func_name");
+    return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name),
+                             GRAPH_JSON_WHAT("func_name"));
   }
   if (k > KEY_FUNC_NAME) {
-    return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], key_name(k));
+    return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], GRAPH_JSON_WHAT(key_name(k)));
   }
   /* "attrs" or "attr" */
   if ((r->seen & 3u << 3) == 3u << 3) {
