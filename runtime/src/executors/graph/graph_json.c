@@ -166,7 +166,6 @@ int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what)
     /* max < 2^63 (INT64_MAX at most): a v of 2^63 / 10 or more is over it once multiplied,
      * and below that v * 10 + 9 cannot wrap. No 64-bit division (__aeabi_uldivmod). */
     if (v >= 0x0CCCCCCCCCCCCCCDull || (v = v * 10 + (uint64_t)(c - '0')) > max) {
-      j->pos = start;
       return utvm_fail(INVALID, "graph JSON: byte %lu: expected an integer up to %llu for %s",
                        UL(start), (unsigned long long)max, what);
     }
