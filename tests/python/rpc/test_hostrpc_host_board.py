@@ -124,6 +124,32 @@ def test_device_graph_executor_on_utvms_server(graph_board: tuple) -> None:
         assert _run_graph(executor) == expected
 
 
+def test_device_graph_executor_without_error_messages() -> None:
+    """Built with UTVM_ERROR_MESSAGES=0 the graph JSON reader keeps every check (only the
+    names it gives messages are gone): a graph still runs, a bad one is still refused."""
+    if not (GRAPH_PARAMS / "metadata.json").is_file():
+        pytest.skip(FIXTURES_MISSING)
+    _require_tools()
+    from utvm.host.build import HOST_BOARD, build_host_program
+    from utvm.mlf import open_mlf
+    from utvm.transport.subprocess_stdio import SubprocessTransport
+
+    graph = (GRAPH_PARAMS / "executor-config" / "graph" / "default.graph").read_text()
+    params = (GRAPH_PARAMS / "parameters" / "default.params").read_bytes()
+    expected = np.load(GRAPH_PARAMS / "tvm_crt_output_0.npy").tobytes()
+    with open_mlf(GRAPH_PARAMS) as mlf:
+        exe = build_host_program(HOST_BOARD, mlf, extra_options=[
+            "-DUTVM_RPC_MAX_PACKET_SIZE=65536", "-DCMAKE_C_FLAGS=-DUTVM_ERROR_MESSAGES=0"])
+    with Session(SubprocessTransport([exe])) as session:
+        with session.create_graph_executor(graph, params) as executor:
+            assert _run_graph(executor) == expected
+        for bad in ('{"nodes": [', graph.replace('"heads"', '"heads": [], "heads"', 1),
+                    graph.replace('"arg_nodes": [', '"arg_nodes": [01, ', 1)):
+            with pytest.raises(RemoteError) as info:
+                session.create_graph_executor(bad)
+            assert info.value.remote_message == "error 0x803"
+
+
 def test_error_in_a_returned_function_names_where_it_came_from(aot_board: Session) -> None:
     """Was 'the device reported an error during returned by runtime.RPCTimeEvaluator(): ...'."""
     get_function = aot_board.get_global_func("tvm.rpc.server.ModuleGetFunction")

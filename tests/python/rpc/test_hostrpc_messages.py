@@ -137,6 +137,12 @@ def test_an_unreadable_elf_only_costs_the_expansion(tmp_path: Path,
     assert "cannot read the error messages of" in caplog.text
 
 
+# A graph of one node (NODES) and one entry whose heads are HEADS.
+_INPUT = '{"op": "null", "name": "x", "inputs": []}'
+_ONE_ENTRY = ('{"nodes": [NODES], "arg_nodes": [], "heads": HEADS, "node_row_ptr": [0, 1], '
+              '"attrs": {"dltype": ["list_str", ["float32"]], "storage_id": ["list_int", [0]], '
+              '"shape": ["list_shape", [[1]]]}}')
+
 # Graph JSON the reader refuses, each at a site whose message a shared helper fills in
 # (graph_json.h: GRAPH_JSON_FAIL_AT, GRAPH_JSON_EXPECTED, GRAPH_JSON_EXPECTED_VALUE).
 BAD_GRAPHS = [
@@ -150,6 +156,19 @@ BAD_GRAPHS = [
     '{"x": 1.}',               # a digit after '.'
     '{"x": tru}',              # a value
     '{} x',                    # the end
+    '{"arg_nodes": [-1]}',     # a non-negative integer, for arg_nodes
+    '{"arg_nodes": [1 2]}',    # ',' or ']'
+    '{"nodes": [] "x": 1}',    # ',' or '}'
+    '[]',                      # '{', for the graph
+    '{"x" 1}',                 # ':', for an object key
+    '{"attrs": {"shape": 1}}', # '[', for shape
+    '{"attrs": {"shape": ["list_shape" []]}}',  # ','
+    '{"attrs": {"shape": ["list_shape", [] 1]}}',  # ']'
+    # Cross references, checked once the whole graph is read.
+    _ONE_ENTRY.replace("HEADS", "[[1, 0, 0]]").replace("NODES", _INPUT),
+    _ONE_ENTRY.replace("HEADS", "[[0, 0, 0]]").replace(
+        "NODES", '{"op": "tvm_op", "name": "n", "inputs": [[1, 0, 0]], '
+                 '"attrs": {"func_name": "__nop", "num_outputs": "1"}}'),
 ]
 
 
@@ -173,6 +192,19 @@ def test_graph_json_messages_expand_as_the_text_reads() -> None:
     assert expected[3] == ("graph JSON: byte 27: expected a character other than \\u0000 for a "
                            "node name")
     assert expected[8] == "graph JSON: byte 6: expected a value"
+    assert expected[10:] == [
+        "graph JSON: byte 15: expected a non-negative integer for arg_nodes",
+        "graph JSON: byte 17: expected ',' or ']'",
+        "graph JSON: byte 13: expected ',' or '}'",
+        "graph JSON: byte 0: expected '{' for the graph (a JSON object)",
+        "graph JSON: byte 5: expected ':' for an object key",
+        "graph JSON: byte 20: expected '[' for shape",
+        "graph JSON: byte 34: expected ',' for shape",
+        "graph JSON: byte 38: expected ']' for shape",
+        "graph JSON: head 0 refers to output 0 of node 1, which does not exist",
+        "graph JSON: an input of node 0 refers to output 0 of node 1, which does not exist "
+        "before it",
+    ]
     raw = _graph_failures(by_reference, None)
     assert all(re.fullmatch(r"error 0x803 #[0-9a-f]{8} .*", r) for r in raw), raw
     assert _graph_failures(by_reference, by_reference) == expected

@@ -57,6 +57,17 @@ UTEST(json_syntax_errors_name_the_byte_and_what_was_expected) {
   CHECK_ALL_FAIL(cases);
 }
 
+UTEST(skipped_values_close_each_container_with_its_own_bracket) {
+  /* Inside an unknown key: the reader remembers, level by level, whether it is in an array
+   * or an object, so a bracket of the other kind is refused where it comes. */
+  static const json_case_t cases[] = {
+      {"{\"x\": [{\"a\": [1]}, 2}", "graph JSON: byte 20: expected ',' or ']'"},
+      {"{\"x\": {\"a\": [1, {\"b\": 2}]]}", "graph JSON: byte 25: expected ',' or '}'"},
+      {"{\"x\": [[{\"a\": {}}], {\"b\": [[]]}}", "graph JSON: byte 31: expected ',' or ']'"},
+  };
+  CHECK_ALL_FAIL(cases);
+}
+
 UTEST(hostile_json_is_an_error_not_a_crash) {
   static char deep[4096], deep_ok[256], huge[256], long_string[600];
   /* Nesting far deeper than anything a graph needs, inside an unknown key. */
@@ -114,6 +125,15 @@ UTEST(escapes_in_names_are_decoded) {
   CHECK_OK(create_from(graph_with("\"name\": \"x\"", "\"name\": \"x\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\""), &exec));
   CHECK(strcmp(utvm_graph_executor_input_name(exec, 0), "x\"\\/\b\f\n\r\tA\xc3\xa9\xe2\x82\xac") == 0);
   CHECK_EQ_INT(utvm_graph_executor_input_index(exec, "x\"\\/\b\f\n\r\tA\xc3\xa9\xe2\x82\xac"), 0);
+  CHECK_OK(utvm_graph_executor_release(exec));
+}
+
+UTEST(utf8_in_names_is_kept_as_written) {
+  /* JSON text is UTF-8: bytes of 0x80 and above are stored as they are, not re-encoded. */
+  utvm_graph_executor_t* exec = NULL;
+  CHECK_OK(create_from(graph_with("\"name\": \"x\"", "\"name\": \"x\xc3\xa9\xe2\x82\xac\""), &exec));
+  CHECK(strcmp(utvm_graph_executor_input_name(exec, 0), "x\xc3\xa9\xe2\x82\xac") == 0);
+  CHECK_EQ_INT(utvm_graph_executor_input_index(exec, "x\xc3\xa9\xe2\x82\xac"), 0);
   CHECK_OK(utvm_graph_executor_release(exec));
 }
 

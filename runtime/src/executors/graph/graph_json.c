@@ -14,12 +14,12 @@ void graph_json_init(graph_json_t* j, const char* text, size_t len) {
   j->pos = 0;
 }
 
-const char* graph_json_for(const char* what) { return what[0] != '\0' ? " for " : ""; }
-
+#if UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT
 int graph_json_expected(const graph_json_t* j, const char* expected, const char* what) {
   return utvm_fail(INVALID, "graph JSON: byte %lu: expected %s%s%s", UL(j->pos), expected,
                    graph_json_for(what), what);
 }
+#endif
 
 #if UTVM_ERROR_MESSAGES && !UTVM_ERROR_MESSAGE_TEXT
 int graph_json_fail_at(uint32_t word, size_t pos, const char* what) {
@@ -40,42 +40,35 @@ static char peek(graph_json_t* j) {
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 int graph_json_char(graph_json_t* j, char c, const char* what) {
-  if (peek(j) != c) {
-    char expected[4] = {'\'', c, '\'', '\0'};
-    return graph_json_expected(j, expected, what);
+  if (peek(j) == c) {
+    j->pos++;
+    return 0;
   }
-  j->pos++;
-  return 0;
+  return utvm_fail(INVALID, "graph JSON: byte %lu: expected '%c'%s%s", UL(j->pos), c,
+                   graph_json_for(what), what);
 }
 
 int graph_json_enter(graph_json_t* j, char open, graph_json_iter_t* it, const char* what) {
-  it->close = open == '[' ? ']' : '}';
+  it->close = (char)(open + 2); /* ']' or '}' */
   it->started = false;
   return graph_json_char(j, open, what);
 }
 
-bool graph_json_more(graph_json_t* j, graph_json_iter_t* it, int* rc) {
+int graph_json_more(graph_json_t* j, graph_json_iter_t* it) {
   char c = peek(j);
   if (c == it->close) {
     j->pos++;
-    return false;
+    return 0;
   }
   if (it->started) {
     if (c != ',') {
-      *rc = graph_json_expected(j, it->close == ']' ? "',' or ']'" : "',' or '}'", "");
-      return false;
+      return utvm_fail(INVALID, "graph JSON: byte %lu: expected ',' or '%c'", UL(j->pos),
+                       it->close);
     }
     j->pos++;
   }
   it->started = true;
-  return true;
-}
-
-static int hex_digit(char c) {
-  if (is_digit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+  return GRAPH_JSON_MORE;
 }
 
 /* The code point of an escape; the cursor is after the backslash. 0 means an error. */
@@ -83,55 +76,59 @@ static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
   static const char kEscapes[] = "\"\\/bfnrt", kMeanings[] = "\"\\/\b\f\n\r\t";
   char e = at(j);
   const char* k = e != '\0' ? strchr(kEscapes, e) : NULL;
-  if (k != NULL) {
-    j->pos++;
-    return (uint8_t)kMeanings[k - kEscapes];
-  }
+  j->pos++;
+  if (k != NULL) return (uint8_t)kMeanings[k - kEscapes];
   if (e != 'u') {
+    j->pos--;
     *rc = GRAPH_JSON_EXPECTED(j, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", what);
     return 0;
   }
-  j->pos++;
   uint32_t cp = 0;
   for (int i = 0; i < 4; i++, j->pos++) {
-    int h = hex_digit(at(j));
-    if (h < 0) {
+    /* A digit, or a letter a-f in either case (| 0x20 lowers it). */
+    uint32_t c = (uint8_t)at(j), h = c - '0';
+    if (h > 9 && (h = (c | 0x20) - 'a' + 10) - 10 > 5) {
       *rc = GRAPH_JSON_EXPECTED(j, "four hex digits after \\u", what);
       return 0;
     }
-    cp = cp << 4 | (uint32_t)h;
+    cp = cp << 4 | h;
   }
   if (cp == 0) *rc = GRAPH_JSON_EXPECTED(j, "a character other than \\u0000", what);
   return cp;
 }
 
-/* Reads a string; a string longer than out_size - 1 is an error unless long_ok, in which
- * case "" is stored. Code points from \u escapes are stored as UTF-8. */
+/* Reads a string into out (out_size 0: skips it); a string longer than out_size - 1 is an
+ * error unless long_ok, in which case "" is stored. The text's bytes are stored as they
+ * are, code points from escapes as UTF-8. */
 static int read_string(graph_json_t* j, char* out, size_t out_size, const char* what,
                        bool long_ok) {
   if (peek(j) != '"') return GRAPH_JSON_EXPECTED(j, "a string", what);
-  size_t start = j->pos++, n = 0; /* for messages */
-  (void)start;
-  bool too_long = false;
+  /* n: bytes stored; out_size once nothing more is (a skipped or too long string). */
+  size_t start = j->pos++, n = 0;
   int rc = 0;
   while (j->pos < j->len) {
     uint32_t cp = (uint8_t)j->text[j->pos];
     if (cp == '"') {
       j->pos++;
-      if (out != NULL) out[too_long ? 0 : n] = '\0';
+      if (out_size != 0) out[n < out_size ? n : 0] = '\0';
       return 0;
     }
     if (cp < 0x20) return GRAPH_JSON_EXPECTED(j, "'\"' (control characters must be escaped)", what);
     j->pos++;
-    if (cp == '\\' && (cp = read_escape(j, &rc, what)) == 0) return rc;
-    size_t bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
-    if (out == NULL || too_long) continue;
+    /* Bytes of the text (UTF-8 already) are stored as they are; an escape's code point
+     * takes 1 to 3 bytes of UTF-8. */
+    size_t bytes = 1;
+    if (cp == '\\') {
+      if ((cp = read_escape(j, &rc, what)) == 0) return rc;
+      bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+    }
+    if (n >= out_size) continue;
     if (n + bytes >= out_size) {
       if (!long_ok) {
         return utvm_fail(INVALID, "graph JSON: byte %lu: %s is longer than %lu bytes", UL(start),
                          what, UL(out_size - 1));
       }
-      too_long = true;
+      n = out_size;
       continue;
     }
     /* UTF-8: the lead byte, then 6 bits per continuation byte, highest first. */
@@ -151,14 +148,17 @@ int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* w
 }
 
 int graph_json_key(graph_json_t* j, char* key, size_t key_size) {
-  int rc = read_string(j, key, key_size, "an object key", true);
-  return rc != 0 ? rc : graph_json_char(j, ':', "an object key");
+  const char* what = GRAPH_JSON_WHAT("an object key");
+  int rc = read_string(j, key, key_size, what, true);
+  return rc != 0 ? rc : graph_json_char(j, ':', what);
 }
 
-int graph_json_uint(graph_json_t* j, uint64_t max, uint64_t* out, const char* what) {
+int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what) {
+  uint64_t max = wide ? INT64_MAX : INT32_MAX;
   char c = peek(j);
   if (!is_digit(c)) {
-    return graph_json_expected(j, c == '-' ? "a non-negative integer" : "an integer", what);
+    return c == '-' ? GRAPH_JSON_EXPECTED(j, "a non-negative integer", what)
+                    : GRAPH_JSON_EXPECTED(j, "an integer", what);
   }
   size_t start = j->pos;
   uint64_t v = 0;
@@ -166,7 +166,6 @@ int graph_json_uint(graph_json_t* j, uint64_t max, uint64_t* out, const char* wh
     /* max < 2^63 (INT64_MAX at most): a v of 2^63 / 10 or more is over it once multiplied,
      * and below that v * 10 + 9 cannot wrap. No 64-bit division (__aeabi_uldivmod). */
     if (v >= 0x0CCCCCCCCCCCCCCDull || (v = v * 10 + (uint64_t)(c - '0')) > max) {
-      j->pos = start;
       return utvm_fail(INVALID, "graph JSON: byte %lu: expected an integer up to %llu for %s",
                        UL(start), (unsigned long long)max, what);
     }
@@ -187,33 +186,32 @@ static bool skip_digits(graph_json_t* j) {
   return j->pos > start;
 }
 
+/* Consumes c if it comes next. */
+static bool accept(graph_json_t* j, char c) {
+  bool next = at(j) == c;
+  j->pos += next;
+  return next;
+}
+
 /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int skip_number(graph_json_t* j) {
-  if (at(j) == '-') j->pos++;
-  if (at(j) == '0') {
-    j->pos++;
-  } else if (!skip_digits(j)) {
-    return GRAPH_JSON_EXPECTED_VALUE(j, "a digit");
-  }
-  if (at(j) == '.') {
-    j->pos++;
-    if (!skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit after '.'");
-  }
-  if (at(j) == 'e' || at(j) == 'E') {
-    j->pos++;
-    if (at(j) == '+' || at(j) == '-') j->pos++;
+  accept(j, '-');
+  if (!accept(j, '0') && !skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit");
+  if (accept(j, '.') && !skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit after '.'");
+  if (accept(j, 'e') || accept(j, 'E')) {
+    if (!accept(j, '+')) accept(j, '-');
     if (!skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit in the exponent");
   }
   return 0;
 }
 
 static int skip_scalar(graph_json_t* j, char c) {
-  static const char* const kWords[] = {"true", "false", "null"};
   if (c == '"') return read_string(j, NULL, 0, "", false);
   if (c == '-' || is_digit(c)) return skip_number(j);
-  for (size_t i = 0; i < sizeof(kWords) / sizeof(kWords[0]); i++) {
-    size_t n = strlen(kWords[i]);
-    if (j->len - j->pos >= n && memcmp(j->text + j->pos, kWords[i], n) == 0) {
+  static const char kWords[] = "true\0false\0null";
+  for (const char* w = kWords; w < kWords + sizeof(kWords); w += strlen(w) + 1) {
+    size_t n = strlen(w);
+    if (j->len - j->pos >= n && memcmp(j->text + j->pos, w, n) == 0) {
       j->pos += n;
       return 0;
     }
@@ -221,9 +219,10 @@ static int skip_scalar(graph_json_t* j, char c) {
   return GRAPH_JSON_EXPECTED_VALUE(j, "a value");
 }
 
-/* Iterative, so that hostile nesting costs no stack: bit d of `objects` tells whether the
- * container at depth d is an object (else an array); `it` walks the innermost one (every
- * container further out has had an element, so it needs a ',' before the next). */
+/* Iterative, so that hostile nesting costs no stack: `objects` is a stack of bits, the
+ * lowest for the innermost container, set for an object (else an array); `it` walks the
+ * innermost one (every container further out has had an element, so it needs a ',' before
+ * the next). */
 int graph_json_skip(graph_json_t* j) {
   uint32_t objects = 0, depth = 0;
   graph_json_iter_t it = {0, false};
@@ -236,18 +235,19 @@ int graph_json_skip(graph_json_t* j) {
                          GRAPH_JSON_MAX_DEPTH);
       }
       j->pos++;
-      objects = (objects & ~(1u << depth)) | (uint32_t)(c == '{') << depth;
+      objects = objects << 1 | (c == '{');
       depth++;
-      it.close = c == '[' ? ']' : '}';
+      it.close = (char)(c + 2); /* ']' or '}' */
       it.started = false;
     } else if ((rc = skip_scalar(j, c)) != 0 || depth == 0) {
       return rc;
     }
     /* Close the containers that end here, then go on to the next element. */
-    while (!graph_json_more(j, &it, &rc)) {
+    while ((rc = graph_json_more(j, &it)) != GRAPH_JSON_MORE) {
       if (rc != 0) return rc;
       if (--depth == 0) return 0;
-      it.close = (objects >> (depth - 1) & 1) != 0 ? '}' : ']';
+      objects >>= 1;
+      it.close = (objects & 1) != 0 ? '}' : ']';
       it.started = true;
     }
     if (it.close == '}' && (rc = graph_json_key(j, NULL, 0)) != 0) return rc;

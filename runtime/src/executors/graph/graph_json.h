@@ -8,7 +8,7 @@
  *
  *   graph_json_iter_t it;
  *   int rc = graph_json_enter(j, '[', &it, "the nodes array");
- *   while (rc == 0 && graph_json_more(j, &it, &rc)) rc = read_one_element(j);
+ *   while (rc == 0 && (rc = graph_json_more(j, &it)) == GRAPH_JSON_MORE) rc = read_one(j);
  *
  * and, for objects, graph_json_key() after each graph_json_more().
  */
@@ -36,12 +36,26 @@ typedef struct {
 
 void graph_json_init(graph_json_t* j, const char* text, size_t len);
 
-/* Records "graph JSON: byte <pos>: expected <expected>[ for <what>]" and returns the error
- * code (kTvmErrorFunctionCallInvalidArg). what may be "". */
-int graph_json_expected(const graph_json_t* j, const char* expected, const char* what);
+/* `what` a reader is given: the name of what it reads, for its messages. Without messages
+ * (UTVM_ERROR_MESSAGES=0) no name is kept. */
+#if UTVM_ERROR_MESSAGES
+#define GRAPH_JSON_WHAT(what) (what)
+#else
+#define GRAPH_JSON_WHAT(what) ""
+#endif
 
-/* The same with a literal `expected`. With messages by reference it joins the message's
- * format string, so its text stays out of the image (without messages only the code is
+/* " for " before a non-empty what, else "". */
+static inline const char* graph_json_for(const char* what) {
+  return what[0] != '\0' ? " for " : "";
+}
+
+/* Failures at a byte, each returning kTvmErrorFunctionCallInvalidArg:
+ *   GRAPH_JSON_EXPECTED(j, expected, what)  "graph JSON: byte <pos>: expected <expected>[ for
+ *                                           <what>]" (what may be "")
+ *   GRAPH_JSON_EXPECTED_VALUE(j, expected)  "graph JSON: byte <pos>: expected <expected>"
+ *   GRAPH_JSON_FAIL_AT(pos, what, text)     "graph JSON: byte <pos>: <text>[ for <what>]"
+ * `expected` and `text` are literals: with messages by reference they join the message's
+ * format string, so their text stays out of the image (without messages only the code is
  * left); with text on the device one format serves all. */
 #if UTVM_ERROR_MESSAGES && !UTVM_ERROR_MESSAGE_TEXT
 /* "graph JSON: byte <pos>: <text>[ for <what>]". A site only names its message and
@@ -67,6 +81,7 @@ int graph_json_expected(const graph_json_t* j, const char* expected, const char*
   utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: expected " expected, \
             (unsigned long)(j)->pos)
 #elif UTVM_ERROR_MESSAGE_TEXT
+int graph_json_expected(const graph_json_t* j, const char* expected, const char* what);
 #define GRAPH_JSON_EXPECTED(j, expected, what) graph_json_expected((j), (expected), (what))
 #define GRAPH_JSON_EXPECTED_VALUE(j, expected) graph_json_expected((j), (expected), "")
 #endif
@@ -75,9 +90,6 @@ int graph_json_expected(const graph_json_t* j, const char* expected, const char*
  * what is "") and what. */
 int graph_json_fail_at(uint32_t word, size_t pos, const char* what);
 
-/* " for " before a non-empty what, else "". */
-const char* graph_json_for(const char* what);
-
 /* Consumes the character c, which must come next (after white space); `what` names what
  * is being read, for the message ("expected ':' for ..."). */
 int graph_json_char(graph_json_t* j, char c, const char* what);
@@ -85,9 +97,10 @@ int graph_json_char(graph_json_t* j, char c, const char* what);
 /* Consumes `open` ('[' or '{') and starts an iterator over its elements. */
 int graph_json_enter(graph_json_t* j, char open, graph_json_iter_t* it, const char* what);
 
-/* True when another element follows (its separating ',' consumed). False at the closing
- * bracket (consumed), or on an error, which is then stored in *rc. */
-bool graph_json_more(graph_json_t* j, graph_json_iter_t* it, int* rc);
+/* GRAPH_JSON_MORE when another element follows (its separating ',' consumed), 0 at the
+ * closing bracket (consumed), else an error code (never negative). */
+#define GRAPH_JSON_MORE (-1)
+int graph_json_more(graph_json_t* j, graph_json_iter_t* it);
 
 /* Reads an object key and its ':' into key (at most key_size - 1 bytes; longer keys are
  * read but stored as "" so that the caller skips them as unknown). */
@@ -97,9 +110,9 @@ int graph_json_key(graph_json_t* j, char* key, size_t key_size);
  * out may be NULL to check and skip the string. \u0000 is refused (it would cut a name). */
 int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what);
 
-/* Reads an integer in 0..max (max at most INT64_MAX); fractions, exponents and leading
- * zeros are errors. */
-int graph_json_uint(graph_json_t* j, uint64_t max, uint64_t* out, const char* what);
+/* Reads an integer in 0..INT32_MAX, or 0..INT64_MAX when wide; fractions, exponents and
+ * leading zeros are errors. */
+int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what);
 
 /* Checks and skips any value (nesting at most GRAPH_JSON_MAX_DEPTH deep). */
 int graph_json_skip(graph_json_t* j);

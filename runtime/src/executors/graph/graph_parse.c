@@ -19,64 +19,96 @@
 #define UL(v) ((unsigned long)(v))
 #define KEY_SIZE 16 /* longer keys are unknown ones */
 
-enum { ATTR_DLTYPE, ATTR_STORAGE_ID, ATTR_SHAPE, ATTR_DEVICE_INDEX, ATTR_STORAGE_SCOPE, NUM_ATTRS };
+/* Every key of the four objects, one table: the document's, the entry attributes' (their
+ * lists are named by these keys too: key_name(list)), a node's and a node's attrs'. */
+enum {
+  LIST_NODES, LIST_ARG_NODES, LIST_HEADS, LIST_ROW_PTR, KEY_ATTRS, LIST_DLTYPE,
+  LIST_STORAGE_ID, LIST_SHAPE, LIST_DEVICE_INDEX, LIST_STORAGE_SCOPE, LIST_INPUTS, NUM_LISTS,
+  KEY_OP = NUM_LISTS, KEY_NAME, KEY_INPUTS, KEY_NODE_ATTRS, KEY_NODE_ATTR, KEY_FUNC_NAME,
+  KEY_NUM_INPUTS, KEY_NUM_OUTPUTS, KEY_FLATTEN_DATA, NUM_KEYS
+};
+/* The "attrs" key names no list: its count holds the bytes of the input nodes' names. */
+#define COUNT_NAME_BYTES KEY_ATTRS
+#define FIRST_ATTR LIST_DLTYPE
+#define NUM_ATTRS (LIST_INPUTS - FIRST_ATTR)
+
+/* The keys in that order, one after the other, each with its NUL (no table of pointers). */
+static const char kKeys[] =
+    "nodes\0arg_nodes\0heads\0node_row_ptr\0attrs\0dltype\0storage_id\0shape\0device_index\0"
+    "storage_scope\0node inputs\0op\0name\0inputs\0attrs\0attr\0func_name\0num_inputs\0"
+    "num_outputs\0flatten_data";
+
+/* Key k's text. */
+static const char* key_name(int k) {
+  const char* name = kKeys;
+  while (k-- > 0) name += strlen(name) + 1;
+  return name;
+}
+
+/* The objects: what they are called, the index of their first key and how many they have. */
+enum { OBJ_DOCUMENT, OBJ_ATTRS, OBJ_NODE, OBJ_NODE_ATTRS };
+static const struct {
+  const char* what;
+  uint8_t first, n;
+} kObjects[] = {
+    {GRAPH_JSON_WHAT("the graph (a JSON object)"), 0, 5},
+    {GRAPH_JSON_WHAT("attrs"), FIRST_ATTR, NUM_ATTRS},
+    {GRAPH_JSON_WHAT("a node"), KEY_OP, 5},
+    {GRAPH_JSON_WHAT("node attrs"), KEY_FUNC_NAME, 4},
+};
 
 typedef struct {
   graph_json_t j;
   graph_t* g;
   bool fill; /* false: counting pass, g's arrays are not allocated yet */
   TVMModuleHandle module;
-  uint32_t num_row_ptr;
-  uint32_t attr_count[NUM_ATTRS];
+  /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far, and
+   * COUNT_NAME_BYTES the bytes of their names. */
+  uint32_t count[NUM_LISTS];
 } parser_t;
 
-typedef int (*element_fn)(parser_t* p, uint32_t index);
+/* Reads the value of known key k (its index in kKeys); ctx is the node being read. */
+static int read_value(parser_t* p, int k, void* ctx);
 
-/* Reads the value of key k of an object's table (-1: a key not in it, whose text is key). */
-typedef int (*value_fn)(parser_t* p, int k, const char* key, void* ctx);
-
-/* Reads an object whose known keys are names[0..n-1]: `value` reads each value. A key seen
- * before is refused; *seen gets bit k of each known key read. */
-static int read_object(parser_t* p, const char* what, const char* const* names, int n,
-                       uint32_t* seen, value_fn value, void* ctx) {
+/* Reads an object: read_value() reads the value of each known key, unknown keys are
+ * skipped (in a node's attrs, they must have string values). A key seen before is refused;
+ * *seen gets bit i of each known key read (i counted from the object's first key). */
+static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
   graph_json_iter_t it;
   char key[KEY_SIZE];
-  int rc = graph_json_enter(&p->j, '{', &it, what);
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+  int first = kObjects[object].first;
+  int rc = graph_json_enter(&p->j, '{', &it, kObjects[object].what);
+  while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0) break;
     int k = -1;
-    for (int i = 0; i < n; i++) {
-      if (strcmp(key, names[i]) == 0) k = i;
+    for (int i = 0; i < kObjects[object].n; i++) {
+      if (strcmp(key, key_name(first + i)) == 0) k = i;
     }
-    if (k >= 0 && (*seen & 1u << k)) {
+    if (k < 0) {
+      const char* what = GRAPH_JSON_WHAT(key[0] != '\0' ? key : "a node attribute");
+      rc = object != OBJ_NODE_ATTRS ? graph_json_skip(&p->j) /* e.g. "control_deps" */
+                                     : graph_json_string(&p->j, NULL, 0, what);
+      continue;
+    }
+    if (*seen & 1u << k) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: duplicate key \"%s\"", UL(p->j.pos), key);
     }
-    if (k >= 0) *seen |= 1u << k;
-    rc = value(p, k, key, ctx);
+    *seen |= 1u << k;
+    rc = read_value(p, first + k, ctx);
   }
   return rc;
 }
 
-/* The first of the `required` keys (bit i: names[i]) missing from `seen`, or NULL. */
-static const char* missing_key(uint32_t seen, uint32_t required, const char* const* names) {
-  for (int i = 0; required >> i != 0; i++) {
-    if ((required >> i & 1) && !(seen >> i & 1)) return names[i];
-  }
-  return NULL;
+/* The first of the `required` keys (bit i: key first + i) missing from `seen`, or NULL. */
+static const char* missing_key(uint32_t seen, uint32_t required, int first) {
+  uint32_t missing = required & ~seen;
+  return missing != 0 ? key_name(first + __builtin_ctz(missing)) : NULL;
 }
 
-static int parse_list(parser_t* p, uint32_t* count, element_fn element, const char* what) {
-  graph_json_iter_t it;
-  uint32_t n = 0;
-  int rc = graph_json_enter(&p->j, '[', &it, what);
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) rc = element(p, n++);
-  *count = n;
-  return rc;
-}
-
-static int read_index(parser_t* p, uint32_t* out, const char* what) {
+/* Not inlined (nor parse_node()): fewer bytes than GCC's inlined copies. */
+__attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, const char* what) {
   uint64_t v = 0;
-  int rc = graph_json_uint(&p->j, INT32_MAX, &v, what);
+  int rc = graph_json_uint(&p->j, false, &v, what);
   *out = (uint32_t)v;
   return rc;
 }
@@ -86,7 +118,7 @@ static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   graph_json_iter_t it;
   uint32_t v[3] = {0, 0, 0}, n = 0;
   int rc = graph_json_enter(&p->j, '[', &it, what);
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
+  while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if (n == 3) return GRAPH_JSON_EXPECTED(&p->j, "']' after [node, output, version]", what);
     rc = read_index(p, &v[n++], what);
   }
@@ -99,9 +131,102 @@ static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   return rc;
 }
 
-/* ---- nodes ---- */
+static int parse_node(parser_t* p, uint32_t index);
 
-enum { NODE_ATTR_FUNC_NAME, NODE_ATTR_NUM_INPUTS, NODE_ATTR_NUM_OUTPUTS, NODE_ATTR_FLATTEN_DATA };
+/* Where the elements of each list go (second pass): the array (offset of its pointer in
+ * graph_t), the field in an element, the element size and the bytes stored (0: none). */
+static const struct {
+  uint8_t array, field, stride, bytes;
+} kStores[NUM_LISTS] = {
+    [LIST_ARG_NODES] = {offsetof(graph_t, arg_nodes), 0, sizeof(uint32_t), sizeof(uint32_t)},
+    [LIST_HEADS] = {offsetof(graph_t, heads), 0, sizeof(graph_ref_t), sizeof(graph_ref_t)},
+    [LIST_ROW_PTR] = {offsetof(graph_t, row_ptr), 0, sizeof(uint32_t), sizeof(uint32_t)},
+    [LIST_DLTYPE] = {offsetof(graph_t, entries), offsetof(graph_entry_t, dtype),
+                     sizeof(graph_entry_t), sizeof(DLDataType)},
+    [LIST_STORAGE_ID] = {offsetof(graph_t, entries), offsetof(graph_entry_t, storage_id),
+                         sizeof(graph_entry_t), sizeof(uint32_t)},
+    [LIST_INPUTS] = {offsetof(graph_t, inputs), 0, sizeof(graph_ref_t), sizeof(graph_ref_t)},
+};
+
+/* What an element of a list holds until it is stored. */
+typedef union {
+  uint32_t index;
+  graph_ref_t ref;
+  DLDataType dtype;
+} element_t;
+
+/* Reads and checks element e of the list `list` into *v (nodes and shapes are stored
+ * here). Not inlined: parse_list's loop then stays one loop. */
+__attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
+                                                  element_t* v) {
+  const char* what = GRAPH_JSON_WHAT(key_name(list));
+  char s[16];
+  int rc;
+  if (list == LIST_NODES) {
+    rc = parse_node(p, e);
+  } else if (list == LIST_HEADS || list == LIST_INPUTS) {
+    rc = read_ref(p, &v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
+  } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
+    rc = graph_json_string(&p->j, s, sizeof(s), what);
+    if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
+                       "supported", UL(p->j.pos), s, UL(e));
+    }
+    if (rc == 0 && list == LIST_DLTYPE && (rc = utvm_dtype_parse(s, &v->dtype)) != 0) {
+      return utvm_fail(rc, "graph JSON: byte %lu: entry %lu: %s", UL(p->j.pos), UL(e),
+                       TVMGetLastError());
+    }
+    if (rc == 0 && list == LIST_DLTYPE && v->dtype.bits * v->dtype.lanes == 0) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu has dtype \"%s\", which has "
+                       "no size", UL(p->j.pos), UL(e), s);
+    }
+  } else if (list == LIST_SHAPE) {
+    graph_json_iter_t dims;
+    uint32_t ndim = 0;
+    graph_entry_t* entry = p->fill ? &p->g->entries[e] : NULL;
+    rc = graph_json_enter(&p->j, '[', &dims, GRAPH_JSON_WHAT("a shape"));
+    while (rc == 0 && (rc = graph_json_more(&p->j, &dims)) == GRAPH_JSON_MORE) {
+      uint64_t d = 0;
+      if (ndim == UTVM_MAX_NDIM) {
+        return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
+                         "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
+      }
+      rc = graph_json_uint(&p->j, true, &d, GRAPH_JSON_WHAT("a shape dimension"));
+      if (entry != NULL) entry->shape[ndim] = (int64_t)d;
+      ndim++;
+    }
+    if (entry != NULL) entry->ndim = (int32_t)ndim;
+  } else {
+    rc = read_index(p, &v->index, what);
+    if (rc == 0 && list == LIST_DEVICE_INDEX && v->index != kDLCPU) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only "
+                       "cpu (1) is supported", UL(p->j.pos), UL(e), UL(v->index));
+    }
+  }
+  return rc;
+}
+
+/* Reads the list `list`: each element is checked, then stored where kStores says. */
+static int parse_list(parser_t* p, int list) {
+  graph_json_iter_t it;
+  uint32_t first = p->count[list], i = first;
+  int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(key_name(list)));
+  while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
+    element_t v = {0};
+    rc = read_element(p, list, i - first, &v);
+    if (rc == 0 && p->fill && kStores[list].bytes != 0) {
+      uint8_t* array;
+      memcpy(&array, (uint8_t*)p->g + kStores[list].array, sizeof(array));
+      memcpy(array + (size_t)i * kStores[list].stride + kStores[list].field, &v,
+             kStores[list].bytes);
+    }
+    i++;
+  }
+  p->count[list] = i;
+  return rc;
+}
+
+/* ---- nodes ---- */
 
 typedef struct {
   uint32_t seen;
@@ -128,26 +253,13 @@ static int read_count_attr(parser_t* p, uint32_t* out, const char* key) {
   return 0;
 }
 
-static const char* const kNodeAttrKeys[] = {"func_name", "num_inputs", "num_outputs",
-                                            "flatten_data"};
-
-/* A value in a node's attrs: all strings (TVM writes them so); we use four of them. */
-static int node_attr_value(parser_t* p, int k, const char* key, void* ctx) {
-  node_attrs_t* a = ctx;
-  if (k == NODE_ATTR_FUNC_NAME) {
-    return graph_json_string(&p->j, a->func_name, sizeof(a->func_name), "func_name");
-  }
-  if (k > 0) return read_count_attr(p, &a->count[k - 1], key);
-  return graph_json_string(&p->j, NULL, 0, key[0] != '\0' ? key : "a node attribute");
-}
-
 /* Checks a tvm_op node's attrs and resolves its function (second pass). */
 static int describe_op(parser_t* p, uint32_t index, const char* name, const node_attrs_t* a,
                        graph_node_t* node) {
   if (a->func_name[0] == '\0') { /* absent or empty */
     return utvm_fail(INVALID, "graph JSON: node %lu (%s) has no attrs.func_name", UL(index), name);
   }
-  if ((a->seen & 1u << NODE_ATTR_NUM_INPUTS) && a->count[0] != node->num_inputs) {
+  if ((a->seen & 1u << (KEY_NUM_INPUTS - KEY_FUNC_NAME)) && a->count[0] != node->num_inputs) {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s) says num_inputs %lu but lists %lu inputs",
                      UL(index), name, UL(a->count[0]), UL(node->num_inputs));
   }
@@ -185,8 +297,6 @@ static int describe_op(parser_t* p, uint32_t index, const char* name, const node
   return 0;
 }
 
-static const char* const kNodeKeys[] = {"op", "name", "inputs", "attrs", "attr"};
-
 typedef struct {
   graph_node_t node;
   node_attrs_t attrs;
@@ -194,50 +304,27 @@ typedef struct {
   char op[16], name[UTVM_MAX_NAME_LEN];
 } node_reader_t;
 
-static int node_input_element(parser_t* p, uint32_t i) {
-  (void)i;
+__attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
   graph_t* g = p->g;
-  graph_ref_t ref;
-  int rc = read_ref(p, &ref, "a node input");
-  if (rc == 0 && p->fill) g->inputs[g->num_node_inputs] = ref;
-  g->num_node_inputs++;
-  return rc;
-}
-
-static int node_value(parser_t* p, int k, const char* key, void* ctx) {
-  (void)key;
-  node_reader_t* r = ctx;
-  if (k == 0) return graph_json_string(&p->j, r->op, sizeof(r->op), "op");
-  if (k == 1) return graph_json_string(&p->j, r->name, sizeof(r->name), "a node name");
-  if (k == 2) return parse_list(p, &r->node.num_inputs, node_input_element, "node inputs");
-  if (k < 0) return graph_json_skip(&p->j); /* e.g. "control_deps" */
-  if ((r->seen & 3u << 3) == 3u << 3) {
-    return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
-  }
-  return read_object(p, "node attrs", kNodeAttrKeys, 4, &r->attrs.seen, node_attr_value,
-                     &r->attrs);
-}
-
-static int parse_node(parser_t* p, uint32_t index) {
-  graph_t* g = p->g;
-  node_reader_t r = {.node = {.first_input = g->num_node_inputs, .num_outputs = 1}};
+  node_reader_t r = {.node = {.first_input = p->count[LIST_INPUTS], .num_outputs = 1}};
   graph_node_t* node = &r.node;
   const char* name = r.name;
-  int rc = read_object(p, "a node", kNodeKeys, 5, &r.seen, node_value, &r);
+  int rc = read_object(p, OBJ_NODE, &r.seen, &r);
   if (rc != 0) return rc;
-  const char* missing = missing_key(r.seen, 7, kNodeKeys);
+  const char* missing = missing_key(r.seen, 7, KEY_OP);
   if (missing != NULL) {
     return utvm_fail(INVALID, "graph JSON: node %lu has no \"%s\"", UL(index), missing);
   }
+  node->num_inputs = p->count[LIST_INPUTS] - node->first_input;
   if (strcmp(r.op, "null") == 0) {
     if (node->num_inputs != 0) {
       return utvm_fail(INVALID, "graph JSON: input node %lu (%s) has inputs", UL(index), name);
     }
     node->kind = GRAPH_NODE_INPUT;
-    node->name = g->names_bytes;
+    node->name = p->count[COUNT_NAME_BYTES];
     size_t n = strlen(name) + 1;
-    if (p->fill) memcpy(g->names + g->names_bytes, name, n);
-    g->names_bytes += (uint32_t)n;
+    if (p->fill) memcpy(g->names + node->name, name, n);
+    p->count[COUNT_NAME_BYTES] += (uint32_t)n;
   } else if (strcmp(r.op, "tvm_op") == 0) {
     rc = describe_op(p, index, name, &r.attrs, node);
   } else {
@@ -248,164 +335,88 @@ static int parse_node(parser_t* p, uint32_t index) {
   return rc;
 }
 
-/* ---- arg_nodes, heads, node_row_ptr ---- */
-
-static int arg_node_element(parser_t* p, uint32_t i) {
-  uint32_t v = 0;
-  int rc = read_index(p, &v, "arg_nodes");
-  if (rc == 0 && p->fill) p->g->arg_nodes[i] = v;
-  return rc;
-}
-
-static int head_element(parser_t* p, uint32_t i) {
-  graph_ref_t ref;
-  int rc = read_ref(p, &ref, "heads");
-  if (rc == 0 && p->fill) p->g->heads[i] = ref;
-  return rc;
-}
-
-static int row_ptr_element(parser_t* p, uint32_t i) {
-  uint32_t v = 0;
-  int rc = read_index(p, &v, "node_row_ptr");
-  if (rc == 0 && p->fill) p->g->row_ptr[i] = v;
-  return rc;
-}
-
 /* ---- attrs: one list per entry property ---- */
-
-static int dltype_element(parser_t* p, uint32_t i) {
-  char s[16];
-  DLDataType t = {0, 0, 0};
-  int rc = graph_json_string(&p->j, s, sizeof(s), "dltype");
-  if (rc == 0 && (rc = utvm_dtype_parse(s, &t)) != 0) {
-    return utvm_fail(rc, "graph JSON: byte %lu: entry %lu: %s", UL(p->j.pos), UL(i),
-                     TVMGetLastError());
-  }
-  if (rc == 0 && t.bits * t.lanes == 0) {
-    return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu has dtype \"%s\", which has no size",
-                     UL(p->j.pos), UL(i), s);
-  }
-  if (rc == 0 && p->fill) p->g->entries[i].dtype = t;
-  return rc;
-}
-
-static int storage_id_element(parser_t* p, uint32_t i) {
-  uint32_t v = 0;
-  int rc = read_index(p, &v, "storage_id");
-  if (rc == 0 && p->fill) p->g->entries[i].storage_id = v;
-  return rc;
-}
-
-static int shape_element(parser_t* p, uint32_t i) {
-  graph_json_iter_t it;
-  uint32_t ndim = 0;
-  int rc = graph_json_enter(&p->j, '[', &it, "a shape");
-  while (rc == 0 && graph_json_more(&p->j, &it, &rc)) {
-    uint64_t d = 0;
-    if (ndim == UTVM_MAX_NDIM) {
-      return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than %d "
-                       "dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(i), UTVM_MAX_NDIM);
-    }
-    rc = graph_json_uint(&p->j, INT64_MAX, &d, "a shape dimension");
-    if (rc == 0 && p->fill) p->g->entries[i].shape[ndim] = (int64_t)d;
-    ndim++;
-  }
-  if (rc == 0 && p->fill) p->g->entries[i].ndim = (int32_t)ndim;
-  return rc;
-}
-
-static int device_index_element(parser_t* p, uint32_t i) {
-  uint32_t v = 0;
-  int rc = read_index(p, &v, "device_index");
-  if (rc == 0 && v != kDLCPU) {
-    return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only cpu (1) "
-                     "is supported", UL(p->j.pos), UL(i), UL(v));
-  }
-  return rc;
-}
-
-static int storage_scope_element(parser_t* p, uint32_t i) {
-  char s[16];
-  int rc = graph_json_string(&p->j, s, sizeof(s), "storage_scope");
-  if (rc == 0 && s[0] != '\0' && strcmp(s, "global") != 0) {
-    return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
-                     "supported", UL(p->j.pos), s, UL(i));
-  }
-  return rc;
-}
-
-/* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
-static const char* const kAttrKeys[NUM_ATTRS] = {"dltype", "storage_id", "shape", "device_index",
-                                                 "storage_scope"};
-
-static int graph_attr_value(parser_t* p, int k, const char* key, void* ctx) {
-  static const char* const kTypes[NUM_ATTRS] = {"list_str", "list_int", "list_shape", "list_int",
-                                                "list_str"};
-  static const element_fn kElements[NUM_ATTRS] = {dltype_element, storage_id_element,
-                                                  shape_element, device_index_element,
-                                                  storage_scope_element};
-  (void)key, (void)ctx;
-  char type[12];
-  if (k < 0) return graph_json_skip(&p->j);
-  int rc = graph_json_char(&p->j, '[', kAttrKeys[k]);
-  if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type), "the type of an attribute");
-  if (rc == 0 && strcmp(type, kTypes[k]) != 0) {
-    rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s is typed \"%s\"; \"%s\" expected",
-                   UL(p->j.pos), kAttrKeys[k], type, kTypes[k]);
-  }
-  if (rc == 0) rc = graph_json_char(&p->j, ',', kAttrKeys[k]);
-  if (rc == 0) rc = parse_list(p, &p->attr_count[k], kElements[k], kAttrKeys[k]);
-  if (rc == 0) rc = graph_json_char(&p->j, ']', kAttrKeys[k]);
-  return rc;
-}
 
 static int parse_graph_attrs(parser_t* p) {
   uint32_t seen = 0;
-  int rc = read_object(p, "attrs", kAttrKeys, NUM_ATTRS, &seen, graph_attr_value, NULL);
+  int rc = read_object(p, OBJ_ATTRS, &seen, NULL);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 7, kAttrKeys);
+  const char* missing = missing_key(seen, 7, FIRST_ATTR);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: attrs has no \"%s\"", missing);
+  const uint32_t* count = &p->count[FIRST_ATTR];
   for (int k = 1; k < NUM_ATTRS; k++) {
-    if ((seen >> k & 1) && p->attr_count[k] != p->attr_count[ATTR_DLTYPE]) {
-      return utvm_fail(INVALID, "graph JSON: attrs: %s has %lu items, dltype has %lu", kAttrKeys[k],
-                       UL(p->attr_count[k]), UL(p->attr_count[ATTR_DLTYPE]));
+    if ((seen >> k & 1) && count[k] != count[0]) {
+      return utvm_fail(INVALID, "graph JSON: attrs: %s has %lu items, dltype has %lu",
+                       key_name(FIRST_ATTR + k), UL(count[k]), UL(count[0]));
     }
   }
-  p->g->num_entries = p->attr_count[ATTR_DLTYPE];
   return 0;
+}
+
+/* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
+static int read_typed_list(parser_t* p, int list) {
+  static const char* const kTypes[NUM_ATTRS] = {"list_str", "list_int", "list_shape", "list_int",
+                                                "list_str"};
+  const char* type_expected = kTypes[list - FIRST_ATTR];
+  char type[12];
+  const char* what = GRAPH_JSON_WHAT(key_name(list));
+  int rc = graph_json_char(&p->j, '[', what);
+  if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type),
+                                     GRAPH_JSON_WHAT("the type of an attribute"));
+  if (rc == 0 && strcmp(type, type_expected) != 0) {
+    rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s is typed \"%s\"; \"%s\" expected",
+                   UL(p->j.pos), what, type, type_expected);
+  }
+  if (rc == 0) rc = graph_json_char(&p->j, ',', what);
+  if (rc == 0) rc = parse_list(p, list);
+  if (rc == 0) rc = graph_json_char(&p->j, ']', what);
+  return rc;
+}
+
+static int read_value(parser_t* p, int k, void* ctx) {
+  node_reader_t* r = ctx;
+  if (k < KEY_ATTRS) return parse_list(p, k);
+  if (k == KEY_ATTRS) return parse_graph_attrs(p);
+  if (k < NUM_LISTS) return read_typed_list(p, k);
+  if (k == KEY_OP) return graph_json_string(&p->j, r->op, sizeof(r->op), GRAPH_JSON_WHAT("op"));
+  if (k == KEY_NAME) {
+    return graph_json_string(&p->j, r->name, sizeof(r->name), GRAPH_JSON_WHAT("a node name"));
+  }
+  if (k == KEY_INPUTS) return parse_list(p, LIST_INPUTS);
+  if (k == KEY_FUNC_NAME) {
+    return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name),
+                             GRAPH_JSON_WHAT("func_name"));
+  }
+  if (k > KEY_FUNC_NAME) {
+    return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], GRAPH_JSON_WHAT(key_name(k)));
+  }
+  /* "attrs" or "attr" */
+  if ((r->seen & 3u << 3) == 3u << 3) {
+    return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
+  }
+  return read_object(p, OBJ_NODE_ATTRS, &r->attrs.seen, r);
 }
 
 /* ---- the document ---- */
 
-static const char* const kDocumentKeys[] = {"nodes", "arg_nodes", "heads", "node_row_ptr",
-                                            "attrs"};
-
-static int document_value(parser_t* p, int k, const char* key, void* ctx) {
-  /* The first four are lists: how each element is read, where their count goes. */
-  static const element_fn kElements[] = {parse_node, arg_node_element, head_element,
-                                         row_ptr_element};
-  (void)key, (void)ctx;
-  graph_t* g = p->g;
-  uint32_t* const counts[] = {&g->num_nodes, &g->num_arg_nodes, &g->num_heads, &p->num_row_ptr};
-  if (k < 0) return graph_json_skip(&p->j);
-  if (k == 4) return parse_graph_attrs(p);
-  return parse_list(p, counts[k], kElements[k], kDocumentKeys[k]);
-}
-
 static int parse_document(parser_t* p) {
   graph_t* g = p->g;
   uint32_t seen = 0;
-  g->num_node_inputs = 0;
-  g->names_bytes = 0;
-  int rc = read_object(p, "the graph (a JSON object)", kDocumentKeys, 5, &seen, document_value,
-                       NULL);
+  memset(p->count, 0, sizeof(p->count));
+  int rc = read_object(p, OBJ_DOCUMENT, &seen, NULL);
   if (rc == 0) rc = graph_json_finish(&p->j);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 0x1F, kDocumentKeys);
+  const char* missing = missing_key(seen, 0x1F, 0);
   if (missing != NULL) return utvm_fail(INVALID, "graph JSON: the graph has no \"%s\"", missing);
-  if (p->num_row_ptr != g->num_nodes + 1) {
+  g->num_nodes = p->count[LIST_NODES];
+  g->num_node_inputs = p->count[LIST_INPUTS];
+  g->num_arg_nodes = p->count[LIST_ARG_NODES];
+  g->num_heads = p->count[LIST_HEADS];
+  g->num_entries = p->count[LIST_DLTYPE];
+  g->names_bytes = p->count[COUNT_NAME_BYTES];
+  if (p->count[LIST_ROW_PTR] != g->num_nodes + 1) {
     return utvm_fail(INVALID, "graph JSON: node_row_ptr has %lu items; %lu nodes need %lu",
-                     UL(p->num_row_ptr), UL(g->num_nodes), UL(g->num_nodes) + 1);
+                     UL(p->count[LIST_ROW_PTR]), UL(g->num_nodes), UL(g->num_nodes) + 1);
   }
   return 0;
 }
@@ -416,22 +427,24 @@ static int parse_document(parser_t* p) {
 static bool entry_bytes(const graph_entry_t* e, size_t* out) {
   size_t n = ((size_t)e->dtype.bits * e->dtype.lanes + 7) / 8;
   for (int32_t d = 0; d < e->ndim; d++) {
-    uint64_t dim = (uint64_t)e->shape[d];
-    if (dim != 0 && n > SIZE_MAX / dim) return false;
-    n *= (size_t)dim;
+    /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it). */
+    if (__builtin_mul_overflow(n, (uint64_t)e->shape[d], &n)) return false;
   }
   *out = n;
   return true;
 }
 
-static int check_ref(const graph_t* g, graph_ref_t ref, uint32_t before, const char* what,
-                     uint32_t index) {
-  if (ref.node >= before || ref.index >= g->nodes[ref.node].num_outputs) {
-    return utvm_fail(INVALID, "graph JSON: %s %lu refers to output %lu of node %lu, which does "
-                     "not exist%s", what, UL(index), UL(ref.index), UL(ref.node),
-                     before < g->num_nodes ? " before it" : "");
+/* Checks a node input (before: its node, whose index is `index`) or a head (before:
+ * num_nodes, index: its place in heads). Not inlined: two callers share one copy. */
+__attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t ref, uint32_t before,
+                                               uint32_t index) {
+  if (ref.node < before && ref.index < g->nodes[ref.node].num_outputs) return 0;
+  if (before < g->num_nodes) {
+    return utvm_fail(INVALID, "graph JSON: an input of node %lu refers to output %lu of node %lu, "
+                     "which does not exist before it", UL(index), UL(ref.index), UL(ref.node));
   }
-  return 0;
+  return utvm_fail(INVALID, "graph JSON: head %lu refers to output %lu of node %lu, which does "
+                   "not exist", UL(index), UL(ref.index), UL(ref.node));
 }
 
 static int validate(graph_t* g) {
@@ -458,7 +471,7 @@ static int validate(graph_t* g) {
                        UL(n), UL(node->num_outputs));
     }
     for (uint32_t i = 0; i < node->num_inputs; i++) {
-      if ((rc = check_ref(g, g->inputs[node->first_input + i], n, "an input of node", n)) != 0) {
+      if ((rc = check_ref(g, g->inputs[node->first_input + i], n, n)) != 0) {
         return rc;
       }
     }
@@ -480,7 +493,7 @@ static int validate(graph_t* g) {
     g->nodes[n].is_arg = 1;
   }
   for (uint32_t i = 0; i < g->num_heads; i++) {
-    if ((rc = check_ref(g, g->heads[i], g->num_nodes, "head", i)) != 0) return rc;
+    if ((rc = check_ref(g, g->heads[i], g->num_nodes, i)) != 0) return rc;
   }
   return 0;
 }
@@ -499,26 +512,26 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   int rc = parse_document(&p);
   if (rc != 0) return rc;
 
-  /* The arrays of graph_t, in the order they share the block: element size, where the
-   * count is (one more element for row_ptr), where the pointer goes. Counts are below
-   * 2^31 each, so the sum cannot overflow 64 bits. */
+  /* The arrays of graph_t (its pointers from `nodes` on, in this order) share the block:
+   * their element sizes and counts (row_ptr's is num_nodes + 1, checked). Counts are
+   * below 2^31 each, so the sum cannot overflow 64 bits. */
   static const struct {
     uint16_t size; /* graph_entry_t grows with UTVM_MAX_NDIM */
-    uint8_t count, extra, pointer;
+    uint8_t count; /* index in parser_t.count */
   } kArrays[] = {
-      {sizeof(graph_node_t), offsetof(graph_t, num_nodes), 0, offsetof(graph_t, nodes)},
-      {sizeof(graph_ref_t), offsetof(graph_t, num_node_inputs), 0, offsetof(graph_t, inputs)},
-      {sizeof(uint32_t), offsetof(graph_t, num_arg_nodes), 0, offsetof(graph_t, arg_nodes)},
-      {sizeof(graph_ref_t), offsetof(graph_t, num_heads), 0, offsetof(graph_t, heads)},
-      {sizeof(uint32_t), offsetof(graph_t, num_nodes), 1, offsetof(graph_t, row_ptr)},
-      {sizeof(graph_entry_t), offsetof(graph_t, num_entries), 0, offsetof(graph_t, entries)},
-      {1, offsetof(graph_t, names_bytes), 0, offsetof(graph_t, names)},
+      {sizeof(graph_node_t), LIST_NODES},   {sizeof(graph_ref_t), LIST_INPUTS},
+      {sizeof(uint32_t), LIST_ARG_NODES},   {sizeof(graph_ref_t), LIST_HEADS},
+      {sizeof(uint32_t), LIST_ROW_PTR},     {sizeof(graph_entry_t), LIST_DLTYPE},
+      {1, COUNT_NAME_BYTES},
   };
+  enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
+  _Static_assert(offsetof(graph_t, names) == offsetof(graph_t, nodes) + 6 * sizeof(void*),
+                 "graph_t's array pointers follow each other in kArrays' order");
+  size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
-  for (size_t i = 0; i < sizeof(kArrays) / sizeof(kArrays[0]); i++) {
-    uint32_t count;
-    memcpy(&count, (const uint8_t*)out + kArrays[i].count, sizeof(count));
-    total += align8((uint64_t)kArrays[i].size * (count + kArrays[i].extra));
+  for (size_t i = 0; i < NUM_ARRAYS; i++) {
+    offsets[i] = (size_t)total;
+    total += align8((uint64_t)kArrays[i].size * p.count[kArrays[i].count]);
   }
   DLDevice cpu = {kDLCPU, 0};
   void* block = NULL;
@@ -527,16 +540,13 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
                      (unsigned long long)total);
   }
   memset(block, 0, (size_t)total);
-  uint8_t* cursor = block;
-  for (size_t i = 0; i < sizeof(kArrays) / sizeof(kArrays[0]); i++) {
-    uint32_t count;
-    memcpy(&count, (const uint8_t*)out + kArrays[i].count, sizeof(count));
-    memcpy((uint8_t*)out + kArrays[i].pointer, &cursor, sizeof(cursor));
-    cursor += align8((uint64_t)kArrays[i].size * (count + kArrays[i].extra));
+  for (size_t i = 0; i < NUM_ARRAYS; i++) {
+    uint8_t* array = (uint8_t*)block + offsets[i];
+    memcpy((uint8_t*)out + offsetof(graph_t, nodes) + i * sizeof(array), &array, sizeof(array));
   }
   out->block = block;
 
-  graph_json_init(&p.j, json, json_len);
+  p.j.pos = 0; /* the same text again */
   p.fill = true;
   rc = parse_document(&p);
   if (rc == 0) rc = validate(out);
