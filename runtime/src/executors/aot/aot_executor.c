@@ -10,12 +10,14 @@
 #include <utvm/error.h>
 #include <utvm/registry.h>
 
+#include "../common/executor_io.h"
+
 struct utvm_aot_executor {
+  utvm_executor_io_t io; /* one NDArray per input, then per output */
   const struct TVMMetadata* metadata;
   TVMFunctionHandle run;
   int num_tensors;      /* inputs + outputs */
   int num_args;         /* tensors + workspace pools, what tvmgen_<name>_run is told */
-  TVMNDArray** tensors; /* inputs, then outputs */
   TVMValue* arg_values; /* num_args + 2: generated main reads one type code past the end */
   int* arg_codes;
 };
@@ -27,12 +29,7 @@ static DLTensor unused_pool;
 
 int utvm_aot_executor_release(utvm_aot_executor_t* exec) {
   if (exec == NULL) return 0;
-  int rc = 0;
-  for (int i = 0; i < exec->num_tensors; i++) {
-    if (exec->tensors[i] == NULL) continue;
-    exec->tensors[i]->pinned = false; /* a host still holding it frees it with TVMArrayFree */
-    if (utvm_ndarray_release(exec->tensors[i]) != 0) rc = -1;
-  }
+  int rc = utvm_executor_io_release(&exec->io);
   TVMPlatformMemoryFree(exec, kCpu); /* the tables live in the same allocation */
   return rc;
 }
@@ -65,6 +62,12 @@ static int find_metadata(TVMModuleHandle module, const char* module_name,
   }
   *out = md;
   return 0;
+}
+
+/* The name of io array i: the metadata's name of that input or output. */
+static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
+  const struct TVMMetadata* md = ((const utvm_aot_executor_t*)io)->metadata;
+  return i < md->num_inputs ? md->inputs[i].name : md->outputs[i - md->num_inputs].name;
 }
 
 static int make_tensor(const struct TVMTensorInfo* info, TVMNDArray** out) {
@@ -111,24 +114,28 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   memset(mem, 0, (size_t)total);
   utvm_aot_executor_t* exec = mem;
   exec->metadata = md;
+  exec->io.num_inputs = (uint32_t)md->num_inputs;
+  exec->io.num_outputs = (uint32_t)md->num_outputs;
+  exec->io.name = io_name;
+  exec->io.noun = "model";
   exec->run = run;
   exec->num_tensors = (int)(md->num_inputs + md->num_outputs);
   exec->num_args = (int)num_args;
   exec->arg_values = (TVMValue*)((uint8_t*)mem + header);
-  exec->tensors = (TVMNDArray**)(exec->arg_values + num_args + 2);
-  exec->arg_codes = (int*)(exec->tensors + exec->num_tensors);
+  exec->io.arrays = (TVMNDArray**)(exec->arg_values + num_args + 2);
+  exec->arg_codes = (int*)(exec->io.arrays + exec->num_tensors);
   for (int i = 0; rc == 0 && i < exec->num_tensors; i++) {
     const struct TVMTensorInfo* info =
         i < md->num_inputs ? &md->inputs[i] : &md->outputs[i - md->num_inputs];
-    rc = make_tensor(info, &exec->tensors[i]);
-    if (rc == 0) exec->tensors[i]->pinned = true;
+    rc = make_tensor(info, &exec->io.arrays[i]);
+    if (rc == 0) exec->io.arrays[i]->pinned = true;
   }
   if (rc != 0) {
     utvm_aot_executor_release(exec);
     return utvm_fail(rc, "creating the AOT executor: %s", TVMGetLastError());
   }
   for (int i = 0; i < exec->num_args + 2; i++) {
-    exec->arg_values[i].v_handle = i < exec->num_tensors ? &exec->tensors[i]->dl_tensor : &unused_pool;
+    exec->arg_values[i].v_handle = i < exec->num_tensors ? &exec->io.arrays[i]->dl_tensor : &unused_pool;
     exec->arg_codes[i] = kTVMDLTensorHandle;
   }
   *out = exec;
@@ -140,44 +147,27 @@ const struct TVMMetadata* utvm_aot_executor_metadata(const utvm_aot_executor_t* 
 }
 
 int utvm_aot_executor_num_inputs(const utvm_aot_executor_t* exec) {
-  return (int)exec->metadata->num_inputs;
+  return (int)exec->io.num_inputs;
 }
 
 int utvm_aot_executor_num_outputs(const utvm_aot_executor_t* exec) {
-  return (int)exec->metadata->num_outputs;
+  return (int)exec->io.num_outputs;
 }
 
 int utvm_aot_executor_input_index(const utvm_aot_executor_t* exec, const char* name) {
-  for (int64_t i = 0; i < exec->metadata->num_inputs; i++) {
-    if (strcmp(exec->metadata->inputs[i].name, name) == 0) return (int)i;
-  }
-  return utvm_fail(-kTvmErrorExecutorModuleNoSuchInput, "the model has no input named %s", name);
+  return utvm_executor_io_input_index(&exec->io, name);
 }
 
 TVMNDArray* utvm_aot_executor_input(utvm_aot_executor_t* exec, int index) {
-  if (index < 0 || index >= exec->metadata->num_inputs) {
-    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "input index %d outside 0..%lld", index,
-              (long long)exec->metadata->num_inputs - 1);
-    return NULL;
-  }
-  return exec->tensors[index];
+  return utvm_executor_io_array(&exec->io, index, false);
 }
 
 TVMNDArray* utvm_aot_executor_output(utvm_aot_executor_t* exec, int index) {
-  if (index < 0 || index >= exec->metadata->num_outputs) {
-    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "output index %d outside 0..%lld", index,
-              (long long)exec->metadata->num_outputs - 1);
-    return NULL;
-  }
-  return exec->tensors[exec->metadata->num_inputs + index];
+  return utvm_executor_io_array(&exec->io, index, true);
 }
 
 int utvm_aot_executor_set_input(utvm_aot_executor_t* exec, int index, const DLTensor* src) {
-  TVMNDArray* input = utvm_aot_executor_input(exec, index);
-  if (input == NULL) return kTvmErrorExecutorModuleNoSuchInput;
-  int rc = utvm_dltensor_check_same_layout(&input->dl_tensor, src, exec->metadata->inputs[index].name);
-  if (rc != 0) return rc;
-  return TVMDeviceCopyDataFromTo((DLTensor*)src, &input->dl_tensor, NULL);
+  return utvm_executor_io_copy(&exec->io, index, false, (DLTensor*)src);
 }
 
 int utvm_aot_executor_run(utvm_aot_executor_t* exec) {
@@ -191,9 +181,5 @@ int utvm_aot_executor_run(utvm_aot_executor_t* exec) {
 }
 
 int utvm_aot_executor_get_output(utvm_aot_executor_t* exec, int index, DLTensor* dst) {
-  TVMNDArray* output = utvm_aot_executor_output(exec, index);
-  if (output == NULL) return kTvmErrorExecutorModuleNoSuchInput;
-  int rc = utvm_dltensor_check_same_layout(dst, &output->dl_tensor, exec->metadata->outputs[index].name);
-  if (rc != 0) return rc;
-  return TVMDeviceCopyDataFromTo(&output->dl_tensor, dst, NULL);
+  return utvm_executor_io_copy(&exec->io, index, true, dst);
 }

@@ -42,10 +42,10 @@ int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue*
 }
 
 /* Index of the input an argument names (int or str); negative error code on failure. */
-static int input_index_of(const utvm_executor_ops_t* ops, void* exec, TVMValue arg, int code) {
-  if (code == kTVMStr) return ops->input_index(exec, arg.v_str);
+static int input_index_of(const utvm_executor_io_t* io, TVMValue arg, int code) {
+  if (code == kTVMStr) return utvm_executor_io_input_index(io, arg.v_str);
   if ((code == kTVMArgInt || code == kTVMArgBool) && arg.v_int64 >= 0 &&
-      arg.v_int64 < ops->num_inputs(exec)) {
+      arg.v_int64 < io->num_inputs) {
     return (int)arg.v_int64;
   }
   return utvm_fail(-kTvmErrorExecutorModuleNoSuchInput, "no input %lld (type code %d)",
@@ -69,13 +69,14 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
                      name, arity[op], num_args);
   }
+  utvm_executor_io_t* io = exec;
   int index = 0;
   if (op == UTVM_EXEC_GET_OUTPUT) {
     if (codes[0] != kTVMArgInt) {
       return utvm_fail(kTvmErrorFunctionCallWrongArgType,
                        "get_output: argument 0 has type code %d, 0 expected", codes[0]);
     }
-    if (args[0].v_int64 < 0 || args[0].v_int64 >= ops->num_outputs(exec)) {
+    if (args[0].v_int64 < 0 || args[0].v_int64 >= io->num_outputs) {
       return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "get_output: no output %lld",
                        (long long)args[0].v_int64);
     }
@@ -88,7 +89,7 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
     const TVMByteArray* bytes = args[0].v_handle;
     return ops->load_params(exec, bytes->data, bytes->size);
   } else if (num_args > 0) {
-    index = input_index_of(ops, exec, args[0], codes[0]);
+    index = input_index_of(io, args[0], codes[0]);
     if (index < 0) return -index;
   }
   TVMValue v = {.v_int64 = index};
@@ -96,20 +97,20 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
   TVMNDArray* arr = NULL;
   switch (op) {
     case UTVM_EXEC_GET_INPUT:
-      arr = ops->input(exec, index);
+      arr = io->arrays[index];
       break;
     case UTVM_EXEC_GET_OUTPUT:
-      arr = ops->output(exec, index);
+      arr = io->arrays[io->num_inputs + (uint32_t)index];
       break;
     case UTVM_EXEC_GET_INPUT_NAME:
-      v.v_str = ops->input_name(exec, index);
+      v.v_str = io->name(io, (uint32_t)index);
       code = kTVMStr;
       break;
     case UTVM_EXEC_GET_NUM_INPUTS:
-      v.v_int64 = ops->num_inputs(exec);
+      v.v_int64 = io->num_inputs;
       break;
     case UTVM_EXEC_GET_NUM_OUTPUTS:
-      v.v_int64 = ops->num_outputs(exec);
+      v.v_int64 = io->num_outputs;
       break;
     case UTVM_EXEC_RUN:
       return ops->run(exec);
@@ -117,7 +118,7 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
       if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
         return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
       }
-      return ops->set_input(exec, index, args[1].v_handle);
+      return utvm_executor_io_copy(io, index, false, args[1].v_handle);
     default: /* get_input_index: the index is the answer */
       break;
   }

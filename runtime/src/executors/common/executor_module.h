@@ -11,15 +11,12 @@
 #include <tvm/runtime/crt/module.h>
 #include <utvm/ndarray.h>
 
+#include "executor_io.h"
+
+/* What differs between executors; their inputs and outputs are an executor_io_t, the
+ * executor's first member. */
 typedef struct {
   const char* kind; /* for messages: "AOT", "graph" */
-  int (*num_inputs)(const void* exec);
-  int (*num_outputs)(const void* exec);
-  int (*input_index)(const void* exec, const char* name); /* negative error when absent */
-  const char* (*input_name)(const void* exec, int index);
-  TVMNDArray* (*input)(void* exec, int index);
-  TVMNDArray* (*output)(void* exec, int index);
-  int (*set_input)(void* exec, int index, const DLTensor* src);
   int (*run)(void* exec);
   int (*load_params)(void* exec, const void* blob, size_t len); /* NULL: not supported */
 } utvm_executor_ops_t;
@@ -63,7 +60,8 @@ void utvm_executor_slot_clear(utvm_executor_slot_t* slot);
 int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue* ret,
                                int* ret_code);
 
-/* Runs one module function on `exec` (NULL when the executor is gone). */
+/* Runs one module function on `exec` (NULL when the executor is gone), an executor whose
+ * first member is its utvm_executor_io_t. */
 int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_executor_op_t op,
                            TVMValue* args, int* codes, int num_args, TVMValue* ret,
                            int* ret_code);

@@ -12,14 +12,15 @@
 #include <utvm/registry.h>
 #include <utvm/signatures.h>
 
+#include "../common/executor_io.h"
 #include "graph_model.h"
 
 struct utvm_graph_executor {
+  utvm_executor_io_t io; /* views for get_input / get_output: inputs (arg_nodes), then outputs */
   graph_t graph;
   uint32_t num_storage;
   void** storage;    /* num_storage tracked data allocations */
   DLTensor* tensors; /* one per entry */
-  TVMNDArray** io;   /* views for get_input / get_output: inputs (arg_nodes), then outputs */
 };
 
 static const DLDevice kCpu = {kDLCPU, 0};
@@ -30,20 +31,18 @@ static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_head
 
 int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   if (exec == NULL) return 0;
-  graph_t* g = &exec->graph;
-  for (uint32_t i = 0; exec->io != NULL && i < num_io(g); i++) {
-    TVMNDArray* view = exec->io[i];
-    if (view == NULL) continue;
-    /* A host may still hold this array: let it free it, and make stale use fail cleanly. */
-    view->pinned = false;
-    if (view->reference_count > 1) view->dl_tensor.data = NULL;
-    utvm_ndarray_release(view);
-  }
+  utvm_executor_io_release(&exec->io);
   for (uint32_t s = 0; exec->storage != NULL && s < exec->num_storage; s++) {
     if (exec->storage[s] != NULL) utvm_data_free(exec->storage[s]);
   }
-  graph_free(g);
+  graph_free(&exec->graph);
   return TVMPlatformMemoryFree(exec, kCpu); /* the tables live in the same allocation */
+}
+
+/* The name of io array i: an input's node name, or "output". */
+static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
+  const graph_t* g = &((const utvm_graph_executor_t*)io)->graph;
+  return i < g->num_arg_nodes ? g->names + g->nodes[g->arg_nodes[i]].name : "output";
 }
 
 /* The executor with its tables (storage, tensors, io) in one allocation. */
@@ -68,7 +67,8 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   utvm_graph_executor_t* exec = mem;
   exec->tensors = (DLTensor*)((uint8_t*)mem + header);
   exec->storage = (void**)(exec->tensors + g->num_entries);
-  exec->io = (TVMNDArray**)(exec->storage + num_storage);
+  exec->io = (utvm_executor_io_t){(TVMNDArray**)(exec->storage + num_storage), g->num_arg_nodes,
+                                  g->num_heads, io_name, "graph"};
   exec->num_storage = num_storage;
   exec->graph = *g;
   *out = exec;
@@ -152,9 +152,9 @@ static int make_io_views(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   for (uint32_t i = 0; i < num_io(g); i++) {
     const DLTensor* t = &exec->tensors[io_entry(g, i)];
-    int rc = utvm_ndarray_view(t->data, t->ndim, t->shape, t->dtype, &exec->io[i]);
+    int rc = utvm_ndarray_view(t->data, t->ndim, t->shape, t->dtype, &exec->io.arrays[i]);
     if (rc != 0) return rc;
-    exec->io[i]->pinned = true;
+    exec->io.arrays[i]->pinned = true;
   }
   return 0;
 }
@@ -189,71 +189,36 @@ int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModul
 }
 
 int utvm_graph_executor_num_inputs(const utvm_graph_executor_t* exec) {
-  return (int)exec->graph.num_arg_nodes;
+  return (int)exec->io.num_inputs;
 }
 
 int utvm_graph_executor_num_outputs(const utvm_graph_executor_t* exec) {
-  return (int)exec->graph.num_heads;
+  return (int)exec->io.num_outputs;
 }
 
 const char* utvm_graph_executor_input_name(const utvm_graph_executor_t* exec, int index) {
-  const graph_t* g = &exec->graph;
-  if (index < 0 || (uint32_t)index >= g->num_arg_nodes) {
-    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "input index %d outside 0..%ld", index,
-              (long)g->num_arg_nodes - 1);
-    return NULL;
-  }
-  return g->names + g->nodes[g->arg_nodes[index]].name;
+  if (utvm_executor_io_array(&exec->io, index, false) == NULL) return NULL;
+  return io_name(&exec->io, (uint32_t)index);
 }
 
 int utvm_graph_executor_input_index(const utvm_graph_executor_t* exec, const char* name) {
-  for (uint32_t i = 0; i < exec->graph.num_arg_nodes; i++) {
-    if (strcmp(utvm_graph_executor_input_name(exec, (int)i), name) == 0) return (int)i;
-  }
-  return -utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "the graph has no input named %s", name);
-}
-
-static TVMNDArray* io_view(utvm_graph_executor_t* exec, int index, bool output) {
-  const graph_t* g = &exec->graph;
-  uint32_t n = output ? g->num_heads : g->num_arg_nodes;
-  if (index < 0 || (uint32_t)index >= n) {
-    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s index %d outside 0..%ld",
-              output ? "output" : "input", index, (long)n - 1);
-    return NULL;
-  }
-  return exec->io[(output ? g->num_arg_nodes : 0) + (uint32_t)index];
+  return utvm_executor_io_input_index(&exec->io, name);
 }
 
 TVMNDArray* utvm_graph_executor_input(utvm_graph_executor_t* exec, int index) {
-  return io_view(exec, index, false);
+  return utvm_executor_io_array(&exec->io, index, false);
 }
 
 TVMNDArray* utvm_graph_executor_output(utvm_graph_executor_t* exec, int index) {
-  return io_view(exec, index, true);
-}
-
-/* Copies between a caller's tensor and one of ours after checking dtype and shape. */
-static int copy_checked(DLTensor* ours, DLTensor* theirs, bool into_ours, const char* what) {
-  int rc = utvm_dltensor_check_same_layout(ours, theirs, what);
-  if (rc == 0 && theirs->data == NULL && utvm_dltensor_nbytes(theirs) != 0) {
-    rc = utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: the tensor has no data", what);
-  }
-  if (rc != 0) return rc;
-  return into_ours ? TVMDeviceCopyDataFromTo(theirs, ours, NULL)
-                   : TVMDeviceCopyDataFromTo(ours, theirs, NULL);
+  return utvm_executor_io_array(&exec->io, index, true);
 }
 
 int utvm_graph_executor_set_input(utvm_graph_executor_t* exec, int index, const DLTensor* src) {
-  TVMNDArray* input = io_view(exec, index, false);
-  if (input == NULL) return kTvmErrorExecutorModuleNoSuchInput;
-  return copy_checked(&input->dl_tensor, (DLTensor*)src, true,
-                      utvm_graph_executor_input_name(exec, index));
+  return utvm_executor_io_copy(&exec->io, index, false, (DLTensor*)src);
 }
 
 int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTensor* dst) {
-  TVMNDArray* output = io_view(exec, index, true);
-  if (output == NULL) return kTvmErrorExecutorModuleNoSuchInput;
-  return copy_checked(&output->dl_tensor, dst, false, "output");
+  return utvm_executor_io_copy(&exec->io, index, true, dst);
 }
 
 int utvm_graph_executor_run(utvm_graph_executor_t* exec) {
