@@ -60,12 +60,6 @@ void utvm_executor_slot_clear(utvm_executor_slot_t* slot);
 int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue* ret,
                                int* ret_code);
 
-/* Runs one module function on `exec` (NULL when the executor is gone), an executor whose
- * first member is its utvm_executor_io_t. */
-int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_executor_op_t op,
-                           TVMValue* args, int* codes, int num_args, TVMValue* ret,
-                           int* ret_code);
-
 /* An executor module. The registry comes first: module functions get their registry as
  * resource handle, so the 11 functions every executor module shares find the rest. */
 typedef struct {
