@@ -16,7 +16,6 @@ struct utvm_aot_executor {
   utvm_executor_io_t io; /* one NDArray per input, then per output */
   const struct TVMMetadata* metadata;
   TVMFunctionHandle run;
-  int num_tensors;      /* inputs + outputs */
   int num_args;         /* tensors + workspace pools, what tvmgen_<name>_run is told */
   TVMValue* arg_values; /* num_args + 2: generated main reads one type code past the end */
   int* arg_codes;
@@ -55,8 +54,11 @@ static int find_metadata(TVMModuleHandle module, const char* module_name,
   if (ret_code != kTVMOpaqueHandle || md == NULL) {
     return utvm_fail(kTvmErrorFunctionCallWrongArgType, "%s returned no metadata", name);
   }
-  if (md->version != TVM_METADATA_VERSION || md->num_inputs < 0 || md->num_outputs < 0 ||
-      md->num_workspace_pools < 0 || md->num_inputs + md->num_outputs > 0x7fff) {
+  /* Each count in 0..0x7fff (the OR of negative ones is negative, so above it unsigned), and
+   * at most 0x7fff tensors: every size below is 32-bit arithmetic. */
+  if (md->version != TVM_METADATA_VERSION ||
+      (uint64_t)(md->num_inputs | md->num_outputs | md->num_workspace_pools) > 0x7fff ||
+      (uint32_t)md->num_inputs + (uint32_t)md->num_outputs > 0x7fff) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: unsupported metadata (version %lld)",
                      name, (long long)md->version);
   }
@@ -67,11 +69,11 @@ static int find_metadata(TVMModuleHandle module, const char* module_name,
 /* The name of io array i: the metadata's name of that input or output. */
 static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
   const struct TVMMetadata* md = ((const utvm_aot_executor_t*)io)->metadata;
-  return i < md->num_inputs ? md->inputs[i].name : md->outputs[i - md->num_inputs].name;
+  return i < io->num_inputs ? md->inputs[i].name : md->outputs[i - io->num_inputs].name;
 }
 
 static int make_tensor(const struct TVMTensorInfo* info, TVMNDArray** out) {
-  if (info->num_shape < 0 || info->num_shape > UTVM_MAX_NDIM) {
+  if ((uint64_t)info->num_shape > UTVM_MAX_NDIM) { /* negative ones too */
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "tensor %s has %lld dimensions (max %d)",
                      info->name, (long long)info->num_shape, UTVM_MAX_NDIM);
   }
@@ -98,44 +100,39 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   }
 
   /* The executor and its tables in one allocation: arg_values (8-byte aligned) right after
-   * the executor, then tensors (pointers), then arg_codes. At most 0x7fff tensors
-   * (find_metadata); the pools are bounded before the size is computed. */
-  uint64_t num_args =
-      (uint64_t)(md->num_inputs + md->num_outputs) + (uint64_t)md->num_workspace_pools;
+   * the executor, then the arrays (pointers), then arg_codes. The counts are at most 0x7fff
+   * (find_metadata): the size is well below 2^32. */
+  uint32_t num_inputs = (uint32_t)md->num_inputs, num_tensors = num_inputs + (uint32_t)md->num_outputs;
+  uint32_t num_args = num_tensors + (uint32_t)md->num_workspace_pools;
   size_t header = (sizeof(utvm_aot_executor_t) + 7) & ~(size_t)7;
-  uint64_t total = header + (sizeof(TVMValue) + sizeof(int)) * (num_args + 2) +
-                   sizeof(TVMNDArray*) * (uint64_t)(md->num_inputs + md->num_outputs);
+  size_t total = header + (sizeof(TVMValue) + sizeof(int)) * (num_args + 2) +
+                 sizeof(TVMNDArray*) * num_tensors;
   void* mem = NULL;
-  if (num_args > INT32_MAX - 2 || (size_t)total != total ||
-      (rc = TVMPlatformMemoryAllocate((size_t)total, kCpu, &mem)) != 0) {
-    return utvm_fail(rc != 0 ? rc : kTvmErrorPlatformNoMemory,
-                     "out of memory creating the AOT executor");
+  if ((rc = TVMPlatformMemoryAllocate(total, kCpu, &mem)) != 0) {
+    return utvm_fail(rc, "out of memory creating the AOT executor");
   }
-  memset(mem, 0, (size_t)total);
+  memset(mem, 0, total);
   utvm_aot_executor_t* exec = mem;
+  exec->io = (utvm_executor_io_t){(TVMNDArray**)((TVMValue*)((uint8_t*)mem + header) + num_args + 2),
+                                  num_inputs, num_tensors - num_inputs, io_name, "model"};
   exec->metadata = md;
-  exec->io.num_inputs = (uint32_t)md->num_inputs;
-  exec->io.num_outputs = (uint32_t)md->num_outputs;
-  exec->io.name = io_name;
-  exec->io.noun = "model";
   exec->run = run;
-  exec->num_tensors = (int)(md->num_inputs + md->num_outputs);
   exec->num_args = (int)num_args;
   exec->arg_values = (TVMValue*)((uint8_t*)mem + header);
-  exec->io.arrays = (TVMNDArray**)(exec->arg_values + num_args + 2);
-  exec->arg_codes = (int*)(exec->io.arrays + exec->num_tensors);
-  for (int i = 0; rc == 0 && i < exec->num_tensors; i++) {
-    const struct TVMTensorInfo* info =
-        i < md->num_inputs ? &md->inputs[i] : &md->outputs[i - md->num_inputs];
-    rc = make_tensor(info, &exec->io.arrays[i]);
-    if (rc == 0) exec->io.arrays[i]->pinned = true;
-  }
-  if (rc != 0) {
-    utvm_aot_executor_release(exec);
-    return utvm_fail(rc, "creating the AOT executor: %s", TVMGetLastError());
-  }
-  for (int i = 0; i < exec->num_args + 2; i++) {
-    exec->arg_values[i].v_handle = i < exec->num_tensors ? &exec->io.arrays[i]->dl_tensor : &unused_pool;
+  exec->arg_codes = (int*)(exec->io.arrays + num_tensors);
+  for (uint32_t i = 0; i < num_args + 2; i++) {
+    DLTensor* arg = &unused_pool;
+    if (i < num_tensors) {
+      rc = make_tensor(i < num_inputs ? &md->inputs[i] : &md->outputs[i - num_inputs],
+                       &exec->io.arrays[i]);
+      if (rc != 0) {
+        utvm_aot_executor_release(exec);
+        return utvm_fail(rc, "creating the AOT executor: %s", TVMGetLastError());
+      }
+      exec->io.arrays[i]->pinned = true;
+      arg = &exec->io.arrays[i]->dl_tensor;
+    }
+    exec->arg_values[i].v_handle = arg;
     exec->arg_codes[i] = kTVMDLTensorHandle;
   }
   *out = exec;
