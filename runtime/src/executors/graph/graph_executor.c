@@ -88,29 +88,52 @@ static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValu
   return num_args;
 }
 
-/* Generated code (the system library's functions) trusts its arguments: each node calling it
+/* Every node that does something, in order, with its arguments: checked against its
+ * operator's signature (before the executor is used), or run.
+ *
+ * Generated code (the system library's functions) trusts its arguments: each node calling it
  * must pass exactly the tensors the operator was compiled for, or a graph JSON declaring
  * smaller shapes would make it write past its storage. */
-static int check_operators(const utvm_graph_executor_t* exec) {
+static int walk_nodes(const utvm_graph_executor_t* exec, bool run) {
   const graph_t* g = &exec->graph;
   TVMValue args[UTVM_MAX_ARGS];
   int codes[UTVM_MAX_ARGS];
+  /* As TVM's CRT: NDArray handles; generated code reads them as DLTensor* (their first
+   * member), which is what they point at. */
   for (int i = 0; i < UTVM_MAX_ARGS; i++) codes[i] = kTVMNDArrayHandle;
   for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
-    if (node->kind != GRAPH_NODE_OP || !utvm_is_system_lib_function(node->resource)) continue;
-    const utvm_op_signature_t* sig = utvm_op_signature_find(node->fn);
-    if (sig == NULL) {
-      return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                       "graph node %lu calls a generated function whose signature is unknown "
-                       "(utvm_add_model() generates the signatures of a graph model)", UL(n));
-    }
-    char what[24] = ""; /* only messages name the node */
+    if (node->kind == GRAPH_NODE_INPUT || node->kind == GRAPH_NODE_NOP) continue;
+    int num_args = (int)node_args(exec, n, args);
+    int rc;
+    if (!run) {
+      if (node->kind != GRAPH_NODE_OP || !utvm_is_system_lib_function(node->resource)) continue;
+      const utvm_op_signature_t* sig = utvm_op_signature_find(node->fn);
+      if (sig == NULL) {
+        return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                         "graph node %lu calls a generated function whose signature is unknown "
+                         "(utvm_add_model() generates the signatures of a graph model)", UL(n));
+      }
+      char what[24]; /* only messages name the node */
 #if UTVM_ERROR_MESSAGES
-    snprintf(what, sizeof(what), "graph node %lu", UL(n));
+      snprintf(what, sizeof(what), "graph node %lu", UL(n));
+#else
+      what[0] = '\0';
 #endif
-    int rc = utvm_op_signature_check(sig, what, args, codes, (int)node_args(exec, n, args));
-    if (rc != 0) return rc;
+      rc = utvm_op_signature_check(sig, what, args, codes, num_args);
+      if (rc != 0) return rc;
+    } else if (node->kind == GRAPH_NODE_COPY) {
+      const DLTensor *from = args[0].v_handle, *to = args[1].v_handle;
+      memmove(to->data, from->data, utvm_dltensor_nbytes(from)); /* sizes equal: checked */
+    } else {
+      TVMValue ret = {.v_handle = NULL};
+      int ret_code = kTVMNullptr;
+      rc = node->fn(args, codes, num_args, &ret, &ret_code, node->resource);
+      if (rc != 0) {
+        return utvm_fail(rc, "graph node %lu failed with code %d: %s", UL(n), rc,
+                         TVMGetLastError());
+      }
+    }
   }
   return 0;
 }
@@ -119,10 +142,13 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   for (uint32_t e = 0; e < g->num_entries; e++) {
     const graph_entry_t* entry = &g->entries[e];
-    exec->tensors[e] = (DLTensor){NULL, kCpu, entry->ndim, entry->dtype, (int64_t*)entry->shape,
-                                  NULL, 0};
+    DLTensor* t = &exec->tensors[e]; /* zeroed: data, strides and byte_offset stay so */
+    t->device = kCpu;
+    t->ndim = entry->ndim;
+    t->dtype = entry->dtype;
+    t->shape = (int64_t*)entry->shape;
   }
-  int rc = check_operators(exec); /* before any storage is allocated for a graph refused */
+  int rc = walk_nodes(exec, false); /* before any storage is allocated for a graph refused */
   if (rc != 0) return rc;
   for (uint32_t s = 0; s < exec->num_storage; s++) {
     size_t bytes = 0;
@@ -222,28 +248,6 @@ int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTen
 }
 
 int utvm_graph_executor_run(utvm_graph_executor_t* exec) {
-  const graph_t* g = &exec->graph;
-  TVMValue args[UTVM_MAX_ARGS];
-  int codes[UTVM_MAX_ARGS];
-  /* As TVM's CRT: NDArray handles; generated code reads them as DLTensor* (their first
-   * member), which is what they point at. */
-  for (int i = 0; i < UTVM_MAX_ARGS; i++) codes[i] = kTVMNDArrayHandle;
   TVMAPISetLastError(""); /* an operator that fails without a message must not show a stale one */
-  for (uint32_t n = 0; n < g->num_nodes; n++) {
-    const graph_node_t* node = &g->nodes[n];
-    if (node->kind == GRAPH_NODE_INPUT || node->kind == GRAPH_NODE_NOP) continue;
-    uint32_t num_args = node_args(exec, n, args);
-    if (node->kind == GRAPH_NODE_COPY) {
-      const DLTensor *from = args[0].v_handle, *to = args[1].v_handle;
-      memmove(to->data, from->data, utvm_dltensor_nbytes(from)); /* sizes equal: checked */
-      continue;
-    }
-    TVMValue ret = {.v_handle = NULL};
-    int ret_code = kTVMNullptr;
-    int rc = node->fn(args, codes, (int)num_args, &ret, &ret_code, node->resource);
-    if (rc != 0) {
-      return utvm_fail(rc, "graph node %lu failed with code %d: %s", UL(n), rc, TVMGetLastError());
-    }
-  }
-  return 0;
+  return walk_nodes(exec, true);
 }
