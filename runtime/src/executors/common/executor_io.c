@@ -29,12 +29,11 @@ int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
   DLTensor* ours = &arr->dl_tensor;
   const char* what = io->name(io, (output ? io->num_inputs : 0) + (uint32_t)index);
   int rc = utvm_dltensor_check_same_layout(ours, theirs, what);
-  if (rc == 0 && theirs->data == NULL && utvm_dltensor_nbytes(theirs) != 0) {
-    rc = utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: the tensor has no data", what);
-  }
   if (rc != 0) return rc;
-  return output ? TVMDeviceCopyDataFromTo(ours, theirs, NULL)
-                : TVMDeviceCopyDataFromTo(theirs, ours, NULL);
+  if (theirs->data == NULL && utvm_dltensor_nbytes(theirs) != 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: the tensor has no data", what);
+  }
+  return TVMDeviceCopyDataFromTo(output ? ours : theirs, output ? theirs : ours, NULL);
 }
 
 int utvm_executor_io_release(utvm_executor_io_t* io) {
