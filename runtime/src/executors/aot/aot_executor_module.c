@@ -19,9 +19,7 @@ static utvm_executor_slot_t slot = {&aot_module, release, NULL, NULL, 0};
 static int run(void* e) { return utvm_aot_executor_run(e); }
 
 /* No load_params: AOT models have their parameters linked in. */
-static const utvm_executor_ops_t ops = {"AOT", run, NULL};
-
-UTVM_DEFINE_EXECUTOR_MODULE(aot_module, ops, slot)
+UTVM_DEFINE_EXECUTOR_MODULE(aot_module, "AOT", run, NULL, slot)
 
 /* tvm.aot_executor.create(system_lib: Module, device: Device, module_name: str) -> Module */
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,

@@ -58,19 +58,18 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
                     void* resource) {
   static const int8_t arity[] = {1, 1, -1, 0, 0, 1, 1, 0, 2, -1, 1};
   const utvm_executor_module_t* m = resource;
-  const utvm_executor_ops_t* ops = m->ops;
   int op;
   memcpy(&op, ret, sizeof(op));
   ret->v_handle = NULL; /* what TVMFuncCall gave: functions that return nothing leave it */
   const char* name = utvm_executor_registry_names + 2; /* the function's, for messages */
   for (int i = 0; i < (int)op; i++) name += strlen(name) + 1;
-  if (arity[op] < 0 || (op == UTVM_EXEC_LOAD_PARAMS && ops->load_params == NULL)) {
+  if (arity[op] < 0 || (op == UTVM_EXEC_LOAD_PARAMS && m->load_params == NULL)) {
     return utvm_fail(kTvmErrorFunctionCallNotImplemented, "%s is not supported by the %s executor",
-                     name, ops->kind);
+                     name, m->kind);
   }
   utvm_executor_io_t* io = utvm_executor_slot_current(m->slot); /* the executor's first member */
   if (io == NULL) {
-    return utvm_fail(kTvmErrorExecutorModuleBadContext, "the %s executor was released", ops->kind);
+    return utvm_fail(kTvmErrorExecutorModuleBadContext, "the %s executor was released", m->kind);
   }
   if (num_args != arity[op]) {
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
@@ -93,7 +92,7 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
                        "load_params: argument 0 has type code %d, 12 (bytes) expected", codes[0]);
     }
     const TVMByteArray* bytes = args[0].v_handle;
-    return ops->load_params(io, bytes->data, bytes->size);
+    return m->load_params(io, bytes->data, bytes->size);
   } else if (num_args > 0) {
     index = input_index_of(io, args[0], codes[0]);
     if (index < 0) return -index;
@@ -119,7 +118,7 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
       v.v_int64 = io->num_outputs;
       break;
     case UTVM_EXEC_RUN:
-      return ops->run(io);
+      return m->run(io);
     case UTVM_EXEC_SET_INPUT:
       if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
         return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");

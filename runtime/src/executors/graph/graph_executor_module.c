@@ -24,9 +24,7 @@ static int load_params(void* e, const void* b, size_t n) {
   return utvm_graph_executor_load_params(e, b, n);
 }
 
-static const utvm_executor_ops_t ops = {"graph", run, load_params};
-
-UTVM_DEFINE_EXECUTOR_MODULE(graph_module, ops, slot)
+UTVM_DEFINE_EXECUTOR_MODULE(graph_module, "graph", run, load_params, slot)
 
 /* tvm.graph_executor.create(graph_json: str, module: Module, device_type: int, device_id: int) */
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
