@@ -21,16 +21,13 @@ struct utvm_aot_executor {
   int* arg_codes;
 };
 
-static const DLDevice kCpu = {kDLCPU, 0};
+#define CPU ((DLDevice){kDLCPU, 0}) /* a literal: cheaper to pass than a constant object */
 /* Generated run ignores the workspace-pool arguments (it uses its own static pools), but
  * they still have to be valid tensors. */
 static DLTensor unused_pool;
 
 int utvm_aot_executor_release(utvm_aot_executor_t* exec) {
-  if (exec == NULL) return 0;
-  int rc = utvm_executor_io_release(&exec->io);
-  TVMPlatformMemoryFree(exec, kCpu); /* the tables live in the same allocation */
-  return rc;
+  return utvm_executor_io_free((utvm_executor_io_t*)exec); /* its first member */
 }
 
 static int find_metadata(TVMModuleHandle module, const char* module_name,
@@ -77,7 +74,7 @@ static int make_tensor(const struct TVMTensorInfo* info, TVMNDArray** out) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "tensor %s has %lld dimensions (max %d)",
                      info->name, (long long)info->num_shape, UTVM_MAX_NDIM);
   }
-  return utvm_ndarray_empty((int32_t)info->num_shape, info->shape, info->dtype, kCpu, out);
+  return utvm_ndarray_empty((int32_t)info->num_shape, info->shape, info->dtype, CPU, out);
 }
 
 int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char* module_name,
@@ -108,7 +105,7 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   size_t total = header + (sizeof(TVMValue) + sizeof(int)) * (num_args + 2) +
                  sizeof(TVMNDArray*) * num_tensors;
   void* mem = NULL;
-  if ((rc = TVMPlatformMemoryAllocate(total, kCpu, &mem)) != 0) {
+  if ((rc = TVMPlatformMemoryAllocate(total, CPU, &mem)) != 0) {
     return utvm_fail(rc, "out of memory creating the AOT executor");
   }
   memset(mem, 0, total);

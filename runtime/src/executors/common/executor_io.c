@@ -2,6 +2,7 @@
 #include "executor_io.h"
 
 #include <string.h>
+#include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 
 TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool output) {
@@ -36,7 +37,8 @@ int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
   return TVMDeviceCopyDataFromTo(output ? ours : theirs, output ? theirs : ours, NULL);
 }
 
-int utvm_executor_io_release(utvm_executor_io_t* io) {
+int utvm_executor_io_free(utvm_executor_io_t* io) {
+  if (io == NULL) return 0;
   int rc = 0;
   for (uint32_t i = 0; io->arrays != NULL && i < io->num_inputs + io->num_outputs; i++) {
     TVMNDArray* arr = io->arrays[i];
@@ -46,5 +48,6 @@ int utvm_executor_io_release(utvm_executor_io_t* io) {
     if (!arr->owns_data && arr->reference_count > 1) arr->dl_tensor.data = NULL;
     if (utvm_ndarray_release(arr) != 0) rc = -1;
   }
-  return rc;
+  int freed = TVMPlatformMemoryFree(io, (DLDevice){kDLCPU, 0}); /* with the executor's tables */
+  return rc != 0 ? rc : freed;
 }

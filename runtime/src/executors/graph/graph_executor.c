@@ -31,12 +31,11 @@ static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_head
 
 int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   if (exec == NULL) return 0;
-  utvm_executor_io_release(&exec->io);
   for (uint32_t s = 0; exec->storage != NULL && s < exec->num_storage; s++) {
     if (exec->storage[s] != NULL) utvm_data_free(exec->storage[s]);
   }
   graph_free(&exec->graph);
-  return TVMPlatformMemoryFree(exec, kCpu); /* the tables live in the same allocation */
+  return utvm_executor_io_free(&exec->io); /* and the executor, the tables with it */
 }
 
 /* The name of io array i: an input's node name, or "output". */
