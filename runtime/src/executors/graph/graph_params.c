@@ -40,10 +40,10 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
                         bool copy) {
   /* magic, the reserved word and the device (always cpu: not used), ndim, dtype. */
   uint8_t head[32];
-  uint64_t magic = 0, nbytes = 0;
+  uint64_t magic = 0;
   int32_t ndim = 0;
   DLDataType dtype = {0, 0, 0};
-  int64_t shape[UTVM_MAX_NDIM];
+  int64_t shape[UTVM_MAX_NDIM + 1]; /* then the byte size */
   if (!take(r, head, sizeof(head))) return truncated(r, name);
   memcpy(&magic, head, 8);
   memcpy(&ndim, head + 24, 4);
@@ -52,13 +52,12 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
     return utvm_fail(INVALID, "params: %s is not an NDArray record (magic 0x%llx)", name,
                      ULL(magic));
   }
-  if (ndim < 0 || ndim > UTVM_MAX_NDIM) {
+  if ((uint32_t)ndim > UTVM_MAX_NDIM) { /* negative ones too */
     return utvm_fail(INVALID, "params: %s has %ld dimensions; at most %d fit (UTVM_MAX_NDIM)", name,
                      (long)ndim, UTVM_MAX_NDIM);
   }
-  if (!take(r, shape, sizeof(int64_t) * (size_t)ndim) || !take(r, &nbytes, 8)) {
-    return truncated(r, name);
-  }
+  if (!take(r, shape, sizeof(int64_t) * ((size_t)ndim + 1))) return truncated(r, name);
+  uint64_t nbytes = (uint64_t)shape[ndim];
   DLTensor* input = &utvm_graph_executor_input(exec, index)->dl_tensor;
   DLTensor src = {(void*)(r->base + r->pos), {kDLCPU, 0}, ndim, dtype, shape, NULL, 0};
   int rc = utvm_dltensor_check_same_layout(input, &src, name);
