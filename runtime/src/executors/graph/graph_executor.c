@@ -149,21 +149,23 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   }
   int rc = walk_nodes(exec, false); /* before any storage is allocated for a graph refused */
   if (rc != 0) return rc;
-  for (uint32_t s = 0; s < exec->num_storage; s++) {
-    size_t bytes = 0;
-    for (uint32_t e = 0; e < g->num_entries; e++) {
-      size_t n = utvm_dltensor_nbytes(&exec->tensors[e]); /* cannot overflow: checked */
-      if (g->entries[e].storage_id == s && n > bytes) bytes = n;
-    }
-    rc = utvm_data_alloc(bytes == 0 ? 1 : bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
-    if (rc != 0) {
-      return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes", UL(s),
-                       UL(bytes));
-    }
-    memset(exec->storage[s], 0, bytes);
-  }
+  /* Each storage id used, allocated at its first entry as large as its largest entry. */
   for (uint32_t e = 0; e < g->num_entries; e++) {
-    exec->tensors[e].data = exec->storage[g->entries[e].storage_id];
+    uint32_t s = g->entries[e].storage_id;
+    if (exec->storage[s] == NULL) {
+      size_t bytes = 0;
+      for (uint32_t f = e; f < g->num_entries; f++) {
+        size_t n = utvm_dltensor_nbytes(&exec->tensors[f]); /* cannot overflow: checked */
+        if (g->entries[f].storage_id == s && n > bytes) bytes = n;
+      }
+      rc = utvm_data_alloc(bytes == 0 ? 1 : bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
+      if (rc != 0) {
+        return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes", UL(s),
+                         UL(bytes));
+      }
+      memset(exec->storage[s], 0, bytes);
+    }
+    exec->tensors[e].data = exec->storage[s];
   }
   return 0;
 }
