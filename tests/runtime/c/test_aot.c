@@ -95,6 +95,11 @@ UTEST(aot_set_input_checks_dtype_shape_index) {
   CHECK_FAILS_WITH(utvm_aot_executor_set_input(exec, 1, &ok), "input index 1 outside 0..0");
   CHECK_FAILS_WITH(utvm_aot_executor_set_input(exec, -1, &ok), "input index -1");
   CHECK_FAILS_WITH(utvm_aot_executor_get_output(exec, 2, &ok), "output index 2");
+  /* The tensor-level checks are the graph executor's (executors/common/executor_io.c). */
+  DLTensor no_data = tensor(NULL, shape, 2, (DLDataType){kDLInt, 8, 1});
+  CHECK_FAILS_WITH(utvm_aot_executor_set_input(exec, 0, &no_data), "data: the tensor has no data");
+  CHECK_FAILS_WITH(utvm_aot_executor_get_output(exec, 0, &no_data), "output0: the tensor has no data");
+  CHECK_FAILS_WITH(utvm_aot_executor_get_output(exec, 0, &f32), "output0: dtype float32 given, int8 expected");
   CHECK(utvm_aot_executor_input_index(exec, "nope") < 0);
   CHECK(strstr(TVMGetLastError(), "no input named nope") != NULL);
   CHECK_OK(utvm_aot_executor_release(exec));

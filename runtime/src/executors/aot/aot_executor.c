@@ -10,31 +10,24 @@
 #include <utvm/error.h>
 #include <utvm/registry.h>
 
+#include "../common/executor_io.h"
+
 struct utvm_aot_executor {
+  utvm_executor_io_t io; /* one NDArray per input, then per output */
   const struct TVMMetadata* metadata;
   TVMFunctionHandle run;
-  int num_tensors;      /* inputs + outputs */
   int num_args;         /* tensors + workspace pools, what tvmgen_<name>_run is told */
-  TVMNDArray** tensors; /* inputs, then outputs */
   TVMValue* arg_values; /* num_args + 2: generated main reads one type code past the end */
   int* arg_codes;
 };
 
-static const DLDevice kCpu = {kDLCPU, 0};
+#define CPU ((DLDevice){kDLCPU, 0}) /* a literal: cheaper to pass than a constant object */
 /* Generated run ignores the workspace-pool arguments (it uses its own static pools), but
  * they still have to be valid tensors. */
 static DLTensor unused_pool;
 
 int utvm_aot_executor_release(utvm_aot_executor_t* exec) {
-  if (exec == NULL) return 0;
-  int rc = 0;
-  for (int i = 0; i < exec->num_tensors; i++) {
-    if (exec->tensors[i] == NULL) continue;
-    exec->tensors[i]->pinned = false; /* a host still holding it frees it with TVMArrayFree */
-    if (utvm_ndarray_release(exec->tensors[i]) != 0) rc = -1;
-  }
-  TVMPlatformMemoryFree(exec, kCpu); /* the tables live in the same allocation */
-  return rc;
+  return utvm_executor_io_free((utvm_executor_io_t*)exec); /* its first member */
 }
 
 static int find_metadata(TVMModuleHandle module, const char* module_name,
@@ -58,8 +51,11 @@ static int find_metadata(TVMModuleHandle module, const char* module_name,
   if (ret_code != kTVMOpaqueHandle || md == NULL) {
     return utvm_fail(kTvmErrorFunctionCallWrongArgType, "%s returned no metadata", name);
   }
-  if (md->version != TVM_METADATA_VERSION || md->num_inputs < 0 || md->num_outputs < 0 ||
-      md->num_workspace_pools < 0 || md->num_inputs + md->num_outputs > 0x7fff) {
+  /* Each count in 0..0x7fff (the OR of negative ones is negative, so above it unsigned), and
+   * at most 0x7fff tensors: every size below is 32-bit arithmetic. */
+  if (md->version != TVM_METADATA_VERSION ||
+      (uint64_t)(md->num_inputs | md->num_outputs | md->num_workspace_pools) > 0x7fff ||
+      (uint32_t)md->num_inputs + (uint32_t)md->num_outputs > 0x7fff) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: unsupported metadata (version %lld)",
                      name, (long long)md->version);
   }
@@ -67,12 +63,18 @@ static int find_metadata(TVMModuleHandle module, const char* module_name,
   return 0;
 }
 
+/* The name of io array i: the metadata's name of that input or output. */
+static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
+  const struct TVMMetadata* md = ((const utvm_aot_executor_t*)io)->metadata;
+  return i < io->num_inputs ? md->inputs[i].name : md->outputs[i - io->num_inputs].name;
+}
+
 static int make_tensor(const struct TVMTensorInfo* info, TVMNDArray** out) {
-  if (info->num_shape < 0 || info->num_shape > UTVM_MAX_NDIM) {
+  if ((uint64_t)info->num_shape > UTVM_MAX_NDIM) { /* negative ones too */
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "tensor %s has %lld dimensions (max %d)",
                      info->name, (long long)info->num_shape, UTVM_MAX_NDIM);
   }
-  return utvm_ndarray_empty((int32_t)info->num_shape, info->shape, info->dtype, kCpu, out);
+  return utvm_ndarray_empty((int32_t)info->num_shape, info->shape, info->dtype, CPU, out);
 }
 
 int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char* module_name,
@@ -95,40 +97,39 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   }
 
   /* The executor and its tables in one allocation: arg_values (8-byte aligned) right after
-   * the executor, then tensors (pointers), then arg_codes. At most 0x7fff tensors
-   * (find_metadata); the pools are bounded before the size is computed. */
-  uint64_t num_args =
-      (uint64_t)(md->num_inputs + md->num_outputs) + (uint64_t)md->num_workspace_pools;
+   * the executor, then the arrays (pointers), then arg_codes. The counts are at most 0x7fff
+   * (find_metadata): the size is well below 2^32. */
+  uint32_t num_inputs = (uint32_t)md->num_inputs, num_tensors = num_inputs + (uint32_t)md->num_outputs;
+  uint32_t num_args = num_tensors + (uint32_t)md->num_workspace_pools;
   size_t header = (sizeof(utvm_aot_executor_t) + 7) & ~(size_t)7;
-  uint64_t total = header + (sizeof(TVMValue) + sizeof(int)) * (num_args + 2) +
-                   sizeof(TVMNDArray*) * (uint64_t)(md->num_inputs + md->num_outputs);
+  size_t total = header + (sizeof(TVMValue) + sizeof(int)) * (num_args + 2) +
+                 sizeof(TVMNDArray*) * num_tensors;
   void* mem = NULL;
-  if (num_args > INT32_MAX - 2 || (size_t)total != total ||
-      (rc = TVMPlatformMemoryAllocate((size_t)total, kCpu, &mem)) != 0) {
-    return utvm_fail(rc != 0 ? rc : kTvmErrorPlatformNoMemory,
-                     "out of memory creating the AOT executor");
+  if ((rc = TVMPlatformMemoryAllocate(total, CPU, &mem)) != 0) {
+    return utvm_fail(rc, "out of memory creating the AOT executor");
   }
-  memset(mem, 0, (size_t)total);
+  memset(mem, 0, total);
   utvm_aot_executor_t* exec = mem;
+  exec->io = (utvm_executor_io_t){(TVMNDArray**)((TVMValue*)((uint8_t*)mem + header) + num_args + 2),
+                                  num_inputs, num_tensors - num_inputs, io_name, "model"};
   exec->metadata = md;
   exec->run = run;
-  exec->num_tensors = (int)(md->num_inputs + md->num_outputs);
   exec->num_args = (int)num_args;
   exec->arg_values = (TVMValue*)((uint8_t*)mem + header);
-  exec->tensors = (TVMNDArray**)(exec->arg_values + num_args + 2);
-  exec->arg_codes = (int*)(exec->tensors + exec->num_tensors);
-  for (int i = 0; rc == 0 && i < exec->num_tensors; i++) {
-    const struct TVMTensorInfo* info =
-        i < md->num_inputs ? &md->inputs[i] : &md->outputs[i - md->num_inputs];
-    rc = make_tensor(info, &exec->tensors[i]);
-    if (rc == 0) exec->tensors[i]->pinned = true;
-  }
-  if (rc != 0) {
-    utvm_aot_executor_release(exec);
-    return utvm_fail(rc, "creating the AOT executor: %s", TVMGetLastError());
-  }
-  for (int i = 0; i < exec->num_args + 2; i++) {
-    exec->arg_values[i].v_handle = i < exec->num_tensors ? &exec->tensors[i]->dl_tensor : &unused_pool;
+  exec->arg_codes = (int*)(exec->io.arrays + num_tensors);
+  for (uint32_t i = 0; i < num_args + 2; i++) {
+    DLTensor* arg = &unused_pool;
+    if (i < num_tensors) {
+      rc = make_tensor(i < num_inputs ? &md->inputs[i] : &md->outputs[i - num_inputs],
+                       &exec->io.arrays[i]);
+      if (rc != 0) {
+        utvm_aot_executor_release(exec);
+        return utvm_fail(rc, "creating the AOT executor: %s", TVMGetLastError());
+      }
+      exec->io.arrays[i]->pinned = true;
+      arg = &exec->io.arrays[i]->dl_tensor;
+    }
+    exec->arg_values[i].v_handle = arg;
     exec->arg_codes[i] = kTVMDLTensorHandle;
   }
   *out = exec;
@@ -140,44 +141,27 @@ const struct TVMMetadata* utvm_aot_executor_metadata(const utvm_aot_executor_t* 
 }
 
 int utvm_aot_executor_num_inputs(const utvm_aot_executor_t* exec) {
-  return (int)exec->metadata->num_inputs;
+  return (int)exec->io.num_inputs;
 }
 
 int utvm_aot_executor_num_outputs(const utvm_aot_executor_t* exec) {
-  return (int)exec->metadata->num_outputs;
+  return (int)exec->io.num_outputs;
 }
 
 int utvm_aot_executor_input_index(const utvm_aot_executor_t* exec, const char* name) {
-  for (int64_t i = 0; i < exec->metadata->num_inputs; i++) {
-    if (strcmp(exec->metadata->inputs[i].name, name) == 0) return (int)i;
-  }
-  return utvm_fail(-kTvmErrorExecutorModuleNoSuchInput, "the model has no input named %s", name);
+  return utvm_executor_io_input_index(&exec->io, name);
 }
 
 TVMNDArray* utvm_aot_executor_input(utvm_aot_executor_t* exec, int index) {
-  if (index < 0 || index >= exec->metadata->num_inputs) {
-    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "input index %d outside 0..%lld", index,
-              (long long)exec->metadata->num_inputs - 1);
-    return NULL;
-  }
-  return exec->tensors[index];
+  return utvm_executor_io_array(&exec->io, index, false);
 }
 
 TVMNDArray* utvm_aot_executor_output(utvm_aot_executor_t* exec, int index) {
-  if (index < 0 || index >= exec->metadata->num_outputs) {
-    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "output index %d outside 0..%lld", index,
-              (long long)exec->metadata->num_outputs - 1);
-    return NULL;
-  }
-  return exec->tensors[exec->metadata->num_inputs + index];
+  return utvm_executor_io_array(&exec->io, index, true);
 }
 
 int utvm_aot_executor_set_input(utvm_aot_executor_t* exec, int index, const DLTensor* src) {
-  TVMNDArray* input = utvm_aot_executor_input(exec, index);
-  if (input == NULL) return kTvmErrorExecutorModuleNoSuchInput;
-  int rc = utvm_dltensor_check_same_layout(&input->dl_tensor, src, exec->metadata->inputs[index].name);
-  if (rc != 0) return rc;
-  return TVMDeviceCopyDataFromTo((DLTensor*)src, &input->dl_tensor, NULL);
+  return utvm_executor_io_copy(&exec->io, index, false, (DLTensor*)src);
 }
 
 int utvm_aot_executor_run(utvm_aot_executor_t* exec) {
@@ -191,9 +175,5 @@ int utvm_aot_executor_run(utvm_aot_executor_t* exec) {
 }
 
 int utvm_aot_executor_get_output(utvm_aot_executor_t* exec, int index, DLTensor* dst) {
-  TVMNDArray* output = utvm_aot_executor_output(exec, index);
-  if (output == NULL) return kTvmErrorExecutorModuleNoSuchInput;
-  int rc = utvm_dltensor_check_same_layout(dst, &output->dl_tensor, exec->metadata->outputs[index].name);
-  if (rc != 0) return rc;
-  return TVMDeviceCopyDataFromTo(&output->dl_tensor, dst, NULL);
+  return utvm_executor_io_copy(&exec->io, index, true, dst);
 }

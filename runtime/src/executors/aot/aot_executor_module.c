@@ -15,23 +15,11 @@ static int release(void* e) { return utvm_aot_executor_release(e); }
 static const TVMModule aot_module;
 static utvm_executor_slot_t slot = {&aot_module, release, NULL, NULL, 0};
 
-/* Adapters from the executor's typed API to the shared module's opaque one. */
-static int num_inputs(const void* e) { return utvm_aot_executor_num_inputs(e); }
-static int num_outputs(const void* e) { return utvm_aot_executor_num_outputs(e); }
-static int input_index(const void* e, const char* n) { return utvm_aot_executor_input_index(e, n); }
-static const char* input_name(const void* e, int i) {
-  return utvm_aot_executor_metadata(e)->inputs[i].name;
-}
-static TVMNDArray* input(void* e, int i) { return utvm_aot_executor_input(e, i); }
-static TVMNDArray* output(void* e, int i) { return utvm_aot_executor_output(e, i); }
-static int set_input(void* e, int i, const DLTensor* t) { return utvm_aot_executor_set_input(e, i, t); }
+/* Adapter from the executor's typed API to the shared module's opaque one. */
 static int run(void* e) { return utvm_aot_executor_run(e); }
 
 /* No load_params: AOT models have their parameters linked in. */
-static const utvm_executor_ops_t ops = {"AOT", num_inputs, num_outputs, input_index, input_name,
-                                        input, output,     set_input,   run,         NULL};
-
-UTVM_DEFINE_EXECUTOR_MODULE(aot_module, ops, slot)
+UTVM_DEFINE_EXECUTOR_MODULE(aot_module, "AOT", run, NULL, slot)
 
 /* tvm.aot_executor.create(system_lib: Module, device: Device, module_name: str) -> Module */
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,

@@ -42,28 +42,34 @@ int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue*
 }
 
 /* Index of the input an argument names (int or str); negative error code on failure. */
-static int input_index_of(const utvm_executor_ops_t* ops, void* exec, TVMValue arg, int code) {
-  if (code == kTVMStr) return ops->input_index(exec, arg.v_str);
-  if ((code == kTVMArgInt || code == kTVMArgBool) && arg.v_int64 >= 0 &&
-      arg.v_int64 < ops->num_inputs(exec)) {
+static int input_index_of(const utvm_executor_io_t* io, TVMValue arg, int code) {
+  if (code == kTVMStr) return utvm_executor_io_input_index(io, arg.v_str);
+  /* Unsigned: a negative index is out of range too. */
+  if ((code == kTVMArgInt || code == kTVMArgBool) && (uint64_t)arg.v_int64 < io->num_inputs) {
     return (int)arg.v_int64;
   }
   return utvm_fail(-kTvmErrorExecutorModuleNoSuchInput, "no input %lld (type code %d)",
                    (long long)arg.v_int64, code);
 }
 
-int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_executor_op_t op,
-                           TVMValue* args, int* codes, int num_args, TVMValue* ret,
-                           int* ret_code) {
+/* Every module function: the op of the function called (EXECUTOR_FN) comes in the return
+ * slot, on the executor of the module whose registry it was called through. */
+static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
+                    void* resource) {
   static const int8_t arity[] = {1, 1, -1, 0, 0, 1, 1, 0, 2, -1, 1};
+  const utvm_executor_module_t* m = resource;
+  int op;
+  memcpy(&op, ret, sizeof(op));
+  ret->v_handle = NULL; /* what TVMFuncCall gave: functions that return nothing leave it */
   const char* name = utvm_executor_registry_names + 2; /* the function's, for messages */
   for (int i = 0; i < (int)op; i++) name += strlen(name) + 1;
-  if (arity[op] < 0 || (op == UTVM_EXEC_LOAD_PARAMS && ops->load_params == NULL)) {
+  if (arity[op] < 0 || (op == UTVM_EXEC_LOAD_PARAMS && m->load_params == NULL)) {
     return utvm_fail(kTvmErrorFunctionCallNotImplemented, "%s is not supported by the %s executor",
-                     name, ops->kind);
+                     name, m->kind);
   }
-  if (exec == NULL) {
-    return utvm_fail(kTvmErrorExecutorModuleBadContext, "the %s executor was released", ops->kind);
+  utvm_executor_io_t* io = utvm_executor_slot_current(m->slot); /* the executor's first member */
+  if (io == NULL) {
+    return utvm_fail(kTvmErrorExecutorModuleBadContext, "the %s executor was released", m->kind);
   }
   if (num_args != arity[op]) {
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
@@ -75,7 +81,7 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
       return utvm_fail(kTvmErrorFunctionCallWrongArgType,
                        "get_output: argument 0 has type code %d, 0 expected", codes[0]);
     }
-    if (args[0].v_int64 < 0 || args[0].v_int64 >= ops->num_outputs(exec)) {
+    if ((uint64_t)args[0].v_int64 >= io->num_outputs) { /* negative ones too */
       return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "get_output: no output %lld",
                        (long long)args[0].v_int64);
     }
@@ -86,9 +92,9 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
                        "load_params: argument 0 has type code %d, 12 (bytes) expected", codes[0]);
     }
     const TVMByteArray* bytes = args[0].v_handle;
-    return ops->load_params(exec, bytes->data, bytes->size);
+    return m->load_params(io, bytes->data, bytes->size);
   } else if (num_args > 0) {
-    index = input_index_of(ops, exec, args[0], codes[0]);
+    index = input_index_of(io, args[0], codes[0]);
     if (index < 0) return -index;
   }
   TVMValue v = {.v_int64 = index};
@@ -96,28 +102,28 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
   TVMNDArray* arr = NULL;
   switch (op) {
     case UTVM_EXEC_GET_INPUT:
-      arr = ops->input(exec, index);
+      arr = io->arrays[index];
       break;
     case UTVM_EXEC_GET_OUTPUT:
-      arr = ops->output(exec, index);
+      arr = io->arrays[io->num_inputs + (uint32_t)index];
       break;
     case UTVM_EXEC_GET_INPUT_NAME:
-      v.v_str = ops->input_name(exec, index);
+      v.v_str = io->name(io, (uint32_t)index);
       code = kTVMStr;
       break;
     case UTVM_EXEC_GET_NUM_INPUTS:
-      v.v_int64 = ops->num_inputs(exec);
+      v.v_int64 = io->num_inputs;
       break;
     case UTVM_EXEC_GET_NUM_OUTPUTS:
-      v.v_int64 = ops->num_outputs(exec);
+      v.v_int64 = io->num_outputs;
       break;
     case UTVM_EXEC_RUN:
-      return ops->run(exec);
+      return m->run(io);
     case UTVM_EXEC_SET_INPUT:
       if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
         return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
       }
-      return ops->set_input(exec, index, args[1].v_handle);
+      return utvm_executor_io_copy(io, index, false, args[1].v_handle);
     default: /* get_input_index: the index is the answer */
       break;
   }
@@ -130,19 +136,14 @@ int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_exec
   return 0;
 }
 
-/* The module functions: each passes its op to the one dispatch, with the executor of the
- * module whose registry it was called through. */
-static int call_op(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
-                   void* resource, utvm_executor_op_t op) {
-  const utvm_executor_module_t* m = resource;
-  return utvm_executor_dispatch(m->ops, utvm_executor_slot_current(m->slot), op, args, codes,
-                                num_args, ret, ret_code);
-}
-
+/* The module functions: each passes its op to the one dispatch in the return slot (which
+ * dispatch then clears), so that each is a store and a jump. */
 #define EXECUTOR_FN(name, op)                                                              \
   static int fn_##name(TVMValue* args, int* codes, int num_args, TVMValue* ret,           \
                        int* ret_code, void* resource) {                                   \
-    return call_op(args, codes, num_args, ret, ret_code, resource, op);                   \
+    int op_ = op;                                                                          \
+    memcpy(ret, &op_, sizeof(op_));                                                        \
+    return dispatch(args, codes, num_args, ret, ret_code, resource);                       \
   }
 EXECUTOR_FN(get_input, UTVM_EXEC_GET_INPUT)
 EXECUTOR_FN(get_input_index, UTVM_EXEC_GET_INPUT_INDEX)

@@ -1,7 +1,7 @@
 /*
  * What the AOT and graph executor modules share: the packed functions a host calls
- * (get_input, run, ...) over a small table of executor operations, with every
- * argument's count and type checked in one place.
+ * (get_input, run, ...) over the executors' inputs and outputs (executor_io.h) and their
+ * run and load_params, with every argument's count and type checked in one place.
  */
 #ifndef UTVM_EXECUTOR_MODULE_H_
 #define UTVM_EXECUTOR_MODULE_H_
@@ -11,18 +11,7 @@
 #include <tvm/runtime/crt/module.h>
 #include <utvm/ndarray.h>
 
-typedef struct {
-  const char* kind; /* for messages: "AOT", "graph" */
-  int (*num_inputs)(const void* exec);
-  int (*num_outputs)(const void* exec);
-  int (*input_index)(const void* exec, const char* name); /* negative error when absent */
-  const char* (*input_name)(const void* exec, int index);
-  TVMNDArray* (*input)(void* exec, int index);
-  TVMNDArray* (*output)(void* exec, int index);
-  int (*set_input)(void* exec, int index, const DLTensor* src);
-  int (*run)(void* exec);
-  int (*load_params)(void* exec, const void* blob, size_t len); /* NULL: not supported */
-} utvm_executor_ops_t;
+#include "executor_io.h"
 
 typedef enum {
   UTVM_EXEC_GET_INPUT,
@@ -63,26 +52,25 @@ void utvm_executor_slot_clear(utvm_executor_slot_t* slot);
 int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue* ret,
                                int* ret_code);
 
-/* Runs one module function on `exec` (NULL when the executor is gone). */
-int utvm_executor_dispatch(const utvm_executor_ops_t* ops, void* exec, utvm_executor_op_t op,
-                           TVMValue* args, int* codes, int num_args, TVMValue* ret,
-                           int* ret_code);
-
-/* An executor module. The registry comes first: module functions get their registry as
- * resource handle, so the 11 functions every executor module shares find the rest. */
+/* An executor module: what differs between executors (their inputs and outputs are a
+ * utvm_executor_io_t, each executor's first member). The registry comes first: module
+ * functions get their registry as resource handle, so the 11 functions every executor
+ * module shares find the rest. */
 typedef struct {
   TVMFuncRegistry registry;
-  const utvm_executor_ops_t* ops;
+  const char* kind; /* for messages: "AOT", "graph" */
+  int (*run)(void* exec);
+  int (*load_params)(void* exec, const void* blob, size_t len); /* NULL: not supported */
   utvm_executor_slot_t* slot; /* its live executor */
 } utvm_executor_module_t;
 
 /* The shared packed functions, in utvm_executor_op_t order. */
 extern const TVMBackendPackedCFunc utvm_executor_funcs[];
 
-/* Defines the TVMModule `module_var` of an executor module with `ops` and `slot`. */
-#define UTVM_DEFINE_EXECUTOR_MODULE(module_var, ops, slot)                                  \
+/* Defines the TVMModule `module_var` of an executor module. */
+#define UTVM_DEFINE_EXECUTOR_MODULE(module_var, kind, run, load_params, slot)               \
   static const utvm_executor_module_t module_var##_executor = {                            \
-      {utvm_executor_registry_names, utvm_executor_funcs}, &(ops), &(slot)};               \
+      {utvm_executor_registry_names, utvm_executor_funcs}, kind, run, load_params, &(slot)}; \
   static const TVMModule module_var = {&module_var##_executor.registry};
 
 #endif /* UTVM_EXECUTOR_MODULE_H_ */

@@ -12,14 +12,15 @@
 #include <utvm/registry.h>
 #include <utvm/signatures.h>
 
+#include "../common/executor_io.h"
 #include "graph_model.h"
 
 struct utvm_graph_executor {
+  utvm_executor_io_t io; /* views for get_input / get_output: inputs (arg_nodes), then outputs */
   graph_t graph;
   uint32_t num_storage;
   void** storage;    /* num_storage tracked data allocations */
   DLTensor* tensors; /* one per entry */
-  TVMNDArray** io;   /* views for get_input / get_output: inputs (arg_nodes), then outputs */
 };
 
 static const DLDevice kCpu = {kDLCPU, 0};
@@ -30,20 +31,17 @@ static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_head
 
 int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   if (exec == NULL) return 0;
-  graph_t* g = &exec->graph;
-  for (uint32_t i = 0; exec->io != NULL && i < num_io(g); i++) {
-    TVMNDArray* view = exec->io[i];
-    if (view == NULL) continue;
-    /* A host may still hold this array: let it free it, and make stale use fail cleanly. */
-    view->pinned = false;
-    if (view->reference_count > 1) view->dl_tensor.data = NULL;
-    utvm_ndarray_release(view);
-  }
   for (uint32_t s = 0; exec->storage != NULL && s < exec->num_storage; s++) {
     if (exec->storage[s] != NULL) utvm_data_free(exec->storage[s]);
   }
-  graph_free(g);
-  return TVMPlatformMemoryFree(exec, kCpu); /* the tables live in the same allocation */
+  graph_free(&exec->graph);
+  return utvm_executor_io_free(&exec->io); /* and the executor, the tables with it */
+}
+
+/* The name of io array i: an input's node name, or "output". */
+static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
+  const graph_t* g = &((const utvm_graph_executor_t*)io)->graph;
+  return i < g->num_arg_nodes ? g->names + g->nodes[g->arg_nodes[i]].name : "output";
 }
 
 /* The executor with its tables (storage, tensors, io) in one allocation. */
@@ -68,7 +66,8 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   utvm_graph_executor_t* exec = mem;
   exec->tensors = (DLTensor*)((uint8_t*)mem + header);
   exec->storage = (void**)(exec->tensors + g->num_entries);
-  exec->io = (TVMNDArray**)(exec->storage + num_storage);
+  exec->io = (utvm_executor_io_t){(TVMNDArray**)(exec->storage + num_storage), g->num_arg_nodes,
+                                  g->num_heads, io_name, "graph"};
   exec->num_storage = num_storage;
   exec->graph = *g;
   *out = exec;
@@ -88,29 +87,52 @@ static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValu
   return num_args;
 }
 
-/* Generated code (the system library's functions) trusts its arguments: each node calling it
+/* Every node that does something, in order, with its arguments: checked against its
+ * operator's signature (before the executor is used), or run.
+ *
+ * Generated code (the system library's functions) trusts its arguments: each node calling it
  * must pass exactly the tensors the operator was compiled for, or a graph JSON declaring
  * smaller shapes would make it write past its storage. */
-static int check_operators(const utvm_graph_executor_t* exec) {
+static int walk_nodes(const utvm_graph_executor_t* exec, bool run) {
   const graph_t* g = &exec->graph;
   TVMValue args[UTVM_MAX_ARGS];
   int codes[UTVM_MAX_ARGS];
+  /* As TVM's CRT: NDArray handles; generated code reads them as DLTensor* (their first
+   * member), which is what they point at. */
   for (int i = 0; i < UTVM_MAX_ARGS; i++) codes[i] = kTVMNDArrayHandle;
   for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
-    if (node->kind != GRAPH_NODE_OP || !utvm_is_system_lib_function(node->resource)) continue;
-    const utvm_op_signature_t* sig = utvm_op_signature_find(node->fn);
-    if (sig == NULL) {
-      return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                       "graph node %lu calls a generated function whose signature is unknown "
-                       "(utvm_add_model() generates the signatures of a graph model)", UL(n));
-    }
-    char what[24] = ""; /* only messages name the node */
+    if (node->kind == GRAPH_NODE_INPUT || node->kind == GRAPH_NODE_NOP) continue;
+    int num_args = (int)node_args(exec, n, args);
+    int rc;
+    if (!run) {
+      if (node->kind != GRAPH_NODE_OP || !utvm_is_system_lib_function(node->resource)) continue;
+      const utvm_op_signature_t* sig = utvm_op_signature_find(node->fn);
+      if (sig == NULL) {
+        return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                         "graph node %lu calls a generated function whose signature is unknown "
+                         "(utvm_add_model() generates the signatures of a graph model)", UL(n));
+      }
+      char what[24]; /* only messages name the node */
 #if UTVM_ERROR_MESSAGES
-    snprintf(what, sizeof(what), "graph node %lu", UL(n));
+      snprintf(what, sizeof(what), "graph node %lu", UL(n));
+#else
+      what[0] = '\0';
 #endif
-    int rc = utvm_op_signature_check(sig, what, args, codes, (int)node_args(exec, n, args));
-    if (rc != 0) return rc;
+      rc = utvm_op_signature_check(sig, what, args, codes, num_args);
+      if (rc != 0) return rc;
+    } else if (node->kind == GRAPH_NODE_COPY) {
+      const DLTensor *from = args[0].v_handle, *to = args[1].v_handle;
+      memmove(to->data, from->data, utvm_dltensor_nbytes(from)); /* sizes equal: checked */
+    } else {
+      TVMValue ret = {.v_handle = NULL};
+      int ret_code = kTVMNullptr;
+      rc = node->fn(args, codes, num_args, &ret, &ret_code, node->resource);
+      if (rc != 0) {
+        return utvm_fail(rc, "graph node %lu failed with code %d: %s", UL(n), rc,
+                         TVMGetLastError());
+      }
+    }
   }
   return 0;
 }
@@ -119,26 +141,31 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   for (uint32_t e = 0; e < g->num_entries; e++) {
     const graph_entry_t* entry = &g->entries[e];
-    exec->tensors[e] = (DLTensor){NULL, kCpu, entry->ndim, entry->dtype, (int64_t*)entry->shape,
-                                  NULL, 0};
+    DLTensor* t = &exec->tensors[e]; /* zeroed: data, strides and byte_offset stay so */
+    t->device = kCpu;
+    t->ndim = entry->ndim;
+    t->dtype = entry->dtype;
+    t->shape = (int64_t*)entry->shape;
   }
-  int rc = check_operators(exec); /* before any storage is allocated for a graph refused */
+  int rc = walk_nodes(exec, false); /* before any storage is allocated for a graph refused */
   if (rc != 0) return rc;
-  for (uint32_t s = 0; s < exec->num_storage; s++) {
-    size_t bytes = 0;
-    for (uint32_t e = 0; e < g->num_entries; e++) {
-      size_t n = utvm_dltensor_nbytes(&exec->tensors[e]); /* cannot overflow: checked */
-      if (g->entries[e].storage_id == s && n > bytes) bytes = n;
-    }
-    rc = utvm_data_alloc(bytes == 0 ? 1 : bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
-    if (rc != 0) {
-      return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes", UL(s),
-                       UL(bytes));
-    }
-    memset(exec->storage[s], 0, bytes);
-  }
+  /* Each storage id used, allocated at its first entry as large as its largest entry. */
   for (uint32_t e = 0; e < g->num_entries; e++) {
-    exec->tensors[e].data = exec->storage[g->entries[e].storage_id];
+    uint32_t s = g->entries[e].storage_id;
+    if (exec->storage[s] == NULL) {
+      size_t bytes = 0;
+      for (uint32_t f = e; f < g->num_entries; f++) {
+        size_t n = utvm_dltensor_nbytes(&exec->tensors[f]); /* cannot overflow: checked */
+        if (g->entries[f].storage_id == s && n > bytes) bytes = n;
+      }
+      rc = utvm_data_alloc(bytes == 0 ? 1 : bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
+      if (rc != 0) {
+        return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes", UL(s),
+                         UL(bytes));
+      }
+      memset(exec->storage[s], 0, bytes);
+    }
+    exec->tensors[e].data = exec->storage[s];
   }
   return 0;
 }
@@ -152,9 +179,9 @@ static int make_io_views(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   for (uint32_t i = 0; i < num_io(g); i++) {
     const DLTensor* t = &exec->tensors[io_entry(g, i)];
-    int rc = utvm_ndarray_view(t->data, t->ndim, t->shape, t->dtype, &exec->io[i]);
+    int rc = utvm_ndarray_view(t->data, t->ndim, t->shape, t->dtype, &exec->io.arrays[i]);
     if (rc != 0) return rc;
-    exec->io[i]->pinned = true;
+    exec->io.arrays[i]->pinned = true;
   }
   return 0;
 }
@@ -189,96 +216,39 @@ int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModul
 }
 
 int utvm_graph_executor_num_inputs(const utvm_graph_executor_t* exec) {
-  return (int)exec->graph.num_arg_nodes;
+  return (int)exec->io.num_inputs;
 }
 
 int utvm_graph_executor_num_outputs(const utvm_graph_executor_t* exec) {
-  return (int)exec->graph.num_heads;
+  return (int)exec->io.num_outputs;
 }
 
 const char* utvm_graph_executor_input_name(const utvm_graph_executor_t* exec, int index) {
-  const graph_t* g = &exec->graph;
-  if (index < 0 || (uint32_t)index >= g->num_arg_nodes) {
-    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "input index %d outside 0..%ld", index,
-              (long)g->num_arg_nodes - 1);
-    return NULL;
-  }
-  return g->names + g->nodes[g->arg_nodes[index]].name;
+  if (utvm_executor_io_array(&exec->io, index, false) == NULL) return NULL;
+  return io_name(&exec->io, (uint32_t)index);
 }
 
 int utvm_graph_executor_input_index(const utvm_graph_executor_t* exec, const char* name) {
-  for (uint32_t i = 0; i < exec->graph.num_arg_nodes; i++) {
-    if (strcmp(utvm_graph_executor_input_name(exec, (int)i), name) == 0) return (int)i;
-  }
-  return -utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "the graph has no input named %s", name);
-}
-
-static TVMNDArray* io_view(utvm_graph_executor_t* exec, int index, bool output) {
-  const graph_t* g = &exec->graph;
-  uint32_t n = output ? g->num_heads : g->num_arg_nodes;
-  if (index < 0 || (uint32_t)index >= n) {
-    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s index %d outside 0..%ld",
-              output ? "output" : "input", index, (long)n - 1);
-    return NULL;
-  }
-  return exec->io[(output ? g->num_arg_nodes : 0) + (uint32_t)index];
+  return utvm_executor_io_input_index(&exec->io, name);
 }
 
 TVMNDArray* utvm_graph_executor_input(utvm_graph_executor_t* exec, int index) {
-  return io_view(exec, index, false);
+  return utvm_executor_io_array(&exec->io, index, false);
 }
 
 TVMNDArray* utvm_graph_executor_output(utvm_graph_executor_t* exec, int index) {
-  return io_view(exec, index, true);
-}
-
-/* Copies between a caller's tensor and one of ours after checking dtype and shape. */
-static int copy_checked(DLTensor* ours, DLTensor* theirs, bool into_ours, const char* what) {
-  int rc = utvm_dltensor_check_same_layout(ours, theirs, what);
-  if (rc == 0 && theirs->data == NULL && utvm_dltensor_nbytes(theirs) != 0) {
-    rc = utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: the tensor has no data", what);
-  }
-  if (rc != 0) return rc;
-  return into_ours ? TVMDeviceCopyDataFromTo(theirs, ours, NULL)
-                   : TVMDeviceCopyDataFromTo(ours, theirs, NULL);
+  return utvm_executor_io_array(&exec->io, index, true);
 }
 
 int utvm_graph_executor_set_input(utvm_graph_executor_t* exec, int index, const DLTensor* src) {
-  TVMNDArray* input = io_view(exec, index, false);
-  if (input == NULL) return kTvmErrorExecutorModuleNoSuchInput;
-  return copy_checked(&input->dl_tensor, (DLTensor*)src, true,
-                      utvm_graph_executor_input_name(exec, index));
+  return utvm_executor_io_copy(&exec->io, index, false, (DLTensor*)src);
 }
 
 int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTensor* dst) {
-  TVMNDArray* output = io_view(exec, index, true);
-  if (output == NULL) return kTvmErrorExecutorModuleNoSuchInput;
-  return copy_checked(&output->dl_tensor, dst, false, "output");
+  return utvm_executor_io_copy(&exec->io, index, true, dst);
 }
 
 int utvm_graph_executor_run(utvm_graph_executor_t* exec) {
-  const graph_t* g = &exec->graph;
-  TVMValue args[UTVM_MAX_ARGS];
-  int codes[UTVM_MAX_ARGS];
-  /* As TVM's CRT: NDArray handles; generated code reads them as DLTensor* (their first
-   * member), which is what they point at. */
-  for (int i = 0; i < UTVM_MAX_ARGS; i++) codes[i] = kTVMNDArrayHandle;
   TVMAPISetLastError(""); /* an operator that fails without a message must not show a stale one */
-  for (uint32_t n = 0; n < g->num_nodes; n++) {
-    const graph_node_t* node = &g->nodes[n];
-    if (node->kind == GRAPH_NODE_INPUT || node->kind == GRAPH_NODE_NOP) continue;
-    uint32_t num_args = node_args(exec, n, args);
-    if (node->kind == GRAPH_NODE_COPY) {
-      const DLTensor *from = args[0].v_handle, *to = args[1].v_handle;
-      memmove(to->data, from->data, utvm_dltensor_nbytes(from)); /* sizes equal: checked */
-      continue;
-    }
-    TVMValue ret = {.v_handle = NULL};
-    int ret_code = kTVMNullptr;
-    int rc = node->fn(args, codes, (int)num_args, &ret, &ret_code, node->resource);
-    if (rc != 0) {
-      return utvm_fail(rc, "graph node %lu failed with code %d: %s", UL(n), rc, TVMGetLastError());
-    }
-  }
-  return 0;
+  return walk_nodes(exec, true);
 }

@@ -19,28 +19,12 @@ static const TVMModule graph_module;
 static utvm_executor_slot_t slot = {&graph_module, release, NULL, NULL, 0};
 
 /* Adapters from the executor's typed API to the shared module's opaque one. */
-static int num_inputs(const void* e) { return utvm_graph_executor_num_inputs(e); }
-static int num_outputs(const void* e) { return utvm_graph_executor_num_outputs(e); }
-static int input_index(const void* e, const char* n) {
-  return utvm_graph_executor_input_index(e, n);
-}
-static const char* input_name(const void* e, int i) {
-  return utvm_graph_executor_input_name(e, i);
-}
-static TVMNDArray* input(void* e, int i) { return utvm_graph_executor_input(e, i); }
-static TVMNDArray* output(void* e, int i) { return utvm_graph_executor_output(e, i); }
-static int set_input(void* e, int i, const DLTensor* t) {
-  return utvm_graph_executor_set_input(e, i, t);
-}
 static int run(void* e) { return utvm_graph_executor_run(e); }
 static int load_params(void* e, const void* b, size_t n) {
   return utvm_graph_executor_load_params(e, b, n);
 }
 
-static const utvm_executor_ops_t ops = {"graph", num_inputs, num_outputs, input_index,
-                                        input_name, input, output, set_input, run, load_params};
-
-UTVM_DEFINE_EXECUTOR_MODULE(graph_module, ops, slot)
+UTVM_DEFINE_EXECUTOR_MODULE(graph_module, "graph", run, load_params, slot)
 
 /* tvm.graph_executor.create(graph_json: str, module: Module, device_type: int, device_id: int) */
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,

@@ -23,10 +23,11 @@ typedef struct {
   size_t pos;
 } reader_t;
 
-static bool take(reader_t* r, void* out, uint64_t n) {
+/* Every length a blob declares is bounded (or compared) before it is taken: size_t will do. */
+static bool take(reader_t* r, void* out, size_t n) {
   if (n > r->len - r->pos) return false;
-  if (out != NULL) memcpy(out, r->base + r->pos, (size_t)n);
-  r->pos += (size_t)n;
+  if (out != NULL) memcpy(out, r->base + r->pos, n);
+  r->pos += n;
   return true;
 }
 
@@ -39,10 +40,10 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
                         bool copy) {
   /* magic, the reserved word and the device (always cpu: not used), ndim, dtype. */
   uint8_t head[32];
-  uint64_t magic = 0, nbytes = 0;
+  uint64_t magic = 0;
   int32_t ndim = 0;
   DLDataType dtype = {0, 0, 0};
-  int64_t shape[UTVM_MAX_NDIM];
+  int64_t shape[UTVM_MAX_NDIM + 1]; /* then the byte size */
   if (!take(r, head, sizeof(head))) return truncated(r, name);
   memcpy(&magic, head, 8);
   memcpy(&ndim, head + 24, 4);
@@ -51,13 +52,12 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
     return utvm_fail(INVALID, "params: %s is not an NDArray record (magic 0x%llx)", name,
                      ULL(magic));
   }
-  if (ndim < 0 || ndim > UTVM_MAX_NDIM) {
+  if ((uint32_t)ndim > UTVM_MAX_NDIM) { /* negative ones too */
     return utvm_fail(INVALID, "params: %s has %ld dimensions; at most %d fit (UTVM_MAX_NDIM)", name,
                      (long)ndim, UTVM_MAX_NDIM);
   }
-  if (!take(r, shape, sizeof(int64_t) * (size_t)ndim) || !take(r, &nbytes, 8)) {
-    return truncated(r, name);
-  }
+  if (!take(r, shape, sizeof(int64_t) * ((size_t)ndim + 1))) return truncated(r, name);
+  uint64_t nbytes = (uint64_t)shape[ndim];
   DLTensor* input = &utvm_graph_executor_input(exec, index)->dl_tensor;
   DLTensor src = {(void*)(r->base + r->pos), {kDLCPU, 0}, ndim, dtype, shape, NULL, 0};
   int rc = utvm_dltensor_check_same_layout(input, &src, name);
@@ -67,7 +67,7 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
     return utvm_fail(INVALID, "params: %s declares %llu data bytes; its shape and dtype need %lu",
                      name, ULL(nbytes), UL(expected));
   }
-  if (!take(r, NULL, nbytes)) return truncated(r, name);
+  if (!take(r, NULL, expected)) return truncated(r, name);
   if (copy) memcpy(input->data, src.data, expected);
   return 0;
 }
@@ -75,6 +75,7 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
 static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bool copy) {
   reader_t r = {blob, len, 0};
   uint64_t head[3], magic, count, num_arrays = 0; /* magic, reserved, count */
+  size_t num_names;
   if (!take(&r, head, sizeof(head))) return truncated(&r, "the header");
   magic = head[0];
   count = head[2];
@@ -85,24 +86,25 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   /* The names come first, the arrays after them: find where the arrays start. Each name
    * takes at least 8 bytes, so a huge count ends at the blob's end. */
   reader_t names = r;
-  for (size_t i = 0; i < count; i++) {
+  num_names = count > len ? len : (size_t)count; /* more names than bytes end at the end */
+  for (size_t i = 0; i < num_names; i++) {
     uint64_t n = 0;
     if (!take(&r, &n, 8)) return truncated(&r, "the names");
     if (n >= UTVM_MAX_NAME_LEN) {
       return utvm_fail(INVALID, "params: name %lu is %llu bytes long; at most %d fit "
                        "(UTVM_MAX_NAME_LEN)", UL(i), ULL(n), UTVM_MAX_NAME_LEN - 1);
     }
-    if (!take(&r, NULL, n)) return truncated(&r, "the names");
+    if (!take(&r, NULL, (size_t)n)) return truncated(&r, "the names");
   }
   if (!take(&r, &num_arrays, 8)) return truncated(&r, "the array count");
   if (num_arrays != count) {
     return utvm_fail(INVALID, "params: %llu names but %llu arrays", ULL(count), ULL(num_arrays));
   }
-  for (size_t i = 0; i < count; i++) {
+  for (size_t i = 0; i < num_names; i++) {
     char name[UTVM_MAX_NAME_LEN];
     uint64_t n = 0;
     take(&names, &n, 8); /* within bounds: checked above */
-    take(&names, name, n);
+    take(&names, name, (size_t)n);
     name[n] = '\0';
     if (strlen(name) != n) {
       return utvm_fail(INVALID, "params: name %lu contains a NUL byte", UL(i));

@@ -1,0 +1,53 @@
+/* The inputs and outputs both executors keep (executor_io.h). */
+#include "executor_io.h"
+
+#include <string.h>
+#include <tvm/runtime/crt/platform.h>
+#include <utvm/error.h>
+
+TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool output) {
+  uint32_t n = output ? io->num_outputs : io->num_inputs;
+  if ((uint32_t)index >= n) { /* negative indices too */
+    utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s index %d outside 0..%ld",
+              output ? "output" : "input", index, (long)n - 1);
+    return NULL;
+  }
+  return io->arrays[(output ? io->num_inputs : 0) + (uint32_t)index];
+}
+
+int utvm_executor_io_input_index(const utvm_executor_io_t* io, const char* name) {
+  for (uint32_t i = 0; i < io->num_inputs; i++) {
+    if (strcmp(io->name(io, i), name) == 0) return (int)i;
+  }
+  return -utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "the %s has no input named %s", io->noun,
+                    name);
+}
+
+int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
+                          DLTensor* theirs) {
+  TVMNDArray* arr = utvm_executor_io_array(io, index, output);
+  if (arr == NULL) return kTvmErrorExecutorModuleNoSuchInput;
+  DLTensor* ours = &arr->dl_tensor;
+  const char* what = io->name(io, (output ? io->num_inputs : 0) + (uint32_t)index);
+  int rc = utvm_dltensor_check_same_layout(ours, theirs, what);
+  if (rc != 0) return rc;
+  if (theirs->data == NULL && utvm_dltensor_nbytes(theirs) != 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: the tensor has no data", what);
+  }
+  return TVMDeviceCopyDataFromTo(output ? ours : theirs, output ? theirs : ours, NULL);
+}
+
+int utvm_executor_io_free(utvm_executor_io_t* io) {
+  if (io == NULL) return 0;
+  int rc = 0;
+  for (uint32_t i = 0; io->arrays != NULL && i < io->num_inputs + io->num_outputs; i++) {
+    TVMNDArray* arr = io->arrays[i];
+    if (arr == NULL) continue;
+    /* A host may still hold this array: let it free it, and make stale use fail cleanly. */
+    arr->pinned = false;
+    if (!arr->owns_data && arr->reference_count > 1) arr->dl_tensor.data = NULL;
+    if (utvm_ndarray_release(arr) != 0) rc = -1;
+  }
+  int freed = TVMPlatformMemoryFree(io, (DLDevice){kDLCPU, 0}); /* with the executor's tables */
+  return rc != 0 ? rc : freed;
+}

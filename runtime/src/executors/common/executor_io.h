@@ -1,0 +1,39 @@
+/*
+ * What the AOT and graph executors share about their inputs and outputs: one pinned
+ * NDArray each (inputs, then outputs), their names, and the checked lookups and copies
+ * both executors and the executor modules make with them.
+ */
+#ifndef UTVM_EXECUTOR_IO_H_
+#define UTVM_EXECUTOR_IO_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <utvm/ndarray.h>
+
+typedef struct utvm_executor_io utvm_executor_io_t;
+
+/* The first member of each executor, so an executor pointer is its io. */
+struct utvm_executor_io {
+  TVMNDArray** arrays; /* num_inputs + num_outputs, NULL until created */
+  uint32_t num_inputs;
+  uint32_t num_outputs;
+  /* The name of array i (inputs, then outputs) that messages give and inputs are found by. */
+  const char* (*name)(const utvm_executor_io_t* io, uint32_t i);
+  const char* noun; /* for messages: "the <noun> has no input named x" */
+};
+
+/* Input or output `index` (NULL and a message when out of range). */
+TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool output);
+/* Index of the input called `name`, or -kTvmErrorExecutorModuleNoSuchInput with a message. */
+int utvm_executor_io_input_index(const utvm_executor_io_t* io, const char* name);
+/* Copies `theirs` into input `index`, or output `index` into `theirs`, once its dtype, shape
+ * and data are checked. */
+int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
+                          DLTensor* theirs);
+/* Frees the executor `io` is the first member of (one TVMPlatformMemoryAllocate block; NULL
+ * is fine) after it unpins and releases the arrays: a view a host still holds loses its data
+ * (it points into the executor's storage) and stays a handle the host frees. -1 when a
+ * release failed. */
+int utvm_executor_io_free(utvm_executor_io_t* io);
+
+#endif /* UTVM_EXECUTOR_IO_H_ */
