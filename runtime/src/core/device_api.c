@@ -85,7 +85,11 @@ int TVMObjectFree(TVMObjectHandle obj) {
 
 int TVMByteArrayFree(TVMByteArray* arr) {
   static const DLDevice cpu = {kDLCPU, 0};
-  int rc = TVMPlatformMemoryFree((void*)arr->data, cpu);
-  if (rc != 0) return rc;
+  /* The runtime's own arrays (the time evaluator's) hold their bytes right after them, in
+   * the same allocation. */
+  if (arr->data != (const char*)(arr + 1)) {
+    int rc = TVMPlatformMemoryFree((void*)arr->data, cpu);
+    if (rc != 0) return rc;
+  }
   return TVMPlatformMemoryFree(arr, cpu);
 }

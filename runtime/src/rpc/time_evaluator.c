@@ -77,7 +77,7 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   if (args[11].v_str[0] != '\0') {
     return utvm_fail(kTvmErrorFunctionCallNotImplemented, "f_preproc is not supported");
   }
-  evaluator_t e = {0};
+  evaluator_t e; /* every field is set before it is stored */
   bool negative = false;
   for (int k = 0; k < NUM_PARAMS; k++) {
     int64_t v = args[4 + k].v_int64;
@@ -126,13 +126,14 @@ static uint64_t timer_stop_ns(int* rc) {
 /* Busy-waits `ms` with the platform timer (the platform layer has no sleep). A timer that
  * never advances ends the wait after a million empty readings instead of hanging. */
 static int cool_down(uint32_t ms) {
-  uint64_t waited = 0;
-  for (uint32_t empty_readings = 0; waited < ms * 1000000ull && empty_readings < 1000000u;) {
+  uint64_t left = ms * 1000000ull;
+  for (uint32_t empty_readings = 0; empty_readings < 1000000u;) {
     int rc = TVMPlatformTimerStart();
     uint64_t slice = rc == 0 ? timer_stop_ns(&rc) : 0;
     if (rc != 0) return rc;
-    waited += slice;
-    if (slice == 0) empty_readings++;
+    if (slice >= left) break;
+    left -= slice;
+    empty_readings += slice == 0;
   }
   return 0;
 }
@@ -192,8 +193,9 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
                      (unsigned)e->p[NUMBER], (unsigned)zero_readings);
       break;
     }
-    /* Seconds per call, the one conversion back to what the host reads. */
-    results[i] = (double)ns / ((double)e->p[NUMBER] * 1e9);
+    /* Seconds per call, the one conversion back to what the host reads (number * 10^9 is
+     * below 2^53: exact as a double). */
+    results[i] = (double)ns / (double)(e->p[NUMBER] * 1000000000ull);
     if (e->p[COOLDOWN_MS] > 0 && i % e->p[REPEATS_TO_COOLDOWN] == 0) {
       rc = cool_down(e->p[COOLDOWN_MS]);
     }
@@ -210,17 +212,14 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
   }
   int rc = utvm_rpc_check_generated_call(e->target, args, codes, num_args);
   if (rc != 0) return rc;
-  TVMByteArray* result = NULL;
-  void* data = NULL;
+  /* The array and its doubles in one allocation (TVMByteArrayFree knows that layout). */
+  TVMByteArray* result;
   size_t nbytes = sizeof(double) * e->p[REPEAT];
-  rc = TVMPlatformMemoryAllocate(sizeof(TVMByteArray), cpu, (void**)&result);
-  if (rc == 0) {
-    rc = TVMPlatformMemoryAllocate(nbytes, cpu, &data);
-    if (rc != 0) TVMPlatformMemoryFree(result, cpu);
-  }
+  rc = TVMPlatformMemoryAllocate(sizeof(*result) + nbytes, cpu, (void**)&result);
   if (rc != 0) return utvm_fail(rc, "out of memory for the time evaluator's results");
   /* Little-endian doubles on the wire: the host unpacks them with struct "@d". */
-  result->data = data;
+  double* data = (double*)(result + 1);
+  result->data = (const char*)data;
   result->size = nbytes;
   rc = measure(e, args, codes, num_args, data);
   if (rc != 0) {
