@@ -5,6 +5,8 @@
 #include <utvm/memory.h>
 #include <utvm/ndarray.h>
 
+const DLDevice utvm_cpu_device = {kDLCPU, 0};
+
 static int check_cpu(DLDevice dev) {
   if (dev.device_type != kDLCPU || dev.device_id != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "only device cpu(0) is supported, got (%d, %d)",
@@ -84,12 +86,11 @@ int TVMObjectFree(TVMObjectHandle obj) {
 }
 
 int TVMByteArrayFree(TVMByteArray* arr) {
-  static const DLDevice cpu = {kDLCPU, 0};
   /* The runtime's own arrays (the time evaluator's) hold their bytes right after them, in
    * the same allocation. */
   if (arr->data != (const char*)(arr + 1)) {
-    int rc = TVMPlatformMemoryFree((void*)arr->data, cpu);
+    int rc = TVMPlatformMemoryFree((void*)arr->data, utvm_cpu_device);
     if (rc != 0) return rc;
   }
-  return TVMPlatformMemoryFree(arr, cpu);
+  return TVMPlatformMemoryFree(arr, utvm_cpu_device);
 }

@@ -8,6 +8,7 @@
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
+#include <utvm/ndarray.h>
 
 static utvm_stack_allocator_t workspace;
 static bool workspace_ready;
@@ -36,8 +37,7 @@ void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
   if (workspace_ready) {
     rc = utvm_stack_allocator_alloc(&workspace, (size_t)nbytes, &ptr);
   } else {
-    DLDevice cpu = {kDLCPU, 0};
-    rc = TVMPlatformMemoryAllocate((size_t)nbytes, cpu, &ptr);
+    rc = TVMPlatformMemoryAllocate((size_t)nbytes, utvm_cpu_device, &ptr);
   }
   return rc == 0 ? ptr : NULL;
 }
@@ -46,6 +46,5 @@ int TVMBackendFreeWorkspace(int device_type, int device_id, void* ptr) {
   (void)device_type;
   (void)device_id;
   if (workspace_ready) return utvm_stack_allocator_free(&workspace, ptr);
-  DLDevice cpu = {kDLCPU, 0};
-  return TVMPlatformMemoryFree(ptr, cpu);
+  return TVMPlatformMemoryFree(ptr, utvm_cpu_device);
 }
