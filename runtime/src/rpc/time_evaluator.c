@@ -3,6 +3,7 @@
 
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
+#include <utvm/ndarray.h>
 #include <utvm/registry.h>
 #include <utvm/rpc_server.h>
 #include <utvm/runtime.h>
@@ -27,6 +28,9 @@ typedef struct {
   uint32_t serial;     /* creation order, to replace the oldest */
   uint32_t p[NUM_PARAMS];
 } evaluator_t;
+
+/* The global's name; argument messages name it without its namespace (one string for both). */
+static const char kName[] = "runtime.RPCTimeEvaluator";
 
 static evaluator_t evaluators[UTVM_RPC_MAX_TIME_EVALUATORS];
 static uint32_t next_serial;
@@ -70,7 +74,7 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   static const int expected[12] = {kTVMModuleHandle, kTVMStr,    kTVMArgInt, kTVMArgInt,
                                    kTVMArgInt,       kTVMArgInt, kTVMArgInt, kTVMArgInt,
                                    kTVMArgInt,       kTVMArgInt, kTVMArgInt, kTVMStr};
-  int rc = utvm_check_args("RPCTimeEvaluator", codes, num_args < 12 ? num_args : 12, 12,
+  int rc = utvm_check_args(kName + sizeof("runtime.") - 1, codes, num_args < 12 ? num_args : 12, 12,
                            expected);
   if (rc == 0) rc = utvm_rpc_check_handle(args[0].v_handle, kTVMModuleHandle);
   if (rc != 0) return rc;
@@ -205,7 +209,6 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
 
 static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                          void* resource) {
-  static const DLDevice cpu = {kDLCPU, 0};
   evaluator_t* e = resource;
   if (!is_live(e)) {
     return utvm_fail(kTvmErrorTimeEvaluatorBadHandle, "time evaluator replaced or freed");
@@ -215,7 +218,7 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
   /* The array and its doubles in one allocation (TVMByteArrayFree knows that layout). */
   TVMByteArray* result;
   size_t nbytes = sizeof(double) * e->p[REPEAT];
-  rc = TVMPlatformMemoryAllocate(sizeof(*result) + nbytes, cpu, (void**)&result);
+  rc = TVMPlatformMemoryAllocate(sizeof(*result) + nbytes, utvm_cpu_device, (void**)&result);
   if (rc != 0) return utvm_fail(rc, "out of memory for the time evaluator's results");
   /* Little-endian doubles on the wire: the host unpacks them with struct "@d". */
   double* data = (double*)(result + 1);
@@ -232,6 +235,5 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
 
 int utvm_time_evaluator_register(size_t max_reply_packet) {
   max_reply = max_reply_packet;
-  return TVMFuncRegisterGlobal("runtime.RPCTimeEvaluator", (TVMFunctionHandle)create_evaluator,
-                               1);
+  return TVMFuncRegisterGlobal(kName, (TVMFunctionHandle)create_evaluator, 1);
 }
