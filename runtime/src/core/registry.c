@@ -141,7 +141,8 @@ int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_impo
     *out = NULL;
     return utvm_fail(kTvmErrorFunctionNameNotFound, "module has no function %s", func_name);
   }
-  *out = encode_func((uint32_t)(uintptr_t)mod & 0x7FFF, fi);
+  /* The module handle is its tagged field already: the function handle's upper half. */
+  *out = (TVMFunctionHandle)(((uintptr_t)mod << 16) | fi | HANDLE_TAG);
   return 0;
 }
 
