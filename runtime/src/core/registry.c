@@ -31,15 +31,17 @@ typedef struct {
 
 /* All of the registry's state, so that a reset is one memset and every function reaches it
  * through one address. */
-static struct {
-  const TVMModule* modules[UTVM_MAX_MODULES];
-  global_func_t globals[UTVM_MAX_GLOBAL_FUNCS];
-  closure_t closures[UTVM_MAX_CLOSURES];
+static struct { /* small fields first: Thumb code reaches them with short instructions */
   int num_globals;
+  /* The system library's handle, NULL before it is registered. Its slot is never freed, so
+   * the handle stays what the slot's module field is. */
+  TVMModuleHandle system_lib;
   /* Bumped each time a slot is freed, so that the handles of the module it held (and of
    * its functions) no longer designate whatever module the slot holds next. */
   uint8_t generations[UTVM_MAX_MODULES];
-  uint8_t system_lib_slot; /* the system library's slot + 1, 0 before it is registered */
+  const TVMModule* modules[UTVM_MAX_MODULES];
+  closure_t closures[UTVM_MAX_CLOSURES];
+  global_func_t globals[UTVM_MAX_GLOBAL_FUNCS];
 } reg;
 
 /* The handles of the first global function and of the first closure: the others follow. */
@@ -94,7 +96,7 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
 static bool release_module(TVMModuleHandle mod) {
   uint32_t index;
   if (!decode_module(mod, &index)) return false;
-  if (index + 1 != reg.system_lib_slot) {
+  if (mod != reg.system_lib) {
     reg.modules[index] = NULL;
     reg.generations[index] = (uint8_t)((reg.generations[index] + 1u) & GENERATION_MASK);
   }
@@ -115,8 +117,8 @@ void utvm_module_slot_release(TVMModuleHandle mod) { (void)release_module(mod); 
 extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
 
 int utvm_system_lib(TVMModuleHandle* out) {
-  if (reg.system_lib_slot != 0) {
-    *out = module_handle(reg.system_lib_slot - 1u);
+  if (reg.system_lib != NULL) {
+    *out = reg.system_lib;
     return 0;
   }
   if (TVMSystemLibEntryPoint == NULL) {
@@ -124,7 +126,7 @@ int utvm_system_lib(TVMModuleHandle* out) {
                      "no system library linked: build with system-lib=1");
   }
   int rc = TVMModCreateFromCModule(TVMSystemLibEntryPoint(), out);
-  if (rc == 0) reg.system_lib_slot = (uint8_t)(((uintptr_t)*out & SLOT_MASK) + 1u);
+  if (rc == 0) reg.system_lib = *out;
   return rc;
 }
 
