@@ -1,6 +1,8 @@
 /* The time evaluator (time_evaluator.h). */
 #include "time_evaluator.h"
 
+#include <string.h>
+
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/ndarray.h>
@@ -121,8 +123,12 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
 static uint64_t timer_stop_ns(int* rc) {
   double seconds = 0;
   *rc = TVMPlatformTimerStop(&seconds);
-  if (!(seconds > 0)) return 0;
-  if (!(seconds < 4e9)) seconds = 4e9;
+  /* The range checks on the bits (positive doubles order as their bits do): no soft-float
+   * comparisons. Negative, zero and NaN readings are 0; 4e9 s and more (and +inf) the cap. */
+  uint64_t bits;
+  memcpy(&bits, &seconds, sizeof(bits));
+  if ((int64_t)bits <= 0 || bits > 0x7FF0000000000000ull) return 0;
+  if ((uint32_t)(bits >> 32) >= 0x41EDCD65u) return 4000000000ull * 1000000000ull; /* 4e9 s */
   uint32_t whole = (uint32_t)seconds;
   return whole * 1000000000ull + (uint32_t)((seconds - whole) * 1e9);
 }
