@@ -46,10 +46,10 @@ int TVMDeviceFreeDataSpace(DLDevice dev, void* ptr) {
 
 int TVMDeviceCopyDataFromTo(DLTensor* from, DLTensor* to, TVMStreamHandle stream) {
   (void)stream;
-  size_t n = utvm_dltensor_nbytes(from);
-  if (n != utvm_dltensor_nbytes(to)) {
+  size_t n = utvm_dltensor_nbytes(from), room = utvm_dltensor_nbytes(to);
+  if (n != room) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy of %lu bytes into %lu bytes",
-                     (unsigned long)n, (unsigned long)utvm_dltensor_nbytes(to));
+                     (unsigned long)n, (unsigned long)room);
   }
   if (!utvm_dltensor_is_compact(from) || !utvm_dltensor_is_compact(to)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy: only compact tensors are supported");
