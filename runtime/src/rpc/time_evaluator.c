@@ -8,7 +8,6 @@
 #include <utvm/ndarray.h>
 #include <utvm/registry.h>
 #include <utvm/rpc_server.h>
-#include <utvm/runtime.h>
 
 #include "rpc_validate.h"
 
@@ -26,7 +25,6 @@ enum { NUMBER, REPEAT, MIN_REPEAT_MS, LIMIT_ZERO_TIME_ITERATIONS, COOLDOWN_MS,
 typedef struct {
   TVMFunctionHandle handle; /* the closure the host holds */
   TVMFunctionHandle target;
-  uint32_t generation; /* runtime generation it was made in */
   uint32_t serial;     /* creation order, to replace the oldest */
   uint32_t p[NUM_PARAMS];
 } evaluator_t;
@@ -41,12 +39,14 @@ static size_t max_reply; /* largest RPC packet of a reply (given at registration
 static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                          void* resource);
 
-/* Still reachable through its handle (the host has not freed it, nothing replaced it). */
+/* Still reachable through its handle (the host has not freed it, nothing replaced it). A
+ * closure of run_evaluator over this slot can only be its current evaluator's: closures do
+ * not outlive TVMInitializeRuntime (the registry's reset clears them) and create_evaluator
+ * stores each handle it binds in the slot it binds it to. */
 static bool is_live(const evaluator_t* e) {
   TVMBackendPackedCFunc fn;
   void* resource;
-  return e->generation == utvm_runtime_generation() &&
-         utvm_func_from_handle(e->handle, &fn, &resource) && fn == run_evaluator &&
+  return utvm_func_from_handle(e->handle, &fn, &resource) && fn == run_evaluator &&
          resource == (void*)e;
 }
 
@@ -105,7 +105,6 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, 0, &e.target);
   if (rc != 0) return rc; /* message says which function is missing */
   evaluator_t* slot = free_slot();
-  e.generation = utvm_runtime_generation();
   e.serial = next_serial++;
   rc = utvm_closure_create(run_evaluator, slot, &e.handle);
   if (rc != 0) return rc;
