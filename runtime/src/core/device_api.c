@@ -7,7 +7,7 @@
 
 const DLDevice utvm_cpu_device = {kDLCPU, 0};
 
-static int check_cpu(DLDevice dev) {
+__attribute__((noinline)) static int check_cpu(DLDevice dev) {
   if (dev.device_type != kDLCPU || dev.device_id != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "only device cpu(0) is supported, got (%d, %d)",
                      (int)dev.device_type, (int)dev.device_id);

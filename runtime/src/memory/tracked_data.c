@@ -52,7 +52,7 @@ int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
 }
 
 /* The link that points at the block whose data starts at `data`, or NULL. */
-static data_block_t** link_of(const void* data) {
+__attribute__((noinline)) static data_block_t** link_of(const void* data) {
   for (data_block_t** p = &blocks; *p != NULL; p = &(*p)->next) {
     if (data_of(*p) == data) return p;
   }
