@@ -21,7 +21,9 @@ int utvm_heap_init(void* arena, size_t arena_bytes) {
   return rc;
 }
 
-size_t utvm_heap_bytes_in_use(void) { return heap.ready ? utvm_page_allocator_bytes_in_use(&heap.pages) : 0; }
+size_t utvm_heap_bytes_in_use(void) {
+  return heap.ready ? utvm_page_allocator_bytes_in_use(&heap.pages) : 0;
+}
 
 __attribute__((weak)) tvm_crt_error_t TVMPlatformMemoryAllocate(size_t num_bytes, DLDevice dev,
                                                                 void** out_ptr) {

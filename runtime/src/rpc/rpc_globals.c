@@ -56,7 +56,8 @@ static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, 
                        void* resource) {
   (void)ret, (void)ret_code, (void)resource;
   static const int expected[] = {kTVMDLTensorHandle};
-  int rc = utvm_check_args(kRandomFill + sizeof("tvm.contrib.random.") - 1, codes, num_args, 1, expected);
+  int rc = utvm_check_args(kRandomFill + sizeof("tvm.contrib.random.") - 1, codes, num_args, 1,
+                           expected);
   const DLTensor* t = args[0].v_handle;
   size_t nbytes;
   if (rc == 0) rc = utvm_rpc_check_tensor_arg(t, &nbytes);
