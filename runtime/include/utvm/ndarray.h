@@ -49,6 +49,10 @@ bool utvm_dltensor_is_compact(const DLTensor* t);
 /* Checks `src` can be copied into `dst`: same dtype, same shape, compact. Sets an error. */
 int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, const char* what);
 
+/* cpu(0), the one device: what the runtime passes to TVMPlatformMemoryAllocate/Free. One
+ * constant for every file (a struct passed by value is loaded from memory). */
+extern const DLDevice utvm_cpu_device;
+
 /* Parses "int8", "float32", "uint1x4", "bool", "handle", ...; sets an error on failure. */
 int utvm_dtype_parse(const char* s, DLDataType* out);
 bool utvm_dtype_equal(DLDataType a, DLDataType b);

@@ -5,7 +5,9 @@
 #include <utvm/memory.h>
 #include <utvm/ndarray.h>
 
-static int check_cpu(DLDevice dev) {
+const DLDevice utvm_cpu_device = {kDLCPU, 0};
+
+__attribute__((noinline)) static int check_cpu(DLDevice dev) {
   if (dev.device_type != kDLCPU || dev.device_id != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "only device cpu(0) is supported, got (%d, %d)",
                      (int)dev.device_type, (int)dev.device_id);
@@ -44,10 +46,10 @@ int TVMDeviceFreeDataSpace(DLDevice dev, void* ptr) {
 
 int TVMDeviceCopyDataFromTo(DLTensor* from, DLTensor* to, TVMStreamHandle stream) {
   (void)stream;
-  size_t n = utvm_dltensor_nbytes(from);
-  if (n != utvm_dltensor_nbytes(to)) {
+  size_t n = utvm_dltensor_nbytes(from), room = utvm_dltensor_nbytes(to);
+  if (n != room) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy of %lu bytes into %lu bytes",
-                     (unsigned long)n, (unsigned long)utvm_dltensor_nbytes(to));
+                     (unsigned long)n, (unsigned long)room);
   }
   if (!utvm_dltensor_is_compact(from) || !utvm_dltensor_is_compact(to)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy: only compact tensors are supported");
@@ -84,8 +86,11 @@ int TVMObjectFree(TVMObjectHandle obj) {
 }
 
 int TVMByteArrayFree(TVMByteArray* arr) {
-  static const DLDevice cpu = {kDLCPU, 0};
-  int rc = TVMPlatformMemoryFree((void*)arr->data, cpu);
-  if (rc != 0) return rc;
-  return TVMPlatformMemoryFree(arr, cpu);
+  /* The runtime's own arrays (the time evaluator's) hold their bytes right after them, in
+   * the same allocation. */
+  if (arr->data != (const char*)(arr + 1)) {
+    int rc = TVMPlatformMemoryFree((void*)arr->data, utvm_cpu_device);
+    if (rc != 0) return rc;
+  }
+  return TVMPlatformMemoryFree(arr, utvm_cpu_device);
 }

@@ -4,6 +4,19 @@
 #include <utvm/error.h>
 #include <utvm/ndarray.h>
 
+/* Type names by DLDataTypeCode, for parsing and printing. */
+_Static_assert(sizeof(DLDataType) == 4, "DLDataType is code, bits, lanes without padding");
+
+static const char* const kNames[] = {"int", "uint", "float", "handle", "bfloat", "complex"};
+
+/* s past `prefix`, or NULL when s does not start with it. */
+static const char* skip_prefix(const char* s, const char* prefix) {
+  while (*prefix != '\0') {
+    if (*s++ != *prefix++) return NULL;
+  }
+  return s;
+}
+
 static bool parse_uint(const char** s, unsigned long max, unsigned long* out) {
   const char* p = *s;
   unsigned long v = 0;
@@ -19,37 +32,23 @@ static bool parse_uint(const char** s, unsigned long max, unsigned long* out) {
 }
 
 int utvm_dtype_parse(const char* s, DLDataType* out) {
-  static const struct {
-    const char* prefix;
-    uint8_t code;
-  } kinds[] = {{"bfloat", kDLBfloat}, {"float", kDLFloat}, {"uint", kDLUInt}, {"int", kDLInt}};
-  DLDataType t = {kDLOpaqueHandle, 0, 0};
-  const char* p = s;
-  if (*s == '\0') {
-    *out = t; /* TVM's parser maps "" to an opaque handle */
-    return 0;
-  }
+  DLDataType t = {kDLOpaqueHandle, 0, 0}; /* TVM's parser maps "" to an opaque handle */
+  if (*s == '\0') goto done;
   if (strcmp(s, "bool") == 0) {
-    *out = (DLDataType){kDLUInt, 1, 1};
-    return 0;
+    t = (DLDataType){kDLUInt, 1, 1};
+    goto done;
   }
-  if (strcmp(s, "handle") == 0) {
-    *out = (DLDataType){kDLOpaqueHandle, 64, 1};
-    return 0;
-  }
-  size_t i;
-  for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-    size_t n = strlen(kinds[i].prefix);
-    if (strncmp(s, kinds[i].prefix, n) == 0) {
-      t.code = kinds[i].code;
-      p = s + n;
-      break;
-    }
-  }
-  if (i == sizeof(kinds) / sizeof(kinds[0])) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "unknown dtype \"%s\"", s);
+  /* int, uint, float, handle, bfloat: no name is a prefix of another */
+  const char* p;
+  uint8_t code = kDLInt;
+  while ((p = skip_prefix(s, kNames[code])) == NULL) {
+    if (++code > kDLBfloat) goto unknown;
   }
   unsigned long bits = 32, lanes = 1;
+  if (code == kDLOpaqueHandle) {
+    if (*p != '\0') goto unknown; /* only "handle" itself */
+    bits = 64;
+  }
   if (*p >= '0' && *p <= '9' && !parse_uint(&p, 255, &bits)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "bad bit width in dtype \"%s\"", s);
   }
@@ -60,27 +59,28 @@ int utvm_dtype_parse(const char* s, DLDataType* out) {
     }
   }
   if (*p != '\0' || bits == 0) {
+  unknown:
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "unknown dtype \"%s\"", s);
   }
-  t.bits = (uint8_t)bits;
-  t.lanes = (uint16_t)lanes;
+  t = (DLDataType){code, (uint8_t)bits, (uint16_t)lanes};
+done:
   *out = t;
   return 0;
 }
 
 bool utvm_dtype_equal(DLDataType a, DLDataType b) {
-  return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
+  /* code, bits, lanes: 4 bytes without padding, compared as one word */
+  uint32_t x, y;
+  memcpy(&x, &a, sizeof(x));
+  memcpy(&y, &b, sizeof(y));
+  return x == y;
 }
 
 const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size) {
-  static const char* names[] = {"int", "uint", "float", "handle", "bfloat", "complex"};
-  const char* name = t.code < sizeof(names) / sizeof(names[0]) ? names[t.code] : "unknown";
-  if (t.code == kDLUInt && t.bits == 1 && t.lanes == 1) {
-    snprintf(buf, buf_size, "bool");
-  } else if (t.lanes == 1) {
-    snprintf(buf, buf_size, "%s%u", name, (unsigned)t.bits);
-  } else {
-    snprintf(buf, buf_size, "%s%ux%u", name, (unsigned)t.bits, (unsigned)t.lanes);
-  }
+  const char* name = t.code < sizeof(kNames) / sizeof(kNames[0]) ? kNames[t.code] : "unknown";
+  /* One call for every form: the formats without lanes ignore the last arguments. */
+  const char* format = t.lanes == 1 ? "%s%u" : "%s%ux%u";
+  if (t.code == kDLUInt && t.bits == 1 && t.lanes == 1) name = "bool", format = "%s";
+  snprintf(buf, buf_size, format, name, (unsigned)t.bits, (unsigned)t.lanes);
   return buf;
 }

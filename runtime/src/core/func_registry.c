@@ -4,8 +4,14 @@
 
 uint16_t TVMFuncRegistry_GetNumFuncs(const TVMFuncRegistry* reg) {
   /* The count is stored little-endian in the first two bytes, unaligned. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint16_t n; /* one load where the core allows unaligned ones */
+  memcpy(&n, reg->names, sizeof(n));
+  return n;
+#else
   const uint8_t* p = (const uint8_t*)reg->names;
   return (uint16_t)(p[0] | (p[1] << 8));
+#endif
 }
 
 tvm_crt_error_t TVMFuncRegistry_Lookup(const TVMFuncRegistry* reg, const char* name,

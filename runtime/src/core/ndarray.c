@@ -7,7 +7,6 @@
 
 #include "runtime_state.h"
 
-static const DLDevice kCpu = {kDLCPU, 0};
 static TVMNDArray* live_arrays;
 
 void utvm_ndarray_reset(void) { live_arrays = NULL; }
@@ -77,61 +76,42 @@ int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, co
   return 0;
 }
 
-/* A new array without data; *nbytes is what its data needs. */
-static int new_array(int32_t ndim, const int64_t* shape, DLDataType dtype, TVMNDArray** out,
-                     size_t* nbytes) {
-  int rc = utvm_shape_nbytes(ndim, shape, dtype, nbytes);
-  if (rc != 0) return rc;
-  void* mem;
-  rc = TVMPlatformMemoryAllocate(sizeof(TVMNDArray), kCpu, &mem);
-  if (rc != 0) return utvm_fail(rc, "out of memory allocating an NDArray");
-  TVMNDArray* arr = mem;
-  memset(arr, 0, sizeof(*arr));
-  if (ndim > 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim);
-  arr->dl_tensor.device = kCpu;
-  arr->dl_tensor.ndim = ndim;
-  arr->dl_tensor.dtype = dtype;
-  arr->dl_tensor.shape = arr->shape;
-  arr->reference_count = 1;
-  *out = arr;
-  return 0;
-}
-
-static void link_live(TVMNDArray* arr) {
-  arr->next = live_arrays;
-  live_arrays = arr;
-}
-
 int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
                        TVMNDArray** out) {
-  if (dev.device_type != kDLCPU || dev.device_id != 0) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "only device cpu(0) is supported, got (%d, %d)",
-                     (int)dev.device_type, (int)dev.device_id);
-  }
-  TVMNDArray* arr = NULL;
+  /* The data first (the device API checks the device), then a view of it that owns it. */
   size_t n;
-  int rc = new_array(ndim, shape, dtype, &arr, &n);
+  void* data;
+  int rc = utvm_shape_nbytes(ndim, shape, dtype, &n);
+  if (rc == 0) rc = TVMDeviceAllocDataSpace(dev, n, UTVM_DATA_ALIGNMENT, dtype, &data);
   if (rc != 0) return rc;
-  rc = utvm_data_alloc(n == 0 ? 1 : n, UTVM_DATA_ALIGNMENT, &arr->dl_tensor.data);
+  memset(data, 0, n);
+  rc = utvm_ndarray_view(data, ndim, shape, dtype, out);
   if (rc != 0) {
-    TVMPlatformMemoryFree(arr, kCpu);
+    utvm_data_free(data);
     return rc;
   }
-  memset(arr->dl_tensor.data, 0, n);
-  arr->owns_data = true;
-  link_live(arr);
-  *out = arr;
+  (*out)->owns_data = true;
   return 0;
 }
 
 int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
                       TVMNDArray** out) {
-  TVMNDArray* arr = NULL;
-  size_t n;
-  int rc = new_array(ndim, shape, dtype, &arr, &n);
+  size_t nbytes;
+  int rc = utvm_shape_nbytes(ndim, shape, dtype, &nbytes);
   if (rc != 0) return rc;
+  TVMNDArray* arr;
+  rc = TVMPlatformMemoryAllocate(sizeof(TVMNDArray), utvm_cpu_device, (void**)&arr);
+  if (rc != 0) return utvm_fail(rc, "out of memory allocating an NDArray");
+  memset(arr, 0, sizeof(*arr));
+  if (ndim > 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim);
   arr->dl_tensor.data = data;
-  link_live(arr);
+  arr->dl_tensor.device = utvm_cpu_device;
+  arr->dl_tensor.ndim = ndim;
+  arr->dl_tensor.dtype = dtype;
+  arr->dl_tensor.shape = arr->shape;
+  arr->reference_count = 1;
+  arr->next = live_arrays;
+  live_arrays = arr;
   *out = arr;
   return 0;
 }
@@ -176,7 +156,7 @@ int utvm_ndarray_release(TVMNDArray* arr) {
     }
   }
   if (arr->owns_data) utvm_data_free(arr->dl_tensor.data);
-  return TVMPlatformMemoryFree(arr, kCpu);
+  return TVMPlatformMemoryFree(arr, utvm_cpu_device);
 }
 
 int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_bits,

@@ -29,39 +29,44 @@ typedef struct {
   void* resource_handle;
 } closure_t;
 
-static const TVMModule* modules[UTVM_MAX_MODULES];
-/* Bumped each time a slot is freed, so that the handles of the module it held (and of its
- * functions) no longer designate whatever module the slot holds next. */
-static uint8_t generations[UTVM_MAX_MODULES];
-static global_func_t globals[UTVM_MAX_GLOBAL_FUNCS];
-static int num_globals;
-static closure_t closures[UTVM_MAX_CLOSURES];
-static int system_lib_index = -1;
+/* All of the registry's state, so that a reset is one memset and every function reaches it
+ * through one address. */
+static struct { /* small fields first: Thumb code reaches them with short instructions */
+  int num_globals;
+  /* The system library's handle, NULL before it is registered. Its slot is never freed, so
+   * the handle stays what the slot's module field is. */
+  TVMModuleHandle system_lib;
+  /* Bumped each time a slot is freed, so that the handles of the module it held (and of
+   * its functions) no longer designate whatever module the slot holds next. */
+  uint8_t generations[UTVM_MAX_MODULES];
+  const TVMModule* modules[UTVM_MAX_MODULES];
+  closure_t closures[UTVM_MAX_CLOSURES];
+  global_func_t globals[UTVM_MAX_GLOBAL_FUNCS];
+} reg;
 
-void utvm_registry_reset(void) {
-  memset(modules, 0, sizeof(modules));
-  memset(generations, 0, sizeof(generations));
-  memset(globals, 0, sizeof(globals));
-  memset(closures, 0, sizeof(closures));
-  num_globals = 0;
-  system_lib_index = -1;
-}
+/* The handles of the first global function and of the first closure: the others follow. */
+#define FIRST_GLOBAL ((uintptr_t)encode_func(UTVM_GLOBAL_MODULE_INDEX, 0))
+#define FIRST_CLOSURE ((uintptr_t)encode_func(UTVM_CLOSURE_MODULE_INDEX, 0))
+
+void utvm_registry_reset(void) { memset(&reg, 0, sizeof(reg)); }
 
 static TVMFunctionHandle encode_func(uint32_t module_index, uint32_t func_index) {
   uintptr_t h = ((uintptr_t)(module_index | HANDLE_TAG) << 16) | (func_index | HANDLE_TAG);
   return (TVMFunctionHandle)h;
 }
 
-/* The module field of the handles of the module in slot `index` now. */
-static uint32_t module_field(uint32_t index) {
-  return ((uint32_t)generations[index] << SLOT_BITS) | index;
+/* The handle of the module in slot `index` now: its field is the slot's generation above
+ * the index. */
+static TVMModuleHandle module_handle(uint32_t index) {
+  return (TVMModuleHandle)(uintptr_t)((((uint32_t)reg.generations[index] << SLOT_BITS) | index) |
+                                      HANDLE_TAG);
 }
 
 /* The slot a module field designates, if it holds a module of that generation. */
 static bool live_slot(uint32_t field, uint32_t* index) {
   *index = field & SLOT_MASK;
-  return *index < UTVM_MAX_MODULES && modules[*index] != NULL &&
-         (field >> SLOT_BITS) == generations[*index];
+  return *index < UTVM_MAX_MODULES && reg.modules[*index] != NULL &&
+         (field >> SLOT_BITS) == reg.generations[*index];
 }
 
 static bool decode_module(TVMModuleHandle handle, uint32_t* index) {
@@ -70,49 +75,50 @@ static bool decode_module(TVMModuleHandle handle, uint32_t* index) {
   return live_slot((uint32_t)(h & 0x7FFF), index);
 }
 
-static void free_slot(uint32_t index) {
-  modules[index] = NULL;
-  generations[index] = (uint8_t)((generations[index] + 1u) & GENERATION_MASK);
-}
-
 const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
   uint32_t index;
-  return decode_module(handle, &index) ? modules[index] : NULL;
+  return decode_module(handle, &index) ? reg.modules[index] : NULL;
 }
 
 int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
   for (uint32_t i = 0; i < UTVM_MAX_MODULES; i++) {
-    if (modules[i] == NULL) {
-      modules[i] = mod;
-      *out = (TVMModuleHandle)(uintptr_t)(module_field(i) | HANDLE_TAG);
+    if (reg.modules[i] == NULL) {
+      reg.modules[i] = mod;
+      *out = module_handle(i);
       return 0;
     }
   }
   return utvm_fail(kTvmErrorFunctionRegistryFull, "no free module slot (UTVM_MAX_MODULES)");
 }
 
-int TVMModFree(TVMModuleHandle mod) {
+/* Frees the slot of a live module handle but the system library's, which lives for the
+ * whole boot (freeing it is a no-op, as in TVM); false for a handle of nothing live. */
+static bool release_module(TVMModuleHandle mod) {
   uint32_t index;
-  if (!decode_module(mod, &index)) {
+  if (!decode_module(mod, &index)) return false;
+  if (mod != reg.system_lib) {
+    reg.modules[index] = NULL;
+    reg.generations[index] = (uint8_t)((reg.generations[index] + 1u) & GENERATION_MASK);
+  }
+  return true;
+}
+
+int TVMModFree(TVMModuleHandle mod) {
+  if (!release_module(mod)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMModFree: 0x%lx is not a live module",
                      (unsigned long)(uintptr_t)mod);
   }
-  /* The system library lives for the whole boot; freeing it is a no-op, as in TVM. */
-  if ((int)index != system_lib_index) free_slot(index);
   return 0;
 }
 
 /* Releases a module slot whatever it holds (executors replacing themselves). */
-void utvm_module_slot_release(TVMModuleHandle mod) {
-  uint32_t index;
-  if (decode_module(mod, &index) && (int)index != system_lib_index) free_slot(index);
-}
+void utvm_module_slot_release(TVMModuleHandle mod) { (void)release_module(mod); }
 
 extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
 
 int utvm_system_lib(TVMModuleHandle* out) {
-  if (system_lib_index >= 0) {
-    *out = (TVMModuleHandle)(uintptr_t)(module_field((uint32_t)system_lib_index) | HANDLE_TAG);
+  if (reg.system_lib != NULL) {
+    *out = reg.system_lib;
     return 0;
   }
   if (TVMSystemLibEntryPoint == NULL) {
@@ -120,7 +126,7 @@ int utvm_system_lib(TVMModuleHandle* out) {
                      "no system library linked: build with system-lib=1");
   }
   int rc = TVMModCreateFromCModule(TVMSystemLibEntryPoint(), out);
-  if (rc == 0) system_lib_index = (int)((uintptr_t)*out & SLOT_MASK);
+  if (rc == 0) reg.system_lib = *out;
   return rc;
 }
 
@@ -133,53 +139,52 @@ int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_impo
                      (unsigned long)(uintptr_t)mod);
   }
   tvm_function_index_t fi;
-  if (TVMFuncRegistry_Lookup(modules[index]->registry, func_name, &fi) != kTvmErrorNoError) {
+  if (TVMFuncRegistry_Lookup(reg.modules[index]->registry, func_name, &fi) != kTvmErrorNoError) {
     *out = NULL;
     return utvm_fail(kTvmErrorFunctionNameNotFound, "module has no function %s", func_name);
   }
-  *out = encode_func(module_field(index), fi);
+  /* The module handle is its tagged field already: the function handle's upper half. */
+  *out = (TVMFunctionHandle)(((uintptr_t)mod << 16) | fi | HANDLE_TAG);
   return 0;
 }
 
+/* The index of the global function called `name`, or num_globals. */
+static int find_global(const char* name) {
+  int i = 0;
+  while (i < reg.num_globals && strcmp(reg.globals[i].name, name) != 0) i++;
+  return i;
+}
+
 int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override) {
-  for (int i = 0; i < num_globals; i++) {
-    if (strcmp(globals[i].name, name) == 0) {
-      if (!override) {
-        return utvm_fail(kTvmErrorFunctionAlreadyDefined, "global function %s already exists",
-                         name);
-      }
-      globals[i].fn = (TVMBackendPackedCFunc)func;
-      return 0;
-    }
+  int i = find_global(name);
+  if (i < reg.num_globals && !override) {
+    return utvm_fail(kTvmErrorFunctionAlreadyDefined, "global function %s already exists", name);
   }
-  if (num_globals == UTVM_MAX_GLOBAL_FUNCS) {
+  if (i == UTVM_MAX_GLOBAL_FUNCS) {
     return utvm_fail(kTvmErrorFunctionRegistryFull,
                      "global registry full (UTVM_MAX_GLOBAL_FUNCS): %s", name);
   }
-  globals[num_globals].name = name;
-  globals[num_globals].fn = (TVMBackendPackedCFunc)func;
-  num_globals++;
+  if (i == reg.num_globals) {
+    reg.globals[i].name = name;
+    reg.num_globals++;
+  }
+  reg.globals[i].fn = (TVMBackendPackedCFunc)func;
   return 0;
 }
 
 int TVMFuncGetGlobal(const char* name, TVMFunctionHandle* out) {
-  for (int i = 0; i < num_globals; i++) {
-    if (strcmp(globals[i].name, name) == 0) {
-      *out = encode_func(UTVM_GLOBAL_MODULE_INDEX, (uint32_t)i);
-      return 0;
-    }
-  }
+  int i = find_global(name);
   /* As in TVM: an unknown name is not an error, the handle is NULL. */
-  *out = NULL;
+  *out = i < reg.num_globals ? (TVMFunctionHandle)(FIRST_GLOBAL + (uintptr_t)i) : NULL;
   return 0;
 }
 
 int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunctionHandle* out) {
   for (uint32_t i = 0; i < UTVM_MAX_CLOSURES; i++) {
-    if (closures[i].fn == NULL) {
-      closures[i].fn = fn;
-      closures[i].resource_handle = resource_handle;
-      *out = encode_func(UTVM_CLOSURE_MODULE_INDEX, i);
+    if (reg.closures[i].fn == NULL) {
+      reg.closures[i].fn = fn;
+      reg.closures[i].resource_handle = resource_handle;
+      *out = (TVMFunctionHandle)(FIRST_CLOSURE + i);
       return 0;
     }
   }
@@ -190,37 +195,37 @@ int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunc
 bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
                            void** resource_handle) {
   uintptr_t h = (uintptr_t)handle;
-  if (h > 0xFFFFFFFFu || (h & HANDLE_TAG) == 0 || ((h >> 16) & HANDLE_TAG) == 0) return false;
-  uint32_t module_index = (uint32_t)((h >> 16) & 0x7FFF);
-  uint32_t func_index = (uint32_t)(h & 0x7FFF);
-  if (module_index == UTVM_GLOBAL_MODULE_INDEX) {
-    if (func_index >= (uint32_t)num_globals) return false;
-    *fn = globals[func_index].fn;
-    *resource_handle = NULL;
+  /* Global functions and closures are numbered up from their first handle. */
+  uintptr_t i = h - FIRST_GLOBAL;
+  *resource_handle = NULL;
+  if (i < (uintptr_t)reg.num_globals) {
+    *fn = reg.globals[i].fn;
     return true;
   }
-  if (module_index == UTVM_CLOSURE_MODULE_INDEX) {
-    if (func_index >= UTVM_MAX_CLOSURES || closures[func_index].fn == NULL) return false;
-    *fn = closures[func_index].fn;
-    *resource_handle = closures[func_index].resource_handle;
-    return true;
+  i = h - FIRST_CLOSURE;
+  if (i < UTVM_MAX_CLOSURES) {
+    *fn = reg.closures[i].fn;
+    *resource_handle = reg.closures[i].resource_handle;
+    return *fn != NULL;
   }
+  /* A module function: both halves tagged, a live module's field above its index. */
   uint32_t slot;
-  if (!live_slot(module_index, &slot)) return false;
-  const TVMFuncRegistry* reg = modules[slot]->registry;
-  if (TVMFuncRegistry_GetByIndex(reg, (tvm_function_index_t)func_index, fn) != 0) return false;
+  if (h > 0xFFFFFFFFu || (h & 0x80008000u) != 0x80008000u ||
+      !live_slot((uint32_t)(h >> 16) & 0x7FFF, &slot)) {
+    return false;
+  }
+  const TVMFuncRegistry* registry = reg.modules[slot]->registry;
+  if (TVMFuncRegistry_GetByIndex(registry, (tvm_function_index_t)(h & 0x7FFF), fn) != 0) {
+    return false;
+  }
   /* Module functions get their registry as resource handle, as TVM's CRT passes it. */
-  *resource_handle = (void*)reg;
+  *resource_handle = (void*)registry;
   return true;
 }
 
 int TVMFuncFree(TVMFunctionHandle func) {
-  uintptr_t h = (uintptr_t)func;
-  bool tagged = h <= 0xFFFFFFFFu && (h & HANDLE_TAG) && ((h >> 16) & HANDLE_TAG);
-  if (tagged && ((h >> 16) & 0x7FFF) == UTVM_CLOSURE_MODULE_INDEX &&
-      (h & 0x7FFF) < UTVM_MAX_CLOSURES) {
-    closures[h & 0x7FFF].fn = NULL;
-  }
+  uintptr_t i = (uintptr_t)func - FIRST_CLOSURE;
+  if (i < UTVM_MAX_CLOSURES) reg.closures[i].fn = NULL;
   /* Module and global functions are static: nothing to free. */
   return 0;
 }

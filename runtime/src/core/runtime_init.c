@@ -22,12 +22,16 @@ static int system_lib(TVMValue* args, int* type_codes, int num_args, TVMValue* r
   return 0;
 }
 
+/* The global's name; argument messages name it without its namespace (one string for both). */
+static const char kModuleGetFunction[] = "tvm.rpc.server.ModuleGetFunction";
+
 /* tvm.rpc.server.ModuleGetFunction(module, name, query_imports) -> PackedFunc or None */
 static int module_get_function(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
                                int* ret_tcode, void* resource) {
   (void)resource;
   static const int expected[3] = {kTVMModuleHandle, kTVMStr, kTVMArgInt};
-  int rc = utvm_check_args("ModuleGetFunction", type_codes, num_args, 3, expected);
+  int rc = utvm_check_args(kModuleGetFunction + sizeof("tvm.rpc.server.") - 1, type_codes,
+                           num_args, 3, expected);
   TVMFunctionHandle fn = NULL;
   if (rc == 0) rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, (int)args[2].v_int64, &fn);
   /* A missing function is None, not an error: the host turns it into AttributeError. An
@@ -47,7 +51,7 @@ tvm_crt_error_t TVMInitializeRuntime(void) {
   TVMAPISetLastError("");
   int rc = TVMFuncRegisterGlobal("runtime.SystemLib", (TVMFunctionHandle)system_lib, 0);
   if (rc == 0) {
-    rc = TVMFuncRegisterGlobal("tvm.rpc.server.ModuleGetFunction",
+    rc = TVMFuncRegisterGlobal(kModuleGetFunction,
                                (TVMFunctionHandle)module_get_function, 0);
   }
   return (tvm_crt_error_t)rc;

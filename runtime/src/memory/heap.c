@@ -8,33 +8,37 @@
 
 #include "../core/runtime_state.h"
 
-static utvm_page_allocator_t heap;
-static bool heap_ready;
+static struct { /* one address for both */
+  utvm_page_allocator_t pages;
+  bool ready;
+} heap;
 
 int utvm_heap_init(void* arena, size_t arena_bytes) {
-  int rc = utvm_page_allocator_init(&heap, arena, arena_bytes, UTVM_PAGE_SIZE_LOG2);
-  heap_ready = rc == 0;
+  int rc = utvm_page_allocator_init(&heap.pages, arena, arena_bytes, UTVM_PAGE_SIZE_LOG2);
+  heap.ready = rc == 0;
   /* Whatever was tracked lived in the old arena. */
   utvm_data_reset();
   return rc;
 }
 
-size_t utvm_heap_bytes_in_use(void) { return heap_ready ? utvm_page_allocator_bytes_in_use(&heap) : 0; }
+size_t utvm_heap_bytes_in_use(void) {
+  return heap.ready ? utvm_page_allocator_bytes_in_use(&heap.pages) : 0;
+}
 
 __attribute__((weak)) tvm_crt_error_t TVMPlatformMemoryAllocate(size_t num_bytes, DLDevice dev,
                                                                 void** out_ptr) {
   (void)dev;
-  if (!heap_ready) {
+  if (!heap.ready) {
     return (tvm_crt_error_t)utvm_fail(kTvmErrorPlatformNoMemory,
                                       "no heap: call utvm_heap_init() first");
   }
-  return (tvm_crt_error_t)utvm_page_allocator_alloc(&heap, num_bytes, out_ptr);
+  return (tvm_crt_error_t)utvm_page_allocator_alloc(&heap.pages, num_bytes, out_ptr);
 }
 
 __attribute__((weak)) tvm_crt_error_t TVMPlatformMemoryFree(void* ptr, DLDevice dev) {
   (void)dev;
-  if (!heap_ready) {
+  if (!heap.ready) {
     return (tvm_crt_error_t)utvm_fail(kTvmErrorPlatformNoMemory, "no heap to free into");
   }
-  return (tvm_crt_error_t)utvm_page_allocator_free(&heap, ptr);
+  return (tvm_crt_error_t)utvm_page_allocator_free(&heap.pages, ptr);
 }

@@ -54,9 +54,10 @@ static uint32_t merge_following(utvm_page_allocator_t* pa, uint32_t i) {
 }
 
 int utvm_page_allocator_alloc(utvm_page_allocator_t* pa, size_t nbytes, void** out) {
-  size_t page_size = (size_t)1 << pa->page_size_log2;
-  size_t want = nbytes == 0 ? 1 : (nbytes + page_size - 1) >> pa->page_size_log2;
-  if (nbytes > (size_t)pa->num_pages * page_size) want = (size_t)pa->num_pages + 1;
+  /* Whole pages, at least one; rounded up without overflow (more than the arena never fits). */
+  size_t want = (nbytes >> pa->page_size_log2) +
+                ((nbytes & (((size_t)1 << pa->page_size_log2) - 1)) != 0);
+  if (want == 0) want = 1;
   uint32_t i = 0;
   while (i < pa->num_pages) {
     uint32_t len = pa->runs[i] & RUN_LENGTH;
@@ -79,9 +80,10 @@ int utvm_page_allocator_alloc(utvm_page_allocator_t* pa, size_t nbytes, void** o
 }
 
 int utvm_page_allocator_free(utvm_page_allocator_t* pa, void* ptr) {
+  /* A pointer below the pages wraps to an offset past the arena's end: one bound for both. */
   uintptr_t offset = (uintptr_t)ptr - (uintptr_t)pa->pages;
   size_t index = offset >> pa->page_size_log2;
-  if ((uintptr_t)ptr < (uintptr_t)pa->pages || index >= pa->num_pages ||
+  if (index >= pa->num_pages ||
       (offset & (((uintptr_t)1 << pa->page_size_log2) - 1)) != 0 ||
       !(pa->runs[index] & RUN_IN_USE)) {
     return utvm_fail(kTvmErrorPlatformCheckFailure, "free of %p, which is not an allocated block",

@@ -6,6 +6,7 @@
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
+#include <utvm/ndarray.h>
 
 #include "../core/runtime_state.h"
 
@@ -23,7 +24,6 @@ void utvm_data_reset(void) { blocks = NULL; }
 static uint8_t* data_of(data_block_t* b) { return (uint8_t*)(b + 1); }
 
 int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
-  static const DLDevice cpu = {kDLCPU, 0};
   if (alignment < sizeof(void*)) alignment = sizeof(void*);
   if ((alignment & (alignment - 1)) != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two",
@@ -35,7 +35,7 @@ int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
                      (unsigned long)nbytes);
   }
   void* raw;
-  int rc = TVMPlatformMemoryAllocate(nbytes + overhead, cpu, &raw);
+  int rc = TVMPlatformMemoryAllocate(nbytes + overhead, utvm_cpu_device, &raw);
   if (rc != 0) {
     return utvm_fail(rc, "out of memory allocating %lu bytes of tensor data",
                      (unsigned long)nbytes);
@@ -52,7 +52,7 @@ int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
 }
 
 /* The link that points at the block whose data starts at `data`, or NULL. */
-static data_block_t** link_of(const void* data) {
+__attribute__((noinline)) static data_block_t** link_of(const void* data) {
   for (data_block_t** p = &blocks; *p != NULL; p = &(*p)->next) {
     if (data_of(*p) == data) return p;
   }
@@ -60,10 +60,9 @@ static data_block_t** link_of(const void* data) {
 }
 
 static int unlink_and_free(data_block_t** link) {
-  static const DLDevice cpu = {kDLCPU, 0};
   data_block_t* b = *link;
   *link = b->next;
-  return TVMPlatformMemoryFree(b->raw, cpu);
+  return TVMPlatformMemoryFree(b->raw, utvm_cpu_device);
 }
 
 int utvm_data_free(void* data) {

@@ -8,13 +8,16 @@
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
+#include <utvm/ndarray.h>
 
-static utvm_stack_allocator_t workspace;
-static bool workspace_ready;
+static struct { /* one address for both */
+  utvm_stack_allocator_t stack;
+  bool ready;
+} workspace;
 
 int utvm_workspace_init(void* arena, size_t arena_bytes) {
-  int rc = utvm_stack_allocator_init(&workspace, arena, arena_bytes);
-  workspace_ready = rc == 0;
+  int rc = utvm_stack_allocator_init(&workspace.stack, arena, arena_bytes);
+  workspace.ready = rc == 0;
   return rc;
 }
 
@@ -33,11 +36,10 @@ void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
     return NULL;
   }
   int rc;
-  if (workspace_ready) {
-    rc = utvm_stack_allocator_alloc(&workspace, (size_t)nbytes, &ptr);
+  if (workspace.ready) {
+    rc = utvm_stack_allocator_alloc(&workspace.stack, (size_t)nbytes, &ptr);
   } else {
-    DLDevice cpu = {kDLCPU, 0};
-    rc = TVMPlatformMemoryAllocate((size_t)nbytes, cpu, &ptr);
+    rc = TVMPlatformMemoryAllocate((size_t)nbytes, utvm_cpu_device, &ptr);
   }
   return rc == 0 ? ptr : NULL;
 }
@@ -45,7 +47,6 @@ void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
 int TVMBackendFreeWorkspace(int device_type, int device_id, void* ptr) {
   (void)device_type;
   (void)device_id;
-  if (workspace_ready) return utvm_stack_allocator_free(&workspace, ptr);
-  DLDevice cpu = {kDLCPU, 0};
-  return TVMPlatformMemoryFree(ptr, cpu);
+  if (workspace.ready) return utvm_stack_allocator_free(&workspace.stack, ptr);
+  return TVMPlatformMemoryFree(ptr, utvm_cpu_device);
 }

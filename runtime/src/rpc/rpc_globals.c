@@ -47,13 +47,17 @@ static int max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* r
   return 0;
 }
 
+/* The global's name; argument messages name it without its namespace (one string for both). */
+static const char kRandomFill[] = "tvm.contrib.random.random_fill";
+
 /* tvm.contrib.random.random_fill(tensor): random bytes in every byte of the tensor, as TVM's
  * device does (AutoTVM fills inputs with it). */
 static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                        void* resource) {
   (void)ret, (void)ret_code, (void)resource;
   static const int expected[] = {kTVMDLTensorHandle};
-  int rc = utvm_check_args("random_fill", codes, num_args, 1, expected);
+  int rc = utvm_check_args(kRandomFill + sizeof("tvm.contrib.random.") - 1, codes, num_args, 1,
+                           expected);
   const DLTensor* t = args[0].v_handle;
   size_t nbytes;
   if (rc == 0) rc = utvm_rpc_check_tensor_arg(t, &nbytes);
@@ -74,8 +78,7 @@ int utvm_rpc_register_globals(size_t max_packet) {
                                (TVMFunctionHandle)crt_max_packet_size, 1);
   }
   if (rc == 0) {
-    rc = TVMFuncRegisterGlobal("tvm.contrib.random.random_fill", (TVMFunctionHandle)random_fill,
-                               1);
+    rc = TVMFuncRegisterGlobal(kRandomFill, (TVMFunctionHandle)random_fill, 1);
   }
 #if UTVM_RPC_AOT_EXECUTOR
   if (rc == 0) rc = utvm_aot_executor_module_register();

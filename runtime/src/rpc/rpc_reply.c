@@ -49,14 +49,16 @@ __attribute__((noinline)) static void put_value(utvm_rpc_server_t* s, TVMValue v
     }
     case kTVMDLTensorHandle: {
       const DLTensor* t = v.v_handle;
-      put_u64(s, (uintptr_t)t->data);
-      /* The device as the wire's two i32s, not the struct's bytes: with one-byte enums (the
-       * ARM EABI's default) the bytes after device_type are padding of any value. */
-      const int32_t device[2] = {(int32_t)t->device.device_type, t->device.device_id};
-      put(s, device, sizeof(device));
+      /* u64 data, then the device as the wire's two i32s, not the struct's bytes: with
+       * one-byte enums (the ARM EABI's default) the bytes after device_type are padding of
+       * any value. */
+      const uint32_t head[4] = {(uint32_t)(uintptr_t)t->data,
+                                (uint32_t)((uint64_t)(uintptr_t)t->data >> 32),
+                                (uint32_t)t->device.device_type, (uint32_t)t->device.device_id};
+      put(s, head, sizeof(head));
       put(s, &t->ndim, 8); /* ndim, dtype: as in the struct (rpc_args.c) */
       put(s, t->shape, sizeof(int64_t) * (size_t)t->ndim);
-      put_u64(s, t->byte_offset);
+      put(s, &t->byte_offset, sizeof(t->byte_offset)); /* little-endian as on the wire */
       return;
     }
     case kTVMOpaqueHandle:

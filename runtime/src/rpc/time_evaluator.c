@@ -1,11 +1,13 @@
 /* The time evaluator (time_evaluator.h). */
 #include "time_evaluator.h"
 
+#include <string.h>
+
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
+#include <utvm/ndarray.h>
 #include <utvm/registry.h>
 #include <utvm/rpc_server.h>
-#include <utvm/runtime.h>
 
 #include "rpc_validate.h"
 
@@ -23,10 +25,12 @@ enum { NUMBER, REPEAT, MIN_REPEAT_MS, LIMIT_ZERO_TIME_ITERATIONS, COOLDOWN_MS,
 typedef struct {
   TVMFunctionHandle handle; /* the closure the host holds */
   TVMFunctionHandle target;
-  uint32_t generation; /* runtime generation it was made in */
   uint32_t serial;     /* creation order, to replace the oldest */
   uint32_t p[NUM_PARAMS];
 } evaluator_t;
+
+/* The global's name; argument messages name it without its namespace (one string for both). */
+static const char kName[] = "runtime.RPCTimeEvaluator";
 
 static evaluator_t evaluators[UTVM_RPC_MAX_TIME_EVALUATORS];
 static uint32_t next_serial;
@@ -35,12 +39,14 @@ static size_t max_reply; /* largest RPC packet of a reply (given at registration
 static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                          void* resource);
 
-/* Still reachable through its handle (the host has not freed it, nothing replaced it). */
+/* Still reachable through its handle (the host has not freed it, nothing replaced it). A
+ * closure of run_evaluator over this slot can only be its current evaluator's: closures do
+ * not outlive TVMInitializeRuntime (the registry's reset clears them) and create_evaluator
+ * stores each handle it binds in the slot it binds it to. */
 static bool is_live(const evaluator_t* e) {
   TVMBackendPackedCFunc fn;
   void* resource;
-  return e->generation == utvm_runtime_generation() &&
-         utvm_func_from_handle(e->handle, &fn, &resource) && fn == run_evaluator &&
+  return utvm_func_from_handle(e->handle, &fn, &resource) && fn == run_evaluator &&
          resource == (void*)e;
 }
 
@@ -70,14 +76,14 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   static const int expected[12] = {kTVMModuleHandle, kTVMStr,    kTVMArgInt, kTVMArgInt,
                                    kTVMArgInt,       kTVMArgInt, kTVMArgInt, kTVMArgInt,
                                    kTVMArgInt,       kTVMArgInt, kTVMArgInt, kTVMStr};
-  int rc = utvm_check_args("RPCTimeEvaluator", codes, num_args < 12 ? num_args : 12, 12,
+  int rc = utvm_check_args(kName + sizeof("runtime.") - 1, codes, num_args < 12 ? num_args : 12, 12,
                            expected);
   if (rc == 0) rc = utvm_rpc_check_handle(args[0].v_handle, kTVMModuleHandle);
   if (rc != 0) return rc;
   if (args[11].v_str[0] != '\0') {
     return utvm_fail(kTvmErrorFunctionCallNotImplemented, "f_preproc is not supported");
   }
-  evaluator_t e = {0};
+  evaluator_t e; /* every field is set before it is stored */
   bool negative = false;
   for (int k = 0; k < NUM_PARAMS; k++) {
     int64_t v = args[4 + k].v_int64;
@@ -99,7 +105,6 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, 0, &e.target);
   if (rc != 0) return rc; /* message says which function is missing */
   evaluator_t* slot = free_slot();
-  e.generation = utvm_runtime_generation();
   e.serial = next_serial++;
   rc = utvm_closure_create(run_evaluator, slot, &e.handle);
   if (rc != 0) return rc;
@@ -117,8 +122,12 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
 static uint64_t timer_stop_ns(int* rc) {
   double seconds = 0;
   *rc = TVMPlatformTimerStop(&seconds);
-  if (!(seconds > 0)) return 0;
-  if (!(seconds < 4e9)) seconds = 4e9;
+  /* The range checks on the bits (positive doubles order as their bits do): no soft-float
+   * comparisons. Negative, zero and NaN readings are 0; 4e9 s and more (and +inf) the cap. */
+  uint64_t bits;
+  memcpy(&bits, &seconds, sizeof(bits));
+  if ((int64_t)bits <= 0 || bits > 0x7FF0000000000000ull) return 0;
+  if ((uint32_t)(bits >> 32) >= 0x41EDCD65u) return 4000000000ull * 1000000000ull; /* 4e9 s */
   uint32_t whole = (uint32_t)seconds;
   return whole * 1000000000ull + (uint32_t)((seconds - whole) * 1e9);
 }
@@ -126,13 +135,14 @@ static uint64_t timer_stop_ns(int* rc) {
 /* Busy-waits `ms` with the platform timer (the platform layer has no sleep). A timer that
  * never advances ends the wait after a million empty readings instead of hanging. */
 static int cool_down(uint32_t ms) {
-  uint64_t waited = 0;
-  for (uint32_t empty_readings = 0; waited < ms * 1000000ull && empty_readings < 1000000u;) {
+  uint64_t left = ms * 1000000ull;
+  for (uint32_t empty_readings = 0; empty_readings < 1000000u;) {
     int rc = TVMPlatformTimerStart();
     uint64_t slice = rc == 0 ? timer_stop_ns(&rc) : 0;
     if (rc != 0) return rc;
-    waited += slice;
-    if (slice == 0) empty_readings++;
+    if (slice >= left) break;
+    left -= slice;
+    empty_readings += slice == 0;
   }
   return 0;
 }
@@ -192,8 +202,9 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
                      (unsigned)e->p[NUMBER], (unsigned)zero_readings);
       break;
     }
-    /* Seconds per call, the one conversion back to what the host reads. */
-    results[i] = (double)ns / ((double)e->p[NUMBER] * 1e9);
+    /* Seconds per call, the one conversion back to what the host reads (number * 10^9 is
+     * below 2^53: exact as a double). */
+    results[i] = (double)ns / (double)(e->p[NUMBER] * 1000000000ull);
     if (e->p[COOLDOWN_MS] > 0 && i % e->p[REPEATS_TO_COOLDOWN] == 0) {
       rc = cool_down(e->p[COOLDOWN_MS]);
     }
@@ -203,24 +214,20 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
 
 static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                          void* resource) {
-  static const DLDevice cpu = {kDLCPU, 0};
   evaluator_t* e = resource;
   if (!is_live(e)) {
     return utvm_fail(kTvmErrorTimeEvaluatorBadHandle, "time evaluator replaced or freed");
   }
   int rc = utvm_rpc_check_generated_call(e->target, args, codes, num_args);
   if (rc != 0) return rc;
-  TVMByteArray* result = NULL;
-  void* data = NULL;
+  /* The array and its doubles in one allocation (TVMByteArrayFree knows that layout). */
+  TVMByteArray* result;
   size_t nbytes = sizeof(double) * e->p[REPEAT];
-  rc = TVMPlatformMemoryAllocate(sizeof(TVMByteArray), cpu, (void**)&result);
-  if (rc == 0) {
-    rc = TVMPlatformMemoryAllocate(nbytes, cpu, &data);
-    if (rc != 0) TVMPlatformMemoryFree(result, cpu);
-  }
+  rc = TVMPlatformMemoryAllocate(sizeof(*result) + nbytes, utvm_cpu_device, (void**)&result);
   if (rc != 0) return utvm_fail(rc, "out of memory for the time evaluator's results");
   /* Little-endian doubles on the wire: the host unpacks them with struct "@d". */
-  result->data = data;
+  double* data = (double*)(result + 1);
+  result->data = (const char*)data;
   result->size = nbytes;
   rc = measure(e, args, codes, num_args, data);
   if (rc != 0) {
@@ -233,6 +240,5 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
 
 int utvm_time_evaluator_register(size_t max_reply_packet) {
   max_reply = max_reply_packet;
-  return TVMFuncRegisterGlobal("runtime.RPCTimeEvaluator", (TVMFunctionHandle)create_evaluator,
-                               1);
+  return TVMFuncRegisterGlobal(kName, (TVMFunctionHandle)create_evaluator, 1);
 }

@@ -194,6 +194,18 @@ UTEST(dtype_strings) {
   CHECK_FAILS_WITH(utvm_dtype_parse("int999", &t), "bad bit width");
   CHECK_FAILS_WITH(utvm_dtype_parse("int8x0", &t), "bad lanes");
   CHECK_FAILS_WITH(utvm_dtype_parse("int8y", &t), "unknown dtype");
+  /* Every name, its default width, and "handle" only as itself. */
+  CHECK_OK(utvm_dtype_parse("bfloat16", &t));
+  CHECK(t.code == kDLBfloat && t.bits == 16 && t.lanes == 1);
+  CHECK(strcmp(utvm_dtype_str(t, buf, sizeof(buf)), "bfloat16") == 0);
+  CHECK_OK(utvm_dtype_parse("uint", &t));
+  CHECK(t.code == kDLUInt && t.bits == 32 && t.lanes == 1);
+  CHECK_OK(utvm_dtype_parse("", &t));
+  CHECK(t.code == kDLOpaqueHandle && t.bits == 0 && t.lanes == 0);
+  CHECK_FAILS_WITH(utvm_dtype_parse("handle32", &t), "unknown dtype");
+  CHECK_FAILS_WITH(utvm_dtype_parse("in", &t), "unknown dtype");
+  DLDataType a = {kDLInt, 8, 1}, b = {kDLInt, 8, 2};
+  CHECK(utvm_dtype_equal(a, a) && !utvm_dtype_equal(a, b));
 }
 
 UTEST(ndarrays_live_until_released) {

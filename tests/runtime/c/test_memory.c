@@ -34,6 +34,7 @@ UTEST(page_alloc_larger_than_arena_fails_cleanly) {
   CHECK_OK(utvm_page_allocator_init(&pa, arena, sizeof(arena), 8));
   void* p = NULL;
   CHECK_FAILS_WITH(utvm_page_allocator_alloc(&pa, SIZE_MAX / 2, &p), "out of memory");
+  CHECK_FAILS_WITH(utvm_page_allocator_alloc(&pa, SIZE_MAX, &p), "out of memory");
   CHECK(p == NULL);
   CHECK_EQ_INT(utvm_page_allocator_bytes_in_use(&pa), 0);
 }
@@ -46,6 +47,8 @@ UTEST(page_free_of_foreign_or_freed_pointer_is_an_error) {
   CHECK_OK(utvm_page_allocator_alloc(&pa, 10, &a));
   CHECK_FAILS_WITH(utvm_page_allocator_free(&pa, &local), "not an allocated block");
   CHECK_FAILS_WITH(utvm_page_allocator_free(&pa, (char*)a + 16), "not an allocated block");
+  /* Below the first page (in the arena's run table). */
+  CHECK_FAILS_WITH(utvm_page_allocator_free(&pa, (char*)a - 256), "not an allocated block");
   CHECK_OK(utvm_page_allocator_free(&pa, a));
   CHECK_FAILS_WITH(utvm_page_allocator_free(&pa, a), "not an allocated block");
 }

@@ -1,5 +1,6 @@
 /* RPC server, minRPC requests that succeed: the wire doc's worked examples, every return
  * kind, copies, device memory, the server's global functions, time evaluator, shutdown. */
+#include <math.h>
 #include <tvm/runtime/crt/platform.h>
 
 #include "test_rpc_support.h"
@@ -537,13 +538,13 @@ UTEST(time_evaluator_grows_batches_and_cools_down) {
                      "cooldown_interval_ms"));
 }
 
-/* The platform timer, behind a switch that stops its clock: this executable is linked with
- * --wrap=TVMPlatformTimerStop (CMakeLists.txt), so the time evaluator reads this one. */
+/* The platform timer, behind a switch that replaces its readings: this executable is linked
+ * with --wrap=TVMPlatformTimerStop (CMakeLists.txt), so the time evaluator reads this one. */
 tvm_crt_error_t __real_TVMPlatformTimerStop(double* elapsed_time_seconds);
-static bool timer_stands_still;
+static const double* timer_reading; /* NULL: the real timer's */
 tvm_crt_error_t __wrap_TVMPlatformTimerStop(double* elapsed_time_seconds) {
   tvm_crt_error_t rc = __real_TVMPlatformTimerStop(elapsed_time_seconds);
-  if (rc == kTvmErrorNoError && timer_stands_still) *elapsed_time_seconds = 0;
+  if (rc == kTvmErrorNoError && timer_reading != NULL) *elapsed_time_seconds = *timer_reading;
   return rc;
 }
 
@@ -554,13 +555,40 @@ UTEST(time_evaluator_fails_when_the_timer_cannot_measure) {
                        kTVMPackedFuncHandle, kTVMOpaqueHandle, &f));
   /* A clock that stands still while code runs (the kernel clock of a simulated board):
    * an error after limit_zero_time_iterations (100) readings, not a time of 0. */
-  timer_stands_still = true;
+  static const double zero = 0;
+  timer_reading = &zero;
   const host_msg_t* m = call_int(f, kTVMArgInt, 1);
-  timer_stands_still = false;
+  timer_reading = NULL;
   CHECK(is_exception(m, "timer did not advance over 2 calls (readings: 100): it cannot "
                         "measure them"));
   /* The same evaluator measures once the timer moves again. */
   CHECK(is_call_return(call_int(f, kTVMArgInt, 1), kTVMBytes, kTVMBytes, NULL));
+  /* Negative and NaN readings are no time either. */
+  static const double no_time[2] = {-1.0, NAN};
+  for (int i = 0; i < 2; i++) {
+    timer_reading = &no_time[i];
+    m = call_int(f, kTVMArgInt, 1);
+    timer_reading = NULL;
+    CHECK(is_exception(m, "timer did not advance"));
+  }
+}
+
+UTEST(time_evaluator_caps_endless_readings) {
+  CHECK(setup());
+  uint64_t f = 0;
+  CHECK(is_call_return(create_evaluator(module_handle, "add_one", 2, 1, ""),
+                       kTVMPackedFuncHandle, kTVMOpaqueHandle, &f));
+  /* An infinite or absurd reading counts as 4e9 s: per call of a batch of 2, 2e9 s. */
+  static const double endless[3] = {INFINITY, 1e300, 4e9};
+  for (int i = 0; i < 3; i++) {
+    timer_reading = &endless[i];
+    const host_msg_t* m = call_int(f, kTVMArgInt, 1);
+    timer_reading = NULL;
+    CHECK(is_call_return(m, kTVMBytes, kTVMBytes, NULL));
+    double d;
+    memcpy(&d, m->body + 40, sizeof(d));
+    CHECK(d == 2e9);
+  }
 }
 
 UTEST(time_evaluator_checks_its_arguments) {
