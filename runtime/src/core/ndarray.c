@@ -165,8 +165,12 @@ int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_
       dtype_lanes <= 0 || dtype_lanes > 65535) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMArrayAlloc: invalid dtype");
   }
+  if (device_type != kDLCPU) { /* checked as an int: a one-byte DLDeviceType would cut it */
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
+                     "only device cpu(0) is supported, got (%d, %d)", device_type, device_id);
+  }
   DLDataType dtype = {(uint8_t)dtype_code, (uint8_t)dtype_bits, (uint16_t)dtype_lanes};
-  DLDevice dev = {(DLDeviceType)device_type, device_id};
+  DLDevice dev = {kDLCPU, device_id};
   TVMNDArray* arr = NULL;
   int rc = utvm_ndarray_empty((int32_t)ndim, shape, dtype, dev, &arr);
   if (rc != 0) return rc;

@@ -235,6 +235,9 @@ UTEST(ndarray_rejects_bad_shapes_and_devices) {
   int64_t huge[2] = {INT64_MAX, INT64_MAX};
   CHECK_FAILS_WITH(TVMArrayAlloc(huge, 2, kDLFloat, 32, 1, kDLCPU, 0, &t), "overflows");
   CHECK_FAILS_WITH(TVMArrayAlloc(shape, 1, kDLFloat, 32, 1, kDLCUDA, 0, &t), "only device cpu");
+  /* Not cut to cpu (1) where DLDeviceType is one byte (ARM EABI, -fshort-enums). */
+  CHECK_FAILS_WITH(TVMArrayAlloc(shape, 1, kDLFloat, 32, 1, kDLCPU + 256, 0, &t),
+                   "only device cpu(0) is supported, got (257, 0)");
   int64_t big[1] = {(int64_t)UTEST_HEAP_BYTES};
   CHECK_FAILS_WITH(TVMArrayAlloc(big, 1, kDLFloat, 32, 1, kDLCPU, 0, &t), "out of memory");
   CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
