@@ -44,7 +44,7 @@ def test_references_expand_to_the_text(tmp_path: Path, flags: list[str]) -> None
     _, texts = _run(tmp_path, flags, text=True)
     table = MessageTable.from_elf(exe)
     assert len(references) == len(texts) == 10
-    for reference, text in zip(references[:-1], texts[:-1]):
+    for reference, text in zip(references[:-1], texts[:-1], strict=True):
         code, raw = reference.split(" ", 1)
         assert REFERENCE.fullmatch(raw), raw
         assert f"{code} {table.expand(raw)}" == text

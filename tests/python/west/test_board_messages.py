@@ -94,5 +94,5 @@ def text_messages() -> list[str]:
 def test_the_boards_references_expand_to_the_text(board_messages, text_messages) -> None:
     raw, expanded = board_messages
     assert all(r.startswith("error 0x") and " #" in r for r in raw), raw
-    print("\n".join(f"{r}\n  -> {e}" for r, e in zip(raw, expanded)), file=sys.stderr)
+    print("\n".join(f"{r}\n  -> {e}" for r, e in zip(raw, expanded, strict=True)), file=sys.stderr)
     assert expanded == text_messages
