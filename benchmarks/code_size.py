@@ -48,12 +48,37 @@ Figures (gcc 12.2, "total" row; each step keeps every check, message and transcr
 With kws (aot_packed) in samples/rpc_server on mps2/an385, `west utvm footprint` counts
 24,130 B of ROM for the runtime before and 23,580 B after (image 118,660 -> 118,112 B).
 
-What a message site costs over a bare code, measured: the 32-bit id is a 4-byte literal
-(~590 B over the 174 sites; a 16-bit id would save that, an 8-bit one ~880 B, but the id
-carries the code and the argument classes the device needs besides the hash);
-utvm_fail_ref() itself is ~350 B; the rest (~1,500 B) is the arguments, which codes-only
-builds drop, and the shared exits bare codes get. Fewer bytes per message need fewer
-arguments or more shared helpers (UTVM_MSG_WORD_OF_), not a cheaper id.
+The next round started from 22,918 / 20,444 (RPC over TCP and loadable models had come in):
+
+    step                                                     messages  codes only   +%
+    start (aadae7c)                                            22,918      20,444  12.1
+    Thumb-2 sites put the id after their call (no literal,     22,638      20,444  10.7
+      four argument registers: utvm/error_ref.h)
+    the reference writer formats through the platform          22,572      20,444  10.4
+    graph JSON: one list reader and one key table for the      21,964      19,740  11.3
+      whole document, literals joined to the formats
+    executors: one input/output layer for both, module         21,243      19,050  11.5
+      functions a store and a jump into one dispatch
+    core and RPC: registry state in one struct, one dtype      20,645      18,428  12.0
+      table, evaluator results in one allocation
+    TVMArrayAlloc checks the device type before narrowing it   20,663      18,432  12.1
+
+The whole image for kws (aot_packed) as above, measured in that round before and after
+(`--zephyr-model`; runtime ROM, then the image's ROM, in bytes):
+
+    config        runtime before  after     image before   after
+    messages              23,751  21,650         171,896  169,596
+    codes only            21,254  19,410         169,496  167,340
+    text                  31,227  29,585         179,460  177,504
+
+What a message site costs over a bare code, measured on the total row at the end of that
+round: with every argument dropped (and still the id) the runtime is 19,765 B, 7.3% over
+codes only: the writer (error.c, ~320 B) and sites that cannot share one exit as bare codes
+do. The arguments are the other ~900 B. On Thumb-2 a site with a constant code and at most
+four 32-bit arguments costs no more than a bare code for the id itself (bl and the word, 8
+bytes, where a bare code loads its code and calls: 8 bytes); other sites load the id as a
+literal (2 bytes more). Fewer bytes per message now need fewer arguments or more shared
+helpers (UTVM_MSG_WORD_OF_).
 """
 
 from __future__ import annotations
