@@ -81,7 +81,9 @@ __attribute__((used)) int utvm_fail_ref(uint32_t word, ...) {
   return code;
 }
 
-#if defined(__thumb2__) && defined(__OPTIMIZE__) && !defined(UTVM_MSG_NO_INLINE_WORD)
+/* Defined on every Thumb-2 build, whatever it optimizes (sites compiled with other flags may
+ * use it); its own section lets the linker drop it where nothing does. */
+#if defined(__thumb2__) && !defined(UTVM_MSG_NO_INLINE_WORD)
 /* The sites of utvm/error_ref.h's inline form call here with up to four 32-bit arguments in
  * r0..r3 and the word in the two halfwords after their bl. This passes them on to
  * utvm_fail_ref (word first, the fourth argument on the stack) and returns past the word. */
