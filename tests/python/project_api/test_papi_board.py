@@ -119,6 +119,15 @@ def b85(data: bytes) -> str:
     return base64.b85encode(data).decode()
 
 
+def read_exactly(client: ApiClient, n: int, timeout_sec: float) -> bytes:
+    """n bytes from the transport, over as many read_transport calls as it takes."""
+    got = b""
+    while len(got) < n:
+        got += base64.b85decode(client.call("read_transport", n=n - len(got),
+                                            timeout_sec=timeout_sec)["data"])
+    return got
+
+
 def test_build_runs_west_build_on_the_project(server: ApiClient, project: Path,
                                               fake_zephyr: dict[str, str]) -> None:
     server.call("build", options=options_for(server, fake_zephyr))
@@ -321,11 +330,7 @@ def test_hardware_board_flash_and_serial_port(template_server: ApiClient, model_
             client.call("read_transport", n=4, timeout_sec=0.2)
         assert caught.value.message == "IoTimeoutError"
         client.call("write_transport", data=b85(b"\x00\x01ping"), timeout_sec=2.0)
-        got = b""
-        while len(got) < 6:
-            got += base64.b85decode(client.call("read_transport", n=6 - len(got),
-                                                timeout_sec=2.0)["data"])
-        assert got == b"\x00\x01ping"
+        assert read_exactly(client, 6, timeout_sec=2.0) == b"\x00\x01ping"
         client.call("close_transport")
 
 
@@ -420,10 +425,6 @@ def test_deleting_the_project_during_a_session_keeps_the_board_until_it_closes(
     time.sleep(3)  # several of the reaper's polls: a wrong stop would have happened by now
     assert group_alive(group)
     server.call("write_transport", data=b85(b"ping"), timeout_sec=5.0)
-    echoed = b""
-    while len(echoed) < 4:
-        echoed += base64.b85decode(server.call("read_transport", n=4 - len(echoed),
-                                               timeout_sec=5.0)["data"])
-    assert echoed == b"ping"
+    assert read_exactly(server, 4, timeout_sec=5.0) == b"ping"
     server.call("close_transport")
     assert _wait_until_stopped(group)

@@ -120,21 +120,24 @@ UTEST(text_ends_at_the_given_length_or_its_first_nul) {
                    "expected ',' or '}'");
 }
 
-UTEST(escapes_in_names_are_decoded) {
+/* The input named by `name_json` (a JSON "name" member) reads back, by name and index, as
+ * `expected`. */
+static void check_input_name(const char* name_json, const char* expected) {
   utvm_graph_executor_t* exec = NULL;
-  CHECK_OK(create_from(graph_with("\"name\": \"x\"", "\"name\": \"x\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\""), &exec));
-  CHECK(strcmp(utvm_graph_executor_input_name(exec, 0), "x\"\\/\b\f\n\r\tA\xc3\xa9\xe2\x82\xac") == 0);
-  CHECK_EQ_INT(utvm_graph_executor_input_index(exec, "x\"\\/\b\f\n\r\tA\xc3\xa9\xe2\x82\xac"), 0);
+  CHECK_OK(create_from(graph_with("\"name\": \"x\"", name_json), &exec));
+  CHECK(strcmp(utvm_graph_executor_input_name(exec, 0), expected) == 0);
+  CHECK_EQ_INT(utvm_graph_executor_input_index(exec, expected), 0);
   CHECK_OK(utvm_graph_executor_release(exec));
+}
+
+UTEST(escapes_in_names_are_decoded) {
+  check_input_name("\"name\": \"x\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\"",
+                   "x\"\\/\b\f\n\r\tA\xc3\xa9\xe2\x82\xac");
 }
 
 UTEST(utf8_in_names_is_kept_as_written) {
   /* JSON text is UTF-8: bytes of 0x80 and above are stored as they are, not re-encoded. */
-  utvm_graph_executor_t* exec = NULL;
-  CHECK_OK(create_from(graph_with("\"name\": \"x\"", "\"name\": \"x\xc3\xa9\xe2\x82\xac\""), &exec));
-  CHECK(strcmp(utvm_graph_executor_input_name(exec, 0), "x\xc3\xa9\xe2\x82\xac") == 0);
-  CHECK_EQ_INT(utvm_graph_executor_input_index(exec, "x\xc3\xa9\xe2\x82\xac"), 0);
-  CHECK_OK(utvm_graph_executor_release(exec));
+  check_input_name("\"name\": \"x\xc3\xa9\xe2\x82\xac\"", "x\xc3\xa9\xe2\x82\xac");
 }
 
 UTEST(unknown_keys_of_any_type_are_skipped) {
