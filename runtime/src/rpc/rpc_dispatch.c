@@ -39,20 +39,22 @@ static int copy(utvm_rpc_server_t* s, utvm_rpc_reader_t* r, int32_t code) {
   if (rc == 0) rc = utvm_rpc_check_device(&t.device);
   if (rc == 0) rc = utvm_rpc_check_data_range(&t, nbytes);
   if (rc != 0) return rc;
-  /* The range check bounds nbytes and the sum below by the allocation. */
+  /* The range check bounds nbytes and the sums below by the allocation (far below
+   * SIZE_MAX), so the rest is size_t arithmetic. */
+  size_t n = (size_t)nbytes;
   uint8_t* data = (uint8_t*)t.data + t.byte_offset;
   if (code == UTVM_RPC_COPY_TO_REMOTE) {
-    if (nbytes != r->left) {
+    if (n != r->left) {
       return utvm_fail(kTvmErrorFunctionCallInvalidArg, "announces %lu bytes, carries %lu",
-                       (unsigned long)nbytes, (unsigned long)r->left);
+                       (unsigned long)n, (unsigned long)r->left);
     }
-    memmove(data, r->p, (size_t)nbytes);
+    memmove(data, r->p, n);
     return utvm_rpc_reply_return(s, kTVMNullptr, NULL);
   }
   rc = utvm_rpc_expect_end(r);
-  if (rc == 0 && 4 + nbytes > utvm_rpc_reply_limit(s)) rc = utvm_rpc_too_big(4 + nbytes);
+  if (rc == 0 && 4 + n > utvm_rpc_reply_limit(s)) rc = utvm_rpc_too_big(4 + n);
   if (rc != 0) return rc;
-  utvm_rpc_reply_copy_ack(s, data, (size_t)nbytes);
+  utvm_rpc_reply_copy_ack(s, data, n);
   return 0;
 }
 

@@ -9,7 +9,7 @@
 /* kException's fixed part: code, value count, type code, string length. */
 #define EXCEPTION_OVERHEAD (4 + 4 + 4 + 8)
 
-int utvm_rpc_too_big(uint64_t nbytes) {
+int utvm_rpc_too_big(size_t nbytes) {
   return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%lu bytes > max packet",
                    (unsigned long)nbytes);
 }

@@ -17,7 +17,7 @@ static inline size_t utvm_rpc_reply_limit(const utvm_rpc_server_t* s) {
 }
 
 /* The error for a request or reply of nbytes that does not fit in one message. */
-int utvm_rpc_too_big(uint64_t nbytes);
+int utvm_rpc_too_big(size_t nbytes);
 
 /* The kReturn replies return 0 once sent (transport errors are the framer's to report), or
  * the error to answer with instead when the reply cannot be sent (too big, a return type
