@@ -97,20 +97,19 @@ void utvm_data_free_all_host_owned(void) {
   }
 }
 
-static data_block_t* find(const void* ptr) {
+/* 1 + the bytes from `ptr` to the end of the block it lies in (its end included), or 0 when
+ * it lies in none: one number answers both questions below. */
+__attribute__((noinline)) static size_t room_after(const void* ptr) {
   for (data_block_t* b = blocks; b != NULL; b = b->next) {
-    uintptr_t start = (uintptr_t)data_of(b);
-    if ((uintptr_t)ptr >= start && (uintptr_t)ptr - start <= b->size) return b;
+    uintptr_t offset = (uintptr_t)ptr - (uintptr_t)data_of(b); /* wraps when ptr is below */
+    if (offset <= b->size) return b->size - offset + 1;
   }
-  return NULL;
+  return 0;
 }
 
 size_t utvm_data_bytes_from(const void* ptr) {
-  data_block_t* b = find(ptr);
-  return b == NULL ? 0 : b->size - ((uintptr_t)ptr - (uintptr_t)data_of(b));
+  size_t room = room_after(ptr);
+  return room == 0 ? 0 : room - 1;
 }
 
-bool utvm_data_range_valid(const void* ptr, size_t nbytes) {
-  data_block_t* b = find(ptr);
-  return b != NULL && nbytes <= b->size - ((uintptr_t)ptr - (uintptr_t)data_of(b));
-}
+bool utvm_data_range_valid(const void* ptr, size_t nbytes) { return nbytes < room_after(ptr); }
