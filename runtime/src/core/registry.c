@@ -62,22 +62,24 @@ static TVMModuleHandle module_handle(uint32_t index) {
                                       HANDLE_TAG);
 }
 
-/* The slot a module field designates, if it holds a module of that generation. */
-static bool live_slot(uint32_t field, uint32_t* index) {
-  *index = field & SLOT_MASK;
-  return *index < UTVM_MAX_MODULES && reg.modules[*index] != NULL &&
-         (field >> SLOT_BITS) == reg.generations[*index];
+/* The module in the slot a module field designates (*index), if the slot holds one of that
+ * generation; else NULL. */
+static const TVMModule* live_slot(uint32_t field, uint32_t* index) {
+  uint32_t i = field & SLOT_MASK;
+  *index = i;
+  if (i >= UTVM_MAX_MODULES || (field >> SLOT_BITS) != reg.generations[i]) return NULL;
+  return reg.modules[i]; /* NULL for an empty slot */
 }
 
-static bool decode_module(TVMModuleHandle handle, uint32_t* index) {
+static const TVMModule* decode_module(TVMModuleHandle handle, uint32_t* index) {
   uintptr_t h = (uintptr_t)handle;
-  if ((h & ~(uintptr_t)0x7FFF) != HANDLE_TAG) return false;
+  if ((h & ~(uintptr_t)0x7FFF) != HANDLE_TAG) return NULL;
   return live_slot((uint32_t)(h & 0x7FFF), index);
 }
 
 const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
   uint32_t index;
-  return decode_module(handle, &index) ? reg.modules[index] : NULL;
+  return decode_module(handle, &index);
 }
 
 int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
@@ -134,12 +136,13 @@ int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_impo
                       TVMFunctionHandle* out) {
   (void)query_imports; /* C modules have no imports */
   uint32_t index;
-  if (!decode_module(mod, &index)) {
+  const TVMModule* module = decode_module(mod, &index);
+  if (module == NULL) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "unregistered module: handle 0x%lx",
                      (unsigned long)(uintptr_t)mod);
   }
   tvm_function_index_t fi;
-  if (TVMFuncRegistry_Lookup(reg.modules[index]->registry, func_name, &fi) != kTvmErrorNoError) {
+  if (TVMFuncRegistry_Lookup(module->registry, func_name, &fi) != kTvmErrorNoError) {
     *out = NULL;
     return utvm_fail(kTvmErrorFunctionNameNotFound, "module has no function %s", func_name);
   }
@@ -210,11 +213,12 @@ bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
   }
   /* A module function: both halves tagged, a live module's field above its index. */
   uint32_t slot;
+  const TVMModule* module;
   if (h > 0xFFFFFFFFu || (h & 0x80008000u) != 0x80008000u ||
-      !live_slot((uint32_t)(h >> 16) & 0x7FFF, &slot)) {
+      (module = live_slot((uint32_t)(h >> 16) & 0x7FFF, &slot)) == NULL) {
     return false;
   }
-  const TVMFuncRegistry* registry = reg.modules[slot]->registry;
+  const TVMFuncRegistry* registry = module->registry;
   if (TVMFuncRegistry_GetByIndex(registry, (tvm_function_index_t)(h & 0x7FFF), fn) != 0) {
     return false;
   }
