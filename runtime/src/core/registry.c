@@ -62,24 +62,16 @@ static TVMModuleHandle module_handle(uint32_t index) {
                                       HANDLE_TAG);
 }
 
-/* The module in the slot a module field designates (*index), if the slot holds one of that
- * generation; else NULL. */
-static const TVMModule* live_slot(uint32_t field, uint32_t* index) {
-  uint32_t i = field & SLOT_MASK;
-  *index = i;
-  if (i >= UTVM_MAX_MODULES || (field >> SLOT_BITS) != reg.generations[i]) return NULL;
-  return reg.modules[i]; /* NULL for an empty slot */
-}
-
-static const TVMModule* decode_module(TVMModuleHandle handle, uint32_t* index) {
-  uintptr_t h = (uintptr_t)handle;
-  if ((h & ~(uintptr_t)0x7FFF) != HANDLE_TAG) return NULL;
-  return live_slot((uint32_t)(h & 0x7FFF), index);
-}
-
+/* The module in the slot the handle's field designates (its low byte), if the slot holds
+ * one of that generation; else NULL. */
 const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
-  uint32_t index;
-  return decode_module(handle, &index);
+  uintptr_t h = (uintptr_t)handle;
+  uint32_t i = (uint32_t)h & SLOT_MASK;
+  if ((h & ~(uintptr_t)0x7FFF) != HANDLE_TAG || i >= UTVM_MAX_MODULES ||
+      ((h & 0x7FFF) >> SLOT_BITS) != reg.generations[i]) {
+    return NULL;
+  }
+  return reg.modules[i]; /* NULL for an empty slot */
 }
 
 int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
@@ -96,8 +88,8 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
 /* Frees the slot of a live module handle but the system library's, which lives for the
  * whole boot (freeing it is a no-op, as in TVM); false for a handle of nothing live. */
 static bool release_module(TVMModuleHandle mod) {
-  uint32_t index;
-  if (!decode_module(mod, &index)) return false;
+  if (utvm_module_from_handle(mod) == NULL) return false;
+  uint32_t index = (uint32_t)(uintptr_t)mod & SLOT_MASK;
   if (mod != reg.system_lib) {
     reg.modules[index] = NULL;
     reg.generations[index] = (uint8_t)((reg.generations[index] + 1u) & GENERATION_MASK);
@@ -135,8 +127,7 @@ int utvm_system_lib(TVMModuleHandle* out) {
 int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_imports,
                       TVMFunctionHandle* out) {
   (void)query_imports; /* C modules have no imports */
-  uint32_t index;
-  const TVMModule* module = decode_module(mod, &index);
+  const TVMModule* module = utvm_module_from_handle(mod);
   if (module == NULL) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "unregistered module: handle 0x%lx",
                      (unsigned long)(uintptr_t)mod);
@@ -211,11 +202,10 @@ bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
     *resource_handle = reg.closures[i].resource_handle;
     return *fn != NULL;
   }
-  /* A module function: both halves tagged, a live module's field above its index. */
-  uint32_t slot;
+  /* A module function: both halves tagged, a live module's handle above its index. */
   const TVMModule* module;
-  if (h > 0xFFFFFFFFu || (h & 0x80008000u) != 0x80008000u ||
-      (module = live_slot((uint32_t)(h >> 16) & 0x7FFF, &slot)) == NULL) {
+  if (h > 0xFFFFFFFFu || (h & 0x8000u) == 0 ||
+      (module = utvm_module_from_handle((TVMModuleHandle)(h >> 16))) == NULL) {
     return false;
   }
   const TVMFuncRegistry* registry = module->registry;
