@@ -11,13 +11,6 @@
 #include <utvm/rpc_server.h>
 #include <utvm/signatures.h>
 
-#if UTVM_ERROR_MESSAGES
-int utvm_rpc_wrong_type(int i, int given, int want) {
-  return utvm_fail(kTvmErrorFunctionCallWrongArgType, "arg %d has type code %d, not %d", i,
-                   given, want);
-}
-#endif
-
 int utvm_rpc_check_pointer(uint64_t value, void** out) {
   if (value > (uint64_t)UINTPTR_MAX) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "pointer 0x%llx too wide",

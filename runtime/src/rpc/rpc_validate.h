@@ -12,14 +12,13 @@
 #include <tvm/runtime/c_runtime_api.h>
 #include <utvm/error.h>
 
-/* The error for argument i of type code `given` where `want` was expected (a function with
- * messages, so the text exists once; without, a call with the code alone). */
-#if UTVM_ERROR_MESSAGES
-int utvm_rpc_wrong_type(int i, int given, int want);
-#else
-#define utvm_rpc_wrong_type(i, given, want) \
-  ((void)(i), (void)(given), (void)(want), utvm_fail_code(kTvmErrorFunctionCallWrongArgType))
-#endif
+/* The error for argument i of type code `given` where `want` was expected. Inline: the
+ * syscalls' signature check is its one caller (and the unchecked operator calls' loop, when
+ * built with UTVM_RPC_UNCHECKED_OPERATOR_CALLS). */
+static inline int utvm_rpc_wrong_type(int i, int given, int want) {
+  return utvm_fail(kTvmErrorFunctionCallWrongArgType, "arg %d has type code %d, not %d", i,
+                   given, want);
+}
 
 /* A 64-bit wire value as a pointer of this device (fails if it does not fit). */
 int utvm_rpc_check_pointer(uint64_t value, void** out);
