@@ -187,9 +187,10 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
          * 1.625 (about TVM's golden ratio) at least. ns < min_repeat_ns <= 6e10 and
          * number < 1e7, so the product stays far below 2^64. */
         uint32_t n = e->p[NUMBER];
-        uint64_t a = min_repeat_ns * n / ns + 1, b = n + (n >> 1) + (n >> 3);
-        uint64_t grown = a > b ? a : b;
-        e->p[NUMBER] = grown >= MAX_NUMBER ? MAX_NUMBER : (uint32_t)grown;
+        uint64_t a = min_repeat_ns * n / ns;
+        uint32_t grown = n + (n >> 1) + (n >> 3); /* below 2^25: number < 1e7 */
+        if (a >= grown) grown = a >= MAX_NUMBER ? MAX_NUMBER : (uint32_t)a + 1;
+        e->p[NUMBER] = grown >= MAX_NUMBER ? MAX_NUMBER : grown;
       }
     }
     if (rc != 0) break;
