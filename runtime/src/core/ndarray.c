@@ -105,7 +105,7 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
   memset(arr, 0, sizeof(*arr));
   if (ndim > 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim);
   arr->dl_tensor.data = data;
-  arr->dl_tensor.device = utvm_cpu_device;
+  arr->dl_tensor.device.device_type = kDLCPU; /* cpu(0): the id is zero already */
   arr->dl_tensor.ndim = ndim;
   arr->dl_tensor.dtype = dtype;
   arr->dl_tensor.shape = arr->shape;
