@@ -23,7 +23,8 @@ const utvm_op_signature_t* utvm_op_signature_find(TVMBackendPackedCFunc fn) {
 
 int utvm_op_signature_check(const utvm_op_signature_t* sig, const char* what,
                             const TVMValue* values, const int* codes, int num_args) {
-  if (num_args < 0 || (uint32_t)num_args != sig->num_args) {
+  /* Unsigned: a negative count is never an operator's (they have far fewer than 2^31). */
+  if ((uint32_t)num_args != sig->num_args) {
     return utvm_fail(kTvmErrorFunctionCallNumArguments,
                      "%s: the operator was compiled for %lu tensor arguments, %d given", what,
                      (unsigned long)sig->num_args, num_args);

@@ -124,6 +124,9 @@ UTEST(generated_functions_take_only_what_they_were_compiled_for) {
   p_u64(p, op);
   p_i32(p, 0);
   CHECK(is_exception(call(p), "compiled for 1 tensor arguments, 0 given"));
+  /* A negative count (a local caller's) is refused as well, before any argument is read. */
+  CHECK_FAILS_WITH(utvm_op_signature_check(&kOps[0], "call", NULL, NULL, -1),
+                   "compiled for 1 tensor arguments, -1 given");
   int64_t shape = 1;
   p = req(3);
   p_u64(p, op);
