@@ -67,7 +67,8 @@ static TVMModuleHandle module_handle(uint32_t index) {
 const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
   uintptr_t h = (uintptr_t)handle;
   uint32_t i = (uint32_t)h & SLOT_MASK;
-  if ((h & ~(uintptr_t)0x7FFF) != HANDLE_TAG || i >= UTVM_MAX_MODULES ||
+  /* Above the 15-bit field, only the tag: one shift and compare. */
+  if (h >> 15 != HANDLE_TAG >> 15 || i >= UTVM_MAX_MODULES ||
       ((h & 0x7FFF) >> SLOT_BITS) != reg.generations[i]) {
     return NULL;
   }
