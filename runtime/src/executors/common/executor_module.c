@@ -75,7 +75,7 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
                      name, arity[op], num_args);
   }
-  int index = 0;
+  int index = 0; /* into io->arrays */
   if (op == UTVM_EXEC_GET_OUTPUT) {
     if (codes[0] != kTVMArgInt) {
       return utvm_fail(kTvmErrorFunctionCallWrongArgType,
@@ -85,7 +85,7 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
       return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "get_output: no output %lld",
                        (long long)args[0].v_int64);
     }
-    index = (int)args[0].v_int64;
+    index = (int)(io->num_inputs + (uint32_t)args[0].v_int64);
   } else if (op == UTVM_EXEC_LOAD_PARAMS) {
     if (codes[0] != kTVMBytes) {
       return utvm_fail(kTvmErrorFunctionCallWrongArgType,
@@ -93,44 +93,31 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
     }
     const TVMByteArray* bytes = args[0].v_handle;
     return m->load_params(io, bytes->data, bytes->size);
+  } else if (op == UTVM_EXEC_RUN) {
+    return m->run(io);
   } else if (num_args > 0) {
     index = input_index_of(io, args[0], codes[0]);
     if (index < 0) return -index;
   }
-  TVMValue v = {.v_int64 = index};
-  int code = kTVMArgInt;
-  TVMNDArray* arr = NULL;
-  switch (op) {
-    case UTVM_EXEC_GET_INPUT:
-      arr = io->arrays[index];
-      break;
-    case UTVM_EXEC_GET_OUTPUT:
-      arr = io->arrays[io->num_inputs + (uint32_t)index];
-      break;
-    case UTVM_EXEC_GET_INPUT_NAME:
-      v.v_str = io->name(io, (uint32_t)index);
-      code = kTVMStr;
-      break;
-    case UTVM_EXEC_GET_NUM_INPUTS:
-      v.v_int64 = io->num_inputs;
-      break;
-    case UTVM_EXEC_GET_NUM_OUTPUTS:
-      v.v_int64 = io->num_outputs;
-      break;
-    case UTVM_EXEC_RUN:
-      return m->run(io);
-    case UTVM_EXEC_SET_INPUT:
-      if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
-        return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
-      }
-      return utvm_executor_io_copy(io, index, false, args[1].v_handle);
-    default: /* get_input_index: the index is the answer */
-      break;
+  if (op == UTVM_EXEC_SET_INPUT) {
+    if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
+      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
+    }
+    return utvm_executor_io_copy(io, index, false, args[1].v_handle);
   }
-  if (arr != NULL) {
+  TVMValue v = {.v_int64 = index}; /* get_input_index: the index is the answer */
+  int code = kTVMArgInt;
+  if (op == UTVM_EXEC_GET_INPUT || op == UTVM_EXEC_GET_OUTPUT) {
+    TVMNDArray* arr = io->arrays[index];
     utvm_ndarray_retain_for_host(arr); /* the host frees it with TVMArrayFree */
     v.v_handle = &arr->dl_tensor;
     code = kTVMNDArrayHandle;
+  } else if (op == UTVM_EXEC_GET_INPUT_NAME) {
+    v.v_str = io->name(io, (uint32_t)index);
+    code = kTVMStr;
+  } else if (op != UTVM_EXEC_GET_INPUT_INDEX) { /* get_num_inputs, get_num_outputs */
+    _Static_assert(UTVM_EXEC_GET_NUM_OUTPUTS == UTVM_EXEC_GET_NUM_INPUTS + 1, "io->counts order");
+    v.v_int64 = io->counts[op - UTVM_EXEC_GET_NUM_INPUTS];
   }
   utvm_set_return(ret, ret_code, v, code);
   return 0;
