@@ -23,7 +23,7 @@ struct utvm_graph_executor {
   DLTensor* tensors; /* one per entry */
 };
 
-static const DLDevice kCpu = {kDLCPU, 0};
+#define CPU ((DLDevice){kDLCPU, 0}) /* a literal: cheaper to pass than a constant object */
 
 #define UL(v) ((unsigned long)(v))
 
@@ -57,7 +57,7 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
                    (uint64_t)sizeof(DLTensor) * g->num_entries +
                    (uint64_t)sizeof(TVMNDArray*) * num_io(g);
   void* mem = NULL;
-  if ((size_t)total != total || TVMPlatformMemoryAllocate((size_t)total, kCpu, &mem) != 0) {
+  if ((size_t)total != total || TVMPlatformMemoryAllocate((size_t)total, CPU, &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
                      "out of memory: the graph executor's tables need %llu bytes",
                      (unsigned long long)total);
@@ -66,8 +66,9 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   utvm_graph_executor_t* exec = mem;
   exec->tensors = (DLTensor*)((uint8_t*)mem + header);
   exec->storage = (void**)(exec->tensors + g->num_entries);
-  exec->io = (utvm_executor_io_t){(TVMNDArray**)(exec->storage + num_storage), g->num_arg_nodes,
-                                  g->num_heads, io_name, "graph"};
+  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)(exec->storage + num_storage),
+                                  .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
+                                  .name = io_name, .noun = "graph"};
   exec->num_storage = num_storage;
   exec->graph = *g;
   *out = exec;
@@ -142,7 +143,7 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   for (uint32_t e = 0; e < g->num_entries; e++) {
     const graph_entry_t* entry = &g->entries[e];
     DLTensor* t = &exec->tensors[e]; /* zeroed: data, strides and byte_offset stay so */
-    t->device = kCpu;
+    t->device = CPU;
     t->ndim = entry->ndim;
     t->dtype = entry->dtype;
     t->shape = (int64_t*)entry->shape;
