@@ -21,7 +21,7 @@ struct utvm_aot_executor {
   int* arg_codes;
 };
 
-#define CPU ((DLDevice){kDLCPU, 0}) /* a literal: cheaper to pass than a constant object */
+#define CPU utvm_cpu_device /* the runtime's one constant: loaded in two instructions */
 /* Generated run ignores the workspace-pool arguments (it uses its own static pools), but
  * they still have to be valid tensors. */
 static DLTensor unused_pool;

@@ -48,6 +48,6 @@ int utvm_executor_io_free(utvm_executor_io_t* io) {
     if (!arr->owns_data && arr->reference_count > 1) arr->dl_tensor.data = NULL;
     if (utvm_ndarray_release(arr) != 0) rc = -1;
   }
-  int freed = TVMPlatformMemoryFree(io, (DLDevice){kDLCPU, 0}); /* with the executor's tables */
+  int freed = TVMPlatformMemoryFree(io, utvm_cpu_device); /* with the executor's tables */
   return rc != 0 ? rc : freed;
 }

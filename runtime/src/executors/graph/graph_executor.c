@@ -23,7 +23,7 @@ struct utvm_graph_executor {
   DLTensor* tensors; /* one per entry */
 };
 
-#define CPU ((DLDevice){kDLCPU, 0}) /* a literal: cheaper to pass than a constant object */
+#define CPU utvm_cpu_device /* the runtime's one constant: loaded in two instructions */
 
 #define UL(v) ((unsigned long)(v))
 
