@@ -6,7 +6,7 @@
 #include <utvm/error.h>
 
 TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool output) {
-  uint32_t n = output ? io->num_outputs : io->num_inputs;
+  uint32_t n = io->counts[output]; /* num_outputs or num_inputs */
   if ((uint32_t)index >= n) { /* negative indices too */
     utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s index %d outside 0..%ld",
               output ? "output" : "input", index, (long)n - 1);
