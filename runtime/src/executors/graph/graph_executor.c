@@ -79,12 +79,11 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
 static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValue* args) {
   const graph_t* g = &exec->graph;
   const graph_node_t* node = &g->nodes[n];
-  uint32_t num_args = node->num_inputs + node->num_outputs; /* <= UTVM_MAX_ARGS: checked */
-  for (uint32_t i = 0; i < num_args; i++) {
-    uint32_t e = i < node->num_inputs ? graph_entry_id(g, g->inputs[node->first_input + i])
-                                      : g->row_ptr[n] + (i - node->num_inputs);
-    args[i].v_handle = &exec->tensors[e];
-  }
+  const graph_ref_t* inputs = &g->inputs[node->first_input];
+  uint32_t i = 0, num_args = node->num_inputs + node->num_outputs; /* <= UTVM_MAX_ARGS: checked */
+  for (; i < node->num_inputs; i++) args[i].v_handle = &exec->tensors[graph_entry_id(g, inputs[i])];
+  /* Its outputs are its entries, in order. */
+  for (DLTensor* out = &exec->tensors[g->row_ptr[n]]; i < num_args; i++) args[i].v_handle = out++;
   return num_args;
 }
 
