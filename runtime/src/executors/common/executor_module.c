@@ -52,14 +52,15 @@ static int input_index_of(const utvm_executor_io_t* io, TVMValue arg, int code) 
                    (long long)arg.v_int64, code);
 }
 
-/* Every module function: the op of the function called (EXECUTOR_FN) comes in the return
- * slot, on the executor of the module whose registry it was called through. */
-static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
+/* Every module function: `op` is the function called (EXECUTOR_FN), whose argument count
+ * comes in the return slot, on the executor of the module whose registry it was called
+ * through. */
+static int dispatch(TVMValue* args, int* codes, int op, TVMValue* ret, int* ret_code,
                     void* resource) {
   static const int8_t arity[] = {1, 1, -1, 0, 0, 1, 1, 0, 2, -1, 1};
   const utvm_executor_module_t* m = resource;
-  int op;
-  memcpy(&op, ret, sizeof(op));
+  int num_args;
+  memcpy(&num_args, ret, sizeof(num_args));
   ret->v_handle = NULL; /* what TVMFuncCall gave: functions that return nothing leave it */
   const char* name = utvm_executor_registry_names + 2; /* the function's, for messages */
   for (int i = 0; i < (int)op; i++) name += strlen(name) + 1;
@@ -123,14 +124,14 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
   return 0;
 }
 
-/* The module functions: each passes its op to the one dispatch in the return slot (which
- * dispatch then clears), so that each is a store and a jump. */
+/* The module functions: each passes its op to the one dispatch in place of the argument
+ * count, which it moves to the return slot (dispatch then clears it): a store, a move and a
+ * jump, every other argument where it came. */
 #define EXECUTOR_FN(name, op)                                                              \
   static int fn_##name(TVMValue* args, int* codes, int num_args, TVMValue* ret,           \
                        int* ret_code, void* resource) {                                   \
-    int op_ = op;                                                                          \
-    memcpy(ret, &op_, sizeof(op_));                                                        \
-    return dispatch(args, codes, num_args, ret, ret_code, resource);                       \
+    memcpy(ret, &num_args, sizeof(num_args));                                              \
+    return dispatch(args, codes, op, ret, ret_code, resource);                             \
   }
 EXECUTOR_FN(get_input, UTVM_EXEC_GET_INPUT)
 EXECUTOR_FN(get_input_index, UTVM_EXEC_GET_INPUT_INDEX)
