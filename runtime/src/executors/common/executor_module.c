@@ -52,19 +52,19 @@ static int input_index_of(const utvm_executor_io_t* io, TVMValue arg, int code) 
                    (long long)arg.v_int64, code);
 }
 
-/* Every module function: `op` is the function called (EXECUTOR_FN), whose argument count
- * comes in the return slot, on the executor of the module whose registry it was called
- * through. */
-static int dispatch(TVMValue* args, int* codes, int op, TVMValue* ret, int* ret_code,
+/* Every module function: `op_arity` holds the op of the function called and its number of
+ * arguments + 1 (0: not supported) (EXECUTOR_FN), the argument count given comes in the
+ * return slot, on the executor of the module whose registry it was called through. */
+static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int* ret_code,
                     void* resource) {
-  static const int8_t arity[] = {1, 1, -1, 0, 0, 1, 1, 0, 2, -1, 1};
+  int op = op_arity & 0xf, arity = (op_arity >> 4) - 1;
   const utvm_executor_module_t* m = resource;
   int num_args;
   memcpy(&num_args, ret, sizeof(num_args));
   ret->v_handle = NULL; /* what TVMFuncCall gave: functions that return nothing leave it */
   const char* name = utvm_executor_registry_names + 2; /* the function's, for messages */
   for (int i = 0; i < (int)op; i++) name += strlen(name) + 1;
-  if (arity[op] < 0 || (op == UTVM_EXEC_LOAD_PARAMS && m->load_params == NULL)) {
+  if (arity < 0 || (op == UTVM_EXEC_LOAD_PARAMS && m->load_params == NULL)) {
     return utvm_fail(kTvmErrorFunctionCallNotImplemented, "%s is not supported by the %s executor",
                      name, m->kind);
   }
@@ -72,9 +72,9 @@ static int dispatch(TVMValue* args, int* codes, int op, TVMValue* ret, int* ret_
   if (io == NULL) {
     return utvm_fail(kTvmErrorExecutorModuleBadContext, "the %s executor was released", m->kind);
   }
-  if (num_args != arity[op]) {
+  if (num_args != arity) {
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
-                     name, arity[op], num_args);
+                     name, arity, num_args);
   }
   int index = 0; /* into io->arrays */
   if (op == UTVM_EXEC_GET_OUTPUT) {
@@ -124,26 +124,27 @@ static int dispatch(TVMValue* args, int* codes, int op, TVMValue* ret, int* ret_
   return 0;
 }
 
-/* The module functions: each passes its op to the one dispatch in place of the argument
- * count, which it moves to the return slot (dispatch then clears it): a store, a move and a
- * jump, every other argument where it came. */
-#define EXECUTOR_FN(name, op)                                                              \
+/* The module functions: each passes its op and arity (-1: not supported) to the one
+ * dispatch in place of the argument count, which it moves to the return slot (dispatch then
+ * clears it): a store, a move and a jump, every other argument where it came, and no table
+ * of arities. */
+#define EXECUTOR_FN(name, op, arity)                                                       \
   static int fn_##name(TVMValue* args, int* codes, int num_args, TVMValue* ret,           \
                        int* ret_code, void* resource) {                                   \
     memcpy(ret, &num_args, sizeof(num_args));                                              \
-    return dispatch(args, codes, op, ret, ret_code, resource);                             \
+    return dispatch(args, codes, (op) | ((arity) + 1) << 4, ret, ret_code, resource);      \
   }
-EXECUTOR_FN(get_input, UTVM_EXEC_GET_INPUT)
-EXECUTOR_FN(get_input_index, UTVM_EXEC_GET_INPUT_INDEX)
-EXECUTOR_FN(get_input_info, UTVM_EXEC_GET_INPUT_INFO)
-EXECUTOR_FN(get_num_inputs, UTVM_EXEC_GET_NUM_INPUTS)
-EXECUTOR_FN(get_num_outputs, UTVM_EXEC_GET_NUM_OUTPUTS)
-EXECUTOR_FN(get_output, UTVM_EXEC_GET_OUTPUT)
-EXECUTOR_FN(load_params, UTVM_EXEC_LOAD_PARAMS)
-EXECUTOR_FN(run, UTVM_EXEC_RUN)
-EXECUTOR_FN(set_input, UTVM_EXEC_SET_INPUT)
-EXECUTOR_FN(share_params, UTVM_EXEC_SHARE_PARAMS)
-EXECUTOR_FN(get_input_name, UTVM_EXEC_GET_INPUT_NAME)
+EXECUTOR_FN(get_input, UTVM_EXEC_GET_INPUT, 1)
+EXECUTOR_FN(get_input_index, UTVM_EXEC_GET_INPUT_INDEX, 1)
+EXECUTOR_FN(get_input_info, UTVM_EXEC_GET_INPUT_INFO, -1)
+EXECUTOR_FN(get_num_inputs, UTVM_EXEC_GET_NUM_INPUTS, 0)
+EXECUTOR_FN(get_num_outputs, UTVM_EXEC_GET_NUM_OUTPUTS, 0)
+EXECUTOR_FN(get_output, UTVM_EXEC_GET_OUTPUT, 1)
+EXECUTOR_FN(load_params, UTVM_EXEC_LOAD_PARAMS, 1)
+EXECUTOR_FN(run, UTVM_EXEC_RUN, 0)
+EXECUTOR_FN(set_input, UTVM_EXEC_SET_INPUT, 2)
+EXECUTOR_FN(share_params, UTVM_EXEC_SHARE_PARAMS, -1)
+EXECUTOR_FN(get_input_name, UTVM_EXEC_GET_INPUT_NAME, 1)
 
 const TVMBackendPackedCFunc utvm_executor_funcs[] = {
     fn_get_input,       fn_get_input_index, fn_get_input_info, fn_get_num_inputs,
