@@ -20,7 +20,7 @@ struct utvm_executor_io {
       uint32_t num_inputs;
       uint32_t num_outputs;
     };
-    uint32_t counts[2]; /* the two, in the order of get_num_inputs and get_num_outputs */
+    uint32_t counts[2]; /* the two, indexed by `output` (and in get_num_* order) */
   };
   /* The name of array i (inputs, then outputs) that messages give and inputs are found by. */
   const char* (*name)(const utvm_executor_io_t* io, uint32_t i);
