@@ -21,7 +21,7 @@ struct utvm_aot_executor {
   int* arg_codes;
 };
 
-#define CPU ((DLDevice){kDLCPU, 0}) /* a literal: cheaper to pass than a constant object */
+#define CPU utvm_cpu_device /* the runtime's one constant: loaded in two instructions */
 /* Generated run ignores the workspace-pool arguments (it uses its own static pools), but
  * they still have to be valid tensors. */
 static DLTensor unused_pool;
@@ -63,10 +63,15 @@ static int find_metadata(TVMModuleHandle module, const char* module_name,
   return 0;
 }
 
+/* What the metadata says of io array i (inputs, then outputs). */
+__attribute__((noinline)) static const struct TVMTensorInfo* tensor_info(const struct TVMMetadata* md, uint32_t i) {
+  uint32_t num_inputs = (uint32_t)md->num_inputs;
+  return i < num_inputs ? &md->inputs[i] : &md->outputs[i - num_inputs];
+}
+
 /* The name of io array i: the metadata's name of that input or output. */
 static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
-  const struct TVMMetadata* md = ((const utvm_aot_executor_t*)io)->metadata;
-  return i < io->num_inputs ? md->inputs[i].name : md->outputs[i - io->num_inputs].name;
+  return tensor_info(((const utvm_aot_executor_t*)io)->metadata, i)->name;
 }
 
 static int make_tensor(const struct TVMTensorInfo* info, TVMNDArray** out) {
@@ -110,8 +115,10 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   }
   memset(mem, 0, total);
   utvm_aot_executor_t* exec = mem;
-  exec->io = (utvm_executor_io_t){(TVMNDArray**)((TVMValue*)((uint8_t*)mem + header) + num_args + 2),
-                                  num_inputs, num_tensors - num_inputs, io_name, "model"};
+  exec->io = (utvm_executor_io_t){
+      .arrays = (TVMNDArray**)((TVMValue*)((uint8_t*)mem + header) + num_args + 2),
+      .num_inputs = num_inputs, .num_outputs = num_tensors - num_inputs, .name = io_name,
+      .noun = "model"};
   exec->metadata = md;
   exec->run = run;
   exec->num_args = (int)num_args;
@@ -120,8 +127,7 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   for (uint32_t i = 0; i < num_args + 2; i++) {
     DLTensor* arg = &unused_pool;
     if (i < num_tensors) {
-      rc = make_tensor(i < num_inputs ? &md->inputs[i] : &md->outputs[i - num_inputs],
-                       &exec->io.arrays[i]);
+      rc = make_tensor(tensor_info(md, i), &exec->io.arrays[i]);
       if (rc != 0) {
         utvm_aot_executor_release(exec);
         return utvm_fail(rc, "creating the AOT executor: %s", TVMGetLastError());

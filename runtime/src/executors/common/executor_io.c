@@ -6,7 +6,7 @@
 #include <utvm/error.h>
 
 TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool output) {
-  uint32_t n = output ? io->num_outputs : io->num_inputs;
+  uint32_t n = io->counts[output]; /* num_outputs or num_inputs */
   if ((uint32_t)index >= n) { /* negative indices too */
     utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s index %d outside 0..%ld",
               output ? "output" : "input", index, (long)n - 1);
@@ -48,6 +48,6 @@ int utvm_executor_io_free(utvm_executor_io_t* io) {
     if (!arr->owns_data && arr->reference_count > 1) arr->dl_tensor.data = NULL;
     if (utvm_ndarray_release(arr) != 0) rc = -1;
   }
-  int freed = TVMPlatformMemoryFree(io, (DLDevice){kDLCPU, 0}); /* with the executor's tables */
+  int freed = TVMPlatformMemoryFree(io, utvm_cpu_device); /* with the executor's tables */
   return rc != 0 ? rc : freed;
 }

@@ -15,8 +15,13 @@ typedef struct utvm_executor_io utvm_executor_io_t;
 /* The first member of each executor, so an executor pointer is its io. */
 struct utvm_executor_io {
   TVMNDArray** arrays; /* num_inputs + num_outputs, NULL until created */
-  uint32_t num_inputs;
-  uint32_t num_outputs;
+  union {
+    struct {
+      uint32_t num_inputs;
+      uint32_t num_outputs;
+    };
+    uint32_t counts[2]; /* the two, indexed by `output` (and in get_num_* order) */
+  };
   /* The name of array i (inputs, then outputs) that messages give and inputs are found by. */
   const char* (*name)(const utvm_executor_io_t* io, uint32_t i);
   const char* noun; /* for messages: "the <noun> has no input named x" */

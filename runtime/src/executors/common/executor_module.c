@@ -52,18 +52,19 @@ static int input_index_of(const utvm_executor_io_t* io, TVMValue arg, int code) 
                    (long long)arg.v_int64, code);
 }
 
-/* Every module function: the op of the function called (EXECUTOR_FN) comes in the return
- * slot, on the executor of the module whose registry it was called through. */
-static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
+/* Every module function: `op_arity` holds the op of the function called and its number of
+ * arguments + 1 (0: not supported) (EXECUTOR_FN), the argument count given comes in the
+ * return slot, on the executor of the module whose registry it was called through. */
+static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int* ret_code,
                     void* resource) {
-  static const int8_t arity[] = {1, 1, -1, 0, 0, 1, 1, 0, 2, -1, 1};
+  int op = op_arity & 0xf, arity = (op_arity >> 4) - 1;
   const utvm_executor_module_t* m = resource;
-  int op;
-  memcpy(&op, ret, sizeof(op));
+  int num_args;
+  memcpy(&num_args, ret, sizeof(num_args));
   ret->v_handle = NULL; /* what TVMFuncCall gave: functions that return nothing leave it */
   const char* name = utvm_executor_registry_names + 2; /* the function's, for messages */
   for (int i = 0; i < (int)op; i++) name += strlen(name) + 1;
-  if (arity[op] < 0 || (op == UTVM_EXEC_LOAD_PARAMS && m->load_params == NULL)) {
+  if (arity < 0 || (op == UTVM_EXEC_LOAD_PARAMS && m->load_params == NULL)) {
     return utvm_fail(kTvmErrorFunctionCallNotImplemented, "%s is not supported by the %s executor",
                      name, m->kind);
   }
@@ -71,11 +72,11 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
   if (io == NULL) {
     return utvm_fail(kTvmErrorExecutorModuleBadContext, "the %s executor was released", m->kind);
   }
-  if (num_args != arity[op]) {
+  if (num_args != arity) {
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
-                     name, arity[op], num_args);
+                     name, arity, num_args);
   }
-  int index = 0;
+  int index = 0; /* into io->arrays */
   if (op == UTVM_EXEC_GET_OUTPUT) {
     if (codes[0] != kTVMArgInt) {
       return utvm_fail(kTvmErrorFunctionCallWrongArgType,
@@ -85,7 +86,7 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
       return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "get_output: no output %lld",
                        (long long)args[0].v_int64);
     }
-    index = (int)args[0].v_int64;
+    index = (int)(io->num_inputs + (uint32_t)args[0].v_int64);
   } else if (op == UTVM_EXEC_LOAD_PARAMS) {
     if (codes[0] != kTVMBytes) {
       return utvm_fail(kTvmErrorFunctionCallWrongArgType,
@@ -93,69 +94,57 @@ static int dispatch(TVMValue* args, int* codes, int num_args, TVMValue* ret, int
     }
     const TVMByteArray* bytes = args[0].v_handle;
     return m->load_params(io, bytes->data, bytes->size);
+  } else if (op == UTVM_EXEC_RUN) {
+    return m->run(io);
   } else if (num_args > 0) {
     index = input_index_of(io, args[0], codes[0]);
     if (index < 0) return -index;
   }
-  TVMValue v = {.v_int64 = index};
-  int code = kTVMArgInt;
-  TVMNDArray* arr = NULL;
-  switch (op) {
-    case UTVM_EXEC_GET_INPUT:
-      arr = io->arrays[index];
-      break;
-    case UTVM_EXEC_GET_OUTPUT:
-      arr = io->arrays[io->num_inputs + (uint32_t)index];
-      break;
-    case UTVM_EXEC_GET_INPUT_NAME:
-      v.v_str = io->name(io, (uint32_t)index);
-      code = kTVMStr;
-      break;
-    case UTVM_EXEC_GET_NUM_INPUTS:
-      v.v_int64 = io->num_inputs;
-      break;
-    case UTVM_EXEC_GET_NUM_OUTPUTS:
-      v.v_int64 = io->num_outputs;
-      break;
-    case UTVM_EXEC_RUN:
-      return m->run(io);
-    case UTVM_EXEC_SET_INPUT:
-      if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
-        return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
-      }
-      return utvm_executor_io_copy(io, index, false, args[1].v_handle);
-    default: /* get_input_index: the index is the answer */
-      break;
+  if (op == UTVM_EXEC_SET_INPUT) {
+    if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
+      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
+    }
+    return utvm_executor_io_copy(io, index, false, args[1].v_handle);
   }
-  if (arr != NULL) {
+  TVMValue v = {.v_int64 = index}; /* get_input_index: the index is the answer */
+  int code = kTVMArgInt;
+  if (op == UTVM_EXEC_GET_INPUT || op == UTVM_EXEC_GET_OUTPUT) {
+    TVMNDArray* arr = io->arrays[index];
     utvm_ndarray_retain_for_host(arr); /* the host frees it with TVMArrayFree */
     v.v_handle = &arr->dl_tensor;
     code = kTVMNDArrayHandle;
+  } else if (op == UTVM_EXEC_GET_INPUT_NAME) {
+    v.v_str = io->name(io, (uint32_t)index);
+    code = kTVMStr;
+  } else if (op != UTVM_EXEC_GET_INPUT_INDEX) { /* get_num_inputs, get_num_outputs */
+    _Static_assert(UTVM_EXEC_GET_NUM_OUTPUTS == UTVM_EXEC_GET_NUM_INPUTS + 1, "io->counts order");
+    v.v_int64 = io->counts[op - UTVM_EXEC_GET_NUM_INPUTS];
   }
   utvm_set_return(ret, ret_code, v, code);
   return 0;
 }
 
-/* The module functions: each passes its op to the one dispatch in the return slot (which
- * dispatch then clears), so that each is a store and a jump. */
-#define EXECUTOR_FN(name, op)                                                              \
+/* The module functions: each passes its op and arity (-1: not supported) to the one
+ * dispatch in place of the argument count, which it moves to the return slot (dispatch then
+ * clears it): a store, a move and a jump, every other argument where it came, and no table
+ * of arities. */
+#define EXECUTOR_FN(name, op, arity)                                                       \
   static int fn_##name(TVMValue* args, int* codes, int num_args, TVMValue* ret,           \
                        int* ret_code, void* resource) {                                   \
-    int op_ = op;                                                                          \
-    memcpy(ret, &op_, sizeof(op_));                                                        \
-    return dispatch(args, codes, num_args, ret, ret_code, resource);                       \
+    memcpy(ret, &num_args, sizeof(num_args));                                              \
+    return dispatch(args, codes, (op) | ((arity) + 1) << 4, ret, ret_code, resource);      \
   }
-EXECUTOR_FN(get_input, UTVM_EXEC_GET_INPUT)
-EXECUTOR_FN(get_input_index, UTVM_EXEC_GET_INPUT_INDEX)
-EXECUTOR_FN(get_input_info, UTVM_EXEC_GET_INPUT_INFO)
-EXECUTOR_FN(get_num_inputs, UTVM_EXEC_GET_NUM_INPUTS)
-EXECUTOR_FN(get_num_outputs, UTVM_EXEC_GET_NUM_OUTPUTS)
-EXECUTOR_FN(get_output, UTVM_EXEC_GET_OUTPUT)
-EXECUTOR_FN(load_params, UTVM_EXEC_LOAD_PARAMS)
-EXECUTOR_FN(run, UTVM_EXEC_RUN)
-EXECUTOR_FN(set_input, UTVM_EXEC_SET_INPUT)
-EXECUTOR_FN(share_params, UTVM_EXEC_SHARE_PARAMS)
-EXECUTOR_FN(get_input_name, UTVM_EXEC_GET_INPUT_NAME)
+EXECUTOR_FN(get_input, UTVM_EXEC_GET_INPUT, 1)
+EXECUTOR_FN(get_input_index, UTVM_EXEC_GET_INPUT_INDEX, 1)
+EXECUTOR_FN(get_input_info, UTVM_EXEC_GET_INPUT_INFO, -1)
+EXECUTOR_FN(get_num_inputs, UTVM_EXEC_GET_NUM_INPUTS, 0)
+EXECUTOR_FN(get_num_outputs, UTVM_EXEC_GET_NUM_OUTPUTS, 0)
+EXECUTOR_FN(get_output, UTVM_EXEC_GET_OUTPUT, 1)
+EXECUTOR_FN(load_params, UTVM_EXEC_LOAD_PARAMS, 1)
+EXECUTOR_FN(run, UTVM_EXEC_RUN, 0)
+EXECUTOR_FN(set_input, UTVM_EXEC_SET_INPUT, 2)
+EXECUTOR_FN(share_params, UTVM_EXEC_SHARE_PARAMS, -1)
+EXECUTOR_FN(get_input_name, UTVM_EXEC_GET_INPUT_NAME, 1)
 
 const TVMBackendPackedCFunc utvm_executor_funcs[] = {
     fn_get_input,       fn_get_input_index, fn_get_input_info, fn_get_num_inputs,

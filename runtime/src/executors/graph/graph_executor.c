@@ -23,7 +23,7 @@ struct utvm_graph_executor {
   DLTensor* tensors; /* one per entry */
 };
 
-static const DLDevice kCpu = {kDLCPU, 0};
+#define CPU utvm_cpu_device /* the runtime's one constant: loaded in two instructions */
 
 #define UL(v) ((unsigned long)(v))
 
@@ -57,7 +57,7 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
                    (uint64_t)sizeof(DLTensor) * g->num_entries +
                    (uint64_t)sizeof(TVMNDArray*) * num_io(g);
   void* mem = NULL;
-  if ((size_t)total != total || TVMPlatformMemoryAllocate((size_t)total, kCpu, &mem) != 0) {
+  if ((size_t)total != total || TVMPlatformMemoryAllocate((size_t)total, CPU, &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
                      "out of memory: the graph executor's tables need %llu bytes",
                      (unsigned long long)total);
@@ -66,8 +66,9 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   utvm_graph_executor_t* exec = mem;
   exec->tensors = (DLTensor*)((uint8_t*)mem + header);
   exec->storage = (void**)(exec->tensors + g->num_entries);
-  exec->io = (utvm_executor_io_t){(TVMNDArray**)(exec->storage + num_storage), g->num_arg_nodes,
-                                  g->num_heads, io_name, "graph"};
+  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)(exec->storage + num_storage),
+                                  .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
+                                  .name = io_name, .noun = "graph"};
   exec->num_storage = num_storage;
   exec->graph = *g;
   *out = exec;
@@ -78,12 +79,11 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
 static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValue* args) {
   const graph_t* g = &exec->graph;
   const graph_node_t* node = &g->nodes[n];
-  uint32_t num_args = node->num_inputs + node->num_outputs; /* <= UTVM_MAX_ARGS: checked */
-  for (uint32_t i = 0; i < num_args; i++) {
-    uint32_t e = i < node->num_inputs ? graph_entry_id(g, g->inputs[node->first_input + i])
-                                      : g->row_ptr[n] + (i - node->num_inputs);
-    args[i].v_handle = &exec->tensors[e];
-  }
+  const graph_ref_t* inputs = &g->inputs[node->first_input];
+  uint32_t i = 0, num_args = node->num_inputs + node->num_outputs; /* <= UTVM_MAX_ARGS: checked */
+  for (; i < node->num_inputs; i++) args[i].v_handle = &exec->tensors[graph_entry_id(g, inputs[i])];
+  /* Its outputs are its entries, in order. */
+  for (DLTensor* out = &exec->tensors[g->row_ptr[n]]; i < num_args; i++) args[i].v_handle = out++;
   return num_args;
 }
 
@@ -142,7 +142,7 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   for (uint32_t e = 0; e < g->num_entries; e++) {
     const graph_entry_t* entry = &g->entries[e];
     DLTensor* t = &exec->tensors[e]; /* zeroed: data, strides and byte_offset stay so */
-    t->device = kCpu;
+    t->device = CPU;
     t->ndim = entry->ndim;
     t->dtype = entry->dtype;
     t->shape = (int64_t*)entry->shape;

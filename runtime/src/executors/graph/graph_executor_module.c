@@ -49,7 +49,7 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
   size_t len = 0;
   while (json[len] != '\0') len++;
   utvm_graph_executor_t* exec;
-  rc = utvm_graph_executor_create(json, len, args[1].v_handle, (DLDevice){kDLCPU, 0}, &exec);
+  rc = utvm_graph_executor_create(json, len, args[1].v_handle, utvm_cpu_device, &exec);
   if (rc != 0) return rc;
   return utvm_executor_slot_install(&slot, exec, ret, ret_code);
 }
