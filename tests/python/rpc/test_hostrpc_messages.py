@@ -97,6 +97,23 @@ def test_the_host_expands_exactly_what_a_board_with_text_says() -> None:
     assert MessageTable.from_elf(by_reference).expand(raw) == expected
 
 
+def test_a_missing_input_is_recorded_with_its_code() -> None:
+    """Was error 0xfffff8fe: the index lookup records the code negated, as it returns it."""
+    exe = _build([])
+    from utvm.transport.subprocess_stdio import SubprocessTransport
+
+    with Session(SubprocessTransport([exe])) as session:
+        get_function = session.get_global_func("tvm.rpc.server.ModuleGetFunction")
+        with session.create_aot_executor() as executor:
+            get_input_index = get_function(executor.module, "get_input_index", False)
+            for missing in (7, "nope"):
+                with pytest.raises(RemoteError) as info:
+                    get_input_index(missing)
+                raw = info.value.remote_message
+                assert re.fullmatch(r"error 0x702 #[0-9a-f]{8} .*", raw), raw
+                assert "kTvmErrorExecutorModuleNoSuchInput" in explain(raw)
+
+
 def test_the_text_is_in_the_elf_but_not_in_the_program() -> None:
     from elftools.elf.constants import SH_FLAGS
     from elftools.elf.elffile import ELFFile

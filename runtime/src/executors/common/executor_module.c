@@ -48,8 +48,8 @@ static int input_index_of(const utvm_executor_io_t* io, TVMValue arg, int code) 
   if ((code == kTVMArgInt || code == kTVMArgBool) && (uint64_t)arg.v_int64 < io->num_inputs) {
     return (int)arg.v_int64;
   }
-  return utvm_fail(-kTvmErrorExecutorModuleNoSuchInput, "no input %lld (type code %d)",
-                   (long long)arg.v_int64, code);
+  return -utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "no input %lld (type code %d)",
+                    (long long)arg.v_int64, code);
 }
 
 /* Every module function: `op_arity` holds the op of the function called and its number of
