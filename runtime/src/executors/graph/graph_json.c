@@ -154,7 +154,6 @@ int graph_json_key(graph_json_t* j, char* key, size_t key_size) {
 }
 
 int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what) {
-  uint64_t max = wide ? INT64_MAX : INT32_MAX;
   char c = peek(j);
   if (!is_digit(c)) {
     return c == '-' ? GRAPH_JSON_EXPECTED(j, "a non-negative integer", what)
@@ -163,14 +162,16 @@ int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what)
   size_t start = j->pos;
   uint64_t v = 0;
   while (is_digit(c = at(j))) {
-    /* max < 2^63 (INT64_MAX at most): a v of 2^63 / 10 or more is over it once multiplied,
-     * and below that v * 10 + 9 cannot wrap. No 64-bit division (__aeabi_uldivmod). */
-    if (v >= 0x0CCCCCCCCCCCCCCDull || (v = v * 10 + (uint64_t)(c - '0')) > max) {
-      return utvm_fail(INVALID, "graph JSON: byte %lu: expected an integer up to %llu for %s",
-                       UL(start), (unsigned long long)max, what);
-    }
+    if (v == 0 && j->pos != start) return GRAPH_JSON_EXPECTED(j, "no leading zeros", what);
+    v = v * 10 + (uint64_t)(c - '0');
     j->pos++;
-    if (v == 0 && is_digit(at(j))) return GRAPH_JSON_EXPECTED(j, "no leading zeros", what);
+  }
+  /* 19 digits (below 10^19 < 2^64) cannot wrap 64 bits, and more are over any max: one
+   * check after the digits, no 64-bit division (__aeabi_uldivmod). */
+  uint64_t max = wide ? INT64_MAX : INT32_MAX;
+  if (j->pos - start > 19 || v > max) {
+    return utvm_fail(INVALID, "graph JSON: byte %lu: expected an integer up to %llu for %s",
+                     UL(start), (unsigned long long)max, what);
   }
   if (c == '.' || c == 'e' || c == 'E') {
     return GRAPH_JSON_EXPECTED(j, "an integer (not a fraction or exponent)", what);
