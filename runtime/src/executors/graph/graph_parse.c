@@ -447,7 +447,8 @@ __attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t ref
                    "not exist", UL(index), UL(ref.index), UL(ref.node));
 }
 
-static int validate(graph_t* g) {
+/* Not inlined: graph_parse() then keeps fewer registers live across it. */
+__attribute__((noinline)) static int validate(graph_t* g) {
   int rc;
   size_t bytes[2] = {0, 0};
   if (g->row_ptr[0] != 0 || g->row_ptr[g->num_nodes] != g->num_entries) {
