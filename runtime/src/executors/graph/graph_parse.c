@@ -240,15 +240,14 @@ static int read_count_attr(parser_t* p, uint32_t* out, const char* key) {
   uint32_t v = 0;
   int rc = graph_json_string(&p->j, s, sizeof(s), key);
   if (rc != 0) return rc;
-  bool ok = s[0] != '\0';
-  for (const char* c = s; *c != '\0' && ok; c++) {
-    ok = *c >= '0' && *c <= '9';
+  const char* c = s;
+  do { /* at least one digit, then up to the NUL */
+    if ((uint8_t)(*c - '0') > 9) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: expected decimal digits in a string for %s",
+                       UL(p->j.pos), key);
+    }
     v = v * 10 + (uint32_t)(*c - '0');
-  }
-  if (!ok) {
-    return utvm_fail(INVALID, "graph JSON: byte %lu: expected decimal digits in a string for %s",
-                     UL(p->j.pos), key);
-  }
+  } while (*++c != '\0');
   *out = v;
   return 0;
 }
