@@ -431,8 +431,10 @@ static int parse_document(parser_t* p) {
 static bool entry_bytes(const graph_entry_t* e, size_t* out) {
   size_t n = ((size_t)e->dtype.bits * e->dtype.lanes + 7) / 8;
   for (int32_t d = 0; d < e->ndim; d++) {
-    /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it). */
-    if (__builtin_mul_overflow(n, (uint64_t)e->shape[d], &n)) return false;
+    /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it): a
+     * dimension over SIZE_MAX only fits times 0, and below that size_t arithmetic does. */
+    uint64_t dim = (uint64_t)e->shape[d];
+    if ((dim > SIZE_MAX && n != 0) || __builtin_mul_overflow(n, (size_t)dim, &n)) return false;
   }
   *out = n;
   return true;
