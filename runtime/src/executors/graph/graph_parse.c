@@ -305,8 +305,11 @@ typedef struct {
 
 __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
   graph_t* g = p->g;
-  node_reader_t r = {.node = {.first_input = p->count[LIST_INPUTS], .num_outputs = 1}};
-  graph_node_t* node = &r.node;
+  node_reader_t r = {0};
+  /* The second pass reads into the node's place in g->nodes (zeroed), the first into r. */
+  graph_node_t* node = p->fill ? &g->nodes[index] : &r.node;
+  node->first_input = p->count[LIST_INPUTS];
+  node->num_outputs = 1;
   const char* name = r.name;
   int rc = read_object(p, OBJ_NODE, &r.seen, &r);
   if (rc != 0) return rc;
@@ -331,7 +334,6 @@ __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s): op \"%s\" is neither \"null\" nor "
                      "\"tvm_op\"", UL(index), name, r.op);
   }
-  if (rc == 0 && p->fill) g->nodes[index] = *node;
   return rc;
 }
 
