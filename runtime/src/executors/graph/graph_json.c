@@ -131,14 +131,11 @@ static int read_string(graph_json_t* j, char* out, size_t out_size, const char* 
       n = out_size;
       continue;
     }
-    /* UTF-8: the lead byte, then 6 bits per continuation byte, highest first. */
+    /* UTF-8: continuation bytes of 6 bits each, lowest last, then the lead byte. */
     static const uint8_t kLead[] = {0, 0, 0xC0, 0xE0};
-    size_t shift = 6 * (bytes - 1);
-    out[n++] = (char)(kLead[bytes] | cp >> shift);
-    while (shift > 0) {
-      shift -= 6;
-      out[n++] = (char)(0x80 | (cp >> shift & 0x3F));
-    }
+    for (size_t i = bytes; --i > 0; cp >>= 6) out[n + i] = (char)(0x80 | (cp & 0x3F));
+    out[n] = (char)(kLead[bytes] | cp);
+    n += bytes;
   }
   return GRAPH_JSON_FAIL_AT(start, what, "unterminated string");
 }
