@@ -404,7 +404,6 @@ static int read_value(parser_t* p, int k, void* ctx) {
 /* ---- the document ---- */
 
 static int parse_document(parser_t* p) {
-  graph_t* g = p->g;
   uint32_t seen = 0;
   memset(p->count, 0, sizeof(p->count));
   int rc = read_object(p, OBJ_DOCUMENT, &seen, NULL);
@@ -414,15 +413,10 @@ static int parse_document(parser_t* p) {
   if (missing != 0) {
     return utvm_fail(INVALID, "graph JSON: the graph has no \"%s\"", missing_key(missing, 0));
   }
-  g->num_nodes = p->count[LIST_NODES];
-  g->num_node_inputs = p->count[LIST_INPUTS];
-  g->num_arg_nodes = p->count[LIST_ARG_NODES];
-  g->num_heads = p->count[LIST_HEADS];
-  g->num_entries = p->count[LIST_DLTYPE];
-  g->names_bytes = p->count[COUNT_NAME_BYTES];
-  if (p->count[LIST_ROW_PTR] != g->num_nodes + 1) {
+  uint32_t nodes = p->count[LIST_NODES];
+  if (p->count[LIST_ROW_PTR] != nodes + 1) {
     return utvm_fail(INVALID, "graph JSON: node_row_ptr has %lu items; %lu nodes need %lu",
-                     UL(p->count[LIST_ROW_PTR]), UL(g->num_nodes), UL(g->num_nodes) + 1);
+                     UL(p->count[LIST_ROW_PTR]), UL(nodes), UL(nodes) + 1);
   }
   return 0;
 }
@@ -523,7 +517,9 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
 
   /* The arrays of graph_t (its pointers from `nodes` on, in this order) share the block:
    * their element sizes and counts (row_ptr's is num_nodes + 1, checked). Counts are
-   * below 2^31 each, so the sum cannot overflow 64 bits. */
+   * below 2^31 each, so the sum cannot overflow 64 bits. The counts are also graph_t's
+   * num_nodes..names_bytes, in the same order but for row_ptr's, which has none (it is
+   * written where entries' count then goes). */
   static const struct {
     uint16_t size; /* graph_entry_t grows with UTVM_MAX_NDIM */
     uint8_t count; /* index in parser_t.count */
@@ -536,11 +532,17 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
   _Static_assert(offsetof(graph_t, names) == offsetof(graph_t, nodes) + 6 * sizeof(void*),
                  "graph_t's array pointers follow each other in kArrays' order");
+  _Static_assert(offsetof(graph_t, names_bytes) == offsetof(graph_t, num_nodes) + 5 * sizeof(uint32_t),
+                 "graph_t's counts follow each other in kArrays' order, but for row_ptr's");
   size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
   for (size_t i = 0; i < NUM_ARRAYS; i++) {
+    uint32_t count = p.count[kArrays[i].count];
+    size_t num = i - (i > 4); /* 4: row_ptr */
+    memcpy((uint8_t*)out + offsetof(graph_t, num_nodes) + num * sizeof(count), &count,
+           sizeof(count));
     offsets[i] = (size_t)total;
-    total += align8((uint64_t)kArrays[i].size * p.count[kArrays[i].count]);
+    total += align8((uint64_t)kArrays[i].size * count);
   }
   DLDevice cpu = {kDLCPU, 0};
   void* block = NULL;
