@@ -120,7 +120,7 @@ static int read_string(graph_json_t* j, char* out, size_t out_size, const char* 
     size_t bytes = 1;
     if (cp == '\\') {
       if ((cp = read_escape(j, &rc, what)) == 0) return rc;
-      bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+      bytes = 1 + (cp >= 0x80) + (cp >= 0x800);
     }
     if (n >= out_size) continue;
     if (n + bytes >= out_size) {
