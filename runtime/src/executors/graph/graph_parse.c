@@ -438,15 +438,15 @@ static bool entry_bytes(const graph_entry_t* e, size_t* out) {
 
 /* Checks a node input (before: its node, whose index is `index`) or a head (before:
  * num_nodes, index: its place in heads). Not inlined: two callers share one copy. */
-__attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t ref, uint32_t before,
-                                               uint32_t index) {
-  if (ref.node < before && ref.index < g->nodes[ref.node].num_outputs) return 0;
+__attribute__((noinline)) static int check_ref(const graph_t* g, const graph_ref_t* ref,
+                                               uint32_t before, uint32_t index) {
+  if (ref->node < before && ref->index < g->nodes[ref->node].num_outputs) return 0;
   if (before < g->num_nodes) {
     return utvm_fail(INVALID, "graph JSON: an input of node %lu refers to output %lu of node %lu, "
-                     "which does not exist before it", UL(index), UL(ref.index), UL(ref.node));
+                     "which does not exist before it", UL(index), UL(ref->index), UL(ref->node));
   }
   return utvm_fail(INVALID, "graph JSON: head %lu refers to output %lu of node %lu, which does "
-                   "not exist", UL(index), UL(ref.index), UL(ref.node));
+                   "not exist", UL(index), UL(ref->index), UL(ref->node));
 }
 
 /* Not inlined: graph_parse() then keeps fewer registers live across it. */
@@ -474,7 +474,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
                        UL(n), UL(node->num_outputs));
     }
     for (uint32_t i = 0; i < node->num_inputs; i++) {
-      if ((rc = check_ref(g, g->inputs[node->first_input + i], n, n)) != 0) {
+      if ((rc = check_ref(g, &g->inputs[node->first_input + i], n, n)) != 0) {
         return rc;
       }
     }
@@ -496,7 +496,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
     g->nodes[n].is_arg = 1;
   }
   for (uint32_t i = 0; i < g->num_heads; i++) {
-    if ((rc = check_ref(g, g->heads[i], g->num_nodes, i)) != 0) return rc;
+    if ((rc = check_ref(g, &g->heads[i], g->num_nodes, i)) != 0) return rc;
   }
   return 0;
 }
