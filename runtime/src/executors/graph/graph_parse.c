@@ -159,12 +159,11 @@ typedef union {
  * here). Not inlined: parse_list's loop then stays one loop. */
 __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
                                                   element_t* v) {
-  const char* what = GRAPH_JSON_WHAT(key_name(list));
   char s[16];
   int rc;
-  if (list == LIST_NODES) {
-    rc = parse_node(p, e);
-  } else if (list == LIST_HEADS || list == LIST_INPUTS) {
+  if (list == LIST_NODES) return parse_node(p, e);
+  const char* what = GRAPH_JSON_WHAT(key_name(list));
+  if (list == LIST_HEADS || list == LIST_INPUTS) {
     rc = read_ref(p, &v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
     rc = graph_json_string(&p->j, s, sizeof(s), what);
