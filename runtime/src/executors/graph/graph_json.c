@@ -97,11 +97,12 @@ static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
   return cp;
 }
 
-/* Reads a string into out (out_size 0: skips it); a string longer than out_size - 1 is an
- * error unless long_ok, in which case "" is stored. The text's bytes are stored as they
- * are, code points from escapes as UTF-8. */
-static int read_string(graph_json_t* j, char* out, size_t out_size, const char* what,
-                       bool long_ok) {
+/* out_size 0 skips the string. A string longer than out_size - 1 is an error, but for an
+ * object key (what NULL, one argument less than a flag): "" is stored. The text's bytes are
+ * stored as they are, code points from escapes as UTF-8. */
+int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what) {
+  bool long_ok = what == NULL;
+  if (long_ok) what = GRAPH_JSON_WHAT("an object key");
   if (peek(j) != '"') return GRAPH_JSON_EXPECTED(j, "a string", what);
   /* n: bytes stored; out_size once nothing more is (a skipped or too long string). */
   size_t start = j->pos++, n = 0;
@@ -140,14 +141,9 @@ static int read_string(graph_json_t* j, char* out, size_t out_size, const char* 
   return GRAPH_JSON_FAIL_AT(start, what, "unterminated string");
 }
 
-int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what) {
-  return read_string(j, out, out_size, what, false);
-}
-
 int graph_json_key(graph_json_t* j, char* key, size_t key_size) {
-  const char* what = GRAPH_JSON_WHAT("an object key");
-  int rc = read_string(j, key, key_size, what, true);
-  return rc != 0 ? rc : graph_json_char(j, ':', what);
+  int rc = graph_json_string(j, key, key_size, NULL);
+  return rc != 0 ? rc : graph_json_char(j, ':', GRAPH_JSON_WHAT("an object key"));
 }
 
 int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what) {
@@ -204,7 +200,7 @@ static int skip_number(graph_json_t* j) {
 }
 
 static int skip_scalar(graph_json_t* j, char c) {
-  if (c == '"') return read_string(j, NULL, 0, "", false);
+  if (c == '"') return graph_json_string(j, NULL, 0, "");
   if (c == '-' || is_digit(c)) return skip_number(j);
   static const char kWords[] = "true\0false\0null";
   for (const char* w = kWords; w < kWords + sizeof(kWords); w += strlen(w) + 1) {

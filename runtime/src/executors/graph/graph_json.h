@@ -103,7 +103,9 @@ int graph_json_more(graph_json_t* j, graph_json_iter_t* it);
 int graph_json_key(graph_json_t* j, char* key, size_t key_size);
 
 /* Reads a string into out (NUL-terminated, at most out_size - 1 bytes, else an error).
- * out may be NULL to check and skip the string. \u0000 is refused (it would cut a name). */
+ * out may be NULL (out_size 0) to check and skip the string. \u0000 is refused (it would
+ * cut a name). what NULL reads an object key: a longer one is stored as "" (see
+ * graph_json_key). */
 int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what);
 
 /* Reads an integer in 0..INT32_MAX, or 0..INT64_MAX when wide; fractions, exponents and
