@@ -229,7 +229,7 @@ int graph_json_skip(graph_json_t* j) {
                          GRAPH_JSON_MAX_DEPTH);
       }
       j->pos++;
-      objects = objects << 1 | (c == '{');
+      objects = objects << 1 | (uint32_t)(c >> 5 & 1); /* '{' is 0x7b, '[' 0x5b */
       depth++;
       it.close = (char)(c + 2); /* ']' or '}' */
       it.started = false;
