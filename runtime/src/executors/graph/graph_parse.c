@@ -185,13 +185,13 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
     graph_entry_t* entry = p->fill ? &p->g->entries[e] : NULL;
     rc = graph_json_enter(&p->j, '[', &dims, GRAPH_JSON_WHAT("a shape"));
     while (rc == 0 && (rc = graph_json_more(&p->j, &dims)) == GRAPH_JSON_MORE) {
-      uint64_t d = 0;
+      uint64_t d; /* the counting pass reads the dimension here */
       if (ndim == UTVM_MAX_NDIM) {
         return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
                          "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
       }
-      rc = graph_json_uint(&p->j, true, &d, GRAPH_JSON_WHAT("a shape dimension"));
-      if (entry != NULL) entry->shape[ndim] = (int64_t)d;
+      rc = graph_json_uint(&p->j, true, entry != NULL ? (uint64_t*)&entry->shape[ndim] : &d,
+                           GRAPH_JSON_WHAT("a shape dimension"));
       ndim++;
     }
     if (entry != NULL) entry->ndim = (int32_t)ndim;
