@@ -113,21 +113,23 @@ __attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, cons
   return rc;
 }
 
-/* [node, output] or [node, output, version]; the version is not used. */
-static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
+/* [node, output] or [node, output, version] into out (a graph_ref_t's node and index);
+ * the version is not used. */
+_Static_assert(sizeof(graph_ref_t) == 2 * sizeof(uint32_t) && offsetof(graph_ref_t, index) == 4,
+               "graph_ref_t is node then index");
+static int read_ref(parser_t* p, uint32_t out[2], const char* what) {
   graph_json_iter_t it;
-  uint32_t v[3] = {0, 0, 0}, n = 0;
+  uint32_t version, n = 0; /* the version is read but not kept */
   int rc = graph_json_enter(&p->j, '[', &it, what);
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if (n == 3) return GRAPH_JSON_EXPECTED(&p->j, "']' after [node, output, version]", what);
-    rc = read_index(p, &v[n++], what);
+    rc = read_index(p, n < 2 ? &out[n] : &version, what);
+    n++;
   }
   if (rc == 0 && n < 2) {
     rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s has %lu numbers, not [node, output(, "
                    "version)]", UL(p->j.pos), what, UL(n));
   }
-  out->node = v[0];
-  out->index = v[1];
   return rc;
 }
 
@@ -151,7 +153,7 @@ static const struct {
 /* What an element of a list holds until it is stored. */
 typedef union {
   uint32_t index;
-  graph_ref_t ref;
+  uint32_t ref[2]; /* a graph_ref_t: node, index */
   DLDataType dtype;
 } element_t;
 
@@ -164,7 +166,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
   if (list == LIST_NODES) return parse_node(p, e);
   const char* what = GRAPH_JSON_WHAT(key_name(list));
   if (list == LIST_HEADS || list == LIST_INPUTS) {
-    rc = read_ref(p, &v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
+    rc = read_ref(p, v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
     rc = graph_json_string(&p->j, s, sizeof(s), what);
     if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
