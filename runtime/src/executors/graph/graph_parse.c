@@ -213,7 +213,7 @@ static int parse_list(parser_t* p, int list) {
   uint32_t first = p->count[list], i = first;
   int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(key_name(list)));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
-    element_t v = {0};
+    element_t v; /* read_element() fills what is stored when it succeeds */
     rc = read_element(p, list, i - first, &v);
     if (rc == 0 && p->fill && kStores[list].bytes != 0) {
       uint8_t* array;
