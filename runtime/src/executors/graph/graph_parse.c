@@ -107,9 +107,9 @@ __attribute__((noinline)) static const char* missing_key(uint32_t missing, int f
 
 /* Not inlined (nor parse_node()): fewer bytes than GCC's inlined copies. */
 __attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, const char* what) {
-  uint64_t v = 0;
+  uint64_t v;
   int rc = graph_json_uint(&p->j, false, &v, what);
-  *out = (uint32_t)v;
+  if (rc == 0) *out = (uint32_t)v;
   return rc;
 }
 
