@@ -286,7 +286,7 @@ static int describe_op(parser_t* p, uint32_t index, const char* name, const node
                        UL(index), name);
     }
   } else if (p->fill) {
-    TVMFunctionHandle f = NULL;
+    TVMFunctionHandle f; /* set when TVMModGetFunction() succeeds */
     if (TVMModGetFunction(p->module, a->func_name, 1, &f) != 0 ||
         !utvm_func_from_handle(f, &node->fn, &node->resource)) {
       return utvm_fail(kTvmErrorFunctionNameNotFound,
