@@ -219,7 +219,7 @@ static int skip_scalar(graph_json_t* j, char c) {
  * the next). */
 int graph_json_skip(graph_json_t* j) {
   uint32_t objects = 0, depth = 0;
-  graph_json_iter_t it = {0, false};
+  graph_json_iter_t it; /* set by the first container */
   int rc = 0;
   for (;;) {
     char c = peek(j);
