@@ -507,10 +507,10 @@ __attribute__((noinline)) static int validate(graph_t* g) {
 static size_t align8(uint64_t n) { return (size_t)((n + 7) & ~(uint64_t)7); }
 
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out) {
-  parser_t p;
-  memset(&p, 0, sizeof(p));
+  parser_t p; /* its counts are zeroed by each pass */
   memset(out, 0, sizeof(*out));
   p.g = out;
+  p.fill = false;
   p.module = module;
   graph_json_init(&p.j, json, json_len);
   int rc = parse_document(&p);
