@@ -546,7 +546,7 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
     total += align8((uint64_t)kArrays[i].size * count);
   }
   DLDevice cpu = {kDLCPU, 0};
-  void* block = NULL;
+  void* block; /* set when the allocation succeeds (only then is it read) */
   if ((size_t)total != total || (rc = TVMPlatformMemoryAllocate((size_t)total, cpu, &block)) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory, "out of memory: the graph's tables need %llu bytes",
                      (unsigned long long)total);
