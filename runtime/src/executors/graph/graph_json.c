@@ -155,7 +155,8 @@ int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what)
   size_t start = j->pos;
   uint64_t v = 0;
   while (is_digit(c = at(j))) {
-    if (v == 0 && j->pos != start) return GRAPH_JSON_EXPECTED(j, "no leading zeros", what);
+    /* A 0 first (not a running value that wrapped to 0 past 19 digits). */
+    if (v == 0 && j->pos == start + 1) return GRAPH_JSON_EXPECTED(j, "no leading zeros", what);
     v = v * 10 + (uint64_t)(c - '0');
     j->pos++;
   }
