@@ -86,6 +86,10 @@ UTEST(hostile_json_is_an_error_not_a_crash) {
       {deep, "graph JSON: byte 38: nested deeper than 32 levels"},
       {huge, "graph JSON: byte 21: expected an integer up to 2147483647 for node_row_ptr"},
       {"{\"node_row_ptr\": [2147483648]}", "byte 18: expected an integer up to 2147483647"},
+      /* 2^63 * 100: its running value wraps to 0 before the last digit, which is no
+       * leading zero. */
+      {"{\"node_row_ptr\": [922337203685477580800]}",
+       "byte 18: expected an integer up to 2147483647"},
       {"{\"attrs\": {\"shape\": [\"list_shape\", [[9223372036854775808]]]}}",
        "expected an integer up to 9223372036854775807 for a shape dimension"},
       {"{\"nodes\": [{\"op\": \"nul", "graph JSON: byte 18: unterminated string for op"},

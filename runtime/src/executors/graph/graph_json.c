@@ -97,11 +97,12 @@ static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
   return cp;
 }
 
-/* Reads a string into out (out_size 0: skips it); a string longer than out_size - 1 is an
- * error unless long_ok, in which case "" is stored. The text's bytes are stored as they
- * are, code points from escapes as UTF-8. */
-static int read_string(graph_json_t* j, char* out, size_t out_size, const char* what,
-                       bool long_ok) {
+/* out_size 0 skips the string. A string longer than out_size - 1 is an error, but for an
+ * object key (what NULL, one argument less than a flag): "" is stored. The text's bytes are
+ * stored as they are, code points from escapes as UTF-8. */
+int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what) {
+  bool long_ok = what == NULL;
+  if (long_ok) what = GRAPH_JSON_WHAT("an object key");
   if (peek(j) != '"') return GRAPH_JSON_EXPECTED(j, "a string", what);
   /* n: bytes stored; out_size once nothing more is (a skipped or too long string). */
   size_t start = j->pos++, n = 0;
@@ -120,7 +121,7 @@ static int read_string(graph_json_t* j, char* out, size_t out_size, const char* 
     size_t bytes = 1;
     if (cp == '\\') {
       if ((cp = read_escape(j, &rc, what)) == 0) return rc;
-      bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+      bytes = 1 + (cp >= 0x80) + (cp >= 0x800);
     }
     if (n >= out_size) continue;
     if (n + bytes >= out_size) {
@@ -131,30 +132,21 @@ static int read_string(graph_json_t* j, char* out, size_t out_size, const char* 
       n = out_size;
       continue;
     }
-    /* UTF-8: the lead byte, then 6 bits per continuation byte, highest first. */
+    /* UTF-8: continuation bytes of 6 bits each, lowest last, then the lead byte. */
     static const uint8_t kLead[] = {0, 0, 0xC0, 0xE0};
-    size_t shift = 6 * (bytes - 1);
-    out[n++] = (char)(kLead[bytes] | cp >> shift);
-    while (shift > 0) {
-      shift -= 6;
-      out[n++] = (char)(0x80 | (cp >> shift & 0x3F));
-    }
+    for (size_t i = bytes; --i > 0; cp >>= 6) out[n + i] = (char)(0x80 | (cp & 0x3F));
+    out[n] = (char)(kLead[bytes] | cp);
+    n += bytes;
   }
   return GRAPH_JSON_FAIL_AT(start, what, "unterminated string");
 }
 
-int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what) {
-  return read_string(j, out, out_size, what, false);
-}
-
 int graph_json_key(graph_json_t* j, char* key, size_t key_size) {
-  const char* what = GRAPH_JSON_WHAT("an object key");
-  int rc = read_string(j, key, key_size, what, true);
-  return rc != 0 ? rc : graph_json_char(j, ':', what);
+  int rc = graph_json_string(j, key, key_size, NULL);
+  return rc != 0 ? rc : graph_json_char(j, ':', GRAPH_JSON_WHAT("an object key"));
 }
 
 int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what) {
-  uint64_t max = wide ? INT64_MAX : INT32_MAX;
   char c = peek(j);
   if (!is_digit(c)) {
     return c == '-' ? GRAPH_JSON_EXPECTED(j, "a non-negative integer", what)
@@ -163,14 +155,17 @@ int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what)
   size_t start = j->pos;
   uint64_t v = 0;
   while (is_digit(c = at(j))) {
-    /* max < 2^63 (INT64_MAX at most): a v of 2^63 / 10 or more is over it once multiplied,
-     * and below that v * 10 + 9 cannot wrap. No 64-bit division (__aeabi_uldivmod). */
-    if (v >= 0x0CCCCCCCCCCCCCCDull || (v = v * 10 + (uint64_t)(c - '0')) > max) {
-      return utvm_fail(INVALID, "graph JSON: byte %lu: expected an integer up to %llu for %s",
-                       UL(start), (unsigned long long)max, what);
-    }
+    /* A 0 first (not a running value that wrapped to 0 past 19 digits). */
+    if (v == 0 && j->pos == start + 1) return GRAPH_JSON_EXPECTED(j, "no leading zeros", what);
+    v = v * 10 + (uint64_t)(c - '0');
     j->pos++;
-    if (v == 0 && is_digit(at(j))) return GRAPH_JSON_EXPECTED(j, "no leading zeros", what);
+  }
+  /* 19 digits (below 10^19 < 2^64) cannot wrap 64 bits, and more are over any max: one
+   * check after the digits, no 64-bit division (__aeabi_uldivmod). */
+  uint64_t max = wide ? INT64_MAX : INT32_MAX;
+  if (j->pos - start > 19 || v > max) {
+    return utvm_fail(INVALID, "graph JSON: byte %lu: expected an integer up to %llu for %s",
+                     UL(start), (unsigned long long)max, what);
   }
   if (c == '.' || c == 'e' || c == 'E') {
     return GRAPH_JSON_EXPECTED(j, "an integer (not a fraction or exponent)", what);
@@ -206,7 +201,7 @@ static int skip_number(graph_json_t* j) {
 }
 
 static int skip_scalar(graph_json_t* j, char c) {
-  if (c == '"') return read_string(j, NULL, 0, "", false);
+  if (c == '"') return graph_json_string(j, NULL, 0, "");
   if (c == '-' || is_digit(c)) return skip_number(j);
   static const char kWords[] = "true\0false\0null";
   for (const char* w = kWords; w < kWords + sizeof(kWords); w += strlen(w) + 1) {
@@ -225,7 +220,7 @@ static int skip_scalar(graph_json_t* j, char c) {
  * the next). */
 int graph_json_skip(graph_json_t* j) {
   uint32_t objects = 0, depth = 0;
-  graph_json_iter_t it = {0, false};
+  graph_json_iter_t it; /* set by the first container */
   int rc = 0;
   for (;;) {
     char c = peek(j);
@@ -235,7 +230,7 @@ int graph_json_skip(graph_json_t* j) {
                          GRAPH_JSON_MAX_DEPTH);
       }
       j->pos++;
-      objects = objects << 1 | (c == '{');
+      objects = objects << 1 | (uint32_t)(c >> 5 & 1); /* '{' is 0x7b, '[' 0x5b */
       depth++;
       it.close = (char)(c + 2); /* ']' or '}' */
       it.started = false;

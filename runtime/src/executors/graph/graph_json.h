@@ -64,10 +64,6 @@ static inline const char* graph_json_for(const char* what) {
   graph_json_fail_at(UTVM_MSG_WORD_OF_(kTvmErrorFunctionCallInvalidArg,                  \
                                        "graph JSON: byte %lu: " text "%s%s", 0ul, "", ""), \
                      (pos), (what))
-#define GRAPH_JSON_EXPECTED_VALUE(j, expected)                                            \
-  graph_json_fail_at(UTVM_MSG_WORD_OF_(kTvmErrorFunctionCallInvalidArg,                 \
-                                       "graph JSON: byte %lu: expected " expected, 0ul), \
-                     (j)->pos, "")
 #else
 #define GRAPH_JSON_FAIL_AT(pos, what, text)                                                \
   utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: " text "%s%s",        \
@@ -75,12 +71,12 @@ static inline const char* graph_json_for(const char* what) {
 #endif
 #if !(UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT)
 #define GRAPH_JSON_EXPECTED(j, expected, what) GRAPH_JSON_FAIL_AT((j)->pos, what, "expected " expected)
-#endif
-#if !UTVM_ERROR_MESSAGES
+/* A plain message, the position its only argument: by reference, the site passes it in r0
+ * and its word after the call (utvm/error_ref.h), fewer bytes than graph_json_fail_at(). */
 #define GRAPH_JSON_EXPECTED_VALUE(j, expected)                                       \
   utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph JSON: byte %lu: expected " expected, \
             (unsigned long)(j)->pos)
-#elif UTVM_ERROR_MESSAGE_TEXT
+#else
 int graph_json_expected(const graph_json_t* j, const char* expected, const char* what);
 #define GRAPH_JSON_EXPECTED(j, expected, what) graph_json_expected((j), (expected), (what))
 #define GRAPH_JSON_EXPECTED_VALUE(j, expected) graph_json_expected((j), (expected), "")
@@ -107,7 +103,9 @@ int graph_json_more(graph_json_t* j, graph_json_iter_t* it);
 int graph_json_key(graph_json_t* j, char* key, size_t key_size);
 
 /* Reads a string into out (NUL-terminated, at most out_size - 1 bytes, else an error).
- * out may be NULL to check and skip the string. \u0000 is refused (it would cut a name). */
+ * out may be NULL (out_size 0) to check and skip the string. \u0000 is refused (it would
+ * cut a name). what NULL reads an object key: a longer one is stored as "" (see
+ * graph_json_key). */
 int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what);
 
 /* Reads an integer in 0..INT32_MAX, or 0..INT64_MAX when wide; fractions, exponents and

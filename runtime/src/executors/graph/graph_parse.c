@@ -99,35 +99,37 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
   return rc;
 }
 
-/* The first of the `required` keys (bit i: key first + i) missing from `seen`, or NULL. */
-static const char* missing_key(uint32_t seen, uint32_t required, int first) {
-  uint32_t missing = required & ~seen;
-  return missing != 0 ? key_name(first + __builtin_ctz(missing)) : NULL;
+/* The first key of `missing` (bit i: key first + i). Callers only name it in a message,
+ * so without messages it is never called. Not inlined: three callers share it. */
+__attribute__((noinline)) static const char* missing_key(uint32_t missing, int first) {
+  return key_name(first + __builtin_ctz(missing));
 }
 
 /* Not inlined (nor parse_node()): fewer bytes than GCC's inlined copies. */
 __attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, const char* what) {
-  uint64_t v = 0;
+  uint64_t v;
   int rc = graph_json_uint(&p->j, false, &v, what);
-  *out = (uint32_t)v;
+  if (rc == 0) *out = (uint32_t)v;
   return rc;
 }
 
-/* [node, output] or [node, output, version]; the version is not used. */
-static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
+/* [node, output] or [node, output, version] into out (a graph_ref_t's node and index);
+ * the version is not used. */
+_Static_assert(sizeof(graph_ref_t) == 2 * sizeof(uint32_t) && offsetof(graph_ref_t, index) == 4,
+               "graph_ref_t is node then index");
+static int read_ref(parser_t* p, uint32_t out[2], const char* what) {
   graph_json_iter_t it;
-  uint32_t v[3] = {0, 0, 0}, n = 0;
+  uint32_t version, n = 0; /* the version is read but not kept */
   int rc = graph_json_enter(&p->j, '[', &it, what);
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if (n == 3) return GRAPH_JSON_EXPECTED(&p->j, "']' after [node, output, version]", what);
-    rc = read_index(p, &v[n++], what);
+    rc = read_index(p, n < 2 ? &out[n] : &version, what);
+    n++;
   }
   if (rc == 0 && n < 2) {
     rc = utvm_fail(INVALID, "graph JSON: byte %lu: %s has %lu numbers, not [node, output(, "
                    "version)]", UL(p->j.pos), what, UL(n));
   }
-  out->node = v[0];
-  out->index = v[1];
   return rc;
 }
 
@@ -151,7 +153,7 @@ static const struct {
 /* What an element of a list holds until it is stored. */
 typedef union {
   uint32_t index;
-  graph_ref_t ref;
+  uint32_t ref[2]; /* a graph_ref_t: node, index */
   DLDataType dtype;
 } element_t;
 
@@ -159,13 +161,12 @@ typedef union {
  * here). Not inlined: parse_list's loop then stays one loop. */
 __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
                                                   element_t* v) {
-  const char* what = GRAPH_JSON_WHAT(key_name(list));
   char s[16];
   int rc;
-  if (list == LIST_NODES) {
-    rc = parse_node(p, e);
-  } else if (list == LIST_HEADS || list == LIST_INPUTS) {
-    rc = read_ref(p, &v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
+  if (list == LIST_NODES) return parse_node(p, e);
+  const char* what = GRAPH_JSON_WHAT(key_name(list));
+  if (list == LIST_HEADS || list == LIST_INPUTS) {
+    rc = read_ref(p, v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
     rc = graph_json_string(&p->j, s, sizeof(s), what);
     if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
@@ -186,13 +187,13 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
     graph_entry_t* entry = p->fill ? &p->g->entries[e] : NULL;
     rc = graph_json_enter(&p->j, '[', &dims, GRAPH_JSON_WHAT("a shape"));
     while (rc == 0 && (rc = graph_json_more(&p->j, &dims)) == GRAPH_JSON_MORE) {
-      uint64_t d = 0;
+      uint64_t d; /* the counting pass reads the dimension here */
       if (ndim == UTVM_MAX_NDIM) {
         return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
                          "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
       }
-      rc = graph_json_uint(&p->j, true, &d, GRAPH_JSON_WHAT("a shape dimension"));
-      if (entry != NULL) entry->shape[ndim] = (int64_t)d;
+      rc = graph_json_uint(&p->j, true, entry != NULL ? (uint64_t*)&entry->shape[ndim] : &d,
+                           GRAPH_JSON_WHAT("a shape dimension"));
       ndim++;
     }
     if (entry != NULL) entry->ndim = (int32_t)ndim;
@@ -212,7 +213,7 @@ static int parse_list(parser_t* p, int list) {
   uint32_t first = p->count[list], i = first;
   int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(key_name(list)));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
-    element_t v = {0};
+    element_t v; /* read_element() fills what is stored when it succeeds */
     rc = read_element(p, list, i - first, &v);
     if (rc == 0 && p->fill && kStores[list].bytes != 0) {
       uint8_t* array;
@@ -240,15 +241,14 @@ static int read_count_attr(parser_t* p, uint32_t* out, const char* key) {
   uint32_t v = 0;
   int rc = graph_json_string(&p->j, s, sizeof(s), key);
   if (rc != 0) return rc;
-  bool ok = s[0] != '\0';
-  for (const char* c = s; *c != '\0' && ok; c++) {
-    ok = *c >= '0' && *c <= '9';
+  const char* c = s;
+  do { /* at least one digit, then up to the NUL */
+    if ((uint8_t)(*c - '0') > 9) {
+      return utvm_fail(INVALID, "graph JSON: byte %lu: expected decimal digits in a string for %s",
+                       UL(p->j.pos), key);
+    }
     v = v * 10 + (uint32_t)(*c - '0');
-  }
-  if (!ok) {
-    return utvm_fail(INVALID, "graph JSON: byte %lu: expected decimal digits in a string for %s",
-                     UL(p->j.pos), key);
-  }
+  } while (*++c != '\0');
   *out = v;
   return 0;
 }
@@ -286,7 +286,7 @@ static int describe_op(parser_t* p, uint32_t index, const char* name, const node
                        UL(index), name);
     }
   } else if (p->fill) {
-    TVMFunctionHandle f = NULL;
+    TVMFunctionHandle f; /* set when TVMModGetFunction() succeeds */
     if (TVMModGetFunction(p->module, a->func_name, 1, &f) != 0 ||
         !utvm_func_from_handle(f, &node->fn, &node->resource)) {
       return utvm_fail(kTvmErrorFunctionNameNotFound,
@@ -306,14 +306,18 @@ typedef struct {
 
 __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
   graph_t* g = p->g;
-  node_reader_t r = {.node = {.first_input = p->count[LIST_INPUTS], .num_outputs = 1}};
-  graph_node_t* node = &r.node;
+  node_reader_t r = {0};
+  /* The second pass reads into the node's place in g->nodes (zeroed), the first into r. */
+  graph_node_t* node = p->fill ? &g->nodes[index] : &r.node;
+  node->first_input = p->count[LIST_INPUTS];
+  node->num_outputs = 1;
   const char* name = r.name;
   int rc = read_object(p, OBJ_NODE, &r.seen, &r);
   if (rc != 0) return rc;
-  const char* missing = missing_key(r.seen, 7, KEY_OP);
-  if (missing != NULL) {
-    return utvm_fail(INVALID, "graph JSON: node %lu has no \"%s\"", UL(index), missing);
+  uint32_t missing = 7 & ~r.seen;
+  if (missing != 0) {
+    return utvm_fail(INVALID, "graph JSON: node %lu has no \"%s\"", UL(index),
+                     missing_key(missing, KEY_OP));
   }
   node->num_inputs = p->count[LIST_INPUTS] - node->first_input;
   if (strcmp(r.op, "null") == 0) {
@@ -331,7 +335,6 @@ __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s): op \"%s\" is neither \"null\" nor "
                      "\"tvm_op\"", UL(index), name, r.op);
   }
-  if (rc == 0 && p->fill) g->nodes[index] = *node;
   return rc;
 }
 
@@ -341,8 +344,10 @@ static int parse_graph_attrs(parser_t* p) {
   uint32_t seen = 0;
   int rc = read_object(p, OBJ_ATTRS, &seen, NULL);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 7, FIRST_ATTR);
-  if (missing != NULL) return utvm_fail(INVALID, "graph JSON: attrs has no \"%s\"", missing);
+  uint32_t missing = 7 & ~seen;
+  if (missing != 0) {
+    return utvm_fail(INVALID, "graph JSON: attrs has no \"%s\"", missing_key(missing, FIRST_ATTR));
+  }
   const uint32_t* count = &p->count[FIRST_ATTR];
   for (int k = 1; k < NUM_ATTRS; k++) {
     if ((seen >> k & 1) && count[k] != count[0]) {
@@ -400,23 +405,19 @@ static int read_value(parser_t* p, int k, void* ctx) {
 /* ---- the document ---- */
 
 static int parse_document(parser_t* p) {
-  graph_t* g = p->g;
   uint32_t seen = 0;
   memset(p->count, 0, sizeof(p->count));
   int rc = read_object(p, OBJ_DOCUMENT, &seen, NULL);
   if (rc == 0) rc = graph_json_finish(&p->j);
   if (rc != 0) return rc;
-  const char* missing = missing_key(seen, 0x1F, 0);
-  if (missing != NULL) return utvm_fail(INVALID, "graph JSON: the graph has no \"%s\"", missing);
-  g->num_nodes = p->count[LIST_NODES];
-  g->num_node_inputs = p->count[LIST_INPUTS];
-  g->num_arg_nodes = p->count[LIST_ARG_NODES];
-  g->num_heads = p->count[LIST_HEADS];
-  g->num_entries = p->count[LIST_DLTYPE];
-  g->names_bytes = p->count[COUNT_NAME_BYTES];
-  if (p->count[LIST_ROW_PTR] != g->num_nodes + 1) {
+  uint32_t missing = 0x1F & ~seen;
+  if (missing != 0) {
+    return utvm_fail(INVALID, "graph JSON: the graph has no \"%s\"", missing_key(missing, 0));
+  }
+  uint32_t nodes = p->count[LIST_NODES];
+  if (p->count[LIST_ROW_PTR] != nodes + 1) {
     return utvm_fail(INVALID, "graph JSON: node_row_ptr has %lu items; %lu nodes need %lu",
-                     UL(p->count[LIST_ROW_PTR]), UL(g->num_nodes), UL(g->num_nodes) + 1);
+                     UL(p->count[LIST_ROW_PTR]), UL(nodes), UL(nodes) + 1);
   }
   return 0;
 }
@@ -427,8 +428,10 @@ static int parse_document(parser_t* p) {
 static bool entry_bytes(const graph_entry_t* e, size_t* out) {
   size_t n = ((size_t)e->dtype.bits * e->dtype.lanes + 7) / 8;
   for (int32_t d = 0; d < e->ndim; d++) {
-    /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it). */
-    if (__builtin_mul_overflow(n, (uint64_t)e->shape[d], &n)) return false;
+    /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it): a
+     * dimension over SIZE_MAX only fits times 0, and below that size_t arithmetic does. */
+    uint64_t dim = (uint64_t)e->shape[d];
+    if ((dim > SIZE_MAX && n != 0) || __builtin_mul_overflow(n, (size_t)dim, &n)) return false;
   }
   *out = n;
   return true;
@@ -436,18 +439,19 @@ static bool entry_bytes(const graph_entry_t* e, size_t* out) {
 
 /* Checks a node input (before: its node, whose index is `index`) or a head (before:
  * num_nodes, index: its place in heads). Not inlined: two callers share one copy. */
-__attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t ref, uint32_t before,
-                                               uint32_t index) {
-  if (ref.node < before && ref.index < g->nodes[ref.node].num_outputs) return 0;
+__attribute__((noinline)) static int check_ref(const graph_t* g, const graph_ref_t* ref,
+                                               uint32_t before, uint32_t index) {
+  if (ref->node < before && ref->index < g->nodes[ref->node].num_outputs) return 0;
   if (before < g->num_nodes) {
     return utvm_fail(INVALID, "graph JSON: an input of node %lu refers to output %lu of node %lu, "
-                     "which does not exist before it", UL(index), UL(ref.index), UL(ref.node));
+                     "which does not exist before it", UL(index), UL(ref->index), UL(ref->node));
   }
   return utvm_fail(INVALID, "graph JSON: head %lu refers to output %lu of node %lu, which does "
-                   "not exist", UL(index), UL(ref.index), UL(ref.node));
+                   "not exist", UL(index), UL(ref->index), UL(ref->node));
 }
 
-static int validate(graph_t* g) {
+/* Not inlined: graph_parse() then keeps fewer registers live across it. */
+__attribute__((noinline)) static int validate(graph_t* g) {
   int rc;
   size_t bytes[2] = {0, 0};
   if (g->row_ptr[0] != 0 || g->row_ptr[g->num_nodes] != g->num_entries) {
@@ -471,7 +475,7 @@ static int validate(graph_t* g) {
                        UL(n), UL(node->num_outputs));
     }
     for (uint32_t i = 0; i < node->num_inputs; i++) {
-      if ((rc = check_ref(g, g->inputs[node->first_input + i], n, n)) != 0) {
+      if ((rc = check_ref(g, &g->inputs[node->first_input + i], n, n)) != 0) {
         return rc;
       }
     }
@@ -493,7 +497,7 @@ static int validate(graph_t* g) {
     g->nodes[n].is_arg = 1;
   }
   for (uint32_t i = 0; i < g->num_heads; i++) {
-    if ((rc = check_ref(g, g->heads[i], g->num_nodes, i)) != 0) return rc;
+    if ((rc = check_ref(g, &g->heads[i], g->num_nodes, i)) != 0) return rc;
   }
   return 0;
 }
@@ -503,10 +507,10 @@ static int validate(graph_t* g) {
 static size_t align8(uint64_t n) { return (size_t)((n + 7) & ~(uint64_t)7); }
 
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out) {
-  parser_t p;
-  memset(&p, 0, sizeof(p));
+  parser_t p; /* its counts are zeroed by each pass */
   memset(out, 0, sizeof(*out));
   p.g = out;
+  p.fill = false;
   p.module = module;
   graph_json_init(&p.j, json, json_len);
   int rc = parse_document(&p);
@@ -514,7 +518,9 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
 
   /* The arrays of graph_t (its pointers from `nodes` on, in this order) share the block:
    * their element sizes and counts (row_ptr's is num_nodes + 1, checked). Counts are
-   * below 2^31 each, so the sum cannot overflow 64 bits. */
+   * below 2^31 each, so the sum cannot overflow 64 bits. The counts are also graph_t's
+   * num_nodes..names_bytes, in the same order but for row_ptr's, which has none (it is
+   * written where entries' count then goes). */
   static const struct {
     uint16_t size; /* graph_entry_t grows with UTVM_MAX_NDIM */
     uint8_t count; /* index in parser_t.count */
@@ -527,14 +533,20 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
   _Static_assert(offsetof(graph_t, names) == offsetof(graph_t, nodes) + 6 * sizeof(void*),
                  "graph_t's array pointers follow each other in kArrays' order");
+  _Static_assert(offsetof(graph_t, names_bytes) == offsetof(graph_t, num_nodes) + 5 * sizeof(uint32_t),
+                 "graph_t's counts follow each other in kArrays' order, but for row_ptr's");
   size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
   for (size_t i = 0; i < NUM_ARRAYS; i++) {
+    uint32_t count = p.count[kArrays[i].count];
+    size_t num = i - (i > 4); /* 4: row_ptr */
+    memcpy((uint8_t*)out + offsetof(graph_t, num_nodes) + num * sizeof(count), &count,
+           sizeof(count));
     offsets[i] = (size_t)total;
-    total += align8((uint64_t)kArrays[i].size * p.count[kArrays[i].count]);
+    total += align8((uint64_t)kArrays[i].size * count);
   }
   DLDevice cpu = {kDLCPU, 0};
-  void* block = NULL;
+  void* block; /* set when the allocation succeeds (only then is it read) */
   if ((size_t)total != total || (rc = TVMPlatformMemoryAllocate((size_t)total, cpu, &block)) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory, "out of memory: the graph's tables need %llu bytes",
                      (unsigned long long)total);
