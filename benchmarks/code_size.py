@@ -79,6 +79,34 @@ four 32-bit arguments costs no more than a bare code for the id itself (bl and t
 bytes, where a bare code loads its code and calls: 8 bytes); other sites load the id as a
 literal (2 bytes more). Fewer bytes per message now need fewer arguments or more shared
 helpers (UTVM_MSG_WORD_OF_).
+
+The round's next session went on from there:
+
+    step                                                     messages  codes only   +%
+    start (9ab13c5)                                            20,663      18,432  12.1
+    core and RPC: a module handle decoded in one function,      20,487      18,250  12.3
+      one walk of the tracked blocks, RPC byte counts in
+      size_t, the evaluator's type codes built on the stack
+    executors: a module function passes its op and arity in     20,334      18,125  12.2
+      one register, the CPU device shared, one tensor_info
+    a missing input recorded with its code (was negated)        20,330      18,123  12.2
+    graph JSON: the maximum checked once after the digits,      20,053      17,841  12.4
+      nodes and references read in place, fewer zeroings
+
+Whole image, kws (aot_packed) as above (runtime ROM, then the image's ROM, in bytes):
+
+    config        runtime before  after     image before   after
+    messages              21,650  21,033         169,596  168,976
+    codes only            19,410  18,831         167,340  166,760
+    text                  29,585  28,996         177,504  176,916
+
+Measured and dropped in that session: a site that names the registers its arguments
+already sit in (a halfword of register numbers after the word, a trampoline that saves
+r0..r12) costs 112 B more than moving them into r0..r3, because most arguments are loaded
+or computed at the site anyway; leaving the "memory" clobber out of the inline site saves
+16 B but lets a string argument be read before it is written; one iterative walker for the
+whole graph JSON document (the skipper as a walker without handlers) grows the reader by
+20 to 52 B, as each typed reader's state moves into a frame the handler reads from memory.
 """
 
 from __future__ import annotations
