@@ -64,7 +64,8 @@ static int find_metadata(TVMModuleHandle module, const char* module_name,
 }
 
 /* What the metadata says of io array i (inputs, then outputs). */
-__attribute__((noinline)) static const struct TVMTensorInfo* tensor_info(const struct TVMMetadata* md, uint32_t i) {
+__attribute__((noinline)) static const struct TVMTensorInfo* tensor_info(
+    const struct TVMMetadata* md, uint32_t i) {
   uint32_t num_inputs = (uint32_t)md->num_inputs;
   return i < num_inputs ? &md->inputs[i] : &md->outputs[i - num_inputs];
 }

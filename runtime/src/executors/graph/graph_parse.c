@@ -533,7 +533,8 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
   _Static_assert(offsetof(graph_t, names) == offsetof(graph_t, nodes) + 6 * sizeof(void*),
                  "graph_t's array pointers follow each other in kArrays' order");
-  _Static_assert(offsetof(graph_t, names_bytes) == offsetof(graph_t, num_nodes) + 5 * sizeof(uint32_t),
+  _Static_assert(offsetof(graph_t, names_bytes) ==
+                     offsetof(graph_t, num_nodes) + 5 * sizeof(uint32_t),
                  "graph_t's counts follow each other in kArrays' order, but for row_ptr's");
   size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
