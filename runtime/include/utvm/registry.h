@@ -13,6 +13,7 @@
 #define UTVM_REGISTRY_H_
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <tvm/runtime/c_backend_api.h>
 #include <tvm/runtime/crt/module.h>
 #include <utvm/config.h>
@@ -46,10 +47,10 @@ bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
                            void** resource_handle);
 
 /* Checks a packed call's argument count and type codes. `expected` has one type code per
- * argument; kTVMArgInt also accepts kTVMArgBool, kTVMDLTensorHandle also accepts
+ * argument (a byte: tables of them stay small); kTVMArgInt also accepts kTVMArgBool, kTVMDLTensorHandle also accepts
  * kTVMNDArrayHandle. Sets a message naming `fn_name` on mismatch. */
 int utvm_check_args(const char* fn_name, const int* type_codes, int num_args, int num_expected,
-                    const int* expected);
+                    const uint8_t* expected);
 
 /* Sets the return value of a packed function (one value). */
 static inline void utvm_set_return(TVMValue* ret_value, int* ret_tcode, TVMValue v, int code) {

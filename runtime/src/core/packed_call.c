@@ -38,7 +38,7 @@ static bool type_matches(int given, int expected) {
 }
 
 int utvm_check_args(const char* fn_name, const int* type_codes, int num_args, int num_expected,
-                    const int* expected) {
+                    const uint8_t* expected) {
   if (num_args != num_expected) {
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given", fn_name,
                      num_expected, num_args);

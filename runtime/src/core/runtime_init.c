@@ -29,7 +29,7 @@ static const char kModuleGetFunction[] = "tvm.rpc.server.ModuleGetFunction";
 static int module_get_function(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
                                int* ret_tcode, void* resource) {
   (void)resource;
-  static const int expected[3] = {kTVMModuleHandle, kTVMStr, kTVMArgInt};
+  static const uint8_t expected[3] = {kTVMModuleHandle, kTVMStr, kTVMArgInt};
   int rc = utvm_check_args(kModuleGetFunction + sizeof("tvm.rpc.server.") - 1, type_codes,
                            num_args, 3, expected);
   TVMFunctionHandle fn = NULL;

@@ -55,7 +55,7 @@ static const char kRandomFill[] = "tvm.contrib.random.random_fill";
 static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                        void* resource) {
   (void)ret, (void)ret_code, (void)resource;
-  static const int expected[] = {kTVMDLTensorHandle};
+  static const uint8_t expected[] = {kTVMDLTensorHandle};
   int rc = utvm_check_args(kRandomFill + sizeof("tvm.contrib.random.") - 1, codes, num_args, 1,
                            expected);
   const DLTensor* t = args[0].v_handle;

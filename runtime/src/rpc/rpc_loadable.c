@@ -57,7 +57,7 @@ static int put(const char* name, const TVMByteArray* data, size_t at) {
 static int upload(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                   void* resource) {
   (void)ret, (void)ret_code, (void)resource;
-  static const int expected[] = {kTVMStr, kTVMBytes};
+  static const uint8_t expected[] = {kTVMStr, kTVMBytes};
   int rc = utvm_check_args("tvm.rpc.server.upload", codes, num_args, 2, expected);
   if (rc == 0) rc = check_name(args[0].v_str);
   if (rc != 0) return rc;
@@ -70,7 +70,7 @@ static int upload(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
 static int upload_append(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                          int* ret_code, void* resource) {
   (void)ret, (void)ret_code, (void)resource;
-  static const int expected[] = {kTVMStr, kTVMBytes};
+  static const uint8_t expected[] = {kTVMStr, kTVMBytes};
   int rc = utvm_check_args("utvm.loadable.UploadAppend", codes, num_args, 2, expected);
   if (rc != 0) return rc;
   if (store_len == 0 || strcmp(args[0].v_str, store_name) != 0) {
@@ -99,7 +99,7 @@ static void unload(void) {
 static int load_module(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                        void* resource) {
   (void)resource;
-  static const int expected[] = {kTVMStr};
+  static const uint8_t expected[] = {kTVMStr};
   int rc = utvm_check_args("tvm.rpc.server.load_module", codes, num_args, 1, expected);
   if (rc != 0) return rc;
   if (store_len == 0 || strcmp(args[0].v_str, store_name) != 0) {
@@ -139,7 +139,7 @@ static int unload_fn(TVMValue* args, int* codes, int num_args, TVMValue* ret, in
 static int bytes_in_use(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                         void* resource) {
   (void)resource;
-  static const int expected[] = {kTVMArgInt};
+  static const uint8_t expected[] = {kTVMArgInt};
   int rc = utvm_check_args("utvm.loadable.BytesInUse", codes, num_args, 1, expected);
   if (rc != 0) return rc;
   int64_t which = args[0].v_int64;

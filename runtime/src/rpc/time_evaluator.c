@@ -73,10 +73,9 @@ void utvm_time_evaluators_release_all(void) {
 static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                             int* ret_code, void* resource) {
   (void)resource;
-  /* module, name, nine integers (kTVMArgInt is 0), f_preproc: built on the stack, smaller
-   * than a table of ints */
-  _Static_assert(kTVMArgInt == 0, "integers are the zeros");
-  int expected[12] = {kTVMModuleHandle, kTVMStr, [11] = kTVMStr};
+  /* module, name, nine integers (kTVMArgInt is 0), f_preproc */
+  _Static_assert(kTVMArgInt == 0, "the nine integers are the zeros");
+  static const uint8_t expected[12] = {kTVMModuleHandle, kTVMStr, [11] = kTVMStr};
   int rc = utvm_check_args(kName + sizeof("runtime.") - 1, codes, num_args < 12 ? num_args : 12, 12,
                            expected);
   if (rc == 0) rc = utvm_rpc_check_handle(args[0].v_handle, kTVMModuleHandle);
