@@ -123,18 +123,28 @@ extern const struct utvm_msg_no_float_ { char unused; } utvm_msg_no_float_argume
  * more than four arguments keep the plain call. tests/runtime/test_message_sites_thumb.py
  * checks the words, tests/python/west/test_board_messages.py runs them. */
 int utvm_fail_ref_inline(void);
-#define UTVM_MSG_REG_(name, reg, x) \
-  register uint32_t name __asm__(reg) = (uint32_t)(uintptr_t)(x)
-#define UTVM_MSG_R1_(f, a, ...) UTVM_MSG_REG_(utvm_r0_, "r0", a);
-#define UTVM_MSG_R2_(f, a, b, ...) UTVM_MSG_R1_(f, a) UTVM_MSG_REG_(utvm_r1_, "r1", b);
-#define UTVM_MSG_R3_(f, a, b, c, ...) UTVM_MSG_R2_(f, a, b) UTVM_MSG_REG_(utvm_r2_, "r2", c);
-#define UTVM_MSG_R4_(f, a, b, c, d, ...) \
-  UTVM_MSG_R3_(f, a, b, c) UTVM_MSG_REG_(utvm_r3_, "r3", d);
+/* Every argument is evaluated into a temporary before any register variable is set: an
+ * argument that calls a function (or a libgcc helper) would otherwise clobber the argument
+ * registers already set (GCC keeps a register variable in its register only at the asm). */
+#define UTVM_MSG_V_(x) ((uint32_t)(uintptr_t)(x))
+#define UTVM_MSG_T1_(f, a, ...) uint32_t utvm_a0_ = UTVM_MSG_V_(a);
+#define UTVM_MSG_T2_(f, a, b, ...) UTVM_MSG_T1_(f, a) uint32_t utvm_a1_ = UTVM_MSG_V_(b);
+#define UTVM_MSG_T3_(f, a, b, c, ...) UTVM_MSG_T2_(f, a, b) uint32_t utvm_a2_ = UTVM_MSG_V_(c);
+#define UTVM_MSG_T4_(f, a, b, c, d, ...) \
+  UTVM_MSG_T3_(f, a, b, c) uint32_t utvm_a3_ = UTVM_MSG_V_(d);
+#define UTVM_MSG_P1_ register uint32_t utvm_r0_ __asm__("r0") = utvm_a0_;
+#define UTVM_MSG_P2_ UTVM_MSG_P1_ register uint32_t utvm_r1_ __asm__("r1") = utvm_a1_;
+#define UTVM_MSG_P3_ UTVM_MSG_P2_ register uint32_t utvm_r2_ __asm__("r2") = utvm_a2_;
+#define UTVM_MSG_P4_ UTVM_MSG_P3_ register uint32_t utvm_r3_ __asm__("r3") = utvm_a3_;
+#define UTVM_MSG_R1_(...) UTVM_MSG_T1_(__VA_ARGS__) UTVM_MSG_P1_
+#define UTVM_MSG_R2_(...) UTVM_MSG_T2_(__VA_ARGS__) UTVM_MSG_P2_
+#define UTVM_MSG_R3_(...) UTVM_MSG_T3_(__VA_ARGS__) UTVM_MSG_P3_
+#define UTVM_MSG_R4_(...) UTVM_MSG_T4_(__VA_ARGS__) UTVM_MSG_P4_
 /* By the macro's argument count (the format and 0..6 arguments): the registers that carry
  * arguments (REGS), the asm's operands (OUT: each argument register, which the call may
  * change) and the argument registers the call clobbers besides (CLOB). Six and seven are
  * never chosen; they only need to expand. */
-#define UTVM_MSG_REGS1_(f) UTVM_MSG_REG_(utvm_r0_, "r0", 0);
+#define UTVM_MSG_REGS1_(f) register uint32_t utvm_r0_ __asm__("r0") = 0;
 #define UTVM_MSG_REGS2_ UTVM_MSG_R1_
 #define UTVM_MSG_REGS3_ UTVM_MSG_R2_
 #define UTVM_MSG_REGS4_ UTVM_MSG_R3_

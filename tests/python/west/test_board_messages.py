@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import sys
 from pathlib import Path
 
@@ -34,11 +35,27 @@ BAD_GRAPHS = [
 ]
 
 
+# One input, float32 [1], and parameters that give it as int8: the dtype check's message
+# passes two strings its site computes by calls (dtype names), after a first argument.
+ONE_INPUT = ('{"nodes": [{"op": "null", "name": "x", "inputs": []}], "arg_nodes": [0], '
+             '"heads": [[0, 0, 0]], "node_row_ptr": [0, 1], "attrs": {"dltype": ["list_str", '
+             '["float32"]], "storage_id": ["list_int", [0]], "shape": ["list_shape", [[1]]]}}')
+INT8_X = (struct.pack("<QQQQ", 0xF7E58D4F05049CB7, 0, 1, 1) + b"x" + struct.pack("<Q", 1)
+          + struct.pack("<QQiii", 0xDD5E40F096B4A13F, 0, 1, 0, 1) + bytes([0, 8, 1, 0])
+          + struct.pack("<qq", 1, 1) + b"\0")
+
+
+def _load_int8_params(session) -> None:
+    with session.create_graph_executor(ONE_INPUT) as executor:
+        executor.load_params(INT8_X)
+
+
 def _failures(session) -> list[str]:
     from utvm.rpc import RemoteError
 
     said = []
     calls = [lambda g=g: session.create_graph_executor(g) for g in BAD_GRAPHS]
+    calls.append(lambda: _load_int8_params(session))
     get_function = session.get_global_func("tvm.rpc.server.ModuleGetFunction")
     calls.append(lambda: get_function(1, 2, 3))
     calls.append(lambda: session.create_aot_executor("no_such_model"))
@@ -96,3 +113,4 @@ def test_the_boards_references_expand_to_the_text(board_messages, text_messages)
     assert all(r.startswith("error 0x") and " #" in r for r in raw), raw
     print("\n".join(f"{r}\n  -> {e}" for r, e in zip(raw, expanded, strict=True)), file=sys.stderr)
     assert expanded == text_messages
+    assert expanded[len(BAD_GRAPHS)] == "params: x: dtype int8 given, float32 expected"
