@@ -60,17 +60,21 @@ def objects(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def test_every_inline_word_names_a_message_of_its_object(objects: list[Path]) -> None:
-    sites = 0
+    sites = code_first = 0
     for obj in objects:
         words, table = _inline_words(obj)
         sites += len(words)
+        # A word carries its code when the site's is a constant 0xA0B; else the code comes
+        # first among the arguments and the word says so (no code), as its record does
+        # (lookup matches the code too).
         unknown = [f"0x{w:08x}" for w in words if not table.lookup(w)]
         assert not unknown, f"{obj.name}: words no message of the object carries: {unknown}"
-        # Only sites whose code is a constant 0xA0B go inline: the word carries the code.
-        assert all(w >> 12 & 0xFF for w in words), obj.name
-    # Most sites take the inline form (the rest: a variable code, a 64-bit argument, more
-    # than four arguments); were it switched off, none would.
+        code_first += sum(1 for w in words if not w >> 12 & 0xFF)
+    # Most sites take the inline form (the rest: a 64-bit argument, more than four
+    # arguments with the code); were it switched off, none would. Sites such as
+    # `utvm_fail(rc, "params: %s", ...)` pass their code in r0.
     assert sites > 100, sites
+    assert code_first >= 10, code_first
 
 
 def test_the_trampoline_is_defined_once(objects: list[Path]) -> None:

@@ -59,9 +59,10 @@ extern const struct utvm_msg_no_float_ { char unused; } utvm_msg_no_float_argume
 #define UTVM_MSG_NO_ASAN_ /* GCC leaves globals in named sections alone */
 #endif
 
-/* Dispatch on the number of macro arguments (format string included: 1..7). */
-#define UTVM_MSG_N_(...) UTVM_MSG_N__(__VA_ARGS__, 7, 6, 5, 4, 3, 2, 1, ~)
-#define UTVM_MSG_N__(a1, a2, a3, a4, a5, a6, a7, n, ...) n
+/* Dispatch on the number of macro arguments (format string included: 1..7, and 8 where a
+ * code comes first among them). */
+#define UTVM_MSG_N_(...) UTVM_MSG_N__(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, ~)
+#define UTVM_MSG_N__(a1, a2, a3, a4, a5, a6, a7, a8, n, ...) n
 #define UTVM_MSG_CAT_(a, b) UTVM_MSG_CAT__(a, b)
 #define UTVM_MSG_CAT__(a, b) a##b
 #define UTVM_MSG_FMT_(...) UTVM_MSG_FMT__(__VA_ARGS__, ~)
@@ -119,8 +120,9 @@ extern const struct utvm_msg_no_float_ { char unused; } utvm_msg_no_float_argume
  * halfwords: 8 bytes) instead of sitting in a literal pool (ldr, literal, bl: 10 bytes), and
  * up to four 32-bit arguments travel in r0..r3 (the plain call has three registers left).
  * utvm_fail_ref_inline (error.c) reads the word at its return address, calls utvm_fail_ref
- * and returns past the word. Sites with a code that is not a constant, a 64-bit argument or
- * more than four arguments keep the plain call. tests/runtime/test_message_sites_thumb.py
+ * and returns past the word. A code that is not a constant 0xA0B travels first among the
+ * arguments, as in the plain call (then at most three more); sites with a 64-bit argument
+ * or more arguments keep the plain call. tests/runtime/test_message_sites_thumb.py
  * checks the words, tests/python/west/test_board_messages.py runs them. */
 int utvm_fail_ref_inline(void);
 /* Every argument is evaluated into a temporary before any register variable is set: an
@@ -140,9 +142,9 @@ int utvm_fail_ref_inline(void);
 #define UTVM_MSG_R2_(...) UTVM_MSG_T2_(__VA_ARGS__) UTVM_MSG_P2_
 #define UTVM_MSG_R3_(...) UTVM_MSG_T3_(__VA_ARGS__) UTVM_MSG_P3_
 #define UTVM_MSG_R4_(...) UTVM_MSG_T4_(__VA_ARGS__) UTVM_MSG_P4_
-/* By the macro's argument count (the format and 0..6 arguments): the registers that carry
+/* By the macro's argument count (the format and 0..7 arguments): the registers that carry
  * arguments (REGS), the asm's operands (OUT: each argument register, which the call may
- * change) and the argument registers the call clobbers besides (CLOB). Six and seven are
+ * change) and the argument registers the call clobbers besides (CLOB). Six to eight are
  * never chosen; they only need to expand. */
 #define UTVM_MSG_REGS1_(f) register uint32_t utvm_r0_ __asm__("r0") = 0;
 #define UTVM_MSG_REGS2_ UTVM_MSG_R1_
@@ -151,6 +153,7 @@ int utvm_fail_ref_inline(void);
 #define UTVM_MSG_REGS5_ UTVM_MSG_R4_
 #define UTVM_MSG_REGS6_ UTVM_MSG_R4_
 #define UTVM_MSG_REGS7_ UTVM_MSG_R4_
+#define UTVM_MSG_REGS8_ UTVM_MSG_R4_
 #define UTVM_MSG_OUT1_ "=r"(utvm_r0_)
 #define UTVM_MSG_OUT2_ "+r"(utvm_r0_)
 #define UTVM_MSG_OUT3_ UTVM_MSG_OUT2_, "+r"(utvm_r1_)
@@ -158,6 +161,7 @@ int utvm_fail_ref_inline(void);
 #define UTVM_MSG_OUT5_ UTVM_MSG_OUT4_, "+r"(utvm_r3_)
 #define UTVM_MSG_OUT6_ UTVM_MSG_OUT5_
 #define UTVM_MSG_OUT7_ UTVM_MSG_OUT5_
+#define UTVM_MSG_OUT8_ UTVM_MSG_OUT5_
 #define UTVM_MSG_CLOB1_ "r1", "r2", "r3",
 #define UTVM_MSG_CLOB2_ "r1", "r2", "r3",
 #define UTVM_MSG_CLOB3_ "r2", "r3",
@@ -165,31 +169,41 @@ int utvm_fail_ref_inline(void);
 #define UTVM_MSG_CLOB5_
 #define UTVM_MSG_CLOB6_
 #define UTVM_MSG_CLOB7_
+#define UTVM_MSG_CLOB8_
 #define UTVM_MSG_BY_N_(prefix, ...) \
   UTVM_MSG_CAT_(prefix, UTVM_MSG_CAT_(UTVM_MSG_N_(__VA_ARGS__), _))
 /* No 64-bit argument: no class is 2 (0b10: bit 1 set, bit 0 clear). */
 #define UTVM_MSG_ALL_32_(classes) ((((classes) >> 1) & ~(classes) & 0x555u) == 0)
 /* The word is "i": a constant the assembler writes; a code that is not a constant never
  * takes this form, and the ternary only keeps the operand constant in the branch GCC drops. */
-#define UTVM_FAIL_REF_INLINE_(code, ...)                                                    \
+#define UTVM_FAIL_REF_INLINE_AT_(word, ...)                                                 \
   __extension__({                                                                         \
     UTVM_MSG_BY_N_(UTVM_MSG_REGS, __VA_ARGS__)(__VA_ARGS__)                                \
     __asm__ volatile("bl utvm_fail_ref_inline\n\t"                                         \
                      ".hword (%c[w]) & 0xffff, ((%c[w]) >> 16) & 0xffff"                   \
                      : UTVM_MSG_BY_N_(UTVM_MSG_OUT, __VA_ARGS__)                          \
-                     : [w] "i"(UTVM_MSG_WORD_(__VA_ARGS__) |                              \
-                               UTVM_MSG_CODE_(UTVM_MSG_CODE_FITS_(code) ? (code) : 0))    \
+                     : [w] "i"(word)                                                      \
                      : UTVM_MSG_BY_N_(UTVM_MSG_CLOB, __VA_ARGS__) "r12", "lr", "cc",       \
                        "memory");                                                         \
     (int)utvm_r0_;                                                                        \
   })
+/* A constant code 0xA0B travels in the word; any other code comes first among the
+ * arguments, as in the plain call. */
+#define UTVM_FAIL_REF_INLINE_(code, ...)                                                    \
+  UTVM_FAIL_REF_INLINE_AT_(UTVM_MSG_WORD_(__VA_ARGS__) |                                   \
+                               UTVM_MSG_CODE_(UTVM_MSG_CODE_FITS_(code) ? (code) : 0),    \
+                           __VA_ARGS__)
+#define UTVM_FAIL_REF_INLINE_CODE_ARG_(code, ...)                                           \
+  UTVM_FAIL_REF_INLINE_AT_(UTVM_MSG_WORD_(__VA_ARGS__), UTVM_MSG_FMT_(__VA_ARGS__),        \
+                           (int)(code) UTVM_MSG_ARGS_(__VA_ARGS__))
 #define UTVM_FAIL_REF_(code, ...)                                                            \
   __extension__({                                                                            \
     UTVM_MSG_RECORD_(code, __VA_ARGS__)                                                      \
     __builtin_choose_expr(                                                                   \
         UTVM_MSG_N_(__VA_ARGS__) <= 5 && UTVM_MSG_ALL_32_(UTVM_MSG_CLASSES_(__VA_ARGS__)),   \
-        UTVM_MSG_CODE_FITS_(code) ? UTVM_FAIL_REF_INLINE_(code, __VA_ARGS__)                 \
-                                  : UTVM_FAIL_REF_CALL_(code, __VA_ARGS__),                  \
+        UTVM_MSG_CODE_FITS_(code)     ? UTVM_FAIL_REF_INLINE_(code, __VA_ARGS__)             \
+        : UTVM_MSG_N_(__VA_ARGS__) <= 4 ? UTVM_FAIL_REF_INLINE_CODE_ARG_(code, __VA_ARGS__)    \
+                                        : UTVM_FAIL_REF_CALL_(code, __VA_ARGS__),              \
         UTVM_FAIL_REF_CALL_(code, __VA_ARGS__));                                             \
   })
 #else

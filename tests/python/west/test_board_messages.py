@@ -1,8 +1,9 @@
 """With a Zephyr tree, an Arm toolchain and qemu-system-arm: error messages from a Cortex-M
 board (samples/rpc_server on mps2/an385 in QEMU), sent by reference and expanded from its
 ELF, read exactly as the text the host board formats with the messages on the device. On
-Thumb-2 most sites put their word after their call (runtime/include/utvm/error_ref.h), the
-rest call with a literal word: both kinds are among the failures below."""
+Thumb-2 most sites put their word after their call (runtime/include/utvm/error_ref.h), with
+their code in the word or, when it is not a constant, first among the arguments; the rest call
+with a literal word: all three kinds are among the failures below."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ BAD_GRAPHS = [
     '{"x": tru}',
     '{} x',
     '{"nodes": [], "arg_nodes": [], "heads": [], "attrs": {}}',
+    # A site whose code is not a constant (it passes the dtype parser's): the code travels
+    # first among the arguments.
+    '{"attrs": {"dltype": ["list_str", ["floaty"]]}}',
 ]
 
 
@@ -114,3 +118,6 @@ def test_the_boards_references_expand_to_the_text(board_messages, text_messages)
     print("\n".join(f"{r}\n  -> {e}" for r, e in zip(raw, expanded, strict=True)), file=sys.stderr)
     assert expanded == text_messages
     assert expanded[len(BAD_GRAPHS)] == "params: x: dtype int8 given, float32 expected"
+    # The dtype case's site passed its code as an argument: its word has none.
+    dtype_case = raw[BAD_GRAPHS.index('{"attrs": {"dltype": ["list_str", ["floaty"]]}}')]
+    assert int(dtype_case.split(" #", 1)[1][:8], 16) >> 12 & 0xFF == 0, dtype_case
