@@ -92,6 +92,12 @@ The round's next session went on from there:
     a missing input recorded with its code (was negated)        20,330      18,123  12.2
     graph JSON: the maximum checked once after the digits,      20,053      17,841  12.4
       nodes and references read in place, fewer zeroings
+    utvm_check_args' expected type codes as bytes               19,998      17,814  12.3
+    Thumb-2 sites evaluate every argument before setting the    20,002      17,814  12.3
+      argument registers (a bug fix: a call in a later
+      argument clobbered the ones set before it)
+    Thumb-2 sites with a code that is not a constant inline     19,976      17,814  12.1
+      too, the code first among their arguments
 
 Whole image, kws (aot_packed) as above (runtime ROM, then the image's ROM, in bytes):
 
