@@ -102,9 +102,9 @@ The round's next session went on from there:
 Whole image, kws (aot_packed) as above (runtime ROM, then the image's ROM, in bytes):
 
     config        runtime before  after     image before   after
-    messages              21,650  21,033         169,596  168,976
-    codes only            19,410  18,831         167,340  166,760
-    text                  29,585  28,996         177,504  176,916
+    messages              21,650  20,956         169,596  168,900
+    codes only            19,410  18,804         167,340  166,736
+    text                  29,585  28,963         177,504  176,884
 
 Measured and dropped in that session: a site that names the registers its arguments
 already sit in (a halfword of register numbers after the word, a trampoline that saves
