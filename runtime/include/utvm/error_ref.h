@@ -174,8 +174,9 @@ int utvm_fail_ref_inline(void);
   UTVM_MSG_CAT_(prefix, UTVM_MSG_CAT_(UTVM_MSG_N_(__VA_ARGS__), _))
 /* No 64-bit argument: no class is 2 (0b10: bit 1 set, bit 0 clear). */
 #define UTVM_MSG_ALL_32_(classes) ((((classes) >> 1) & ~(classes) & 0x555u) == 0)
-/* The word is "i": a constant the assembler writes; a code that is not a constant never
- * takes this form, and the ternary only keeps the operand constant in the branch GCC drops. */
+/* The word is "i": a constant the assembler writes. It carries the code only when that is a
+ * constant 0xA0B; the ternary in UTVM_FAIL_REF_INLINE_ only keeps the operand constant in
+ * the branch GCC drops for any other code. */
 #define UTVM_FAIL_REF_INLINE_AT_(word, ...)                                                 \
   __extension__({                                                                         \
     UTVM_MSG_BY_N_(UTVM_MSG_REGS, __VA_ARGS__)(__VA_ARGS__)                                \
