@@ -98,6 +98,9 @@ The round's next session went on from there:
       argument clobbered the ones set before it)
     Thumb-2 sites with a code that is not a constant inline     19,976      17,814  12.1
       too, the code first among their arguments
+    review fixes: the trampoline realigns sp to 8 bytes, the   20,002      17,814  12.3
+      writer stays inside its buffer whatever the formatter
+      returns (the image figures below predate them)
 
 Whole image, kws (aot_packed) as above (runtime ROM, then the image's ROM, in bytes):
 

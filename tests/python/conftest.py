@@ -206,6 +206,6 @@ class SyntheticMlfKit:
     tar_of_folder = staticmethod(tar_of_folder)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # a class of pure helpers: module fixtures may use it too
 def kit() -> type[SyntheticMlfKit]:
     return SyntheticMlfKit

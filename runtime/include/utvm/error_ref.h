@@ -172,6 +172,13 @@ int utvm_fail_ref_inline(void);
 #define UTVM_MSG_CLOB8_
 #define UTVM_MSG_BY_N_(prefix, ...) \
   UTVM_MSG_CAT_(prefix, UTVM_MSG_CAT_(UTVM_MSG_N_(__VA_ARGS__), _))
+/* With an FPU (hard or softfp float ABI) the call may change the caller-saved s0..s15. */
+#if defined(__ARM_FP) && !defined(__SOFTFP__)
+#define UTVM_MSG_FP_CLOB_ "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", \
+    "s11", "s12", "s13", "s14", "s15",
+#else
+#define UTVM_MSG_FP_CLOB_
+#endif
 /* No 64-bit argument: no class is 2 (0b10: bit 1 set, bit 0 clear). */
 #define UTVM_MSG_ALL_32_(classes) ((((classes) >> 1) & ~(classes) & 0x555u) == 0)
 /* The word is "i": a constant the assembler writes. It carries the code only when that is a
@@ -184,8 +191,8 @@ int utvm_fail_ref_inline(void);
                      ".hword (%c[w]) & 0xffff, ((%c[w]) >> 16) & 0xffff"                   \
                      : UTVM_MSG_BY_N_(UTVM_MSG_OUT, __VA_ARGS__)                          \
                      : [w] "i"(word)                                                      \
-                     : UTVM_MSG_BY_N_(UTVM_MSG_CLOB, __VA_ARGS__) "r12", "lr", "cc",       \
-                       "memory");                                                         \
+                     : UTVM_MSG_BY_N_(UTVM_MSG_CLOB, __VA_ARGS__) UTVM_MSG_FP_CLOB_        \
+                       "r12", "lr", "cc", "memory");                                      \
     (int)utvm_r0_;                                                                        \
   })
 /* A constant code 0xA0B travels in the word; any other code comes first among the

@@ -51,7 +51,8 @@ static size_t append(char* message, size_t at, const char* fmt, ...) {
   va_start(args, fmt);
   at += TVMPlatformFormatMessage(message + at, UTVM_ERROR_MESSAGE_SIZE - at, fmt, args);
   va_end(args);
-  return at;
+  /* A formatter may return the length it would have written (vsnprintf does): stay inside. */
+  return at < UTVM_ERROR_MESSAGE_SIZE ? at : UTVM_ERROR_MESSAGE_SIZE - 1;
 }
 
 /* `used`: with LTO, the inline sites' only way here is utvm_fail_ref_inline's asm. */
@@ -95,7 +96,15 @@ __asm__(
     "  .type utvm_fail_ref_inline, %function\n"
     "  .thumb_func\n"
     "utvm_fail_ref_inline:\n"
-    "  push {r3, lr}\n" /* the fourth argument, where a variadic callee reads it; sp stays 8-aligned */
+    /* GCC sees no call in a site's asm, so sp may be only 4-aligned here: realign it to 8
+     * for utvm_fail_ref (AAPCS), keeping the caller's in r4. */
+    "  push {r4, lr}\n"
+    "  mov r4, sp\n"
+    "  mov r12, sp\n"
+    "  bic r12, r12, #7\n"
+    "  mov sp, r12\n"
+    "  sub sp, #8\n"
+    "  str r3, [sp]\n" /* the fourth argument, where a variadic callee reads it */
     "  mov r3, r2\n"
     "  mov r2, r1\n"
     "  mov r1, r0\n"
@@ -103,9 +112,10 @@ __asm__(
     "  ldrh r12, [lr, #1]\n"
     "  orr r0, r0, r12, lsl #16\n"
     "  bl utvm_fail_ref\n"
-    "  pop {r1, r2}\n"
-    "  adds r2, #4\n"
-    "  bx r2\n"
+    "  mov sp, r4\n"
+    "  pop {r4, lr}\n"
+    "  add lr, lr, #4\n" /* past the word */
+    "  bx lr\n"
     "  .size utvm_fail_ref_inline, . - utvm_fail_ref_inline\n"
     "  .popsection\n");
 #endif

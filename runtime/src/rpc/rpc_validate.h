@@ -12,9 +12,9 @@
 #include <tvm/runtime/c_runtime_api.h>
 #include <utvm/error.h>
 
-/* The error for argument i of type code `given` where `want` was expected. Inline: the
- * syscalls' signature check is its one caller (and the unchecked operator calls' loop, when
- * built with UTVM_RPC_UNCHECKED_OPERATOR_CALLS). */
+/* The error for argument i of type code `given` where `want` was expected. Inline: its
+ * callers are the syscalls' signature check and, built with UTVM_RPC_UNCHECKED_OPERATOR_CALLS,
+ * the unchecked operator calls' loop. */
 static inline int utvm_rpc_wrong_type(int i, int given, int want) {
   return utvm_fail(kTvmErrorFunctionCallWrongArgType, "arg %d has type code %d, not %d", i,
                    given, want);

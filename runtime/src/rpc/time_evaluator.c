@@ -184,10 +184,10 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
       if (ns > 0) {
         /* Too short: grow the batch towards min_repeat_ms (the grown number persists), by
          * 1.625 (about TVM's golden ratio) at least. ns < min_repeat_ns <= 6e10 and
-         * number < 1e7, so the product stays far below 2^64. */
+         * number <= 1e7, so the product stays far below 2^64. */
         uint32_t n = e->p[NUMBER];
         uint64_t a = min_repeat_ns * n / ns;
-        uint32_t grown = n + (n >> 1) + (n >> 3); /* below 2^25: number < 1e7 */
+        uint32_t grown = n + (n >> 1) + (n >> 3); /* below 2^25: number <= 1e7 */
         if (a >= grown) grown = a >= MAX_NUMBER ? MAX_NUMBER : (uint32_t)a + 1;
         e->p[NUMBER] = grown >= MAX_NUMBER ? MAX_NUMBER : grown;
       }
@@ -203,8 +203,8 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
                      (unsigned)e->p[NUMBER], (unsigned)zero_readings);
       break;
     }
-    /* Seconds per call, the one conversion back to what the host reads (number * 10^9 is
-     * below 2^53: exact as a double). */
+    /* Seconds per call, the one conversion back to what the host reads (number * 10^9 is at
+     * most 10^16, which a double holds to within one part in 2^53). */
     results[i] = (double)ns / (double)(e->p[NUMBER] * 1000000000ull);
     if (e->p[COOLDOWN_MS] > 0 && i % e->p[REPEATS_TO_COOLDOWN] == 0) {
       rc = cool_down(e->p[COOLDOWN_MS]);

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
 import sys
 from pathlib import Path
 
@@ -39,27 +38,25 @@ BAD_GRAPHS = [
 ]
 
 
-# One input, float32 [1], and parameters that give it as int8: the dtype check's message
-# passes two strings its site computes by calls (dtype names), after a first argument.
+# One input, float32 [1]; parameters that give it as int8 (kit.params_blob's arrays are int8)
+# fail the dtype check, whose message passes two strings its site computes by calls (dtype
+# names) after a first argument.
 ONE_INPUT = ('{"nodes": [{"op": "null", "name": "x", "inputs": []}], "arg_nodes": [0], '
              '"heads": [[0, 0, 0]], "node_row_ptr": [0, 1], "attrs": {"dltype": ["list_str", '
              '["float32"]], "storage_id": ["list_int", [0]], "shape": ["list_shape", [[1]]]}}')
-INT8_X = (struct.pack("<QQQQ", 0xF7E58D4F05049CB7, 0, 1, 1) + b"x" + struct.pack("<Q", 1)
-          + struct.pack("<QQiii", 0xDD5E40F096B4A13F, 0, 1, 0, 1) + bytes([0, 8, 1, 0])
-          + struct.pack("<qq", 1, 1) + b"\0")
 
 
-def _load_int8_params(session) -> None:
+def _load_params(session, params: bytes) -> None:
     with session.create_graph_executor(ONE_INPUT) as executor:
-        executor.load_params(INT8_X)
+        executor.load_params(params)
 
 
-def _failures(session) -> list[str]:
+def _failures(session, kit) -> list[str]:
     from utvm.rpc import RemoteError
 
     said = []
     calls = [lambda g=g: session.create_graph_executor(g) for g in BAD_GRAPHS]
-    calls.append(lambda: _load_int8_params(session))
+    calls.append(lambda: _load_params(session, kit.params_blob({"x": b"\0"})))
     get_function = session.get_global_func("tvm.rpc.server.ModuleGetFunction")
     calls.append(lambda: get_function(1, 2, 3))
     calls.append(lambda: session.create_aot_executor("no_such_model"))
@@ -72,7 +69,7 @@ def _failures(session) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def board_messages(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[str]]:
+def board_messages(tmp_path_factory: pytest.TempPathFactory, kit) -> tuple[list[str], list[str]]:
     """What the QEMU board said, raw and expanded from its ELF."""
     from utvm.board.build_dir import read_build
     from utvm.board.targets import target_for
@@ -87,17 +84,17 @@ def board_messages(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str],
         build = read_build(build_dir, must_be_built=True)
         pty = target_for(build).running().pty
         with Session(PtyTransport(pty), reply_timeout=60.0) as session:
-            raw = _failures(session)
+            raw = _failures(session, kit)
         with Session(PtyTransport(pty), reply_timeout=60.0,
                      firmware=build.elf_path) as session:
-            expanded = _failures(session)
+            expanded = _failures(session, kit)
     finally:
         run_utvm("flash", "-d", str(build_dir), "--stop", check=False)
     return raw, expanded
 
 
 @pytest.fixture(scope="module")
-def text_messages() -> list[str]:
+def text_messages(kit) -> list[str]:
     """The same failures on the host board built with the text on the device."""
     if shutil.which("cmake") is None or shutil.which("cc") is None:
         pytest.skip("cmake and a C compiler are needed to build the host board")
@@ -109,7 +106,7 @@ def text_messages() -> list[str]:
     with open_mlf(BUNDLED) as mlf:
         exe = build_host_program(HOST_BOARD, mlf, extra_options=["-DUTVM_ERROR_MESSAGE_TEXT=ON"])
     with Session(SubprocessTransport([exe])) as session:
-        return _failures(session)
+        return _failures(session, kit)
 
 
 def test_the_boards_references_expand_to_the_text(board_messages, text_messages) -> None:
