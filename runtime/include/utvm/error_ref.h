@@ -145,8 +145,9 @@ int utvm_fail_ref_inline(void);
 /* By the macro's argument count (the format and 0..7 arguments): the registers that carry
  * arguments (REGS), the asm's operands (OUT: each argument register, which the call may
  * change) and the argument registers the call clobbers besides (CLOB). Six to eight are
- * never chosen; they only need to expand. */
-#define UTVM_MSG_REGS1_(f) register uint32_t utvm_r0_ __asm__("r0") = 0;
+ * never chosen; they only need to expand. A site without arguments only reads r0 back (the
+ * code utvm_fail_ref returns): its operand is output-only and needs no value. */
+#define UTVM_MSG_REGS1_(f) register uint32_t utvm_r0_ __asm__("r0");
 #define UTVM_MSG_REGS2_ UTVM_MSG_R1_
 #define UTVM_MSG_REGS3_ UTVM_MSG_R2_
 #define UTVM_MSG_REGS4_ UTVM_MSG_R3_
