@@ -59,7 +59,10 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
   if (!take(r, shape, sizeof(int64_t) * ((size_t)ndim + 1))) return truncated(r, name);
   uint64_t nbytes = (uint64_t)shape[ndim];
   DLTensor* input = &utvm_graph_executor_input(exec, index)->dl_tensor;
-  DLTensor src = {(void*)(r->base + r->pos), {kDLCPU, 0}, ndim, dtype, shape, NULL, 0};
+  /* The record as a tensor, for the layout check: dtype and shape (no strides, compact); its
+   * device is not read, so it is left unset. */
+  DLTensor src = {
+      .data = (void*)(r->base + r->pos), .ndim = ndim, .dtype = dtype, .shape = shape};
   int rc = utvm_dltensor_check_same_layout(input, &src, name);
   if (rc != 0) return utvm_fail(rc, "params: %s", TVMGetLastError());
   size_t expected = utvm_dltensor_nbytes(input);

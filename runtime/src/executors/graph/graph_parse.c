@@ -546,9 +546,9 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
     offsets[i] = (size_t)total;
     total += align8((uint64_t)kArrays[i].size * count);
   }
-  DLDevice cpu = {kDLCPU, 0};
   void* block; /* set when the allocation succeeds (only then is it read) */
-  if ((size_t)total != total || (rc = TVMPlatformMemoryAllocate((size_t)total, cpu, &block)) != 0) {
+  if ((size_t)total != total ||
+      (rc = TVMPlatformMemoryAllocate((size_t)total, utvm_cpu_device, &block)) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory, "out of memory: the graph's tables need %llu bytes",
                      (unsigned long long)total);
   }
@@ -568,6 +568,6 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
 }
 
 void graph_free(graph_t* g) {
-  if (g->block != NULL) TVMPlatformMemoryFree(g->block, (DLDevice){kDLCPU, 0});
+  if (g->block != NULL) TVMPlatformMemoryFree(g->block, utvm_cpu_device);
   memset(g, 0, sizeof(*g));
 }
