@@ -113,10 +113,7 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
       return utvm_fail(INVALID, "params: name %lu contains a NUL byte", UL(i));
     }
     int index = utvm_graph_executor_input_index(exec, name);
-    if (index < 0) { /* -index is that code: one constant for the message */
-      return utvm_fail(kTvmErrorExecutorModuleNoSuchInput,
-                       "params: the graph has no input named %s", name);
-    }
+    if (index < 0) return -index; /* its code; the message it set names the input */
     int rc = array_record(exec, &r, index, name, copy);
     if (rc != 0) return rc;
   }
