@@ -113,17 +113,15 @@ __attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, cons
   return rc;
 }
 
-/* [node, output] or [node, output, version] into out (a graph_ref_t's node and index);
- * the version is not used. */
-_Static_assert(sizeof(graph_ref_t) == 2 * sizeof(uint32_t) && offsetof(graph_ref_t, index) == 4,
-               "graph_ref_t is node then index");
-static int read_ref(parser_t* p, uint32_t out[2], const char* what) {
+/* [node, output] or [node, output, version] into out; the version is not used. */
+static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   graph_json_iter_t it;
   uint32_t version, n = 0; /* the version is read but not kept */
+  uint32_t* const number[3] = {&out->node, &out->index, &version};
   int rc = graph_json_enter(&p->j, '[', &it, what);
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if (n == 3) return GRAPH_JSON_EXPECTED(&p->j, "']' after [node, output, version]", what);
-    rc = read_index(p, n < 2 ? &out[n] : &version, what);
+    rc = read_index(p, number[n], what);
     n++;
   }
   if (rc == 0 && n < 2) {
@@ -153,7 +151,7 @@ static const struct {
 /* What an element of a list holds until it is stored. */
 typedef union {
   uint32_t index;
-  uint32_t ref[2]; /* a graph_ref_t: node, index */
+  graph_ref_t ref;
   DLDataType dtype;
 } element_t;
 
@@ -166,7 +164,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
   if (list == LIST_NODES) return parse_node(p, e);
   const char* what = GRAPH_JSON_WHAT(key_name(list));
   if (list == LIST_HEADS || list == LIST_INPUTS) {
-    rc = read_ref(p, v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
+    rc = read_ref(p, &v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
     rc = graph_json_string(&p->j, s, sizeof(s), what);
     if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
@@ -518,9 +516,7 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
 
   /* The arrays of graph_t (its pointers from `nodes` on, in this order) share the block:
    * their element sizes and counts (row_ptr's is num_nodes + 1, checked). Counts are
-   * below 2^31 each, so the sum cannot overflow 64 bits. The counts are also graph_t's
-   * num_nodes..names_bytes, in the same order but for row_ptr's, which has none (it is
-   * written where entries' count then goes). */
+   * below 2^31 each, so the sum cannot overflow 64 bits. */
   static const struct {
     uint16_t size; /* graph_entry_t grows with UTVM_MAX_NDIM */
     uint8_t count; /* index in parser_t.count */
@@ -533,19 +529,19 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
   _Static_assert(offsetof(graph_t, names) == offsetof(graph_t, nodes) + 6 * sizeof(void*),
                  "graph_t's array pointers follow each other in kArrays' order");
-  _Static_assert(offsetof(graph_t, names_bytes) ==
-                     offsetof(graph_t, num_nodes) + 5 * sizeof(uint32_t),
-                 "graph_t's counts follow each other in kArrays' order, but for row_ptr's");
   size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
   for (size_t i = 0; i < NUM_ARRAYS; i++) {
     uint32_t count = p.count[kArrays[i].count];
-    size_t num = i - (i > 4); /* 4: row_ptr */
-    memcpy((uint8_t*)out + offsetof(graph_t, num_nodes) + num * sizeof(count), &count,
-           sizeof(count));
     offsets[i] = (size_t)total;
     total += align8((uint64_t)kArrays[i].size * count);
   }
+  out->num_nodes = p.count[LIST_NODES];
+  out->num_node_inputs = p.count[LIST_INPUTS];
+  out->num_arg_nodes = p.count[LIST_ARG_NODES];
+  out->num_heads = p.count[LIST_HEADS];
+  out->num_entries = p.count[LIST_DLTYPE];
+  out->names_bytes = p.count[COUNT_NAME_BYTES];
   void* block; /* set when the allocation succeeds (only then is it read) */
   if ((size_t)total != total ||
       (rc = TVMPlatformMemoryAllocate((size_t)total, utvm_cpu_device, &block)) != 0) {
