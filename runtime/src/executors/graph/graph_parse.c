@@ -505,8 +505,9 @@ __attribute__((noinline)) static int validate(graph_t* g) {
 static size_t align8(uint64_t n) { return (size_t)((n + 7) & ~(uint64_t)7); }
 
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out) {
-  parser_t p; /* its counts are zeroed by each pass */
-  memset(out, 0, sizeof(*out));
+  /* *out is not zeroed: the counting pass does not read it, and every field is set before
+   * the second pass does. p's counts are zeroed by each pass. */
+  parser_t p;
   p.g = out;
   p.fill = false;
   p.module = module;
