@@ -467,8 +467,9 @@ __attribute__((noinline)) static int validate(graph_t* g) {
   }
   for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
-    uint32_t first = g->row_ptr[n], end = g->row_ptr[n + 1];
-    if (end < first || end - first != node->num_outputs) {
+    /* An end before the start wraps to 2^31 or more (row_ptr's items are below 2^31),
+     * which no node's output count (at most UTVM_MAX_ARGS) is. */
+    if (g->row_ptr[n + 1] - g->row_ptr[n] != node->num_outputs) {
       return utvm_fail(INVALID, "graph JSON: node_row_ptr disagrees with node %lu's %lu outputs",
                        UL(n), UL(node->num_outputs));
     }
