@@ -195,7 +195,8 @@ static int skip_number(graph_json_t* j) {
   accept(j, '-');
   if (!accept(j, '0') && !skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit");
   if (accept(j, '.') && !skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit after '.'");
-  if (accept(j, 'e') || accept(j, 'E')) {
+  if ((at(j) | 0x20) == 'e') { /* 'e' or 'E' (| 0x20 lowers it) */
+    j->pos++;
     if (!accept(j, '+')) accept(j, '-');
     if (!skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit in the exponent");
   }
