@@ -134,48 +134,50 @@ static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
 static int parse_node(parser_t* p, uint32_t index);
 
 /* Where the elements of each list go (second pass): the array (offset of its pointer in
- * graph_t), the field in an element, the element size and the bytes stored (0: none). */
+ * graph_t), the field in an element and the element size (0: not stored). */
 static const struct {
-  uint8_t array, field, stride, bytes;
+  uint8_t array, field, stride;
 } kStores[NUM_LISTS] = {
-    [LIST_ARG_NODES] = {offsetof(graph_t, arg_nodes), 0, sizeof(uint32_t), sizeof(uint32_t)},
-    [LIST_HEADS] = {offsetof(graph_t, heads), 0, sizeof(graph_ref_t), sizeof(graph_ref_t)},
-    [LIST_ROW_PTR] = {offsetof(graph_t, row_ptr), 0, sizeof(uint32_t), sizeof(uint32_t)},
+    [LIST_ARG_NODES] = {offsetof(graph_t, arg_nodes), 0, sizeof(uint32_t)},
+    [LIST_HEADS] = {offsetof(graph_t, heads), 0, sizeof(graph_ref_t)},
+    [LIST_ROW_PTR] = {offsetof(graph_t, row_ptr), 0, sizeof(uint32_t)},
     [LIST_DLTYPE] = {offsetof(graph_t, entries), offsetof(graph_entry_t, dtype),
-                     sizeof(graph_entry_t), sizeof(DLDataType)},
+                     sizeof(graph_entry_t)},
     [LIST_STORAGE_ID] = {offsetof(graph_t, entries), offsetof(graph_entry_t, storage_id),
-                         sizeof(graph_entry_t), sizeof(uint32_t)},
-    [LIST_INPUTS] = {offsetof(graph_t, inputs), 0, sizeof(graph_ref_t), sizeof(graph_ref_t)},
+                         sizeof(graph_entry_t)},
+    [LIST_INPUTS] = {offsetof(graph_t, inputs), 0, sizeof(graph_ref_t)},
 };
 
-/* What an element of a list holds until it is stored. */
+/* Where an element is read when it is not stored (or not yet: the counting pass). */
 typedef union {
   uint32_t index;
   graph_ref_t ref;
   DLDataType dtype;
 } element_t;
 
-/* Reads and checks element e of the list `list` into *v (nodes and shapes are stored
- * here). Not inlined: parse_list's loop then stays one loop. */
+/* Reads and checks element e of the list `list` into *out: a uint32_t, a graph_ref_t or a
+ * DLDataType, as the list holds (nodes and shapes are stored here). Not inlined:
+ * parse_list's loop then stays one loop. */
 __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
-                                                  element_t* v) {
+                                                  void* out) {
   char s[16];
   int rc;
   if (list == LIST_NODES) return parse_node(p, e);
   const char* what = GRAPH_JSON_WHAT(key_name(list));
   if (list == LIST_HEADS || list == LIST_INPUTS) {
-    rc = read_ref(p, &v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
+    rc = read_ref(p, out, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
     rc = graph_json_string(&p->j, s, sizeof(s), what);
     if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
                        "supported", UL(p->j.pos), s, UL(e));
     }
-    if (rc == 0 && list == LIST_DLTYPE && (rc = utvm_dtype_parse(s, &v->dtype)) != 0) {
+    DLDataType* dtype = out;
+    if (rc == 0 && list == LIST_DLTYPE && (rc = utvm_dtype_parse(s, dtype)) != 0) {
       return utvm_fail(rc, "graph JSON: byte %lu: entry %lu: %s", UL(p->j.pos), UL(e),
                        TVMGetLastError());
     }
-    if (rc == 0 && list == LIST_DLTYPE && v->dtype.bits * v->dtype.lanes == 0) {
+    if (rc == 0 && list == LIST_DLTYPE && dtype->bits * dtype->lanes == 0) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu has dtype \"%s\", which has "
                        "no size", UL(p->j.pos), UL(e), s);
     }
@@ -196,29 +198,31 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
     }
     if (entry != NULL) entry->ndim = (int32_t)ndim;
   } else {
-    rc = read_index(p, &v->index, what);
-    if (rc == 0 && list == LIST_DEVICE_INDEX && v->index != kDLCPU) {
+    uint32_t* index = out;
+    rc = read_index(p, index, what);
+    if (rc == 0 && list == LIST_DEVICE_INDEX && *index != kDLCPU) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only "
-                       "cpu (1) is supported", UL(p->j.pos), UL(e), UL(v->index));
+                       "cpu (1) is supported", UL(p->j.pos), UL(e), UL(*index));
     }
   }
   return rc;
 }
 
-/* Reads the list `list`: each element is checked, then stored where kStores says. */
+/* Reads the list `list`: each element is checked and, in the second pass, read into its
+ * place where kStores says. */
 static int parse_list(parser_t* p, int list) {
   graph_json_iter_t it;
   uint32_t first = p->count[list], i = first;
   int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(key_name(list)));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
-    element_t v; /* read_element() fills what is stored when it succeeds */
-    rc = read_element(p, list, i - first, &v);
-    if (rc == 0 && p->fill && kStores[list].bytes != 0) {
+    element_t scratch;
+    void* out = &scratch;
+    if (p->fill && kStores[list].stride != 0) {
       uint8_t* array;
       memcpy(&array, (uint8_t*)p->g + kStores[list].array, sizeof(array));
-      memcpy(array + (size_t)i * kStores[list].stride + kStores[list].field, &v,
-             kStores[list].bytes);
+      out = array + (size_t)i * kStores[list].stride + kStores[list].field;
     }
+    rc = read_element(p, list, i - first, out);
     i++;
   }
   p->count[list] = i;
