@@ -135,6 +135,7 @@ static int parse_node(parser_t* p, uint32_t index);
 
 /* Where the elements of each list go (second pass): the array (offset of its pointer in
  * graph_t), the field in an element and the element size (0: not stored). */
+_Static_assert(sizeof(graph_entry_t) <= UINT8_MAX, "UTVM_MAX_NDIM too large for kStores' bytes");
 static const struct {
   uint8_t array, field, stride;
 } kStores[NUM_LISTS] = {
@@ -145,6 +146,7 @@ static const struct {
                      sizeof(graph_entry_t)},
     [LIST_STORAGE_ID] = {offsetof(graph_t, entries), offsetof(graph_entry_t, storage_id),
                          sizeof(graph_entry_t)},
+    [LIST_SHAPE] = {offsetof(graph_t, entries), 0, sizeof(graph_entry_t)}, /* the entry */
     [LIST_INPUTS] = {offsetof(graph_t, inputs), 0, sizeof(graph_ref_t)},
 };
 
@@ -153,10 +155,11 @@ typedef union {
   uint32_t index;
   graph_ref_t ref;
   DLDataType dtype;
+  graph_entry_t entry; /* a shape: its dimensions and ndim */
 } element_t;
 
-/* Reads and checks element e of the list `list` into *out: a uint32_t, a graph_ref_t or a
- * DLDataType, as the list holds (nodes and shapes are stored here). Not inlined:
+/* Reads and checks element e of the list `list` into *out: a uint32_t, a graph_ref_t, a
+ * DLDataType or (a shape) a graph_entry_t, as the list holds (nodes are stored here). Not inlined:
  * parse_list's loop then stays one loop. */
 __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
                                                   void* out) {
@@ -184,19 +187,18 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
   } else if (list == LIST_SHAPE) {
     graph_json_iter_t dims;
     uint32_t ndim = 0;
-    graph_entry_t* entry = p->fill ? &p->g->entries[e] : NULL;
+    graph_entry_t* entry = out;
     rc = graph_json_enter(&p->j, '[', &dims, GRAPH_JSON_WHAT("a shape"));
     while (rc == 0 && (rc = graph_json_more(&p->j, &dims)) == GRAPH_JSON_MORE) {
-      uint64_t d; /* the counting pass reads the dimension here */
       if (ndim == UTVM_MAX_NDIM) {
         return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
                          "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
       }
-      rc = graph_json_uint(&p->j, true, entry != NULL ? (uint64_t*)&entry->shape[ndim] : &d,
+      rc = graph_json_uint(&p->j, true, (uint64_t*)&entry->shape[ndim],
                            GRAPH_JSON_WHAT("a shape dimension"));
       ndim++;
     }
-    if (entry != NULL) entry->ndim = (int32_t)ndim;
+    entry->ndim = (int32_t)ndim;
   } else {
     uint32_t* index = out;
     rc = read_index(p, index, what);
