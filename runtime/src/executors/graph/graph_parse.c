@@ -131,7 +131,7 @@ static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   return rc;
 }
 
-static int parse_node(parser_t* p, uint32_t index);
+static int parse_node(parser_t* p, uint32_t index, graph_node_t* node);
 
 /* Where the elements of each list go (second pass): the array (offset of its pointer in
  * graph_t), the field in an element and the element size (0: not stored). */
@@ -139,6 +139,7 @@ _Static_assert(sizeof(graph_entry_t) <= UINT8_MAX, "UTVM_MAX_NDIM too large for 
 static const struct {
   uint8_t array, field, stride;
 } kStores[NUM_LISTS] = {
+    [LIST_NODES] = {offsetof(graph_t, nodes), 0, sizeof(graph_node_t)},
     [LIST_ARG_NODES] = {offsetof(graph_t, arg_nodes), 0, sizeof(uint32_t)},
     [LIST_HEADS] = {offsetof(graph_t, heads), 0, sizeof(graph_ref_t)},
     [LIST_ROW_PTR] = {offsetof(graph_t, row_ptr), 0, sizeof(uint32_t)},
@@ -156,16 +157,17 @@ typedef union {
   graph_ref_t ref;
   DLDataType dtype;
   graph_entry_t entry; /* a shape: its dimensions and ndim */
+  graph_node_t node;
 } element_t;
 
 /* Reads and checks element e of the list `list` into *out: a uint32_t, a graph_ref_t, a
- * DLDataType or (a shape) a graph_entry_t, as the list holds (nodes are stored here). Not inlined:
+ * DLDataType, (a shape) a graph_entry_t or a graph_node_t, as the list holds. Not inlined:
  * parse_list's loop then stays one loop. */
 __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
                                                   void* out) {
   char s[16];
   int rc;
-  if (list == LIST_NODES) return parse_node(p, e);
+  if (list == LIST_NODES) return parse_node(p, e, out);
   const char* what = GRAPH_JSON_WHAT(key_name(list));
   if (list == LIST_HEADS || list == LIST_INPUTS) {
     rc = read_ref(p, out, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
@@ -302,17 +304,17 @@ static int describe_op(parser_t* p, uint32_t index, const char* name, const node
 }
 
 typedef struct {
-  graph_node_t node;
   node_attrs_t attrs;
   uint32_t seen;
   char op[16], name[UTVM_MAX_NAME_LEN];
 } node_reader_t;
 
-__attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
+/* Reads node `index` into *node: its place in g->nodes (zeroed) in the second pass, a
+ * scratch in the first, where only the fields set here are read. */
+__attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index,
+                                                graph_node_t* node) {
   graph_t* g = p->g;
   node_reader_t r = {0};
-  /* The second pass reads into the node's place in g->nodes (zeroed), the first into r. */
-  graph_node_t* node = p->fill ? &g->nodes[index] : &r.node;
   node->first_input = p->count[LIST_INPUTS];
   node->num_outputs = 1;
   const char* name = r.name;
