@@ -366,9 +366,10 @@ static int parse_graph_attrs(parser_t* p) {
 
 /* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
 static int read_typed_list(parser_t* p, int list) {
-  static const char* const kTypes[NUM_ATTRS] = {"list_str", "list_int", "list_shape", "list_int",
-                                                "list_str"};
-  const char* type_expected = kTypes[list - FIRST_ATTR];
+  /* Each attribute's type: the offset of its name in kTypeNames (no table of pointers). */
+  static const char kTypeNames[] = "list_str\0list_int\0list_shape";
+  static const uint8_t kTypes[NUM_ATTRS] = {0, 9, 18, 9, 0};
+  const char* type_expected = kTypeNames + kTypes[list - FIRST_ATTR];
   char type[12];
   const char* what = GRAPH_JSON_WHAT(key_name(list));
   int rc = graph_json_char(&p->j, '[', what);
