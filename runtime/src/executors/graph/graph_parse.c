@@ -45,16 +45,17 @@ static const char* key_name(int k) {
   return name;
 }
 
-/* The objects: what they are called, the index of their first key and how many they have. */
+/* The objects: what they are called (for messages: an offset into kObjectNames), the
+ * index of their first key and how many they have. */
 enum { OBJ_DOCUMENT, OBJ_ATTRS, OBJ_NODE, OBJ_NODE_ATTRS };
+#define OBJECT_NAMES "the graph (a JSON object)\0attrs\0a node\0node attrs"
 static const struct {
-  const char* what;
-  uint8_t first, n;
+  uint8_t what, first, n;
 } kObjects[] = {
-    {GRAPH_JSON_WHAT("the graph (a JSON object)"), 0, 5},
-    {GRAPH_JSON_WHAT("attrs"), FIRST_ATTR, NUM_ATTRS},
-    {GRAPH_JSON_WHAT("a node"), KEY_OP, 5},
-    {GRAPH_JSON_WHAT("node attrs"), KEY_FUNC_NAME, 4},
+    {0, 0, 5},
+    {sizeof("the graph (a JSON object)"), FIRST_ATTR, NUM_ATTRS},
+    {sizeof("the graph (a JSON object)\0attrs"), KEY_OP, 5},
+    {sizeof("the graph (a JSON object)\0attrs\0a node"), KEY_FUNC_NAME, 4},
 };
 
 typedef struct {
@@ -77,7 +78,8 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
   graph_json_iter_t it;
   char key[KEY_SIZE];
   int first = kObjects[object].first;
-  int rc = graph_json_enter(&p->j, '{', &it, kObjects[object].what);
+  int rc = graph_json_enter(&p->j, '{', &it,
+                            GRAPH_JSON_WHAT(OBJECT_NAMES + kObjects[object].what));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0) break;
     int k = -1;
