@@ -531,7 +531,7 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
    * their element sizes and counts (row_ptr's is num_nodes + 1, checked). Counts are
    * below 2^31 each, so the sum cannot overflow 64 bits. */
   static const struct {
-    uint16_t size; /* graph_entry_t grows with UTVM_MAX_NDIM */
+    uint8_t size;  /* graph_entry_t's fits, as kStores asserts */
     uint8_t count; /* index in parser_t.count */
   } kArrays[] = {
       {sizeof(graph_node_t), LIST_NODES},   {sizeof(graph_ref_t), LIST_INPUTS},
