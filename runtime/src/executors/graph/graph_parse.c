@@ -45,17 +45,21 @@ static const char* key_name(int k) {
   return name;
 }
 
-/* The objects: what they are called (for messages: an offset into kObjectNames), the
- * index of their first key and how many they have. */
+/* The objects: what they are called (for messages: an offset into OBJECT_NAMES), the
+ * index of their first key and how many they have. The names follow each other, each
+ * with its NUL: the size of the names up to one object is the offset of the next's. */
 enum { OBJ_DOCUMENT, OBJ_ATTRS, OBJ_NODE, OBJ_NODE_ATTRS };
-#define OBJECT_NAMES "the graph (a JSON object)\0attrs\0a node\0node attrs"
+#define NAMES_TO_DOCUMENT "the graph (a JSON object)"
+#define NAMES_TO_ATTRS NAMES_TO_DOCUMENT "\0" "attrs"
+#define NAMES_TO_NODE NAMES_TO_ATTRS "\0" "a node"
+#define OBJECT_NAMES NAMES_TO_NODE "\0" "node attrs"
 static const struct {
   uint8_t what, first, n;
 } kObjects[] = {
     {0, 0, 5},
-    {sizeof("the graph (a JSON object)"), FIRST_ATTR, NUM_ATTRS},
-    {sizeof("the graph (a JSON object)\0attrs"), KEY_OP, 5},
-    {sizeof("the graph (a JSON object)\0attrs\0a node"), KEY_FUNC_NAME, 4},
+    {sizeof(NAMES_TO_DOCUMENT), FIRST_ATTR, NUM_ATTRS},
+    {sizeof(NAMES_TO_ATTRS), KEY_OP, 5},
+    {sizeof(NAMES_TO_NODE), KEY_FUNC_NAME, 4},
 };
 
 typedef struct {
