@@ -372,9 +372,13 @@ static int parse_graph_attrs(parser_t* p) {
 
 /* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
 static int read_typed_list(parser_t* p, int list) {
-  /* Each attribute's type: the offset of its name in kTypeNames (no table of pointers). */
-  static const char kTypeNames[] = "list_str\0list_int\0list_shape";
-  static const uint8_t kTypes[NUM_ATTRS] = {0, 9, 18, 9, 0};
+  /* Each attribute's type: the offset of its name in kTypeNames (no table of pointers),
+   * the size of the names before it, as for kObjects. */
+#define TYPES_TO_STR "list_str"
+#define TYPES_TO_INT TYPES_TO_STR "\0" "list_int"
+  static const char kTypeNames[] = TYPES_TO_INT "\0" "list_shape";
+  static const uint8_t kTypes[NUM_ATTRS] = {0, sizeof(TYPES_TO_STR), sizeof(TYPES_TO_INT),
+                                            sizeof(TYPES_TO_STR), 0};
   const char* type_expected = kTypeNames + kTypes[list - FIRST_ATTR];
   char type[12];
   const char* what = GRAPH_JSON_WHAT(key_name(list));
