@@ -58,6 +58,7 @@ typedef struct {
  * operator in `module`. On failure: an error code with a message, nothing allocated (and
  * *out not to be read nor freed). */
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out);
+/* Frees g's tables; g is not to be read after (but a second graph_free() is harmless). */
 void graph_free(graph_t* g);
 
 static inline uint32_t graph_entry_id(const graph_t* g, graph_ref_t ref) {

@@ -586,5 +586,5 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
 
 void graph_free(graph_t* g) {
   if (g->block != NULL) TVMPlatformMemoryFree(g->block, utvm_cpu_device);
-  memset(g, 0, sizeof(*g));
+  g->block = NULL; /* a second call frees nothing; the rest is not read once freed */
 }
