@@ -187,7 +187,7 @@ UTEST(module_functions_refuse_unknown_inputs_and_outputs_without_aborting) {
   TVMByteArray bytes = {(const char*)b.bytes, b.len};
   TVMValue arg = {.v_handle = &bytes};
   int code = kTVMBytes;
-  CHECK_FAILS_WITH(call(mod, "load_params", &arg, &code, 1), "params: the graph has no input named nope");
+  CHECK_FAILS_WITH(call(mod, "load_params", &arg, &code, 1), "the graph has no input named nope");
 }
 
 UTEST(unsupported_functions_say_so) {

@@ -23,8 +23,6 @@ struct utvm_graph_executor {
   DLTensor* tensors; /* one per entry */
 };
 
-#define CPU utvm_cpu_device /* the runtime's one constant: loaded in two instructions */
-
 #define UL(v) ((unsigned long)(v))
 
 static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_heads; }
@@ -57,7 +55,8 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
                    (uint64_t)sizeof(DLTensor) * g->num_entries +
                    (uint64_t)sizeof(TVMNDArray*) * num_io(g);
   void* mem = NULL;
-  if ((size_t)total != total || TVMPlatformMemoryAllocate((size_t)total, CPU, &mem) != 0) {
+  if ((size_t)total != total ||
+      TVMPlatformMemoryAllocate((size_t)total, utvm_cpu_device, &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
                      "out of memory: the graph executor's tables need %llu bytes",
                      (unsigned long long)total);
@@ -142,7 +141,7 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   for (uint32_t e = 0; e < g->num_entries; e++) {
     const graph_entry_t* entry = &g->entries[e];
     DLTensor* t = &exec->tensors[e]; /* zeroed: data, strides and byte_offset stay so */
-    t->device = CPU;
+    t->device = utvm_cpu_device;
     t->ndim = entry->ndim;
     t->dtype = entry->dtype;
     t->shape = (int64_t*)entry->shape;

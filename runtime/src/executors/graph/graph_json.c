@@ -73,11 +73,13 @@ int graph_json_more(graph_json_t* j, graph_json_iter_t* it) {
 
 /* The code point of an escape; the cursor is after the backslash. 0 means an error. */
 static uint32_t read_escape(graph_json_t* j, int* rc, const char* what) {
-  static const char kEscapes[] = "\"\\/bfnrt", kMeanings[] = "\"\\/\b\f\n\r\t";
+  /* Each escape letter, then what it means. The text's end ('\0') matches none. */
+  static const char kEscapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
   char e = at(j);
-  const char* k = e != '\0' ? strchr(kEscapes, e) : NULL;
   j->pos++;
-  if (k != NULL) return (uint8_t)kMeanings[k - kEscapes];
+  for (const char* k = kEscapes; *k != '\0'; k += 2) {
+    if (*k == e) return (uint8_t)k[1];
+  }
   if (e != 'u') {
     j->pos--;
     *rc = GRAPH_JSON_EXPECTED(j, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", what);
@@ -193,7 +195,8 @@ static int skip_number(graph_json_t* j) {
   accept(j, '-');
   if (!accept(j, '0') && !skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit");
   if (accept(j, '.') && !skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit after '.'");
-  if (accept(j, 'e') || accept(j, 'E')) {
+  if ((at(j) | 0x20) == 'e') { /* 'e' or 'E' (| 0x20 lowers it) */
+    j->pos++;
     if (!accept(j, '+')) accept(j, '-');
     if (!skip_digits(j)) return GRAPH_JSON_EXPECTED_VALUE(j, "a digit in the exponent");
   }

@@ -55,8 +55,10 @@ typedef struct {
 } graph_t;
 
 /* Parses and checks graph JSON (json_len bytes, or up to its first NUL) and resolves each
- * operator in `module`. On failure: an error code with a message, nothing allocated. */
+ * operator in `module`. On failure: an error code with a message, nothing allocated (and
+ * *out not to be read nor freed). */
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out);
+/* Frees g's tables; g is not to be read after (but a second graph_free() is harmless). */
 void graph_free(graph_t* g);
 
 static inline uint32_t graph_entry_id(const graph_t* g, graph_ref_t ref) {

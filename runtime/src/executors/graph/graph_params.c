@@ -38,16 +38,17 @@ static int truncated(const reader_t* r, const char* what) {
 /* One array record, for input `index` called `name`. */
 static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, const char* name,
                         bool copy) {
-  /* magic, the reserved word and the device (always cpu: not used), ndim, dtype. */
-  uint8_t head[32];
-  uint64_t magic = 0;
-  int32_t ndim = 0;
-  DLDataType dtype = {0, 0, 0};
+  struct {
+    uint64_t magic, reserved;
+    DLDevice device; /* always cpu: not used */
+    int32_t ndim;
+    DLDataType dtype;
+  } head;
+  _Static_assert(sizeof(head) == 32, "an array record's head is 32 bytes, without padding");
   int64_t shape[UTVM_MAX_NDIM + 1]; /* then the byte size */
-  if (!take(r, head, sizeof(head))) return truncated(r, name);
-  memcpy(&magic, head, 8);
-  memcpy(&ndim, head + 24, 4);
-  memcpy(&dtype, head + 28, sizeof(dtype));
+  if (!take(r, &head, sizeof(head))) return truncated(r, name);
+  uint64_t magic = head.magic;
+  int32_t ndim = head.ndim;
   if (magic != ARRAY_MAGIC) {
     return utvm_fail(INVALID, "params: %s is not an NDArray record (magic 0x%llx)", name,
                      ULL(magic));
@@ -59,7 +60,10 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
   if (!take(r, shape, sizeof(int64_t) * ((size_t)ndim + 1))) return truncated(r, name);
   uint64_t nbytes = (uint64_t)shape[ndim];
   DLTensor* input = &utvm_graph_executor_input(exec, index)->dl_tensor;
-  DLTensor src = {(void*)(r->base + r->pos), {kDLCPU, 0}, ndim, dtype, shape, NULL, 0};
+  /* The record as a tensor, for the layout check: dtype and shape (no strides, compact); its
+   * device is not read, so it is left unset. */
+  DLTensor src = {
+      .data = (void*)(r->base + r->pos), .ndim = ndim, .dtype = head.dtype, .shape = shape};
   int rc = utvm_dltensor_check_same_layout(input, &src, name);
   if (rc != 0) return utvm_fail(rc, "params: %s", TVMGetLastError());
   size_t expected = utvm_dltensor_nbytes(input);
@@ -110,10 +114,7 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
       return utvm_fail(INVALID, "params: name %lu contains a NUL byte", UL(i));
     }
     int index = utvm_graph_executor_input_index(exec, name);
-    if (index < 0) { /* -index is that code: one constant for the message */
-      return utvm_fail(kTvmErrorExecutorModuleNoSuchInput,
-                       "params: the graph has no input named %s", name);
-    }
+    if (index < 0) return -index; /* its code; the message it set names the input */
     int rc = array_record(exec, &r, index, name, copy);
     if (rc != 0) return rc;
   }

@@ -45,16 +45,21 @@ static const char* key_name(int k) {
   return name;
 }
 
-/* The objects: what they are called, the index of their first key and how many they have. */
+/* The objects: what they are called (for messages: an offset into OBJECT_NAMES), the
+ * index of their first key and how many they have. The names follow each other, each
+ * with its NUL: the size of the names up to one object is the offset of the next's. */
 enum { OBJ_DOCUMENT, OBJ_ATTRS, OBJ_NODE, OBJ_NODE_ATTRS };
+#define NAMES_TO_DOCUMENT "the graph (a JSON object)"
+#define NAMES_TO_ATTRS NAMES_TO_DOCUMENT "\0" "attrs"
+#define NAMES_TO_NODE NAMES_TO_ATTRS "\0" "a node"
+#define OBJECT_NAMES NAMES_TO_NODE "\0" "node attrs"
 static const struct {
-  const char* what;
-  uint8_t first, n;
+  uint8_t what, first, n;
 } kObjects[] = {
-    {GRAPH_JSON_WHAT("the graph (a JSON object)"), 0, 5},
-    {GRAPH_JSON_WHAT("attrs"), FIRST_ATTR, NUM_ATTRS},
-    {GRAPH_JSON_WHAT("a node"), KEY_OP, 5},
-    {GRAPH_JSON_WHAT("node attrs"), KEY_FUNC_NAME, 4},
+    {0, 0, 5},
+    {sizeof(NAMES_TO_DOCUMENT), FIRST_ATTR, NUM_ATTRS},
+    {sizeof(NAMES_TO_ATTRS), KEY_OP, 5},
+    {sizeof(NAMES_TO_NODE), KEY_FUNC_NAME, 4},
 };
 
 typedef struct {
@@ -77,7 +82,8 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
   graph_json_iter_t it;
   char key[KEY_SIZE];
   int first = kObjects[object].first;
-  int rc = graph_json_enter(&p->j, '{', &it, kObjects[object].what);
+  int rc = graph_json_enter(&p->j, '{', &it,
+                            GRAPH_JSON_WHAT(OBJECT_NAMES + kObjects[object].what));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0) break;
     int k = -1;
@@ -113,17 +119,15 @@ __attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, cons
   return rc;
 }
 
-/* [node, output] or [node, output, version] into out (a graph_ref_t's node and index);
- * the version is not used. */
-_Static_assert(sizeof(graph_ref_t) == 2 * sizeof(uint32_t) && offsetof(graph_ref_t, index) == 4,
-               "graph_ref_t is node then index");
-static int read_ref(parser_t* p, uint32_t out[2], const char* what) {
+/* [node, output] or [node, output, version] into out; the version is not used. */
+static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   graph_json_iter_t it;
   uint32_t version, n = 0; /* the version is read but not kept */
+  uint32_t* const number[3] = {&out->node, &out->index, &version};
   int rc = graph_json_enter(&p->j, '[', &it, what);
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if (n == 3) return GRAPH_JSON_EXPECTED(&p->j, "']' after [node, output, version]", what);
-    rc = read_index(p, n < 2 ? &out[n] : &version, what);
+    rc = read_index(p, number[n], what);
     n++;
   }
   if (rc == 0 && n < 2) {
@@ -133,94 +137,102 @@ static int read_ref(parser_t* p, uint32_t out[2], const char* what) {
   return rc;
 }
 
-static int parse_node(parser_t* p, uint32_t index);
+static int parse_node(parser_t* p, uint32_t index, graph_node_t* node);
 
 /* Where the elements of each list go (second pass): the array (offset of its pointer in
- * graph_t), the field in an element, the element size and the bytes stored (0: none). */
+ * graph_t), the field in an element and the element size (0: not stored). */
+_Static_assert(sizeof(graph_entry_t) <= UINT8_MAX, "UTVM_MAX_NDIM too large for kStores' bytes");
 static const struct {
-  uint8_t array, field, stride, bytes;
+  uint8_t array, field, stride;
 } kStores[NUM_LISTS] = {
-    [LIST_ARG_NODES] = {offsetof(graph_t, arg_nodes), 0, sizeof(uint32_t), sizeof(uint32_t)},
-    [LIST_HEADS] = {offsetof(graph_t, heads), 0, sizeof(graph_ref_t), sizeof(graph_ref_t)},
-    [LIST_ROW_PTR] = {offsetof(graph_t, row_ptr), 0, sizeof(uint32_t), sizeof(uint32_t)},
+    [LIST_NODES] = {offsetof(graph_t, nodes), 0, sizeof(graph_node_t)},
+    [LIST_ARG_NODES] = {offsetof(graph_t, arg_nodes), 0, sizeof(uint32_t)},
+    [LIST_HEADS] = {offsetof(graph_t, heads), 0, sizeof(graph_ref_t)},
+    [LIST_ROW_PTR] = {offsetof(graph_t, row_ptr), 0, sizeof(uint32_t)},
     [LIST_DLTYPE] = {offsetof(graph_t, entries), offsetof(graph_entry_t, dtype),
-                     sizeof(graph_entry_t), sizeof(DLDataType)},
+                     sizeof(graph_entry_t)},
     [LIST_STORAGE_ID] = {offsetof(graph_t, entries), offsetof(graph_entry_t, storage_id),
-                         sizeof(graph_entry_t), sizeof(uint32_t)},
-    [LIST_INPUTS] = {offsetof(graph_t, inputs), 0, sizeof(graph_ref_t), sizeof(graph_ref_t)},
+                         sizeof(graph_entry_t)},
+    [LIST_SHAPE] = {offsetof(graph_t, entries), 0, sizeof(graph_entry_t)}, /* the entry */
+    [LIST_INPUTS] = {offsetof(graph_t, inputs), 0, sizeof(graph_ref_t)},
 };
 
-/* What an element of a list holds until it is stored. */
+/* Where an element is read when it is not stored (or not yet: the counting pass). */
 typedef union {
   uint32_t index;
-  uint32_t ref[2]; /* a graph_ref_t: node, index */
+  graph_ref_t ref;
   DLDataType dtype;
+  graph_entry_t entry; /* a shape: its dimensions and ndim */
+  graph_node_t node;
 } element_t;
 
-/* Reads and checks element e of the list `list` into *v (nodes and shapes are stored
- * here). Not inlined: parse_list's loop then stays one loop. */
+/* Reads and checks element e of the list `list` into *out: a uint32_t, a graph_ref_t, a
+ * DLDataType, (a shape) a graph_entry_t or a graph_node_t, as the list holds. Not inlined:
+ * parse_list's loop then stays one loop. */
 __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_t e,
-                                                  element_t* v) {
+                                                  void* out) {
   char s[16];
   int rc;
-  if (list == LIST_NODES) return parse_node(p, e);
+  if (list == LIST_NODES) return parse_node(p, e, out);
   const char* what = GRAPH_JSON_WHAT(key_name(list));
   if (list == LIST_HEADS || list == LIST_INPUTS) {
-    rc = read_ref(p, v->ref, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
+    rc = read_ref(p, out, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
     rc = graph_json_string(&p->j, s, sizeof(s), what);
     if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
                        "supported", UL(p->j.pos), s, UL(e));
     }
-    if (rc == 0 && list == LIST_DLTYPE && (rc = utvm_dtype_parse(s, &v->dtype)) != 0) {
+    DLDataType* dtype = out;
+    if (rc == 0 && list == LIST_DLTYPE && (rc = utvm_dtype_parse(s, dtype)) != 0) {
       return utvm_fail(rc, "graph JSON: byte %lu: entry %lu: %s", UL(p->j.pos), UL(e),
                        TVMGetLastError());
     }
-    if (rc == 0 && list == LIST_DLTYPE && v->dtype.bits * v->dtype.lanes == 0) {
+    if (rc == 0 && list == LIST_DLTYPE && dtype->bits * dtype->lanes == 0) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu has dtype \"%s\", which has "
                        "no size", UL(p->j.pos), UL(e), s);
     }
   } else if (list == LIST_SHAPE) {
     graph_json_iter_t dims;
     uint32_t ndim = 0;
-    graph_entry_t* entry = p->fill ? &p->g->entries[e] : NULL;
+    graph_entry_t* entry = out;
     rc = graph_json_enter(&p->j, '[', &dims, GRAPH_JSON_WHAT("a shape"));
     while (rc == 0 && (rc = graph_json_more(&p->j, &dims)) == GRAPH_JSON_MORE) {
-      uint64_t d; /* the counting pass reads the dimension here */
       if (ndim == UTVM_MAX_NDIM) {
         return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
                          "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
       }
-      rc = graph_json_uint(&p->j, true, entry != NULL ? (uint64_t*)&entry->shape[ndim] : &d,
+      rc = graph_json_uint(&p->j, true, (uint64_t*)&entry->shape[ndim],
                            GRAPH_JSON_WHAT("a shape dimension"));
       ndim++;
     }
-    if (entry != NULL) entry->ndim = (int32_t)ndim;
+    entry->ndim = (int32_t)ndim;
   } else {
-    rc = read_index(p, &v->index, what);
-    if (rc == 0 && list == LIST_DEVICE_INDEX && v->index != kDLCPU) {
+    uint32_t* index = out;
+    rc = read_index(p, index, what);
+    if (rc == 0 && list == LIST_DEVICE_INDEX && *index != kDLCPU) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only "
-                       "cpu (1) is supported", UL(p->j.pos), UL(e), UL(v->index));
+                       "cpu (1) is supported", UL(p->j.pos), UL(e), UL(*index));
     }
   }
   return rc;
 }
 
-/* Reads the list `list`: each element is checked, then stored where kStores says. */
+/* Reads the list `list`: each element is checked and, in the second pass, read into its
+ * place where kStores says. */
 static int parse_list(parser_t* p, int list) {
   graph_json_iter_t it;
   uint32_t first = p->count[list], i = first;
   int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(key_name(list)));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
-    element_t v; /* read_element() fills what is stored when it succeeds */
-    rc = read_element(p, list, i - first, &v);
-    if (rc == 0 && p->fill && kStores[list].bytes != 0) {
+    element_t scratch;
+    void* out = &scratch;
+    if (p->fill && kStores[list].stride != 0) {
       uint8_t* array;
       memcpy(&array, (uint8_t*)p->g + kStores[list].array, sizeof(array));
-      memcpy(array + (size_t)i * kStores[list].stride + kStores[list].field, &v,
-             kStores[list].bytes);
+      out = array + (size_t)i * kStores[list].stride + kStores[list].field;
     }
+    rc = read_element(p, list, i - first, out);
     i++;
   }
   p->count[list] = i;
@@ -298,17 +310,17 @@ static int describe_op(parser_t* p, uint32_t index, const char* name, const node
 }
 
 typedef struct {
-  graph_node_t node;
   node_attrs_t attrs;
   uint32_t seen;
   char op[16], name[UTVM_MAX_NAME_LEN];
 } node_reader_t;
 
-__attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index) {
+/* Reads node `index` into *node: its place in g->nodes (zeroed) in the second pass, a
+ * scratch in the first, where only the fields set here are read. */
+__attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index,
+                                                graph_node_t* node) {
   graph_t* g = p->g;
   node_reader_t r = {0};
-  /* The second pass reads into the node's place in g->nodes (zeroed), the first into r. */
-  graph_node_t* node = p->fill ? &g->nodes[index] : &r.node;
   node->first_input = p->count[LIST_INPUTS];
   node->num_outputs = 1;
   const char* name = r.name;
@@ -360,9 +372,14 @@ static int parse_graph_attrs(parser_t* p) {
 
 /* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
 static int read_typed_list(parser_t* p, int list) {
-  static const char* const kTypes[NUM_ATTRS] = {"list_str", "list_int", "list_shape", "list_int",
-                                                "list_str"};
-  const char* type_expected = kTypes[list - FIRST_ATTR];
+  /* Each attribute's type: the offset of its name in kTypeNames (no table of pointers),
+   * the size of the names before it, as for kObjects. */
+#define TYPES_TO_STR "list_str"
+#define TYPES_TO_INT TYPES_TO_STR "\0" "list_int"
+  static const char kTypeNames[] = TYPES_TO_INT "\0" "list_shape";
+  static const uint8_t kTypes[NUM_ATTRS] = {0, sizeof(TYPES_TO_STR), sizeof(TYPES_TO_INT),
+                                            sizeof(TYPES_TO_STR), 0};
+  const char* type_expected = kTypeNames + kTypes[list - FIRST_ATTR];
   char type[12];
   const char* what = GRAPH_JSON_WHAT(key_name(list));
   int rc = graph_json_char(&p->j, '[', what);
@@ -469,8 +486,9 @@ __attribute__((noinline)) static int validate(graph_t* g) {
   }
   for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
-    uint32_t first = g->row_ptr[n], end = g->row_ptr[n + 1];
-    if (end < first || end - first != node->num_outputs) {
+    /* An end before the start wraps to 2^31 or more (row_ptr's items are below 2^31),
+     * which no node's output count (at most UTVM_MAX_ARGS) is. */
+    if (g->row_ptr[n + 1] - g->row_ptr[n] != node->num_outputs) {
       return utvm_fail(INVALID, "graph JSON: node_row_ptr disagrees with node %lu's %lu outputs",
                        UL(n), UL(node->num_outputs));
     }
@@ -507,8 +525,9 @@ __attribute__((noinline)) static int validate(graph_t* g) {
 static size_t align8(uint64_t n) { return (size_t)((n + 7) & ~(uint64_t)7); }
 
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out) {
-  parser_t p; /* its counts are zeroed by each pass */
-  memset(out, 0, sizeof(*out));
+  /* *out is not zeroed: the counting pass does not read it, and every field is set before
+   * the second pass does. p's counts are zeroed by each pass. */
+  parser_t p;
   p.g = out;
   p.fill = false;
   p.module = module;
@@ -518,11 +537,9 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
 
   /* The arrays of graph_t (its pointers from `nodes` on, in this order) share the block:
    * their element sizes and counts (row_ptr's is num_nodes + 1, checked). Counts are
-   * below 2^31 each, so the sum cannot overflow 64 bits. The counts are also graph_t's
-   * num_nodes..names_bytes, in the same order but for row_ptr's, which has none (it is
-   * written where entries' count then goes). */
+   * below 2^31 each, so the sum cannot overflow 64 bits. */
   static const struct {
-    uint16_t size; /* graph_entry_t grows with UTVM_MAX_NDIM */
+    uint8_t size;  /* graph_entry_t's fits, as kStores asserts */
     uint8_t count; /* index in parser_t.count */
   } kArrays[] = {
       {sizeof(graph_node_t), LIST_NODES},   {sizeof(graph_ref_t), LIST_INPUTS},
@@ -533,22 +550,22 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
   _Static_assert(offsetof(graph_t, names) == offsetof(graph_t, nodes) + 6 * sizeof(void*),
                  "graph_t's array pointers follow each other in kArrays' order");
-  _Static_assert(offsetof(graph_t, names_bytes) ==
-                     offsetof(graph_t, num_nodes) + 5 * sizeof(uint32_t),
-                 "graph_t's counts follow each other in kArrays' order, but for row_ptr's");
   size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
   for (size_t i = 0; i < NUM_ARRAYS; i++) {
     uint32_t count = p.count[kArrays[i].count];
-    size_t num = i - (i > 4); /* 4: row_ptr */
-    memcpy((uint8_t*)out + offsetof(graph_t, num_nodes) + num * sizeof(count), &count,
-           sizeof(count));
     offsets[i] = (size_t)total;
     total += align8((uint64_t)kArrays[i].size * count);
   }
-  DLDevice cpu = {kDLCPU, 0};
+  out->num_nodes = p.count[LIST_NODES];
+  out->num_node_inputs = p.count[LIST_INPUTS];
+  out->num_arg_nodes = p.count[LIST_ARG_NODES];
+  out->num_heads = p.count[LIST_HEADS];
+  out->num_entries = p.count[LIST_DLTYPE];
+  out->names_bytes = p.count[COUNT_NAME_BYTES];
   void* block; /* set when the allocation succeeds (only then is it read) */
-  if ((size_t)total != total || (rc = TVMPlatformMemoryAllocate((size_t)total, cpu, &block)) != 0) {
+  if ((size_t)total != total ||
+      (rc = TVMPlatformMemoryAllocate((size_t)total, utvm_cpu_device, &block)) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory, "out of memory: the graph's tables need %llu bytes",
                      (unsigned long long)total);
   }
@@ -568,6 +585,6 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
 }
 
 void graph_free(graph_t* g) {
-  if (g->block != NULL) TVMPlatformMemoryFree(g->block, (DLDevice){kDLCPU, 0});
-  memset(g, 0, sizeof(*g));
+  if (g->block != NULL) TVMPlatformMemoryFree(g->block, utvm_cpu_device);
+  g->block = NULL; /* a second call frees nothing; the rest is not read once freed */
 }
