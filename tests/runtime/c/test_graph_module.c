@@ -268,4 +268,17 @@ UTEST(a_new_executor_replaces_the_old_one_without_leaking) {
   CHECK_EQ_INT(utvm_heap_bytes_in_use(), heap_with_one);
 }
 
+UTEST(create_reports_a_failed_release_of_the_previous_executor) {
+  TVMModuleHandle mod = create_module(kGraph);
+  CHECK(mod != NULL);
+  CHECK_OK(call_int(mod, "get_input", 1));
+  TVMNDArray* w = utvm_ndarray_from_handle(ret.v_handle);
+  w->reference_count = 0; /* as if over-released: releasing the executor fails on it */
+  CHECK_EQ_INT(call_create(kGraph, kDLCPU, 0), kTvmErrorFunctionCallInvalidArg);
+  CHECK(strstr(TVMGetLastError(), "released more often than retained") != NULL);
+  /* The previous executor is gone all the same: the next create makes one. */
+  CHECK_FAILS_WITH(call(mod, "run", NULL, NULL, 0), "unregistered module");
+  CHECK(create_module(kGraph) != NULL);
+}
+
 UTEST_MAIN()

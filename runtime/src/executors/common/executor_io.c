@@ -46,7 +46,8 @@ int utvm_executor_io_free(utvm_executor_io_t* io) {
     /* A host may still hold this array: let it free it, and make stale use fail cleanly. */
     arr->pinned = false;
     if (!arr->owns_data && arr->reference_count > 1) arr->dl_tensor.data = NULL;
-    if (utvm_ndarray_release(arr) != 0) rc = -1;
+    int failed = utvm_ndarray_release(arr);
+    if (failed != 0) rc = failed; /* the code of the last message */
   }
   int freed = TVMPlatformMemoryFree(io, utvm_cpu_device); /* with the executor's tables */
   return rc != 0 ? rc : freed;

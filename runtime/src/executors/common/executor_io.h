@@ -37,8 +37,8 @@ int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
                           DLTensor* theirs);
 /* Frees the executor `io` is the first member of (one TVMPlatformMemoryAllocate block; NULL
  * is fine) after it unpins and releases the arrays: a view a host still holds loses its data
- * (it points into the executor's storage) and stays a handle the host frees. -1 when a
- * release failed. */
+ * (it points into the executor's storage) and stays a handle the host frees. When a
+ * release fails, the others still happen and its error code is returned. */
 int utvm_executor_io_free(utvm_executor_io_t* io);
 
 #endif /* UTVM_EXECUTOR_IO_H_ */

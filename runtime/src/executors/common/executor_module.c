@@ -15,15 +15,17 @@ void* utvm_executor_slot_current(const utvm_executor_slot_t* slot) {
   return slot->generation == utvm_runtime_generation() ? slot->exec : NULL;
 }
 
-void utvm_executor_slot_clear(utvm_executor_slot_t* slot) {
+int utvm_executor_slot_clear(utvm_executor_slot_t* slot) {
+  int rc = 0;
   if (utvm_executor_slot_current(slot) != NULL) {
-    slot->release(slot->exec);
+    rc = slot->release(slot->exec);
     /* The host may have freed our module handle already, and the slot may hold another. */
     if (utvm_module_from_handle(slot->handle) == slot->module) {
       utvm_module_slot_release(slot->handle);
     }
   }
   slot->exec = NULL;
+  return rc;
 }
 
 int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue* ret,

@@ -45,8 +45,9 @@ typedef struct {
 
 /* The live executor, or NULL. */
 void* utvm_executor_slot_current(const utvm_executor_slot_t* slot);
-/* Releases the live executor and, if the host has not freed it already, its module slot. */
-void utvm_executor_slot_clear(utvm_executor_slot_t* slot);
+/* Releases the live executor and, if the host has not freed it already, its module slot;
+ * the release's error code (the executor is gone all the same). */
+int utvm_executor_slot_clear(utvm_executor_slot_t* slot);
 /* Makes `exec` the live executor and returns its module handle as the packed result; on
  * failure releases `exec`. */
 int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue* ret,
