@@ -40,7 +40,7 @@ int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
 int utvm_executor_io_free(utvm_executor_io_t* io) {
   if (io == NULL) return 0;
   int rc = 0;
-  for (uint32_t i = 0; io->arrays != NULL && i < io->num_inputs + io->num_outputs; i++) {
+  for (uint32_t i = 0; i < io->num_inputs + io->num_outputs; i++) { /* arrays: never NULL */
     TVMNDArray* arr = io->arrays[i];
     if (arr == NULL) continue;
     /* A host may still hold this array: let it free it, and make stale use fail cleanly. */

@@ -14,7 +14,8 @@ typedef struct utvm_executor_io utvm_executor_io_t;
 
 /* The first member of each executor, so an executor pointer is its io. */
 struct utvm_executor_io {
-  TVMNDArray** arrays; /* num_inputs + num_outputs, NULL until created */
+  TVMNDArray** arrays; /* num_inputs + num_outputs, each NULL until created; set with the
+                        * executor's allocation */
   union {
     struct {
       uint32_t num_inputs;

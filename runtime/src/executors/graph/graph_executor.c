@@ -31,7 +31,7 @@ static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_head
 
 int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   if (exec == NULL) return 0;
-  for (uint32_t s = 0; exec->storage != NULL && s < exec->num_storage; s++) {
+  for (uint32_t s = 0; s < exec->num_storage; s++) { /* exec->storage: set at allocation */
     if (exec->storage[s] != NULL) utvm_data_free(exec->storage[s]);
   }
   graph_free(&exec->graph);
