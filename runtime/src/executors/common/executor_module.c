@@ -54,7 +54,9 @@ static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int
   memcpy(&num_args, ret, sizeof(num_args));
   ret->v_handle = NULL; /* what TVMFuncCall gave: functions that return nothing leave it */
   const char* name = utvm_executor_registry_names + 2; /* the function's, for messages */
+#if UTVM_ERROR_MESSAGES /* (GCC keeps the loop even where nothing reads it) */
   for (int i = 0; i < (int)op; i++) name += strlen(name) + 1;
+#endif
   if (arity < 0 || (op == UTVM_EXEC_LOAD_PARAMS && m->load_params == NULL)) {
     return utvm_fail(kTvmErrorFunctionCallNotImplemented, "%s is not supported by the %s executor",
                      name, m->kind);
