@@ -68,12 +68,13 @@ static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int
   /* The argument types, checked as every packed function's: load_params takes bytes,
    * set_input a tensor second; the first argument of the others names an input (a string) or
    * indexes an input or output (an int, or a bool as TVM's host may send). */
-  uint8_t expected[2] = {kTVMArgInt, kTVMDLTensorHandle};
+  int first = kTVMArgInt;
   if (op == UTVM_EXEC_LOAD_PARAMS) {
-    expected[0] = kTVMBytes;
+    first = kTVMBytes;
   } else if (op != UTVM_EXEC_GET_OUTPUT && num_args > 0 && codes[0] == kTVMStr) {
-    expected[0] = kTVMStr;
+    first = kTVMStr;
   }
+  const uint8_t expected[2] = {(uint8_t)first, kTVMDLTensorHandle};
   int rc = utvm_check_args(name, codes, num_args, arity, expected);
   if (rc != 0) return rc;
   if (op == UTVM_EXEC_LOAD_PARAMS) {
