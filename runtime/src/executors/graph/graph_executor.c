@@ -153,12 +153,12 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   for (uint32_t e = 0; e < g->num_entries; e++) {
     uint32_t s = g->entries[e].storage_id;
     if (exec->storage[s] == NULL) {
-      size_t bytes = 0;
+      size_t bytes = 1; /* at least: an allocation of its own even when its entries are empty */
       for (uint32_t f = e; f < g->num_entries; f++) {
         size_t n = utvm_dltensor_nbytes(&exec->tensors[f]); /* cannot overflow: checked */
         if (g->entries[f].storage_id == s && n > bytes) bytes = n;
       }
-      rc = utvm_data_alloc(bytes == 0 ? 1 : bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
+      rc = utvm_data_alloc(bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
       if (rc != 0) {
         return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes", UL(s),
                          UL(bytes));
