@@ -28,7 +28,11 @@ int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
   TVMNDArray* arr = utvm_executor_io_array(io, index, output);
   if (arr == NULL) return kTvmErrorExecutorModuleNoSuchInput;
   DLTensor* ours = &arr->dl_tensor;
+#if UTVM_ERROR_MESSAGES /* only messages name the tensor */
   const char* what = io->name(io, (output ? io->num_inputs : 0) + (uint32_t)index);
+#else
+  const char* what = NULL;
+#endif
   int rc = utvm_dltensor_check_same_layout(ours, theirs, what);
   if (rc != 0) return rc;
   if (theirs->data == NULL && utvm_dltensor_nbytes(theirs) != 0) {
