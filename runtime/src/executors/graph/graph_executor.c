@@ -249,6 +249,8 @@ int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTen
 }
 
 int utvm_graph_executor_run(utvm_graph_executor_t* exec) {
-  TVMAPISetLastError(""); /* an operator that fails without a message must not show a stale one */
+#if UTVM_ERROR_MESSAGES /* an operator that fails without a message must not show a stale one */
+  TVMAPISetLastError("");
+#endif
   return walk_nodes(exec, true);
 }
