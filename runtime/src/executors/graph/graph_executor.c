@@ -38,10 +38,11 @@ int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   return utvm_executor_io_free(&exec->io); /* and the executor, the tables with it */
 }
 
-/* The name of io array i: an input's node name, or "output". */
+/* The name of io array i: an input's node name, or "output" (which only messages show). */
 static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
   const graph_t* g = &((const utvm_graph_executor_t*)io)->graph;
-  return i < g->num_arg_nodes ? g->names + g->nodes[g->arg_nodes[i]].name : "output";
+  return i < g->num_arg_nodes ? g->names + g->nodes[g->arg_nodes[i]].name
+                              : UTVM_EXECUTOR_WORD("output");
 }
 
 /* The executor with its tables (storage, tensors, io) in one allocation. */
@@ -68,7 +69,7 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   exec->storage = (void**)(exec->tensors + g->num_entries);
   exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)(exec->storage + num_storage),
                                   .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
-                                  .name = io_name, .noun = "graph"};
+                                  .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
   exec->num_storage = num_storage;
   exec->graph = *g;
   *out = exec;
