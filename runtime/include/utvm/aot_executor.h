@@ -21,6 +21,7 @@ typedef struct utvm_aot_executor utvm_aot_executor_t;
 
 int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char* module_name,
                              utvm_aot_executor_t** out);
+/* Frees everything (NULL is fine), as utvm_graph_executor_release() does. */
 int utvm_aot_executor_release(utvm_aot_executor_t* exec);
 
 const struct TVMMetadata* utvm_aot_executor_metadata(const utvm_aot_executor_t* exec);

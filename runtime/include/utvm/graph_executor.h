@@ -35,7 +35,8 @@ typedef struct utvm_graph_executor utvm_graph_executor_t;
 int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModuleHandle module,
                                DLDevice device, utvm_graph_executor_t** out);
 /* Frees everything (NULL is fine). Input/output arrays a host still holds (retained) stay
- * valid handles without data, which the host frees with TVMArrayFree. */
+ * valid handles without data, which the host frees with TVMArrayFree. If releasing an
+ * array fails, the rest is freed all the same and that error code is returned. */
 int utvm_graph_executor_release(utvm_graph_executor_t* exec);
 
 int utvm_graph_executor_num_inputs(const utvm_graph_executor_t* exec);
@@ -68,7 +69,8 @@ int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTen
  * args [11 graph_json, 9 module, 0 device_type (1), 0 device_id (0)] -> module (9) with
  * get_input, get_input_index, get_input_info, get_num_inputs, get_num_outputs, get_output,
  * load_params, run, set_input, share_params, get_input_name. One executor at a time:
- * a new create releases the previous executor (after its arguments are checked). */
+ * a new create releases the previous executor (after its arguments are checked) and
+ * fails with the release's error code if that fails. */
 int utvm_graph_executor_module_register(void);
 /* Releases the executor the host created, if any: its session ended, or code it runs is
  * about to be unloaded. */

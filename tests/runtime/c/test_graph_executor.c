@@ -273,4 +273,18 @@ UTEST(two_executors_coexist) {
   CHECK_OK(utvm_graph_executor_release(NULL));
 }
 
+/* A release that fails (here an array released more often than retained) says why with its
+ * own code, and still frees the rest. */
+UTEST(release_returns_the_code_of_a_failed_array_release) {
+  utvm_graph_executor_t* exec = NULL;
+  CHECK_OK(create_from(kGraph, &exec));
+  size_t heap_with_it = utvm_heap_bytes_in_use();
+  TVMNDArray* w = utvm_graph_executor_input(exec, 1);
+  w->reference_count = 0; /* as if over-released: the executor's release of it fails */
+  TVMAPISetLastError("");
+  CHECK_EQ_INT(utvm_graph_executor_release(exec), kTvmErrorFunctionCallInvalidArg);
+  CHECK(strstr(TVMGetLastError(), "released more often than retained") != NULL);
+  CHECK(utvm_heap_bytes_in_use() < heap_with_it); /* the executor and its tables went */
+}
+
 UTEST_MAIN()

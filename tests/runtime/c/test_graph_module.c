@@ -154,13 +154,37 @@ UTEST(module_functions_check_argument_counts_and_types) {
   CHECK_FAILS_WITH(call(mod, "get_output", args, strs, 1), "get_output: argument 0 has type code 11, 0 expected");
   CHECK_EQ_INT(call(mod, "get_output", args, strs, 1), kTvmErrorFunctionCallWrongArgType);
   args[0].v_int64 = 0;
-  CHECK_FAILS_WITH(call(mod, "load_params", args, ints, 1), "load_params: argument 0 has type code 0, 12 (bytes) expected");
+  CHECK_FAILS_WITH(call(mod, "load_params", args, ints, 1), "load_params: argument 0 has type code 0, 12 expected");
   CHECK_EQ_INT(call(mod, "load_params", args, ints, 1), kTvmErrorFunctionCallWrongArgType);
   args[0].v_float64 = 0.0;
-  CHECK_FAILS_WITH(call(mod, "get_input", args, floats, 1), "no input");
+  CHECK_FAILS_WITH(call(mod, "get_input", args, floats, 1), "get_input: argument 0 has type code 2, 0 expected");
   args[1].v_int64 = 5;
-  CHECK_FAILS_WITH(call(mod, "set_input", args, ints, 2), "set_input: argument 1 must be a tensor");
+  CHECK_FAILS_WITH(call(mod, "set_input", args, ints, 2), "set_input: argument 1 has type code 0, 7 expected");
   CHECK_EQ_INT(call(mod, "set_input", args, ints, 2), kTvmErrorFunctionCallWrongArgType);
+}
+
+/* An index is an int or a bool (TVM's host sends a Python bool as kTVMArgBool) on get_input
+ * and get_output alike; another type is the wrong type on both. */
+UTEST(get_input_and_get_output_take_the_same_index_types) {
+  TVMModuleHandle mod = create_module(kGraph);
+  static const char* const fns[2] = {"get_input", "get_output"};
+  for (int f = 0; f < 2; f++) {
+    int num = f == 0 ? 2 : 1; /* the graph's inputs, outputs */
+    static const int index_codes[2] = {kTVMArgInt, kTVMArgBool};
+    for (int k = 0; k < 2; k++) {
+      TVMValue arg = {.v_int64 = 0};
+      int code = index_codes[k];
+      CHECK_OK(call(mod, fns[f], &arg, &code, 1));
+      CHECK_EQ_INT(ret_code, kTVMNDArrayHandle);
+      CHECK_OK(TVMArrayFree(ret.v_handle));
+      arg.v_int64 = num;
+      CHECK_EQ_INT(call(mod, fns[f], &arg, &code, 1), kTvmErrorExecutorModuleNoSuchInput);
+    }
+    TVMValue arg = {.v_float64 = 0.0};
+    int code = kTVMArgFloat;
+    CHECK_EQ_INT(call(mod, fns[f], &arg, &code, 1), kTvmErrorFunctionCallWrongArgType);
+    CHECK(strstr(TVMGetLastError(), "argument 0 has type code 2, 0 expected") != NULL);
+  }
 }
 
 UTEST(module_functions_refuse_unknown_inputs_and_outputs_without_aborting) {
@@ -242,6 +266,19 @@ UTEST(a_new_executor_replaces_the_old_one_without_leaking) {
   CHECK(held->data == NULL);
   CHECK_OK(TVMArrayFree(held));
   CHECK_EQ_INT(utvm_heap_bytes_in_use(), heap_with_one);
+}
+
+UTEST(create_reports_a_failed_release_of_the_previous_executor) {
+  TVMModuleHandle mod = create_module(kGraph);
+  CHECK(mod != NULL);
+  CHECK_OK(call_int(mod, "get_input", 1));
+  TVMNDArray* w = utvm_ndarray_from_handle(ret.v_handle);
+  w->reference_count = 0; /* as if over-released: releasing the executor fails on it */
+  CHECK_EQ_INT(call_create(kGraph, kDLCPU, 0), kTvmErrorFunctionCallInvalidArg);
+  CHECK(strstr(TVMGetLastError(), "released more often than retained") != NULL);
+  /* The previous executor is gone all the same: the next create makes one. */
+  CHECK_FAILS_WITH(call(mod, "run", NULL, NULL, 0), "unregistered module");
+  CHECK(create_module(kGraph) != NULL);
 }
 
 UTEST_MAIN()

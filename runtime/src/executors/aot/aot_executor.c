@@ -119,7 +119,7 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   exec->io = (utvm_executor_io_t){
       .arrays = (TVMNDArray**)((TVMValue*)((uint8_t*)mem + header) + num_args + 2),
       .num_inputs = num_inputs, .num_outputs = num_tensors - num_inputs, .name = io_name,
-      .noun = "model"};
+      .noun = UTVM_EXECUTOR_WORD("model")};
   exec->metadata = md;
   exec->run = run;
   exec->num_args = (int)num_args;

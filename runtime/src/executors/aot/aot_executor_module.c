@@ -28,14 +28,14 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
   static const uint8_t expected[] = {kTVMModuleHandle, kDLDevice, kTVMStr};
   int rc = utvm_check_args("tvm.aot_executor.create", codes, num_args, 3, expected);
   if (rc != 0) return rc;
-  utvm_executor_slot_clear(&slot);
+  if ((rc = utvm_executor_slot_clear(&slot)) != 0) return rc; /* the previous executor's */
   utvm_aot_executor_t* exec;
   rc = utvm_aot_executor_create(args[0].v_handle, args[1].v_device, args[2].v_str, &exec);
   if (rc != 0) return rc;
   return utvm_executor_slot_install(&slot, exec, ret, ret_code);
 }
 
-void utvm_aot_executor_module_release(void) { utvm_executor_slot_clear(&slot); }
+void utvm_aot_executor_module_release(void) { (void)utvm_executor_slot_clear(&slot); }
 
 int utvm_aot_executor_module_register(void) {
   return TVMFuncRegisterGlobal("tvm.aot_executor.create", (TVMFunctionHandle)create, 1);

@@ -28,7 +28,11 @@ int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
   TVMNDArray* arr = utvm_executor_io_array(io, index, output);
   if (arr == NULL) return kTvmErrorExecutorModuleNoSuchInput;
   DLTensor* ours = &arr->dl_tensor;
+#if UTVM_ERROR_MESSAGES /* only messages name the tensor */
   const char* what = io->name(io, (output ? io->num_inputs : 0) + (uint32_t)index);
+#else
+  const char* what = NULL;
+#endif
   int rc = utvm_dltensor_check_same_layout(ours, theirs, what);
   if (rc != 0) return rc;
   if (theirs->data == NULL && utvm_dltensor_nbytes(theirs) != 0) {
@@ -40,13 +44,14 @@ int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
 int utvm_executor_io_free(utvm_executor_io_t* io) {
   if (io == NULL) return 0;
   int rc = 0;
-  for (uint32_t i = 0; io->arrays != NULL && i < io->num_inputs + io->num_outputs; i++) {
+  for (uint32_t i = 0; i < io->num_inputs + io->num_outputs; i++) { /* arrays: never NULL */
     TVMNDArray* arr = io->arrays[i];
     if (arr == NULL) continue;
     /* A host may still hold this array: let it free it, and make stale use fail cleanly. */
     arr->pinned = false;
     if (!arr->owns_data && arr->reference_count > 1) arr->dl_tensor.data = NULL;
-    if (utvm_ndarray_release(arr) != 0) rc = -1;
+    int failed = utvm_ndarray_release(arr);
+    if (failed != 0) rc = failed; /* the code of the last message */
   }
   int freed = TVMPlatformMemoryFree(io, utvm_cpu_device); /* with the executor's tables */
   return rc != 0 ? rc : freed;

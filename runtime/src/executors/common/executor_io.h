@@ -12,9 +12,18 @@
 
 typedef struct utvm_executor_io utvm_executor_io_t;
 
+/* A word only messages show (an io's noun, an executor module's kind): NULL without messages
+ * (UTVM_ERROR_MESSAGES=0), and no text kept. */
+#if UTVM_ERROR_MESSAGES
+#define UTVM_EXECUTOR_WORD(text) (text)
+#else
+#define UTVM_EXECUTOR_WORD(text) NULL
+#endif
+
 /* The first member of each executor, so an executor pointer is its io. */
 struct utvm_executor_io {
-  TVMNDArray** arrays; /* num_inputs + num_outputs, NULL until created */
+  TVMNDArray** arrays; /* num_inputs + num_outputs, each NULL until created; set with the
+                        * executor's allocation */
   union {
     struct {
       uint32_t num_inputs;
@@ -24,7 +33,7 @@ struct utvm_executor_io {
   };
   /* The name of array i (inputs, then outputs) that messages give and inputs are found by. */
   const char* (*name)(const utvm_executor_io_t* io, uint32_t i);
-  const char* noun; /* for messages: "the <noun> has no input named x" */
+  const char* noun; /* for messages: "the <noun> has no input named x" (UTVM_EXECUTOR_WORD) */
 };
 
 /* Input or output `index` (NULL and a message when out of range). */
@@ -37,8 +46,8 @@ int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
                           DLTensor* theirs);
 /* Frees the executor `io` is the first member of (one TVMPlatformMemoryAllocate block; NULL
  * is fine) after it unpins and releases the arrays: a view a host still holds loses its data
- * (it points into the executor's storage) and stays a handle the host frees. -1 when a
- * release failed. */
+ * (it points into the executor's storage) and stays a handle the host frees. When a
+ * release fails, the others still happen and its error code is returned. */
 int utvm_executor_io_free(utvm_executor_io_t* io);
 
 #endif /* UTVM_EXECUTOR_IO_H_ */

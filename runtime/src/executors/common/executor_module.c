@@ -15,15 +15,17 @@ void* utvm_executor_slot_current(const utvm_executor_slot_t* slot) {
   return slot->generation == utvm_runtime_generation() ? slot->exec : NULL;
 }
 
-void utvm_executor_slot_clear(utvm_executor_slot_t* slot) {
+int utvm_executor_slot_clear(utvm_executor_slot_t* slot) {
+  int rc = 0;
   if (utvm_executor_slot_current(slot) != NULL) {
-    slot->release(slot->exec);
+    rc = slot->release(slot->exec);
     /* The host may have freed our module handle already, and the slot may hold another. */
     if (utvm_module_from_handle(slot->handle) == slot->module) {
       utvm_module_slot_release(slot->handle);
     }
   }
   slot->exec = NULL;
+  return rc;
 }
 
 int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue* ret,
@@ -41,17 +43,6 @@ int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue*
   return 0;
 }
 
-/* Index of the input an argument names (int or str); negative error code on failure. */
-static int input_index_of(const utvm_executor_io_t* io, TVMValue arg, int code) {
-  if (code == kTVMStr) return utvm_executor_io_input_index(io, arg.v_str);
-  /* Unsigned: a negative index is out of range too. */
-  if ((code == kTVMArgInt || code == kTVMArgBool) && (uint64_t)arg.v_int64 < io->num_inputs) {
-    return (int)arg.v_int64;
-  }
-  return -utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "no input %lld (type code %d)",
-                    (long long)arg.v_int64, code);
-}
-
 /* Every module function: `op_arity` holds the op of the function called and its number of
  * arguments + 1 (0: not supported) (EXECUTOR_FN), the argument count given comes in the
  * return slot, on the executor of the module whose registry it was called through. */
@@ -63,7 +54,9 @@ static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int
   memcpy(&num_args, ret, sizeof(num_args));
   ret->v_handle = NULL; /* what TVMFuncCall gave: functions that return nothing leave it */
   const char* name = utvm_executor_registry_names + 2; /* the function's, for messages */
+#if UTVM_ERROR_MESSAGES /* (GCC keeps the loop even where nothing reads it) */
   for (int i = 0; i < (int)op; i++) name += strlen(name) + 1;
+#endif
   if (arity < 0 || (op == UTVM_EXEC_LOAD_PARAMS && m->load_params == NULL)) {
     return utvm_fail(kTvmErrorFunctionCallNotImplemented, "%s is not supported by the %s executor",
                      name, m->kind);
@@ -72,40 +65,37 @@ static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int
   if (io == NULL) {
     return utvm_fail(kTvmErrorExecutorModuleBadContext, "the %s executor was released", m->kind);
   }
-  if (num_args != arity) {
-    return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given",
-                     name, arity, num_args);
+  /* The argument types, checked as every packed function's: load_params takes bytes,
+   * set_input a tensor second; the first argument of the others names an input (a string) or
+   * indexes an input or output (an int, or a bool as TVM's host may send). */
+  int first = kTVMArgInt;
+  if (op == UTVM_EXEC_LOAD_PARAMS) {
+    first = kTVMBytes;
+  } else if (op != UTVM_EXEC_GET_OUTPUT && num_args > 0 && codes[0] == kTVMStr) {
+    first = kTVMStr;
   }
-  int index = 0; /* into io->arrays */
-  if (op == UTVM_EXEC_GET_OUTPUT) {
-    if (codes[0] != kTVMArgInt) {
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                       "get_output: argument 0 has type code %d, 0 expected", codes[0]);
-    }
-    if ((uint64_t)args[0].v_int64 >= io->num_outputs) { /* negative ones too */
-      return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "get_output: no output %lld",
-                       (long long)args[0].v_int64);
-    }
-    index = (int)(io->num_inputs + (uint32_t)args[0].v_int64);
-  } else if (op == UTVM_EXEC_LOAD_PARAMS) {
-    if (codes[0] != kTVMBytes) {
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType,
-                       "load_params: argument 0 has type code %d, 12 (bytes) expected", codes[0]);
-    }
+  const uint8_t expected[2] = {(uint8_t)first, kTVMDLTensorHandle};
+  int rc = utvm_check_args(name, codes, num_args, arity, expected);
+  if (rc != 0) return rc;
+  if (op == UTVM_EXEC_LOAD_PARAMS) {
     const TVMByteArray* bytes = args[0].v_handle;
     return m->load_params(io, bytes->data, bytes->size);
-  } else if (op == UTVM_EXEC_RUN) {
-    return m->run(io);
-  } else if (num_args > 0) {
-    index = input_index_of(io, args[0], codes[0]);
-    if (index < 0) return -index;
   }
-  if (op == UTVM_EXEC_SET_INPUT) {
-    if (codes[1] != kTVMDLTensorHandle && codes[1] != kTVMNDArrayHandle) {
-      return utvm_fail(kTvmErrorFunctionCallWrongArgType, "set_input: argument 1 must be a tensor");
+  if (op == UTVM_EXEC_RUN) return m->run(io);
+  int index = 0; /* into io->arrays */
+  if (num_args > 0) {
+    bool output = op == UTVM_EXEC_GET_OUTPUT;
+    if (codes[0] == kTVMStr) {
+      index = utvm_executor_io_input_index(io, args[0].v_str);
+      if (index < 0) return -index;
+    } else if ((uint64_t)args[0].v_int64 < io->counts[output]) { /* negative ones too */
+      index = (int)(output ? io->num_inputs : 0) + (int)args[0].v_int64;
+    } else {
+      return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s: no %s %lld", name,
+                       output ? "output" : "input", (long long)args[0].v_int64);
     }
-    return utvm_executor_io_copy(io, index, false, args[1].v_handle);
   }
+  if (op == UTVM_EXEC_SET_INPUT) return utvm_executor_io_copy(io, index, false, args[1].v_handle);
   TVMValue v = {.v_int64 = index}; /* get_input_index: the index is the answer */
   int code = kTVMArgInt;
   if (op == UTVM_EXEC_GET_INPUT || op == UTVM_EXEC_GET_OUTPUT) {

@@ -45,8 +45,9 @@ typedef struct {
 
 /* The live executor, or NULL. */
 void* utvm_executor_slot_current(const utvm_executor_slot_t* slot);
-/* Releases the live executor and, if the host has not freed it already, its module slot. */
-void utvm_executor_slot_clear(utvm_executor_slot_t* slot);
+/* Releases the live executor and, if the host has not freed it already, its module slot;
+ * the release's error code (the executor is gone all the same). */
+int utvm_executor_slot_clear(utvm_executor_slot_t* slot);
 /* Makes `exec` the live executor and returns its module handle as the packed result; on
  * failure releases `exec`. */
 int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue* ret,
@@ -58,7 +59,7 @@ int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue*
  * module shares find the rest. */
 typedef struct {
   TVMFuncRegistry registry;
-  const char* kind; /* for messages: "AOT", "graph" */
+  const char* kind; /* for messages: "AOT", "graph" (UTVM_EXECUTOR_WORD) */
   int (*run)(void* exec);
   int (*load_params)(void* exec, const void* blob, size_t len); /* NULL: not supported */
   utvm_executor_slot_t* slot; /* its live executor */
@@ -70,7 +71,8 @@ extern const TVMBackendPackedCFunc utvm_executor_funcs[];
 /* Defines the TVMModule `module_var` of an executor module. */
 #define UTVM_DEFINE_EXECUTOR_MODULE(module_var, kind, run, load_params, slot)               \
   static const utvm_executor_module_t module_var##_executor = {                            \
-      {utvm_executor_registry_names, utvm_executor_funcs}, kind, run, load_params, &(slot)}; \
+      {utvm_executor_registry_names, utvm_executor_funcs}, UTVM_EXECUTOR_WORD(kind), run,  \
+      load_params, &(slot)};                                                               \
   static const TVMModule module_var = {&module_var##_executor.registry};
 
 #endif /* UTVM_EXECUTOR_MODULE_H_ */

@@ -29,17 +29,18 @@ static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_head
 
 int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   if (exec == NULL) return 0;
-  for (uint32_t s = 0; exec->storage != NULL && s < exec->num_storage; s++) {
+  for (uint32_t s = 0; s < exec->num_storage; s++) { /* exec->storage: set at allocation */
     if (exec->storage[s] != NULL) utvm_data_free(exec->storage[s]);
   }
   graph_free(&exec->graph);
   return utvm_executor_io_free(&exec->io); /* and the executor, the tables with it */
 }
 
-/* The name of io array i: an input's node name, or "output". */
+/* The name of io array i: an input's node name, or "output" (which only messages show). */
 static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
   const graph_t* g = &((const utvm_graph_executor_t*)io)->graph;
-  return i < g->num_arg_nodes ? g->names + g->nodes[g->arg_nodes[i]].name : "output";
+  return i < g->num_arg_nodes ? g->names + g->nodes[g->arg_nodes[i]].name
+                              : UTVM_EXECUTOR_WORD("output");
 }
 
 /* The executor with its tables (storage, tensors, io) in one allocation. */
@@ -67,7 +68,7 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   exec->storage = (void**)(exec->tensors + g->num_entries);
   exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)(exec->storage + num_storage),
                                   .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
-                                  .name = io_name, .noun = "graph"};
+                                  .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
   exec->num_storage = num_storage;
   exec->graph = *g;
   *out = exec;
@@ -152,12 +153,12 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   for (uint32_t e = 0; e < g->num_entries; e++) {
     uint32_t s = g->entries[e].storage_id;
     if (exec->storage[s] == NULL) {
-      size_t bytes = 0;
+      size_t bytes = 1; /* at least: an allocation of its own even when its entries are empty */
       for (uint32_t f = e; f < g->num_entries; f++) {
         size_t n = utvm_dltensor_nbytes(&exec->tensors[f]); /* cannot overflow: checked */
         if (g->entries[f].storage_id == s && n > bytes) bytes = n;
       }
-      rc = utvm_data_alloc(bytes == 0 ? 1 : bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
+      rc = utvm_data_alloc(bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
       if (rc != 0) {
         return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes", UL(s),
                          UL(bytes));
@@ -248,6 +249,8 @@ int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTen
 }
 
 int utvm_graph_executor_run(utvm_graph_executor_t* exec) {
-  TVMAPISetLastError(""); /* an operator that fails without a message must not show a stale one */
+#if UTVM_ERROR_MESSAGES /* an operator that fails without a message must not show a stale one */
+  TVMAPISetLastError("");
+#endif
   return walk_nodes(exec, true);
 }

@@ -44,7 +44,7 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
                      "tvm.graph_executor.create: no graph JSON, or 0x%lx is not a live module",
                      (unsigned long)(uintptr_t)args[1].v_handle);
   }
-  utvm_executor_slot_clear(&slot);
+  if ((rc = utvm_executor_slot_clear(&slot)) != 0) return rc; /* the previous executor's */
   const char* json = args[0].v_str;
   size_t len = 0;
   while (json[len] != '\0') len++;
@@ -54,7 +54,7 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
   return utvm_executor_slot_install(&slot, exec, ret, ret_code);
 }
 
-void utvm_graph_executor_module_release(void) { utvm_executor_slot_clear(&slot); }
+void utvm_graph_executor_module_release(void) { (void)utvm_executor_slot_clear(&slot); }
 
 int utvm_graph_executor_module_register(void) {
   return TVMFuncRegisterGlobal("tvm.graph_executor.create", (TVMFunctionHandle)create, 1);
