@@ -42,9 +42,8 @@ static const uint32_t kSignatures[] = {
     SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevSetStream */
 };
 
+/* The argument types (read_args checked their number). */
 static int check_signature(const utvm_rpc_args_t* a, uint32_t sig) {
-  int rc = utvm_rpc_expect_num_args(a, (int)(sig & 15));
-  if (rc != 0) return rc;
   for (int i = 0; i < a->num_args; i++) {
     int want = (int)(sig >> (4 + 4 * i) & 15);
     int given = a->codes[i];
@@ -132,7 +131,8 @@ int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   utvm_rpc_args_t* a = &s->args;
   void* handle = NULL;
   /* CopyAmongRemote's tensors are real; DevAllocDataWithScope's is a template. */
-  int rc = utvm_rpc_read_args(r, a, code == UTVM_RPC_COPY_AMONG_REMOTE);
+  int rc = utvm_rpc_read_args(r, a, code == UTVM_RPC_COPY_AMONG_REMOTE,
+                              (int)(kSignatures[index] & 15));
   if (rc == 0) rc = check_signature(a, kSignatures[index]);
   if (rc == 0) rc = run(code, a, &handle);
   if (rc != 0) return rc;
