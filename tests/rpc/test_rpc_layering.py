@@ -58,3 +58,20 @@ def test_the_host_s_executors_are_released_in_one_place() -> None:
     assert callers == ["rpc_executors.c"]
     for user in ("rpc_globals.c", "rpc_loadable.c"):
         assert "utvm_rpc_release_executors();" in (RPC_SOURCES / user).read_text()
+
+
+def test_the_rpc_globals_do_not_reach_into_the_server() -> None:
+    """The globals and the time evaluator get what they need of the server at registration
+    (its packet size): they neither see its state (server_state.h, through any local header)
+    nor call its functions."""
+    for name in ("rpc_globals.c", "time_evaluator.c"):
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            text = (RPC_SOURCES / todo.pop()).read_text(encoding="utf-8")
+            for header in _LOCAL_INCLUDE.findall(text):
+                if f"{header}.h" not in seen:
+                    seen.add(f"{header}.h")
+                    todo.append(f"{header}.h")
+        assert "server_state.h" not in seen, name
+        assert not re.search(r"\butvm_rpc_server_\w+\(", (RPC_SOURCES / name).read_text()), name

@@ -1,6 +1,7 @@
 /* Transmit side of the framing layer: escaping, CRC, and batching bytes for the transport. */
 #include "framer.h"
 
+#include <string.h>
 #include <tvm/runtime/crt/error_codes.h>
 
 #include "crc16.h"
@@ -9,7 +10,7 @@
 #define PACKET_START 0xFDu
 #define NOP 0xFEu
 
-_Static_assert(UTVM_RPC_TX_CHUNK >= 3, "the framer buffers at least a frame's start");
+_Static_assert(UTVM_RPC_TX_CHUNK >= 4, "the framer buffers at least a frame's start (as a word)");
 
 static void flush(utvm_framer_t* f) {
   size_t done = 0;
@@ -45,11 +46,13 @@ int utvm_framer_start(utvm_framer_t* f, uint32_t payload_len) {
   if (f->state == UTVM_FRAMER_IN_FRAME) return kTvmErrorFramingInvalidState;
   /* A new frame starts with an empty buffer (whatever a lost frame left is dropped), so the
    * start bytes go straight in. */
-  size_t n = 0;
-  if (f->state == UTVM_FRAMER_RESET) f->out[n++] = NOP;
-  f->out[n++] = ESCAPE;
-  f->out[n++] = PACKET_START;
-  f->out_len = n;
+  uint32_t start = ESCAPE | PACKET_START << 8; /* little-endian, as the device */
+  f->out_len = 2;
+  if (f->state == UTVM_FRAMER_RESET) {
+    start = NOP | start << 8;
+    f->out_len = 3;
+  }
+  memcpy(f->out, &start, sizeof(start));
   f->error = 0;
   f->crc = UTVM_CRC16_AFTER_PACKET_START;
   put_escaped(f, (const uint8_t*)&payload_len, sizeof(payload_len));

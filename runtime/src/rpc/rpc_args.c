@@ -145,7 +145,8 @@ static int read_value(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, int i, bool real
   return r->ok ? 0 : utvm_rpc_truncated();
 }
 
-int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, bool real_tensors) {
+int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, bool real_tensors,
+                       int num_expected) {
   a->num_args = 0;
   int32_t n = utvm_rpc_read_i32(r); /* 0 if the packet ends here: the next check finds it */
   if ((uint32_t)n > UTVM_RPC_MAX_ARGS) {
@@ -159,13 +160,10 @@ int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* a, bool real_tenso
     if (rc != 0) return rc;
   }
   a->num_args = n;
-  return utvm_rpc_expect_end(r);
-}
-
-int utvm_rpc_expect_num_args(const utvm_rpc_args_t* a, int num) {
-  if (a->num_args != num) {
-    return utvm_fail(kTvmErrorFunctionCallNumArguments, "takes %d args, %d given", num,
-                     a->num_args);
+  int rc = utvm_rpc_expect_end(r);
+  if (rc == 0 && num_expected >= 0 && n != num_expected) {
+    rc = utvm_fail(kTvmErrorFunctionCallNumArguments, "takes %d args, %d given", num_expected,
+                   (int)n);
   }
-  return 0;
+  return rc;
 }

@@ -61,13 +61,11 @@ int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape);
  * kTVMPackedFuncHandle); modules and functions must be live. */
 int utvm_rpc_read_handle(utvm_rpc_reader_t* r, int type_code, void** out);
 
-/* Reads a packed sequence that must end the packet. Module and function handles are
- * checked here, and with real_tensors every tensor is a CPU tensor whose bytes this device
- * allocated (without, only the records' layout is: some requests carry templates without
- * data). */
-int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* args, bool real_tensors);
-
-/* Exactly `num` arguments. */
-int utvm_rpc_expect_num_args(const utvm_rpc_args_t* args, int num);
+/* Reads a packed sequence that must end the packet and hold num_expected values (any
+ * number when it is negative). Module and function handles are checked here, and with
+ * real_tensors every tensor is a CPU tensor whose bytes this device allocated (without, only
+ * the records' layout is: some requests carry templates without data). */
+int utvm_rpc_read_args(utvm_rpc_reader_t* r, utvm_rpc_args_t* args, bool real_tensors,
+                       int num_expected);
 
 #endif /* UTVM_RPC_ARGS_H_ */

@@ -12,11 +12,12 @@
 #include "rpc_reply.h"
 #include "rpc_validate.h"
 
-static int call_func(utvm_rpc_server_t* s, utvm_rpc_reader_t* r) {
+/* Out of line: inlined into handle_packet it costs 4 bytes more. */
+__attribute__((noinline)) static int call_func(utvm_rpc_server_t* s, utvm_rpc_reader_t* r) {
   utvm_rpc_args_t* a = &s->args;
   void* func;
   int rc = utvm_rpc_read_handle(r, kTVMPackedFuncHandle, &func);
-  if (rc == 0) rc = utvm_rpc_read_args(r, a, true);
+  if (rc == 0) rc = utvm_rpc_read_args(r, a, true, -1);
   if (rc == 0) rc = utvm_rpc_check_generated_call(func, a->values, a->codes, a->num_args);
   if (rc != 0) return rc;
   /* Slots past the arguments read as None, never as a previous request's values. */
@@ -61,8 +62,7 @@ static int copy(utvm_rpc_server_t* s, utvm_rpc_reader_t* r, int32_t code) {
 /* kInitServer: u64 length + protocol version, then an empty packed sequence. */
 static int init_server(utvm_rpc_server_t* s, utvm_rpc_reader_t* r) {
   utvm_rpc_read_bytes(r, utvm_rpc_read_u64(r));
-  int rc = utvm_rpc_read_args(r, &s->args, false);
-  if (rc == 0) rc = utvm_rpc_expect_num_args(&s->args, 0);
+  int rc = utvm_rpc_read_args(r, &s->args, false, 0);
   return rc != 0 ? rc : utvm_rpc_reply_return(s, kTVMNullptr, NULL);
 }
 

@@ -19,7 +19,7 @@ int utvm_rpc_too_big(size_t nbytes) {
  * needed per type code. The framer keeps the first transport error of a frame and reports
  * it when the frame ends (end()), so writes need no checks of their own. */
 static void put(utvm_rpc_server_t* s, const void* data, size_t len) {
-  if (s->measuring) {
+  if (s->measured != 0) {
     s->measured += len;
   } else {
     utvm_framer_write(&s->framer, data, len);
@@ -105,11 +105,10 @@ static void end(utvm_rpc_server_t* s) {
 /* Sends a kReturn whose body is a packed sequence, or returns the error when it would not
  * fit in one reply. */
 static int send_return(utvm_rpc_server_t* s, const int32_t* head, const TVMValue* values) {
-  s->measuring = true;
-  s->measured = sizeof(int32_t); /* the RPC code */
+  s->measured = sizeof(int32_t); /* the RPC code; not 0, so put() counts */
   put_packed(s, head, values);
-  s->measuring = false;
   size_t nbytes = s->measured;
+  s->measured = 0;
   if (nbytes > utvm_rpc_reply_limit(s)) return utvm_rpc_too_big(nbytes);
   begin(s, nbytes, UTVM_RPC_RETURN);
   put_packed(s, head, values);

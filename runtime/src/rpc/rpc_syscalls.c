@@ -12,30 +12,40 @@
 #include "rpc_reply.h"
 #include "rpc_validate.h"
 
-#define NOT_SUPPORTED 0xFF
+/* A signature in one word: the argument count in the low nibble, each argument's type code
+ * in the next nibbles, and RET_HANDLE for a syscall that returns a handle (0 on this device
+ * for a stream); NOT_SUPPORTED (0) for a syscall this device does not support. kTVMNullptr
+ * stands for an optional string: None or a string. */
+#define SIG1(a) (1u | (a) << 4)
+#define SIG2(a, b) (2u | (a) << 4 | (b) << 8)
+#define SIG3(a, b, c) (3u | (a) << 4 | (b) << 8 | (c) << 12)
+#define SIG4(a, b, c, d) (4u | (a) << 4 | (b) << 8 | (c) << 12 | (d) << 16)
+#define RET_HANDLE (1u << 31)
+#define NOT_SUPPORTED 0u
+_Static_assert(kTVMStr < 16 && kTVMOpaqueHandle < 16 && kDLDevice < 16 && kTVMDataType < 16 &&
+                   kTVMDLTensorHandle < 16 && kTVMNullptr < 16,
+               "a type code in a nibble");
 
-/* Argument count and type codes, indexed by code - UTVM_RPC_GET_GLOBAL_FUNC.
- * kTVMNullptr stands for an optional string: None or a string. */
-static const uint8_t kSignatures[][5] = {
-    {1, kTVMStr},                                                   /* GetGlobalFunc(name) */
-    {2, kTVMOpaqueHandle, kTVMArgInt},                              /* FreeHandle(h, type) */
-    {NOT_SUPPORTED},                                                /* DevSetDevice */
-    {NOT_SUPPORTED},                                                /* DevGetAttr */
-    {4, kDLDevice, kTVMArgInt, kTVMArgInt, kTVMDataType},           /* DevAllocData */
-    {2, kDLDevice, kTVMOpaqueHandle},                               /* DevFreeData */
-    {2, kDLDevice, kTVMOpaqueHandle},                               /* DevStreamSync */
-    {3, kTVMDLTensorHandle, kTVMDLTensorHandle, kTVMOpaqueHandle},  /* CopyAmongRemote */
-    {2, kTVMDLTensorHandle, kTVMNullptr},                           /* DevAllocDataWithScope */
-    {1, kDLDevice},                                                 /* DevCreateStream */
-    {2, kDLDevice, kTVMOpaqueHandle},                               /* DevFreeStream */
-    {2, kDLDevice, kTVMOpaqueHandle},                               /* DevSetStream */
+/* Indexed by code - UTVM_RPC_GET_GLOBAL_FUNC. */
+static const uint32_t kSignatures[] = {
+    SIG1(kTVMStr) | RET_HANDLE,                                     /* GetGlobalFunc(name) */
+    SIG2(kTVMOpaqueHandle, kTVMArgInt),                             /* FreeHandle(h, type) */
+    NOT_SUPPORTED,                                                  /* DevSetDevice */
+    NOT_SUPPORTED,                                                  /* DevGetAttr */
+    SIG4(kDLDevice, kTVMArgInt, kTVMArgInt, kTVMDataType) | RET_HANDLE, /* DevAllocData */
+    SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevFreeData */
+    SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevStreamSync */
+    SIG3(kTVMDLTensorHandle, kTVMDLTensorHandle, kTVMOpaqueHandle), /* CopyAmongRemote */
+    SIG2(kTVMDLTensorHandle, kTVMNullptr) | RET_HANDLE,             /* DevAllocDataWithScope */
+    SIG1(kDLDevice) | RET_HANDLE,                                   /* DevCreateStream */
+    SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevFreeStream */
+    SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevSetStream */
 };
 
-static int check_signature(const utvm_rpc_args_t* a, const uint8_t* sig) {
-  int rc = utvm_rpc_expect_num_args(a, sig[0]);
-  if (rc != 0) return rc;
+/* The argument types (read_args checked their number). */
+static int check_signature(const utvm_rpc_args_t* a, uint32_t sig) {
   for (int i = 0; i < a->num_args; i++) {
-    int want = sig[1 + i];
+    int want = (int)(sig >> (4 + 4 * i) & 15);
     int given = a->codes[i];
     if (given != want && !(want == kTVMArgInt && given == kTVMArgBool) &&
         !(want == kTVMNullptr && given == kTVMStr)) {
@@ -43,7 +53,7 @@ static int check_signature(const utvm_rpc_args_t* a, const uint8_t* sig) {
     }
   }
   /* A device argument always comes first; this device has only cpu(0). */
-  return sig[1] == kDLDevice ? utvm_rpc_check_device(&a->values[0].v_device) : 0;
+  return (sig >> 4 & 15) == kDLDevice ? utvm_rpc_check_device(&a->values[0].v_device) : 0;
 }
 
 static int free_handle(const utvm_rpc_args_t* a) {
@@ -111,7 +121,7 @@ static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
 int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   uint32_t index = (uint32_t)(code - UTVM_RPC_GET_GLOBAL_FUNC);
   if (index >= sizeof(kSignatures) / sizeof(kSignatures[0]) ||
-      kSignatures[index][0] == NOT_SUPPORTED) {
+      kSignatures[index] == NOT_SUPPORTED) {
     /* TVM's device's own messages (kept even without UTVM_ERROR_MESSAGES). */
     TVMAPISetLastError(code == UTVM_RPC_DEV_SET_DEVICE ? "SetDevice not supported"
                        : code == UTVM_RPC_DEV_GET_ATTR ? "GetAttr not supported"
@@ -121,13 +131,12 @@ int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   utvm_rpc_args_t* a = &s->args;
   void* handle = NULL;
   /* CopyAmongRemote's tensors are real; DevAllocDataWithScope's is a template. */
-  int rc = utvm_rpc_read_args(r, a, code == UTVM_RPC_COPY_AMONG_REMOTE);
+  int rc = utvm_rpc_read_args(r, a, code == UTVM_RPC_COPY_AMONG_REMOTE,
+                              (int)(kSignatures[index] & 15));
   if (rc == 0) rc = check_signature(a, kSignatures[index]);
   if (rc == 0) rc = run(code, a, &handle);
   if (rc != 0) return rc;
   /* No streams: DevCreateStream returns handle 0 (TVM sends garbage here). */
-  bool returns_handle = code == UTVM_RPC_GET_GLOBAL_FUNC || code == UTVM_RPC_DEV_ALLOC_DATA ||
-                        code == UTVM_RPC_DEV_ALLOC_DATA_WITH_SCOPE ||
-                        code == UTVM_RPC_DEV_CREATE_STREAM;
+  bool returns_handle = (kSignatures[index] & RET_HANDLE) != 0;
   return utvm_rpc_reply_return(s, returns_handle ? kTVMOpaqueHandle : kTVMNullptr, handle);
 }

@@ -19,8 +19,7 @@ struct utvm_rpc_server {
   bool ready;
   bool shutdown;     /* the host sent kShutdown */
   bool feeding;      /* inside utvm_rpc_server_feed (it is not re-entrant) */
-  bool measuring;    /* a reply is being sized, not sent (rpc_reply.c) */
-  size_t measured;   /* bytes counted while measuring */
+  size_t measured;   /* bytes of a reply being sized, not sent (rpc_reply.c); 0 otherwise */
   size_t capacity;   /* largest session message in either direction */
   int write_error;   /* first transport error since the last feed() */
   utvm_rpc_server_stats_t stats;

@@ -16,6 +16,8 @@
 #define MAX_NUMBER UTVM_RPC_TIME_EVALUATOR_MAX_NUMBER
 #define MAX_MIN_REPEAT_MS 60000
 #define MAX_COOLDOWN_MS 10000
+/* Time units (2^-30 s) in a millisecond, rounded up. */
+#define UNITS_PER_MS 1073742u
 
 /* The integer arguments, in the host's order (arguments 4..9). All are bounded, so they
  * are kept in 32 bits: no 64-bit division or multiplication on 32-bit parts. */
@@ -113,32 +115,36 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   return 0;
 }
 
-/* The platform timer's reading in whole nanoseconds (0 for none or a negative one): the
- * evaluator decides in integers, so that its only floating-point steps are this one and
- * the result's (no software double arithmetic in every comparison on cores without an
- * FPU). Whole seconds and the fraction convert apart, through 32 bits: the double to 64-bit
- * conversions are libgcc helpers an image would link for this alone. 4 * 10^9 s (over a
- * century) caps what 32 bits of seconds hold. */
-static uint64_t timer_stop_ns(int* rc) {
+/* The platform timer's reading in units of 2^-30 s (about a nanosecond; 0 for none or a
+ * negative one): the evaluator decides in integers, so that its only floating-point step is
+ * the result's (no software double arithmetic on cores without an FPU). Units that are a
+ * power of two make the conversion a shift of the double's mantissa: no libgcc helper. */
+static uint64_t timer_stop_units(int* rc) {
   double seconds = 0;
-  *rc = TVMPlatformTimerStop(&seconds);
+  int stop_rc = TVMPlatformTimerStop(&seconds);
+  if (*rc == 0) *rc = stop_rc; /* a failure before the stop is the one to report */
   /* The range checks on the bits (positive doubles order as their bits do): no soft-float
-   * comparisons. Negative, zero and NaN readings are 0; 4e9 s and more (and +inf) the cap. */
+   * comparisons. Negative, zero and NaN readings are 0; 4e9 s and more (and +inf) the cap,
+   * so a reading stays below 2^62 units. */
   uint64_t bits;
   memcpy(&bits, &seconds, sizeof(bits));
   if ((int64_t)bits <= 0 || bits > 0x7FF0000000000000ull) return 0;
-  if ((uint32_t)(bits >> 32) >= 0x41EDCD65u) return 4000000000ull * 1000000000ull; /* 4e9 s */
-  uint32_t whole = (uint32_t)seconds;
-  return whole * 1000000000ull + (uint32_t)((seconds - whole) * 1e9);
+  if ((uint32_t)(bits >> 32) >= 0x41EDCD65u) return 4000000000ull << 30; /* 4e9 s */
+  /* seconds = mantissa * 2^(exponent - 1075), so units = mantissa * 2^(exponent - 1045),
+   * and exponent - 1045 <= 9 below 2^32 s: the mantissa moved up by 10 only goes right. */
+  uint64_t units = ((bits & 0xFFFFFFFFFFFFFull) | 1ull << 52) << 10;
+  for (int shift = (int)(bits >> 52) - 1055; shift < 0 && units != 0; shift++) units >>= 1;
+  return units;
 }
 
 /* Busy-waits `ms` with the platform timer (the platform layer has no sleep). A timer that
- * never advances ends the wait after a million empty readings instead of hanging. */
-static int cool_down(uint32_t ms) {
-  uint64_t left = ms * 1000000ull;
+ * never advances ends the wait after a million empty readings instead of hanging. Forced
+ * inline: GCC inlines its one call anyway, 4 bytes larger. */
+__attribute__((always_inline)) static inline int cool_down(uint32_t ms) {
+  uint64_t left = ms * (uint64_t)UNITS_PER_MS;
   for (uint32_t empty_readings = 0; empty_readings < 1000000u;) {
     int rc = TVMPlatformTimerStart();
-    uint64_t slice = rc == 0 ? timer_stop_ns(&rc) : 0;
+    uint64_t slice = rc == 0 ? timer_stop_units(&rc) : 0;
     if (rc != 0) return rc;
     if (slice >= left) break;
     left -= slice;
@@ -147,9 +153,9 @@ static int cool_down(uint32_t ms) {
   return 0;
 }
 
-/* One timed batch of `number` calls; *ns is its total time. */
+/* One timed batch of `number` calls; *units is its total time. */
 static int timed_batch(const evaluator_t* e, TVMValue* args, int* codes, int num_args,
-                       uint64_t* ns) {
+                       uint64_t* units) {
   TVMValue ret;
   int ret_code;
   int rc = TVMPlatformBeforeMeasurement();
@@ -158,9 +164,7 @@ static int timed_batch(const evaluator_t* e, TVMValue* args, int* codes, int num
   for (uint32_t j = 0; j < e->p[NUMBER] && rc == 0; j++) {
     rc = TVMFuncCall(e->target, args, codes, num_args, &ret, &ret_code);
   }
-  int stop_rc;
-  *ns = timer_stop_ns(&stop_rc); /* stop even after a failure */
-  if (rc == 0) rc = stop_rc;
+  *units = timer_stop_units(&rc); /* stop even after a failure */
   return rc != 0 ? rc : TVMPlatformAfterMeasurement();
 }
 
@@ -169,31 +173,31 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
   int ret_code;
   /* An untimed first call, as TVM does (it warms caches and lazy state). */
   int rc = TVMFuncCall(e->target, args, codes, num_args, &ret, &ret_code);
-  uint64_t min_repeat_ns = e->p[MIN_REPEAT_MS] * 1000000ull;
+  uint64_t min_repeat = e->p[MIN_REPEAT_MS] * (uint64_t)UNITS_PER_MS;
   for (uint32_t i = 0; i < e->p[REPEAT] && rc == 0; i++) {
-    uint64_t ns = 0;
+    uint64_t units = 0;
     uint32_t zero_readings = 0;
     for (;;) {
-      rc = timed_batch(e, args, codes, num_args, &ns);
-      if (rc == 0 && ns == 0) zero_readings++; /* a coarse (or broken) timer */
+      rc = timed_batch(e, args, codes, num_args, &units);
+      if (rc == 0 && units == 0) zero_readings++; /* a coarse (or broken) timer */
       /* A batch already at the largest number is what we get, long enough or not. */
-      if (rc != 0 || ns >= min_repeat_ns || e->p[NUMBER] >= MAX_NUMBER ||
+      if (rc != 0 || units >= min_repeat || e->p[NUMBER] >= MAX_NUMBER ||
           zero_readings >= e->p[LIMIT_ZERO_TIME_ITERATIONS]) {
         break;
       }
-      if (ns > 0) {
+      if (units > 0) {
         /* Too short: grow the batch towards min_repeat_ms (the grown number persists), by
-         * 1.625 (about TVM's golden ratio) at least. ns < min_repeat_ns <= 6e10 and
+         * 1.625 (about TVM's golden ratio) at least. units < min_repeat < 2^36 and
          * number <= 1e7, so the product stays far below 2^64. */
         uint32_t n = e->p[NUMBER];
-        uint64_t a = min_repeat_ns * n / ns;
+        uint64_t a = min_repeat * n / units;
         uint32_t grown = n + (n >> 1) + (n >> 3); /* below 2^25: number <= 1e7 */
         if (a >= grown) grown = a >= MAX_NUMBER ? MAX_NUMBER : (uint32_t)a + 1;
         e->p[NUMBER] = grown >= MAX_NUMBER ? MAX_NUMBER : grown;
       }
     }
     if (rc != 0) break;
-    if (ns == 0) {
+    if (units == 0) {
       /* Failed here, on the board: TVM's host takes whatever doubles come back (AutoTVM
        * would rank a 0 as the fastest configuration), so only an error reply reaches every
        * host as what it is, a timer that cannot measure. */
@@ -203,9 +207,9 @@ static int measure(evaluator_t* e, TVMValue* args, int* codes, int num_args, dou
                      (unsigned)e->p[NUMBER], (unsigned)zero_readings);
       break;
     }
-    /* Seconds per call, the one conversion back to what the host reads (number * 10^9 is at
-     * most 10^16, which a double holds to within one part in 2^53). */
-    results[i] = (double)ns / (double)(e->p[NUMBER] * 1000000000ull);
+    /* Seconds per call, the one conversion back to what the host reads (number * 2^30 is
+     * below 2^54, which a double holds exactly). */
+    results[i] = (double)units / (double)((uint64_t)e->p[NUMBER] << 30);
     if (e->p[COOLDOWN_MS] > 0 && i % e->p[REPEATS_TO_COOLDOWN] == 0) {
       rc = cool_down(e->p[COOLDOWN_MS]);
     }
