@@ -49,6 +49,10 @@ bool utvm_dltensor_is_compact(const DLTensor* t);
 /* Checks `src` can be copied into `dst`: same dtype, same shape, compact. Sets an error. */
 int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, const char* what);
 
+/* Fails with a message unless (device_type, device_id) is cpu(0), the one device. Ints, not
+ * a DLDevice: where DLDeviceType is one byte, a type such as 257 must not pass as cpu. */
+int utvm_check_cpu(int device_type, int device_id);
+
 /* cpu(0), the one device: what the runtime passes to TVMPlatformMemoryAllocate/Free. One
  * constant for every file (a struct passed by value is loaded from memory). */
 extern const DLDevice utvm_cpu_device;

@@ -7,10 +7,10 @@
 
 const DLDevice utvm_cpu_device = {kDLCPU, 0};
 
-__attribute__((noinline)) static int check_cpu(DLDevice dev) {
-  if (dev.device_type != kDLCPU || dev.device_id != 0) {
+int utvm_check_cpu(int device_type, int device_id) {
+  if (device_type != kDLCPU || device_id != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "only device cpu(0) is supported, got (%d, %d)",
-                     (int)dev.device_type, (int)dev.device_id);
+                     device_type, device_id);
   }
   return 0;
 }
@@ -18,7 +18,7 @@ __attribute__((noinline)) static int check_cpu(DLDevice dev) {
 int TVMDeviceAllocDataSpace(DLDevice dev, size_t nbytes, size_t alignment, DLDataType type_hint,
                             void** out_data) {
   (void)type_hint;
-  int rc = check_cpu(dev);
+  int rc = utvm_check_cpu(dev.device_type, dev.device_id);
   if (rc != 0) return rc;
   if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > 4096) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two <= 4096",
@@ -40,7 +40,7 @@ int TVMDeviceAllocDataSpaceWithScope(DLDevice dev, int ndim, const int64_t* shap
 }
 
 int TVMDeviceFreeDataSpace(DLDevice dev, void* ptr) {
-  int rc = check_cpu(dev);
+  int rc = utvm_check_cpu(dev.device_type, dev.device_id);
   return rc != 0 ? rc : utvm_data_free(ptr);
 }
 

@@ -165,14 +165,13 @@ int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_
       dtype_lanes <= 0 || dtype_lanes > 65535) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMArrayAlloc: invalid dtype");
   }
-  if (device_type != kDLCPU) { /* checked as an int: a one-byte DLDeviceType would cut it */
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                     "only device cpu(0) is supported, got (%d, %d)", device_type, device_id);
-  }
+  /* Checked as ints: a one-byte DLDeviceType would cut the type. */
+  int rc = utvm_check_cpu(device_type, device_id);
+  if (rc != 0) return rc;
   DLDataType dtype = {(uint8_t)dtype_code, (uint8_t)dtype_bits, (uint16_t)dtype_lanes};
   DLDevice dev = {kDLCPU, device_id};
   TVMNDArray* arr = NULL;
-  int rc = utvm_ndarray_empty((int32_t)ndim, shape, dtype, dev, &arr);
+  rc = utvm_ndarray_empty((int32_t)ndim, shape, dtype, dev, &arr);
   if (rc != 0) return rc;
   *out = &arr->dl_tensor;
   return 0;

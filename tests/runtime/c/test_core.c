@@ -238,6 +238,12 @@ UTEST(ndarray_rejects_bad_shapes_and_devices) {
   /* Not cut to cpu (1) where DLDeviceType is one byte (ARM EABI, -fshort-enums). */
   CHECK_FAILS_WITH(TVMArrayAlloc(shape, 1, kDLFloat, 32, 1, kDLCPU + 256, 0, &t),
                    "only device cpu(0) is supported, got (257, 0)");
+  CHECK_FAILS_WITH(TVMArrayAlloc(shape, 1, kDLFloat, 32, 1, kDLCPU, 1, &t),
+                   "only device cpu(0) is supported, got (1, 1)");
+  TVMNDArray* arr;
+  CHECK_FAILS_WITH(utvm_ndarray_empty(1, shape, (DLDataType){kDLFloat, 32, 1},
+                                      (DLDevice){kDLCUDA, 0}, &arr),
+                   "only device cpu(0) is supported, got (2, 0)");
   int64_t big[1] = {(int64_t)UTEST_HEAP_BYTES};
   CHECK_FAILS_WITH(TVMArrayAlloc(big, 1, kDLFloat, 32, 1, kDLCPU, 0, &t), "out of memory");
   CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
