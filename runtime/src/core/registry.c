@@ -138,8 +138,8 @@ int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_impo
     *out = NULL;
     return utvm_fail(kTvmErrorFunctionNameNotFound, "module has no function %s", func_name);
   }
-  /* The module handle is its tagged field already: the function handle's upper half. */
-  *out = (TVMFunctionHandle)(((uintptr_t)mod << 16) | fi | HANDLE_TAG);
+  /* The module handle is its tagged field: the encoder's tag leaves it as it is. */
+  *out = encode_func((uint32_t)(uintptr_t)mod, fi);
   return 0;
 }
 

@@ -80,6 +80,8 @@ UTEST(modules_and_their_functions) {
   CHECK_OK(TVMModCreateFromCModule(&lib, &mod));
   CHECK(utvm_module_from_handle(mod) == &lib);
   CHECK_OK(TVMModGetFunction(mod, "echo_resource", 0, &f));
+  /* utvm/registry.h's layout: the module handle above the tagged index (1). */
+  CHECK((uintptr_t)f == (((uintptr_t)mod << 16) | 0x8001u));
   TVMValue ret;
   int ret_code;
   CHECK_OK(TVMFuncCall(f, NULL, NULL, 0, &ret, &ret_code));
