@@ -26,7 +26,8 @@ typedef struct TVMNDArray {
 /* A new zero-filled array with its own data; reference count 1. */
 int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
                        TVMNDArray** out);
-/* An array over `data` it does not own (e.g. a graph executor's storage); reference count 1. */
+/* An array over `data` it does not own (e.g. a graph executor's storage), or when `data` is
+ * NULL over new zero-filled data it owns (utvm_ndarray_empty's path); reference count 1. */
 int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
                       TVMNDArray** out);
 void utvm_ndarray_retain(TVMNDArray* arr);

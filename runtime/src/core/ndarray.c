@@ -76,33 +76,26 @@ int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, co
   return 0;
 }
 
-int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
-                       TVMNDArray** out) {
-  /* The data first (the device API checks the device), then a view of it that owns it. */
-  size_t n;
-  void* data;
-  int rc = utvm_shape_nbytes(ndim, shape, dtype, &n);
-  if (rc == 0) rc = TVMDeviceAllocDataSpace(dev, n, UTVM_DATA_ALIGNMENT, dtype, &data);
-  if (rc != 0) return rc;
-  memset(data, 0, n);
-  rc = utvm_ndarray_view(data, ndim, shape, dtype, out);
-  if (rc != 0) {
-    utvm_data_free(data);
-    return rc;
-  }
-  (*out)->owns_data = true;
-  return 0;
-}
-
+/* The one path that makes an array, with or without its own data (the device is cpu(0):
+ * the callers check it). */
 int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
                       TVMNDArray** out) {
-  size_t nbytes;
-  int rc = utvm_shape_nbytes(ndim, shape, dtype, &nbytes);
+  size_t n;
+  int rc = utvm_shape_nbytes(ndim, shape, dtype, &n);
   if (rc != 0) return rc;
   TVMNDArray* arr;
   rc = TVMPlatformMemoryAllocate(sizeof(TVMNDArray), utvm_cpu_device, (void**)&arr);
   if (rc != 0) return utvm_fail(rc, "out of memory allocating an NDArray");
   memset(arr, 0, sizeof(*arr));
+  if (data == NULL) {
+    rc = utvm_data_alloc(n, UTVM_DATA_ALIGNMENT, &data);
+    if (rc != 0) {
+      TVMPlatformMemoryFree(arr, utvm_cpu_device);
+      return rc;
+    }
+    memset(data, 0, n);
+    arr->owns_data = true;
+  }
   if (ndim > 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim);
   arr->dl_tensor.data = data;
   arr->dl_tensor.device.device_type = kDLCPU; /* cpu(0): the id is zero already */
@@ -114,6 +107,12 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
   live_arrays = arr;
   *out = arr;
   return 0;
+}
+
+int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
+                       TVMNDArray** out) {
+  int rc = utvm_check_cpu(dev.device_type, dev.device_id);
+  return rc != 0 ? rc : utvm_ndarray_view(NULL, ndim, shape, dtype, out);
 }
 
 TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
@@ -161,20 +160,18 @@ int utvm_ndarray_release(TVMNDArray* arr) {
 
 int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_bits,
                   int dtype_lanes, int device_type, int device_id, TVMArrayHandle* out) {
-  if (dtype_code < 0 || dtype_code > 255 || dtype_bits <= 0 || dtype_bits > 255 ||
-      dtype_lanes <= 0 || dtype_lanes > 65535) {
+  if ((unsigned)dtype_code > 255 || (unsigned)dtype_bits - 1 > 254 ||
+      (unsigned)dtype_lanes - 1 > 65534) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMArrayAlloc: invalid dtype");
   }
   /* Checked as ints: a one-byte DLDeviceType would cut the type. */
   int rc = utvm_check_cpu(device_type, device_id);
   if (rc != 0) return rc;
   DLDataType dtype = {(uint8_t)dtype_code, (uint8_t)dtype_bits, (uint16_t)dtype_lanes};
-  DLDevice dev = {kDLCPU, device_id};
-  TVMNDArray* arr = NULL;
-  rc = utvm_ndarray_empty((int32_t)ndim, shape, dtype, dev, &arr);
-  if (rc != 0) return rc;
-  *out = &arr->dl_tensor;
-  return 0;
+  TVMNDArray* arr;
+  rc = utvm_ndarray_view(NULL, (int32_t)ndim, shape, dtype, &arr);
+  if (rc == 0) *out = &arr->dl_tensor;
+  return rc;
 }
 
 int TVMArrayFree(TVMArrayHandle handle) {
