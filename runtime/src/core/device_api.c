@@ -19,12 +19,8 @@ int TVMDeviceAllocDataSpace(DLDevice dev, size_t nbytes, size_t alignment, DLDat
                             void** out_data) {
   (void)type_hint;
   int rc = utvm_check_cpu(dev.device_type, dev.device_id);
-  if (rc != 0) return rc;
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > 4096) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two <= 4096",
-                     (unsigned long)alignment);
-  }
-  return utvm_data_alloc(nbytes == 0 ? 1 : nbytes, alignment, out_data);
+  /* utvm_data_alloc checks the alignment */
+  return rc != 0 ? rc : utvm_data_alloc(nbytes == 0 ? 1 : nbytes, alignment, out_data);
 }
 
 int TVMDeviceAllocDataSpaceWithScope(DLDevice dev, int ndim, const int64_t* shape,

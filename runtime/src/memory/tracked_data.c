@@ -24,11 +24,12 @@ void utvm_data_reset(void) { blocks = NULL; }
 static uint8_t* data_of(data_block_t* b) { return (uint8_t*)(b + 1); }
 
 int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
-  if (alignment < sizeof(void*)) alignment = sizeof(void*);
-  if ((alignment & (alignment - 1)) != 0) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two",
+  /* The one alignment check (TVMDeviceAllocDataSpace's too): 0 wraps past 4096. */
+  if (alignment - 1 >= 4096 || (alignment & (alignment - 1)) != 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two <= 4096",
                      (unsigned long)alignment);
   }
+  if (alignment < sizeof(void*)) alignment = sizeof(void*);
   size_t overhead = sizeof(data_block_t) + alignment;
   if (nbytes > SIZE_MAX - overhead) {
     return utvm_fail(kTvmErrorPlatformNoMemory, "allocation of %lu bytes is too large",

@@ -285,6 +285,8 @@ UTEST(device_data_space) {
   CHECK_EQ_INT(((uintptr_t)p) % 64, 0);
   CHECK(utvm_data_range_valid(p, 100));
   CHECK_FAILS_WITH(TVMDeviceAllocDataSpace(cpu, 100, 3, f32, &p), "power of two");
+  CHECK_FAILS_WITH(TVMDeviceAllocDataSpace(cpu, 100, 0, f32, &p), "alignment 0 is not a power");
+  CHECK_FAILS_WITH(TVMDeviceAllocDataSpace(cpu, 100, 8192, f32, &p), "power of two <= 4096");
   int64_t shape[2] = {3, 5};
   void* q;
   CHECK_OK(TVMDeviceAllocDataSpaceWithScope(cpu, 2, shape, f32, NULL, &q));

@@ -129,6 +129,13 @@ UTEST(tracked_data_ranges) {
   CHECK_OK(utvm_data_free(p));
   CHECK(!utvm_data_range_valid(p, 1));
   CHECK_FAILS_WITH(utvm_data_free(p), "not allocated");
+  /* One alignment check for every path (TVMDeviceAllocDataSpace's is this one). */
+  CHECK_FAILS_WITH(utvm_data_alloc(100, 0, &p), "alignment 0 is not a power of two <= 4096");
+  CHECK_FAILS_WITH(utvm_data_alloc(100, 48, &p), "alignment 48 is not a power of two <= 4096");
+  CHECK_FAILS_WITH(utvm_data_alloc(100, 8192, &p), "alignment 8192 is not a power of two");
+  CHECK_OK(utvm_data_alloc(100, 4096, &p));
+  CHECK_EQ_INT(((uintptr_t)p) % 4096, 0);
+  CHECK_OK(utvm_data_free(p));
 }
 
 UTEST(heap_is_back_to_empty_after_frees) {
