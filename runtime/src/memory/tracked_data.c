@@ -30,13 +30,11 @@ int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
                      (unsigned long)alignment);
   }
   if (alignment < sizeof(void*)) alignment = sizeof(void*);
-  size_t overhead = sizeof(data_block_t) + alignment;
-  if (nbytes > SIZE_MAX - overhead) {
-    return utvm_fail(kTvmErrorPlatformNoMemory, "allocation of %lu bytes is too large",
-                     (unsigned long)nbytes);
-  }
+  /* A size past SIZE_MAX asks for SIZE_MAX, which no heap has: one failure for both. */
+  size_t total;
+  if (__builtin_add_overflow(nbytes, sizeof(data_block_t) + alignment, &total)) total = SIZE_MAX;
   void* raw;
-  int rc = TVMPlatformMemoryAllocate(nbytes + overhead, utvm_cpu_device, &raw);
+  int rc = TVMPlatformMemoryAllocate(total, utvm_cpu_device, &raw);
   if (rc != 0) {
     return utvm_fail(rc, "out of memory allocating %lu bytes of tensor data",
                      (unsigned long)nbytes);

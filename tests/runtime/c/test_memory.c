@@ -133,6 +133,9 @@ UTEST(tracked_data_ranges) {
   CHECK_FAILS_WITH(utvm_data_alloc(100, 0, &p), "alignment 0 is not a power of two <= 4096");
   CHECK_FAILS_WITH(utvm_data_alloc(100, 48, &p), "alignment 48 is not a power of two <= 4096");
   CHECK_FAILS_WITH(utvm_data_alloc(100, 8192, &p), "alignment 8192 is not a power of two");
+  /* A size that overflows with the block's header fails as any size the heap lacks. */
+  CHECK_FAILS_WITH(utvm_data_alloc(SIZE_MAX - 8, 16, &p), "out of memory allocating");
+  CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
   CHECK_OK(utvm_data_alloc(100, 4096, &p));
   CHECK_EQ_INT(((uintptr_t)p) % 4096, 0);
   CHECK_OK(utvm_data_free(p));
