@@ -7,7 +7,10 @@
 /* Type names by DLDataTypeCode, for parsing and printing. */
 _Static_assert(sizeof(DLDataType) == 4, "DLDataType is code, bits, lanes without padding");
 
-static const char* const kNames[] = {"int", "uint", "float", "handle", "bfloat", "complex"};
+/* Fixed width, no table of pointers; the last name is that of every other code. */
+static const char kNames[][8] = {"int",    "uint",    "float",  "handle",
+                                 "bfloat", "complex", "unknown" /* any other code */};
+#define UNKNOWN_CODE 6
 
 /* s past `prefix`, or NULL when s does not start with it. */
 static const char* skip_prefix(const char* s, const char* prefix) {
@@ -77,7 +80,7 @@ bool utvm_dtype_equal(DLDataType a, DLDataType b) {
 }
 
 const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size) {
-  const char* name = t.code < sizeof(kNames) / sizeof(kNames[0]) ? kNames[t.code] : "unknown";
+  const char* name = kNames[t.code < UNKNOWN_CODE ? t.code : UNKNOWN_CODE];
   /* One call for every form: the formats without lanes ignore the last arguments. */
   const char* format = t.lanes == 1 ? "%s%u" : "%s%ux%u";
   if (t.code == kDLUInt && t.bits == 1 && t.lanes == 1) name = "bool", format = "%s";

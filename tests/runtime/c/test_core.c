@@ -200,6 +200,10 @@ UTEST(dtype_strings) {
   CHECK_OK(utvm_dtype_parse("bfloat16", &t));
   CHECK(t.code == kDLBfloat && t.bits == 16 && t.lanes == 1);
   CHECK(strcmp(utvm_dtype_str(t, buf, sizeof(buf)), "bfloat16") == 0);
+  /* Codes without a name, and the last named one. */
+  CHECK(strcmp(utvm_dtype_str((DLDataType){6, 8, 1}, buf, sizeof(buf)), "unknown8") == 0);
+  CHECK(strcmp(utvm_dtype_str((DLDataType){255, 8, 2}, buf, sizeof(buf)), "unknown8x2") == 0);
+  CHECK(strcmp(utvm_dtype_str((DLDataType){kDLComplex, 64, 1}, buf, sizeof(buf)), "complex64") == 0);
   CHECK_OK(utvm_dtype_parse("uint", &t));
   CHECK(t.code == kDLUInt && t.bits == 32 && t.lanes == 1);
   CHECK_OK(utvm_dtype_parse("", &t));
