@@ -60,7 +60,14 @@ extern const DLDevice utvm_cpu_device;
 
 /* Parses "int8", "float32", "uint1x4", "bool", "handle", ...; sets an error on failure. */
 int utvm_dtype_parse(const char* s, DLDataType* out);
-bool utvm_dtype_equal(DLDataType a, DLDataType b);
+/* code, bits, lanes: 4 bytes without padding (dtype.c asserts it), compared as one word. */
+static inline bool utvm_dtype_equal(DLDataType a, DLDataType b) {
+  union {
+    DLDataType dtype;
+    uint32_t word;
+  } x = {a}, y = {b};
+  return x.word == y.word;
+}
 /* Writes a dtype such as "float32" into buf (for messages). */
 const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size);
 

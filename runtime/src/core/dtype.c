@@ -71,14 +71,6 @@ done:
   return 0;
 }
 
-bool utvm_dtype_equal(DLDataType a, DLDataType b) {
-  /* code, bits, lanes: 4 bytes without padding, compared as one word */
-  uint32_t x, y;
-  memcpy(&x, &a, sizeof(x));
-  memcpy(&y, &b, sizeof(y));
-  return x == y;
-}
-
 const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size) {
   const char* name = kNames[t.code < UNKNOWN_CODE ? t.code : UNKNOWN_CODE];
   /* One call for every form: the formats without lanes ignore the last arguments. */
