@@ -19,6 +19,19 @@ UTEST(page_alloc_free_reuses_and_merges) {
   CHECK(c == a);
 }
 
+UTEST(page_alloc_rounds_up_to_whole_pages_at_least_one) {
+  utvm_page_allocator_t pa;
+  CHECK_OK(utvm_page_allocator_init(&pa, arena, sizeof(arena), 8));
+  void* p;
+  const size_t sizes[] = {0, 1, 256, 257, 512, 513};
+  const size_t pages[] = {1, 1, 1, 2, 2, 3};
+  for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+    CHECK_OK(utvm_page_allocator_alloc(&pa, sizes[i], &p));
+    CHECK_EQ_INT(utvm_page_allocator_bytes_in_use(&pa), pages[i] * 256);
+    CHECK_OK(utvm_page_allocator_free(&pa, p));
+  }
+}
+
 UTEST(page_alloc_fills_whole_arena_then_reports_out_of_memory) {
   utvm_page_allocator_t pa;
   CHECK_OK(utvm_page_allocator_init(&pa, arena, sizeof(arena), 8));
