@@ -149,6 +149,14 @@ UTEST(tracked_data_ranges) {
   /* A size that overflows with the block's header fails as any size the heap lacks. */
   CHECK_FAILS_WITH(utvm_data_alloc(SIZE_MAX - 8, 16, &p), "out of memory allocating");
   CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
+  /* Byte-aligned data: its block's header stays where the heap put it. */
+  void* q;
+  CHECK_OK(utvm_data_alloc(3, 1, &q));
+  CHECK_OK(utvm_data_alloc(5, 2, &p));
+  CHECK(utvm_data_range_valid(q, 3) && !utvm_data_range_valid(q, 4));
+  CHECK_EQ_INT(utvm_data_bytes_from(p), 5);
+  CHECK_OK(utvm_data_free(q));
+  CHECK_OK(utvm_data_free(p));
   CHECK_OK(utvm_data_alloc(100, 4096, &p));
   CHECK_EQ_INT(((uintptr_t)p) % 4096, 0);
   CHECK_OK(utvm_data_free(p));
