@@ -20,18 +20,15 @@ static const char* skip_prefix(const char* s, const char* prefix) {
   return s;
 }
 
-static bool parse_uint(const char** s, unsigned long max, unsigned long* out) {
-  const char* p = *s;
+/* The decimal number at *p, which it moves past the digits: 0 without digits, and 65536 for
+ * any number above 65535 (no caller takes one, and it cannot overflow). */
+static unsigned long parse_uint(const char** p) {
   unsigned long v = 0;
-  if (*p < '0' || *p > '9') return false;
-  while (*p >= '0' && *p <= '9') {
-    v = v * 10 + (unsigned long)(*p - '0');
-    if (v > max) return false;
-    p++;
+  for (const char* q = *p; *q >= '0' && *q <= '9'; *p = ++q) {
+    v = v * 10 + (unsigned long)(*q - '0');
+    if (v > 65535) v = 65536;
   }
-  *s = p;
-  *out = v;
-  return true;
+  return v;
 }
 
 int utvm_dtype_parse(const char* s, DLDataType* out) {
@@ -52,12 +49,13 @@ int utvm_dtype_parse(const char* s, DLDataType* out) {
     if (*p != '\0') goto unknown; /* only "handle" itself */
     bits = 64;
   }
-  if (*p >= '0' && *p <= '9' && !parse_uint(&p, 255, &bits)) {
+  if (*p >= '0' && *p <= '9' && (bits = parse_uint(&p)) > 255) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "bad bit width in dtype \"%s\"", s);
   }
   if (*p == 'x') {
     p++;
-    if (!parse_uint(&p, 65535, &lanes) || lanes == 0) {
+    lanes = parse_uint(&p); /* 0 without digits */
+    if (lanes - 1 >= 65535) { /* 0 wraps */
       return utvm_fail(kTvmErrorFunctionCallInvalidArg, "bad lanes in dtype \"%s\"", s);
     }
   }

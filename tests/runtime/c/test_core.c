@@ -195,6 +195,14 @@ UTEST(dtype_strings) {
   CHECK_FAILS_WITH(utvm_dtype_parse("float", &t) || utvm_dtype_parse("complex64", &t), "unknown dtype");
   CHECK_FAILS_WITH(utvm_dtype_parse("int999", &t), "bad bit width");
   CHECK_FAILS_WITH(utvm_dtype_parse("int8x0", &t), "bad lanes");
+  /* The bounds: 255 bits, 65535 lanes, digits after the x. */
+  CHECK_FAILS_WITH(utvm_dtype_parse("int256", &t), "bad bit width in dtype \"int256\"");
+  CHECK_FAILS_WITH(utvm_dtype_parse("int99999999999999999999", &t), "bad bit width");
+  CHECK_FAILS_WITH(utvm_dtype_parse("int8x", &t), "bad lanes");
+  CHECK_FAILS_WITH(utvm_dtype_parse("int8x65536", &t), "bad lanes in dtype \"int8x65536\"");
+  CHECK_FAILS_WITH(utvm_dtype_parse("int8x99999999999999999999", &t), "bad lanes");
+  CHECK_OK(utvm_dtype_parse("uint255x65535", &t));
+  CHECK(t.code == kDLUInt && t.bits == 255 && t.lanes == 65535);
   CHECK_FAILS_WITH(utvm_dtype_parse("int8y", &t), "unknown dtype");
   /* Every name, its default width, and "handle" only as itself. */
   CHECK_OK(utvm_dtype_parse("bfloat16", &t));
