@@ -21,8 +21,9 @@ static const char* skip_prefix(const char* s, const char* prefix) {
 }
 
 /* The decimal number at *p, which it moves past the digits: 0 without digits, and 65536 for
- * any number above 65535 (no caller takes one, and it cannot overflow). */
-static unsigned long parse_uint(const char** p) {
+ * any number above 65535 (no caller takes one, and it cannot overflow). One copy for its two
+ * callers. */
+__attribute__((noinline)) static unsigned long parse_uint(const char** p) {
   unsigned long v = 0;
   for (const char* q = *p; *q >= '0' && *q <= '9'; *p = ++q) {
     v = v * 10 + (unsigned long)(*q - '0');
