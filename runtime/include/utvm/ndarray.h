@@ -17,8 +17,10 @@ typedef struct TVMNDArray {
   DLTensor dl_tensor; /* must stay first */
   uint32_t reference_count;
   uint32_t host_refs; /* of those, references an RPC host holds (dropped when its session ends) */
-  bool owns_data;
-  bool pinned; /* held by an executor: TVMArrayFree never drops the last reference */
+  /* Flags as halfwords: past offset 31 a byte takes a 32-bit Thumb load, a halfword a
+   * 16-bit one. */
+  uint16_t owns_data;
+  uint16_t pinned; /* held by an executor: TVMArrayFree never drops the last reference */
   int64_t shape[UTVM_MAX_NDIM];
   struct TVMNDArray* next; /* list of live arrays, to validate handles */
 } TVMNDArray;
