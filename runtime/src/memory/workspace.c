@@ -31,7 +31,8 @@ void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
               device_type, device_id);
     return NULL;
   }
-  if (nbytes > SIZE_MAX) {
+  /* Past SIZE_MAX: bits above size_t's (two shifts: no shift by 64 on 64-bit hosts). */
+  if ((nbytes >> (sizeof(size_t) * 8 - 1) >> 1) != 0) {
     utvm_fail(kTvmErrorPlatformNoMemory, "workspace request too large");
     return NULL;
   }

@@ -112,6 +112,12 @@ UTEST(workspace_larger_than_heap_returns_null_with_message) {
   void* p = TVMBackendAllocWorkspace(kDLCPU, 0, (uint64_t)UTEST_HEAP_BYTES * 4, 2, 32);
   CHECK(p == NULL);
   CHECK(strstr(TVMGetLastError(), "out of memory") != NULL);
+#if SIZE_MAX < UINT64_MAX
+  /* Above size_t: refused before any allocator sees a cut size. */
+  TVMAPISetLastError("");
+  CHECK(TVMBackendAllocWorkspace(kDLCPU, 0, (uint64_t)SIZE_MAX + 1, 2, 32) == NULL);
+  CHECK(strstr(TVMGetLastError(), "workspace request too large") != NULL);
+#endif
 }
 
 UTEST(workspace_from_stack_arena_checks_order_and_size) {
