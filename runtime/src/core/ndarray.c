@@ -62,11 +62,14 @@ int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, co
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: %d dimensions given, %d expected",
                      what, (int)src->ndim, (int)dst->ndim);
   }
+  const int64_t* given = src->shape;
+  const int64_t* expected = dst->shape;
   for (int32_t i = 0; i < dst->ndim; i++) {
-    if (dst->shape[i] != src->shape[i]) {
+    int64_t g = *given++, e = *expected++;
+    if (g != e) {
       return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                       "%s: dimension %d is %lld, %lld expected", what, (int)i,
-                       (long long)src->shape[i], (long long)dst->shape[i]);
+                       "%s: dimension %d is %lld, %lld expected", what, (int)i, (long long)g,
+                       (long long)e);
     }
   }
   if (!utvm_dltensor_is_compact(dst) || !utvm_dltensor_is_compact(src)) {
