@@ -72,9 +72,11 @@ done:
 
 const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size) {
   const char* name = kNames[t.code < UNKNOWN_CODE ? t.code : UNKNOWN_CODE];
-  /* One call for every form: the formats without lanes ignore the last arguments. */
-  const char* format = t.lanes == 1 ? "%s%u" : "%s%ux%u";
-  if (t.code == kDLUInt && t.bits == 1 && t.lanes == 1) name = "bool", format = "%s";
-  snprintf(buf, buf_size, format, name, (unsigned)t.bits, (unsigned)t.lanes);
+  /* One format: "x1" (and the bits of "bool1x1") are cut off after, where they fit. */
+  size_t cut = t.lanes == 1 ? 2 : 0;
+  if (t.code == kDLUInt && t.bits == 1 && t.lanes == 1) name = "bool", cut = 3;
+  size_t len = (size_t)snprintf(buf, buf_size, "%s%ux%u", name, (unsigned)t.bits,
+                                (unsigned)t.lanes);
+  if (len < buf_size) buf[len - cut] = '\0';
   return buf;
 }
