@@ -48,7 +48,8 @@ TVMNDArray* utvm_ndarray_from_handle(const void* handle);
 int utvm_shape_nbytes(int32_t ndim, const int64_t* shape, DLDataType dtype, size_t* out);
 /* The same for a tensor, without a message; 0 on overflow. */
 size_t utvm_dltensor_nbytes(const DLTensor* t);
-bool utvm_dltensor_is_compact(const DLTensor* t);
+/* True when both tensors are compact: no strides, or the strides of their shape. */
+bool utvm_dltensors_compact(const DLTensor* a, const DLTensor* b);
 /* Checks `src` can be copied into `dst`: same dtype, same shape, compact. Sets an error. */
 int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, const char* what);
 

@@ -47,7 +47,7 @@ int TVMDeviceCopyDataFromTo(DLTensor* from, DLTensor* to, TVMStreamHandle stream
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy of %lu bytes into %lu bytes",
                      (unsigned long)n, (unsigned long)room);
   }
-  if (!utvm_dltensor_is_compact(from) || !utvm_dltensor_is_compact(to)) {
+  if (!utvm_dltensors_compact(from, to)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy: only compact tensors are supported");
   }
   memmove((uint8_t*)to->data + to->byte_offset, (const uint8_t*)from->data + from->byte_offset, n);

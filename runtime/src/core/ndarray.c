@@ -41,14 +41,18 @@ size_t utvm_dltensor_nbytes(const DLTensor* t) {
   return nbytes_of(t->ndim, t->shape, t->dtype, &n) ? n : 0;
 }
 
-bool utvm_dltensor_is_compact(const DLTensor* t) {
-  if (t->strides == NULL) return true;
-  int64_t expected = 1;
-  for (int32_t i = t->ndim - 1; i >= 0; i--) {
-    if (t->shape[i] != 1 && t->strides[i] != expected) return false;
-    expected *= t->shape[i];
+bool utvm_dltensors_compact(const DLTensor* a, const DLTensor* b) {
+  /* Both callers ask about two tensors: one copy of the walk, for a then b. */
+  for (const DLTensor* t = a;; t = b) {
+    if (t->strides != NULL) {
+      int64_t expected = 1;
+      for (int32_t i = t->ndim - 1; i >= 0; i--) {
+        if (t->shape[i] != 1 && t->strides[i] != expected) return false;
+        expected *= t->shape[i];
+      }
+    }
+    if (t == b) return true;
   }
-  return true;
 }
 
 int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, const char* what) {
@@ -72,7 +76,7 @@ int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, co
                        (long long)e);
     }
   }
-  if (!utvm_dltensor_is_compact(dst) || !utvm_dltensor_is_compact(src)) {
+  if (!utvm_dltensors_compact(dst, src)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: only compact tensors are supported",
                      what);
   }

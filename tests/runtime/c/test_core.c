@@ -287,6 +287,19 @@ UTEST(copies_check_sizes) {
   CHECK_FAILS_WITH(TVMDeviceCopyDataFromTo(a, c, NULL), "copy of 16 bytes into 20 bytes");
   CHECK_FAILS_WITH(utvm_dltensor_check_same_layout(b, a, "x"), "dtype float32 given, int32 expected");
   CHECK_FAILS_WITH(utvm_dltensor_check_same_layout(c, a, "x"), "dimension 0 is 4, 5 expected");
+  /* Strides: those of the shape are compact, others refused on either side. */
+  int64_t unit[1] = {1}, two[1] = {2};
+  DLTensor strided = *a;
+  strided.strides = unit;
+  CHECK_OK(TVMDeviceCopyDataFromTo(&strided, b, NULL));
+  CHECK_OK(utvm_dltensor_check_same_layout(a, &strided, "x"));
+  strided.strides = two;
+  CHECK_FAILS_WITH(TVMDeviceCopyDataFromTo(&strided, b, NULL),
+                   "copy: only compact tensors are supported");
+  CHECK_FAILS_WITH(TVMDeviceCopyDataFromTo(b, &strided, NULL), "copy: only compact");
+  CHECK_FAILS_WITH(utvm_dltensor_check_same_layout(a, &strided, "x"),
+                   "x: only compact tensors are supported");
+  CHECK_FAILS_WITH(utvm_dltensor_check_same_layout(&strided, a, "x"), "x: only compact");
 }
 
 UTEST(device_data_space) {
