@@ -152,16 +152,15 @@ static int find_global(const char* name) {
 
 int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override) {
   int i = find_global(name);
-  if (i < reg.num_globals && !override) {
-    return utvm_fail(kTvmErrorFunctionAlreadyDefined, "global function %s already exists", name);
-  }
-  if (i == UTVM_MAX_GLOBAL_FUNCS) {
-    return utvm_fail(kTvmErrorFunctionRegistryFull,
-                     "global registry full (UTVM_MAX_GLOBAL_FUNCS): %s", name);
-  }
-  if (i == reg.num_globals) {
+  if (i == reg.num_globals) { /* a new name */
+    if (i == UTVM_MAX_GLOBAL_FUNCS) {
+      return utvm_fail(kTvmErrorFunctionRegistryFull,
+                       "global registry full (UTVM_MAX_GLOBAL_FUNCS): %s", name);
+    }
     reg.globals[i].name = name;
     reg.num_globals++;
+  } else if (!override) {
+    return utvm_fail(kTvmErrorFunctionAlreadyDefined, "global function %s already exists", name);
   }
   reg.globals[i].fn = (TVMBackendPackedCFunc)func;
   return 0;
