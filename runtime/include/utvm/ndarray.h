@@ -60,6 +60,10 @@ int utvm_check_cpu(int device_type, int device_id);
 /* cpu(0), the one device: what the runtime passes to TVMPlatformMemoryAllocate/Free. One
  * constant for every file (a struct passed by value is loaded from memory). */
 extern const DLDevice utvm_cpu_device;
+/* TVMPlatformMemoryAllocate/Free on it (whichever the port links): the runtime's own
+ * allocations call these, one copy of the device argument instead of one at each call. */
+int utvm_platform_alloc(size_t nbytes, void** out);
+int utvm_platform_free(void* ptr);
 
 /* Parses "int8", "float32", "uint1x4", "bool", "handle", ...; sets an error on failure. */
 int utvm_dtype_parse(const char* s, DLDataType* out);

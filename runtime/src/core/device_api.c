@@ -7,6 +7,12 @@
 
 const DLDevice utvm_cpu_device = {kDLCPU, 0};
 
+int utvm_platform_alloc(size_t nbytes, void** out) {
+  return TVMPlatformMemoryAllocate(nbytes, utvm_cpu_device, out);
+}
+
+int utvm_platform_free(void* ptr) { return TVMPlatformMemoryFree(ptr, utvm_cpu_device); }
+
 int utvm_check_cpu(int device_type, int device_id) {
   if (device_type != kDLCPU || device_id != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "only device cpu(0) is supported, got (%d, %d)",
@@ -85,8 +91,8 @@ int TVMByteArrayFree(TVMByteArray* arr) {
   /* The runtime's own arrays (the time evaluator's) hold their bytes right after them, in
    * the same allocation. */
   if (arr->data != (const char*)(arr + 1)) {
-    int rc = TVMPlatformMemoryFree((void*)arr->data, utvm_cpu_device);
+    int rc = utvm_platform_free((void*)arr->data);
     if (rc != 0) return rc;
   }
-  return TVMPlatformMemoryFree(arr, utvm_cpu_device);
+  return utvm_platform_free(arr);
 }

@@ -1,6 +1,5 @@
 /* NDArrays, and the TVMArray* entry points of the C runtime API. */
 #include <string.h>
-#include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
 #include <utvm/ndarray.h>
@@ -95,13 +94,13 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
   int rc = utvm_shape_nbytes(ndim, shape, dtype, &n);
   if (rc != 0) return rc;
   TVMNDArray* arr;
-  rc = TVMPlatformMemoryAllocate(sizeof(TVMNDArray), utvm_cpu_device, (void**)&arr);
+  rc = utvm_platform_alloc(sizeof(TVMNDArray), (void**)&arr);
   if (rc != 0) return utvm_fail(rc, "out of memory allocating an NDArray");
   memset(arr, 0, sizeof(*arr));
   if (data == NULL) {
     rc = utvm_data_alloc(n, UTVM_DATA_ALIGNMENT, &data);
     if (rc != 0) {
-      TVMPlatformMemoryFree(arr, utvm_cpu_device);
+      utvm_platform_free(arr);
       return rc;
     }
     memset(data, 0, n);
@@ -166,7 +165,7 @@ int utvm_ndarray_release(TVMNDArray* arr) {
     }
   }
   if (arr->owns_data) utvm_data_free(arr->dl_tensor.data);
-  return TVMPlatformMemoryFree(arr, utvm_cpu_device);
+  return utvm_platform_free(arr);
 }
 
 int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_bits,

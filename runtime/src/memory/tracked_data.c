@@ -3,7 +3,6 @@
  * Each block carries a small header in a list, so that a pointer (and a length)
  * coming from outside can be checked before anything reads or writes through it.
  */
-#include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
 #include <utvm/ndarray.h>
@@ -37,7 +36,7 @@ int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
     total = SIZE_MAX;
   }
   data_block_t* b;
-  int rc = TVMPlatformMemoryAllocate(total, utvm_cpu_device, (void**)&b);
+  int rc = utvm_platform_alloc(total, (void**)&b);
   if (rc != 0) {
     return utvm_fail(rc, "out of memory allocating %lu bytes of tensor data",
                      (unsigned long)nbytes);
@@ -63,7 +62,7 @@ __attribute__((noinline)) static data_block_t** link_of(const void* data) {
 static int unlink_and_free(data_block_t** link) {
   data_block_t* b = *link;
   *link = b->next;
-  return TVMPlatformMemoryFree(b, utvm_cpu_device);
+  return utvm_platform_free(b);
 }
 
 int utvm_data_free(void* data) {
