@@ -55,6 +55,7 @@ size_t utvm_heap_bytes_in_use(void);
 int utvm_workspace_init(void* arena, size_t arena_bytes);
 
 /* ---- Tracked data allocations (tensor storage, host-requested device memory). ---- */
+/* `alignment` must be a power of two <= 4096 (TVMDeviceAllocDataSpace's check is this one). */
 int utvm_data_alloc(size_t nbytes, size_t alignment, void** out);
 int utvm_data_free(void* data);
 /* True when [ptr, ptr + nbytes) lies inside one live tracked allocation. */

@@ -17,8 +17,10 @@ typedef struct TVMNDArray {
   DLTensor dl_tensor; /* must stay first */
   uint32_t reference_count;
   uint32_t host_refs; /* of those, references an RPC host holds (dropped when its session ends) */
-  bool owns_data;
-  bool pinned; /* held by an executor: TVMArrayFree never drops the last reference */
+  /* Flags as halfwords: past offset 31 a byte takes a 32-bit Thumb load, a halfword a
+   * 16-bit one. */
+  uint16_t owns_data;
+  uint16_t pinned; /* held by an executor: TVMArrayFree never drops the last reference */
   int64_t shape[UTVM_MAX_NDIM];
   struct TVMNDArray* next; /* list of live arrays, to validate handles */
 } TVMNDArray;
@@ -26,7 +28,8 @@ typedef struct TVMNDArray {
 /* A new zero-filled array with its own data; reference count 1. */
 int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
                        TVMNDArray** out);
-/* An array over `data` it does not own (e.g. a graph executor's storage); reference count 1. */
+/* An array over `data` it does not own (e.g. a graph executor's storage), or when `data` is
+ * NULL over new zero-filled data it owns (utvm_ndarray_empty's path); reference count 1. */
 int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
                       TVMNDArray** out);
 void utvm_ndarray_retain(TVMNDArray* arr);
@@ -45,17 +48,33 @@ TVMNDArray* utvm_ndarray_from_handle(const void* handle);
 int utvm_shape_nbytes(int32_t ndim, const int64_t* shape, DLDataType dtype, size_t* out);
 /* The same for a tensor, without a message; 0 on overflow. */
 size_t utvm_dltensor_nbytes(const DLTensor* t);
-bool utvm_dltensor_is_compact(const DLTensor* t);
+/* True when both tensors are compact: no strides, or the strides of their shape. */
+bool utvm_dltensors_compact(const DLTensor* a, const DLTensor* b);
 /* Checks `src` can be copied into `dst`: same dtype, same shape, compact. Sets an error. */
 int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, const char* what);
+
+/* Fails with a message unless (device_type, device_id) is cpu(0), the one device. Ints, not
+ * a DLDevice: where DLDeviceType is one byte, a type such as 257 must not pass as cpu. */
+int utvm_check_cpu(int device_type, int device_id);
 
 /* cpu(0), the one device: what the runtime passes to TVMPlatformMemoryAllocate/Free. One
  * constant for every file (a struct passed by value is loaded from memory). */
 extern const DLDevice utvm_cpu_device;
+/* TVMPlatformMemoryAllocate/Free on it (whichever the port links): the runtime's own
+ * allocations call these, one copy of the device argument instead of one at each call. */
+int utvm_platform_alloc(size_t nbytes, void** out);
+int utvm_platform_free(void* ptr);
 
 /* Parses "int8", "float32", "uint1x4", "bool", "handle", ...; sets an error on failure. */
 int utvm_dtype_parse(const char* s, DLDataType* out);
-bool utvm_dtype_equal(DLDataType a, DLDataType b);
+/* code, bits, lanes: 4 bytes without padding (dtype.c asserts it), compared as one word. */
+static inline bool utvm_dtype_equal(DLDataType a, DLDataType b) {
+  union {
+    DLDataType dtype;
+    uint32_t word;
+  } x = {a}, y = {b};
+  return x.word == y.word;
+}
 /* Writes a dtype such as "float32" into buf (for messages). */
 const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size);
 

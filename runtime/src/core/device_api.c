@@ -7,10 +7,16 @@
 
 const DLDevice utvm_cpu_device = {kDLCPU, 0};
 
-__attribute__((noinline)) static int check_cpu(DLDevice dev) {
-  if (dev.device_type != kDLCPU || dev.device_id != 0) {
+int utvm_platform_alloc(size_t nbytes, void** out) {
+  return TVMPlatformMemoryAllocate(nbytes, utvm_cpu_device, out);
+}
+
+int utvm_platform_free(void* ptr) { return TVMPlatformMemoryFree(ptr, utvm_cpu_device); }
+
+int utvm_check_cpu(int device_type, int device_id) {
+  if (device_type != kDLCPU || device_id != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "only device cpu(0) is supported, got (%d, %d)",
-                     (int)dev.device_type, (int)dev.device_id);
+                     device_type, device_id);
   }
   return 0;
 }
@@ -18,13 +24,9 @@ __attribute__((noinline)) static int check_cpu(DLDevice dev) {
 int TVMDeviceAllocDataSpace(DLDevice dev, size_t nbytes, size_t alignment, DLDataType type_hint,
                             void** out_data) {
   (void)type_hint;
-  int rc = check_cpu(dev);
-  if (rc != 0) return rc;
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > 4096) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two <= 4096",
-                     (unsigned long)alignment);
-  }
-  return utvm_data_alloc(nbytes == 0 ? 1 : nbytes, alignment, out_data);
+  int rc = utvm_check_cpu(dev.device_type, dev.device_id);
+  /* utvm_data_alloc checks the alignment */
+  return rc != 0 ? rc : utvm_data_alloc(nbytes == 0 ? 1 : nbytes, alignment, out_data);
 }
 
 int TVMDeviceAllocDataSpaceWithScope(DLDevice dev, int ndim, const int64_t* shape,
@@ -40,7 +42,7 @@ int TVMDeviceAllocDataSpaceWithScope(DLDevice dev, int ndim, const int64_t* shap
 }
 
 int TVMDeviceFreeDataSpace(DLDevice dev, void* ptr) {
-  int rc = check_cpu(dev);
+  int rc = utvm_check_cpu(dev.device_type, dev.device_id);
   return rc != 0 ? rc : utvm_data_free(ptr);
 }
 
@@ -51,7 +53,7 @@ int TVMDeviceCopyDataFromTo(DLTensor* from, DLTensor* to, TVMStreamHandle stream
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy of %lu bytes into %lu bytes",
                      (unsigned long)n, (unsigned long)room);
   }
-  if (!utvm_dltensor_is_compact(from) || !utvm_dltensor_is_compact(to)) {
+  if (!utvm_dltensors_compact(from, to)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "copy: only compact tensors are supported");
   }
   memmove((uint8_t*)to->data + to->byte_offset, (const uint8_t*)from->data + from->byte_offset, n);
@@ -89,8 +91,8 @@ int TVMByteArrayFree(TVMByteArray* arr) {
   /* The runtime's own arrays (the time evaluator's) hold their bytes right after them, in
    * the same allocation. */
   if (arr->data != (const char*)(arr + 1)) {
-    int rc = TVMPlatformMemoryFree((void*)arr->data, utvm_cpu_device);
+    int rc = utvm_platform_free((void*)arr->data);
     if (rc != 0) return rc;
   }
-  return TVMPlatformMemoryFree(arr, utvm_cpu_device);
+  return utvm_platform_free(arr);
 }

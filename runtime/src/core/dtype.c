@@ -7,7 +7,10 @@
 /* Type names by DLDataTypeCode, for parsing and printing. */
 _Static_assert(sizeof(DLDataType) == 4, "DLDataType is code, bits, lanes without padding");
 
-static const char* const kNames[] = {"int", "uint", "float", "handle", "bfloat", "complex"};
+/* Fixed width, no table of pointers; the last name is that of every other code. */
+static const char kNames[][8] = {"int",    "uint",    "float",  "handle",
+                                 "bfloat", "complex", "unknown" /* any other code */};
+#define UNKNOWN_CODE 6
 
 /* s past `prefix`, or NULL when s does not start with it. */
 static const char* skip_prefix(const char* s, const char* prefix) {
@@ -17,18 +20,16 @@ static const char* skip_prefix(const char* s, const char* prefix) {
   return s;
 }
 
-static bool parse_uint(const char** s, unsigned long max, unsigned long* out) {
-  const char* p = *s;
+/* The decimal number at *p, which it moves past the digits: 0 without digits, and 65536 for
+ * any number above 65535 (no caller takes one, and it cannot overflow). One copy for its two
+ * callers. */
+__attribute__((noinline)) static unsigned long parse_uint(const char** p) {
   unsigned long v = 0;
-  if (*p < '0' || *p > '9') return false;
-  while (*p >= '0' && *p <= '9') {
-    v = v * 10 + (unsigned long)(*p - '0');
-    if (v > max) return false;
-    p++;
+  for (const char* q = *p; *q >= '0' && *q <= '9'; *p = ++q) {
+    v = v * 10 + (unsigned long)(*q - '0');
+    if (v > 65535) v = 65536;
   }
-  *s = p;
-  *out = v;
-  return true;
+  return v;
 }
 
 int utvm_dtype_parse(const char* s, DLDataType* out) {
@@ -49,12 +50,13 @@ int utvm_dtype_parse(const char* s, DLDataType* out) {
     if (*p != '\0') goto unknown; /* only "handle" itself */
     bits = 64;
   }
-  if (*p >= '0' && *p <= '9' && !parse_uint(&p, 255, &bits)) {
+  if (*p >= '0' && *p <= '9' && (bits = parse_uint(&p)) > 255) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "bad bit width in dtype \"%s\"", s);
   }
   if (*p == 'x') {
     p++;
-    if (!parse_uint(&p, 65535, &lanes) || lanes == 0) {
+    lanes = parse_uint(&p); /* 0 without digits */
+    if (lanes - 1 >= 65535) { /* 0 wraps */
       return utvm_fail(kTvmErrorFunctionCallInvalidArg, "bad lanes in dtype \"%s\"", s);
     }
   }
@@ -68,19 +70,13 @@ done:
   return 0;
 }
 
-bool utvm_dtype_equal(DLDataType a, DLDataType b) {
-  /* code, bits, lanes: 4 bytes without padding, compared as one word */
-  uint32_t x, y;
-  memcpy(&x, &a, sizeof(x));
-  memcpy(&y, &b, sizeof(y));
-  return x == y;
-}
-
 const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size) {
-  const char* name = t.code < sizeof(kNames) / sizeof(kNames[0]) ? kNames[t.code] : "unknown";
-  /* One call for every form: the formats without lanes ignore the last arguments. */
-  const char* format = t.lanes == 1 ? "%s%u" : "%s%ux%u";
-  if (t.code == kDLUInt && t.bits == 1 && t.lanes == 1) name = "bool", format = "%s";
-  snprintf(buf, buf_size, format, name, (unsigned)t.bits, (unsigned)t.lanes);
+  const char* name = kNames[t.code < UNKNOWN_CODE ? t.code : UNKNOWN_CODE];
+  /* One format: "x1" (and the bits of "bool1x1") are cut off after, where they fit. */
+  size_t cut = t.lanes == 1 ? 2 : 0;
+  if (t.code == kDLUInt && t.bits == 1 && t.lanes == 1) name = "bool", cut = 3;
+  size_t len = (size_t)snprintf(buf, buf_size, "%s%ux%u", name, (unsigned)t.bits,
+                                (unsigned)t.lanes);
+  if (len < buf_size) buf[len - cut] = '\0';
   return buf;
 }

@@ -19,9 +19,9 @@ tvm_crt_error_t TVMFuncRegistry_Lookup(const TVMFuncRegistry* reg, const char* n
   uint16_t n = TVMFuncRegistry_GetNumFuncs(reg);
   const char* entry = reg->names + 2;
   /* Bounded by the declared count as well as the terminating empty name. */
-  for (uint16_t i = 0; i < n && *entry != '\0'; i++) {
+  for (uint32_t i = 0; i < n && *entry != '\0'; i++) {
     if (strcmp(entry, name) == 0) {
-      *function_index = i;
+      *function_index = (tvm_function_index_t)i;
       return kTvmErrorNoError;
     }
     entry += strlen(entry) + 1;

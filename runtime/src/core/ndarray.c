@@ -1,6 +1,5 @@
 /* NDArrays, and the TVMArray* entry points of the C runtime API. */
 #include <string.h>
-#include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
 #include <utvm/ndarray.h>
@@ -11,13 +10,13 @@ static TVMNDArray* live_arrays;
 
 void utvm_ndarray_reset(void) { live_arrays = NULL; }
 
-static size_t element_bytes(DLDataType t) { return ((size_t)t.bits * t.lanes + 7) / 8; }
-
 /* False when a dimension is negative or the size does not fit in size_t. The product is
- * kept in size_t with an overflow check: no 64-bit division on 32-bit parts. */
-static bool nbytes_of(int32_t ndim, const int64_t* shape, DLDataType dtype, size_t* out) {
-  size_t n = element_bytes(dtype);
-  for (int32_t i = 0; i < ndim; i++) {
+ * kept in size_t with an overflow check: no 64-bit division on 32-bit parts. One copy of the
+ * walk, reading only the tensor's ndim, dtype and shape. */
+__attribute__((noinline)) static bool nbytes_of(const DLTensor* t, size_t* out) {
+  size_t n = ((size_t)t->dtype.bits * t->dtype.lanes + 7) / 8;
+  const int64_t* shape = t->shape;
+  for (int32_t i = 0; i < t->ndim; i++) {
     int64_t d = shape[i];
     if (d < 0 || (uint64_t)d > SIZE_MAX || __builtin_mul_overflow(n, (size_t)d, &n)) return false;
   }
@@ -30,7 +29,11 @@ int utvm_shape_nbytes(int32_t ndim, const int64_t* shape, DLDataType dtype, size
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d outside 0..UTVM_MAX_NDIM",
                      (int)ndim);
   }
-  if (!nbytes_of(ndim, shape, dtype, out)) {
+  DLTensor t; /* only what nbytes_of reads */
+  t.ndim = ndim;
+  t.dtype = dtype;
+  t.shape = (int64_t*)shape;
+  if (!nbytes_of(&t, out)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "negative dimension or size overflows");
   }
   return 0;
@@ -38,17 +41,21 @@ int utvm_shape_nbytes(int32_t ndim, const int64_t* shape, DLDataType dtype, size
 
 size_t utvm_dltensor_nbytes(const DLTensor* t) {
   size_t n;
-  return nbytes_of(t->ndim, t->shape, t->dtype, &n) ? n : 0;
+  return nbytes_of(t, &n) ? n : 0;
 }
 
-bool utvm_dltensor_is_compact(const DLTensor* t) {
-  if (t->strides == NULL) return true;
-  int64_t expected = 1;
-  for (int32_t i = t->ndim - 1; i >= 0; i--) {
-    if (t->shape[i] != 1 && t->strides[i] != expected) return false;
-    expected *= t->shape[i];
+bool utvm_dltensors_compact(const DLTensor* a, const DLTensor* b) {
+  /* Both callers ask about two tensors: one copy of the walk, for a then b. */
+  for (const DLTensor* t = a;; t = b) {
+    if (t->strides != NULL) {
+      int64_t expected = 1;
+      for (int32_t i = t->ndim - 1; i >= 0; i--) {
+        if (t->shape[i] != 1 && t->strides[i] != expected) return false;
+        expected *= t->shape[i];
+      }
+    }
+    if (t == b) return true;
   }
-  return true;
 }
 
 int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, const char* what) {
@@ -62,47 +69,43 @@ int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, co
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: %d dimensions given, %d expected",
                      what, (int)src->ndim, (int)dst->ndim);
   }
+  const int64_t* given = src->shape;
+  const int64_t* expected = dst->shape;
   for (int32_t i = 0; i < dst->ndim; i++) {
-    if (dst->shape[i] != src->shape[i]) {
+    int64_t g = *given++, e = *expected++;
+    if (g != e) {
       return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                       "%s: dimension %d is %lld, %lld expected", what, (int)i,
-                       (long long)src->shape[i], (long long)dst->shape[i]);
+                       "%s: dimension %d is %lld, %lld expected", what, (int)i, (long long)g,
+                       (long long)e);
     }
   }
-  if (!utvm_dltensor_is_compact(dst) || !utvm_dltensor_is_compact(src)) {
+  if (!utvm_dltensors_compact(dst, src)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: only compact tensors are supported",
                      what);
   }
   return 0;
 }
 
-int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
-                       TVMNDArray** out) {
-  /* The data first (the device API checks the device), then a view of it that owns it. */
-  size_t n;
-  void* data;
-  int rc = utvm_shape_nbytes(ndim, shape, dtype, &n);
-  if (rc == 0) rc = TVMDeviceAllocDataSpace(dev, n, UTVM_DATA_ALIGNMENT, dtype, &data);
-  if (rc != 0) return rc;
-  memset(data, 0, n);
-  rc = utvm_ndarray_view(data, ndim, shape, dtype, out);
-  if (rc != 0) {
-    utvm_data_free(data);
-    return rc;
-  }
-  (*out)->owns_data = true;
-  return 0;
-}
-
+/* The one path that makes an array, with or without its own data (the device is cpu(0):
+ * the callers check it). */
 int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
                       TVMNDArray** out) {
-  size_t nbytes;
-  int rc = utvm_shape_nbytes(ndim, shape, dtype, &nbytes);
+  size_t n;
+  int rc = utvm_shape_nbytes(ndim, shape, dtype, &n);
   if (rc != 0) return rc;
   TVMNDArray* arr;
-  rc = TVMPlatformMemoryAllocate(sizeof(TVMNDArray), utvm_cpu_device, (void**)&arr);
+  rc = utvm_platform_alloc(sizeof(TVMNDArray), (void**)&arr);
   if (rc != 0) return utvm_fail(rc, "out of memory allocating an NDArray");
   memset(arr, 0, sizeof(*arr));
+  if (data == NULL) {
+    rc = utvm_data_alloc(n, UTVM_DATA_ALIGNMENT, &data);
+    if (rc != 0) {
+      utvm_platform_free(arr);
+      return rc;
+    }
+    memset(data, 0, n);
+    arr->owns_data = true;
+  }
   if (ndim > 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim);
   arr->dl_tensor.data = data;
   arr->dl_tensor.device.device_type = kDLCPU; /* cpu(0): the id is zero already */
@@ -114,6 +117,12 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
   live_arrays = arr;
   *out = arr;
   return 0;
+}
+
+int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
+                       TVMNDArray** out) {
+  int rc = utvm_check_cpu(dev.device_type, dev.device_id);
+  return rc != 0 ? rc : utvm_ndarray_view(NULL, ndim, shape, dtype, out);
 }
 
 TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
@@ -156,26 +165,23 @@ int utvm_ndarray_release(TVMNDArray* arr) {
     }
   }
   if (arr->owns_data) utvm_data_free(arr->dl_tensor.data);
-  return TVMPlatformMemoryFree(arr, utvm_cpu_device);
+  return utvm_platform_free(arr);
 }
 
 int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_bits,
                   int dtype_lanes, int device_type, int device_id, TVMArrayHandle* out) {
-  if (dtype_code < 0 || dtype_code > 255 || dtype_bits <= 0 || dtype_bits > 255 ||
-      dtype_lanes <= 0 || dtype_lanes > 65535) {
+  if ((unsigned)dtype_code > 255 || (unsigned)dtype_bits - 1 > 254 ||
+      (unsigned)dtype_lanes - 1 > 65534) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMArrayAlloc: invalid dtype");
   }
-  if (device_type != kDLCPU) { /* checked as an int: a one-byte DLDeviceType would cut it */
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg,
-                     "only device cpu(0) is supported, got (%d, %d)", device_type, device_id);
-  }
-  DLDataType dtype = {(uint8_t)dtype_code, (uint8_t)dtype_bits, (uint16_t)dtype_lanes};
-  DLDevice dev = {kDLCPU, device_id};
-  TVMNDArray* arr = NULL;
-  int rc = utvm_ndarray_empty((int32_t)ndim, shape, dtype, dev, &arr);
+  /* Checked as ints: a one-byte DLDeviceType would cut the type. */
+  int rc = utvm_check_cpu(device_type, device_id);
   if (rc != 0) return rc;
-  *out = &arr->dl_tensor;
-  return 0;
+  DLDataType dtype = {(uint8_t)dtype_code, (uint8_t)dtype_bits, (uint16_t)dtype_lanes};
+  TVMNDArray* arr;
+  rc = utvm_ndarray_view(NULL, (int32_t)ndim, shape, dtype, &arr);
+  if (rc == 0) *out = &arr->dl_tensor;
+  return rc;
 }
 
 int TVMArrayFree(TVMArrayHandle handle) {

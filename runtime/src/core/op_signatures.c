@@ -15,8 +15,9 @@ bool utvm_is_system_lib_function(const void* resource) {
 
 const utvm_op_signature_t* utvm_op_signature_find(TVMBackendPackedCFunc fn) {
   if (&utvm_op_signatures == NULL) return NULL;
-  for (uint32_t i = 0; i < utvm_op_signatures.num_ops; i++) {
-    if (utvm_op_signatures.ops[i].fn == fn) return &utvm_op_signatures.ops[i];
+  const utvm_op_signature_t* op = utvm_op_signatures.ops;
+  for (const utvm_op_signature_t* end = op + utvm_op_signatures.num_ops; op != end; op++) {
+    if (op->fn == fn) return op;
   }
   return NULL;
 }

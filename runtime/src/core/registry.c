@@ -138,8 +138,8 @@ int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_impo
     *out = NULL;
     return utvm_fail(kTvmErrorFunctionNameNotFound, "module has no function %s", func_name);
   }
-  /* The module handle is its tagged field already: the function handle's upper half. */
-  *out = (TVMFunctionHandle)(((uintptr_t)mod << 16) | fi | HANDLE_TAG);
+  /* The module handle is its tagged field: the encoder's tag leaves it as it is. */
+  *out = encode_func((uint32_t)(uintptr_t)mod, fi);
   return 0;
 }
 
@@ -152,16 +152,15 @@ static int find_global(const char* name) {
 
 int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override) {
   int i = find_global(name);
-  if (i < reg.num_globals && !override) {
-    return utvm_fail(kTvmErrorFunctionAlreadyDefined, "global function %s already exists", name);
-  }
-  if (i == UTVM_MAX_GLOBAL_FUNCS) {
-    return utvm_fail(kTvmErrorFunctionRegistryFull,
-                     "global registry full (UTVM_MAX_GLOBAL_FUNCS): %s", name);
-  }
-  if (i == reg.num_globals) {
+  if (i == reg.num_globals) { /* a new name */
+    if (i == UTVM_MAX_GLOBAL_FUNCS) {
+      return utvm_fail(kTvmErrorFunctionRegistryFull,
+                       "global registry full (UTVM_MAX_GLOBAL_FUNCS): %s", name);
+    }
     reg.globals[i].name = name;
     reg.num_globals++;
+  } else if (!override) {
+    return utvm_fail(kTvmErrorFunctionAlreadyDefined, "global function %s already exists", name);
   }
   reg.globals[i].fn = (TVMBackendPackedCFunc)func;
   return 0;

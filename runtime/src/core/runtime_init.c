@@ -32,7 +32,7 @@ static int module_get_function(TVMValue* args, int* type_codes, int num_args, TV
   static const uint8_t expected[3] = {kTVMModuleHandle, kTVMStr, kTVMArgInt};
   int rc = utvm_check_args(kModuleGetFunction + sizeof("tvm.rpc.server.") - 1, type_codes,
                            num_args, 3, expected);
-  TVMFunctionHandle fn = NULL;
+  TVMFunctionHandle fn; /* set by TVMModGetFunction, NULL when the name is not found */
   if (rc == 0) rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, (int)args[2].v_int64, &fn);
   /* A missing function is None, not an error: the host turns it into AttributeError. An
    * unregistered module is an error. */

@@ -54,10 +54,9 @@ static uint32_t merge_following(utvm_page_allocator_t* pa, uint32_t i) {
 }
 
 int utvm_page_allocator_alloc(utvm_page_allocator_t* pa, size_t nbytes, void** out) {
-  /* Whole pages, at least one; rounded up without overflow (more than the arena never fits). */
-  size_t want = (nbytes >> pa->page_size_log2) +
-                ((nbytes & (((size_t)1 << pa->page_size_log2) - 1)) != 0);
-  if (want == 0) want = 1;
+  /* Whole pages, at least one: 1 + (nbytes - 1) / page, with 0 bytes counted as 1 (no
+   * overflow: more than the arena never fits). */
+  size_t want = ((nbytes - (nbytes != 0)) >> pa->page_size_log2) + 1;
   uint32_t i = 0;
   while (i < pa->num_pages) {
     uint32_t len = pa->runs[i] & RUN_LENGTH;

@@ -3,16 +3,17 @@
  * Each block carries a small header in a list, so that a pointer (and a length)
  * coming from outside can be checked before anything reads or writes through it.
  */
-#include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
 #include <utvm/ndarray.h>
 
 #include "../core/runtime_state.h"
 
+/* At the start of what the heap returned (aligned for it whatever the data's alignment); the
+ * data follows, aligned. */
 typedef struct data_block {
   struct data_block* next;
-  void* raw;   /* what the heap returned */
+  uint8_t* data;
   size_t size; /* usable bytes from the aligned data pointer */
   bool host_owned; /* allocated at a host's request (RPC DevAllocData) */
 } data_block_t;
@@ -21,28 +22,27 @@ static data_block_t* blocks;
 
 void utvm_data_reset(void) { blocks = NULL; }
 
-static uint8_t* data_of(data_block_t* b) { return (uint8_t*)(b + 1); }
+static uint8_t* data_of(data_block_t* b) { return b->data; }
 
 int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
-  if (alignment < sizeof(void*)) alignment = sizeof(void*);
-  if ((alignment & (alignment - 1)) != 0) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two",
+  /* The one alignment check (TVMDeviceAllocDataSpace's too): 0 wraps past 4096. */
+  if (alignment - 1 >= 4096 || (alignment & (alignment - 1)) != 0) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "alignment %lu is not a power of two <= 4096",
                      (unsigned long)alignment);
   }
-  size_t overhead = sizeof(data_block_t) + alignment;
-  if (nbytes > SIZE_MAX - overhead) {
-    return utvm_fail(kTvmErrorPlatformNoMemory, "allocation of %lu bytes is too large",
-                     (unsigned long)nbytes);
+  /* A size past SIZE_MAX asks for SIZE_MAX, which no heap has: one failure for both. */
+  size_t total;
+  if (__builtin_add_overflow(nbytes, sizeof(data_block_t) + alignment - 1, &total)) {
+    total = SIZE_MAX;
   }
-  void* raw;
-  int rc = TVMPlatformMemoryAllocate(nbytes + overhead, utvm_cpu_device, &raw);
+  data_block_t* b;
+  int rc = utvm_platform_alloc(total, (void**)&b);
   if (rc != 0) {
     return utvm_fail(rc, "out of memory allocating %lu bytes of tensor data",
                      (unsigned long)nbytes);
   }
-  uintptr_t data = ((uintptr_t)raw + sizeof(data_block_t) + alignment - 1) & ~(uintptr_t)(alignment - 1);
-  data_block_t* b = (data_block_t*)data - 1;
-  b->raw = raw;
+  uintptr_t data = ((uintptr_t)(b + 1) + alignment - 1) & ~(uintptr_t)(alignment - 1);
+  b->data = (uint8_t*)data;
   b->size = nbytes;
   b->host_owned = false;
   b->next = blocks;
@@ -62,7 +62,7 @@ __attribute__((noinline)) static data_block_t** link_of(const void* data) {
 static int unlink_and_free(data_block_t** link) {
   data_block_t* b = *link;
   *link = b->next;
-  return TVMPlatformMemoryFree(b->raw, utvm_cpu_device);
+  return utvm_platform_free(b);
 }
 
 int utvm_data_free(void* data) {

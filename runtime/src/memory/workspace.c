@@ -5,7 +5,6 @@
  * returns -1), never an abort.
  */
 #include <tvm/runtime/c_backend_api.h>
-#include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/memory.h>
 #include <utvm/ndarray.h>
@@ -31,7 +30,8 @@ void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
               device_type, device_id);
     return NULL;
   }
-  if (nbytes > SIZE_MAX) {
+  /* Past SIZE_MAX: bits above size_t's (two shifts: no shift by 64 on 64-bit hosts). */
+  if ((nbytes >> (sizeof(size_t) * 8 - 1) >> 1) != 0) {
     utvm_fail(kTvmErrorPlatformNoMemory, "workspace request too large");
     return NULL;
   }
@@ -39,7 +39,7 @@ void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
   if (workspace.ready) {
     rc = utvm_stack_allocator_alloc(&workspace.stack, (size_t)nbytes, &ptr);
   } else {
-    rc = TVMPlatformMemoryAllocate((size_t)nbytes, utvm_cpu_device, &ptr);
+    rc = utvm_platform_alloc((size_t)nbytes, &ptr);
   }
   return rc == 0 ? ptr : NULL;
 }
@@ -48,5 +48,5 @@ int TVMBackendFreeWorkspace(int device_type, int device_id, void* ptr) {
   (void)device_type;
   (void)device_id;
   if (workspace.ready) return utvm_stack_allocator_free(&workspace.stack, ptr);
-  return TVMPlatformMemoryFree(ptr, utvm_cpu_device);
+  return utvm_platform_free(ptr);
 }

@@ -80,6 +80,8 @@ UTEST(modules_and_their_functions) {
   CHECK_OK(TVMModCreateFromCModule(&lib, &mod));
   CHECK(utvm_module_from_handle(mod) == &lib);
   CHECK_OK(TVMModGetFunction(mod, "echo_resource", 0, &f));
+  /* utvm/registry.h's layout: the module handle above the tagged index (1). */
+  CHECK((uintptr_t)f == (((uintptr_t)mod << 16) | 0x8001u));
   TVMValue ret;
   int ret_code;
   CHECK_OK(TVMFuncCall(f, NULL, NULL, 0, &ret, &ret_code));
@@ -193,11 +195,23 @@ UTEST(dtype_strings) {
   CHECK_FAILS_WITH(utvm_dtype_parse("float", &t) || utvm_dtype_parse("complex64", &t), "unknown dtype");
   CHECK_FAILS_WITH(utvm_dtype_parse("int999", &t), "bad bit width");
   CHECK_FAILS_WITH(utvm_dtype_parse("int8x0", &t), "bad lanes");
+  /* The bounds: 255 bits, 65535 lanes, digits after the x. */
+  CHECK_FAILS_WITH(utvm_dtype_parse("int256", &t), "bad bit width in dtype \"int256\"");
+  CHECK_FAILS_WITH(utvm_dtype_parse("int99999999999999999999", &t), "bad bit width");
+  CHECK_FAILS_WITH(utvm_dtype_parse("int8x", &t), "bad lanes");
+  CHECK_FAILS_WITH(utvm_dtype_parse("int8x65536", &t), "bad lanes in dtype \"int8x65536\"");
+  CHECK_FAILS_WITH(utvm_dtype_parse("int8x99999999999999999999", &t), "bad lanes");
+  CHECK_OK(utvm_dtype_parse("uint255x65535", &t));
+  CHECK(t.code == kDLUInt && t.bits == 255 && t.lanes == 65535);
   CHECK_FAILS_WITH(utvm_dtype_parse("int8y", &t), "unknown dtype");
   /* Every name, its default width, and "handle" only as itself. */
   CHECK_OK(utvm_dtype_parse("bfloat16", &t));
   CHECK(t.code == kDLBfloat && t.bits == 16 && t.lanes == 1);
   CHECK(strcmp(utvm_dtype_str(t, buf, sizeof(buf)), "bfloat16") == 0);
+  /* Codes without a name, and the last named one. */
+  CHECK(strcmp(utvm_dtype_str((DLDataType){6, 8, 1}, buf, sizeof(buf)), "unknown8") == 0);
+  CHECK(strcmp(utvm_dtype_str((DLDataType){255, 8, 2}, buf, sizeof(buf)), "unknown8x2") == 0);
+  CHECK(strcmp(utvm_dtype_str((DLDataType){kDLComplex, 64, 1}, buf, sizeof(buf)), "complex64") == 0);
   CHECK_OK(utvm_dtype_parse("uint", &t));
   CHECK(t.code == kDLUInt && t.bits == 32 && t.lanes == 1);
   CHECK_OK(utvm_dtype_parse("", &t));
@@ -238,6 +252,12 @@ UTEST(ndarray_rejects_bad_shapes_and_devices) {
   /* Not cut to cpu (1) where DLDeviceType is one byte (ARM EABI, -fshort-enums). */
   CHECK_FAILS_WITH(TVMArrayAlloc(shape, 1, kDLFloat, 32, 1, kDLCPU + 256, 0, &t),
                    "only device cpu(0) is supported, got (257, 0)");
+  CHECK_FAILS_WITH(TVMArrayAlloc(shape, 1, kDLFloat, 32, 1, kDLCPU, 1, &t),
+                   "only device cpu(0) is supported, got (1, 1)");
+  TVMNDArray* arr;
+  CHECK_FAILS_WITH(utvm_ndarray_empty(1, shape, (DLDataType){kDLFloat, 32, 1},
+                                      (DLDevice){kDLCUDA, 0}, &arr),
+                   "only device cpu(0) is supported, got (2, 0)");
   int64_t big[1] = {(int64_t)UTEST_HEAP_BYTES};
   CHECK_FAILS_WITH(TVMArrayAlloc(big, 1, kDLFloat, 32, 1, kDLCPU, 0, &t), "out of memory");
   CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
@@ -267,6 +287,19 @@ UTEST(copies_check_sizes) {
   CHECK_FAILS_WITH(TVMDeviceCopyDataFromTo(a, c, NULL), "copy of 16 bytes into 20 bytes");
   CHECK_FAILS_WITH(utvm_dltensor_check_same_layout(b, a, "x"), "dtype float32 given, int32 expected");
   CHECK_FAILS_WITH(utvm_dltensor_check_same_layout(c, a, "x"), "dimension 0 is 4, 5 expected");
+  /* Strides: those of the shape are compact, others refused on either side. */
+  int64_t unit[1] = {1}, two[1] = {2};
+  DLTensor strided = *a;
+  strided.strides = unit;
+  CHECK_OK(TVMDeviceCopyDataFromTo(&strided, b, NULL));
+  CHECK_OK(utvm_dltensor_check_same_layout(a, &strided, "x"));
+  strided.strides = two;
+  CHECK_FAILS_WITH(TVMDeviceCopyDataFromTo(&strided, b, NULL),
+                   "copy: only compact tensors are supported");
+  CHECK_FAILS_WITH(TVMDeviceCopyDataFromTo(b, &strided, NULL), "copy: only compact");
+  CHECK_FAILS_WITH(utvm_dltensor_check_same_layout(a, &strided, "x"),
+                   "x: only compact tensors are supported");
+  CHECK_FAILS_WITH(utvm_dltensor_check_same_layout(&strided, a, "x"), "x: only compact");
 }
 
 UTEST(device_data_space) {
@@ -277,6 +310,8 @@ UTEST(device_data_space) {
   CHECK_EQ_INT(((uintptr_t)p) % 64, 0);
   CHECK(utvm_data_range_valid(p, 100));
   CHECK_FAILS_WITH(TVMDeviceAllocDataSpace(cpu, 100, 3, f32, &p), "power of two");
+  CHECK_FAILS_WITH(TVMDeviceAllocDataSpace(cpu, 100, 0, f32, &p), "alignment 0 is not a power");
+  CHECK_FAILS_WITH(TVMDeviceAllocDataSpace(cpu, 100, 8192, f32, &p), "power of two <= 4096");
   int64_t shape[2] = {3, 5};
   void* q;
   CHECK_OK(TVMDeviceAllocDataSpaceWithScope(cpu, 2, shape, f32, NULL, &q));

@@ -19,6 +19,19 @@ UTEST(page_alloc_free_reuses_and_merges) {
   CHECK(c == a);
 }
 
+UTEST(page_alloc_rounds_up_to_whole_pages_at_least_one) {
+  utvm_page_allocator_t pa;
+  CHECK_OK(utvm_page_allocator_init(&pa, arena, sizeof(arena), 8));
+  void* p;
+  const size_t sizes[] = {0, 1, 256, 257, 512, 513};
+  const size_t pages[] = {1, 1, 1, 2, 2, 3};
+  for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+    CHECK_OK(utvm_page_allocator_alloc(&pa, sizes[i], &p));
+    CHECK_EQ_INT(utvm_page_allocator_bytes_in_use(&pa), pages[i] * 256);
+    CHECK_OK(utvm_page_allocator_free(&pa, p));
+  }
+}
+
 UTEST(page_alloc_fills_whole_arena_then_reports_out_of_memory) {
   utvm_page_allocator_t pa;
   CHECK_OK(utvm_page_allocator_init(&pa, arena, sizeof(arena), 8));
@@ -99,6 +112,12 @@ UTEST(workspace_larger_than_heap_returns_null_with_message) {
   void* p = TVMBackendAllocWorkspace(kDLCPU, 0, (uint64_t)UTEST_HEAP_BYTES * 4, 2, 32);
   CHECK(p == NULL);
   CHECK(strstr(TVMGetLastError(), "out of memory") != NULL);
+#if SIZE_MAX < UINT64_MAX
+  /* Above size_t: refused before any allocator sees a cut size. */
+  TVMAPISetLastError("");
+  CHECK(TVMBackendAllocWorkspace(kDLCPU, 0, (uint64_t)SIZE_MAX + 1, 2, 32) == NULL);
+  CHECK(strstr(TVMGetLastError(), "workspace request too large") != NULL);
+#endif
 }
 
 UTEST(workspace_from_stack_arena_checks_order_and_size) {
@@ -129,6 +148,24 @@ UTEST(tracked_data_ranges) {
   CHECK_OK(utvm_data_free(p));
   CHECK(!utvm_data_range_valid(p, 1));
   CHECK_FAILS_WITH(utvm_data_free(p), "not allocated");
+  /* One alignment check for every path (TVMDeviceAllocDataSpace's is this one). */
+  CHECK_FAILS_WITH(utvm_data_alloc(100, 0, &p), "alignment 0 is not a power of two <= 4096");
+  CHECK_FAILS_WITH(utvm_data_alloc(100, 48, &p), "alignment 48 is not a power of two <= 4096");
+  CHECK_FAILS_WITH(utvm_data_alloc(100, 8192, &p), "alignment 8192 is not a power of two");
+  /* A size that overflows with the block's header fails as any size the heap lacks. */
+  CHECK_FAILS_WITH(utvm_data_alloc(SIZE_MAX - 8, 16, &p), "out of memory allocating");
+  CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
+  /* Byte-aligned data: its block's header stays where the heap put it. */
+  void* q;
+  CHECK_OK(utvm_data_alloc(3, 1, &q));
+  CHECK_OK(utvm_data_alloc(5, 2, &p));
+  CHECK(utvm_data_range_valid(q, 3) && !utvm_data_range_valid(q, 4));
+  CHECK_EQ_INT(utvm_data_bytes_from(p), 5);
+  CHECK_OK(utvm_data_free(q));
+  CHECK_OK(utvm_data_free(p));
+  CHECK_OK(utvm_data_alloc(100, 4096, &p));
+  CHECK_EQ_INT(((uintptr_t)p) % 4096, 0);
+  CHECK_OK(utvm_data_free(p));
 }
 
 UTEST(heap_is_back_to_empty_after_frees) {
