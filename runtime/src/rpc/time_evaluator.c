@@ -228,7 +228,7 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
   /* The array and its doubles in one allocation (TVMByteArrayFree knows that layout). */
   TVMByteArray* result;
   size_t nbytes = sizeof(double) * e->p[REPEAT];
-  rc = TVMPlatformMemoryAllocate(sizeof(*result) + nbytes, utvm_cpu_device, (void**)&result);
+  rc = utvm_platform_alloc(sizeof(*result) + nbytes, (void**)&result);
   if (rc != 0) return utvm_fail(rc, "out of memory for the time evaluator's results");
   /* Little-endian doubles on the wire: the host unpacks them with struct "@d". */
   double* data = (double*)(result + 1);

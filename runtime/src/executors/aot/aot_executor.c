@@ -5,7 +5,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <tvm/runtime/crt/platform.h>
 #include <utvm/aot_executor.h>
 #include <utvm/error.h>
 #include <utvm/registry.h>
@@ -21,7 +20,6 @@ struct utvm_aot_executor {
   int* arg_codes;
 };
 
-#define CPU utvm_cpu_device /* the runtime's one constant: loaded in two instructions */
 /* Generated run ignores the workspace-pool arguments (it uses its own static pools), but
  * they still have to be valid tensors. */
 static DLTensor unused_pool;
@@ -80,7 +78,8 @@ static int make_tensor(const struct TVMTensorInfo* info, TVMNDArray** out) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "tensor %s has %lld dimensions (max %d)",
                      info->name, (long long)info->num_shape, UTVM_MAX_NDIM);
   }
-  return utvm_ndarray_empty((int32_t)info->num_shape, info->shape, info->dtype, CPU, out);
+  return utvm_ndarray_empty((int32_t)info->num_shape, info->shape, info->dtype, utvm_cpu_device,
+                            out);
 }
 
 int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char* module_name,
@@ -111,7 +110,7 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   size_t total = header + (sizeof(TVMValue) + sizeof(int)) * (num_args + 2) +
                  sizeof(TVMNDArray*) * num_tensors;
   void* mem = NULL;
-  if ((rc = TVMPlatformMemoryAllocate(total, CPU, &mem)) != 0) {
+  if ((rc = utvm_platform_alloc(total, &mem)) != 0) {
     return utvm_fail(rc, "out of memory creating the AOT executor");
   }
   memset(mem, 0, total);

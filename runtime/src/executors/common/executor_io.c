@@ -2,7 +2,6 @@
 #include "executor_io.h"
 
 #include <string.h>
-#include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 
 TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool output) {
@@ -53,6 +52,6 @@ int utvm_executor_io_free(utvm_executor_io_t* io) {
     int failed = utvm_ndarray_release(arr);
     if (failed != 0) rc = failed; /* the code of the last message */
   }
-  int freed = TVMPlatformMemoryFree(io, utvm_cpu_device); /* with the executor's tables */
+  int freed = utvm_platform_free(io); /* with the executor's tables */
   return rc != 0 ? rc : freed;
 }
