@@ -14,6 +14,9 @@
 /* Bounds of the host's timing requests: a minute per measurement, ten seconds of cooldown,
  * so no request can keep the device busy for days. */
 #define MAX_NUMBER UTVM_RPC_TIME_EVALUATOR_MAX_NUMBER
+/* min_repeat (below 2^36 units) times a number must stay below 2^64 when the batch grows. */
+_Static_assert(MAX_NUMBER >= 1 && MAX_NUMBER <= (1u << 27),
+               "UTVM_RPC_TIME_EVALUATOR_MAX_NUMBER must be in 1..2^27");
 #define MAX_MIN_REPEAT_MS 60000
 #define MAX_COOLDOWN_MS 10000
 /* Time units (2^-30 s) in a millisecond, rounded up. */
