@@ -1,7 +1,7 @@
 /*
  * Graph executor: one tracked data allocation per storage id (as large as the largest
- * entry sharing it), a DLTensor per entry viewing its storage, and a packed call per
- * operator node, resolved when the executor is created.
+ * entry sharing it), a DLTensor per entry (kept in the parsed graph's entry) viewing its
+ * storage, and a packed call per operator node, resolved when the executor is created.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,8 +19,7 @@ struct utvm_graph_executor {
   utvm_executor_io_t io; /* views for get_input / get_output: inputs (arg_nodes), then outputs */
   graph_t graph;
   uint32_t num_storage;
-  void** storage;    /* num_storage tracked data allocations */
-  DLTensor* tensors; /* one per entry */
+  void** storage; /* num_storage tracked data allocations */
 };
 
 #define UL(v) ((unsigned long)(v))
@@ -43,17 +42,14 @@ static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
                               : UTVM_EXECUTOR_WORD("output");
 }
 
-/* The executor with its tables (storage, tensors, io) in one allocation. */
+/* The executor with its tables (storage, io) in one allocation. */
 static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   uint32_t num_storage = 0;
   for (uint32_t e = 0; e < g->num_entries; e++) {
     if (g->entries[e].storage_id >= num_storage) num_storage = g->entries[e].storage_id + 1;
   }
   /* Entries and storage ids number below 2^31 (checked by graph_parse). */
-  /* The DLTensors (which hold a uint64_t) start 8-byte aligned, then the pointer tables. */
-  size_t header = (sizeof(utvm_graph_executor_t) + 7) & ~(size_t)7;
-  uint64_t total = header + (uint64_t)sizeof(void*) * num_storage +
-                   (uint64_t)sizeof(DLTensor) * g->num_entries +
+  uint64_t total = sizeof(utvm_graph_executor_t) + (uint64_t)sizeof(void*) * num_storage +
                    (uint64_t)sizeof(TVMNDArray*) * num_io(g);
   void* mem = NULL;
   if ((size_t)total != total ||
@@ -64,8 +60,7 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   }
   memset(mem, 0, (size_t)total);
   utvm_graph_executor_t* exec = mem;
-  exec->tensors = (DLTensor*)((uint8_t*)mem + header);
-  exec->storage = (void**)(exec->tensors + g->num_entries);
+  exec->storage = (void**)(exec + 1);
   exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)(exec->storage + num_storage),
                                   .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
                                   .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
@@ -81,9 +76,13 @@ static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValu
   const graph_node_t* node = &g->nodes[n];
   const graph_ref_t* inputs = &g->inputs[node->first_input];
   uint32_t i = 0, num_args = node->num_inputs + node->num_outputs; /* <= UTVM_MAX_ARGS: checked */
-  for (; i < node->num_inputs; i++) args[i].v_handle = &exec->tensors[graph_entry_id(g, inputs[i])];
+  for (; i < node->num_inputs; i++) {
+    args[i].v_handle = &g->entries[graph_entry_id(g, inputs[i])].tensor;
+  }
   /* Its outputs are its entries, in order. */
-  for (DLTensor* out = &exec->tensors[g->row_ptr[n]]; i < num_args; i++) args[i].v_handle = out++;
+  for (graph_entry_t* out = &g->entries[g->row_ptr[n]]; i < num_args; i++) {
+    args[i].v_handle = &out++->tensor;
+  }
   return num_args;
 }
 
@@ -139,14 +138,6 @@ static int walk_nodes(const utvm_graph_executor_t* exec, bool run) {
 
 static int allocate_storage(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
-  for (uint32_t e = 0; e < g->num_entries; e++) {
-    const graph_entry_t* entry = &g->entries[e];
-    DLTensor* t = &exec->tensors[e]; /* zeroed: data, strides and byte_offset stay so */
-    t->device = utvm_cpu_device;
-    t->ndim = entry->ndim;
-    t->dtype = entry->dtype;
-    t->shape = (int64_t*)entry->shape;
-  }
   int rc = walk_nodes(exec, false); /* before any storage is allocated for a graph refused */
   if (rc != 0) return rc;
   /* Each storage id used, allocated at its first entry as large as its largest entry. */
@@ -155,7 +146,7 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
     if (exec->storage[s] == NULL) {
       size_t bytes = 1; /* at least: an allocation of its own even when its entries are empty */
       for (uint32_t f = e; f < g->num_entries; f++) {
-        size_t n = utvm_dltensor_nbytes(&exec->tensors[f]); /* cannot overflow: checked */
+        size_t n = utvm_dltensor_nbytes(&g->entries[f].tensor); /* cannot overflow: checked */
         if (g->entries[f].storage_id == s && n > bytes) bytes = n;
       }
       rc = utvm_data_alloc(bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
@@ -165,7 +156,7 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
       }
       memset(exec->storage[s], 0, bytes);
     }
-    exec->tensors[e].data = exec->storage[s];
+    g->entries[e].tensor.data = exec->storage[s];
   }
   return 0;
 }
@@ -178,7 +169,7 @@ static uint32_t io_entry(const graph_t* g, uint32_t i) {
 static int make_io_views(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   for (uint32_t i = 0; i < num_io(g); i++) {
-    const DLTensor* t = &exec->tensors[io_entry(g, i)];
+    const DLTensor* t = &g->entries[io_entry(g, i)].tensor;
     int rc = utvm_ndarray_view(t->data, t->ndim, t->shape, t->dtype, &exec->io.arrays[i]);
     if (rc != 0) return rc;
     exec->io.arrays[i]->pinned = true;

@@ -34,11 +34,12 @@ typedef struct {
   uint8_t is_arg;           /* listed in arg_nodes (checked: at most once) */
 } graph_node_t;
 
-/* One output of one node: its storage, type and shape. */
+/* One output of one node: the tensor operators receive for it (its ndim, dtype, device and
+ * shape set by graph_parse, its data by the executor once storage is allocated), its storage
+ * and the shape the tensor points at. No separate table of tensors: one record an entry. */
 typedef struct {
+  DLTensor tensor;
   uint32_t storage_id;
-  int32_t ndim;
-  DLDataType dtype;
   int64_t shape[UTVM_MAX_NDIM];
 } graph_entry_t;
 

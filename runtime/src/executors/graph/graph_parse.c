@@ -149,7 +149,7 @@ static const struct {
     [LIST_ARG_NODES] = {offsetof(graph_t, arg_nodes), 0, sizeof(uint32_t)},
     [LIST_HEADS] = {offsetof(graph_t, heads), 0, sizeof(graph_ref_t)},
     [LIST_ROW_PTR] = {offsetof(graph_t, row_ptr), 0, sizeof(uint32_t)},
-    [LIST_DLTYPE] = {offsetof(graph_t, entries), offsetof(graph_entry_t, dtype),
+    [LIST_DLTYPE] = {offsetof(graph_t, entries), offsetof(graph_entry_t, tensor.dtype),
                      sizeof(graph_entry_t)},
     [LIST_STORAGE_ID] = {offsetof(graph_t, entries), offsetof(graph_entry_t, storage_id),
                          sizeof(graph_entry_t)},
@@ -206,7 +206,10 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
                            GRAPH_JSON_WHAT("a shape dimension"));
       ndim++;
     }
-    entry->ndim = (int32_t)ndim;
+    /* The entry's tensor: zeroed, its data set by the executor once storage is allocated. */
+    entry->tensor.ndim = (int32_t)ndim;
+    entry->tensor.shape = entry->shape;
+    entry->tensor.device.device_type = kDLCPU;
   } else {
     uint32_t* index = out;
     rc = read_index(p, index, what);
@@ -443,8 +446,8 @@ static int parse_document(parser_t* p) {
 
 /* Bytes of an entry; false when they do not fit in size_t. */
 static bool entry_bytes(const graph_entry_t* e, size_t* out) {
-  size_t n = ((size_t)e->dtype.bits * e->dtype.lanes + 7) / 8;
-  for (int32_t d = 0; d < e->ndim; d++) {
+  size_t n = ((size_t)e->tensor.dtype.bits * e->tensor.dtype.lanes + 7) / 8;
+  for (int32_t d = 0; d < e->tensor.ndim; d++) {
     /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it): a
      * dimension over SIZE_MAX only fits times 0, and below that size_t arithmetic does. */
     uint64_t dim = (uint64_t)e->shape[d];
