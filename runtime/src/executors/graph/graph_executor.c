@@ -17,19 +17,37 @@
 
 struct utvm_graph_executor {
   utvm_executor_io_t io; /* views for get_input / get_output: inputs (arg_nodes), then outputs */
-  graph_t graph;
-  uint32_t num_storage;
-  void** storage; /* num_storage tracked data allocations */
+  graph_t graph; /* its entries' tensors hold the storage: see set_storage() */
 };
 
 #define UL(v) ((unsigned long)(v))
 
 static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_heads; }
 
+/* Sets the data of `first` and of the entries after it sharing its storage id; returns the
+ * bytes of the largest of them, at least 1 (a storage gets an allocation of its own even
+ * when its entries are empty). The entries' tensors hold the storage (no table of it): a
+ * storage's tracked data allocation is made at its first entry, and its entries' data is
+ * NULL until then and once it is freed. Not inlined: its callers share it. */
+__attribute__((noinline)) static size_t set_storage(const graph_t* g, graph_entry_t* first,
+                                                    void* data) {
+  uint32_t s = first->storage_id;
+  size_t bytes = 1;
+  for (graph_entry_t* entry = first; entry < g->entries + g->num_entries; entry++) {
+    if (entry->storage_id != s) continue;
+    entry->tensor.data = data;
+    size_t n = utvm_dltensor_nbytes(&entry->tensor); /* cannot overflow: checked */
+    if (n > bytes) bytes = n;
+  }
+  return bytes;
+}
+
 int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   if (exec == NULL) return 0;
-  for (uint32_t s = 0; s < exec->num_storage; s++) { /* exec->storage: set at allocation */
-    if (exec->storage[s] != NULL) utvm_data_free(exec->storage[s]);
+  const graph_t* g = &exec->graph;
+  for (graph_entry_t* entry = g->entries; entry < g->entries + g->num_entries; entry++) {
+    if (entry->tensor.data != NULL) utvm_data_free(entry->tensor.data);
+    set_storage(g, entry, NULL); /* once for each storage */
   }
   graph_free(&exec->graph);
   return utvm_executor_io_free(&exec->io); /* and the executor, the tables with it */
@@ -42,15 +60,10 @@ static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
                               : UTVM_EXECUTOR_WORD("output");
 }
 
-/* The executor with its tables (storage, io) in one allocation. */
+/* The executor with its io table in one allocation. */
 static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
-  uint32_t num_storage = 0;
-  for (uint32_t e = 0; e < g->num_entries; e++) {
-    if (g->entries[e].storage_id >= num_storage) num_storage = g->entries[e].storage_id + 1;
-  }
-  /* Entries and storage ids number below 2^31 (checked by graph_parse). */
-  uint64_t total = sizeof(utvm_graph_executor_t) + (uint64_t)sizeof(void*) * num_storage +
-                   (uint64_t)sizeof(TVMNDArray*) * num_io(g);
+  /* Inputs and outputs number below 2^31 each (checked by graph_parse). */
+  uint64_t total = sizeof(utvm_graph_executor_t) + (uint64_t)sizeof(TVMNDArray*) * num_io(g);
   void* mem = NULL;
   if ((size_t)total != total ||
       TVMPlatformMemoryAllocate((size_t)total, utvm_cpu_device, &mem) != 0) {
@@ -60,11 +73,9 @@ static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
   }
   memset(mem, 0, (size_t)total);
   utvm_graph_executor_t* exec = mem;
-  exec->storage = (void**)(exec + 1);
-  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)(exec->storage + num_storage),
+  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)(exec + 1),
                                   .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
                                   .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
-  exec->num_storage = num_storage;
   exec->graph = *g;
   *out = exec;
   return 0;
@@ -141,22 +152,17 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   int rc = walk_nodes(exec, false); /* before any storage is allocated for a graph refused */
   if (rc != 0) return rc;
   /* Each storage id used, allocated at its first entry as large as its largest entry. */
-  for (uint32_t e = 0; e < g->num_entries; e++) {
-    uint32_t s = g->entries[e].storage_id;
-    if (exec->storage[s] == NULL) {
-      size_t bytes = 1; /* at least: an allocation of its own even when its entries are empty */
-      for (uint32_t f = e; f < g->num_entries; f++) {
-        size_t n = utvm_dltensor_nbytes(&g->entries[f].tensor); /* cannot overflow: checked */
-        if (g->entries[f].storage_id == s && n > bytes) bytes = n;
-      }
-      rc = utvm_data_alloc(bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
-      if (rc != 0) {
-        return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes", UL(s),
-                         UL(bytes));
-      }
-      memset(exec->storage[s], 0, bytes);
+  for (graph_entry_t* entry = g->entries; entry < g->entries + g->num_entries; entry++) {
+    if (entry->tensor.data != NULL) continue; /* its storage's: allocated */
+    size_t bytes = set_storage(g, entry, NULL); /* their data stays NULL */
+    void* data;
+    rc = utvm_data_alloc(bytes, UTVM_DATA_ALIGNMENT, &data);
+    if (rc != 0) {
+      return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes",
+                       UL(entry->storage_id), UL(bytes));
     }
-    g->entries[e].tensor.data = exec->storage[s];
+    memset(data, 0, bytes);
+    set_storage(g, entry, data);
   }
   return 0;
 }
