@@ -487,6 +487,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
       return utvm_fail(INVALID, "graph JSON: entry %lu is too large for this device", UL(e));
     }
   }
+  /* Every node's row first: until all agree, a node's outputs may lie past the entries. */
   for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
     /* An end before the start wraps to 2^31 or more (row_ptr's items are below 2^31),
@@ -495,6 +496,9 @@ __attribute__((noinline)) static int validate(graph_t* g) {
       return utvm_fail(INVALID, "graph JSON: node_row_ptr disagrees with node %lu's %lu outputs",
                        UL(n), UL(node->num_outputs));
     }
+  }
+  for (uint32_t n = 0; n < g->num_nodes; n++) {
+    const graph_node_t* node = &g->nodes[n];
     for (uint32_t i = 0; i < node->num_inputs; i++) {
       if ((rc = check_ref(g, &g->inputs[node->first_input + i], n, n)) != 0) {
         return rc;
