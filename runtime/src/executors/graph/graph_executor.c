@@ -88,7 +88,7 @@ static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValu
   const graph_ref_t* inputs = &g->inputs[node->first_input];
   uint32_t i = 0, num_args = node->num_inputs + node->num_outputs; /* <= UTVM_MAX_ARGS: checked */
   for (; i < node->num_inputs; i++) {
-    args[i].v_handle = &g->entries[graph_entry_id(g, inputs[i])].tensor;
+    args[i].v_handle = &inputs[i].entry->tensor;
   }
   /* Its outputs are its entries, in order. */
   for (graph_entry_t* out = &g->entries[g->row_ptr[n]]; i < num_args; i++) {
@@ -167,15 +167,15 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   return 0;
 }
 
-static uint32_t io_entry(const graph_t* g, uint32_t i) {
-  return i < g->num_arg_nodes ? g->row_ptr[g->arg_nodes[i]]
-                              : graph_entry_id(g, g->heads[i - g->num_arg_nodes]);
+static const graph_entry_t* io_entry(const graph_t* g, uint32_t i) {
+  return i < g->num_arg_nodes ? &g->entries[g->row_ptr[g->arg_nodes[i]]]
+                              : g->heads[i - g->num_arg_nodes].entry;
 }
 
 static int make_io_views(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   for (uint32_t i = 0; i < num_io(g); i++) {
-    const DLTensor* t = &g->entries[io_entry(g, i)].tensor;
+    const DLTensor* t = &io_entry(g, i)->tensor;
     int rc = utvm_ndarray_view(t->data, t->ndim, t->shape, t->dtype, &exec->io.arrays[i]);
     if (rc != 0) return rc;
     exec->io.arrays[i]->pinned = true;

@@ -458,10 +458,14 @@ static bool entry_bytes(const graph_entry_t* e, size_t* out) {
 }
 
 /* Checks a node input (before: its node, whose index is `index`) or a head (before:
- * num_nodes, index: its place in heads). Not inlined: two callers share one copy. */
-__attribute__((noinline)) static int check_ref(const graph_t* g, const graph_ref_t* ref,
+ * num_nodes, index: its place in heads), then makes it point at its entry (every node's
+ * row checked first). Not inlined: two callers share one copy. */
+__attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t* ref,
                                                uint32_t before, uint32_t index) {
-  if (ref->node < before && ref->index < g->nodes[ref->node].num_outputs) return 0;
+  if (ref->node < before && ref->index < g->nodes[ref->node].num_outputs) {
+    ref->entry = &g->entries[g->row_ptr[ref->node] + ref->index];
+    return 0;
+  }
   if (before < g->num_nodes) {
     return utvm_fail(INVALID, "graph JSON: an input of node %lu refers to output %lu of node %lu, "
                      "which does not exist before it", UL(index), UL(ref->index), UL(ref->node));
@@ -505,7 +509,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
       }
     }
     if (node->kind == GRAPH_NODE_COPY) {
-      entry_bytes(&g->entries[graph_entry_id(g, g->inputs[node->first_input])], &bytes[0]);
+      entry_bytes(g->inputs[node->first_input].entry, &bytes[0]); /* checked just above */
       entry_bytes(&g->entries[g->row_ptr[n]], &bytes[1]);
       if (bytes[0] != bytes[1]) {
         return utvm_fail(INVALID, "graph JSON: __copy node %lu copies %lu bytes into %lu", UL(n),
