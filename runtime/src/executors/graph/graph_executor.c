@@ -49,8 +49,11 @@ int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
     if (entry->tensor.data != NULL) utvm_data_free(entry->tensor.data);
     set_storage(g, entry, NULL); /* once for each storage */
   }
-  graph_free(&exec->graph);
-  return utvm_executor_io_free(&exec->io); /* and the executor, the tables with it */
+  graph_t graph; /* graph_free() reads only its block, which holds the io table: */
+  graph.block = exec->graph.block; /* freed after the arrays, and the executor with them */
+  int rc = utvm_executor_io_free(&exec->io);
+  graph_free(&graph);
+  return rc;
 }
 
 /* The name of io array i: an input's node name, or "output" (which only messages show). */
@@ -60,20 +63,16 @@ static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
                               : UTVM_EXECUTOR_WORD("output");
 }
 
-/* The executor with its io table in one allocation. */
+/* The executor; its io table is the graph's (graph_t.io). */
 static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
-  /* Inputs and outputs number below 2^31 each (checked by graph_parse). */
-  uint64_t total = sizeof(utvm_graph_executor_t) + (uint64_t)sizeof(TVMNDArray*) * num_io(g);
   void* mem = NULL;
-  if ((size_t)total != total ||
-      TVMPlatformMemoryAllocate((size_t)total, utvm_cpu_device, &mem) != 0) {
+  if (TVMPlatformMemoryAllocate(sizeof(utvm_graph_executor_t), utvm_cpu_device, &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
                      "out of memory: the graph executor's tables need %llu bytes",
-                     (unsigned long long)total);
+                     (unsigned long long)sizeof(utvm_graph_executor_t));
   }
-  memset(mem, 0, (size_t)total);
   utvm_graph_executor_t* exec = mem;
-  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)(exec + 1),
+  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)g->io,
                                   .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
                                   .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
   exec->graph = *g;

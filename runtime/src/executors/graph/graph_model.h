@@ -56,6 +56,7 @@ typedef struct {
   uint32_t* row_ptr;    /* num_nodes + 1: first entry id of each node */
   graph_entry_t* entries;
   char* names;          /* NUL-terminated names of the input nodes */
+  void** io;            /* num_arg_nodes + num_heads pointers, NULL: the executor's io table */
   void* block;          /* the one allocation behind all the arrays above */
 } graph_t;
 

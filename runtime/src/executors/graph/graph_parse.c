@@ -67,10 +67,12 @@ typedef struct {
   graph_t* g;
   bool fill; /* false: counting pass, g's arrays are not allocated yet */
   TVMModuleHandle module;
-  /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far, and
-   * COUNT_NAME_BYTES the bytes of their names. */
-  uint32_t count[NUM_LISTS];
+  /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far,
+   * COUNT_NAME_BYTES the bytes of their names, and COUNT_IO (set once counted) the graph's
+   * inputs and outputs, for the executor's io table. */
+  uint32_t count[NUM_LISTS + 1];
 } parser_t;
+#define COUNT_IO NUM_LISTS
 
 /* Reads the value of known key k (its index in kKeys); ctx is the node being read. */
 static int read_value(parser_t* p, int k, void* ctx);
@@ -556,13 +558,14 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
       {sizeof(graph_node_t), LIST_NODES},   {sizeof(graph_ref_t), LIST_INPUTS},
       {sizeof(uint32_t), LIST_ARG_NODES},   {sizeof(graph_ref_t), LIST_HEADS},
       {sizeof(uint32_t), LIST_ROW_PTR},     {sizeof(graph_entry_t), LIST_DLTYPE},
-      {1, COUNT_NAME_BYTES},
+      {1, COUNT_NAME_BYTES},                {sizeof(void*), COUNT_IO},
   };
   enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
-  _Static_assert(offsetof(graph_t, names) == offsetof(graph_t, nodes) + 6 * sizeof(void*),
+  _Static_assert(offsetof(graph_t, io) == offsetof(graph_t, nodes) + 7 * sizeof(void*),
                  "graph_t's array pointers follow each other in kArrays' order");
   size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
+  p.count[COUNT_IO] = p.count[LIST_ARG_NODES] + p.count[LIST_HEADS];
   for (size_t i = 0; i < NUM_ARRAYS; i++) {
     uint32_t count = p.count[kArrays[i].count];
     offsets[i] = (size_t)total;
