@@ -86,6 +86,23 @@ UTEST(node_row_ptr_must_match_the_nodes) {
       {"[0, 1, 2, 3, 4]", "[0, 2, 1, 3, 4]", "node_row_ptr disagrees with node 0's 1 outputs"},
   };
   CHECK_EDITS_FAIL(cases);
+  /* node_row_ptr agrees with the nodes up to the __copy node 1 but puts its output past the
+   * one entry (only node 2 disagrees): the copy's sizes are not compared with memory beyond
+   * the entries, the row pointers are refused first. */
+  static const char json[] =
+      "{\"nodes\": [{\"op\": \"null\", \"name\": \"x\", \"inputs\": []},"
+      " {\"op\": \"tvm_op\", \"name\": \"c\", \"inputs\": [[0, 0, 0]],"
+      "  \"attrs\": {\"func_name\": \"__copy\", \"num_outputs\": \"1\"}},"
+      " {\"op\": \"null\", \"name\": \"y\", \"inputs\": []}],"
+      " \"arg_nodes\": [0], \"heads\": [[0, 0, 0]],"
+      " \"attrs\": {\"dltype\": [\"list_str\", [\"float32\"]],"
+      "  \"storage_id\": [\"list_int\", [0]], \"shape\": [\"list_shape\", [[4]]]},"
+      " \"node_row_ptr\": [0, 1, 2, 1]}";
+  size_t heap_before = utvm_heap_bytes_in_use();
+  utvm_graph_executor_t* exec = NULL;
+  CHECK_FAILS_WITH(create_from(json, &exec), "graph JSON: node_row_ptr disagrees with node 2's 1 outputs");
+  CHECK(exec == NULL);
+  CHECK_EQ_INT(utvm_heap_bytes_in_use(), heap_before);
 }
 
 UTEST(entry_attributes_must_agree_and_make_sense) {

@@ -22,8 +22,8 @@ typedef struct utvm_executor_io utvm_executor_io_t;
 
 /* The first member of each executor, so an executor pointer is its io. */
 struct utvm_executor_io {
-  TVMNDArray** arrays; /* num_inputs + num_outputs, each NULL until created; set with the
-                        * executor's allocation */
+  TVMNDArray** arrays; /* num_inputs + num_outputs, each NULL until created; in memory the
+                        * executor owns (its own allocation, or its graph's tables) */
   union {
     struct {
       uint32_t num_inputs;

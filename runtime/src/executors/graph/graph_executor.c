@@ -1,7 +1,7 @@
 /*
  * Graph executor: one tracked data allocation per storage id (as large as the largest
- * entry sharing it), a DLTensor per entry viewing its storage, and a packed call per
- * operator node, resolved when the executor is created.
+ * entry sharing it), a DLTensor per entry (kept in the parsed graph's entry) viewing its
+ * storage, and a packed call per operator node, resolved when the executor is created.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,23 +17,43 @@
 
 struct utvm_graph_executor {
   utvm_executor_io_t io; /* views for get_input / get_output: inputs (arg_nodes), then outputs */
-  graph_t graph;
-  uint32_t num_storage;
-  void** storage;    /* num_storage tracked data allocations */
-  DLTensor* tensors; /* one per entry */
+  graph_t graph; /* its entries' tensors hold the storage: see set_storage() */
 };
 
 #define UL(v) ((unsigned long)(v))
 
 static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_heads; }
 
+/* Sets the data of `first` and of the entries after it sharing its storage id; returns the
+ * bytes of the largest of them, at least 1 (a storage gets an allocation of its own even
+ * when its entries are empty). The entries' tensors hold the storage (no table of it): a
+ * storage's tracked data allocation is made at its first entry, and its entries' data is
+ * NULL until then and once it is freed. Not inlined: its callers share it. */
+__attribute__((noinline)) static size_t set_storage(const graph_t* g, graph_entry_t* first,
+                                                    void* data) {
+  uint32_t s = first->storage_id;
+  size_t bytes = 1;
+  for (graph_entry_t* entry = first; entry < g->entries + g->num_entries; entry++) {
+    if (entry->storage_id != s) continue;
+    entry->tensor.data = data;
+    size_t n = utvm_dltensor_nbytes(&entry->tensor); /* cannot overflow: checked */
+    if (n > bytes) bytes = n;
+  }
+  return bytes;
+}
+
 int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   if (exec == NULL) return 0;
-  for (uint32_t s = 0; s < exec->num_storage; s++) { /* exec->storage: set at allocation */
-    if (exec->storage[s] != NULL) utvm_data_free(exec->storage[s]);
+  const graph_t* g = &exec->graph;
+  for (graph_entry_t* entry = g->entries; entry < g->entries + g->num_entries; entry++) {
+    if (entry->tensor.data != NULL) utvm_data_free(entry->tensor.data);
+    set_storage(g, entry, NULL); /* once for each storage */
   }
-  graph_free(&exec->graph);
-  return utvm_executor_io_free(&exec->io); /* and the executor, the tables with it */
+  graph_t graph; /* graph_free() reads only its block, which holds the io table: */
+  graph.block = exec->graph.block; /* freed after the arrays, and the executor with them */
+  int rc = utvm_executor_io_free(&exec->io);
+  graph_free(&graph);
+  return rc;
 }
 
 /* The name of io array i: an input's node name, or "output" (which only messages show). */
@@ -43,33 +63,18 @@ static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
                               : UTVM_EXECUTOR_WORD("output");
 }
 
-/* The executor with its tables (storage, tensors, io) in one allocation. */
+/* The executor; its io table is the graph's (graph_t.io). */
 static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
-  uint32_t num_storage = 0;
-  for (uint32_t e = 0; e < g->num_entries; e++) {
-    if (g->entries[e].storage_id >= num_storage) num_storage = g->entries[e].storage_id + 1;
-  }
-  /* Entries and storage ids number below 2^31 (checked by graph_parse). */
-  /* The DLTensors (which hold a uint64_t) start 8-byte aligned, then the pointer tables. */
-  size_t header = (sizeof(utvm_graph_executor_t) + 7) & ~(size_t)7;
-  uint64_t total = header + (uint64_t)sizeof(void*) * num_storage +
-                   (uint64_t)sizeof(DLTensor) * g->num_entries +
-                   (uint64_t)sizeof(TVMNDArray*) * num_io(g);
   void* mem = NULL;
-  if ((size_t)total != total ||
-      TVMPlatformMemoryAllocate((size_t)total, utvm_cpu_device, &mem) != 0) {
+  if (TVMPlatformMemoryAllocate(sizeof(utvm_graph_executor_t), utvm_cpu_device, &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
                      "out of memory: the graph executor's tables need %llu bytes",
-                     (unsigned long long)total);
+                     (unsigned long long)sizeof(utvm_graph_executor_t));
   }
-  memset(mem, 0, (size_t)total);
   utvm_graph_executor_t* exec = mem;
-  exec->tensors = (DLTensor*)((uint8_t*)mem + header);
-  exec->storage = (void**)(exec->tensors + g->num_entries);
-  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)(exec->storage + num_storage),
+  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)g->io,
                                   .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
                                   .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
-  exec->num_storage = num_storage;
   exec->graph = *g;
   *out = exec;
   return 0;
@@ -81,9 +86,13 @@ static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValu
   const graph_node_t* node = &g->nodes[n];
   const graph_ref_t* inputs = &g->inputs[node->first_input];
   uint32_t i = 0, num_args = node->num_inputs + node->num_outputs; /* <= UTVM_MAX_ARGS: checked */
-  for (; i < node->num_inputs; i++) args[i].v_handle = &exec->tensors[graph_entry_id(g, inputs[i])];
+  for (; i < node->num_inputs; i++) {
+    args[i].v_handle = &inputs[i].entry->tensor;
+  }
   /* Its outputs are its entries, in order. */
-  for (DLTensor* out = &exec->tensors[g->row_ptr[n]]; i < num_args; i++) args[i].v_handle = out++;
+  for (graph_entry_t* out = &g->entries[g->row_ptr[n]]; i < num_args; i++) {
+    args[i].v_handle = &out++->tensor;
+  }
   return num_args;
 }
 
@@ -139,46 +148,33 @@ static int walk_nodes(const utvm_graph_executor_t* exec, bool run) {
 
 static int allocate_storage(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
-  for (uint32_t e = 0; e < g->num_entries; e++) {
-    const graph_entry_t* entry = &g->entries[e];
-    DLTensor* t = &exec->tensors[e]; /* zeroed: data, strides and byte_offset stay so */
-    t->device = utvm_cpu_device;
-    t->ndim = entry->ndim;
-    t->dtype = entry->dtype;
-    t->shape = (int64_t*)entry->shape;
-  }
   int rc = walk_nodes(exec, false); /* before any storage is allocated for a graph refused */
   if (rc != 0) return rc;
   /* Each storage id used, allocated at its first entry as large as its largest entry. */
-  for (uint32_t e = 0; e < g->num_entries; e++) {
-    uint32_t s = g->entries[e].storage_id;
-    if (exec->storage[s] == NULL) {
-      size_t bytes = 1; /* at least: an allocation of its own even when its entries are empty */
-      for (uint32_t f = e; f < g->num_entries; f++) {
-        size_t n = utvm_dltensor_nbytes(&exec->tensors[f]); /* cannot overflow: checked */
-        if (g->entries[f].storage_id == s && n > bytes) bytes = n;
-      }
-      rc = utvm_data_alloc(bytes, UTVM_DATA_ALIGNMENT, &exec->storage[s]);
-      if (rc != 0) {
-        return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes", UL(s),
-                         UL(bytes));
-      }
-      memset(exec->storage[s], 0, bytes);
+  for (graph_entry_t* entry = g->entries; entry < g->entries + g->num_entries; entry++) {
+    if (entry->tensor.data != NULL) continue; /* its storage's: allocated */
+    size_t bytes = set_storage(g, entry, NULL); /* their data stays NULL */
+    void* data;
+    rc = utvm_data_alloc(bytes, UTVM_DATA_ALIGNMENT, &data);
+    if (rc != 0) {
+      return utvm_fail(rc, "out of memory: storage %lu of the graph needs %lu bytes",
+                       UL(entry->storage_id), UL(bytes));
     }
-    exec->tensors[e].data = exec->storage[s];
+    memset(data, 0, bytes);
+    set_storage(g, entry, data);
   }
   return 0;
 }
 
-static uint32_t io_entry(const graph_t* g, uint32_t i) {
-  return i < g->num_arg_nodes ? g->row_ptr[g->arg_nodes[i]]
-                              : graph_entry_id(g, g->heads[i - g->num_arg_nodes]);
+static const graph_entry_t* io_entry(const graph_t* g, uint32_t i) {
+  return i < g->num_arg_nodes ? &g->entries[g->row_ptr[g->arg_nodes[i]]]
+                              : g->heads[i - g->num_arg_nodes].entry;
 }
 
 static int make_io_views(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   for (uint32_t i = 0; i < num_io(g); i++) {
-    const DLTensor* t = &exec->tensors[io_entry(g, i)];
+    const DLTensor* t = &io_entry(g, i)->tensor;
     int rc = utvm_ndarray_view(t->data, t->ndim, t->shape, t->dtype, &exec->io.arrays[i]);
     if (rc != 0) return rc;
     exec->io.arrays[i]->pinned = true;

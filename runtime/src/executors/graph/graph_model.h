@@ -10,10 +10,23 @@
 #include <tvm/runtime/c_backend_api.h>
 #include <utvm/config.h>
 
-/* Output `index` of node `node`; its entry id is row_ptr[node] + index. */
+/* One output of one node: the tensor operators receive for it (its ndim, dtype, device and
+ * shape set by graph_parse, its data by the executor once storage is allocated), its storage
+ * and the shape the tensor points at. No separate table of tensors: one record an entry. */
 typedef struct {
-  uint32_t node;
-  uint32_t index;
+  DLTensor tensor;
+  uint32_t storage_id;
+  int64_t shape[UTVM_MAX_NDIM];
+} graph_entry_t;
+
+/* Output `index` of node `node` as the JSON gives it (its entry id is row_ptr[node] + index);
+ * once graph_parse has checked it, the entry itself. */
+typedef union {
+  struct {
+    uint32_t node;
+    uint32_t index;
+  };
+  graph_entry_t* entry;
 } graph_ref_t;
 
 typedef enum {
@@ -34,14 +47,6 @@ typedef struct {
   uint8_t is_arg;           /* listed in arg_nodes (checked: at most once) */
 } graph_node_t;
 
-/* One output of one node: its storage, type and shape. */
-typedef struct {
-  uint32_t storage_id;
-  int32_t ndim;
-  DLDataType dtype;
-  int64_t shape[UTVM_MAX_NDIM];
-} graph_entry_t;
-
 typedef struct {
   uint32_t num_nodes, num_node_inputs, num_arg_nodes, num_heads, num_entries, names_bytes;
   graph_node_t* nodes;
@@ -51,6 +56,7 @@ typedef struct {
   uint32_t* row_ptr;    /* num_nodes + 1: first entry id of each node */
   graph_entry_t* entries;
   char* names;          /* NUL-terminated names of the input nodes */
+  void** io;            /* num_arg_nodes + num_heads pointers, NULL: the executor's io table */
   void* block;          /* the one allocation behind all the arrays above */
 } graph_t;
 
@@ -60,9 +66,5 @@ typedef struct {
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out);
 /* Frees g's tables; g is not to be read after (but a second graph_free() is harmless). */
 void graph_free(graph_t* g);
-
-static inline uint32_t graph_entry_id(const graph_t* g, graph_ref_t ref) {
-  return g->row_ptr[ref.node] + ref.index;
-}
 
 #endif /* UTVM_GRAPH_MODEL_H_ */

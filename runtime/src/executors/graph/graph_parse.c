@@ -67,10 +67,12 @@ typedef struct {
   graph_t* g;
   bool fill; /* false: counting pass, g's arrays are not allocated yet */
   TVMModuleHandle module;
-  /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far, and
-   * COUNT_NAME_BYTES the bytes of their names. */
-  uint32_t count[NUM_LISTS];
+  /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far,
+   * COUNT_NAME_BYTES the bytes of their names, and COUNT_IO (set once counted) the graph's
+   * inputs and outputs, for the executor's io table. */
+  uint32_t count[NUM_LISTS + 1];
 } parser_t;
+#define COUNT_IO NUM_LISTS
 
 /* Reads the value of known key k (its index in kKeys); ctx is the node being read. */
 static int read_value(parser_t* p, int k, void* ctx);
@@ -149,7 +151,7 @@ static const struct {
     [LIST_ARG_NODES] = {offsetof(graph_t, arg_nodes), 0, sizeof(uint32_t)},
     [LIST_HEADS] = {offsetof(graph_t, heads), 0, sizeof(graph_ref_t)},
     [LIST_ROW_PTR] = {offsetof(graph_t, row_ptr), 0, sizeof(uint32_t)},
-    [LIST_DLTYPE] = {offsetof(graph_t, entries), offsetof(graph_entry_t, dtype),
+    [LIST_DLTYPE] = {offsetof(graph_t, entries), offsetof(graph_entry_t, tensor.dtype),
                      sizeof(graph_entry_t)},
     [LIST_STORAGE_ID] = {offsetof(graph_t, entries), offsetof(graph_entry_t, storage_id),
                          sizeof(graph_entry_t)},
@@ -206,7 +208,10 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
                            GRAPH_JSON_WHAT("a shape dimension"));
       ndim++;
     }
-    entry->ndim = (int32_t)ndim;
+    /* The entry's tensor: zeroed, its data set by the executor once storage is allocated. */
+    entry->tensor.ndim = (int32_t)ndim;
+    entry->tensor.shape = entry->shape;
+    entry->tensor.device.device_type = kDLCPU;
   } else {
     uint32_t* index = out;
     rc = read_index(p, index, what);
@@ -443,8 +448,8 @@ static int parse_document(parser_t* p) {
 
 /* Bytes of an entry; false when they do not fit in size_t. */
 static bool entry_bytes(const graph_entry_t* e, size_t* out) {
-  size_t n = ((size_t)e->dtype.bits * e->dtype.lanes + 7) / 8;
-  for (int32_t d = 0; d < e->ndim; d++) {
+  size_t n = ((size_t)e->tensor.dtype.bits * e->tensor.dtype.lanes + 7) / 8;
+  for (int32_t d = 0; d < e->tensor.ndim; d++) {
     /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it): a
      * dimension over SIZE_MAX only fits times 0, and below that size_t arithmetic does. */
     uint64_t dim = (uint64_t)e->shape[d];
@@ -455,10 +460,14 @@ static bool entry_bytes(const graph_entry_t* e, size_t* out) {
 }
 
 /* Checks a node input (before: its node, whose index is `index`) or a head (before:
- * num_nodes, index: its place in heads). Not inlined: two callers share one copy. */
-__attribute__((noinline)) static int check_ref(const graph_t* g, const graph_ref_t* ref,
+ * num_nodes, index: its place in heads), then makes it point at its entry (every node's
+ * row checked first). Not inlined: two callers share one copy. */
+__attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t* ref,
                                                uint32_t before, uint32_t index) {
-  if (ref->node < before && ref->index < g->nodes[ref->node].num_outputs) return 0;
+  if (ref->node < before && ref->index < g->nodes[ref->node].num_outputs) {
+    ref->entry = &g->entries[g->row_ptr[ref->node] + ref->index];
+    return 0;
+  }
   if (before < g->num_nodes) {
     return utvm_fail(INVALID, "graph JSON: an input of node %lu refers to output %lu of node %lu, "
                      "which does not exist before it", UL(index), UL(ref->index), UL(ref->node));
@@ -484,6 +493,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
       return utvm_fail(INVALID, "graph JSON: entry %lu is too large for this device", UL(e));
     }
   }
+  /* Every node's row first: until all agree, a node's outputs may lie past the entries. */
   for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
     /* An end before the start wraps to 2^31 or more (row_ptr's items are below 2^31),
@@ -492,13 +502,16 @@ __attribute__((noinline)) static int validate(graph_t* g) {
       return utvm_fail(INVALID, "graph JSON: node_row_ptr disagrees with node %lu's %lu outputs",
                        UL(n), UL(node->num_outputs));
     }
+  }
+  for (uint32_t n = 0; n < g->num_nodes; n++) {
+    const graph_node_t* node = &g->nodes[n];
     for (uint32_t i = 0; i < node->num_inputs; i++) {
       if ((rc = check_ref(g, &g->inputs[node->first_input + i], n, n)) != 0) {
         return rc;
       }
     }
     if (node->kind == GRAPH_NODE_COPY) {
-      entry_bytes(&g->entries[graph_entry_id(g, g->inputs[node->first_input])], &bytes[0]);
+      entry_bytes(g->inputs[node->first_input].entry, &bytes[0]); /* checked just above */
       entry_bytes(&g->entries[g->row_ptr[n]], &bytes[1]);
       if (bytes[0] != bytes[1]) {
         return utvm_fail(INVALID, "graph JSON: __copy node %lu copies %lu bytes into %lu", UL(n),
@@ -545,13 +558,14 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
       {sizeof(graph_node_t), LIST_NODES},   {sizeof(graph_ref_t), LIST_INPUTS},
       {sizeof(uint32_t), LIST_ARG_NODES},   {sizeof(graph_ref_t), LIST_HEADS},
       {sizeof(uint32_t), LIST_ROW_PTR},     {sizeof(graph_entry_t), LIST_DLTYPE},
-      {1, COUNT_NAME_BYTES},
+      {1, COUNT_NAME_BYTES},                {sizeof(void*), COUNT_IO},
   };
   enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
-  _Static_assert(offsetof(graph_t, names) == offsetof(graph_t, nodes) + 6 * sizeof(void*),
+  _Static_assert(offsetof(graph_t, io) == offsetof(graph_t, nodes) + 7 * sizeof(void*),
                  "graph_t's array pointers follow each other in kArrays' order");
   size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
+  p.count[COUNT_IO] = p.count[LIST_ARG_NODES] + p.count[LIST_HEADS];
   for (size_t i = 0; i < NUM_ARRAYS; i++) {
     uint32_t count = p.count[kArrays[i].count];
     offsets[i] = (size_t)total;
