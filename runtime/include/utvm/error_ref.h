@@ -223,8 +223,9 @@ int utvm_fail_ref_inline(void);
   })
 #endif
 
-/* The word of a message whose arguments a shared helper passes to utvm_fail_ref() (see
- * UTVM_FAIL_WORD in utvm/error.h); `code` is a constant of the form 0xA0B. */
+/* The word of a message whose arguments a shared helper passes to utvm_fail_ref() (as
+ * GRAPH_JSON_FAIL_AT in executors/graph/graph_json.h does); `code` is a constant of the
+ * form 0xA0B. */
 #define UTVM_MSG_WORD_OF_(code, ...)                                   \
   __extension__({                                                      \
     UTVM_MSG_RECORD_(code, __VA_ARGS__)                                \
