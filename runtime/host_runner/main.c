@@ -281,11 +281,11 @@ static int run_model(const options_t* o) {
   for (int i = 0; i < no; i++) {
     TVMNDArray* out = EXEC(output)(exec, i);
     if (out == NULL) return fail("%s", TVMGetLastError());
-    char dtype[16];
+    char dtype[UTVM_DTYPE_STR_SIZE];
     if (write_file(o->outputs[i], out->dl_tensor.data, utvm_dltensor_nbytes(&out->dl_tensor)) != 0) {
       return 1;
     }
-    print_output_json(i == 0, utvm_dtype_str(out->dl_tensor.dtype, dtype, sizeof(dtype)), &out->dl_tensor);
+    print_output_json(i == 0, utvm_dtype_str(out->dl_tensor.dtype, dtype), &out->dl_tensor);
   }
   printf("], \"seconds_per_inference\": %.9g, \"repeat\": %ld}\n", per, o->repeat);
   return EXEC(release)(exec) == 0 ? 0 : fail("release: %s", TVMGetLastError());

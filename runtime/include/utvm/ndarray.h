@@ -75,8 +75,10 @@ static inline bool utvm_dtype_equal(DLDataType a, DLDataType b) {
   } x = {a}, y = {b};
   return x.word == y.word;
 }
-/* Writes a dtype such as "float32" into buf (for messages). */
-const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size);
+/* Writes a dtype such as "float32" into buf (for messages), cut to fit its
+ * UTVM_DTYPE_STR_SIZE bytes; returns buf. One size: the callers pass no length. */
+#define UTVM_DTYPE_STR_SIZE 16
+const char* utvm_dtype_str(DLDataType t, char buf[UTVM_DTYPE_STR_SIZE]);
 
 #ifdef __cplusplus
 }

@@ -70,13 +70,13 @@ done:
   return 0;
 }
 
-const char* utvm_dtype_str(DLDataType t, char* buf, size_t buf_size) {
+const char* utvm_dtype_str(DLDataType t, char buf[UTVM_DTYPE_STR_SIZE]) {
   const char* name = kNames[t.code < UNKNOWN_CODE ? t.code : UNKNOWN_CODE];
   /* One format: "x1" (and the bits of "bool1x1") are cut off after, where they fit. */
   size_t cut = t.lanes == 1 ? 2 : 0;
   if (t.code == kDLUInt && t.bits == 1 && t.lanes == 1) name = "bool", cut = 3;
-  size_t len = (size_t)snprintf(buf, buf_size, "%s%ux%u", name, (unsigned)t.bits,
+  size_t len = (size_t)snprintf(buf, UTVM_DTYPE_STR_SIZE, "%s%ux%u", name, (unsigned)t.bits,
                                 (unsigned)t.lanes);
-  if (len < buf_size) buf[len - cut] = '\0';
+  if (len < UTVM_DTYPE_STR_SIZE) buf[len - cut] = '\0';
   return buf;
 }

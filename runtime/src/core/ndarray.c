@@ -59,11 +59,11 @@ bool utvm_dltensors_compact(const DLTensor* a, const DLTensor* b) {
 }
 
 int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, const char* what) {
-  char a[16], b[16];
+  char a[UTVM_DTYPE_STR_SIZE], b[UTVM_DTYPE_STR_SIZE];
   if (!utvm_dtype_equal(dst->dtype, src->dtype)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: dtype %s given, %s expected", what,
-                     utvm_dtype_str(src->dtype, a, sizeof(a)),
-                     utvm_dtype_str(dst->dtype, b, sizeof(b)));
+                     utvm_dtype_str(src->dtype, a),
+                     utvm_dtype_str(dst->dtype, b));
   }
   if (dst->ndim != src->ndim) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: %d dimensions given, %d expected",

@@ -40,12 +40,12 @@ int utvm_op_signature_check(const utvm_op_signature_t* sig, const char* what,
     const DLTensor* t = values[i].v_handle;
     size_t nbytes = utvm_dltensor_nbytes(t);
     if (!utvm_dtype_equal(t->dtype, want->dtype) || nbytes != want->nbytes) {
-      char given[16], compiled[16];
+      char given[UTVM_DTYPE_STR_SIZE], compiled[UTVM_DTYPE_STR_SIZE];
       return utvm_fail(kTvmErrorFunctionCallInvalidArg,
                        "%s: argument %d is %s of %lu bytes, the operator was compiled for %s of "
-                       "%lu bytes", what, i, utvm_dtype_str(t->dtype, given, sizeof(given)),
+                       "%lu bytes", what, i, utvm_dtype_str(t->dtype, given),
                        (unsigned long)nbytes,
-                       utvm_dtype_str(want->dtype, compiled, sizeof(compiled)),
+                       utvm_dtype_str(want->dtype, compiled),
                        (unsigned long)want->nbytes);
     }
   }

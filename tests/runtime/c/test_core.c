@@ -181,15 +181,15 @@ UTEST(closures_bind_resources_and_run_out) {
 
 UTEST(dtype_strings) {
   DLDataType t;
-  char buf[16];
+  char buf[UTVM_DTYPE_STR_SIZE];
   CHECK_OK(utvm_dtype_parse("float32", &t));
   CHECK(t.code == kDLFloat && t.bits == 32 && t.lanes == 1);
   CHECK_OK(utvm_dtype_parse("int8", &t));
-  CHECK(strcmp(utvm_dtype_str(t, buf, sizeof(buf)), "int8") == 0);
+  CHECK(strcmp(utvm_dtype_str(t, buf), "int8") == 0);
   CHECK_OK(utvm_dtype_parse("uint16x4", &t));
-  CHECK(strcmp(utvm_dtype_str(t, buf, sizeof(buf)), "uint16x4") == 0);
+  CHECK(strcmp(utvm_dtype_str(t, buf), "uint16x4") == 0);
   CHECK_OK(utvm_dtype_parse("bool", &t));
-  CHECK(strcmp(utvm_dtype_str(t, buf, sizeof(buf)), "bool") == 0);
+  CHECK(strcmp(utvm_dtype_str(t, buf), "bool") == 0);
   CHECK_OK(utvm_dtype_parse("handle", &t));
   CHECK(t.code == kDLOpaqueHandle && t.bits == 64);
   CHECK_FAILS_WITH(utvm_dtype_parse("float", &t) || utvm_dtype_parse("complex64", &t), "unknown dtype");
@@ -207,11 +207,11 @@ UTEST(dtype_strings) {
   /* Every name, its default width, and "handle" only as itself. */
   CHECK_OK(utvm_dtype_parse("bfloat16", &t));
   CHECK(t.code == kDLBfloat && t.bits == 16 && t.lanes == 1);
-  CHECK(strcmp(utvm_dtype_str(t, buf, sizeof(buf)), "bfloat16") == 0);
+  CHECK(strcmp(utvm_dtype_str(t, buf), "bfloat16") == 0);
   /* Codes without a name, and the last named one. */
-  CHECK(strcmp(utvm_dtype_str((DLDataType){6, 8, 1}, buf, sizeof(buf)), "unknown8") == 0);
-  CHECK(strcmp(utvm_dtype_str((DLDataType){255, 8, 2}, buf, sizeof(buf)), "unknown8x2") == 0);
-  CHECK(strcmp(utvm_dtype_str((DLDataType){kDLComplex, 64, 1}, buf, sizeof(buf)), "complex64") == 0);
+  CHECK(strcmp(utvm_dtype_str((DLDataType){6, 8, 1}, buf), "unknown8") == 0);
+  CHECK(strcmp(utvm_dtype_str((DLDataType){255, 8, 2}, buf), "unknown8x2") == 0);
+  CHECK(strcmp(utvm_dtype_str((DLDataType){kDLComplex, 64, 1}, buf), "complex64") == 0);
   CHECK_OK(utvm_dtype_parse("uint", &t));
   CHECK(t.code == kDLUInt && t.bits == 32 && t.lanes == 1);
   CHECK_OK(utvm_dtype_parse("", &t));
