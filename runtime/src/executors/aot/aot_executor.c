@@ -87,9 +87,9 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   if (device.device_type != kDLCPU || device.device_id != 0) {
     return utvm_fail(kTvmErrorExecutorModuleBadContext, "AOT executor: only cpu(0) is supported");
   }
-  const struct TVMMetadata* md = NULL;
+  const struct TVMMetadata* md = NULL; /* set only on success: a failure's code is not 0 */
   int rc = find_metadata(module, module_name, &md);
-  if (rc != 0) return rc;
+  if (md == NULL) return rc;
 
   char run_name[UTVM_MAX_NAME_LEN];
   int n = snprintf(run_name, sizeof(run_name), "%s_run", md->mod_name);
