@@ -4,11 +4,15 @@
 #include <string.h>
 #include <utvm/error.h>
 
+#if UTVM_ERROR_MESSAGES
+const char utvm_executor_io_kinds[16] = "input\0\0\0output";
+#endif
+
 TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool output) {
   uint32_t n = io->counts[output]; /* num_outputs or num_inputs */
   if ((uint32_t)index >= n) { /* negative indices too */
     utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s index %d outside 0..%ld",
-              output ? "output" : "input", index, (long)n - 1);
+              UTVM_EXECUTOR_IO_KIND(output), index, (long)n - 1);
     return NULL;
   }
   return io->arrays[(output ? io->num_inputs : 0) + (uint32_t)index];

@@ -92,7 +92,7 @@ static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int
       index = (int)(output ? io->num_inputs : 0) + (int)args[0].v_int64;
     } else {
       return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s: no %s %lld", name,
-                       output ? "output" : "input", (long long)args[0].v_int64);
+                       UTVM_EXECUTOR_IO_KIND(output), (long long)args[0].v_int64);
     }
   }
   if (op == UTVM_EXEC_SET_INPUT) return utvm_executor_io_copy(io, index, false, args[1].v_handle);
