@@ -15,8 +15,10 @@ bool utvm_is_system_lib_function(const void* resource) {
 
 const utvm_op_signature_t* utvm_op_signature_find(TVMBackendPackedCFunc fn) {
   if (&utvm_op_signatures == NULL) return NULL;
+  /* Counted, not walked to an end pointer: a model without operators has ops == NULL, and
+   * NULL + 0 is undefined in C. */
   const utvm_op_signature_t* op = utvm_op_signatures.ops;
-  for (const utvm_op_signature_t* end = op + utvm_op_signatures.num_ops; op != end; op++) {
+  for (uint32_t n = utvm_op_signatures.num_ops; n != 0; n--, op++) {
     if (op->fn == fn) return op;
   }
   return NULL;
