@@ -5,7 +5,9 @@
 #ifndef UTVM_CONFIG_H_
 #define UTVM_CONFIG_H_
 
-/* Largest tensor rank accepted anywhere (graph JSON, params, RPC). */
+/* Largest tensor rank accepted anywhere (graph JSON, params, RPC). At most 24 on 64-bit
+ * hosts and 25 on 32-bit targets: the graph reader keeps an entry's size, which holds the
+ * shape, in a byte (a larger value fails to compile in graph_parse.c). */
 #ifndef UTVM_MAX_NDIM
 #define UTVM_MAX_NDIM 6
 #endif
