@@ -63,23 +63,6 @@ static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
                               : UTVM_EXECUTOR_WORD("output");
 }
 
-/* The executor; its io table is the graph's (graph_t.io). */
-static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
-  void* mem = NULL;
-  if (TVMPlatformMemoryAllocate(sizeof(utvm_graph_executor_t), utvm_cpu_device, &mem) != 0) {
-    return utvm_fail(kTvmErrorPlatformNoMemory,
-                     "out of memory: the graph executor's tables need %llu bytes",
-                     (unsigned long long)sizeof(utvm_graph_executor_t));
-  }
-  utvm_graph_executor_t* exec = mem;
-  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)g->io,
-                                  .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
-                                  .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
-  exec->graph = *g;
-  *out = exec;
-  return 0;
-}
-
 /* Node n's arguments (inputs, then outputs) as the operator receives them; returns how many. */
 static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValue* args) {
   const graph_t* g = &exec->graph;
@@ -194,14 +177,24 @@ int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModul
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph executor: 0x%lx is not a module",
                      UL((uintptr_t)module));
   }
-  graph_t graph;
-  utvm_graph_executor_t* exec = NULL;
-  int rc = graph_parse(graph_json, json_len, module, &graph);
-  if (rc != 0) return rc;
-  if ((rc = allocate_executor(&graph, &exec)) != 0) {
-    graph_free(&graph);
+  /* The executor first (one fixed size), so the graph is parsed straight into it. */
+  void* mem = NULL;
+  if (TVMPlatformMemoryAllocate(sizeof(utvm_graph_executor_t), utvm_cpu_device, &mem) != 0) {
+    return utvm_fail(kTvmErrorPlatformNoMemory,
+                     "out of memory: the graph executor's tables need %llu bytes",
+                     (unsigned long long)sizeof(utvm_graph_executor_t));
+  }
+  utvm_graph_executor_t* exec = mem;
+  graph_t* g = &exec->graph;
+  int rc = graph_parse(graph_json, json_len, module, g);
+  if (rc != 0) {
+    utvm_platform_free(exec);
     return rc;
   }
+  /* Its io table is the graph's (graph_t.io). */
+  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)g->io,
+                                  .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
+                                  .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
   if ((rc = allocate_storage(exec)) == 0) rc = make_io_views(exec);
   if (rc != 0) {
     utvm_graph_executor_release(exec);
