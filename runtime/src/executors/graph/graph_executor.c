@@ -33,7 +33,8 @@ __attribute__((noinline)) static size_t set_storage(const graph_t* g, graph_entr
                                                     void* data) {
   uint32_t s = first->storage_id;
   size_t bytes = 1;
-  for (graph_entry_t* entry = first; entry < g->entries + g->num_entries; entry++) {
+  graph_entry_t* end = g->entries + g->num_entries;
+  for (graph_entry_t* entry = first; entry < end; entry++) {
     if (entry->storage_id != s) continue;
     entry->tensor.data = data;
     size_t n = utvm_dltensor_nbytes(&entry->tensor); /* cannot overflow: checked */
@@ -45,7 +46,8 @@ __attribute__((noinline)) static size_t set_storage(const graph_t* g, graph_entr
 int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   if (exec == NULL) return 0;
   const graph_t* g = &exec->graph;
-  for (graph_entry_t* entry = g->entries; entry < g->entries + g->num_entries; entry++) {
+  graph_entry_t* end = g->entries + g->num_entries;
+  for (graph_entry_t* entry = g->entries; entry < end; entry++) {
     if (entry->tensor.data != NULL) utvm_data_free(entry->tensor.data);
     set_storage(g, entry, NULL); /* once for each storage */
   }
@@ -134,7 +136,8 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   int rc = walk_nodes(exec, false); /* before any storage is allocated for a graph refused */
   if (rc != 0) return rc;
   /* Each storage id used, allocated at its first entry as large as its largest entry. */
-  for (graph_entry_t* entry = g->entries; entry < g->entries + g->num_entries; entry++) {
+  graph_entry_t* end = g->entries + g->num_entries;
+  for (graph_entry_t* entry = g->entries; entry < end; entry++) {
     if (entry->tensor.data != NULL) continue; /* its storage's: allocated */
     size_t bytes = set_storage(g, entry, NULL); /* their data stays NULL */
     void* data;
