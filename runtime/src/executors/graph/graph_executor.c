@@ -33,7 +33,8 @@ __attribute__((noinline)) static size_t set_storage(const graph_t* g, graph_entr
                                                     void* data) {
   uint32_t s = first->storage_id;
   size_t bytes = 1;
-  for (graph_entry_t* entry = first; entry < g->entries + g->num_entries; entry++) {
+  graph_entry_t* end = g->entries + g->num_entries;
+  for (graph_entry_t* entry = first; entry < end; entry++) {
     if (entry->storage_id != s) continue;
     entry->tensor.data = data;
     size_t n = utvm_dltensor_nbytes(&entry->tensor); /* cannot overflow: checked */
@@ -45,14 +46,14 @@ __attribute__((noinline)) static size_t set_storage(const graph_t* g, graph_entr
 int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   if (exec == NULL) return 0;
   const graph_t* g = &exec->graph;
-  for (graph_entry_t* entry = g->entries; entry < g->entries + g->num_entries; entry++) {
+  graph_entry_t* end = g->entries + g->num_entries;
+  for (graph_entry_t* entry = g->entries; entry < end; entry++) {
     if (entry->tensor.data != NULL) utvm_data_free(entry->tensor.data);
     set_storage(g, entry, NULL); /* once for each storage */
   }
-  graph_t graph; /* graph_free() reads only its block, which holds the io table: */
-  graph.block = exec->graph.block; /* freed after the arrays, and the executor with them */
-  int rc = utvm_executor_io_free(&exec->io);
-  graph_free(&graph);
+  void* block = g->block; /* the graph's, which holds the io table: freed after the */
+  int rc = utvm_executor_io_free(&exec->io); /* arrays, and the executor with them */
+  utvm_platform_free(block); /* as graph_free() would (it reads only g->block) */
   return rc;
 }
 
@@ -61,23 +62,6 @@ static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
   const graph_t* g = &((const utvm_graph_executor_t*)io)->graph;
   return i < g->num_arg_nodes ? g->names + g->nodes[g->arg_nodes[i]].name
                               : UTVM_EXECUTOR_WORD("output");
-}
-
-/* The executor; its io table is the graph's (graph_t.io). */
-static int allocate_executor(const graph_t* g, utvm_graph_executor_t** out) {
-  void* mem = NULL;
-  if (TVMPlatformMemoryAllocate(sizeof(utvm_graph_executor_t), utvm_cpu_device, &mem) != 0) {
-    return utvm_fail(kTvmErrorPlatformNoMemory,
-                     "out of memory: the graph executor's tables need %llu bytes",
-                     (unsigned long long)sizeof(utvm_graph_executor_t));
-  }
-  utvm_graph_executor_t* exec = mem;
-  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)g->io,
-                                  .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
-                                  .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
-  exec->graph = *g;
-  *out = exec;
-  return 0;
 }
 
 /* Node n's arguments (inputs, then outputs) as the operator receives them; returns how many. */
@@ -151,7 +135,8 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
   int rc = walk_nodes(exec, false); /* before any storage is allocated for a graph refused */
   if (rc != 0) return rc;
   /* Each storage id used, allocated at its first entry as large as its largest entry. */
-  for (graph_entry_t* entry = g->entries; entry < g->entries + g->num_entries; entry++) {
+  graph_entry_t* end = g->entries + g->num_entries;
+  for (graph_entry_t* entry = g->entries; entry < end; entry++) {
     if (entry->tensor.data != NULL) continue; /* its storage's: allocated */
     size_t bytes = set_storage(g, entry, NULL); /* their data stays NULL */
     void* data;
@@ -194,14 +179,24 @@ int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModul
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "graph executor: 0x%lx is not a module",
                      UL((uintptr_t)module));
   }
-  graph_t graph;
-  utvm_graph_executor_t* exec = NULL;
-  int rc = graph_parse(graph_json, json_len, module, &graph);
-  if (rc != 0) return rc;
-  if ((rc = allocate_executor(&graph, &exec)) != 0) {
-    graph_free(&graph);
+  /* The executor first (one fixed size), so the graph is parsed straight into it. */
+  void* mem = NULL;
+  if (TVMPlatformMemoryAllocate(sizeof(utvm_graph_executor_t), utvm_cpu_device, &mem) != 0) {
+    return utvm_fail(kTvmErrorPlatformNoMemory,
+                     "out of memory: the graph executor's tables need %llu bytes",
+                     (unsigned long long)sizeof(utvm_graph_executor_t));
+  }
+  utvm_graph_executor_t* exec = mem;
+  graph_t* g = &exec->graph;
+  int rc = graph_parse(graph_json, json_len, module, g);
+  if (rc != 0) {
+    utvm_platform_free(exec);
     return rc;
   }
+  /* Its io table is the graph's (graph_t.io). */
+  exec->io = (utvm_executor_io_t){.arrays = (TVMNDArray**)g->io,
+                                  .num_inputs = g->num_arg_nodes, .num_outputs = g->num_heads,
+                                  .name = io_name, .noun = UTVM_EXECUTOR_WORD("graph")};
   if ((rc = allocate_storage(exec)) == 0) rc = make_io_views(exec);
   if (rc != 0) {
     utvm_graph_executor_release(exec);

@@ -6,6 +6,7 @@
  * executor-module functions check every argument). One executor at a time: creating
  * another releases the previous one first.
  */
+#include <stdint.h>
 #include <utvm/error.h>
 #include <utvm/graph_executor.h>
 #include <utvm/registry.h>
@@ -45,11 +46,9 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
                      (unsigned long)(uintptr_t)args[1].v_handle);
   }
   if ((rc = utvm_executor_slot_clear(&slot)) != 0) return rc; /* the previous executor's */
-  const char* json = args[0].v_str;
-  size_t len = 0;
-  while (json[len] != '\0') len++;
-  utvm_graph_executor_t* exec;
-  rc = utvm_graph_executor_create(json, len, args[1].v_handle, utvm_cpu_device, &exec);
+  utvm_graph_executor_t* exec; /* the JSON up to its NUL (no length of ours to count) */
+  rc = utvm_graph_executor_create(args[0].v_str, SIZE_MAX, args[1].v_handle,
+                                  (DLDevice){kDLCPU, 0}, &exec);
   if (rc != 0) return rc;
   return utvm_executor_slot_install(&slot, exec, ret, ret_code);
 }
