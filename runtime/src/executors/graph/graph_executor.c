@@ -51,9 +51,10 @@ int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
     if (entry->tensor.data != NULL) utvm_data_free(entry->tensor.data);
     set_storage(g, entry, NULL); /* once for each storage */
   }
-  void* block = g->block; /* the graph's, which holds the io table: freed after the */
-  int rc = utvm_executor_io_free(&exec->io); /* arrays, and the executor with them */
-  utvm_platform_free(block); /* as graph_free() would (it reads only g->block) */
+  graph_t graph; /* graph_free() reads only its block, which holds the io table: */
+  graph.block = exec->graph.block; /* freed after the arrays, and the executor with them */
+  int rc = utvm_executor_io_free(&exec->io);
+  graph_free(&graph);
   return rc;
 }
 
