@@ -116,6 +116,42 @@ or computed at the site anyway; leaving the "memory" clobber out of the inline s
 16 B but lets a string argument be read before it is written; one iterative walker for the
 whole graph JSON document (the skipper as a walker without handlers) grows the reader by
 20 to 52 B, as each typed reader's state moves into a frame the handler reads from memory.
+
+The session after (four areas in parallel, then a second pass; each step keeps every check):
+
+    step                                                     messages  codes only   +%
+    start (de9d76b)                                            20,002      17,814  12.3
+    graph JSON and params: list elements, shapes and nodes     19,825      17,605  12.6
+      read straight into their table slots, one escape
+      table, names as offsets into one string
+    executors: one argument checker for the module functions   19,810      17,521  13.1
+      (utvm_check_args), names looked up only where a
+      message reads them
+    RPC: the evaluator in units of 2^-30 s (a reading           19,720      17,415  13.2
+      converts by a shift of its mantissa), a syscall's
+      signature in one word, read_args counts the values
+    core and memory: one path makes every array, one            19,489      17,188  13.4
+      alignment check, dtype names in one table,
+      utvm_platform_alloc/free for the runtime's own blocks
+    the last direct cpu(0) allocations go through it            19,467      17,166  13.4
+    graph executor: each parsed entry holds its DLTensor,       19,359      17,034  13.6
+      storage allocated at its first entry, a checked
+      reference points at its entry, the io table in the
+      graph's block (and a fix: every row is checked before
+      any input is looked up)
+    core and AOT messages: one dtype string size, "input"       19,317      17,010  13.6
+      and "output" from one table
+    the operator lookup counts (NULL + 0 is undefined)          19,305      16,998  13.6
+    graph executor: the graph parsed into the executor's        19,251      16,940  13.6
+      block, the JSON read to its NUL without strlen
+
+Codes only fell further than messages: several steps drop work only a message needs (a
+name looked up, the last error cleared), so the share of messages grew though both fell.
+Measured and dropped in that session: one call for six of a graph node's failures, its
+word and arguments left in the node reader (-20 B, but a third message mechanism, and a
+callee's -1 would have been taken for it); a check and a run pass of the graph's nodes
+in two functions (+44 B); one reader for references and shapes (+10 B); the executor's
+release freeing the graph's block itself (-6 B, but graph_parse.c owns that block).
 """
 
 from __future__ import annotations
