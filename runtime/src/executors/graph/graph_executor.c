@@ -182,7 +182,7 @@ int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModul
   }
   /* The executor first (one fixed size), so the graph is parsed straight into it. */
   void* mem = NULL;
-  if (TVMPlatformMemoryAllocate(sizeof(utvm_graph_executor_t), utvm_cpu_device, &mem) != 0) {
+  if (utvm_platform_alloc(sizeof(utvm_graph_executor_t), &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
                      "out of memory: the graph executor's tables need %llu bytes",
                      (unsigned long long)sizeof(utvm_graph_executor_t));

@@ -47,8 +47,8 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
   }
   if ((rc = utvm_executor_slot_clear(&slot)) != 0) return rc; /* the previous executor's */
   utvm_graph_executor_t* exec; /* the JSON up to its NUL (no length of ours to count) */
-  rc = utvm_graph_executor_create(args[0].v_str, SIZE_MAX, args[1].v_handle,
-                                  (DLDevice){kDLCPU, 0}, &exec);
+  rc = utvm_graph_executor_create(args[0].v_str, SIZE_MAX, args[1].v_handle, utvm_cpu_device,
+                                  &exec);
   if (rc != 0) return rc;
   return utvm_executor_slot_install(&slot, exec, ret, ret_code);
 }
