@@ -144,6 +144,8 @@ The session after (four areas in parallel, then a second pass; each step keeps e
     the operator lookup counts (NULL + 0 is undefined)          19,305      16,998  13.6
     graph executor: the graph parsed into the executor's        19,251      16,940  13.6
       block, the JSON read to its NUL without strlen
+    review: the executor's block through utvm_platform_alloc,   19,243      16,936  13.6
+      utvm_cpu_device in place of a {kDLCPU, 0} literal
 
 Whole image, kws (aot_packed) as above, at the session's start (de9d76b) and end:
 
