@@ -147,7 +147,8 @@ The session after (four areas in parallel, then a second pass; each step keeps e
     review: the executor's block through utvm_platform_alloc,   19,243      16,936  13.6
       utvm_cpu_device in place of a {kDLCPU, 0} literal
 
-Whole image, kws (aot_packed) as above, at the session's start (de9d76b) and end:
+Whole image, kws (aot_packed) as above, at the session's start (de9d76b) and end (edf213b,
+before the review's last 8 B):
 
     config        runtime before  after     image before   after
     messages              20,962  20,293         168,928  168,172
