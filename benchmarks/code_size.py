@@ -146,6 +146,8 @@ The session after (four areas in parallel, then a second pass; each step keeps e
       block, the JSON read to its NUL without strlen
     review: the executor's block through utvm_platform_alloc,   19,243      16,936  13.6
       utvm_cpu_device in place of a {kDLCPU, 0} literal
+    final read: the graph's block through utvm_platform_alloc/  19,225      16,918  13.6
+      free too, tracked_data's data_of() wrapper gone
 
 Whole image, kws (aot_packed) as above, at the session's start (de9d76b) and end (edf213b,
 before the review's last 8 B):

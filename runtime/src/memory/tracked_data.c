@@ -22,8 +22,6 @@ static data_block_t* blocks;
 
 void utvm_data_reset(void) { blocks = NULL; }
 
-static uint8_t* data_of(data_block_t* b) { return b->data; }
-
 int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
   /* The one alignment check (TVMDeviceAllocDataSpace's too): 0 wraps past 4096. */
   if (alignment - 1 >= 4096 || (alignment & (alignment - 1)) != 0) {
@@ -54,7 +52,7 @@ int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
 /* The link that points at the block whose data starts at `data`, or NULL. */
 __attribute__((noinline)) static data_block_t** link_of(const void* data) {
   for (data_block_t** p = &blocks; *p != NULL; p = &(*p)->next) {
-    if (data_of(*p) == data) return p;
+    if ((*p)->data == data) return p;
   }
   return NULL;
 }
@@ -101,7 +99,7 @@ void utvm_data_free_all_host_owned(void) {
  * it lies in none: one number answers both questions below. */
 __attribute__((noinline)) static size_t room_after(const void* ptr) {
   for (data_block_t* b = blocks; b != NULL; b = b->next) {
-    uintptr_t offset = (uintptr_t)ptr - (uintptr_t)data_of(b); /* wraps when ptr is below */
+    uintptr_t offset = (uintptr_t)ptr - (uintptr_t)b->data; /* wraps when ptr is below */
     if (offset <= b->size) return b->size - offset + 1;
   }
   return 0;

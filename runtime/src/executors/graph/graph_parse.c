@@ -7,7 +7,6 @@
  */
 #include <stddef.h>
 #include <string.h>
-#include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
 #include <utvm/ndarray.h>
 #include <utvm/registry.h>
@@ -579,7 +578,7 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   out->names_bytes = p.count[COUNT_NAME_BYTES];
   void* block; /* set when the allocation succeeds (only then is it read) */
   if ((size_t)total != total ||
-      (rc = TVMPlatformMemoryAllocate((size_t)total, utvm_cpu_device, &block)) != 0) {
+      (rc = utvm_platform_alloc((size_t)total, &block)) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory, "out of memory: the graph's tables need %llu bytes",
                      (unsigned long long)total);
   }
@@ -599,6 +598,6 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
 }
 
 void graph_free(graph_t* g) {
-  if (g->block != NULL) TVMPlatformMemoryFree(g->block, utvm_cpu_device);
+  if (g->block != NULL) utvm_platform_free(g->block);
   g->block = NULL; /* a second call frees nothing; the rest is not read once freed */
 }
