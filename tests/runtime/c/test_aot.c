@@ -101,7 +101,7 @@ UTEST(aot_set_input_checks_dtype_shape_index) {
   CHECK_FAILS_WITH(utvm_aot_executor_get_output(exec, 0, &no_data), "output0: the tensor has no data");
   CHECK_FAILS_WITH(utvm_aot_executor_get_output(exec, 0, &f32), "output0: dtype float32 given, int8 expected");
   CHECK(utvm_aot_executor_input_index(exec, "nope") < 0);
-  CHECK(strstr(TVMGetLastError(), "no input named nope") != NULL);
+  CHECK_LAST_ERROR_HAS("no input named nope");
   CHECK_OK(utvm_aot_executor_release(exec));
 }
 

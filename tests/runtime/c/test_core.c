@@ -22,7 +22,7 @@ static const TVMModule lib = {&lib_registry};
 
 UTEST(last_error_is_formatted_and_truncated) {
   CHECK_EQ_INT(TVMAPIErrorf("value %d", 42), -1);
-  CHECK(strcmp(TVMGetLastError(), "value 42") == 0);
+  CHECK_LAST_ERROR_IS("value 42");
   char big[UTVM_ERROR_MESSAGE_SIZE * 2];
   memset(big, 'x', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\0';
@@ -61,7 +61,7 @@ UTEST(global_registry_full_is_reported) {
     rc = TVMFuncRegisterGlobal(names[i], (TVMFunctionHandle)add_one, 0);
   }
   CHECK_EQ_INT(rc, kTvmErrorFunctionRegistryFull);
-  CHECK(strstr(TVMGetLastError(), "registry full") != NULL);
+  CHECK_LAST_ERROR_HAS("registry full");
 }
 
 UTEST(bogus_function_handles_are_rejected) {

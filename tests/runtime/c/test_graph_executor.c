@@ -43,9 +43,9 @@ UTEST(input_and_output_views_show_the_executor_tensors) {
   CHECK_OK(utvm_graph_executor_run(exec));
   CHECK(((float*)out->dl_tensor.data)[3] == 3.0f);
   CHECK(utvm_graph_executor_input(exec, 2) == NULL);
-  CHECK(strstr(TVMGetLastError(), "input index 2 outside 0..1") != NULL);
+  CHECK_LAST_ERROR_HAS("input index 2 outside 0..1");
   CHECK(utvm_graph_executor_output(exec, -1) == NULL);
-  CHECK(strstr(TVMGetLastError(), "output index -1 outside 0..0") != NULL);
+  CHECK_LAST_ERROR_HAS("output index -1 outside 0..0");
   CHECK_OK(utvm_graph_executor_release(exec));
 }
 
@@ -73,7 +73,7 @@ UTEST(set_input_and_get_output_check_dtype_shape_index) {
   CHECK_FAILS_WITH(utvm_graph_executor_get_output(exec, 0, &i32), "output: dtype int32 given");
   CHECK_FAILS_WITH(utvm_graph_executor_get_output(exec, 0, &no_data), "the tensor has no data");
   CHECK(utvm_graph_executor_input_index(exec, "y") == -kTvmErrorExecutorModuleNoSuchInput);
-  CHECK(strstr(TVMGetLastError(), "the graph has no input named y") != NULL);
+  CHECK_LAST_ERROR_HAS("the graph has no input named y");
   CHECK(utvm_graph_executor_input_name(exec, 5) == NULL);
   /* Nothing above changed the inputs. */
   for (int i = 0; i < 4; i++) CHECK(((float*)utvm_graph_executor_input(exec, 0)->dl_tensor.data)[i] == 0);
@@ -283,7 +283,7 @@ UTEST(release_returns_the_code_of_a_failed_array_release) {
   w->reference_count = 0; /* as if over-released: the executor's release of it fails */
   TVMAPISetLastError("");
   CHECK_EQ_INT(utvm_graph_executor_release(exec), kTvmErrorFunctionCallInvalidArg);
-  CHECK(strstr(TVMGetLastError(), "released more often than retained") != NULL);
+  CHECK_LAST_ERROR_HAS("released more often than retained");
   CHECK(utvm_heap_bytes_in_use() < heap_with_it); /* the executor and its tables went */
 }
 

@@ -183,7 +183,7 @@ UTEST(get_input_and_get_output_take_the_same_index_types) {
     TVMValue arg = {.v_float64 = 0.0};
     int code = kTVMArgFloat;
     CHECK_EQ_INT(call(mod, fns[f], &arg, &code, 1), kTvmErrorFunctionCallWrongArgType);
-    CHECK(strstr(TVMGetLastError(), "argument 0 has type code 2, 0 expected") != NULL);
+    CHECK_LAST_ERROR_HAS("argument 0 has type code 2, 0 expected");
   }
 }
 
@@ -235,7 +235,7 @@ UTEST(create_checks_its_arguments_before_dropping_the_running_executor) {
     int bad[4] = {kTVMStr, kTVMModuleHandle, kTVMArgInt, kTVMArgInt};
     bad[i] = wrong[i];
     CHECK_EQ_INT(TVMFuncCall(create, args, bad, 4, &ret, &ret_code), kTvmErrorFunctionCallWrongArgType);
-    CHECK(strstr(TVMGetLastError(), "has type code") != NULL);
+    CHECK_LAST_ERROR_HAS("has type code");
   }
   CHECK_FAILS_WITH(call_create(kGraph, 2, 0), "device (2, 0) given; only cpu(0) is supported");
   CHECK_EQ_INT(call_create(kGraph, 2, 0), kTvmErrorExecutorModuleBadContext);
@@ -275,7 +275,7 @@ UTEST(create_reports_a_failed_release_of_the_previous_executor) {
   TVMNDArray* w = utvm_ndarray_from_handle(ret.v_handle);
   w->reference_count = 0; /* as if over-released: releasing the executor fails on it */
   CHECK_EQ_INT(call_create(kGraph, kDLCPU, 0), kTvmErrorFunctionCallInvalidArg);
-  CHECK(strstr(TVMGetLastError(), "released more often than retained") != NULL);
+  CHECK_LAST_ERROR_HAS("released more often than retained");
   /* The previous executor is gone all the same: the next create makes one. */
   CHECK_FAILS_WITH(call(mod, "run", NULL, NULL, 0), "unregistered module");
   CHECK(create_module(kGraph) != NULL);

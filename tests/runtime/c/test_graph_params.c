@@ -70,7 +70,7 @@ UTEST(corrupt_blobs_are_refused_with_the_reason) {
   TVMAPISetLastError("");
   CHECK_EQ_INT(utvm_graph_executor_load_params(exec, b.bytes, b.len),
                kTvmErrorExecutorModuleNoSuchInput);
-  CHECK(strcmp(TVMGetLastError(), "the graph has no input named nope") == 0);
+  CHECK_LAST_ERROR_IS("the graph has no input named nope");
 
   const char* two[] = {"w", "x"};
   blob_header(&b, 2, two);

@@ -92,7 +92,7 @@ UTEST(stack_free_out_of_order_is_refused) {
   CHECK_OK(utvm_stack_allocator_alloc(&sa, 32, &b));
   TVMAPISetLastError("");
   CHECK_EQ_INT(utvm_stack_allocator_free(&sa, a), kTvmErrorPlatformStackAllocBadFree);
-  CHECK(strstr(TVMGetLastError(), "out of order") != NULL);
+  CHECK_LAST_ERROR_HAS("out of order");
   /* Nothing changed: the right order still works. */
   CHECK_OK(utvm_stack_allocator_free(&sa, b));
   CHECK_OK(utvm_stack_allocator_free(&sa, a));
@@ -111,12 +111,12 @@ UTEST(workspace_larger_than_heap_returns_null_with_message) {
   TVMAPISetLastError("");
   void* p = TVMBackendAllocWorkspace(kDLCPU, 0, (uint64_t)UTEST_HEAP_BYTES * 4, 2, 32);
   CHECK(p == NULL);
-  CHECK(strstr(TVMGetLastError(), "out of memory") != NULL);
+  CHECK_LAST_ERROR_HAS("out of memory");
 #if SIZE_MAX < UINT64_MAX
   /* Above size_t: refused before any allocator sees a cut size. */
   TVMAPISetLastError("");
   CHECK(TVMBackendAllocWorkspace(kDLCPU, 0, (uint64_t)SIZE_MAX + 1, 2, 32) == NULL);
-  CHECK(strstr(TVMGetLastError(), "workspace request too large") != NULL);
+  CHECK_LAST_ERROR_HAS("workspace request too large");
 #endif
 }
 
@@ -127,12 +127,12 @@ UTEST(workspace_from_stack_arena_checks_order_and_size) {
   void* b = TVMBackendAllocWorkspace(kDLCPU, 0, 1000, 2, 32);
   CHECK(a != NULL && b != NULL);
   CHECK(TVMBackendAllocWorkspace(kDLCPU, 0, 8192, 2, 32) == NULL);
-  CHECK(strstr(TVMGetLastError(), "does not fit") != NULL);
+  CHECK_LAST_ERROR_HAS("does not fit");
   CHECK_FAILS_WITH(TVMBackendFreeWorkspace(kDLCPU, 0, a), "out of order");
   CHECK_OK(TVMBackendFreeWorkspace(kDLCPU, 0, b));
   CHECK_OK(TVMBackendFreeWorkspace(kDLCPU, 0, a));
   CHECK(TVMBackendAllocWorkspace(kDLExtDev, 0, 8, 2, 32) == NULL);
-  CHECK(strstr(TVMGetLastError(), "only cpu") != NULL);
+  CHECK_LAST_ERROR_HAS("only cpu");
 }
 
 UTEST(tracked_data_ranges) {

@@ -26,7 +26,7 @@ UTEST(boot_sends_terminate_with_leading_fe) {
 
 UTEST(init_rejects_a_tiny_buffer) {
   CHECK(utvm_rpc_server_init(rx_buf, 16, record_write, NULL) == NULL);
-  CHECK(strstr(TVMGetLastError(), "receive buffer") != NULL);
+  CHECK_LAST_ERROR_HAS("receive buffer");
   CHECK(utvm_rpc_server_init(rx_buf, sizeof(rx_buf), NULL, NULL) == NULL);
 }
 

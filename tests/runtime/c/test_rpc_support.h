@@ -13,6 +13,8 @@
 #include <utvm/rpc_server.h>
 #include <utvm/runtime.h>
 
+#include "utest.h"
+
 /* ---- the transport: everything the server writes lands in `wire` ---- */
 
 #define WIRE_BYTES (1u << 20)
@@ -254,8 +256,10 @@ static uint64_t rd(const uint8_t* p, int bytes) {
 static int32_t reply_code(const host_msg_t* m) { return (int32_t)rd(m->body + 8, 4); }
 static bool packet_length_ok(const host_msg_t* m) { return rd(m->body, 8) == m->body_len - 8; }
 
-/* An exception reply whose message contains `text`. */
-static bool is_exception(const host_msg_t* m, const char* text) {
+/* An exception reply whose message contains `text` (by reference, the host checks the text:
+ * utest.h). */
+#define is_exception(m, text) is_exception_at((m), (text), __FILE__, __LINE__)
+static bool is_exception_at(const host_msg_t* m, const char* text, const char* file, int line) {
   if (m == NULL || !packet_length_ok(m) || reply_code(m) != 5) return false;
   if (rd(m->body + 12, 4) != 1 || rd(m->body + 16, 4) != 11) return false;
   uint64_t len = rd(m->body + 20, 8);
@@ -263,7 +267,7 @@ static bool is_exception(const host_msg_t* m, const char* text) {
   static char msg[2048];
   memcpy(msg, m->body + 28, (size_t)len);
   msg[len] = '\0';
-  if (strstr(msg, text) == NULL) {
+  if (!utest_message_check(msg, text, 0, file, line)) {
     fprintf(stderr, "exception \"%s\" lacks \"%s\"\n", msg, text);
     return false;
   }

@@ -3,6 +3,13 @@
  * UTEST(name) and ends with UTEST_MAIN(). The program runs all cases, or only the
  * one named on the command line (pytest runs each case in its own process);
  * `--list` prints the case names. Every case starts with a fresh runtime heap.
+ *
+ * Built with messages by reference (UTVM_ERROR_MESSAGE_TEXT=0, the devices' default) the
+ * program holds no message text, so a check of a message's text is not done here: it is
+ * printed, one line per check,
+ *   utest-expect <case> <file>:<line> <has|is> <length>:<expected> <length>:<message>
+ * (lengths in bytes, decimal), and tests/runtime/test_c_units.py expands the message from
+ * the program's ELF (section .utvm_msgs) and checks it.
  */
 #ifndef UTVM_TESTS_UTEST_H_
 #define UTVM_TESTS_UTEST_H_
@@ -24,6 +31,7 @@ struct utest_case {
 };
 static struct utest_case utest_cases[UTEST_MAX_CASES];
 static int utest_num_cases;
+static const char* utest_current_case = "";
 static int utest_failures;
 static _Alignas(64) unsigned char utest_heap[UTEST_HEAP_BYTES];
 
@@ -66,15 +74,41 @@ static _Alignas(64) unsigned char utest_heap[UTEST_HEAP_BYTES];
       UTEST_FAIL_("%s returned 0x%x: %s", #expr, (unsigned)utest_rc_, TVMGetLastError()); \
   } while (0)
 
+/* Whether `message` (the last error, or an RPC exception's text) contains `expected`, or with
+ * `exact` is it. By reference the check is printed for the host instead (see the top). */
+static int utest_message_check(const char* message, const char* expected, int exact,
+                               const char* file, int line) {
+#if UTVM_ERROR_MESSAGE_TEXT
+  (void)file, (void)line;
+  return exact ? strcmp(message, expected) == 0 : strstr(message, expected) != NULL;
+#else
+  printf("utest-expect %s %s:%d %s %zu:%s %zu:%s\n", utest_current_case, file, line,
+         exact ? "is" : "has", strlen(expected), expected, strlen(message), message);
+  return 1;
+#endif
+}
+
 /* expr must fail (non-zero) and leave a last-error message containing `substring`. */
 #define CHECK_FAILS_WITH(expr, substring)                                    \
   do {                                                                       \
     TVMAPISetLastError("");                                                  \
     int utest_rc_ = (int)(expr);                                             \
     if (utest_rc_ == 0) UTEST_FAIL_("%s succeeded but should fail", #expr);  \
-    if (strstr(TVMGetLastError(), (substring)) == NULL)                      \
+    if (!utest_message_check(TVMGetLastError(), (substring), 0, __FILE__, __LINE__)) \
       UTEST_FAIL_("%s failed with message \"%s\", expected it to contain \"%s\"", #expr, \
                   TVMGetLastError(), (substring));                           \
+  } while (0)
+
+/* The last error message contains `substring` / is `text`. */
+#define CHECK_LAST_ERROR_HAS(substring)                                      \
+  do {                                                                       \
+    if (!utest_message_check(TVMGetLastError(), (substring), 0, __FILE__, __LINE__)) \
+      UTEST_FAIL_("last error \"%s\" lacks \"%s\"", TVMGetLastError(), (substring)); \
+  } while (0)
+#define CHECK_LAST_ERROR_IS(text)                                            \
+  do {                                                                       \
+    if (!utest_message_check(TVMGetLastError(), (text), 1, __FILE__, __LINE__)) \
+      UTEST_FAIL_("last error \"%s\" is not \"%s\"", TVMGetLastError(), (text)); \
   } while (0)
 
 static int utest_run_case(const struct utest_case* c) {
@@ -83,6 +117,7 @@ static int utest_run_case(const struct utest_case* c) {
     fprintf(stderr, "runtime init failed: %s\n", TVMGetLastError());
     return 1;
   }
+  utest_current_case = c->name;
   c->fn();
   printf("%s %s\n", utest_failures == before ? "PASS" : "FAIL", c->name);
   return utest_failures != before;
