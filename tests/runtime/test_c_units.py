@@ -1,13 +1,13 @@
 """Runs every C unit-test case of tests/runtime/c under AddressSanitizer and UBSan.
 
 Each UTEST case becomes one pytest test, run in its own process, so a sanitizer report
-or a crash fails exactly that case. Every case runs three times: built for this machine,
-built as a 32-bit device with one-byte enums (-m32 -fshort-enums, the data model of a
-Cortex-M under the ARM EABI), where pointer widths and enum sizes differ from the wire's,
-and built with messages by reference (UTVM_ERROR_MESSAGE_TEXT=0, the devices' default).
-The first two keep message text in the program and check it there; in the third the
-program prints each message check (tests/runtime/c/utest.h) and the check is done here, on
-the message expanded from the program's own .utvm_msgs, as the host expands a board's.
+or a crash fails exactly that case. Every case runs built for this machine and built as a
+32-bit device with one-byte enums (-m32 -fshort-enums, the data model of a Cortex-M under
+the ARM EABI), where pointer widths and enum sizes differ from the wire's; each of the two
+with message text in the program and with messages by reference (UTVM_ERROR_MESSAGE_TEXT=0,
+the devices' default). With text the program checks its messages itself; by reference it
+prints each message check (tests/runtime/c/utest.h) and the check is done here, on the
+message expanded from the program's own .utvm_msgs, as the host expands a board's.
 """
 
 from __future__ import annotations
@@ -37,9 +37,20 @@ def _cases() -> list[tuple[str, str]]:
     ]
 
 
-# build flavour -> extra C flags
-FLAVOURS = {"native": "", "ilp32-short-enums": "-m32 -fshort-enums", "by-reference": ""}
-BY_REFERENCE = "by-reference"
+@dataclass(frozen=True)
+class Flavour:
+    flags: str = ""  # extra C flags
+    by_reference: bool = False  # messages by reference (UTVM_ERROR_MESSAGE_TEXT=OFF)
+
+
+ILP32 = "-m32 -fshort-enums"
+FLAVOURS = {
+    "native": Flavour(),
+    "ilp32-short-enums": Flavour(ILP32),
+    "by-reference": Flavour(by_reference=True),
+    "ilp32-by-reference": Flavour(ILP32, by_reference=True),
+}
+
 # What utest.h prints for a message check by reference (lengths in bytes, then the texts).
 EXPECTATION = re.compile(rb"^utest-expect \w+ (\S+:\d+) (has|is) ", re.MULTILINE)
 UNEXPANDED = re.compile(r"error 0x[0-9a-f]+ #([0-9a-f]{8})")
@@ -68,17 +79,17 @@ class CTestBuild:
 
 @pytest.fixture(scope="module", params=list(FLAVOURS))
 def c_test_build(request: pytest.FixtureRequest, build_root: Path) -> CTestBuild:
-    flags = FLAVOURS[request.param]
-    by_reference = request.param == BY_REFERENCE
+    flavour = FLAVOURS[request.param]
     out = build_root / f"c-unit-tests-{request.param}"
-    if flags:
+    if flavour.flags:
         out.mkdir(parents=True, exist_ok=True)
-        if not _compiler_can(flags, out):
-            pytest.skip(f"the C compiler cannot build with {flags} and sanitizers "
+        if not _compiler_can(flavour.flags, out):
+            pytest.skip(f"the C compiler cannot build with {flavour.flags} and sanitizers "
                         "(apt-get install gcc-multilib): the 32-bit cases were SKIPPED")
-    cmake_build(C_TESTS, out, UTVM_SANITIZE="ON", CMAKE_BUILD_TYPE="Debug", CMAKE_C_FLAGS=flags,
-                UTVM_ERROR_MESSAGE_TEXT="OFF" if by_reference else "ON")
-    return CTestBuild(out, by_reference)
+    cmake_build(C_TESTS, out, UTVM_SANITIZE="ON", CMAKE_BUILD_TYPE="Debug",
+                CMAKE_C_FLAGS=flavour.flags,
+                UTVM_ERROR_MESSAGE_TEXT="OFF" if flavour.by_reference else "ON")
+    return CTestBuild(out, flavour.by_reference)
 
 
 @pytest.mark.parametrize(("program", "case"), _cases(), ids=lambda v: v)

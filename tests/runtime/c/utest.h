@@ -75,7 +75,8 @@ static _Alignas(64) unsigned char utest_heap[UTEST_HEAP_BYTES];
   } while (0)
 
 /* Whether `message` (the last error, or an RPC exception's text) contains `expected`, or with
- * `exact` is it. By reference the check is printed for the host instead (see the top). */
+ * `exact` is it. By reference the check is printed for the host instead (see the top) and
+ * holds here: pick the one message expected rather than combining checks with ||. */
 static int utest_message_check(const char* message, const char* expected, int exact,
                                const char* file, int line) {
 #if UTVM_ERROR_MESSAGE_TEXT
