@@ -4,8 +4,6 @@
 #include <string.h>
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
-#include <utvm/memory.h>
-#include <utvm/ndarray.h>
 #include <utvm/rpc_server.h>
 
 #include "rpc_dispatch.h"
@@ -43,25 +41,16 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
   return &server;
 }
 
-/* When a session ends (the host terminates it, shuts the server down or starts a new one),
- * nobody can use its handles any more: free everything the host made. Executors first, so
- * the arrays they handed out are detached before the host's references to them go. */
-static void release_host_state(void) {
-  utvm_rpc_release_globals_state();
-  utvm_ndarray_drop_host_refs();
-  utvm_data_free_all_host_owned();
-}
-
 static void on_frame(utvm_rpc_server_t* s) {
   utvm_unframer_t* u = &s->unframer;
   size_t stored = utvm_unframer_overflow(u) ? u->capacity : u->frame_len;
   switch (utvm_session_receive(&s->session, u->buf, stored, u->frame_len)) {
     case UTVM_SESSION_STARTED:
       s->stats.sessions_started++;
-      release_host_state();
+      utvm_rpc_release_host_state();
       break;
     case UTVM_SESSION_TERMINATED:
-      release_host_state();
+      utvm_rpc_release_host_state();
       break;
     case UTVM_SESSION_DROPPED:
       s->stats.messages_dropped++;
@@ -97,7 +86,7 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
   }
   s->feeding = false;
   if (s->shutdown) {
-    release_host_state();
+    utvm_rpc_release_host_state();
     /* Like TVM's device after kShutdown: the caller reboots or restarts the server. */
     return kTvmErrorPlatformShutdown;
   }
