@@ -77,7 +77,7 @@ static int handle_packet(utvm_rpc_server_t* s, uint8_t* body, size_t stored, siz
                      "%lu bytes > max packet: the board receives messages of at most %lu bytes "
                      "(UTVM_RPC_MAX_PACKET_SIZE; an upload larger than that goes in pieces, "
                      "as utvm's host sends it)",
-                     (unsigned long)len, (unsigned long)(s->capacity - UTVM_SESSION_HEADER_BYTES));
+                     (unsigned long)len, (unsigned long)(s->max_rpc_packet + UTVM_RPC_LENGTH_BYTES));
   }
   size_t carried = r.left;
   int32_t code = utvm_rpc_read_i32(&r);

@@ -13,7 +13,7 @@
 
 /* Largest packet_nbytes a reply may have. */
 static inline size_t utvm_rpc_reply_limit(const utvm_rpc_server_t* s) {
-  return s->capacity - UTVM_RPC_MESSAGE_OVERHEAD;
+  return s->max_rpc_packet;
 }
 
 /* The error for a request or reply of nbytes that does not fit in one message. */

@@ -28,13 +28,15 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
               " and random bytes");
     return NULL;
   }
-  size_t capacity = rx_size < UTVM_RPC_MAX_PACKET_SIZE ? rx_size : UTVM_RPC_MAX_PACKET_SIZE;
-  rc = utvm_rpc_register_globals(capacity - UTVM_RPC_MESSAGE_OVERHEAD);
+  size_t max_rpc_packet =
+      (rx_size < UTVM_RPC_MAX_PACKET_SIZE ? rx_size : UTVM_RPC_MAX_PACKET_SIZE) -
+      UTVM_RPC_MESSAGE_OVERHEAD;
+  rc = utvm_rpc_register_globals(max_rpc_packet);
   if (rc != 0) return NULL; /* the registry said why */
   memset(&server, 0, sizeof(server));
-  server.capacity = capacity;
+  server.max_rpc_packet = max_rpc_packet;
   utvm_framer_init(&server.framer, write, write_ctx);
-  utvm_unframer_init(&server.unframer, rx_buf, server.capacity);
+  utvm_unframer_init(&server.unframer, rx_buf, max_rpc_packet + UTVM_RPC_MESSAGE_OVERHEAD);
   server.ready = true;
   /* Announce the (re)boot: a host in a session learns it is gone. */
   utvm_session_init(&server.session, &server.framer, seed);
@@ -94,7 +96,7 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
 }
 
 size_t utvm_rpc_server_max_rpc_packet(const utvm_rpc_server_t* s) {
-  return s->capacity - UTVM_RPC_MESSAGE_OVERHEAD;
+  return s->max_rpc_packet;
 }
 
 bool utvm_rpc_server_session_established(const utvm_rpc_server_t* s) {
@@ -102,7 +104,7 @@ bool utvm_rpc_server_session_established(const utvm_rpc_server_t* s) {
 }
 
 void utvm_rpc_server_get_stats(const utvm_rpc_server_t* s, utvm_rpc_server_stats_t* out) {
-  *out = s->stats;
+  memcpy(out, &s->stats, sizeof(*out)); /* a word loop: smaller than the assignment's copy */
 }
 
 /* Log lines travel to the host as session Log messages, as on TVM's devices. Defined here, so
