@@ -52,8 +52,10 @@ static const uint32_t kSignatures[] = {
 
 /* The argument types (read_args checked their number). */
 static int check_signature(const utvm_rpc_args_t* a, uint32_t sig) {
+  uint32_t types = sig;
   for (int i = 0; i < a->num_args; i++) {
-    int want = (int)(sig >> (4 + 4 * i) & 15);
+    types >>= 4;
+    int want = (int)(types & 15);
     int given = a->codes[i];
     if (given != want && !(want == kTVMArgInt && given == kTVMArgBool) &&
         !(want == kTVMNullptr && given == kTVMStr)) {
