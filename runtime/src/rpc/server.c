@@ -72,10 +72,7 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
   s->feeding = true;
   s->write_error = 0;
   while (*len > 0 && !s->shutdown) {
-    size_t used = 0;
-    utvm_unframer_event_t ev = utvm_unframer_feed(&s->unframer, *bytes, *len, &used);
-    *bytes += used;
-    *len -= used;
+    utvm_unframer_event_t ev = utvm_unframer_feed(&s->unframer, bytes, len);
     if (ev == UTVM_UNFRAMER_FRAME) {
       s->stats.frames_received++;
       if (utvm_unframer_overflow(&s->unframer)) s->stats.oversize_frames++;
