@@ -18,7 +18,7 @@ static utvm_rpc_server_t server;
 utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rpc_write_fn write,
                                         void* write_ctx) {
   server.ready = false;
-  uint8_t seed = 0;
+  uint8_t seed; /* set when it is used: TVMPlatformGenerateRandom succeeded */
   int rc = kTvmErrorBufferTooSmall;
   if (rx_buf != NULL && write != NULL && rx_size >= UTVM_RPC_MIN_PACKET_SIZE) {
     rc = TVMPlatformGenerateRandom(&seed, 1); /* the session nonce needs it */
