@@ -28,7 +28,7 @@ __attribute__((noinline)) static int call_func(utvm_rpc_server_t* s, utvm_rpc_re
   TVMValue ret;
   int ret_code;
   rc = TVMFuncCall(func, a->values, a->codes, a->num_args, &ret, &ret_code);
-  return rc != 0 ? rc : utvm_rpc_reply_call_return(s, ret, ret_code);
+  return rc != 0 ? rc : utvm_rpc_reply_call_return(s, ret_code, ret);
 }
 
 /* CopyToRemote: DLTensor record, u64 nbytes, the bytes. CopyFromRemote: record, nbytes. */

@@ -138,7 +138,7 @@ void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
   end(s);
 }
 
-int utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode) {
+int utvm_rpc_reply_call_return(utvm_rpc_server_t* s, int tcode, TVMValue value) {
   /* [kDLInt tcode, value]; handles travel as opaque handles, an NDArray as its DLTensor
    * record followed by its handle. */
   int32_t head[4] = {2, kTVMArgInt, tcode, kTVMOpaqueHandle};
