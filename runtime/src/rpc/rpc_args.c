@@ -65,6 +65,12 @@ int utvm_rpc_expect_end(const utvm_rpc_reader_t* r) {
   return 0;
 }
 
+/* How a record or a handle ends: the error for a request cut short, else the 64-bit wire
+ * pointer `raw` as this device's. */
+static int pointer_at_end(const utvm_rpc_reader_t* r, uint64_t raw, void** out) {
+  return r->ok ? utvm_rpc_check_pointer(raw, out) : utvm_rpc_truncated();
+}
+
 int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape) {
   uint64_t data = utvm_rpc_read_u64(r);
   utvm_rpc_read_into(r, &t->device, 16); /* device, ndim, dtype */
@@ -77,14 +83,12 @@ int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape) {
   t->shape = shape;
   t->strides = NULL; /* the wire has no strides: tensors are compact */
   t->byte_offset = utvm_rpc_read_u64(r);
-  if (!r->ok) return utvm_rpc_truncated();
-  return utvm_rpc_check_pointer(data, &t->data);
+  return pointer_at_end(r, data, &t->data);
 }
 
 int utvm_rpc_read_handle(utvm_rpc_reader_t* r, int type_code, void** out) {
   uint64_t raw = utvm_rpc_read_u64(r);
-  if (!r->ok) return utvm_rpc_truncated();
-  int rc = utvm_rpc_check_pointer(raw, out);
+  int rc = pointer_at_end(r, raw, out);
   return rc != 0 ? rc : utvm_rpc_check_handle(*out, type_code);
 }
 

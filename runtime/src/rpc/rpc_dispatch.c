@@ -28,7 +28,7 @@ __attribute__((noinline)) static int call_func(utvm_rpc_server_t* s, utvm_rpc_re
   TVMValue ret;
   int ret_code;
   rc = TVMFuncCall(func, a->values, a->codes, a->num_args, &ret, &ret_code);
-  return rc != 0 ? rc : utvm_rpc_reply_call_return(s, ret, ret_code);
+  return rc != 0 ? rc : utvm_rpc_reply_call_return(s, ret_code, ret);
 }
 
 /* CopyToRemote: DLTensor record, u64 nbytes, the bytes. CopyFromRemote: record, nbytes. */
@@ -77,7 +77,7 @@ static int handle_packet(utvm_rpc_server_t* s, uint8_t* body, size_t stored, siz
                      "%lu bytes > max packet: the board receives messages of at most %lu bytes "
                      "(UTVM_RPC_MAX_PACKET_SIZE; an upload larger than that goes in pieces, "
                      "as utvm's host sends it)",
-                     (unsigned long)len, (unsigned long)(s->capacity - UTVM_SESSION_HEADER_BYTES));
+                     (unsigned long)len, (unsigned long)(s->max_rpc_packet + UTVM_RPC_LENGTH_BYTES));
   }
   size_t carried = r.left;
   int32_t code = utvm_rpc_read_i32(&r);

@@ -1,8 +1,11 @@
-/* Packet-size negotiation, random_fill, and registering every server global (rpc_globals.h). */
+/* Packet-size negotiation, random_fill, registering every server global, and releasing what
+ * a host made (rpc_globals.h). */
 #include "rpc_globals.h"
 
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
+#include <utvm/memory.h>
+#include <utvm/ndarray.h>
 #include <utvm/registry.h>
 #include <utvm/rpc_server.h>
 #include <utvm/runtime.h>
@@ -65,9 +68,11 @@ static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, 
   return rc;
 }
 
-void utvm_rpc_release_globals_state(void) {
+void utvm_rpc_release_host_state(void) {
   utvm_time_evaluators_release_all();
   utvm_rpc_release_executors();
+  utvm_ndarray_drop_host_refs();
+  utvm_data_free_all_host_owned();
 }
 
 int utvm_rpc_register_globals(size_t max_packet) {

@@ -12,7 +12,11 @@
  * server takes and sends. Re-registering (a restarted server) replaces them. */
 int utvm_rpc_register_globals(size_t max_rpc_packet);
 
-/* Releases what a host made through these functions: time evaluators and executors. */
-void utvm_rpc_release_globals_state(void);
+/* When a session ends (the host terminates it, shuts the server down or starts a new one),
+ * nobody can use its handles any more: frees everything the host made. Time evaluators and
+ * executors first, so the arrays executors handed out are detached before the host's
+ * references to them go; then those references and the host's DevAllocData memory. One
+ * function, so that the server's calls of it are one call each. */
+void utvm_rpc_release_host_state(void);
 
 #endif /* UTVM_RPC_GLOBALS_H_ */

@@ -30,21 +30,20 @@ static void put(utvm_rpc_server_t* s, const void* data, size_t len) {
 static void put_u64(utvm_rpc_server_t* s, uint64_t v) { put(s, &v, sizeof(v)); }
 
 /* One value of a packed sequence, for wire type code `code` (out of line, so the loop over
- * the values stays small). */
-__attribute__((noinline)) static void put_value(utvm_rpc_server_t* s, TVMValue v, int code) {
-  TVMByteArray bytes;
+ * the values stays small; the value by address, so that all arguments travel in registers). */
+__attribute__((noinline)) static void put_value(utvm_rpc_server_t* s, const TVMValue* value,
+                                               int code) {
+  TVMValue v = *value;
   switch (code) {
     case kTVMNullptr:
       return;
     case kTVMStr: /* as bytes: u64 length, then the text */
-      bytes.data = v.v_str;
-      bytes.size = strlen(v.v_str);
-      v.v_handle = &bytes;
-      /* fall through */
     case kTVMBytes: {
       const TVMByteArray* b = v.v_handle;
-      put_u64(s, b->size);
-      put(s, b->data, b->size);
+      const char* data = code == kTVMStr ? v.v_str : b->data;
+      size_t size = code == kTVMStr ? strlen(data) : b->size;
+      put_u64(s, size);
+      put(s, data, size);
       return;
     }
     case kTVMDLTensorHandle: {
@@ -82,7 +81,7 @@ __attribute__((noinline)) static void put_value(utvm_rpc_server_t* s, TVMValue v
 static void put_packed(utvm_rpc_server_t* s, const int32_t* head, const TVMValue* values) {
   int n = head[0];
   put(s, head, sizeof(int32_t) * (size_t)(1 + n));
-  for (int i = 0; i < n; i++) put_value(s, values[i], head[1 + i]);
+  for (int i = 0; i < n; i++) put_value(s, &values[i], head[1 + i]);
 }
 
 /* Opens a Normal message holding RPC packet `code` of nbytes (code included). Kept out of
@@ -139,7 +138,7 @@ void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
   end(s);
 }
 
-int utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode) {
+int utvm_rpc_reply_call_return(utvm_rpc_server_t* s, int tcode, TVMValue value) {
   /* [kDLInt tcode, value]; handles travel as opaque handles, an NDArray as its DLTensor
    * record followed by its handle. */
   int32_t head[4] = {2, kTVMArgInt, tcode, kTVMOpaqueHandle};

@@ -13,7 +13,7 @@
 
 /* Largest packet_nbytes a reply may have. */
 static inline size_t utvm_rpc_reply_limit(const utvm_rpc_server_t* s) {
-  return s->capacity - UTVM_RPC_MESSAGE_OVERHEAD;
+  return s->max_rpc_packet;
 }
 
 /* The error for a request or reply of nbytes that does not fit in one message. */
@@ -29,8 +29,9 @@ int utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle);
  * what one reply can carry. */
 void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code);
 /* The return of a CallFunc: [kDLInt tcode, value] or, for an NDArray, [13, record, handle].
- * Bytes returned by the callee (kTVMBytes) are freed after sending, as in TVM. */
-int utvm_rpc_reply_call_return(utvm_rpc_server_t* s, TVMValue value, int tcode);
+ * Bytes returned by the callee (kTVMBytes) are freed after sending, as in TVM. The type code
+ * comes before the value, so that every argument travels in a register. */
+int utvm_rpc_reply_call_return(utvm_rpc_server_t* s, int tcode, TVMValue value);
 void utvm_rpc_reply_copy_ack(utvm_rpc_server_t* s, const void* data, size_t nbytes);
 
 #endif /* UTVM_RPC_REPLY_H_ */

@@ -14,14 +14,22 @@
 
 /* A signature in one word: the argument count in the low nibble, each argument's type code
  * in the next nibbles, and RET_HANDLE for a syscall that returns a handle (0 on this device
- * for a stream); NOT_SUPPORTED (0) for a syscall this device does not support. kTVMNullptr
+ * for a stream); NOT_SUPPORTED for a syscall this device does not support. kTVMNullptr
  * stands for an optional string: None or a string. */
 #define SIG1(a) (1u | (a) << 4)
 #define SIG2(a, b) (2u | (a) << 4 | (b) << 8)
 #define SIG3(a, b, c) (3u | (a) << 4 | (b) << 8 | (c) << 12)
 #define SIG4(a, b, c, d) (4u | (a) << 4 | (b) << 8 | (c) << 12 | (d) << 16)
 #define RET_HANDLE (1u << 31)
-#define NOT_SUPPORTED 0u
+/* A syscall this device does not support: no argument count, and where its message starts in
+ * kUnsupported (TVM's device's own messages, kept even without UTVM_ERROR_MESSAGES). */
+#define NOT_SUPPORTED(offset) ((uint32_t)(offset) << 4)
+#define SET_DEVICE_TEXT "SetDevice not supported"
+#define GET_ATTR_TEXT "GetAttr not supported"
+static const char kUnsupported[] = SET_DEVICE_TEXT "\0" GET_ATTR_TEXT "\0" "Syscall not recognized";
+#define SET_DEVICE_MSG 0
+#define GET_ATTR_MSG sizeof(SET_DEVICE_TEXT)
+#define UNKNOWN_MSG (sizeof(SET_DEVICE_TEXT) + sizeof(GET_ATTR_TEXT))
 _Static_assert(kTVMStr < 16 && kTVMOpaqueHandle < 16 && kDLDevice < 16 && kTVMDataType < 16 &&
                    kTVMDLTensorHandle < 16 && kTVMNullptr < 16,
                "a type code in a nibble");
@@ -30,8 +38,8 @@ _Static_assert(kTVMStr < 16 && kTVMOpaqueHandle < 16 && kDLDevice < 16 && kTVMDa
 static const uint32_t kSignatures[] = {
     SIG1(kTVMStr) | RET_HANDLE,                                     /* GetGlobalFunc(name) */
     SIG2(kTVMOpaqueHandle, kTVMArgInt),                             /* FreeHandle(h, type) */
-    NOT_SUPPORTED,                                                  /* DevSetDevice */
-    NOT_SUPPORTED,                                                  /* DevGetAttr */
+    NOT_SUPPORTED(SET_DEVICE_MSG),                                  /* DevSetDevice */
+    NOT_SUPPORTED(GET_ATTR_MSG),                                    /* DevGetAttr */
     SIG4(kDLDevice, kTVMArgInt, kTVMArgInt, kTVMDataType) | RET_HANDLE, /* DevAllocData */
     SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevFreeData */
     SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevStreamSync */
@@ -44,8 +52,10 @@ static const uint32_t kSignatures[] = {
 
 /* The argument types (read_args checked their number). */
 static int check_signature(const utvm_rpc_args_t* a, uint32_t sig) {
+  uint32_t types = sig;
   for (int i = 0; i < a->num_args; i++) {
-    int want = (int)(sig >> (4 + 4 * i) & 15);
+    types >>= 4;
+    int want = (int)(types & 15);
     int given = a->codes[i];
     if (given != want && !(want == kTVMArgInt && given == kTVMArgBool) &&
         !(want == kTVMNullptr && given == kTVMStr)) {
@@ -103,8 +113,9 @@ static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
         rc = alloc_data(a, out);
       } else { /* from a template tensor; the runtime checks its device and shape */
         const DLTensor* t = &a->slots[0].tensor;
-        const char* scope = a->codes[1] == kTVMStr ? a->values[1].v_str : NULL;
-        rc = TVMDeviceAllocDataSpaceWithScope(t->device, t->ndim, t->shape, t->dtype, scope, out);
+        /* The scope: a string, or None, which the decoder reads as NULL. */
+        rc = TVMDeviceAllocDataSpaceWithScope(t->device, t->ndim, t->shape, t->dtype,
+                                              a->values[1].v_str, out);
       }
       if (rc == 0) utvm_data_set_host_owned(*out);
       return rc;
@@ -120,23 +131,20 @@ static int run(int32_t code, const utvm_rpc_args_t* a, void** out) {
 
 int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   uint32_t index = (uint32_t)(code - UTVM_RPC_GET_GLOBAL_FUNC);
-  if (index >= sizeof(kSignatures) / sizeof(kSignatures[0]) ||
-      kSignatures[index] == NOT_SUPPORTED) {
-    /* TVM's device's own messages (kept even without UTVM_ERROR_MESSAGES). */
-    TVMAPISetLastError(code == UTVM_RPC_DEV_SET_DEVICE ? "SetDevice not supported"
-                       : code == UTVM_RPC_DEV_GET_ATTR ? "GetAttr not supported"
-                                                       : "Syscall not recognized");
+  uint32_t sig = index < sizeof(kSignatures) / sizeof(kSignatures[0]) ? kSignatures[index]
+                                                                      : NOT_SUPPORTED(UNKNOWN_MSG);
+  if ((sig & 15) == 0) {
+    TVMAPISetLastError(kUnsupported + (sig >> 4));
     return kTvmErrorFunctionCallNotImplemented;
   }
   utvm_rpc_args_t* a = &s->args;
   void* handle = NULL;
   /* CopyAmongRemote's tensors are real; DevAllocDataWithScope's is a template. */
-  int rc = utvm_rpc_read_args(r, a, code == UTVM_RPC_COPY_AMONG_REMOTE,
-                              (int)(kSignatures[index] & 15));
-  if (rc == 0) rc = check_signature(a, kSignatures[index]);
+  int rc = utvm_rpc_read_args(r, a, code == UTVM_RPC_COPY_AMONG_REMOTE, (int)(sig & 15));
+  if (rc == 0) rc = check_signature(a, sig);
   if (rc == 0) rc = run(code, a, &handle);
   if (rc != 0) return rc;
   /* No streams: DevCreateStream returns handle 0 (TVM sends garbage here). */
-  bool returns_handle = (kSignatures[index] & RET_HANDLE) != 0;
+  bool returns_handle = (sig & RET_HANDLE) != 0;
   return utvm_rpc_reply_return(s, returns_handle ? kTVMOpaqueHandle : kTVMNullptr, handle);
 }

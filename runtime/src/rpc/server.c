@@ -4,8 +4,6 @@
 #include <string.h>
 #include <tvm/runtime/crt/platform.h>
 #include <utvm/error.h>
-#include <utvm/memory.h>
-#include <utvm/ndarray.h>
 #include <utvm/rpc_server.h>
 
 #include "rpc_dispatch.h"
@@ -20,7 +18,7 @@ static utvm_rpc_server_t server;
 utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rpc_write_fn write,
                                         void* write_ctx) {
   server.ready = false;
-  uint8_t seed = 0;
+  uint8_t seed; /* set when it is used: TVMPlatformGenerateRandom succeeded */
   int rc = kTvmErrorBufferTooSmall;
   if (rx_buf != NULL && write != NULL && rx_size >= UTVM_RPC_MIN_PACKET_SIZE) {
     rc = TVMPlatformGenerateRandom(&seed, 1); /* the session nonce needs it */
@@ -30,26 +28,19 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
               " and random bytes");
     return NULL;
   }
-  size_t capacity = rx_size < UTVM_RPC_MAX_PACKET_SIZE ? rx_size : UTVM_RPC_MAX_PACKET_SIZE;
-  rc = utvm_rpc_register_globals(capacity - UTVM_RPC_MESSAGE_OVERHEAD);
+  size_t max_rpc_packet =
+      (rx_size < UTVM_RPC_MAX_PACKET_SIZE ? rx_size : UTVM_RPC_MAX_PACKET_SIZE) -
+      UTVM_RPC_MESSAGE_OVERHEAD;
+  rc = utvm_rpc_register_globals(max_rpc_packet);
   if (rc != 0) return NULL; /* the registry said why */
   memset(&server, 0, sizeof(server));
-  server.capacity = capacity;
+  server.max_rpc_packet = max_rpc_packet;
   utvm_framer_init(&server.framer, write, write_ctx);
-  utvm_unframer_init(&server.unframer, rx_buf, server.capacity);
+  utvm_unframer_init(&server.unframer, rx_buf, max_rpc_packet + UTVM_RPC_MESSAGE_OVERHEAD);
   server.ready = true;
   /* Announce the (re)boot: a host in a session learns it is gone. */
   utvm_session_init(&server.session, &server.framer, seed);
   return &server;
-}
-
-/* When a session ends (the host terminates it, shuts the server down or starts a new one),
- * nobody can use its handles any more: free everything the host made. Executors first, so
- * the arrays they handed out are detached before the host's references to them go. */
-static void release_host_state(void) {
-  utvm_rpc_release_globals_state();
-  utvm_ndarray_drop_host_refs();
-  utvm_data_free_all_host_owned();
 }
 
 static void on_frame(utvm_rpc_server_t* s) {
@@ -58,10 +49,10 @@ static void on_frame(utvm_rpc_server_t* s) {
   switch (utvm_session_receive(&s->session, u->buf, stored, u->frame_len)) {
     case UTVM_SESSION_STARTED:
       s->stats.sessions_started++;
-      release_host_state();
+      utvm_rpc_release_host_state();
       break;
     case UTVM_SESSION_TERMINATED:
-      release_host_state();
+      utvm_rpc_release_host_state();
       break;
     case UTVM_SESSION_DROPPED:
       s->stats.messages_dropped++;
@@ -81,10 +72,7 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
   s->feeding = true;
   s->write_error = 0;
   while (*len > 0 && !s->shutdown) {
-    size_t used = 0;
-    utvm_unframer_event_t ev = utvm_unframer_feed(&s->unframer, *bytes, *len, &used);
-    *bytes += used;
-    *len -= used;
+    utvm_unframer_event_t ev = utvm_unframer_feed(&s->unframer, bytes, len);
     if (ev == UTVM_UNFRAMER_FRAME) {
       s->stats.frames_received++;
       if (utvm_unframer_overflow(&s->unframer)) s->stats.oversize_frames++;
@@ -97,7 +85,7 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
   }
   s->feeding = false;
   if (s->shutdown) {
-    release_host_state();
+    utvm_rpc_release_host_state();
     /* Like TVM's device after kShutdown: the caller reboots or restarts the server. */
     return kTvmErrorPlatformShutdown;
   }
@@ -105,7 +93,7 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
 }
 
 size_t utvm_rpc_server_max_rpc_packet(const utvm_rpc_server_t* s) {
-  return s->capacity - UTVM_RPC_MESSAGE_OVERHEAD;
+  return s->max_rpc_packet;
 }
 
 bool utvm_rpc_server_session_established(const utvm_rpc_server_t* s) {
@@ -113,7 +101,7 @@ bool utvm_rpc_server_session_established(const utvm_rpc_server_t* s) {
 }
 
 void utvm_rpc_server_get_stats(const utvm_rpc_server_t* s, utvm_rpc_server_stats_t* out) {
-  *out = s->stats;
+  memcpy(out, &s->stats, sizeof(*out)); /* a word loop: smaller than the assignment's copy */
 }
 
 /* Log lines travel to the host as session Log messages, as on TVM's devices. Defined here, so

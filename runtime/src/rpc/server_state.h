@@ -20,7 +20,7 @@ struct utvm_rpc_server {
   bool shutdown;     /* the host sent kShutdown */
   bool feeding;      /* inside utvm_rpc_server_feed (it is not re-entrant) */
   size_t measured;   /* bytes of a reply being sized, not sent (rpc_reply.c); 0 otherwise */
-  size_t capacity;   /* largest session message in either direction */
+  size_t max_rpc_packet; /* largest RPC packet (packet_nbytes) in either direction */
   int write_error;   /* first transport error since the last feed() */
   utvm_rpc_server_stats_t stats;
   utvm_session_t session;

@@ -55,22 +55,25 @@ static bool is_live(const evaluator_t* e) {
          resource == (void*)e;
 }
 
-static evaluator_t* free_slot(void) {
-  evaluator_t* oldest = &evaluators[0];
-  for (int i = 0; i < UTVM_RPC_MAX_TIME_EVALUATORS; i++) {
-    evaluator_t* e = &evaluators[i];
-    if (!is_live(e)) return e;
-    if ((int32_t)(e->serial - oldest->serial) < 0) oldest = e;
+/* With `all`, frees every live evaluator; without, returns a slot for a new one: the first
+ * free slot, else the oldest evaluator's, freed (TVM keeps only the newest evaluator too).
+ * One loop for both, out of line: GCC would unroll a copy into each caller. */
+__attribute__((noinline)) static evaluator_t* sweep(bool all) {
+  evaluator_t* oldest = evaluators;
+  for (evaluator_t* e = evaluators; e != evaluators + UTVM_RPC_MAX_TIME_EVALUATORS; e++) {
+    if (!is_live(e)) {
+      if (!all) return e;
+    } else if (all) {
+      TVMFuncFree(e->handle);
+    } else if ((int32_t)(e->serial - oldest->serial) < 0) {
+      oldest = e;
+    }
   }
-  TVMFuncFree(oldest->handle); /* TVM keeps only the newest evaluator too */
+  if (!all) TVMFuncFree(oldest->handle);
   return oldest;
 }
 
-void utvm_time_evaluators_release_all(void) {
-  for (int i = 0; i < UTVM_RPC_MAX_TIME_EVALUATORS; i++) {
-    if (is_live(&evaluators[i])) TVMFuncFree(evaluators[i].handle);
-  }
-}
+void utvm_time_evaluators_release_all(void) { sweep(true); }
 
 /* runtime.RPCTimeEvaluator(module, name, device_type, device_id, number, repeat,
  *   min_repeat_ms, limit_zero_time_iterations, cooldown_interval_ms, repeats_to_cooldown,
@@ -109,7 +112,7 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   }
   rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, 0, &e.target);
   if (rc != 0) return rc; /* message says which function is missing */
-  evaluator_t* slot = free_slot();
+  evaluator_t* slot = sweep(false);
   e.serial = next_serial++;
   rc = utvm_closure_create(run_evaluator, slot, &e.handle);
   if (rc != 0) return rc;

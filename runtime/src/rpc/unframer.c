@@ -41,12 +41,13 @@ __attribute__((noinline)) static utvm_unframer_event_t data_byte(utvm_unframer_t
                                                       : UTVM_UNFRAMER_BAD_CRC;
 }
 
-utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t* data, size_t len,
-                                         size_t* consumed) {
+utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** data,
+                                         size_t* len) {
+  const uint8_t* p = *data;
   size_t i = 0;
   utvm_unframer_event_t ev = UTVM_UNFRAMER_NEED_MORE;
-  while (i < len && ev == UTVM_UNFRAMER_NEED_MORE) {
-    uint8_t b = data[i++];
+  while (i < *len && ev == UTVM_UNFRAMER_NEED_MORE) {
+    uint8_t b = p[i++];
     bool escaped = u->escape;
     u->escape = false;
     if (escaped && b == PACKET_START) {
@@ -77,6 +78,7 @@ utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t* data
     }
     ev = data_byte(u, b);
   }
-  *consumed = i;
+  *len -= i;
+  *data = p + i;
   return ev;
 }

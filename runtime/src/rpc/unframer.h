@@ -49,10 +49,10 @@ static inline void utvm_unframer_init(utvm_unframer_t* u, uint8_t* buf, size_t c
   u->frame_len = 0; /* the rest is set when a frame starts */
 }
 
-/* Consumes bytes until an event; *consumed says how many. After UTVM_UNFRAMER_FRAME, the
- * payload is buf[0 .. min(frame_len, capacity)) until the next call. */
-utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t* data, size_t len,
-                                         size_t* consumed);
+/* Consumes bytes until an event: *data and *len advance past what was consumed. After
+ * UTVM_UNFRAMER_FRAME, the payload is buf[0 .. min(frame_len, capacity)) until the next call. */
+utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** data,
+                                         size_t* len);
 
 /* True when the finished frame was longer than the buffer (only its start was kept). */
 static inline bool utvm_unframer_overflow(const utvm_unframer_t* u) {
