@@ -119,12 +119,6 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
   return 0;
 }
 
-int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
-                       TVMNDArray** out) {
-  int rc = utvm_check_cpu(dev.device_type, dev.device_id);
-  return rc != 0 ? rc : utvm_ndarray_view(NULL, ndim, shape, dtype, out);
-}
-
 TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
   for (TVMNDArray* a = live_arrays; a != NULL; a = a->next) {
     if ((const void*)a == handle) return a;

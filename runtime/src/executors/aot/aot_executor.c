@@ -78,8 +78,7 @@ static int make_tensor(const struct TVMTensorInfo* info, TVMNDArray** out) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "tensor %s has %lld dimensions (max %d)",
                      info->name, (long long)info->num_shape, UTVM_MAX_NDIM);
   }
-  return utvm_ndarray_empty((int32_t)info->num_shape, info->shape, info->dtype, utvm_cpu_device,
-                            out);
+  return utvm_ndarray_view(NULL, (int32_t)info->num_shape, info->shape, info->dtype, out);
 }
 
 int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char* module_name,
