@@ -30,7 +30,7 @@ typedef struct TVMNDArray {
  * The device is cpu(0): callers that take one check it (utvm_check_cpu). */
 int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
                       TVMNDArray** out);
-void utvm_ndarray_retain(TVMNDArray* arr);
+static inline void utvm_ndarray_retain(TVMNDArray* arr) { arr->reference_count++; }
 /* A reference handed to an RPC host, which frees it with TVMArrayFree (FreeHandle). */
 void utvm_ndarray_retain_for_host(TVMNDArray* arr);
 /* Drops every reference hosts still hold (their session ended): arrays nothing else holds are

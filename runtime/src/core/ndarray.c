@@ -126,8 +126,6 @@ TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
   return NULL;
 }
 
-void utvm_ndarray_retain(TVMNDArray* arr) { arr->reference_count++; }
-
 void utvm_ndarray_retain_for_host(TVMNDArray* arr) {
   arr->reference_count++;
   arr->host_refs++;
