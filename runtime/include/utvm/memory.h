@@ -29,7 +29,9 @@ int utvm_page_allocator_init(utvm_page_allocator_t* pa, void* arena, size_t aren
                              uint32_t page_size_log2);
 int utvm_page_allocator_alloc(utvm_page_allocator_t* pa, size_t nbytes, void** out);
 int utvm_page_allocator_free(utvm_page_allocator_t* pa, void* ptr);
-size_t utvm_page_allocator_bytes_in_use(const utvm_page_allocator_t* pa);
+static inline size_t utvm_page_allocator_bytes_in_use(const utvm_page_allocator_t* pa) {
+  return (size_t)pa->pages_in_use << pa->page_size_log2;
+}
 
 /* ---- Stack allocator: bump allocation, strictly LIFO frees (what generated code does). ---- */
 typedef struct {

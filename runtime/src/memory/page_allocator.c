@@ -93,7 +93,3 @@ int utvm_page_allocator_free(utvm_page_allocator_t* pa, void* ptr) {
   merge_following(pa, (uint32_t)index);
   return 0;
 }
-
-size_t utvm_page_allocator_bytes_in_use(const utvm_page_allocator_t* pa) {
-  return (size_t)pa->pages_in_use << pa->page_size_log2;
-}
