@@ -114,28 +114,30 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   }
   memset(mem, 0, total);
   utvm_aot_executor_t* exec = mem;
+  TVMValue* arg_values = (TVMValue*)((uint8_t*)mem + header);
+  TVMNDArray** arrays = (TVMNDArray**)(arg_values + num_args + 2);
+  int* arg_codes = (int*)(arrays + num_tensors);
   exec->io = (utvm_executor_io_t){
-      .arrays = (TVMNDArray**)((TVMValue*)((uint8_t*)mem + header) + num_args + 2),
-      .num_inputs = num_inputs, .num_outputs = num_tensors - num_inputs, .name = io_name,
-      .noun = UTVM_EXECUTOR_WORD("model")};
+      .arrays = arrays, .num_inputs = num_inputs, .num_outputs = num_tensors - num_inputs,
+      .name = io_name, .noun = UTVM_EXECUTOR_WORD("model")};
   exec->metadata = md;
   exec->run = run;
   exec->num_args = (int)num_args;
-  exec->arg_values = (TVMValue*)((uint8_t*)mem + header);
-  exec->arg_codes = (int*)(exec->io.arrays + num_tensors);
+  exec->arg_values = arg_values;
+  exec->arg_codes = arg_codes;
   for (uint32_t i = 0; i < num_args + 2; i++) {
     DLTensor* arg = &unused_pool;
     if (i < num_tensors) {
-      rc = make_tensor(tensor_info(md, i), &exec->io.arrays[i]);
+      rc = make_tensor(tensor_info(md, i), &arrays[i]);
       if (rc != 0) {
         utvm_aot_executor_release(exec);
         return utvm_fail(rc, "creating the AOT executor: %s", TVMGetLastError());
       }
-      exec->io.arrays[i]->pinned = true;
-      arg = &exec->io.arrays[i]->dl_tensor;
+      arrays[i]->pinned = true;
+      arg = &arrays[i]->dl_tensor;
     }
-    exec->arg_values[i].v_handle = arg;
-    exec->arg_codes[i] = kTVMDLTensorHandle;
+    arg_values[i].v_handle = arg;
+    arg_codes[i] = kTVMDLTensorHandle;
   }
   *out = exec;
   return 0;
