@@ -25,8 +25,9 @@ int TVMDeviceAllocDataSpace(DLDevice dev, size_t nbytes, size_t alignment, DLDat
                             void** out_data) {
   (void)type_hint;
   int rc = utvm_check_cpu(dev.device_type, dev.device_id);
-  /* utvm_data_alloc checks the alignment */
-  return rc != 0 ? rc : utvm_data_alloc(nbytes == 0 ? 1 : nbytes, alignment, out_data);
+  /* utvm_data_alloc checks the alignment. 0 bytes is a block of its own with nothing in it,
+   * as an empty array's data is: a distinct pointer, and any copy of a byte into it fails. */
+  return rc != 0 ? rc : utvm_data_alloc(nbytes, alignment, out_data);
 }
 
 int TVMDeviceAllocDataSpaceWithScope(DLDevice dev, int ndim, const int64_t* shape,
