@@ -30,8 +30,8 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out);
 /* The module a handle designates, or NULL. */
 const TVMModule* utvm_module_from_handle(TVMModuleHandle handle);
 /* Frees a module slot whatever module it holds (executors replacing themselves); the
- * system library stays. */
-void utvm_module_slot_release(TVMModuleHandle mod);
+ * system library stays. False when the handle designates nothing live. */
+bool utvm_module_slot_release(TVMModuleHandle mod);
 /* The handle of the system library (registered on first use). */
 int utvm_system_lib(TVMModuleHandle* out);
 

@@ -86,9 +86,9 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
   return utvm_fail(kTvmErrorFunctionRegistryFull, "no free module slot (UTVM_MAX_MODULES)");
 }
 
-/* Frees the slot of a live module handle but the system library's, which lives for the
- * whole boot (freeing it is a no-op, as in TVM); false for a handle of nothing live. */
-static bool release_module(TVMModuleHandle mod) {
+/* The system library's slot is never freed: it lives for the whole boot (freeing it is a
+ * no-op, as in TVM). */
+bool utvm_module_slot_release(TVMModuleHandle mod) {
   if (utvm_module_from_handle(mod) == NULL) return false;
   uint32_t index = (uint32_t)(uintptr_t)mod & SLOT_MASK;
   if (mod != reg.system_lib) {
@@ -99,15 +99,12 @@ static bool release_module(TVMModuleHandle mod) {
 }
 
 int TVMModFree(TVMModuleHandle mod) {
-  if (!release_module(mod)) {
+  if (!utvm_module_slot_release(mod)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMModFree: 0x%lx is not a live module",
                      (unsigned long)(uintptr_t)mod);
   }
   return 0;
 }
-
-/* Releases a module slot whatever it holds (executors replacing themselves). */
-void utvm_module_slot_release(TVMModuleHandle mod) { (void)release_module(mod); }
 
 extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
 
