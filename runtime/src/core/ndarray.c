@@ -119,11 +119,18 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
   return 0;
 }
 
-TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
-  for (TVMNDArray* a = live_arrays; a != NULL; a = a->next) {
-    if ((const void*)a == handle) return a;
+/* The link in the list of live arrays that points at `handle`, or NULL: one walk for the
+ * lookup and the unlinking. */
+__attribute__((noinline)) static TVMNDArray** link_of(const void* handle) {
+  for (TVMNDArray** p = &live_arrays; *p != NULL; p = &(*p)->next) {
+    if ((const void*)*p == handle) return p;
   }
   return NULL;
+}
+
+TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
+  TVMNDArray** link = link_of(handle);
+  return link != NULL ? *link : NULL;
 }
 
 void utvm_ndarray_retain_for_host(TVMNDArray* arr) {
@@ -150,12 +157,8 @@ int utvm_ndarray_release(TVMNDArray* arr) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "NDArray released more often than retained");
   }
   if (--arr->reference_count > 0) return 0;
-  for (TVMNDArray** p = &live_arrays; *p != NULL; p = &(*p)->next) {
-    if (*p == arr) {
-      *p = arr->next;
-      break;
-    }
-  }
+  TVMNDArray** link = link_of(arr);
+  if (link != NULL) *link = arr->next; /* NULL: made before a re-initialisation */
   if (arr->owns_data) utvm_data_free(arr->dl_tensor.data);
   return utvm_platform_free(arr);
 }
