@@ -36,8 +36,8 @@ int utvm_page_allocator_init(utvm_page_allocator_t* pa, void* arena, size_t aren
   pa->num_pages = (uint32_t)num_pages;
   pa->page_size_log2 = page_size_log2;
   pa->pages_in_use = 0;
-  memset(pa->runs, 0, num_pages * sizeof(uint32_t));
-  pa->runs[0] = (uint32_t)num_pages;
+  memset((uint32_t*)start, 0, num_pages * sizeof(uint32_t));
+  *(uint32_t*)start = (uint32_t)num_pages; /* pa->runs[0], not reloaded after the memset */
   return 0;
 }
 
