@@ -49,11 +49,13 @@ static int find_metadata(TVMModuleHandle module, const char* module_name,
   if (ret_code != kTVMOpaqueHandle || md == NULL) {
     return utvm_fail(kTvmErrorFunctionCallWrongArgType, "%s returned no metadata", name);
   }
-  /* Each count in 0..0x7fff (the OR of negative ones is negative, so above it unsigned), and
-   * at most 0x7fff tensors: every size below is 32-bit arithmetic. */
+  /* Each count in 0..0x7fff and at most 0x7fff tensors: every size below is 32-bit
+   * arithmetic. No high bits (negative counts have them), then the low words: with both
+   * counts' words in the OR, their sum cannot wrap past the check. */
+  uint32_t in = (uint32_t)md->num_inputs, outs = (uint32_t)md->num_outputs;
   if (md->version != TVM_METADATA_VERSION ||
-      (uint64_t)(md->num_inputs | md->num_outputs | md->num_workspace_pools) > 0x7fff ||
-      (uint32_t)md->num_inputs + (uint32_t)md->num_outputs > 0x7fff) {
+      ((uint64_t)(md->num_inputs | md->num_outputs | md->num_workspace_pools) >> 32) != 0 ||
+      ((in + outs) | in | outs | (uint32_t)md->num_workspace_pools) > 0x7fff) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: unsupported metadata (version %lld)",
                      name, (long long)md->version);
   }
