@@ -106,7 +106,7 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
     memset(data, 0, n);
     arr->owns_data = true;
   }
-  if (ndim > 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim);
+  if (ndim != 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim); /* 0..UTVM_MAX_NDIM */
   arr->dl_tensor.data = data;
   arr->dl_tensor.device.device_type = kDLCPU; /* cpu(0): the id is zero already */
   arr->dl_tensor.ndim = ndim;
