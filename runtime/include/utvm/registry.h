@@ -42,7 +42,8 @@ int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override
 /* Binds fn to resource_handle as a function that TVMFuncCall can call; freed by TVMFuncFree. */
 int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunctionHandle* out);
 
-/* Decodes a function handle into what to call; false when it designates nothing live. */
+/* Decodes a function handle into what to call; false when it designates nothing live (then
+ * *resource_handle is left as it was). */
 bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
                            void** resource_handle);
 

@@ -186,31 +186,28 @@ int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunc
 bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
                            void** resource_handle) {
   uintptr_t h = (uintptr_t)handle;
+  void* resource = NULL; /* what module functions and closures get; set on success only */
   /* Global functions and closures are numbered up from their first handle. */
   uintptr_t i = h - FIRST_GLOBAL;
-  *resource_handle = NULL;
   if (i < (uintptr_t)reg.num_globals) {
     *fn = reg.globals[i].fn;
-    return true;
+  } else if ((i = h - FIRST_CLOSURE) < UTVM_MAX_CLOSURES) {
+    if ((*fn = reg.closures[i].fn) == NULL) return false;
+    resource = reg.closures[i].resource_handle;
+  } else {
+    /* A module function: both halves tagged, a live module's handle above its index. */
+    const TVMModule* module;
+    if (h > 0xFFFFFFFFu || (h & 0x8000u) == 0 ||
+        (module = utvm_module_from_handle((TVMModuleHandle)(h >> 16))) == NULL) {
+      return false;
+    }
+    resource = (void*)module->registry;
+    /* Module functions get their registry as resource handle, as TVM's CRT passes it. */
+    if (TVMFuncRegistry_GetByIndex(resource, (tvm_function_index_t)(h & 0x7FFF), fn) != 0) {
+      return false;
+    }
   }
-  i = h - FIRST_CLOSURE;
-  if (i < UTVM_MAX_CLOSURES) {
-    *fn = reg.closures[i].fn;
-    *resource_handle = reg.closures[i].resource_handle;
-    return *fn != NULL;
-  }
-  /* A module function: both halves tagged, a live module's handle above its index. */
-  const TVMModule* module;
-  if (h > 0xFFFFFFFFu || (h & 0x8000u) == 0 ||
-      (module = utvm_module_from_handle((TVMModuleHandle)(h >> 16))) == NULL) {
-    return false;
-  }
-  const TVMFuncRegistry* registry = module->registry;
-  if (TVMFuncRegistry_GetByIndex(registry, (tvm_function_index_t)(h & 0x7FFF), fn) != 0) {
-    return false;
-  }
-  /* Module functions get their registry as resource handle, as TVM's CRT passes it. */
-  *resource_handle = (void*)registry;
+  *resource_handle = resource;
   return true;
 }
 
