@@ -65,13 +65,9 @@ static TVMModuleHandle module_handle(uint32_t index) {
 /* The module in the slot the handle's field designates (its low byte), if the slot holds
  * one of that generation; else NULL. */
 const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
-  uintptr_t h = (uintptr_t)handle;
-  uint32_t i = (uint32_t)h & SLOT_MASK;
-  /* Above the 15-bit field, only the tag: one shift and compare. */
-  if (h >> 15 != HANDLE_TAG >> 15 || i >= UTVM_MAX_MODULES ||
-      ((h & 0x7FFF) >> SLOT_BITS) != reg.generations[i]) {
-    return NULL;
-  }
+  uint32_t i = (uint32_t)(uintptr_t)handle & SLOT_MASK;
+  /* The handle the slot has now, compared whole: the tag, the generation and nothing above. */
+  if (i >= UTVM_MAX_MODULES || handle != module_handle(i)) return NULL;
   return reg.modules[i]; /* NULL for an empty slot */
 }
 
