@@ -82,8 +82,7 @@ int utvm_page_allocator_free(utvm_page_allocator_t* pa, void* ptr) {
   /* A pointer below the pages wraps to an offset past the arena's end: one bound for both. */
   uintptr_t offset = (uintptr_t)ptr - (uintptr_t)pa->pages;
   size_t index = offset >> pa->page_size_log2;
-  if (index >= pa->num_pages ||
-      (offset & (((uintptr_t)1 << pa->page_size_log2) - 1)) != 0 ||
+  if (index >= pa->num_pages || (index << pa->page_size_log2) != offset || /* inside a page */
       !(pa->runs[index] & RUN_IN_USE)) {
     return utvm_fail(kTvmErrorPlatformCheckFailure, "free of %p, which is not an allocated block",
                      ptr);
