@@ -29,7 +29,9 @@ int utvm_page_allocator_init(utvm_page_allocator_t* pa, void* arena, size_t aren
                              uint32_t page_size_log2);
 int utvm_page_allocator_alloc(utvm_page_allocator_t* pa, size_t nbytes, void** out);
 int utvm_page_allocator_free(utvm_page_allocator_t* pa, void* ptr);
-size_t utvm_page_allocator_bytes_in_use(const utvm_page_allocator_t* pa);
+static inline size_t utvm_page_allocator_bytes_in_use(const utvm_page_allocator_t* pa) {
+  return (size_t)pa->pages_in_use << pa->page_size_log2;
+}
 
 /* ---- Stack allocator: bump allocation, strictly LIFO frees (what generated code does). ---- */
 typedef struct {
@@ -58,10 +60,18 @@ int utvm_workspace_init(void* arena, size_t arena_bytes);
 /* `alignment` must be a power of two <= 4096 (TVMDeviceAllocDataSpace's check is this one). */
 int utvm_data_alloc(size_t nbytes, size_t alignment, void** out);
 int utvm_data_free(void* data);
+/* 1 + the bytes from `ptr` to the end of the live tracked allocation it lies in (its end
+ * included), or 0 when it lies in none: one number answers both questions below. */
+size_t utvm_data_room(const void* ptr);
 /* True when [ptr, ptr + nbytes) lies inside one live tracked allocation. */
-bool utvm_data_range_valid(const void* ptr, size_t nbytes);
+static inline bool utvm_data_range_valid(const void* ptr, size_t nbytes) {
+  return nbytes < utvm_data_room(ptr);
+}
 /* Bytes of the tracked allocation that `ptr` points into, counted from ptr; 0 if none. */
-size_t utvm_data_bytes_from(const void* ptr);
+static inline size_t utvm_data_bytes_from(const void* ptr) {
+  size_t room = utvm_data_room(ptr);
+  return room == 0 ? 0 : room - 1;
+}
 
 /* Allocations a host asked for (RPC DevAllocData): only those may be freed by the host, and
  * a new host session frees whatever the previous host left behind. */

@@ -25,14 +25,12 @@ typedef struct TVMNDArray {
   struct TVMNDArray* next; /* list of live arrays, to validate handles */
 } TVMNDArray;
 
-/* A new zero-filled array with its own data; reference count 1. */
-int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
-                       TVMNDArray** out);
 /* An array over `data` it does not own (e.g. a graph executor's storage), or when `data` is
- * NULL over new zero-filled data it owns (utvm_ndarray_empty's path); reference count 1. */
+ * NULL over new zero-filled data it owns (utvm_ndarray_empty's path); reference count 1.
+ * The device is cpu(0): callers that take one check it (utvm_check_cpu). */
 int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType dtype,
                       TVMNDArray** out);
-void utvm_ndarray_retain(TVMNDArray* arr);
+static inline void utvm_ndarray_retain(TVMNDArray* arr) { arr->reference_count++; }
 /* A reference handed to an RPC host, which frees it with TVMArrayFree (FreeHandle). */
 void utvm_ndarray_retain_for_host(TVMNDArray* arr);
 /* Drops every reference hosts still hold (their session ended): arrays nothing else holds are
@@ -56,6 +54,15 @@ int utvm_dltensor_check_same_layout(const DLTensor* dst, const DLTensor* src, co
 /* Fails with a message unless (device_type, device_id) is cpu(0), the one device. Ints, not
  * a DLDevice: where DLDeviceType is one byte, a type such as 257 must not pass as cpu. */
 int utvm_check_cpu(int device_type, int device_id);
+
+/* A new zero-filled array with its own data on `dev`, which must be cpu(0); reference count
+ * 1. Inline: the runtime's own arrays go through utvm_ndarray_view, so only applications
+ * that call it pay for it. */
+static inline int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype,
+                                     DLDevice dev, TVMNDArray** out) {
+  int rc = utvm_check_cpu(dev.device_type, dev.device_id);
+  return rc != 0 ? rc : utvm_ndarray_view(NULL, ndim, shape, dtype, out);
+}
 
 /* cpu(0), the one device: what the runtime passes to TVMPlatformMemoryAllocate/Free. One
  * constant for every file (a struct passed by value is loaded from memory). */

@@ -30,8 +30,8 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out);
 /* The module a handle designates, or NULL. */
 const TVMModule* utvm_module_from_handle(TVMModuleHandle handle);
 /* Frees a module slot whatever module it holds (executors replacing themselves); the
- * system library stays. */
-void utvm_module_slot_release(TVMModuleHandle mod);
+ * system library stays. False when the handle designates nothing live. */
+bool utvm_module_slot_release(TVMModuleHandle mod);
 /* The handle of the system library (registered on first use). */
 int utvm_system_lib(TVMModuleHandle* out);
 
@@ -42,7 +42,8 @@ int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override
 /* Binds fn to resource_handle as a function that TVMFuncCall can call; freed by TVMFuncFree. */
 int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunctionHandle* out);
 
-/* Decodes a function handle into what to call; false when it designates nothing live. */
+/* Decodes a function handle into what to call; false when it designates nothing live (then
+ * *resource_handle is left as it was). */
 bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
                            void** resource_handle);
 

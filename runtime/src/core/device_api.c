@@ -25,8 +25,9 @@ int TVMDeviceAllocDataSpace(DLDevice dev, size_t nbytes, size_t alignment, DLDat
                             void** out_data) {
   (void)type_hint;
   int rc = utvm_check_cpu(dev.device_type, dev.device_id);
-  /* utvm_data_alloc checks the alignment */
-  return rc != 0 ? rc : utvm_data_alloc(nbytes == 0 ? 1 : nbytes, alignment, out_data);
+  /* utvm_data_alloc checks the alignment. 0 bytes is a block of its own with nothing in it,
+   * as an empty array's data is: a distinct pointer, and any copy of a byte into it fails. */
+  return rc != 0 ? rc : utvm_data_alloc(nbytes, alignment, out_data);
 }
 
 int TVMDeviceAllocDataSpaceWithScope(DLDevice dev, int ndim, const int64_t* shape,
@@ -74,13 +75,11 @@ int TVMStreamFree(int device_type, int device_id, TVMStreamHandle stream) {
   return 0;
 }
 
-int TVMSetStream(int device_type, int device_id, TVMStreamHandle handle) {
-  return TVMStreamFree(device_type, device_id, handle);
-}
-
-int TVMSynchronize(int device_type, int device_id, TVMStreamHandle stream) {
-  return TVMStreamFree(device_type, device_id, stream); /* everything is synchronous */
-}
+/* Nothing to do either (everything is synchronous): one copy of the same code. */
+int TVMSetStream(int device_type, int device_id, TVMStreamHandle handle)
+    __attribute__((alias("TVMStreamFree")));
+int TVMSynchronize(int device_type, int device_id, TVMStreamHandle stream)
+    __attribute__((alias("TVMStreamFree")));
 
 int TVMObjectFree(TVMObjectHandle obj) {
   (void)obj;

@@ -71,12 +71,12 @@ done:
 }
 
 const char* utvm_dtype_str(DLDataType t, char buf[UTVM_DTYPE_STR_SIZE]) {
-  const char* name = kNames[t.code < UNKNOWN_CODE ? t.code : UNKNOWN_CODE];
+  unsigned code = t.code, bits = t.bits, lanes = t.lanes;
+  const char* name = kNames[code < UNKNOWN_CODE ? code : UNKNOWN_CODE];
   /* One format: "x1" (and the bits of "bool1x1") are cut off after, where they fit. */
-  size_t cut = t.lanes == 1 ? 2 : 0;
-  if (t.code == kDLUInt && t.bits == 1 && t.lanes == 1) name = "bool", cut = 3;
-  size_t len = (size_t)snprintf(buf, UTVM_DTYPE_STR_SIZE, "%s%ux%u", name, (unsigned)t.bits,
-                                (unsigned)t.lanes);
+  size_t cut = lanes == 1 ? 2 : 0;
+  if (utvm_dtype_equal(t, (DLDataType){kDLUInt, 1, 1})) name = "bool", cut = 3;
+  size_t len = (size_t)snprintf(buf, UTVM_DTYPE_STR_SIZE, "%s%ux%u", name, bits, lanes);
   if (len < UTVM_DTYPE_STR_SIZE) buf[len - cut] = '\0';
   return buf;
 }

@@ -106,7 +106,7 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
     memset(data, 0, n);
     arr->owns_data = true;
   }
-  if (ndim > 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim);
+  if (ndim != 0) memcpy(arr->shape, shape, sizeof(int64_t) * (size_t)ndim); /* 0..UTVM_MAX_NDIM */
   arr->dl_tensor.data = data;
   arr->dl_tensor.device.device_type = kDLCPU; /* cpu(0): the id is zero already */
   arr->dl_tensor.ndim = ndim;
@@ -119,20 +119,19 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
   return 0;
 }
 
-int utvm_ndarray_empty(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
-                       TVMNDArray** out) {
-  int rc = utvm_check_cpu(dev.device_type, dev.device_id);
-  return rc != 0 ? rc : utvm_ndarray_view(NULL, ndim, shape, dtype, out);
-}
-
-TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
-  for (TVMNDArray* a = live_arrays; a != NULL; a = a->next) {
-    if ((const void*)a == handle) return a;
+/* The link in the list of live arrays that points at `handle`, or NULL: one walk for the
+ * lookup and the unlinking. */
+__attribute__((noinline)) static TVMNDArray** link_of(const void* handle) {
+  for (TVMNDArray** p = &live_arrays; *p != NULL; p = &(*p)->next) {
+    if ((const void*)*p == handle) return p;
   }
   return NULL;
 }
 
-void utvm_ndarray_retain(TVMNDArray* arr) { arr->reference_count++; }
+TVMNDArray* utvm_ndarray_from_handle(const void* handle) {
+  TVMNDArray** link = link_of(handle);
+  return link != NULL ? *link : NULL;
+}
 
 void utvm_ndarray_retain_for_host(TVMNDArray* arr) {
   arr->reference_count++;
@@ -158,12 +157,8 @@ int utvm_ndarray_release(TVMNDArray* arr) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "NDArray released more often than retained");
   }
   if (--arr->reference_count > 0) return 0;
-  for (TVMNDArray** p = &live_arrays; *p != NULL; p = &(*p)->next) {
-    if (*p == arr) {
-      *p = arr->next;
-      break;
-    }
-  }
+  TVMNDArray** link = link_of(arr);
+  if (link != NULL) *link = arr->next; /* NULL: made before a re-initialisation */
   if (arr->owns_data) utvm_data_free(arr->dl_tensor.data);
   return utvm_platform_free(arr);
 }
@@ -177,7 +172,17 @@ int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_
   /* Checked as ints: a one-byte DLDeviceType would cut the type. */
   int rc = utvm_check_cpu(device_type, device_id);
   if (rc != 0) return rc;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* Built in a register as the word utvm_dtype_equal compares (code in the low byte), not
+   * stored field by field. */
+  union {
+    uint32_t word;
+    DLDataType dtype;
+  } t = {(uint32_t)dtype_code | (uint32_t)dtype_bits << 8 | (uint32_t)dtype_lanes << 16};
+  DLDataType dtype = t.dtype;
+#else
   DLDataType dtype = {(uint8_t)dtype_code, (uint8_t)dtype_bits, (uint16_t)dtype_lanes};
+#endif
   TVMNDArray* arr;
   rc = utvm_ndarray_view(NULL, (int32_t)ndim, shape, dtype, &arr);
   if (rc == 0) *out = &arr->dl_tensor;

@@ -9,7 +9,8 @@ extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
 extern const utvm_op_signatures_t utvm_op_signatures __attribute__((weak));
 
 bool utvm_is_system_lib_function(const void* resource) {
-  return TVMSystemLibEntryPoint != NULL && resource != NULL &&
+  /* (A NULL resource, a global's, is never the registry of a module.) */
+  return TVMSystemLibEntryPoint != NULL &&
          resource == (const void*)TVMSystemLibEntryPoint()->registry;
 }
 

@@ -65,13 +65,9 @@ static TVMModuleHandle module_handle(uint32_t index) {
 /* The module in the slot the handle's field designates (its low byte), if the slot holds
  * one of that generation; else NULL. */
 const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
-  uintptr_t h = (uintptr_t)handle;
-  uint32_t i = (uint32_t)h & SLOT_MASK;
-  /* Above the 15-bit field, only the tag: one shift and compare. */
-  if (h >> 15 != HANDLE_TAG >> 15 || i >= UTVM_MAX_MODULES ||
-      ((h & 0x7FFF) >> SLOT_BITS) != reg.generations[i]) {
-    return NULL;
-  }
+  uint32_t i = (uint32_t)(uintptr_t)handle & SLOT_MASK;
+  /* The handle the slot has now, compared whole: the tag, the generation and nothing above. */
+  if (i >= UTVM_MAX_MODULES || handle != module_handle(i)) return NULL;
   return reg.modules[i]; /* NULL for an empty slot */
 }
 
@@ -86,9 +82,9 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
   return utvm_fail(kTvmErrorFunctionRegistryFull, "no free module slot (UTVM_MAX_MODULES)");
 }
 
-/* Frees the slot of a live module handle but the system library's, which lives for the
- * whole boot (freeing it is a no-op, as in TVM); false for a handle of nothing live. */
-static bool release_module(TVMModuleHandle mod) {
+/* The system library's slot is never freed: it lives for the whole boot (freeing it is a
+ * no-op, as in TVM). */
+bool utvm_module_slot_release(TVMModuleHandle mod) {
   if (utvm_module_from_handle(mod) == NULL) return false;
   uint32_t index = (uint32_t)(uintptr_t)mod & SLOT_MASK;
   if (mod != reg.system_lib) {
@@ -99,15 +95,12 @@ static bool release_module(TVMModuleHandle mod) {
 }
 
 int TVMModFree(TVMModuleHandle mod) {
-  if (!release_module(mod)) {
+  if (!utvm_module_slot_release(mod)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMModFree: 0x%lx is not a live module",
                      (unsigned long)(uintptr_t)mod);
   }
   return 0;
 }
-
-/* Releases a module slot whatever it holds (executors replacing themselves). */
-void utvm_module_slot_release(TVMModuleHandle mod) { (void)release_module(mod); }
 
 extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
 
@@ -189,31 +182,28 @@ int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunc
 bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
                            void** resource_handle) {
   uintptr_t h = (uintptr_t)handle;
+  void* resource = NULL; /* what module functions and closures get; set on success only */
   /* Global functions and closures are numbered up from their first handle. */
   uintptr_t i = h - FIRST_GLOBAL;
-  *resource_handle = NULL;
   if (i < (uintptr_t)reg.num_globals) {
     *fn = reg.globals[i].fn;
-    return true;
+  } else if ((i = h - FIRST_CLOSURE) < UTVM_MAX_CLOSURES) {
+    if ((*fn = reg.closures[i].fn) == NULL) return false;
+    resource = reg.closures[i].resource_handle;
+  } else {
+    /* A module function: both halves tagged, a live module's handle above its index. */
+    const TVMModule* module;
+    if (h > 0xFFFFFFFFu || (h & 0x8000u) == 0 ||
+        (module = utvm_module_from_handle((TVMModuleHandle)(h >> 16))) == NULL) {
+      return false;
+    }
+    resource = (void*)module->registry;
+    /* Module functions get their registry as resource handle, as TVM's CRT passes it. */
+    if (TVMFuncRegistry_GetByIndex(resource, (tvm_function_index_t)(h & 0x7FFF), fn) != 0) {
+      return false;
+    }
   }
-  i = h - FIRST_CLOSURE;
-  if (i < UTVM_MAX_CLOSURES) {
-    *fn = reg.closures[i].fn;
-    *resource_handle = reg.closures[i].resource_handle;
-    return *fn != NULL;
-  }
-  /* A module function: both halves tagged, a live module's handle above its index. */
-  const TVMModule* module;
-  if (h > 0xFFFFFFFFu || (h & 0x8000u) == 0 ||
-      (module = utvm_module_from_handle((TVMModuleHandle)(h >> 16))) == NULL) {
-    return false;
-  }
-  const TVMFuncRegistry* registry = module->registry;
-  if (TVMFuncRegistry_GetByIndex(registry, (tvm_function_index_t)(h & 0x7FFF), fn) != 0) {
-    return false;
-  }
-  /* Module functions get their registry as resource handle, as TVM's CRT passes it. */
-  *resource_handle = (void*)registry;
+  *resource_handle = resource;
   return true;
 }
 

@@ -32,16 +32,15 @@ static int module_get_function(TVMValue* args, int* type_codes, int num_args, TV
   static const uint8_t expected[3] = {kTVMModuleHandle, kTVMStr, kTVMArgInt};
   int rc = utvm_check_args(kModuleGetFunction + sizeof("tvm.rpc.server.") - 1, type_codes,
                            num_args, 3, expected);
+  if (rc != 0) return rc;
   TVMFunctionHandle fn; /* set by TVMModGetFunction, NULL when the name is not found */
-  if (rc == 0) rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, (int)args[2].v_int64, &fn);
+  rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, (int)args[2].v_int64, &fn);
   /* A missing function is None, not an error: the host turns it into AttributeError. An
    * unregistered module is an error. */
-  if (rc == kTvmErrorFunctionNameNotFound) rc = 0;
-  if (rc == 0) {
-    utvm_set_return(ret, ret_tcode, (TVMValue){.v_handle = fn},
-                    fn != NULL ? kTVMPackedFuncHandle : kTVMNullptr);
-  }
-  return rc;
+  if (rc != 0 && rc != kTvmErrorFunctionNameNotFound) return rc;
+  utvm_set_return(ret, ret_tcode, (TVMValue){.v_handle = fn},
+                  fn != NULL ? kTVMPackedFuncHandle : kTVMNullptr);
+  return 0;
 }
 
 tvm_crt_error_t TVMInitializeRuntime(void) {

@@ -36,8 +36,8 @@ int utvm_page_allocator_init(utvm_page_allocator_t* pa, void* arena, size_t aren
   pa->num_pages = (uint32_t)num_pages;
   pa->page_size_log2 = page_size_log2;
   pa->pages_in_use = 0;
-  memset(pa->runs, 0, num_pages * sizeof(uint32_t));
-  pa->runs[0] = (uint32_t)num_pages;
+  memset((uint32_t*)start, 0, num_pages * sizeof(uint32_t));
+  *(uint32_t*)start = (uint32_t)num_pages; /* pa->runs[0], not reloaded after the memset */
   return 0;
 }
 
@@ -82,8 +82,7 @@ int utvm_page_allocator_free(utvm_page_allocator_t* pa, void* ptr) {
   /* A pointer below the pages wraps to an offset past the arena's end: one bound for both. */
   uintptr_t offset = (uintptr_t)ptr - (uintptr_t)pa->pages;
   size_t index = offset >> pa->page_size_log2;
-  if (index >= pa->num_pages ||
-      (offset & (((uintptr_t)1 << pa->page_size_log2) - 1)) != 0 ||
+  if (index >= pa->num_pages || (index << pa->page_size_log2) != offset || /* inside a page */
       !(pa->runs[index] & RUN_IN_USE)) {
     return utvm_fail(kTvmErrorPlatformCheckFailure, "free of %p, which is not an allocated block",
                      ptr);
@@ -92,8 +91,4 @@ int utvm_page_allocator_free(utvm_page_allocator_t* pa, void* ptr) {
   pa->pages_in_use -= pa->runs[index];
   merge_following(pa, (uint32_t)index);
   return 0;
-}
-
-size_t utvm_page_allocator_bytes_in_use(const utvm_page_allocator_t* pa) {
-  return (size_t)pa->pages_in_use << pa->page_size_log2;
 }

@@ -95,19 +95,10 @@ void utvm_data_free_all_host_owned(void) {
   }
 }
 
-/* 1 + the bytes from `ptr` to the end of the block it lies in (its end included), or 0 when
- * it lies in none: one number answers both questions below. */
-__attribute__((noinline)) static size_t room_after(const void* ptr) {
+size_t utvm_data_room(const void* ptr) {
   for (data_block_t* b = blocks; b != NULL; b = b->next) {
     uintptr_t offset = (uintptr_t)ptr - (uintptr_t)b->data; /* wraps when ptr is below */
     if (offset <= b->size) return b->size - offset + 1;
   }
   return 0;
 }
-
-size_t utvm_data_bytes_from(const void* ptr) {
-  size_t room = room_after(ptr);
-  return room == 0 ? 0 : room - 1;
-}
-
-bool utvm_data_range_valid(const void* ptr, size_t nbytes) { return nbytes < room_after(ptr); }

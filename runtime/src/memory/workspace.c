@@ -24,7 +24,7 @@ void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
                                int dtype_code_hint, int dtype_bits_hint) {
   (void)dtype_code_hint;
   (void)dtype_bits_hint;
-  void* ptr = NULL;
+  void* ptr; /* read only when an allocator set it */
   if (device_type != kDLCPU || device_id != 0) {
     utvm_fail(kTvmErrorFunctionCallInvalidArg, "workspace on device (%d, %d): only cpu(0) exists",
               device_type, device_id);

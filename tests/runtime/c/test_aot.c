@@ -80,6 +80,48 @@ UTEST(aot_create_names_what_is_missing) {
   CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
 }
 
+/* A model whose metadata each case sets: it has no run function, so metadata that passes
+ * the checks fails at the run lookup. */
+static struct TVMMetadata odd_metadata;
+static int get_odd_metadata(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code,
+                            void* res) {
+  ret[0].v_handle = &odd_metadata;
+  ret_code[0] = kTVMOpaqueHandle;
+  return 0;
+}
+static const TVMBackendPackedCFunc odd_funcs[] = {get_odd_metadata};
+static const TVMFuncRegistry odd_registry = {"\001\000tvmgen_odd_get_c_metadata\000", odd_funcs};
+static const TVMModule odd_model = {&odd_registry};
+
+static int create_odd(int64_t version, int64_t num_inputs, int64_t num_outputs, int64_t num_pools) {
+  odd_metadata = (struct TVMMetadata){version, inputs, num_inputs, outputs, num_outputs, pools,
+                                      num_pools, NULL, 0, "tvmgen_odd"};
+  TVMModuleHandle mod;
+  utvm_aot_executor_t* exec;
+  if (TVMModCreateFromCModule(&odd_model, &mod) != 0) return -1;
+  int rc = utvm_aot_executor_create(mod, cpu, "odd", &exec);
+  TVMModFree(mod);
+  return rc;
+}
+
+/* Each count in 0..0x7fff and at most 0x7fff tensors, whatever the high words hold. */
+UTEST(aot_create_refuses_metadata_it_cannot_size) {
+  const char* refused = "tvmgen_odd_get_c_metadata: unsupported metadata (version";
+  CHECK_FAILS_WITH(create_odd(2, 1, 1, 1), "unsupported metadata (version 2)");
+  CHECK_FAILS_WITH(create_odd(1, -1, 1, 1), refused);
+  CHECK_FAILS_WITH(create_odd(1, 1, 1, -1), refused);
+  CHECK_FAILS_WITH(create_odd(1, 0x8000, 0, 0), refused);
+  CHECK_FAILS_WITH(create_odd(1, 0, 0, 0x8000), refused);
+  CHECK_FAILS_WITH(create_odd(1, 0x7fff, 1, 0), refused);     /* 0x8000 tensors */
+  CHECK_FAILS_WITH(create_odd(1, 0xFFFFFFFF, 1, 0), refused); /* low words sum to 0 */
+  CHECK_FAILS_WITH(create_odd(1, 0x100000001, 1, 0), refused);
+  CHECK_FAILS_WITH(create_odd(1, 1, 0x100000000, 0), refused);
+  /* At the bounds the metadata passes, and the missing run function is what fails. */
+  CHECK_FAILS_WITH(create_odd(1, 0x7ffe, 1, 0x7fff), "tvmgen_odd_run is not in the module");
+  CHECK_FAILS_WITH(create_odd(1, 0, 0, 0), "tvmgen_odd_run is not in the module");
+  CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
+}
+
 UTEST(aot_set_input_checks_dtype_shape_index) {
   utvm_aot_executor_t* exec;
   CHECK_OK(utvm_aot_executor_create(load_model(), cpu, "test", &exec));

@@ -321,6 +321,28 @@ UTEST(device_data_space) {
   CHECK_FAILS_WITH(TVMDeviceFreeDataSpace(cpu, p), "not allocated");
 }
 
+/* 0 bytes of device memory is what an empty array's data is: a block of its own that holds
+ * nothing (a copy of one byte into it is refused) and frees like any other. */
+UTEST(device_data_space_of_zero_bytes_is_an_empty_block) {
+  DLDevice cpu = {kDLCPU, 0};
+  DLDataType u8 = {kDLUInt, 8, 1};
+  void *p, *q;
+  CHECK_OK(TVMDeviceAllocDataSpace(cpu, 0, 16, u8, &p));
+  CHECK_OK(TVMDeviceAllocDataSpace(cpu, 0, 16, u8, &q));
+  CHECK(p != NULL && q != NULL && p != q);
+  CHECK(utvm_data_range_valid(p, 0));
+  CHECK(!utvm_data_range_valid(p, 1));
+  CHECK_EQ_INT(utvm_data_bytes_from(p), 0);
+  int64_t none[1] = {0};
+  TVMArrayHandle empty;
+  CHECK_OK(TVMArrayAlloc(none, 1, kDLUInt, 8, 1, kDLCPU, 0, &empty));
+  CHECK(utvm_data_range_valid(empty->data, 0) && !utvm_data_range_valid(empty->data, 1));
+  CHECK_OK(TVMArrayFree(empty));
+  CHECK_OK(TVMDeviceFreeDataSpace(cpu, q));
+  CHECK_OK(TVMDeviceFreeDataSpace(cpu, p));
+  CHECK_FAILS_WITH(TVMDeviceFreeDataSpace(cpu, p), "not allocated");
+}
+
 static int count_tasks(int task_id, TVMParallelGroupEnv* env, void* cdata) {
   *(int*)cdata += 1 + task_id * 100 + (env->num_task - 1) * 1000;
   return 0;

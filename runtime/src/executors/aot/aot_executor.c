@@ -49,11 +49,13 @@ static int find_metadata(TVMModuleHandle module, const char* module_name,
   if (ret_code != kTVMOpaqueHandle || md == NULL) {
     return utvm_fail(kTvmErrorFunctionCallWrongArgType, "%s returned no metadata", name);
   }
-  /* Each count in 0..0x7fff (the OR of negative ones is negative, so above it unsigned), and
-   * at most 0x7fff tensors: every size below is 32-bit arithmetic. */
+  /* Each count in 0..0x7fff and at most 0x7fff tensors: every size below is 32-bit
+   * arithmetic. No high bits (negative counts have them), then the low words: with both
+   * counts' words in the OR, their sum cannot wrap past the check. */
+  uint32_t in = (uint32_t)md->num_inputs, outs = (uint32_t)md->num_outputs;
   if (md->version != TVM_METADATA_VERSION ||
-      (uint64_t)(md->num_inputs | md->num_outputs | md->num_workspace_pools) > 0x7fff ||
-      (uint32_t)md->num_inputs + (uint32_t)md->num_outputs > 0x7fff) {
+      ((uint64_t)(md->num_inputs | md->num_outputs | md->num_workspace_pools) >> 32) != 0 ||
+      ((in + outs) | in | outs | (uint32_t)md->num_workspace_pools) > 0x7fff) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "%s: unsupported metadata (version %lld)",
                      name, (long long)md->version);
   }
@@ -78,8 +80,7 @@ static int make_tensor(const struct TVMTensorInfo* info, TVMNDArray** out) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "tensor %s has %lld dimensions (max %d)",
                      info->name, (long long)info->num_shape, UTVM_MAX_NDIM);
   }
-  return utvm_ndarray_empty((int32_t)info->num_shape, info->shape, info->dtype, utvm_cpu_device,
-                            out);
+  return utvm_ndarray_view(NULL, (int32_t)info->num_shape, info->shape, info->dtype, out);
 }
 
 int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char* module_name,
@@ -115,28 +116,30 @@ int utvm_aot_executor_create(TVMModuleHandle module, DLDevice device, const char
   }
   memset(mem, 0, total);
   utvm_aot_executor_t* exec = mem;
+  TVMValue* arg_values = (TVMValue*)((uint8_t*)mem + header);
+  TVMNDArray** arrays = (TVMNDArray**)(arg_values + num_args + 2);
+  int* arg_codes = (int*)(arrays + num_tensors);
   exec->io = (utvm_executor_io_t){
-      .arrays = (TVMNDArray**)((TVMValue*)((uint8_t*)mem + header) + num_args + 2),
-      .num_inputs = num_inputs, .num_outputs = num_tensors - num_inputs, .name = io_name,
-      .noun = UTVM_EXECUTOR_WORD("model")};
+      .arrays = arrays, .num_inputs = num_inputs, .num_outputs = num_tensors - num_inputs,
+      .name = io_name, .noun = UTVM_EXECUTOR_WORD("model")};
   exec->metadata = md;
   exec->run = run;
   exec->num_args = (int)num_args;
-  exec->arg_values = (TVMValue*)((uint8_t*)mem + header);
-  exec->arg_codes = (int*)(exec->io.arrays + num_tensors);
+  exec->arg_values = arg_values;
+  exec->arg_codes = arg_codes;
   for (uint32_t i = 0; i < num_args + 2; i++) {
     DLTensor* arg = &unused_pool;
     if (i < num_tensors) {
-      rc = make_tensor(tensor_info(md, i), &exec->io.arrays[i]);
+      rc = make_tensor(tensor_info(md, i), &arrays[i]);
       if (rc != 0) {
         utvm_aot_executor_release(exec);
         return utvm_fail(rc, "creating the AOT executor: %s", TVMGetLastError());
       }
-      exec->io.arrays[i]->pinned = true;
-      arg = &exec->io.arrays[i]->dl_tensor;
+      arrays[i]->pinned = true;
+      arg = &arrays[i]->dl_tensor;
     }
-    exec->arg_values[i].v_handle = arg;
-    exec->arg_codes[i] = kTVMDLTensorHandle;
+    arg_values[i].v_handle = arg;
+    arg_codes[i] = kTVMDLTensorHandle;
   }
   *out = exec;
   return 0;
