@@ -172,17 +172,7 @@ int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_
   /* Checked as ints: a one-byte DLDeviceType would cut the type. */
   int rc = utvm_check_cpu(device_type, device_id);
   if (rc != 0) return rc;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  /* Built in a register as the word utvm_dtype_equal compares (code in the low byte), not
-   * stored field by field. */
-  union {
-    uint32_t word;
-    DLDataType dtype;
-  } t = {(uint32_t)dtype_code | (uint32_t)dtype_bits << 8 | (uint32_t)dtype_lanes << 16};
-  DLDataType dtype = t.dtype;
-#else
   DLDataType dtype = {(uint8_t)dtype_code, (uint8_t)dtype_bits, (uint16_t)dtype_lanes};
-#endif
   TVMNDArray* arr;
   rc = utvm_ndarray_view(NULL, (int32_t)ndim, shape, dtype, &arr);
   if (rc == 0) *out = &arr->dl_tensor;

@@ -4,7 +4,9 @@
 #include <string.h>
 #include <utvm/error.h>
 
-#include "executor_module.h" /* UTVM_EXECUTOR_IO_KIND */
+#if UTVM_ERROR_MESSAGES
+const char utvm_executor_io_kinds[16] = "input\0\0\0output";
+#endif
 
 TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool output) {
   uint32_t n = io->counts[output]; /* num_outputs or num_inputs */

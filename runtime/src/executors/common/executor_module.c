@@ -7,7 +7,8 @@
 #include <utvm/runtime.h>
 
 const char utvm_executor_registry_names[] =
-    UTVM_EXECUTOR_NAMES_TO_OUTPUT "output\000load_params\000run\000set_input\000share_params\000"
+    "\013\000get_input\000get_input_index\000get_input_info\000get_num_inputs\000"
+    "get_num_outputs\000get_output\000load_params\000run\000set_input\000share_params\000"
     "get_input_name\000";
 
 void* utvm_executor_slot_current(const utvm_executor_slot_t* slot) {

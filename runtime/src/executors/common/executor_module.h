@@ -29,20 +29,8 @@ typedef enum {
 
 /* The registry names, in utvm_executor_op_t order (the layout generated code uses: a
  * little-endian count, then NUL-terminated names). One copy serves every executor module
- * and the messages that name a function, an input or an output. */
+ * and the messages that name a function. */
 extern const char utvm_executor_registry_names[];
-/* The names up to "input" of get_input, and up to "output" of get_output. */
-#define UTVM_EXECUTOR_NAMES_TO_INPUT "\013\000get_"
-#define UTVM_EXECUTOR_NAMES_TO_OUTPUT                                                      \
-  UTVM_EXECUTOR_NAMES_TO_INPUT "input\000get_input_index\000get_input_info\000"           \
-                               "get_num_inputs\000get_num_outputs\000get_"
-/* "input" or "output" for an io's messages (`output` 0 or 1): the ends of "get_input" and
- * "get_output" in the registry names, no copy of their own. Only message arguments use it,
- * which codes-only builds do not evaluate. */
-#define UTVM_EXECUTOR_IO_KIND(output)                                            \
-  (utvm_executor_registry_names + (sizeof(UTVM_EXECUTOR_NAMES_TO_INPUT) - 1) +    \
-   (uint32_t)(output) *                                                           \
-       (sizeof(UTVM_EXECUTOR_NAMES_TO_OUTPUT) - sizeof(UTVM_EXECUTOR_NAMES_TO_INPUT)))
 
 /* The one live executor of a module kind and the module handle a host holds for it.
  * Creating a new executor replaces the old one; state from before a runtime
