@@ -75,11 +75,13 @@ int TVMStreamFree(int device_type, int device_id, TVMStreamHandle stream) {
   return 0;
 }
 
-/* Nothing to do either (everything is synchronous): one copy of the same code. */
-int TVMSetStream(int device_type, int device_id, TVMStreamHandle handle)
-    __attribute__((alias("TVMStreamFree")));
-int TVMSynchronize(int device_type, int device_id, TVMStreamHandle stream)
-    __attribute__((alias("TVMStreamFree")));
+int TVMSetStream(int device_type, int device_id, TVMStreamHandle handle) {
+  return TVMStreamFree(device_type, device_id, handle);
+}
+
+int TVMSynchronize(int device_type, int device_id, TVMStreamHandle stream) {
+  return TVMStreamFree(device_type, device_id, stream); /* everything is synchronous */
+}
 
 int TVMObjectFree(TVMObjectHandle obj) {
   (void)obj;
