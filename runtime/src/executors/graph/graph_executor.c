@@ -51,10 +51,9 @@ int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
     if (entry->tensor.data != NULL) utvm_data_free(entry->tensor.data);
     set_storage(g, entry, NULL); /* once for each storage */
   }
-  graph_t graph; /* graph_free() reads only its block, which holds the io table: */
-  graph.block = exec->graph.block; /* freed after the arrays, and the executor with them */
+  void* tables = g->block; /* holds the io table: freed after the arrays (and the executor) */
   int rc = utvm_executor_io_free(&exec->io);
-  graph_free(&graph);
+  graph_free(tables);
   return rc;
 }
 

@@ -64,7 +64,8 @@ typedef struct {
  * operator in `module`. On failure: an error code with a message, nothing allocated (and
  * *out not to be read nor freed). */
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out);
-/* Frees g's tables; g is not to be read after (but a second graph_free() is harmless). */
-void graph_free(graph_t* g);
+/* Frees the tables of a parsed graph: its block (graph_t.block, passed as itself so that
+ * the executor can free it once the io arrays the block holds are released). */
+void graph_free(void* tables);
 
 #endif /* UTVM_GRAPH_MODEL_H_ */

@@ -593,11 +593,8 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   p.fill = true;
   rc = parse_document(&p);
   if (rc == 0) rc = validate(out);
-  if (rc != 0) graph_free(out);
+  if (rc != 0) graph_free(block);
   return rc;
 }
 
-void graph_free(graph_t* g) {
-  if (g->block != NULL) utvm_platform_free(g->block);
-  g->block = NULL; /* a second call frees nothing; the rest is not read once freed */
-}
+void graph_free(void* tables) { utvm_platform_free(tables); }
