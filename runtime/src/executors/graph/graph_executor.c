@@ -27,8 +27,9 @@ static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_head
 /* Sets the data of `first` and of the entries after it sharing its storage id; returns the
  * bytes of the largest of them, at least 1 (a storage gets an allocation of its own even
  * when its entries are empty). The entries' tensors hold the storage (no table of it): a
- * storage's tracked data allocation is made at its first entry, and its entries' data is
- * NULL until then and once it is freed. Not inlined: its callers share it. */
+ * storage's tracked data allocation is made at its first entry (owns_data marks it, so the
+ * release frees each storage once in one walk), and its entries' data is NULL until then.
+ * Not inlined: its callers share it. */
 __attribute__((noinline)) static size_t set_storage(const graph_t* g, graph_entry_t* first,
                                                     void* data) {
   uint32_t s = first->storage_id;
@@ -48,8 +49,7 @@ int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   graph_entry_t* end = g->entries + g->num_entries;
   for (graph_entry_t* entry = g->entries; entry < end; entry++) {
-    if (entry->tensor.data != NULL) utvm_data_free(entry->tensor.data);
-    set_storage(g, entry, NULL); /* once for each storage */
+    if (entry->owns_data) utvm_data_free(entry->tensor.data);
   }
   void* tables = g->block; /* holds the io table: freed after the arrays (and the executor) */
   int rc = utvm_executor_io_free(&exec->io);
@@ -146,6 +146,7 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
                        UL(entry->storage_id), UL(bytes));
     }
     memset(data, 0, bytes);
+    entry->owns_data = 1;
     set_storage(g, entry, data);
   }
   return 0;

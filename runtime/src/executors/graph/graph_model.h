@@ -16,6 +16,7 @@
 typedef struct {
   DLTensor tensor;
   uint32_t storage_id;
+  uint8_t owns_data; /* the executor made its storage's allocation here (its first entry) */
   int64_t shape[UTVM_MAX_NDIM];
 } graph_entry_t;
 
