@@ -375,7 +375,7 @@ static int parse_graph_attrs(parser_t* p) {
 }
 
 /* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
-static int read_typed_list(parser_t* p, int list) {
+static int read_typed_list(parser_t* p, int list, const char* what) {
   /* Each attribute's type: the offset of its name in kTypeNames (no table of pointers),
    * the size of the names before it, as for kObjects. */
 #define TYPES_TO_STR "list_str"
@@ -385,7 +385,6 @@ static int read_typed_list(parser_t* p, int list) {
                                             sizeof(TYPES_TO_STR), 0};
   const char* type_expected = kTypeNames + kTypes[list - FIRST_ATTR];
   char type[12];
-  const char* what = GRAPH_JSON_WHAT(key_name(list));
   int rc = graph_json_char(&p->j, '[', what);
   if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type),
                                      GRAPH_JSON_WHAT("the type of an attribute"));
@@ -403,19 +402,18 @@ static int read_value(parser_t* p, int k, void* ctx) {
   node_reader_t* r = ctx;
   if (k < KEY_ATTRS) return parse_list(p, k);
   if (k == KEY_ATTRS) return parse_graph_attrs(p);
-  if (k < NUM_LISTS) return read_typed_list(p, k);
-  if (k == KEY_OP) return graph_json_string(&p->j, r->op, sizeof(r->op), GRAPH_JSON_WHAT("op"));
+  /* The key names what is read (no copy of "op" or "func_name" elsewhere). */
+  const char* what = GRAPH_JSON_WHAT(key_name(k));
+  if (k < NUM_LISTS) return read_typed_list(p, k, what);
+  if (k == KEY_OP) return graph_json_string(&p->j, r->op, sizeof(r->op), what);
   if (k == KEY_NAME) {
     return graph_json_string(&p->j, r->name, sizeof(r->name), GRAPH_JSON_WHAT("a node name"));
   }
   if (k == KEY_INPUTS) return parse_list(p, LIST_INPUTS);
   if (k == KEY_FUNC_NAME) {
-    return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name),
-                             GRAPH_JSON_WHAT("func_name"));
+    return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name), what);
   }
-  if (k > KEY_FUNC_NAME) {
-    return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], GRAPH_JSON_WHAT(key_name(k)));
-  }
+  if (k > KEY_FUNC_NAME) return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], what);
   /* "attrs" or "attr" */
   if ((r->seen & 3u << 3) == 3u << 3) {
     return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
