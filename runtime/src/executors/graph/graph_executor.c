@@ -22,8 +22,6 @@ struct utvm_graph_executor {
 
 #define UL(v) ((unsigned long)(v))
 
-static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_heads; }
-
 /* Sets the data of `first` and of the entries after it sharing its storage id; returns the
  * bytes of the largest of them, at least 1 (a storage gets an allocation of its own even
  * when its entries are empty). The entries' tensors hold the storage (no table of it): a
@@ -159,7 +157,7 @@ static const graph_entry_t* io_entry(const graph_t* g, uint32_t i) {
 
 static int make_io_views(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
-  for (uint32_t i = 0; i < num_io(g); i++) {
+  for (uint32_t i = 0; i < g->num_io; i++) {
     const DLTensor* t = &io_entry(g, i)->tensor;
     int rc = utvm_ndarray_view(t->data, t->ndim, t->shape, t->dtype, &exec->io.arrays[i]);
     if (rc != 0) return rc;

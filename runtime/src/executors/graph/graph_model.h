@@ -49,7 +49,15 @@ typedef struct {
 } graph_node_t;
 
 typedef struct {
-  uint32_t num_nodes, num_node_inputs, num_arg_nodes, num_heads, num_entries, names_bytes;
+  /* The items of each array below, in their order (num_row_ptr is num_nodes + 1, num_io
+   * num_arg_nodes + num_heads): graph_parse sets them in the loop that lays the arrays out. */
+  union {
+    struct {
+      uint32_t num_nodes, num_node_inputs, num_arg_nodes, num_heads, num_row_ptr, num_entries,
+          names_bytes, num_io;
+    };
+    uint32_t counts[8];
+  };
   graph_node_t* nodes;
   graph_ref_t* inputs;  /* the inputs of all nodes, node after node */
   uint32_t* arg_nodes;  /* the graph's inputs, in input-index order */

@@ -560,20 +560,17 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
   _Static_assert(offsetof(graph_t, io) == offsetof(graph_t, nodes) + 7 * sizeof(void*),
                  "graph_t's array pointers follow each other in kArrays' order");
+  _Static_assert(sizeof(out->counts) == NUM_ARRAYS * sizeof(uint32_t),
+                 "graph_t's counts are those of kArrays' arrays");
   size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
   p.count[COUNT_IO] = p.count[LIST_ARG_NODES] + p.count[LIST_HEADS];
   for (size_t i = 0; i < NUM_ARRAYS; i++) {
     uint32_t count = p.count[kArrays[i].count];
+    out->counts[i] = count;
     offsets[i] = (size_t)total;
     total += align8((uint64_t)kArrays[i].size * count);
   }
-  out->num_nodes = p.count[LIST_NODES];
-  out->num_node_inputs = p.count[LIST_INPUTS];
-  out->num_arg_nodes = p.count[LIST_ARG_NODES];
-  out->num_heads = p.count[LIST_HEADS];
-  out->num_entries = p.count[LIST_DLTYPE];
-  out->names_bytes = p.count[COUNT_NAME_BYTES];
   void* block; /* set when the allocation succeeds (only then is it read) */
   if ((size_t)total != total ||
       (rc = utvm_platform_alloc((size_t)total, &block)) != 0) {
