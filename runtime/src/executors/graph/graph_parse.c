@@ -443,8 +443,9 @@ static int parse_document(parser_t* p) {
 
 /* ---- cross references ---- */
 
-/* Bytes of an entry; false when they do not fit in size_t. */
-static bool entry_bytes(const graph_entry_t* e, size_t* out) {
+/* False when the bytes of an entry do not fit in size_t. Once it holds, utvm_dltensor_nbytes()
+ * gives them (0 where a dimension over SIZE_MAX follows a 0, as here). */
+static bool entry_fits(const graph_entry_t* e) {
   size_t n = ((size_t)e->tensor.dtype.bits * e->tensor.dtype.lanes + 7) / 8;
   for (int32_t d = 0; d < e->tensor.ndim; d++) {
     /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it): a
@@ -452,7 +453,6 @@ static bool entry_bytes(const graph_entry_t* e, size_t* out) {
     uint64_t dim = (uint64_t)e->shape[d];
     if ((dim > SIZE_MAX && n != 0) || __builtin_mul_overflow(n, (size_t)dim, &n)) return false;
   }
-  *out = n;
   return true;
 }
 
@@ -476,7 +476,6 @@ __attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t* re
 /* Not inlined: graph_parse() then keeps fewer registers live across it. */
 __attribute__((noinline)) static int validate(graph_t* g) {
   int rc;
-  size_t bytes[2] = {0, 0};
   if (g->row_ptr[0] != 0 || g->row_ptr[g->num_nodes] != g->num_entries) {
     return utvm_fail(INVALID, "graph JSON: node_row_ptr runs %lu..%lu, not 0..%lu (the entries)",
                      UL(g->row_ptr[0]), UL(g->row_ptr[g->num_nodes]), UL(g->num_entries));
@@ -486,7 +485,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
       return utvm_fail(INVALID, "graph JSON: entry %lu: storage_id %lu is not in 0..%lu", UL(e),
                        UL(g->entries[e].storage_id), UL(g->num_entries) - 1);
     }
-    if (!entry_bytes(&g->entries[e], &bytes[0])) {
+    if (!entry_fits(&g->entries[e])) {
       return utvm_fail(INVALID, "graph JSON: entry %lu is too large for this device", UL(e));
     }
   }
@@ -507,12 +506,12 @@ __attribute__((noinline)) static int validate(graph_t* g) {
         return rc;
       }
     }
-    if (node->kind == GRAPH_NODE_COPY) {
-      entry_bytes(g->inputs[node->first_input].entry, &bytes[0]); /* checked just above */
-      entry_bytes(&g->entries[g->row_ptr[n]], &bytes[1]);
-      if (bytes[0] != bytes[1]) {
+    if (node->kind == GRAPH_NODE_COPY) { /* its input checked just above, every entry's size */
+      size_t from = utvm_dltensor_nbytes(&g->inputs[node->first_input].entry->tensor);
+      size_t to = utvm_dltensor_nbytes(&g->entries[g->row_ptr[n]].tensor);
+      if (from != to) {
         return utvm_fail(INVALID, "graph JSON: __copy node %lu copies %lu bytes into %lu", UL(n),
-                         UL(bytes[0]), UL(bytes[1]));
+                         UL(from), UL(to));
       }
     }
   }
