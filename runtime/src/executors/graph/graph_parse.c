@@ -490,8 +490,8 @@ __attribute__((noinline)) static int validate(graph_t* g) {
     }
   }
   /* Every node's row first: until all agree, a node's outputs may lie past the entries. */
-  for (uint32_t n = 0; n < g->num_nodes; n++) {
-    const graph_node_t* node = &g->nodes[n];
+  const graph_node_t* node = g->nodes;
+  for (uint32_t n = 0; n < g->num_nodes; n++, node++) {
     /* An end before the start wraps to 2^31 or more (row_ptr's items are below 2^31),
      * which no node's output count (at most UTVM_MAX_ARGS) is. */
     if (g->row_ptr[n + 1] - g->row_ptr[n] != node->num_outputs) {
@@ -499,8 +499,8 @@ __attribute__((noinline)) static int validate(graph_t* g) {
                        UL(n), UL(node->num_outputs));
     }
   }
-  for (uint32_t n = 0; n < g->num_nodes; n++) {
-    const graph_node_t* node = &g->nodes[n];
+  node = g->nodes;
+  for (uint32_t n = 0; n < g->num_nodes; n++, node++) {
     for (uint32_t i = 0; i < node->num_inputs; i++) {
       if ((rc = check_ref(g, &g->inputs[node->first_input + i], n, n)) != 0) {
         return rc;
