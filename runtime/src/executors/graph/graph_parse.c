@@ -66,6 +66,9 @@ typedef struct {
   graph_t* g;
   bool fill; /* false: counting pass, g's arrays are not allocated yet */
   TVMModuleHandle module;
+  /* With messages, the name of the list parse_list() reads (a node's inputs, a list inside
+   * the nodes list, set their own: read_element() reads it only for lists of values). */
+  const char* what;
   /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far,
    * COUNT_NAME_BYTES the bytes of their names, and COUNT_IO (set once counted) the graph's
    * inputs and outputs, for the executor's io table. */
@@ -175,7 +178,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
   char s[16];
   int rc;
   if (list == LIST_NODES) return parse_node(p, e, out);
-  const char* what = GRAPH_JSON_WHAT(key_name(list));
+  const char* what = GRAPH_JSON_WHAT(p->what);
   if (list == LIST_HEADS || list == LIST_INPUTS) {
     rc = read_ref(p, out, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
@@ -227,7 +230,8 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
 static int parse_list(parser_t* p, int list) {
   graph_json_iter_t it;
   uint32_t first = p->count[list], i = first;
-  int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(key_name(list)));
+  /* With messages, the list's name is kept for read_element() (one lookup per list). */
+  int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(p->what = key_name(list)));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     element_t scratch;
     void* out = &scratch;
