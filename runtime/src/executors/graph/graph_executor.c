@@ -182,8 +182,8 @@ int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModul
   void* mem = NULL;
   if (utvm_platform_alloc(sizeof(utvm_graph_executor_t), &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
-                     "out of memory: the graph executor's tables need %llu bytes",
-                     (unsigned long long)sizeof(utvm_graph_executor_t));
+                     "out of memory: the graph executor's tables need %lu bytes",
+                     UL(sizeof(utvm_graph_executor_t)));
   }
   utvm_graph_executor_t* exec = mem;
   graph_t* g = &exec->graph;
