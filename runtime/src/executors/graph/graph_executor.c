@@ -55,11 +55,12 @@ int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   return rc;
 }
 
-/* The name of io array i: an input's node name, or "output" (which only messages show). */
+/* The name of io array i: an input's node name, or "output" (which only messages show: the
+ * word the io messages already share). */
 static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
   const graph_t* g = &((const utvm_graph_executor_t*)io)->graph;
   return i < g->num_arg_nodes ? g->names + g->nodes[g->arg_nodes[i]].name
-                              : UTVM_EXECUTOR_WORD("output");
+                              : UTVM_EXECUTOR_WORD(UTVM_EXECUTOR_IO_KIND(1));
 }
 
 /* Node n's arguments (inputs, then outputs) as the operator receives them; returns how many. */
