@@ -22,13 +22,12 @@ struct utvm_graph_executor {
 
 #define UL(v) ((unsigned long)(v))
 
-static uint32_t num_io(const graph_t* g) { return g->num_arg_nodes + g->num_heads; }
-
 /* Sets the data of `first` and of the entries after it sharing its storage id; returns the
  * bytes of the largest of them, at least 1 (a storage gets an allocation of its own even
  * when its entries are empty). The entries' tensors hold the storage (no table of it): a
- * storage's tracked data allocation is made at its first entry, and its entries' data is
- * NULL until then and once it is freed. Not inlined: its callers share it. */
+ * storage's tracked data allocation is made at its first entry (owns_data marks it, so the
+ * release frees each storage once in one walk), and its entries' data is NULL until then.
+ * Not inlined: its callers share it. */
 __attribute__((noinline)) static size_t set_storage(const graph_t* g, graph_entry_t* first,
                                                     void* data) {
   uint32_t s = first->storage_id;
@@ -48,21 +47,20 @@ int utvm_graph_executor_release(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
   graph_entry_t* end = g->entries + g->num_entries;
   for (graph_entry_t* entry = g->entries; entry < end; entry++) {
-    if (entry->tensor.data != NULL) utvm_data_free(entry->tensor.data);
-    set_storage(g, entry, NULL); /* once for each storage */
+    if (entry->owns_data) utvm_data_free(entry->tensor.data);
   }
-  graph_t graph; /* graph_free() reads only its block, which holds the io table: */
-  graph.block = exec->graph.block; /* freed after the arrays, and the executor with them */
+  void* tables = g->block; /* holds the io table: freed after the arrays (and the executor) */
   int rc = utvm_executor_io_free(&exec->io);
-  graph_free(&graph);
+  graph_free(tables);
   return rc;
 }
 
-/* The name of io array i: an input's node name, or "output" (which only messages show). */
+/* The name of io array i: an input's node name, or "output" (which only messages show: the
+ * word the io messages already share). */
 static const char* io_name(const utvm_executor_io_t* io, uint32_t i) {
   const graph_t* g = &((const utvm_graph_executor_t*)io)->graph;
   return i < g->num_arg_nodes ? g->names + g->nodes[g->arg_nodes[i]].name
-                              : UTVM_EXECUTOR_WORD("output");
+                              : UTVM_EXECUTOR_WORD(UTVM_EXECUTOR_IO_KIND(1));
 }
 
 /* Node n's arguments (inputs, then outputs) as the operator receives them; returns how many. */
@@ -147,6 +145,7 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
                        UL(entry->storage_id), UL(bytes));
     }
     memset(data, 0, bytes);
+    entry->owns_data = 1;
     set_storage(g, entry, data);
   }
   return 0;
@@ -159,7 +158,7 @@ static const graph_entry_t* io_entry(const graph_t* g, uint32_t i) {
 
 static int make_io_views(utvm_graph_executor_t* exec) {
   const graph_t* g = &exec->graph;
-  for (uint32_t i = 0; i < num_io(g); i++) {
+  for (uint32_t i = 0; i < g->num_io; i++) {
     const DLTensor* t = &io_entry(g, i)->tensor;
     int rc = utvm_ndarray_view(t->data, t->ndim, t->shape, t->dtype, &exec->io.arrays[i]);
     if (rc != 0) return rc;
@@ -184,8 +183,8 @@ int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModul
   void* mem = NULL;
   if (utvm_platform_alloc(sizeof(utvm_graph_executor_t), &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
-                     "out of memory: the graph executor's tables need %llu bytes",
-                     (unsigned long long)sizeof(utvm_graph_executor_t));
+                     "out of memory: the graph executor's tables need %lu bytes",
+                     UL(sizeof(utvm_graph_executor_t)));
   }
   utvm_graph_executor_t* exec = mem;
   graph_t* g = &exec->graph;

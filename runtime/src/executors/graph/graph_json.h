@@ -44,9 +44,10 @@ void graph_json_init(graph_json_t* j, const char* text, size_t len);
 #define GRAPH_JSON_WHAT(what) ""
 #endif
 
-/* " for " before a non-empty what, else "". */
+/* " for " before a non-empty what, else "" (its end: one string, one address to load). */
 static inline const char* graph_json_for(const char* what) {
-  return what[0] != '\0' ? " for " : "";
+  static const char kFor[] = " for ";
+  return kFor + (what[0] != '\0' ? 0 : sizeof(kFor) - 1);
 }
 
 /* Failures at a byte, each returning kTvmErrorFunctionCallInvalidArg:

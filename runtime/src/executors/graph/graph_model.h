@@ -16,6 +16,7 @@
 typedef struct {
   DLTensor tensor;
   uint32_t storage_id;
+  uint8_t owns_data; /* the executor made its storage's allocation here (its first entry) */
   int64_t shape[UTVM_MAX_NDIM];
 } graph_entry_t;
 
@@ -48,7 +49,15 @@ typedef struct {
 } graph_node_t;
 
 typedef struct {
-  uint32_t num_nodes, num_node_inputs, num_arg_nodes, num_heads, num_entries, names_bytes;
+  /* The items of each array below, in their order (num_row_ptr is num_nodes + 1, num_io
+   * num_arg_nodes + num_heads): graph_parse sets them in the loop that lays the arrays out. */
+  union {
+    struct {
+      uint32_t num_nodes, num_node_inputs, num_arg_nodes, num_heads, num_row_ptr, num_entries,
+          names_bytes, num_io;
+    };
+    uint32_t counts[8];
+  };
   graph_node_t* nodes;
   graph_ref_t* inputs;  /* the inputs of all nodes, node after node */
   uint32_t* arg_nodes;  /* the graph's inputs, in input-index order */
@@ -64,7 +73,8 @@ typedef struct {
  * operator in `module`. On failure: an error code with a message, nothing allocated (and
  * *out not to be read nor freed). */
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out);
-/* Frees g's tables; g is not to be read after (but a second graph_free() is harmless). */
-void graph_free(graph_t* g);
+/* Frees the tables of a parsed graph: its block (graph_t.block, passed as itself so that
+ * the executor can free it once the io arrays the block holds are released). */
+void graph_free(void* tables);
 
 #endif /* UTVM_GRAPH_MODEL_H_ */

@@ -31,9 +31,19 @@ static bool take(reader_t* r, void* out, size_t n) {
   return true;
 }
 
-static int truncated(const reader_t* r, const char* what) {
-  return utvm_fail(INVALID, "params: the blob (%lu bytes) ends inside %s", UL(r->len), what);
+/* The blob ends inside input `name`'s record. */
+static int truncated(const reader_t* r, const char* name) {
+  return utvm_fail(INVALID, "params: the blob (%lu bytes) ends inside %s", UL(r->len), name);
 }
+/* The same message for the parts before the records, named by a literal: by reference it
+ * joins the format, so its text stays out of the image; with text on the device one format
+ * serves all. */
+#if UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT
+#define TRUNCATED_IN(r, part) truncated((r), part)
+#else
+#define TRUNCATED_IN(r, part) \
+  utvm_fail(INVALID, "params: the blob (%lu bytes) ends inside " part, UL((r)->len))
+#endif
 
 /* One array record, for input `index` called `name`. */
 static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, const char* name,
@@ -80,7 +90,7 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   reader_t r = {blob, len, 0};
   uint64_t head[3], magic, count, num_arrays = 0; /* magic, reserved, count */
   size_t num_names;
-  if (!take(&r, head, sizeof(head))) return truncated(&r, "the header");
+  if (!take(&r, head, sizeof(head))) return TRUNCATED_IN(&r, "the header");
   magic = head[0];
   count = head[2];
   if (magic != LIST_MAGIC) {
@@ -93,14 +103,14 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   num_names = count > len ? len : (size_t)count; /* more names than bytes end at the end */
   for (size_t i = 0; i < num_names; i++) {
     uint64_t n = 0;
-    if (!take(&r, &n, 8)) return truncated(&r, "the names");
+    if (!take(&r, &n, 8)) return TRUNCATED_IN(&r, "the names");
     if (n >= UTVM_MAX_NAME_LEN) {
       return utvm_fail(INVALID, "params: name %lu is %llu bytes long; at most %d fit "
                        "(UTVM_MAX_NAME_LEN)", UL(i), ULL(n), UTVM_MAX_NAME_LEN - 1);
     }
-    if (!take(&r, NULL, (size_t)n)) return truncated(&r, "the names");
+    if (!take(&r, NULL, (size_t)n)) return TRUNCATED_IN(&r, "the names");
   }
-  if (!take(&r, &num_arrays, 8)) return truncated(&r, "the array count");
+  if (!take(&r, &num_arrays, 8)) return TRUNCATED_IN(&r, "the array count");
   if (num_arrays != count) {
     return utvm_fail(INVALID, "params: %llu names but %llu arrays", ULL(count), ULL(num_arrays));
   }

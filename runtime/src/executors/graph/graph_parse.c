@@ -66,6 +66,9 @@ typedef struct {
   graph_t* g;
   bool fill; /* false: counting pass, g's arrays are not allocated yet */
   TVMModuleHandle module;
+  /* With messages, the name of the list parse_list() reads (a node's inputs, a list inside
+   * the nodes list, set their own: read_element() reads it only for lists of values). */
+  const char* what;
   /* Elements read of each list; LIST_INPUTS counts the inputs of all nodes so far,
    * COUNT_NAME_BYTES the bytes of their names, and COUNT_IO (set once counted) the graph's
    * inputs and outputs, for the executor's io table. */
@@ -175,7 +178,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
   char s[16];
   int rc;
   if (list == LIST_NODES) return parse_node(p, e, out);
-  const char* what = GRAPH_JSON_WHAT(key_name(list));
+  const char* what = GRAPH_JSON_WHAT(p->what);
   if (list == LIST_HEADS || list == LIST_INPUTS) {
     rc = read_ref(p, out, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
@@ -227,7 +230,8 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
 static int parse_list(parser_t* p, int list) {
   graph_json_iter_t it;
   uint32_t first = p->count[list], i = first;
-  int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(key_name(list)));
+  /* With messages, the list's name is kept for read_element() (one lookup per list). */
+  int rc = graph_json_enter(&p->j, '[', &it, GRAPH_JSON_WHAT(p->what = key_name(list)));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     element_t scratch;
     void* out = &scratch;
@@ -375,7 +379,7 @@ static int parse_graph_attrs(parser_t* p) {
 }
 
 /* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
-static int read_typed_list(parser_t* p, int list) {
+static int read_typed_list(parser_t* p, int list, const char* what) {
   /* Each attribute's type: the offset of its name in kTypeNames (no table of pointers),
    * the size of the names before it, as for kObjects. */
 #define TYPES_TO_STR "list_str"
@@ -385,7 +389,6 @@ static int read_typed_list(parser_t* p, int list) {
                                             sizeof(TYPES_TO_STR), 0};
   const char* type_expected = kTypeNames + kTypes[list - FIRST_ATTR];
   char type[12];
-  const char* what = GRAPH_JSON_WHAT(key_name(list));
   int rc = graph_json_char(&p->j, '[', what);
   if (rc == 0) rc = graph_json_string(&p->j, type, sizeof(type),
                                      GRAPH_JSON_WHAT("the type of an attribute"));
@@ -403,19 +406,18 @@ static int read_value(parser_t* p, int k, void* ctx) {
   node_reader_t* r = ctx;
   if (k < KEY_ATTRS) return parse_list(p, k);
   if (k == KEY_ATTRS) return parse_graph_attrs(p);
-  if (k < NUM_LISTS) return read_typed_list(p, k);
-  if (k == KEY_OP) return graph_json_string(&p->j, r->op, sizeof(r->op), GRAPH_JSON_WHAT("op"));
+  /* The key names what is read (no copy of "op" or "func_name" elsewhere). */
+  const char* what = GRAPH_JSON_WHAT(key_name(k));
+  if (k < NUM_LISTS) return read_typed_list(p, k, what);
+  if (k == KEY_OP) return graph_json_string(&p->j, r->op, sizeof(r->op), what);
   if (k == KEY_NAME) {
     return graph_json_string(&p->j, r->name, sizeof(r->name), GRAPH_JSON_WHAT("a node name"));
   }
   if (k == KEY_INPUTS) return parse_list(p, LIST_INPUTS);
   if (k == KEY_FUNC_NAME) {
-    return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name),
-                             GRAPH_JSON_WHAT("func_name"));
+    return graph_json_string(&p->j, r->attrs.func_name, sizeof(r->attrs.func_name), what);
   }
-  if (k > KEY_FUNC_NAME) {
-    return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], GRAPH_JSON_WHAT(key_name(k)));
-  }
+  if (k > KEY_FUNC_NAME) return read_count_attr(p, &r->attrs.count[k - KEY_NUM_INPUTS], what);
   /* "attrs" or "attr" */
   if ((r->seen & 3u << 3) == 3u << 3) {
     return GRAPH_JSON_EXPECTED_VALUE(&p->j, "\"attrs\" or \"attr\", not both");
@@ -445,8 +447,9 @@ static int parse_document(parser_t* p) {
 
 /* ---- cross references ---- */
 
-/* Bytes of an entry; false when they do not fit in size_t. */
-static bool entry_bytes(const graph_entry_t* e, size_t* out) {
+/* False when the bytes of an entry do not fit in size_t. Once it holds, utvm_dltensor_nbytes()
+ * gives them (0 where a dimension over SIZE_MAX follows a 0, as here). */
+static bool entry_fits(const graph_entry_t* e) {
   size_t n = ((size_t)e->tensor.dtype.bits * e->tensor.dtype.lanes + 7) / 8;
   for (int32_t d = 0; d < e->tensor.ndim; d++) {
     /* The exact product must fit (no 64-bit division, __aeabi_uldivmod, to check it): a
@@ -454,7 +457,6 @@ static bool entry_bytes(const graph_entry_t* e, size_t* out) {
     uint64_t dim = (uint64_t)e->shape[d];
     if ((dim > SIZE_MAX && n != 0) || __builtin_mul_overflow(n, (size_t)dim, &n)) return false;
   }
-  *out = n;
   return true;
 }
 
@@ -478,7 +480,6 @@ __attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t* re
 /* Not inlined: graph_parse() then keeps fewer registers live across it. */
 __attribute__((noinline)) static int validate(graph_t* g) {
   int rc;
-  size_t bytes[2] = {0, 0};
   if (g->row_ptr[0] != 0 || g->row_ptr[g->num_nodes] != g->num_entries) {
     return utvm_fail(INVALID, "graph JSON: node_row_ptr runs %lu..%lu, not 0..%lu (the entries)",
                      UL(g->row_ptr[0]), UL(g->row_ptr[g->num_nodes]), UL(g->num_entries));
@@ -488,13 +489,13 @@ __attribute__((noinline)) static int validate(graph_t* g) {
       return utvm_fail(INVALID, "graph JSON: entry %lu: storage_id %lu is not in 0..%lu", UL(e),
                        UL(g->entries[e].storage_id), UL(g->num_entries) - 1);
     }
-    if (!entry_bytes(&g->entries[e], &bytes[0])) {
+    if (!entry_fits(&g->entries[e])) {
       return utvm_fail(INVALID, "graph JSON: entry %lu is too large for this device", UL(e));
     }
   }
   /* Every node's row first: until all agree, a node's outputs may lie past the entries. */
-  for (uint32_t n = 0; n < g->num_nodes; n++) {
-    const graph_node_t* node = &g->nodes[n];
+  const graph_node_t* node = g->nodes;
+  for (uint32_t n = 0; n < g->num_nodes; n++, node++) {
     /* An end before the start wraps to 2^31 or more (row_ptr's items are below 2^31),
      * which no node's output count (at most UTVM_MAX_ARGS) is. */
     if (g->row_ptr[n + 1] - g->row_ptr[n] != node->num_outputs) {
@@ -502,19 +503,19 @@ __attribute__((noinline)) static int validate(graph_t* g) {
                        UL(n), UL(node->num_outputs));
     }
   }
-  for (uint32_t n = 0; n < g->num_nodes; n++) {
-    const graph_node_t* node = &g->nodes[n];
+  node = g->nodes;
+  for (uint32_t n = 0; n < g->num_nodes; n++, node++) {
     for (uint32_t i = 0; i < node->num_inputs; i++) {
       if ((rc = check_ref(g, &g->inputs[node->first_input + i], n, n)) != 0) {
         return rc;
       }
     }
-    if (node->kind == GRAPH_NODE_COPY) {
-      entry_bytes(g->inputs[node->first_input].entry, &bytes[0]); /* checked just above */
-      entry_bytes(&g->entries[g->row_ptr[n]], &bytes[1]);
-      if (bytes[0] != bytes[1]) {
+    if (node->kind == GRAPH_NODE_COPY) { /* its input checked just above, every entry's size */
+      size_t from = utvm_dltensor_nbytes(&g->inputs[node->first_input].entry->tensor);
+      size_t to = utvm_dltensor_nbytes(&g->entries[g->row_ptr[n]].tensor);
+      if (from != to) {
         return utvm_fail(INVALID, "graph JSON: __copy node %lu copies %lu bytes into %lu", UL(n),
-                         UL(bytes[0]), UL(bytes[1]));
+                         UL(from), UL(to));
       }
     }
   }
@@ -562,20 +563,17 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   enum { NUM_ARRAYS = sizeof(kArrays) / sizeof(kArrays[0]) };
   _Static_assert(offsetof(graph_t, io) == offsetof(graph_t, nodes) + 7 * sizeof(void*),
                  "graph_t's array pointers follow each other in kArrays' order");
+  _Static_assert(sizeof(out->counts) == NUM_ARRAYS * sizeof(uint32_t),
+                 "graph_t's counts are those of kArrays' arrays");
   size_t offsets[NUM_ARRAYS];
   uint64_t total = 0;
   p.count[COUNT_IO] = p.count[LIST_ARG_NODES] + p.count[LIST_HEADS];
   for (size_t i = 0; i < NUM_ARRAYS; i++) {
     uint32_t count = p.count[kArrays[i].count];
+    out->counts[i] = count;
     offsets[i] = (size_t)total;
     total += align8((uint64_t)kArrays[i].size * count);
   }
-  out->num_nodes = p.count[LIST_NODES];
-  out->num_node_inputs = p.count[LIST_INPUTS];
-  out->num_arg_nodes = p.count[LIST_ARG_NODES];
-  out->num_heads = p.count[LIST_HEADS];
-  out->num_entries = p.count[LIST_DLTYPE];
-  out->names_bytes = p.count[COUNT_NAME_BYTES];
   void* block; /* set when the allocation succeeds (only then is it read) */
   if ((size_t)total != total ||
       (rc = utvm_platform_alloc((size_t)total, &block)) != 0) {
@@ -593,11 +591,8 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   p.fill = true;
   rc = parse_document(&p);
   if (rc == 0) rc = validate(out);
-  if (rc != 0) graph_free(out);
+  if (rc != 0) graph_free(block);
   return rc;
 }
 
-void graph_free(graph_t* g) {
-  if (g->block != NULL) utvm_platform_free(g->block);
-  g->block = NULL; /* a second call frees nothing; the rest is not read once freed */
-}
+void graph_free(void* tables) { utvm_platform_free(tables); }
