@@ -24,7 +24,7 @@ typedef struct utvm_executor_io utvm_executor_io_t;
  * bytes apart, for the executors' two messages that name the kind (executor_io.c). Only
  * message arguments use it, which codes-only builds do not evaluate. */
 extern const char utvm_executor_io_kinds[16];
-#define UTVM_EXECUTOR_IO_KIND(output) (utvm_executor_io_kinds + 8 * (uint32_t)(output))
+#define UTVM_EXECUTOR_IO_KIND(output) (&utvm_executor_io_kinds[8 * (uint32_t)(output)])
 
 /* The first member of each executor, so an executor pointer is its io. */
 struct utvm_executor_io {

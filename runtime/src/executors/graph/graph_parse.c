@@ -87,7 +87,7 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
   char key[KEY_SIZE];
   int first = kObjects[object].first;
   int rc = graph_json_enter(&p->j, '{', &it,
-                            GRAPH_JSON_WHAT(OBJECT_NAMES + kObjects[object].what));
+                            GRAPH_JSON_WHAT(&OBJECT_NAMES[kObjects[object].what]));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0) break;
     int k = -1;
@@ -110,8 +110,9 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
 }
 
 /* The first key of `missing` (bit i: key first + i). Callers only name it in a message,
- * so without messages it is never called. Not inlined: three callers share it. */
-__attribute__((noinline)) static const char* missing_key(uint32_t missing, int first) {
+ * so without messages it is never called (`unused` says so to clang). Not inlined: three
+ * callers share it. */
+__attribute__((noinline, unused)) static const char* missing_key(uint32_t missing, int first) {
   return key_name(first + __builtin_ctz(missing));
 }
 
