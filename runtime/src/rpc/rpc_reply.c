@@ -39,9 +39,10 @@ __attribute__((noinline)) static void put_value(utvm_rpc_server_t* s, const TVMV
       return;
     case kTVMStr: /* as bytes: u64 length, then the text */
     case kTVMBytes: {
-      const TVMByteArray* b = v.v_handle;
-      const char* data = code == kTVMStr ? v.v_str : b->data;
-      size_t size = code == kTVMStr ? strlen(data) : b->size;
+      /* Only a kTVMBytes handle is converted to a TVMByteArray (a string may start at any
+       * byte, and a misaligned pointer conversion is undefined). */
+      const char* data = code == kTVMStr ? v.v_str : ((const TVMByteArray*)v.v_handle)->data;
+      size_t size = code == kTVMStr ? strlen(data) : ((const TVMByteArray*)v.v_handle)->size;
       put_u64(s, size);
       put(s, data, size);
       return;

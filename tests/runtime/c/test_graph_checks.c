@@ -148,6 +148,23 @@ UTEST(copy_nodes_must_copy_like_for_like) {
   CHECK_FAILS_WITH(create_from(json, &exec), "graph JSON: __copy node 3 copies 16 bytes into 8");
 }
 
+UTEST(copy_sizes_count_an_empty_dimension_before_huge_ones) {
+  /* 0 x (2^63 - 1) x (2^63 - 1) floats are 0 bytes, not an overflow: copied into 4 floats,
+   * the sizes differ. */
+  static const char json[] =
+      "{\"nodes\": [{\"op\": \"null\", \"name\": \"x\", \"inputs\": []},"
+      " {\"op\": \"tvm_op\", \"name\": \"c\", \"inputs\": [[0, 0, 0]],"
+      "  \"attrs\": {\"func_name\": \"__copy\", \"num_inputs\": \"1\", \"num_outputs\": \"1\"}}],"
+      " \"arg_nodes\": [0], \"heads\": [[1, 0, 0]],"
+      " \"attrs\": {\"dltype\": [\"list_str\", [\"float32\", \"float32\"]],"
+      "  \"storage_id\": [\"list_int\", [0, 1]],"
+      "  \"shape\": [\"list_shape\", [[0, 9223372036854775807, 9223372036854775807], [4]]]},"
+      " \"node_row_ptr\": [0, 1, 2]}";
+  utvm_graph_executor_t* exec = NULL;
+  CHECK_FAILS_WITH(create_from(json, &exec), "graph JSON: __copy node 1 copies 0 bytes into 16");
+  CHECK(exec == NULL);
+}
+
 UTEST(too_many_operator_arguments_are_refused) {
   static char json[8192];
   char inputs[4096] = "";

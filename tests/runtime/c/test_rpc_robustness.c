@@ -362,4 +362,37 @@ UTEST(executor_create_with_wrong_arguments) {
   CHECK(still_serving());
 }
 
+/* DevAllocDataWithScope from a template tensor of shape [n] uint8, scope None or a string. */
+static uint64_t dev_alloc_scope(int64_t n, const char* scope) {
+  pkt_t* p = req(17);
+  p_i32(p, 2);
+  p_i32(p, kTVMDLTensorHandle), p_i32(p, scope ? kTVMStr : kTVMNullptr);
+  p_tensor(p, 0, 1, &n, 1, 8, 0);
+  if (scope) p_str(p, scope);
+  uint64_t h = 0;
+  return is_return1(call(p), kTVMOpaqueHandle, &h) ? h : 0;
+}
+
+UTEST(empty_host_blocks_are_distinct_and_hold_no_byte) {
+  CHECK(start_session());
+  size_t heap_before = utvm_heap_bytes_in_use();
+  static const uint8_t bytes[1] = {1};
+  uint64_t p = dev_alloc(0), q = dev_alloc(0);
+  CHECK(p != 0 && q != 0 && p != q);
+  CHECK(is_return1(copy_to(p, 0, bytes, 0, 0), kTVMNullptr, NULL)); /* 0 bytes either way */
+  const host_msg_t* m = copy_from(p, 0, 0, 0);
+  CHECK(m != NULL && reply_code(m) == 8 /* kCopyAck */);
+  CHECK(is_exception(copy_to(p, 0, bytes, 1, 1), "not in allocated memory"));
+  CHECK(is_exception(copy_from(p, 0, 1, 1), "not in allocated memory"));
+  CHECK(is_exception(copy_to(p, 1, bytes, 0, 0), "not in allocated memory"));
+  CHECK(is_return1(dev_free(p), kTVMNullptr, NULL));
+  CHECK(is_exception(dev_free(p), "not from DevAllocData"));
+  uint64_t s = dev_alloc_scope(0, NULL), t = dev_alloc_scope(0, "global");
+  CHECK(s != 0 && t != 0 && s != t);
+  CHECK(is_exception(copy_to(s, 0, bytes, 1, 1), "not in allocated memory"));
+  CHECK(is_return1(dev_free(t), kTVMNullptr, NULL));
+  CHECK(start_session()); /* a new session frees q and s */
+  CHECK_EQ_INT(utvm_heap_bytes_in_use(), heap_before);
+}
+
 UTEST_MAIN()
