@@ -31,13 +31,14 @@ int utvm_page_allocator_init(utvm_page_allocator_t* pa, void* arena, size_t aren
   /* Each page costs its bytes plus one run word; keep PAGE_ALIGNMENT bytes of slack. */
   size_t num_pages = (end - start - PAGE_ALIGNMENT) / (page_size + sizeof(uint32_t));
   if (num_pages > RUN_LENGTH) num_pages = RUN_LENGTH;
-  pa->runs = (uint32_t*)start;
+  uint32_t* runs = (uint32_t*)start; /* written through: no reload after the memset */
+  pa->runs = runs;
   pa->pages = (uint8_t*)align_up(start + num_pages * sizeof(uint32_t), PAGE_ALIGNMENT);
   pa->num_pages = (uint32_t)num_pages;
   pa->page_size_log2 = page_size_log2;
   pa->pages_in_use = 0;
-  memset((uint32_t*)start, 0, num_pages * sizeof(uint32_t));
-  *(uint32_t*)start = (uint32_t)num_pages; /* pa->runs[0], not reloaded after the memset */
+  memset(runs, 0, num_pages * sizeof(uint32_t));
+  runs[0] = (uint32_t)num_pages;
   return 0;
 }
 
