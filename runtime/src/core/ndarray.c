@@ -12,11 +12,11 @@ void utvm_ndarray_reset(void) { live_arrays = NULL; }
 
 /* False when a dimension is negative or the size does not fit in size_t. The product is
  * kept in size_t with an overflow check: no 64-bit division on 32-bit parts. One copy of the
- * walk, reading only the tensor's ndim, dtype and shape. */
-__attribute__((noinline)) static bool nbytes_of(const DLTensor* t, size_t* out) {
-  size_t n = ((size_t)t->dtype.bits * t->dtype.lanes + 7) / 8;
-  const int64_t* shape = t->shape;
-  for (int32_t i = 0; i < t->ndim; i++) {
+ * walk for its two callers. */
+__attribute__((noinline)) static bool nbytes_of(int32_t ndim, const int64_t* shape,
+                                                DLDataType dtype, size_t* out) {
+  size_t n = ((size_t)dtype.bits * dtype.lanes + 7) / 8;
+  for (int32_t i = 0; i < ndim; i++) {
     int64_t d = shape[i];
     if (d < 0 || (uint64_t)d > SIZE_MAX || __builtin_mul_overflow(n, (size_t)d, &n)) return false;
   }
@@ -29,11 +29,7 @@ int utvm_shape_nbytes(int32_t ndim, const int64_t* shape, DLDataType dtype, size
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "ndim %d outside 0..UTVM_MAX_NDIM",
                      (int)ndim);
   }
-  DLTensor t; /* only what nbytes_of reads */
-  t.ndim = ndim;
-  t.dtype = dtype;
-  t.shape = (int64_t*)shape;
-  if (!nbytes_of(&t, out)) {
+  if (!nbytes_of(ndim, shape, dtype, out)) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "negative dimension or size overflows");
   }
   return 0;
@@ -41,7 +37,7 @@ int utvm_shape_nbytes(int32_t ndim, const int64_t* shape, DLDataType dtype, size
 
 size_t utvm_dltensor_nbytes(const DLTensor* t) {
   size_t n;
-  return nbytes_of(t, &n) ? n : 0;
+  return nbytes_of(t->ndim, t->shape, t->dtype, &n) ? n : 0;
 }
 
 bool utvm_dltensors_compact(const DLTensor* a, const DLTensor* b) {
