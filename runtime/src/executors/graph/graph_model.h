@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <tvm/runtime/c_backend_api.h>
 #include <utvm/config.h>
+#include <utvm/ndarray.h> /* utvm_platform_free */
 
 /* One output of one node: the tensor operators receive for it (its ndim, dtype, device and
  * shape set by graph_parse, its data by the executor once storage is allocated), its storage
@@ -75,6 +76,6 @@ typedef struct {
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out);
 /* Frees the tables of a parsed graph: its block (graph_t.block, passed as itself so that
  * the executor can free it once the io arrays the block holds are released). */
-void graph_free(void* tables);
+static inline void graph_free(void* tables) { utvm_platform_free(tables); }
 
 #endif /* UTVM_GRAPH_MODEL_H_ */

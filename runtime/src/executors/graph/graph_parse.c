@@ -595,5 +595,3 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   if (rc != 0) graph_free(block);
   return rc;
 }
-
-void graph_free(void* tables) { utvm_platform_free(tables); }
