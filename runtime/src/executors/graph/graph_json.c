@@ -7,13 +7,6 @@
 #define INVALID kTvmErrorFunctionCallInvalidArg
 #define UL(v) ((unsigned long)(v))
 
-void graph_json_init(graph_json_t* j, const char* text, size_t len) {
-  const char* nul = text != NULL ? memchr(text, '\0', len) : NULL;
-  j->text = text;
-  j->len = text == NULL ? 0 : nul != NULL ? (size_t)(nul - text) : len;
-  j->pos = 0;
-}
-
 #if UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT
 int graph_json_expected(const graph_json_t* j, const char* expected, const char* what) {
   return utvm_fail(INVALID, "graph JSON: byte %lu: expected %s%s%s", UL(j->pos), expected,

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <utvm/error.h>
 
 typedef struct {
@@ -34,7 +35,13 @@ typedef struct {
 /* Deepest nesting graph_json_skip() accepts (graph JSON itself needs 5 levels). */
 #define GRAPH_JSON_MAX_DEPTH 32
 
-void graph_json_init(graph_json_t* j, const char* text, size_t len);
+/* Inline: one caller. */
+static inline void graph_json_init(graph_json_t* j, const char* text, size_t len) {
+  const char* nul = text != NULL ? memchr(text, '\0', len) : NULL;
+  j->text = text;
+  j->len = text == NULL ? 0 : nul != NULL ? (size_t)(nul - text) : len;
+  j->pos = 0;
+}
 
 /* `what` a reader is given: the name of what it reads, for its messages. Without messages
  * (UTVM_ERROR_MESSAGES=0) no name is kept. */
