@@ -92,6 +92,9 @@ static int walk_nodes(const utvm_graph_executor_t* exec, bool run) {
   /* As TVM's CRT: NDArray handles; generated code reads them as DLTensor* (their first
    * member), which is what they point at. */
   for (int i = 0; i < UTVM_MAX_ARGS; i++) codes[i] = kTVMNDArrayHandle;
+#if UTVM_ERROR_MESSAGES /* an operator that fails without a message must not show a stale one */
+  if (run) TVMAPISetLastError("");
+#endif
   for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
     if (node->kind == GRAPH_NODE_INPUT || node->kind == GRAPH_NODE_NOP) continue;
@@ -239,9 +242,4 @@ int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTen
   return utvm_executor_io_copy(&exec->io, index, true, dst);
 }
 
-int utvm_graph_executor_run(utvm_graph_executor_t* exec) {
-#if UTVM_ERROR_MESSAGES /* an operator that fails without a message must not show a stale one */
-  TVMAPISetLastError("");
-#endif
-  return walk_nodes(exec, true);
-}
+int utvm_graph_executor_run(utvm_graph_executor_t* exec) { return walk_nodes(exec, true); }
