@@ -88,7 +88,7 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
 
 static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bool copy) {
   reader_t r = {blob, len, 0};
-  uint64_t head[3], magic, count, num_arrays = 0; /* magic, reserved, count */
+  uint64_t head[3], magic, count, num_arrays; /* head: magic, reserved, count */
   size_t num_names;
   if (!take(&r, head, sizeof(head))) return TRUNCATED_IN(&r, "the header");
   magic = head[0];
@@ -102,7 +102,7 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   reader_t names = r;
   num_names = count > len ? len : (size_t)count; /* more names than bytes end at the end */
   for (size_t i = 0; i < num_names; i++) {
-    uint64_t n = 0;
+    uint64_t n; /* read only once taken */
     if (!take(&r, &n, 8)) return TRUNCATED_IN(&r, "the names");
     if (n >= UTVM_MAX_NAME_LEN) {
       return utvm_fail(INVALID, "params: name %lu is %llu bytes long; at most %d fit "
@@ -116,9 +116,10 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   }
   for (size_t i = 0; i < num_names; i++) {
     char name[UTVM_MAX_NAME_LEN];
-    uint64_t n = 0;
-    take(&names, &n, 8); /* within bounds: checked above */
-    take(&names, name, (size_t)n);
+    uint64_t length;
+    take(&names, &length, 8); /* within bounds and below UTVM_MAX_NAME_LEN: checked above */
+    size_t n = (size_t)length;
+    take(&names, name, n);
     name[n] = '\0';
     if (strlen(name) != n) {
       return utvm_fail(INVALID, "params: name %lu contains a NUL byte", UL(i));
