@@ -120,7 +120,7 @@ static int walk_nodes(const utvm_graph_executor_t* exec, bool run) {
       const DLTensor *from = args[0].v_handle, *to = args[1].v_handle;
       memmove(to->data, from->data, utvm_dltensor_nbytes(from)); /* sizes equal: checked */
     } else {
-      TVMValue ret = {.v_handle = NULL};
+      TVMValue ret; /* an operator's return value is not read */
       int ret_code = kTVMNullptr;
       rc = node->fn(args, codes, num_args, &ret, &ret_code, node->resource);
       if (rc != 0) {
@@ -183,7 +183,7 @@ int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModul
                      UL((uintptr_t)module));
   }
   /* The executor first (one fixed size), so the graph is parsed straight into it. */
-  void* mem = NULL;
+  void* mem; /* set when the allocation succeeds (only then is it read) */
   if (utvm_platform_alloc(sizeof(utvm_graph_executor_t), &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
                      "out of memory: the graph executor's tables need %lu bytes",
