@@ -141,7 +141,7 @@ int graph_json_key(graph_json_t* j, char* key, size_t key_size) {
   return rc != 0 ? rc : graph_json_char(j, ':', GRAPH_JSON_WHAT("an object key"));
 }
 
-int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what) {
+int graph_json_uint(graph_json_t* j, bool wide, void* out, const char* what) {
   char c = peek(j);
   if (!is_digit(c)) {
     return c == '-' ? GRAPH_JSON_EXPECTED(j, "a non-negative integer", what)
@@ -165,7 +165,11 @@ int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what)
   if (c == '.' || c == 'e' || c == 'E') {
     return GRAPH_JSON_EXPECTED(j, "an integer (not a fraction or exponent)", what);
   }
-  *out = v;
+  if (wide) {
+    *(uint64_t*)out = v;
+  } else {
+    *(uint32_t*)out = (uint32_t)v;
+  }
   return 0;
 }
 

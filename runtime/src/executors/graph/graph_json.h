@@ -116,9 +116,9 @@ int graph_json_key(graph_json_t* j, char* key, size_t key_size);
  * graph_json_key). */
 int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what);
 
-/* Reads an integer in 0..INT32_MAX, or 0..INT64_MAX when wide; fractions, exponents and
- * leading zeros are errors. */
-int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what);
+/* Reads an integer in 0..INT32_MAX into a uint32_t, or when wide in 0..INT64_MAX into a
+ * uint64_t; fractions, exponents and leading zeros are errors. */
+int graph_json_uint(graph_json_t* j, bool wide, void* out, const char* what);
 
 /* Checks and skips any value (nesting at most GRAPH_JSON_MAX_DEPTH deep). */
 int graph_json_skip(graph_json_t* j);

@@ -124,14 +124,6 @@ __attribute__((noinline, unused)) static const char* missing_key(uint32_t missin
   return key_name(first + __builtin_ctz(missing));
 }
 
-/* Not inlined (nor parse_node()): fewer bytes than GCC's inlined copies. */
-__attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, const char* what) {
-  uint64_t v;
-  int rc = graph_json_uint(&p->j, false, &v, what);
-  if (rc == 0) *out = (uint32_t)v;
-  return rc;
-}
-
 /* [node, output] or [node, output, version] into out; the version is not used. */
 static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   graph_json_iter_t it;
@@ -140,7 +132,7 @@ static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   int rc = graph_json_enter(&p->j, '[', &it, what);
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if (n == 3) return GRAPH_JSON_EXPECTED(&p->j, "']' after [node, output, version]", what);
-    rc = read_index(p, number[n], what);
+    rc = graph_json_uint(&p->j, false, number[n], what);
     n++;
   }
   if (rc == 0 && n < 2) {
@@ -215,7 +207,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
         return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
                          "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
       }
-      rc = graph_json_uint(&p->j, true, (uint64_t*)&entry->shape[ndim],
+      rc = graph_json_uint(&p->j, true, &entry->shape[ndim],
                            GRAPH_JSON_WHAT("a shape dimension"));
       ndim++;
     }
@@ -225,7 +217,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
     entry->tensor.device.device_type = kDLCPU;
   } else {
     uint32_t* index = out;
-    rc = read_index(p, index, what);
+    rc = graph_json_uint(&p->j, false, index, what);
     if (rc == 0 && list == LIST_DEVICE_INDEX && *index != kDLCPU) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only "
                        "cpu (1) is supported", UL(p->j.pos), UL(e), UL(*index));
@@ -333,7 +325,8 @@ typedef struct {
 } node_reader_t;
 
 /* Reads node `index` into *node: its place in g->nodes (zeroed) in the second pass, a
- * scratch in the first, where only the fields set here are read. */
+ * scratch in the first, where only the fields set here are read. Not inlined: fewer bytes
+ * than GCC's inlined copy. */
 __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index,
                                                 graph_node_t* node) {
   graph_t* g = p->g;
