@@ -73,7 +73,7 @@ static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValu
     args[i].v_handle = &inputs[i].entry->tensor;
   }
   /* Its outputs are its entries, in order. */
-  for (graph_entry_t* out = &g->entries[g->row_ptr[n]]; i < num_args; i++) {
+  for (graph_entry_t* out = node->outputs; i < num_args; i++) {
     args[i].v_handle = &out++->tensor;
   }
   return num_args;
@@ -155,7 +155,7 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
 }
 
 static const graph_entry_t* io_entry(const graph_t* g, uint32_t i) {
-  return i < g->num_arg_nodes ? &g->entries[g->row_ptr[g->arg_nodes[i]]]
+  return i < g->num_arg_nodes ? g->nodes[g->arg_nodes[i]].outputs
                               : g->heads[i - g->num_arg_nodes].entry;
 }
 

@@ -39,12 +39,15 @@ typedef enum {
 } graph_node_kind_t;
 
 typedef struct {
-  TVMBackendPackedCFunc fn; /* GRAPH_NODE_OP: the operator, resolved at creation */
-  void* resource;           /* and the resource handle TVMFuncCall would give it */
+  union { /* by kind: */
+    TVMBackendPackedCFunc fn; /* GRAPH_NODE_OP: the operator, resolved at creation */
+    uint32_t name;            /* GRAPH_NODE_INPUT: offset of its name in graph_t.names */
+  };
+  void* resource;           /* GRAPH_NODE_OP: the resource handle TVMFuncCall would give it */
+  graph_entry_t* outputs;   /* its first output's entry, set once node_row_ptr is checked */
   uint32_t first_input;     /* into graph_t.inputs */
   uint32_t num_inputs;
   uint32_t num_outputs;
-  uint32_t name;            /* GRAPH_NODE_INPUT: offset of its name in graph_t.names */
   uint8_t kind;             /* graph_node_kind_t */
   uint8_t is_arg;           /* listed in arg_nodes (checked: at most once) */
 } graph_node_t;

@@ -464,12 +464,12 @@ static bool entry_fits(const graph_entry_t* e) {
 }
 
 /* Checks a node input (before: its node, whose index is `index`) or a head (before:
- * num_nodes, index: its place in heads), then makes it point at its entry (every node's
- * row checked first). Not inlined: two callers share one copy. */
+ * num_nodes, index: its place in heads), then makes it point at its entry (its node's outputs
+ * set first). Not inlined: two callers share one copy. */
 __attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t* ref,
                                                uint32_t before, uint32_t index) {
   if (ref->node < before && ref->index < g->nodes[ref->node].num_outputs) {
-    ref->entry = &g->entries[g->row_ptr[ref->node] + ref->index];
+    ref->entry = g->nodes[ref->node].outputs + ref->index;
     return 0;
   }
   if (before < g->num_nodes) {
@@ -497,7 +497,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
     }
   }
   /* Every node's row first: until all agree, a node's outputs may lie past the entries. */
-  const graph_node_t* node = g->nodes;
+  graph_node_t* node = g->nodes;
   for (uint32_t n = 0; n < g->num_nodes; n++, node++) {
     /* An end before the start wraps to 2^31 or more (row_ptr's items are below 2^31),
      * which no node's output count (at most UTVM_MAX_ARGS) is. */
@@ -507,7 +507,11 @@ __attribute__((noinline)) static int validate(graph_t* g) {
     }
   }
   node = g->nodes;
+  graph_entry_t* outputs = g->entries; /* node n's, as the rows checked above lay them out */
   for (uint32_t n = 0; n < g->num_nodes; n++, node++) {
+    /* Its inputs' nodes come before it: their outputs are set. */
+    node->outputs = outputs;
+    outputs += node->num_outputs;
     for (uint32_t i = 0; i < node->num_inputs; i++) {
       if ((rc = check_ref(g, &g->inputs[node->first_input + i], n, n)) != 0) {
         return rc;
@@ -515,7 +519,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
     }
     if (node->kind == GRAPH_NODE_COPY) { /* its input checked just above, every entry's size */
       size_t from = utvm_dltensor_nbytes(&g->inputs[node->first_input].entry->tensor);
-      size_t to = utvm_dltensor_nbytes(&g->entries[g->row_ptr[n]].tensor);
+      size_t to = utvm_dltensor_nbytes(&node->outputs->tensor);
       if (from != to) {
         return utvm_fail(INVALID, "graph JSON: __copy node %lu copies %lu bytes into %lu", UL(n),
                          UL(from), UL(to));
