@@ -381,8 +381,9 @@ static int parse_graph_attrs(parser_t* p) {
   return 0;
 }
 
-/* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
-static int read_typed_list(parser_t* p, int list, const char* what) {
+/* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...}. Not
+ * inlined: read_object() then keeps fewer registers live. */
+__attribute__((noinline)) static int read_typed_list(parser_t* p, int list, const char* what) {
   /* Each attribute's type: the offset of its name in kTypeNames (no table of pointers),
    * the size of the names before it, as for kObjects. */
 #define TYPES_TO_STR "list_str"
