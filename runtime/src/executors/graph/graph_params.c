@@ -99,7 +99,6 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   }
   /* The names come first, the arrays after them: find where the arrays start. Each name
    * takes at least 8 bytes, so a huge count ends at the blob's end. */
-  reader_t names = r;
   num_names = count > len ? len : (size_t)count; /* more names than bytes end at the end */
   for (size_t i = 0; i < num_names; i++) {
     uint64_t n; /* read only once taken */
@@ -114,12 +113,14 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   if (num_arrays != count) {
     return utvm_fail(INVALID, "params: %llu names but %llu arrays", ULL(count), ULL(num_arrays));
   }
+  const uint8_t* next_name = blob + sizeof(head); /* the names follow the header */
   for (size_t i = 0; i < num_names; i++) {
     char name[UTVM_MAX_NAME_LEN];
-    uint64_t length;
-    take(&names, &length, 8); /* within bounds and below UTVM_MAX_NAME_LEN: checked above */
+    uint64_t length; /* within bounds and below UTVM_MAX_NAME_LEN: checked above */
+    memcpy(&length, next_name, sizeof(length));
     size_t n = (size_t)length;
-    take(&names, name, n);
+    memcpy(name, next_name + sizeof(length), n);
+    next_name += sizeof(length) + n;
     name[n] = '\0';
     if (strlen(name) != n) {
       return utvm_fail(INVALID, "params: name %lu contains a NUL byte", UL(i));
