@@ -35,7 +35,7 @@ typedef struct {
 /* Deepest nesting graph_json_skip() accepts (graph JSON itself needs 5 levels). */
 #define GRAPH_JSON_MAX_DEPTH 32
 
-/* Inline: one caller. */
+/* A reader at the start of text (len bytes, or up to its first NUL). Inline: one caller. */
 static inline void graph_json_init(graph_json_t* j, const char* text, size_t len) {
   const char* nul = text != NULL ? memchr(text, '\0', len) : NULL;
   j->text = text;
