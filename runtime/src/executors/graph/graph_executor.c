@@ -73,7 +73,7 @@ static uint32_t node_args(const utvm_graph_executor_t* exec, uint32_t n, TVMValu
     args[i].v_handle = &inputs[i].entry->tensor;
   }
   /* Its outputs are its entries, in order. */
-  for (graph_entry_t* out = &g->entries[g->row_ptr[n]]; i < num_args; i++) {
+  for (graph_entry_t* out = node->outputs; i < num_args; i++) {
     args[i].v_handle = &out++->tensor;
   }
   return num_args;
@@ -92,6 +92,9 @@ static int walk_nodes(const utvm_graph_executor_t* exec, bool run) {
   /* As TVM's CRT: NDArray handles; generated code reads them as DLTensor* (their first
    * member), which is what they point at. */
   for (int i = 0; i < UTVM_MAX_ARGS; i++) codes[i] = kTVMNDArrayHandle;
+#if UTVM_ERROR_MESSAGES /* an operator that fails without a message must not show a stale one */
+  if (run) TVMAPISetLastError("");
+#endif
   for (uint32_t n = 0; n < g->num_nodes; n++) {
     const graph_node_t* node = &g->nodes[n];
     if (node->kind == GRAPH_NODE_INPUT || node->kind == GRAPH_NODE_NOP) continue;
@@ -117,7 +120,7 @@ static int walk_nodes(const utvm_graph_executor_t* exec, bool run) {
       const DLTensor *from = args[0].v_handle, *to = args[1].v_handle;
       memmove(to->data, from->data, utvm_dltensor_nbytes(from)); /* sizes equal: checked */
     } else {
-      TVMValue ret = {.v_handle = NULL};
+      TVMValue ret; /* an operator's return value is not read */
       int ret_code = kTVMNullptr;
       rc = node->fn(args, codes, num_args, &ret, &ret_code, node->resource);
       if (rc != 0) {
@@ -152,7 +155,7 @@ static int allocate_storage(utvm_graph_executor_t* exec) {
 }
 
 static const graph_entry_t* io_entry(const graph_t* g, uint32_t i) {
-  return i < g->num_arg_nodes ? &g->entries[g->row_ptr[g->arg_nodes[i]]]
+  return i < g->num_arg_nodes ? g->nodes[g->arg_nodes[i]].outputs
                               : g->heads[i - g->num_arg_nodes].entry;
 }
 
@@ -180,7 +183,7 @@ int utvm_graph_executor_create(const char* graph_json, size_t json_len, TVMModul
                      UL((uintptr_t)module));
   }
   /* The executor first (one fixed size), so the graph is parsed straight into it. */
-  void* mem = NULL;
+  void* mem; /* set when the allocation succeeds (only then is it read) */
   if (utvm_platform_alloc(sizeof(utvm_graph_executor_t), &mem) != 0) {
     return utvm_fail(kTvmErrorPlatformNoMemory,
                      "out of memory: the graph executor's tables need %lu bytes",
@@ -239,9 +242,4 @@ int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTen
   return utvm_executor_io_copy(&exec->io, index, true, dst);
 }
 
-int utvm_graph_executor_run(utvm_graph_executor_t* exec) {
-#if UTVM_ERROR_MESSAGES /* an operator that fails without a message must not show a stale one */
-  TVMAPISetLastError("");
-#endif
-  return walk_nodes(exec, true);
-}
+int utvm_graph_executor_run(utvm_graph_executor_t* exec) { return walk_nodes(exec, true); }

@@ -7,13 +7,6 @@
 #define INVALID kTvmErrorFunctionCallInvalidArg
 #define UL(v) ((unsigned long)(v))
 
-void graph_json_init(graph_json_t* j, const char* text, size_t len) {
-  const char* nul = text != NULL ? memchr(text, '\0', len) : NULL;
-  j->text = text;
-  j->len = text == NULL ? 0 : nul != NULL ? (size_t)(nul - text) : len;
-  j->pos = 0;
-}
-
 #if UTVM_ERROR_MESSAGES && UTVM_ERROR_MESSAGE_TEXT
 int graph_json_expected(const graph_json_t* j, const char* expected, const char* what) {
   return utvm_fail(INVALID, "graph JSON: byte %lu: expected %s%s%s", UL(j->pos), expected,
@@ -148,7 +141,7 @@ int graph_json_key(graph_json_t* j, char* key, size_t key_size) {
   return rc != 0 ? rc : graph_json_char(j, ':', GRAPH_JSON_WHAT("an object key"));
 }
 
-int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what) {
+int graph_json_uint(graph_json_t* j, bool wide, void* out, const char* what) {
   char c = peek(j);
   if (!is_digit(c)) {
     return c == '-' ? GRAPH_JSON_EXPECTED(j, "a non-negative integer", what)
@@ -172,7 +165,11 @@ int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what)
   if (c == '.' || c == 'e' || c == 'E') {
     return GRAPH_JSON_EXPECTED(j, "an integer (not a fraction or exponent)", what);
   }
-  *out = v;
+  if (wide) {
+    *(uint64_t*)out = v;
+  } else {
+    *(uint32_t*)out = (uint32_t)v;
+  }
   return 0;
 }
 

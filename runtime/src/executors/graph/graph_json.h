@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <utvm/error.h>
 
 typedef struct {
@@ -34,7 +35,13 @@ typedef struct {
 /* Deepest nesting graph_json_skip() accepts (graph JSON itself needs 5 levels). */
 #define GRAPH_JSON_MAX_DEPTH 32
 
-void graph_json_init(graph_json_t* j, const char* text, size_t len);
+/* A reader at the start of text (len bytes, or up to its first NUL). Inline: one caller. */
+static inline void graph_json_init(graph_json_t* j, const char* text, size_t len) {
+  const char* nul = text != NULL ? memchr(text, '\0', len) : NULL;
+  j->text = text;
+  j->len = text == NULL ? 0 : nul != NULL ? (size_t)(nul - text) : len;
+  j->pos = 0;
+}
 
 /* `what` a reader is given: the name of what it reads, for its messages. Without messages
  * (UTVM_ERROR_MESSAGES=0) no name is kept. */
@@ -109,9 +116,9 @@ int graph_json_key(graph_json_t* j, char* key, size_t key_size);
  * graph_json_key). */
 int graph_json_string(graph_json_t* j, char* out, size_t out_size, const char* what);
 
-/* Reads an integer in 0..INT32_MAX, or 0..INT64_MAX when wide; fractions, exponents and
- * leading zeros are errors. */
-int graph_json_uint(graph_json_t* j, bool wide, uint64_t* out, const char* what);
+/* Reads an integer in 0..INT32_MAX into a uint32_t, or when wide in 0..INT64_MAX into a
+ * uint64_t; fractions, exponents and leading zeros are errors. */
+int graph_json_uint(graph_json_t* j, bool wide, void* out, const char* what);
 
 /* Checks and skips any value (nesting at most GRAPH_JSON_MAX_DEPTH deep). */
 int graph_json_skip(graph_json_t* j);

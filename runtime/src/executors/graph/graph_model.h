@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <tvm/runtime/c_backend_api.h>
 #include <utvm/config.h>
+#include <utvm/ndarray.h> /* utvm_platform_free */
 
 /* One output of one node: the tensor operators receive for it (its ndim, dtype, device and
  * shape set by graph_parse, its data by the executor once storage is allocated), its storage
@@ -38,12 +39,15 @@ typedef enum {
 } graph_node_kind_t;
 
 typedef struct {
-  TVMBackendPackedCFunc fn; /* GRAPH_NODE_OP: the operator, resolved at creation */
-  void* resource;           /* and the resource handle TVMFuncCall would give it */
+  union { /* by kind: */
+    TVMBackendPackedCFunc fn; /* GRAPH_NODE_OP: the operator, resolved at creation */
+    uint32_t name;            /* GRAPH_NODE_INPUT: offset of its name in graph_t.names */
+  };
+  void* resource;           /* GRAPH_NODE_OP: the resource handle TVMFuncCall would give it */
+  graph_entry_t* outputs;   /* its first output's entry, set once node_row_ptr is checked */
   uint32_t first_input;     /* into graph_t.inputs */
   uint32_t num_inputs;
   uint32_t num_outputs;
-  uint32_t name;            /* GRAPH_NODE_INPUT: offset of its name in graph_t.names */
   uint8_t kind;             /* graph_node_kind_t */
   uint8_t is_arg;           /* listed in arg_nodes (checked: at most once) */
 } graph_node_t;
@@ -75,6 +79,6 @@ typedef struct {
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out);
 /* Frees the tables of a parsed graph: its block (graph_t.block, passed as itself so that
  * the executor can free it once the io arrays the block holds are released). */
-void graph_free(void* tables);
+static inline void graph_free(void* tables) { utvm_platform_free(tables); }
 
 #endif /* UTVM_GRAPH_MODEL_H_ */

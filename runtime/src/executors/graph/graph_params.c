@@ -88,7 +88,7 @@ static int array_record(utvm_graph_executor_t* exec, reader_t* r, int index, con
 
 static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bool copy) {
   reader_t r = {blob, len, 0};
-  uint64_t head[3], magic, count, num_arrays = 0; /* magic, reserved, count */
+  uint64_t head[3], magic, count, num_arrays; /* head: magic, reserved, count */
   size_t num_names;
   if (!take(&r, head, sizeof(head))) return TRUNCATED_IN(&r, "the header");
   magic = head[0];
@@ -99,10 +99,9 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   }
   /* The names come first, the arrays after them: find where the arrays start. Each name
    * takes at least 8 bytes, so a huge count ends at the blob's end. */
-  reader_t names = r;
   num_names = count > len ? len : (size_t)count; /* more names than bytes end at the end */
   for (size_t i = 0; i < num_names; i++) {
-    uint64_t n = 0;
+    uint64_t n; /* read only once taken */
     if (!take(&r, &n, 8)) return TRUNCATED_IN(&r, "the names");
     if (n >= UTVM_MAX_NAME_LEN) {
       return utvm_fail(INVALID, "params: name %lu is %llu bytes long; at most %d fit "
@@ -114,11 +113,14 @@ static int walk(utvm_graph_executor_t* exec, const uint8_t* blob, size_t len, bo
   if (num_arrays != count) {
     return utvm_fail(INVALID, "params: %llu names but %llu arrays", ULL(count), ULL(num_arrays));
   }
+  const uint8_t* next_name = blob + sizeof(head); /* the names follow the header */
   for (size_t i = 0; i < num_names; i++) {
     char name[UTVM_MAX_NAME_LEN];
-    uint64_t n = 0;
-    take(&names, &n, 8); /* within bounds: checked above */
-    take(&names, name, (size_t)n);
+    uint64_t length; /* within bounds and below UTVM_MAX_NAME_LEN: checked above */
+    memcpy(&length, next_name, sizeof(length));
+    size_t n = (size_t)length;
+    memcpy(name, next_name + sizeof(length), n);
+    next_name += sizeof(length) + n;
     name[n] = '\0';
     if (strlen(name) != n) {
       return utvm_fail(INVALID, "params: name %lu contains a NUL byte", UL(i));

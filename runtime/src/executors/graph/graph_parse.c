@@ -24,7 +24,9 @@ enum {
   LIST_NODES, LIST_ARG_NODES, LIST_HEADS, LIST_ROW_PTR, KEY_ATTRS, LIST_DLTYPE,
   LIST_STORAGE_ID, LIST_SHAPE, LIST_DEVICE_INDEX, LIST_STORAGE_SCOPE, LIST_INPUTS, NUM_LISTS,
   KEY_OP = NUM_LISTS, KEY_NAME, KEY_INPUTS, KEY_NODE_ATTRS, KEY_NODE_ATTR, KEY_FUNC_NAME,
-  KEY_NUM_INPUTS, KEY_NUM_OUTPUTS, KEY_FLATTEN_DATA, NUM_KEYS
+  KEY_NUM_INPUTS, KEY_NUM_OUTPUTS, KEY_FLATTEN_DATA, NUM_KEYS,
+  /* Not keys: the values a few strings are compared with, found the way keys are. */
+  WORD_NULL = NUM_KEYS, WORD_TVM_OP, WORD_NOP, WORD_COPY, WORD_NO_SCOPE, WORD_GLOBAL
 };
 /* The "attrs" key names no list: its count holds the bytes of the input nodes' names. */
 #define COUNT_NAME_BYTES KEY_ATTRS
@@ -35,13 +37,22 @@ enum {
 static const char kKeys[] =
     "nodes\0arg_nodes\0heads\0node_row_ptr\0attrs\0dltype\0storage_id\0shape\0device_index\0"
     "storage_scope\0node inputs\0op\0name\0inputs\0attrs\0attr\0func_name\0num_inputs\0"
-    "num_outputs\0flatten_data";
+    "num_outputs\0flatten_data\0null\0tvm_op\0__nop\0__copy\0\0global";
 
 /* Key k's text. */
 static const char* key_name(int k) {
   const char* name = kKeys;
   while (k-- > 0) name += strlen(name) + 1;
   return name;
+}
+
+/* The index of s among the n keys from `first` on, or -1. Not inlined: its callers share
+ * one loop. */
+__attribute__((noinline)) static int find_key(const char* s, int first, int n) {
+  for (int i = 0; i < n; i++) {
+    if (strcmp(s, key_name(first + i)) == 0) return i;
+  }
+  return -1;
 }
 
 /* The objects: what they are called (for messages: an offset into OBJECT_NAMES), the
@@ -90,10 +101,7 @@ static int read_object(parser_t* p, int object, uint32_t* seen, void* ctx) {
                             GRAPH_JSON_WHAT(&OBJECT_NAMES[kObjects[object].what]));
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if ((rc = graph_json_key(&p->j, key, sizeof(key))) != 0) break;
-    int k = -1;
-    for (int i = 0; i < kObjects[object].n; i++) {
-      if (strcmp(key, key_name(first + i)) == 0) k = i;
-    }
+    int k = find_key(key, first, kObjects[object].n);
     if (k < 0) {
       const char* what = GRAPH_JSON_WHAT(key[0] != '\0' ? key : "a node attribute");
       rc = object != OBJ_NODE_ATTRS ? graph_json_skip(&p->j) /* e.g. "control_deps" */
@@ -116,14 +124,6 @@ __attribute__((noinline, unused)) static const char* missing_key(uint32_t missin
   return key_name(first + __builtin_ctz(missing));
 }
 
-/* Not inlined (nor parse_node()): fewer bytes than GCC's inlined copies. */
-__attribute__((noinline)) static int read_index(parser_t* p, uint32_t* out, const char* what) {
-  uint64_t v;
-  int rc = graph_json_uint(&p->j, false, &v, what);
-  if (rc == 0) *out = (uint32_t)v;
-  return rc;
-}
-
 /* [node, output] or [node, output, version] into out; the version is not used. */
 static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   graph_json_iter_t it;
@@ -132,7 +132,7 @@ static int read_ref(parser_t* p, graph_ref_t* out, const char* what) {
   int rc = graph_json_enter(&p->j, '[', &it, what);
   while (rc == 0 && (rc = graph_json_more(&p->j, &it)) == GRAPH_JSON_MORE) {
     if (n == 3) return GRAPH_JSON_EXPECTED(&p->j, "']' after [node, output, version]", what);
-    rc = read_index(p, number[n], what);
+    rc = graph_json_uint(&p->j, false, number[n], what);
     n++;
   }
   if (rc == 0 && n < 2) {
@@ -184,7 +184,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
     rc = read_ref(p, out, list == LIST_INPUTS ? GRAPH_JSON_WHAT("a node input") : what);
   } else if (list == LIST_DLTYPE || list == LIST_STORAGE_SCOPE) {
     rc = graph_json_string(&p->j, s, sizeof(s), what);
-    if (rc == 0 && list == LIST_STORAGE_SCOPE && s[0] != '\0' && strcmp(s, "global") != 0) {
+    if (rc == 0 && list == LIST_STORAGE_SCOPE && find_key(s, WORD_NO_SCOPE, 2) < 0) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: storage scope \"%s\" (entry %lu) is not "
                        "supported", UL(p->j.pos), s, UL(e));
     }
@@ -207,7 +207,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
         return utvm_fail(INVALID, "graph JSON: byte %lu: the shape of entry %lu has more than "
                          "%d dimensions (UTVM_MAX_NDIM)", UL(p->j.pos), UL(e), UTVM_MAX_NDIM);
       }
-      rc = graph_json_uint(&p->j, true, (uint64_t*)&entry->shape[ndim],
+      rc = graph_json_uint(&p->j, true, &entry->shape[ndim],
                            GRAPH_JSON_WHAT("a shape dimension"));
       ndim++;
     }
@@ -217,7 +217,7 @@ __attribute__((noinline)) static int read_element(parser_t* p, int list, uint32_
     entry->tensor.device.device_type = kDLCPU;
   } else {
     uint32_t* index = out;
-    rc = read_index(p, index, what);
+    rc = graph_json_uint(&p->j, false, index, what);
     if (rc == 0 && list == LIST_DEVICE_INDEX && *index != kDLCPU) {
       return utvm_fail(INVALID, "graph JSON: byte %lu: entry %lu is on device type %lu; only "
                        "cpu (1) is supported", UL(p->j.pos), UL(e), UL(*index));
@@ -297,16 +297,16 @@ static int describe_op(parser_t* p, uint32_t index, const char* name, const node
                      "UTVM_MAX_ARGS (%d)", UL(index), name,
                      UL(node->num_inputs + node->num_outputs), UTVM_MAX_ARGS);
   }
-  node->kind = GRAPH_NODE_OP;
-  if (strcmp(a->func_name, "__nop") == 0) {
-    node->kind = GRAPH_NODE_NOP;
-  } else if (strcmp(a->func_name, "__copy") == 0) {
-    node->kind = GRAPH_NODE_COPY;
+  /* "__nop", "__copy" or (-1) an operator: the kinds follow each other in that order. */
+  _Static_assert(GRAPH_NODE_OP + 1 == GRAPH_NODE_NOP && GRAPH_NODE_NOP + 1 == GRAPH_NODE_COPY,
+                 "graph_node_kind_t: operator, __nop, __copy");
+  node->kind = (uint8_t)(GRAPH_NODE_NOP + find_key(a->func_name, WORD_NOP, 2));
+  if (node->kind == GRAPH_NODE_COPY) {
     if (node->num_inputs != 1 || node->num_outputs != 1) {
       return utvm_fail(INVALID, "graph JSON: node %lu (%s): __copy takes 1 input and 1 output",
                        UL(index), name);
     }
-  } else if (p->fill) {
+  } else if (node->kind == GRAPH_NODE_OP && p->fill) {
     TVMFunctionHandle f; /* set when TVMModGetFunction() succeeds */
     if (TVMModGetFunction(p->module, a->func_name, 1, &f) != 0 ||
         !utvm_func_from_handle(f, &node->fn, &node->resource)) {
@@ -325,7 +325,8 @@ typedef struct {
 } node_reader_t;
 
 /* Reads node `index` into *node: its place in g->nodes (zeroed) in the second pass, a
- * scratch in the first, where only the fields set here are read. */
+ * scratch in the first, where only the fields set here are read. Not inlined: fewer bytes
+ * than GCC's inlined copy. */
 __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index,
                                                 graph_node_t* node) {
   graph_t* g = p->g;
@@ -341,7 +342,8 @@ __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index,
                      missing_key(missing, KEY_OP));
   }
   node->num_inputs = p->count[LIST_INPUTS] - node->first_input;
-  if (strcmp(r.op, "null") == 0) {
+  int op = find_key(r.op, WORD_NULL, 2);
+  if (op == 0) {
     if (node->num_inputs != 0) {
       return utvm_fail(INVALID, "graph JSON: input node %lu (%s) has inputs", UL(index), name);
     }
@@ -350,7 +352,7 @@ __attribute__((noinline)) static int parse_node(parser_t* p, uint32_t index,
     size_t n = strlen(name) + 1;
     if (p->fill) memcpy(g->names + node->name, name, n);
     p->count[COUNT_NAME_BYTES] += (uint32_t)n;
-  } else if (strcmp(r.op, "tvm_op") == 0) {
+  } else if (op == 1) {
     rc = describe_op(p, index, name, &r.attrs, node);
   } else {
     return utvm_fail(INVALID, "graph JSON: node %lu (%s): op \"%s\" is neither \"null\" nor "
@@ -379,8 +381,9 @@ static int parse_graph_attrs(parser_t* p) {
   return 0;
 }
 
-/* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...} */
-static int read_typed_list(parser_t* p, int list, const char* what) {
+/* "attrs": {"dltype": ["list_str", [...]], "storage_id": ["list_int", [...]], ...}. Not
+ * inlined: read_object() then keeps fewer registers live. */
+__attribute__((noinline)) static int read_typed_list(parser_t* p, int list, const char* what) {
   /* Each attribute's type: the offset of its name in kTypeNames (no table of pointers),
    * the size of the names before it, as for kObjects. */
 #define TYPES_TO_STR "list_str"
@@ -462,12 +465,12 @@ static bool entry_fits(const graph_entry_t* e) {
 }
 
 /* Checks a node input (before: its node, whose index is `index`) or a head (before:
- * num_nodes, index: its place in heads), then makes it point at its entry (every node's
- * row checked first). Not inlined: two callers share one copy. */
+ * num_nodes, index: its place in heads), then makes it point at its entry (its node's outputs
+ * set first). Not inlined: two callers share one copy. */
 __attribute__((noinline)) static int check_ref(const graph_t* g, graph_ref_t* ref,
                                                uint32_t before, uint32_t index) {
   if (ref->node < before && ref->index < g->nodes[ref->node].num_outputs) {
-    ref->entry = &g->entries[g->row_ptr[ref->node] + ref->index];
+    ref->entry = g->nodes[ref->node].outputs + ref->index;
     return 0;
   }
   if (before < g->num_nodes) {
@@ -495,7 +498,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
     }
   }
   /* Every node's row first: until all agree, a node's outputs may lie past the entries. */
-  const graph_node_t* node = g->nodes;
+  graph_node_t* node = g->nodes;
   for (uint32_t n = 0; n < g->num_nodes; n++, node++) {
     /* An end before the start wraps to 2^31 or more (row_ptr's items are below 2^31),
      * which no node's output count (at most UTVM_MAX_ARGS) is. */
@@ -505,7 +508,11 @@ __attribute__((noinline)) static int validate(graph_t* g) {
     }
   }
   node = g->nodes;
+  graph_entry_t* outputs = g->entries; /* node n's, as the rows checked above lay them out */
   for (uint32_t n = 0; n < g->num_nodes; n++, node++) {
+    /* Its inputs' nodes come before it: their outputs are set. */
+    node->outputs = outputs;
+    outputs += node->num_outputs;
     for (uint32_t i = 0; i < node->num_inputs; i++) {
       if ((rc = check_ref(g, &g->inputs[node->first_input + i], n, n)) != 0) {
         return rc;
@@ -513,7 +520,7 @@ __attribute__((noinline)) static int validate(graph_t* g) {
     }
     if (node->kind == GRAPH_NODE_COPY) { /* its input checked just above, every entry's size */
       size_t from = utvm_dltensor_nbytes(&g->inputs[node->first_input].entry->tensor);
-      size_t to = utvm_dltensor_nbytes(&g->entries[g->row_ptr[n]].tensor);
+      size_t to = utvm_dltensor_nbytes(&node->outputs->tensor);
       if (from != to) {
         return utvm_fail(INVALID, "graph JSON: __copy node %lu copies %lu bytes into %lu", UL(n),
                          UL(from), UL(to));
@@ -595,5 +602,3 @@ int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph
   if (rc != 0) graph_free(block);
   return rc;
 }
-
-void graph_free(void* tables) { utvm_platform_free(tables); }
