@@ -10,11 +10,19 @@ static TVMNDArray* live_arrays;
 
 void utvm_ndarray_reset(void) { live_arrays = NULL; }
 
+/* GCC's noipa keeps the dtype one argument: split into bits and lanes (IPA-SRA), a call
+ * would pass five arguments, one on the stack. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define WHOLE_ARGUMENTS __attribute__((noipa))
+#else
+#define WHOLE_ARGUMENTS __attribute__((noinline))
+#endif
+
 /* False when a dimension is negative or the size does not fit in size_t. The product is
  * kept in size_t with an overflow check: no 64-bit division on 32-bit parts. One copy of the
  * walk for its two callers. */
-__attribute__((noinline)) static bool nbytes_of(int32_t ndim, const int64_t* shape,
-                                                DLDataType dtype, size_t* out) {
+WHOLE_ARGUMENTS static bool nbytes_of(int32_t ndim, const int64_t* shape, DLDataType dtype,
+                                      size_t* out) {
   size_t n = ((size_t)dtype.bits * dtype.lanes + 7) / 8;
   for (int32_t i = 0; i < ndim; i++) {
     int64_t d = shape[i];
