@@ -72,9 +72,10 @@ const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
 }
 
 int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
-  for (uint32_t i = 0; i < UTVM_MAX_MODULES; i++) {
-    if (reg.modules[i] == NULL) {
-      reg.modules[i] = mod;
+  uint32_t i = 0;
+  for (const TVMModule** slot = reg.modules; i < UTVM_MAX_MODULES; i++, slot++) {
+    if (*slot == NULL) {
+      *slot = mod;
       *out = module_handle(i);
       return 0;
     }
@@ -167,10 +168,10 @@ int TVMFuncGetGlobal(const char* name, TVMFunctionHandle* out) {
 }
 
 int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunctionHandle* out) {
-  for (uint32_t i = 0; i < UTVM_MAX_CLOSURES; i++) {
-    if (reg.closures[i].fn == NULL) {
-      reg.closures[i].fn = fn;
-      reg.closures[i].resource_handle = resource_handle;
+  uint32_t i = 0;
+  for (closure_t* c = reg.closures; i < UTVM_MAX_CLOSURES; i++, c++) {
+    if (c->fn == NULL) {
+      *c = (closure_t){fn, resource_handle};
       *out = (TVMFunctionHandle)(FIRST_CLOSURE + i);
       return 0;
     }
