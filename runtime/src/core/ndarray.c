@@ -169,8 +169,10 @@ int utvm_ndarray_release(TVMNDArray* arr) {
 
 int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_bits,
                   int dtype_lanes, int device_type, int device_id, TVMArrayHandle* out) {
-  if ((unsigned)dtype_code > 255 || (unsigned)dtype_bits - 1 > 254 ||
-      (unsigned)dtype_lanes - 1 > 65534) {
+  /* code and bits below 256, lanes below 65536 (negative ones too) in one compare; then
+   * neither bits nor lanes 0 (their product cannot overflow). */
+  if (((unsigned)dtype_code | (unsigned)dtype_bits | ((unsigned)dtype_lanes >> 8)) > 255 ||
+      dtype_bits * dtype_lanes == 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMArrayAlloc: invalid dtype");
   }
   /* Checked as ints: a one-byte DLDeviceType would cut the type. */
