@@ -6,10 +6,6 @@
 
 #include "runtime_state.h"
 
-static TVMNDArray* live_arrays;
-
-void utvm_ndarray_reset(void) { live_arrays = NULL; }
-
 /* GCC's noipa keeps the dtype one argument: split into bits and lanes (IPA-SRA), a call
  * would pass five arguments, one on the stack. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -117,8 +113,8 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
   arr->dl_tensor.dtype = dtype;
   arr->dl_tensor.shape = arr->shape;
   arr->reference_count = 1;
-  arr->next = live_arrays;
-  live_arrays = arr;
+  arr->next = utvm_core.live_arrays;
+  utvm_core.live_arrays = arr;
   *out = arr;
   return 0;
 }
@@ -126,7 +122,7 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
 /* The link in the list of live arrays that points at `handle`, or NULL: one walk for the
  * lookup and the unlinking. */
 __attribute__((noinline)) static TVMNDArray** link_of(const void* handle) {
-  for (TVMNDArray** p = &live_arrays; *p != NULL; p = &(*p)->next) {
+  for (TVMNDArray** p = &utvm_core.live_arrays; *p != NULL; p = &(*p)->next) {
     if ((const void*)*p == handle) return p;
   }
   return NULL;
@@ -143,7 +139,7 @@ void utvm_ndarray_retain_for_host(TVMNDArray* arr) {
 }
 
 void utvm_ndarray_drop_host_refs(void) {
-  TVMNDArray* a = live_arrays;
+  TVMNDArray* a = utvm_core.live_arrays;
   while (a != NULL) {
     if (a->host_refs == 0) {
       a = a->next;
@@ -152,7 +148,7 @@ void utvm_ndarray_drop_host_refs(void) {
     a->reference_count -= a->host_refs - 1; /* the last one goes through release */
     a->host_refs = 0;
     utvm_ndarray_release(a);
-    a = live_arrays; /* the release may have unlinked it: start over */
+    a = utvm_core.live_arrays; /* the release may have unlinked it: start over */
   }
 }
 

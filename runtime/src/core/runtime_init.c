@@ -45,8 +45,7 @@ static int module_get_function(TVMValue* args, int* type_codes, int num_args, TV
 
 tvm_crt_error_t TVMInitializeRuntime(void) {
   generation++;
-  utvm_registry_reset();
-  utvm_ndarray_reset();
+  memset(&utvm_core, 0, sizeof(utvm_core));
   TVMAPISetLastError("");
   int rc = TVMFuncRegisterGlobal("runtime.SystemLib", (TVMFunctionHandle)system_lib, 0);
   if (rc == 0) {
