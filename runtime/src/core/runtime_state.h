@@ -19,8 +19,9 @@ typedef struct {
   void* resource_handle;
 } closure_t;
 
-/* The state TVMInitializeRuntime() clears (one memset): the registry's (registry.c) and the
- * list of live arrays (ndarray.c). Each function reaches it through one address. */
+/* The core's state: what each TVMInitializeRuntime() clears (one memset), the registry's
+ * (registry.c) and the list of live arrays (ndarray.c), then the count of initialisations
+ * (runtime_init.c). Each function reaches it through one address. */
 struct utvm_core_state { /* small fields first: Thumb code reaches them with short instructions */
   TVMNDArray* live_arrays;
   int num_globals;
@@ -33,6 +34,7 @@ struct utvm_core_state { /* small fields first: Thumb code reaches them with sho
   const TVMModule* modules[UTVM_MAX_MODULES];
   closure_t closures[UTVM_MAX_CLOSURES];
   global_func_t globals[UTVM_MAX_GLOBAL_FUNCS];
+  uint32_t generation; /* utvm_runtime_generation(); not cleared */
 };
 extern struct utvm_core_state utvm_core;
 
