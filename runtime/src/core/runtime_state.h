@@ -1,4 +1,4 @@
-/* Internal hooks between core files: their state, and resetting it at (re)initialisation. */
+/* Internal hooks between core and memory files: their state, reset at (re)initialisation. */
 #ifndef UTVM_CORE_RUNTIME_STATE_H_
 #define UTVM_CORE_RUNTIME_STATE_H_
 
@@ -7,6 +7,7 @@
 #include <tvm/runtime/c_runtime_api.h>
 #include <tvm/runtime/crt/module.h>
 #include <utvm/config.h>
+#include <utvm/memory.h>
 #include <utvm/ndarray.h>
 
 typedef struct {
@@ -38,6 +39,13 @@ struct utvm_core_state { /* small fields first: Thumb code reaches them with sho
 };
 extern struct utvm_core_state utvm_core;
 
-void utvm_data_reset(void);
+/* The memory's state, for the same reason: the heap (heap.c) and the list of tracked data
+ * blocks in it (tracked_data.c), which utvm_heap_init() starts empty. */
+struct utvm_memory_state {
+  struct data_block* blocks;
+  utvm_page_allocator_t pages;
+  bool ready;
+};
+extern struct utvm_memory_state utvm_memory;
 
 #endif /* UTVM_CORE_RUNTIME_STATE_H_ */
