@@ -6,15 +6,19 @@
 
 #include "runtime_state.h"
 
-static TVMNDArray* live_arrays;
-
-void utvm_ndarray_reset(void) { live_arrays = NULL; }
+/* GCC's noipa keeps the dtype one argument: split into bits and lanes (IPA-SRA), a call
+ * would pass five arguments, one on the stack. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define WHOLE_ARGUMENTS __attribute__((noipa))
+#else
+#define WHOLE_ARGUMENTS __attribute__((noinline))
+#endif
 
 /* False when a dimension is negative or the size does not fit in size_t. The product is
  * kept in size_t with an overflow check: no 64-bit division on 32-bit parts. One copy of the
  * walk for its two callers. */
-__attribute__((noinline)) static bool nbytes_of(int32_t ndim, const int64_t* shape,
-                                                DLDataType dtype, size_t* out) {
+WHOLE_ARGUMENTS static bool nbytes_of(int32_t ndim, const int64_t* shape, DLDataType dtype,
+                                      size_t* out) {
   size_t n = ((size_t)dtype.bits * dtype.lanes + 7) / 8;
   for (int32_t i = 0; i < ndim; i++) {
     int64_t d = shape[i];
@@ -109,8 +113,8 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
   arr->dl_tensor.dtype = dtype;
   arr->dl_tensor.shape = arr->shape;
   arr->reference_count = 1;
-  arr->next = live_arrays;
-  live_arrays = arr;
+  arr->next = utvm_core.live_arrays;
+  utvm_core.live_arrays = arr;
   *out = arr;
   return 0;
 }
@@ -118,7 +122,7 @@ int utvm_ndarray_view(void* data, int32_t ndim, const int64_t* shape, DLDataType
 /* The link in the list of live arrays that points at `handle`, or NULL: one walk for the
  * lookup and the unlinking. */
 __attribute__((noinline)) static TVMNDArray** link_of(const void* handle) {
-  for (TVMNDArray** p = &live_arrays; *p != NULL; p = &(*p)->next) {
+  for (TVMNDArray** p = &utvm_core.live_arrays; *p != NULL; p = &(*p)->next) {
     if ((const void*)*p == handle) return p;
   }
   return NULL;
@@ -135,7 +139,7 @@ void utvm_ndarray_retain_for_host(TVMNDArray* arr) {
 }
 
 void utvm_ndarray_drop_host_refs(void) {
-  TVMNDArray* a = live_arrays;
+  TVMNDArray* a = utvm_core.live_arrays;
   while (a != NULL) {
     if (a->host_refs == 0) {
       a = a->next;
@@ -144,7 +148,7 @@ void utvm_ndarray_drop_host_refs(void) {
     a->reference_count -= a->host_refs - 1; /* the last one goes through release */
     a->host_refs = 0;
     utvm_ndarray_release(a);
-    a = live_arrays; /* the release may have unlinked it: start over */
+    a = utvm_core.live_arrays; /* the release may have unlinked it: start over */
   }
 }
 
@@ -161,8 +165,10 @@ int utvm_ndarray_release(TVMNDArray* arr) {
 
 int TVMArrayAlloc(const tvm_index_t* shape, int ndim, int dtype_code, int dtype_bits,
                   int dtype_lanes, int device_type, int device_id, TVMArrayHandle* out) {
-  if ((unsigned)dtype_code > 255 || (unsigned)dtype_bits - 1 > 254 ||
-      (unsigned)dtype_lanes - 1 > 65534) {
+  /* code and bits below 256, lanes below 65536 (negative ones too) in one compare; then
+   * neither bits nor lanes 0 (their product cannot overflow). */
+  if (((unsigned)dtype_code | (unsigned)dtype_bits | ((unsigned)dtype_lanes >> 8)) > 255 ||
+      dtype_bits * dtype_lanes == 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg, "TVMArrayAlloc: invalid dtype");
   }
   /* Checked as ints: a one-byte DLDeviceType would cut the type. */

@@ -33,13 +33,13 @@ int utvm_op_signature_check(const utvm_op_signature_t* sig, const char* what,
                      "%s: the operator was compiled for %lu tensor arguments, %d given", what,
                      (unsigned long)sig->num_args, num_args);
   }
-  for (int i = 0; i < num_args; i++) {
+  const utvm_arg_signature_t* want = sig->args;
+  for (int i = 0; i < num_args; i++, want++) {
     if (codes[i] != kTVMDLTensorHandle && codes[i] != kTVMNDArrayHandle) {
       return utvm_fail(kTvmErrorFunctionCallWrongArgType,
                        "%s: argument %d has type code %d, the operator takes tensors", what, i,
                        codes[i]);
     }
-    const utvm_arg_signature_t* want = &sig->args[i];
     const DLTensor* t = values[i].v_handle;
     size_t nbytes = utvm_dltensor_nbytes(t);
     if (!utvm_dtype_equal(t->dtype, want->dtype) || nbytes != want->nbytes) {

@@ -19,36 +19,11 @@
 
 _Static_assert(UTVM_MAX_MODULES < SLOT_MASK, "UTVM_MAX_MODULES must stay below 255");
 
-typedef struct {
-  const char* name; /* not copied: registered names are string literals */
-  TVMBackendPackedCFunc fn;
-} global_func_t;
-
-typedef struct {
-  TVMBackendPackedCFunc fn;
-  void* resource_handle;
-} closure_t;
-
-/* All of the registry's state, so that a reset is one memset and every function reaches it
- * through one address. */
-static struct { /* small fields first: Thumb code reaches them with short instructions */
-  int num_globals;
-  /* The system library's handle, NULL before it is registered. Its slot is never freed, so
-   * the handle stays what the slot's module field is. */
-  TVMModuleHandle system_lib;
-  /* Bumped each time a slot is freed, so that the handles of the module it held (and of
-   * its functions) no longer designate whatever module the slot holds next. */
-  uint8_t generations[UTVM_MAX_MODULES];
-  const TVMModule* modules[UTVM_MAX_MODULES];
-  closure_t closures[UTVM_MAX_CLOSURES];
-  global_func_t globals[UTVM_MAX_GLOBAL_FUNCS];
-} reg;
+struct utvm_core_state utvm_core; /* runtime_state.h: the registry is most of it */
 
 /* The handles of the first global function and of the first closure: the others follow. */
 #define FIRST_GLOBAL ((uintptr_t)encode_func(UTVM_GLOBAL_MODULE_INDEX, 0))
 #define FIRST_CLOSURE ((uintptr_t)encode_func(UTVM_CLOSURE_MODULE_INDEX, 0))
-
-void utvm_registry_reset(void) { memset(&reg, 0, sizeof(reg)); }
 
 static TVMFunctionHandle encode_func(uint32_t module_index, uint32_t func_index) {
   uintptr_t h = ((uintptr_t)(module_index | HANDLE_TAG) << 16) | (func_index | HANDLE_TAG);
@@ -58,8 +33,8 @@ static TVMFunctionHandle encode_func(uint32_t module_index, uint32_t func_index)
 /* The handle of the module in slot `index` now: its field is the slot's generation above
  * the index. */
 static TVMModuleHandle module_handle(uint32_t index) {
-  return (TVMModuleHandle)(uintptr_t)((((uint32_t)reg.generations[index] << SLOT_BITS) | index) |
-                                      HANDLE_TAG);
+  uint32_t generation = utvm_core.generations[index];
+  return (TVMModuleHandle)(uintptr_t)(((generation << SLOT_BITS) | index) | HANDLE_TAG);
 }
 
 /* The module in the slot the handle's field designates (its low byte), if the slot holds
@@ -68,13 +43,14 @@ const TVMModule* utvm_module_from_handle(TVMModuleHandle handle) {
   uint32_t i = (uint32_t)(uintptr_t)handle & SLOT_MASK;
   /* The handle the slot has now, compared whole: the tag, the generation and nothing above. */
   if (i >= UTVM_MAX_MODULES || handle != module_handle(i)) return NULL;
-  return reg.modules[i]; /* NULL for an empty slot */
+  return utvm_core.modules[i]; /* NULL for an empty slot */
 }
 
 int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
-  for (uint32_t i = 0; i < UTVM_MAX_MODULES; i++) {
-    if (reg.modules[i] == NULL) {
-      reg.modules[i] = mod;
+  uint32_t i = 0;
+  for (const TVMModule** slot = utvm_core.modules; i < UTVM_MAX_MODULES; i++, slot++) {
+    if (*slot == NULL) {
+      *slot = mod;
       *out = module_handle(i);
       return 0;
     }
@@ -87,9 +63,9 @@ int TVMModCreateFromCModule(const TVMModule* mod, TVMModuleHandle* out) {
 bool utvm_module_slot_release(TVMModuleHandle mod) {
   if (utvm_module_from_handle(mod) == NULL) return false;
   uint32_t index = (uint32_t)(uintptr_t)mod & SLOT_MASK;
-  if (mod != reg.system_lib) {
-    reg.modules[index] = NULL;
-    reg.generations[index] = (uint8_t)((reg.generations[index] + 1u) & GENERATION_MASK);
+  if (mod != utvm_core.system_lib) {
+    utvm_core.modules[index] = NULL;
+    utvm_core.generations[index] = (uint8_t)((utvm_core.generations[index] + 1u) & GENERATION_MASK);
   }
   return true;
 }
@@ -105,8 +81,8 @@ int TVMModFree(TVMModuleHandle mod) {
 extern const TVMModule* TVMSystemLibEntryPoint(void) __attribute__((weak));
 
 int utvm_system_lib(TVMModuleHandle* out) {
-  if (reg.system_lib != NULL) {
-    *out = reg.system_lib;
+  if (utvm_core.system_lib != NULL) {
+    *out = utvm_core.system_lib;
     return 0;
   }
   if (TVMSystemLibEntryPoint == NULL) {
@@ -114,7 +90,7 @@ int utvm_system_lib(TVMModuleHandle* out) {
                      "no system library linked: build with system-lib=1");
   }
   int rc = TVMModCreateFromCModule(TVMSystemLibEntryPoint(), out);
-  if (rc == 0) reg.system_lib = *out;
+  if (rc == 0) utvm_core.system_lib = *out;
   return rc;
 }
 
@@ -139,38 +115,38 @@ int TVMModGetFunction(TVMModuleHandle mod, const char* func_name, int query_impo
 /* The index of the global function called `name`, or num_globals. */
 static int find_global(const char* name) {
   int i = 0;
-  while (i < reg.num_globals && strcmp(reg.globals[i].name, name) != 0) i++;
+  while (i < utvm_core.num_globals && strcmp(utvm_core.globals[i].name, name) != 0) i++;
   return i;
 }
 
 int TVMFuncRegisterGlobal(const char* name, TVMFunctionHandle func, int override) {
   int i = find_global(name);
-  if (i == reg.num_globals) { /* a new name */
+  if (i == utvm_core.num_globals) { /* a new name */
     if (i == UTVM_MAX_GLOBAL_FUNCS) {
       return utvm_fail(kTvmErrorFunctionRegistryFull,
                        "global registry full (UTVM_MAX_GLOBAL_FUNCS): %s", name);
     }
-    reg.globals[i].name = name;
-    reg.num_globals++;
+    utvm_core.globals[i].name = name;
+    utvm_core.num_globals++;
   } else if (!override) {
     return utvm_fail(kTvmErrorFunctionAlreadyDefined, "global function %s already exists", name);
   }
-  reg.globals[i].fn = (TVMBackendPackedCFunc)func;
+  utvm_core.globals[i].fn = (TVMBackendPackedCFunc)func;
   return 0;
 }
 
 int TVMFuncGetGlobal(const char* name, TVMFunctionHandle* out) {
   int i = find_global(name);
   /* As in TVM: an unknown name is not an error, the handle is NULL. */
-  *out = i < reg.num_globals ? (TVMFunctionHandle)(FIRST_GLOBAL + (uintptr_t)i) : NULL;
+  *out = i < utvm_core.num_globals ? (TVMFunctionHandle)(FIRST_GLOBAL + (uintptr_t)i) : NULL;
   return 0;
 }
 
 int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunctionHandle* out) {
-  for (uint32_t i = 0; i < UTVM_MAX_CLOSURES; i++) {
-    if (reg.closures[i].fn == NULL) {
-      reg.closures[i].fn = fn;
-      reg.closures[i].resource_handle = resource_handle;
+  uint32_t i = 0;
+  for (closure_t* c = utvm_core.closures; i < UTVM_MAX_CLOSURES; i++, c++) {
+    if (c->fn == NULL) {
+      *c = (closure_t){fn, resource_handle};
       *out = (TVMFunctionHandle)(FIRST_CLOSURE + i);
       return 0;
     }
@@ -185,11 +161,11 @@ bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
   void* resource = NULL; /* what module functions and closures get; set on success only */
   /* Global functions and closures are numbered up from their first handle. */
   uintptr_t i = h - FIRST_GLOBAL;
-  if (i < (uintptr_t)reg.num_globals) {
-    *fn = reg.globals[i].fn;
+  if (i < (uintptr_t)utvm_core.num_globals) {
+    *fn = utvm_core.globals[i].fn;
   } else if ((i = h - FIRST_CLOSURE) < UTVM_MAX_CLOSURES) {
-    if ((*fn = reg.closures[i].fn) == NULL) return false;
-    resource = reg.closures[i].resource_handle;
+    if ((*fn = utvm_core.closures[i].fn) == NULL) return false;
+    resource = utvm_core.closures[i].resource_handle;
   } else {
     /* A module function: both halves tagged, a live module's handle above its index. */
     const TVMModule* module;
@@ -209,7 +185,7 @@ bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
 
 int TVMFuncFree(TVMFunctionHandle func) {
   uintptr_t i = (uintptr_t)func - FIRST_CLOSURE;
-  if (i < UTVM_MAX_CLOSURES) reg.closures[i].fn = NULL;
+  if (i < UTVM_MAX_CLOSURES) utvm_core.closures[i].fn = NULL;
   /* Module and global functions are static: nothing to free. */
   return 0;
 }

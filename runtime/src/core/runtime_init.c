@@ -1,12 +1,11 @@
 /* Runtime start-up and the core global functions every host session uses. */
+#include <stddef.h>
 #include <string.h>
 #include <utvm/runtime.h>
 
 #include "runtime_state.h"
 
-static uint32_t generation;
-
-uint32_t utvm_runtime_generation(void) { return generation; }
+uint32_t utvm_runtime_generation(void) { return utvm_core.generation; }
 
 /* runtime.SystemLib() -> Module */
 static int system_lib(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
@@ -44,9 +43,8 @@ static int module_get_function(TVMValue* args, int* type_codes, int num_args, TV
 }
 
 tvm_crt_error_t TVMInitializeRuntime(void) {
-  generation++;
-  utvm_registry_reset();
-  utvm_ndarray_reset();
+  utvm_core.generation++;
+  memset(&utvm_core, 0, offsetof(struct utvm_core_state, generation));
   TVMAPISetLastError("");
   int rc = TVMFuncRegisterGlobal("runtime.SystemLib", (TVMFunctionHandle)system_lib, 0);
   if (rc == 0) {

@@ -8,37 +8,33 @@
 
 #include "../core/runtime_state.h"
 
-static struct { /* one address for both */
-  utvm_page_allocator_t pages;
-  bool ready;
-} heap;
+struct utvm_memory_state utvm_memory; /* runtime_state.h */
 
 int utvm_heap_init(void* arena, size_t arena_bytes) {
-  int rc = utvm_page_allocator_init(&heap.pages, arena, arena_bytes, UTVM_PAGE_SIZE_LOG2);
-  heap.ready = rc == 0;
-  /* Whatever was tracked lived in the old arena. */
-  utvm_data_reset();
+  int rc = utvm_page_allocator_init(&utvm_memory.pages, arena, arena_bytes, UTVM_PAGE_SIZE_LOG2);
+  utvm_memory.ready = rc == 0;
+  utvm_memory.blocks = NULL; /* whatever was tracked lived in the old arena */
   return rc;
 }
 
 size_t utvm_heap_bytes_in_use(void) {
-  return heap.ready ? utvm_page_allocator_bytes_in_use(&heap.pages) : 0;
+  return utvm_memory.ready ? utvm_page_allocator_bytes_in_use(&utvm_memory.pages) : 0;
 }
 
 __attribute__((weak)) tvm_crt_error_t TVMPlatformMemoryAllocate(size_t num_bytes, DLDevice dev,
                                                                 void** out_ptr) {
   (void)dev;
-  if (!heap.ready) {
+  if (!utvm_memory.ready) {
     return (tvm_crt_error_t)utvm_fail(kTvmErrorPlatformNoMemory,
                                       "no heap: call utvm_heap_init() first");
   }
-  return (tvm_crt_error_t)utvm_page_allocator_alloc(&heap.pages, num_bytes, out_ptr);
+  return (tvm_crt_error_t)utvm_page_allocator_alloc(&utvm_memory.pages, num_bytes, out_ptr);
 }
 
 __attribute__((weak)) tvm_crt_error_t TVMPlatformMemoryFree(void* ptr, DLDevice dev) {
   (void)dev;
-  if (!heap.ready) {
+  if (!utvm_memory.ready) {
     return (tvm_crt_error_t)utvm_fail(kTvmErrorPlatformNoMemory, "no heap to free into");
   }
-  return (tvm_crt_error_t)utvm_page_allocator_free(&heap.pages, ptr);
+  return (tvm_crt_error_t)utvm_page_allocator_free(&utvm_memory.pages, ptr);
 }

@@ -18,10 +18,6 @@ typedef struct data_block {
   bool host_owned; /* allocated at a host's request (RPC DevAllocData) */
 } data_block_t;
 
-static data_block_t* blocks;
-
-void utvm_data_reset(void) { blocks = NULL; }
-
 int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
   /* The one alignment check (TVMDeviceAllocDataSpace's too): 0 wraps past 4096. */
   if (alignment - 1 >= 4096 || (alignment & (alignment - 1)) != 0) {
@@ -43,15 +39,15 @@ int utvm_data_alloc(size_t nbytes, size_t alignment, void** out) {
   b->data = (uint8_t*)data;
   b->size = nbytes;
   b->host_owned = false;
-  b->next = blocks;
-  blocks = b;
+  b->next = utvm_memory.blocks;
+  utvm_memory.blocks = b;
   *out = (void*)data;
   return 0;
 }
 
 /* The link that points at the block whose data starts at `data`, or NULL. */
 __attribute__((noinline)) static data_block_t** link_of(const void* data) {
-  for (data_block_t** p = &blocks; *p != NULL; p = &(*p)->next) {
+  for (data_block_t** p = &utvm_memory.blocks; *p != NULL; p = &(*p)->next) {
     if ((*p)->data == data) return p;
   }
   return NULL;
@@ -86,7 +82,7 @@ int utvm_data_free_host_owned(void* data) {
 }
 
 void utvm_data_free_all_host_owned(void) {
-  for (data_block_t** p = &blocks; *p != NULL;) {
+  for (data_block_t** p = &utvm_memory.blocks; *p != NULL;) {
     if ((*p)->host_owned) {
       unlink_and_free(p);
     } else {
@@ -96,7 +92,7 @@ void utvm_data_free_all_host_owned(void) {
 }
 
 size_t utvm_data_room(const void* ptr) {
-  for (data_block_t* b = blocks; b != NULL; b = b->next) {
+  for (data_block_t* b = utvm_memory.blocks; b != NULL; b = b->next) {
     uintptr_t offset = (uintptr_t)ptr - (uintptr_t)b->data; /* wraps when ptr is below */
     if (offset <= b->size) return b->size - offset + 1;
   }

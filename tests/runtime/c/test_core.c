@@ -263,6 +263,23 @@ UTEST(ndarray_rejects_bad_shapes_and_devices) {
   CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
 }
 
+UTEST(ndarray_checks_each_part_of_the_dtype) {
+  int64_t empty[1] = {0}; /* no bytes, so the largest dtype fits */
+  DLTensor* t;
+  /* Each part one past its range either way, and bits or lanes 0. */
+  static const int bad[][3] = {{256, 8, 1},    {-1, 8, 1},      {kDLInt, 256, 1},
+                               {kDLInt, 0, 1}, {kDLInt, -8, 1}, {kDLInt, 8, 65536},
+                               {kDLInt, 8, 0}, {kDLInt, 8, -1}};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    CHECK_FAILS_WITH(TVMArrayAlloc(empty, 1, bad[i][0], bad[i][1], bad[i][2], kDLCPU, 0, &t),
+                     "TVMArrayAlloc: invalid dtype");
+  }
+  CHECK_OK(TVMArrayAlloc(empty, 1, 255, 255, 65535, kDLCPU, 0, &t));
+  CHECK(t->dtype.code == 255 && t->dtype.bits == 255 && t->dtype.lanes == 65535);
+  CHECK_OK(TVMArrayFree(t));
+  CHECK_EQ_INT(utvm_heap_bytes_in_use(), 0);
+}
+
 UTEST(pinned_arrays_survive_over_freeing) {
   int64_t shape[1] = {4};
   TVMNDArray* arr;

@@ -43,11 +43,20 @@ int utvm_executor_slot_install(utvm_executor_slot_t* slot, void* exec, TVMValue*
   return 0;
 }
 
+/* dispatch and the module functions share one section on Thumb ELF targets: a jump into
+ * dispatch is then a 2-byte b.n (across sections it is 4 bytes, as the linker may place them
+ * apart). The functions table refers to all of them, so the section loses nothing to GC. */
+#if defined(__thumb__) && defined(__ELF__)
+#define DISPATCH_SECTION __attribute__((section(".text.utvm_executor_dispatch")))
+#else
+#define DISPATCH_SECTION
+#endif
+
 /* Every module function: `op_arity` holds the op of the function called and its number of
  * arguments + 1 (0: not supported) (EXECUTOR_FN), the argument count given comes in the
  * return slot, on the executor of the module whose registry it was called through. */
-static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int* ret_code,
-                    void* resource) {
+DISPATCH_SECTION static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret,
+                                     int* ret_code, void* resource) {
   int op = op_arity & 0xf, arity = (op_arity >> 4) - 1;
   const utvm_executor_module_t* m = resource;
   int num_args;
@@ -89,7 +98,7 @@ static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int
       index = utvm_executor_io_input_index(io, args[0].v_str);
       if (index < 0) return -index;
     } else if ((uint64_t)args[0].v_int64 < io->counts[output]) { /* negative ones too */
-      index = (int)(output ? io->num_inputs : 0) + (int)args[0].v_int64;
+      index = (int)((uint32_t)output * io->num_inputs) + (int)args[0].v_int64;
     } else {
       return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s: no %s %lld", name,
                        UTVM_EXECUTOR_IO_KIND(output), (long long)args[0].v_int64);
@@ -119,8 +128,8 @@ static int dispatch(TVMValue* args, int* codes, int op_arity, TVMValue* ret, int
  * clears it): a store, a move and a jump, every other argument where it came, and no table
  * of arities. */
 #define EXECUTOR_FN(name, op, arity)                                                       \
-  static int fn_##name(TVMValue* args, int* codes, int num_args, TVMValue* ret,           \
-                       int* ret_code, void* resource) {                                   \
+  DISPATCH_SECTION static int fn_##name(TVMValue* args, int* codes, int num_args,         \
+                                        TVMValue* ret, int* ret_code, void* resource) {   \
     memcpy(ret, &num_args, sizeof(num_args));                                              \
     return dispatch(args, codes, (op) | ((arity) + 1) << 4, ret, ret_code, resource);      \
   }
