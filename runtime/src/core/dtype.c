@@ -7,10 +7,8 @@
 /* Type names by DLDataTypeCode, for parsing and printing. */
 _Static_assert(sizeof(DLDataType) == 4, "DLDataType is code, bits, lanes without padding");
 
-/* Fixed width, no table of pointers; the last name is that of every other code. Rows of 7:
- * the two 7-letter names have no NUL (only utvm_dtype_str prints them, with "%.7s"); the
- * parser's five are shorter. */
-static const char kNames[][7] = {"int",    "uint",    "float",  "handle",
+/* Fixed width, no table of pointers; the last name is that of every other code. */
+static const char kNames[][8] = {"int",    "uint",    "float",  "handle",
                                  "bfloat", "complex", "unknown" /* any other code */};
 #define UNKNOWN_CODE 6
 
@@ -78,7 +76,7 @@ const char* utvm_dtype_str(DLDataType t, char buf[UTVM_DTYPE_STR_SIZE]) {
   /* One format: "x1" (and the bits of "bool1x1") are cut off after, where they fit. */
   size_t cut = lanes == 1 ? 2 : 0;
   if (utvm_dtype_equal(t, (DLDataType){kDLUInt, 1, 1})) name = "bool", cut = 3;
-  size_t len = (size_t)snprintf(buf, UTVM_DTYPE_STR_SIZE, "%.7s%ux%u", name, bits, lanes);
+  size_t len = (size_t)snprintf(buf, UTVM_DTYPE_STR_SIZE, "%s%ux%u", name, bits, lanes);
   if (len < UTVM_DTYPE_STR_SIZE) buf[len - cut] = '\0';
   return buf;
 }
