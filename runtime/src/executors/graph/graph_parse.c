@@ -543,7 +543,9 @@ __attribute__((noinline)) static int validate(graph_t* g) {
 
 /* ---- entry point ---- */
 
-static size_t align8(uint64_t n) { return (size_t)((n + 7) & ~(uint64_t)7); }
+/* In 64 bits: on a 32-bit target an array of 4 GiB or more must not wrap to a small size
+ * before the total is checked against SIZE_MAX. */
+static uint64_t align8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
 int graph_parse(const char* json, size_t json_len, TVMModuleHandle module, graph_t* out) {
   /* *out is not zeroed: the counting pass does not read it, and every field is set before
