@@ -75,15 +75,21 @@ void utvm_rpc_release_host_state(void) {
   utvm_data_free_all_host_owned();
 }
 
+/* The globals this file registers itself, registered by one loop. */
+static const struct {
+  const char* name;
+  TVMBackendPackedCFunc fn;
+} kGlobals[] = {
+    {"tvm.rpc.server.GetCRTMaxPacketSize", crt_max_packet_size},
+    {kRandomFill, random_fill},
+    {"utvm.rpc.GetMaxPacketSize", max_packet_size},
+};
+
 int utvm_rpc_register_globals(size_t max_packet) {
   max_rpc_packet = max_packet;
   int rc = utvm_time_evaluator_register(max_packet);
-  if (rc == 0) {
-    rc = TVMFuncRegisterGlobal("tvm.rpc.server.GetCRTMaxPacketSize",
-                               (TVMFunctionHandle)crt_max_packet_size, 1);
-  }
-  if (rc == 0) {
-    rc = TVMFuncRegisterGlobal(kRandomFill, (TVMFunctionHandle)random_fill, 1);
+  for (size_t i = 0; rc == 0 && i < sizeof(kGlobals) / sizeof(kGlobals[0]); i++) {
+    rc = TVMFuncRegisterGlobal(kGlobals[i].name, (TVMFunctionHandle)kGlobals[i].fn, 1);
   }
 #if UTVM_RPC_AOT_EXECUTOR
   if (rc == 0) rc = utvm_aot_executor_module_register();
@@ -91,9 +97,6 @@ int utvm_rpc_register_globals(size_t max_packet) {
 #if UTVM_RPC_GRAPH_EXECUTOR
   if (rc == 0) rc = utvm_graph_executor_module_register();
 #endif
-  if (rc == 0) {
-    rc = TVMFuncRegisterGlobal("utvm.rpc.GetMaxPacketSize", (TVMFunctionHandle)max_packet_size, 1);
-  }
 #if UTVM_RPC_LOADABLE
   if (rc == 0) rc = utvm_rpc_loadable_register();
 #endif
