@@ -44,9 +44,10 @@ __attribute__((noinline)) static utvm_unframer_event_t data_byte(utvm_unframer_t
 utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** data,
                                          size_t* len) {
   const uint8_t* p = *data;
+  size_t n = *len;
   size_t i = 0;
   utvm_unframer_event_t ev = UTVM_UNFRAMER_NEED_MORE;
-  while (i < *len && ev == UTVM_UNFRAMER_NEED_MORE) {
+  while (i < n && ev == UTVM_UNFRAMER_NEED_MORE) {
     uint8_t b = p[i++];
     bool escaped = u->escape;
     u->escape = false;
@@ -78,7 +79,7 @@ utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** dat
     }
     ev = data_byte(u, b);
   }
-  *len -= i;
+  *len = n - i;
   *data = p + i;
   return ev;
 }
