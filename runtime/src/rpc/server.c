@@ -115,8 +115,8 @@ void TVMLogf(const char* fmt, ...) {
   va_start(args, fmt);
   size_t n = TVMPlatformFormatMessage(line, sizeof(line), fmt, args);
   va_end(args);
-  if (n >= sizeof(line)) n = sizeof(line) - 1;
-  if (n > 0 && line[n - 1] == '\n') n--; /* the host adds its own line break */
-  if (n == 0) return;                    /* hosts ignore empty logs */
-  utvm_session_send_log(&server.session, line, n);
+  char* end = line + (n < sizeof(line) ? n : sizeof(line) - 1);
+  if (end != line && end[-1] == '\n') end--; /* the host adds its own line break */
+  if (end == line) return;                   /* hosts ignore empty logs */
+  utvm_session_send_log(&server.session, line, (size_t)(end - line));
 }
