@@ -21,9 +21,12 @@ static void begin_frame(utvm_unframer_t* u) {
  * byte loop stays small. */
 __attribute__((noinline)) static utvm_unframer_event_t data_byte(utvm_unframer_t* u, uint8_t b) {
   if (u->state == UTVM_UNFRAMER_PAYLOAD) {
-    /* Bytes past the buffer are counted (and CRC'd) but not kept. */
-    if (u->received < u->capacity) u->buf[u->received] = b;
-    if (++u->received == u->frame_len) u->state = UTVM_UNFRAMER_CRC;
+    /* Bytes past the buffer are counted (and CRC'd) but not kept. The count in a local:
+     * the byte's store may alias it (uint8_t). */
+    uint32_t received = u->received;
+    if (received < u->capacity) u->buf[received] = b;
+    u->received = ++received;
+    if (received == u->frame_len) u->state = UTVM_UNFRAMER_CRC;
     return UTVM_UNFRAMER_NEED_MORE;
   }
   u->field[u->field_len++] = b;
