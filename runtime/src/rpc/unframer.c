@@ -52,6 +52,10 @@ utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** dat
   utvm_unframer_event_t ev = UTVM_UNFRAMER_NEED_MORE;
   while (i < n && ev == UTVM_UNFRAMER_NEED_MORE) {
     uint8_t b = p[i++];
+    /* The CRC covers the raw wire bytes of length and payload, escapes (and no-ops)
+     * included. Updated first, whatever the byte turns out to be: while hunting it is
+     * unused, and a frame's start resets it. */
+    if (u->state != UTVM_UNFRAMER_CRC) u->crc = utvm_crc16_byte(u->crc, b);
     bool escaped = u->escape;
     u->escape = false;
     if (escaped && b == PACKET_START) {
@@ -66,8 +70,6 @@ utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** dat
       u->escape = b == ESCAPE;
       continue;
     }
-    /* The CRC covers the raw wire bytes of length and payload, escapes (and no-ops) included. */
-    if (u->state != UTVM_UNFRAMER_CRC) u->crc = utvm_crc16_byte(u->crc, b);
     if (!escaped) {
       if (b == ESCAPE) {
         u->escape = true;
