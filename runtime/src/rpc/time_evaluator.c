@@ -37,9 +37,13 @@ typedef struct {
 /* The global's name; argument messages name it without its namespace (one string for both). */
 static const char kName[] = "runtime.RPCTimeEvaluator";
 
-static evaluator_t evaluators[UTVM_RPC_MAX_TIME_EVALUATORS];
-static uint32_t next_serial;
-static size_t max_reply; /* largest RPC packet of a reply (given at registration) */
+/* The slots with the creation counter and the reply size in one struct, so that
+ * create_evaluator reaches all three through one address (slots first: sweep walks them). */
+static struct {
+  evaluator_t slots[UTVM_RPC_MAX_TIME_EVALUATORS];
+  uint32_t next_serial;
+  size_t max_reply; /* largest RPC packet of a reply (given at registration) */
+} evaluators;
 
 static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                          void* resource);
@@ -59,8 +63,9 @@ static bool is_live(const evaluator_t* e) {
  * free slot, else the oldest evaluator's, freed (TVM keeps only the newest evaluator too).
  * One loop for both, out of line: GCC would unroll a copy into each caller. */
 __attribute__((noinline)) static evaluator_t* sweep(bool all) {
-  evaluator_t* oldest = evaluators;
-  for (evaluator_t* e = evaluators; e != evaluators + UTVM_RPC_MAX_TIME_EVALUATORS; e++) {
+  evaluator_t* oldest = evaluators.slots;
+  for (evaluator_t* e = evaluators.slots; e != evaluators.slots + UTVM_RPC_MAX_TIME_EVALUATORS;
+       e++) {
     if (!is_live(e)) {
       if (!all) return e;
     } else if (all) {
@@ -100,7 +105,7 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
     e.p[k] = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
   }
   /* The most doubles one reply carries after code, count, 2 type codes, tcode, length. */
-  size_t most_repeat = (max_reply - 4 - 4 - 8 - 8 - 8) / sizeof(double);
+  size_t most_repeat = (evaluators.max_reply - 4 - 4 - 8 - 8 - 8) / sizeof(double);
   if (negative || e.p[NUMBER] < 1 || e.p[NUMBER] > MAX_NUMBER || e.p[REPEAT] < 1 ||
       e.p[REPEAT] > most_repeat || e.p[MIN_REPEAT_MS] > MAX_MIN_REPEAT_MS ||
       e.p[COOLDOWN_MS] > MAX_COOLDOWN_MS ||
@@ -113,7 +118,7 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, 0, &e.target);
   if (rc != 0) return rc; /* message says which function is missing */
   evaluator_t* slot = sweep(false);
-  e.serial = next_serial++;
+  e.serial = evaluators.next_serial++;
   rc = utvm_closure_create(run_evaluator, slot, &e.handle);
   if (rc != 0) return rc;
   *slot = e;
@@ -250,6 +255,6 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
 }
 
 int utvm_time_evaluator_register(size_t max_reply_packet) {
-  max_reply = max_reply_packet;
+  evaluators.max_reply = max_reply_packet;
   return TVMFuncRegisterGlobal(kName, (TVMFunctionHandle)create_evaluator, 1);
 }
