@@ -34,8 +34,12 @@ typedef struct {
   uint32_t p[NUM_PARAMS];
 } evaluator_t;
 
-/* The global's name; argument messages name it without its namespace (one string for both). */
-static const char kName[] = "runtime.RPCTimeEvaluator";
+/* The global's name (argument messages name it without its namespace: one string for both)
+ * and the type codes create_evaluator expects, in one constant: one address for both. */
+static const struct {
+  char name[sizeof("runtime.RPCTimeEvaluator")];
+  uint8_t expected[12];
+} kGlobal = {"runtime.RPCTimeEvaluator", {kTVMModuleHandle, kTVMStr, [11] = kTVMStr}};
 
 /* The slots with the creation counter and the reply size in one struct, so that
  * create_evaluator reaches all three through one address (slots first: sweep walks them). */
@@ -88,9 +92,8 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   (void)resource;
   /* module, name, nine integers (kTVMArgInt is 0), f_preproc */
   _Static_assert(kTVMArgInt == 0, "the nine integers are the zeros");
-  static const uint8_t expected[12] = {kTVMModuleHandle, kTVMStr, [11] = kTVMStr};
-  int rc = utvm_check_args(kName + sizeof("runtime.") - 1, codes, num_args < 12 ? num_args : 12, 12,
-                           expected);
+  int rc = utvm_check_args(kGlobal.name + sizeof("runtime.") - 1, codes,
+                           num_args < 12 ? num_args : 12, 12, kGlobal.expected);
   if (rc == 0) rc = utvm_rpc_check_handle(args[0].v_handle, kTVMModuleHandle);
   if (rc != 0) return rc;
   if (args[11].v_str[0] != '\0') {
@@ -256,5 +259,5 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
 
 int utvm_time_evaluator_register(size_t max_reply_packet) {
   evaluators.max_reply = max_reply_packet;
-  return TVMFuncRegisterGlobal(kName, (TVMFunctionHandle)create_evaluator, 1);
+  return TVMFuncRegisterGlobal(kGlobal.name, (TVMFunctionHandle)create_evaluator, 1);
 }
