@@ -50,17 +50,20 @@ static int max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* r
   return 0;
 }
 
-/* The global's name; argument messages name it without its namespace (one string for both). */
-static const char kRandomFill[] = "tvm.contrib.random.random_fill";
+/* The global's name (argument messages name it without its namespace: one string for both)
+ * and the type codes random_fill expects, in one constant: one address for both. */
+static const struct {
+  char name[sizeof("tvm.contrib.random.random_fill")];
+  uint8_t expected[1];
+} kRandomFill = {"tvm.contrib.random.random_fill", {kTVMDLTensorHandle}};
 
 /* tvm.contrib.random.random_fill(tensor): random bytes in every byte of the tensor, as TVM's
  * device does (AutoTVM fills inputs with it). */
 static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                        void* resource) {
   (void)ret, (void)ret_code, (void)resource;
-  static const uint8_t expected[] = {kTVMDLTensorHandle};
-  int rc = utvm_check_args(kRandomFill + sizeof("tvm.contrib.random.") - 1, codes, num_args, 1,
-                           expected);
+  int rc = utvm_check_args(kRandomFill.name + sizeof("tvm.contrib.random.") - 1, codes,
+                           num_args, 1, kRandomFill.expected);
   const DLTensor* t = args[0].v_handle;
   size_t nbytes;
   if (rc == 0) rc = utvm_rpc_check_tensor_arg(t, &nbytes);
@@ -81,7 +84,7 @@ static const struct {
   TVMBackendPackedCFunc fn;
 } kGlobals[] = {
     {"tvm.rpc.server.GetCRTMaxPacketSize", crt_max_packet_size},
-    {kRandomFill, random_fill},
+    {kRandomFill.name, random_fill},
     {"utvm.rpc.GetMaxPacketSize", max_packet_size},
 };
 
