@@ -34,19 +34,17 @@ typedef struct {
   uint32_t p[NUM_PARAMS];
 } evaluator_t;
 
-/* The global's name (argument messages name it without its namespace: one string for both)
- * and the type codes create_evaluator expects, in one constant: one address for both. */
-static const struct {
-  char name[sizeof("runtime.RPCTimeEvaluator")];
-  uint8_t expected[12];
-} kGlobal = {"runtime.RPCTimeEvaluator", {kTVMModuleHandle, kTVMStr, [11] = kTVMStr}};
+/* Argument messages name the global without its namespace (one string for both). */
+const struct utvm_time_evaluator_global utvm_time_evaluator_global = {
+    "runtime.RPCTimeEvaluator", {kTVMModuleHandle, kTVMStr, [11] = kTVMStr}};
 
 /* The slots with the creation counter and the reply size in one struct, so that
- * create_evaluator reaches all three through one address (slots first: sweep walks them). */
+ * utvm_time_evaluator_create reaches all three through one address (slots first: sweep
+ * walks them). */
 static struct {
   evaluator_t slots[UTVM_RPC_MAX_TIME_EVALUATORS];
   uint32_t next_serial;
-  size_t max_reply; /* largest RPC packet of a reply (given at registration) */
+  size_t max_reply; /* largest RPC packet of a reply (utvm_time_evaluator_init) */
 } evaluators;
 
 static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
@@ -54,8 +52,8 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
 
 /* Still reachable through its handle (the host has not freed it, nothing replaced it). A
  * closure of run_evaluator over this slot can only be its current evaluator's: closures do
- * not outlive TVMInitializeRuntime (the registry's reset clears them) and create_evaluator
- * stores each handle it binds in the slot it binds it to. */
+ * not outlive TVMInitializeRuntime (the registry's reset clears them) and
+ * utvm_time_evaluator_create stores each handle it binds in the slot it binds it to. */
 static bool is_live(const evaluator_t* e) {
   TVMBackendPackedCFunc fn;
   void* resource;
@@ -87,13 +85,14 @@ void utvm_time_evaluators_release_all(void) { sweep(true); }
 /* runtime.RPCTimeEvaluator(module, name, device_type, device_id, number, repeat,
  *   min_repeat_ms, limit_zero_time_iterations, cooldown_interval_ms, repeats_to_cooldown,
  *   cache_flush_bytes, f_preproc) -> PackedFunc. Extra arguments (newer hosts) are ignored. */
-static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret,
-                            int* ret_code, void* resource) {
+int utvm_time_evaluator_create(TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                               int* ret_code, void* resource) {
   (void)resource;
   /* module, name, nine integers (kTVMArgInt is 0), f_preproc */
   _Static_assert(kTVMArgInt == 0, "the nine integers are the zeros");
-  int rc = utvm_check_args(kGlobal.name + sizeof("runtime.") - 1, codes,
-                           num_args < 12 ? num_args : 12, 12, kGlobal.expected);
+  const struct utvm_time_evaluator_global* g = &utvm_time_evaluator_global;
+  int rc = utvm_check_args(g->name + sizeof("runtime.") - 1, codes, num_args < 12 ? num_args : 12,
+                           12, g->expected);
   if (rc == 0) rc = utvm_rpc_check_handle(args[0].v_handle, kTVMModuleHandle);
   if (rc != 0) return rc;
   if (args[11].v_str[0] != '\0') {
@@ -257,7 +256,6 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
   return 0;
 }
 
-int utvm_time_evaluator_register(size_t max_reply_packet) {
+void utvm_time_evaluator_init(size_t max_reply_packet) {
   evaluators.max_reply = max_reply_packet;
-  return TVMFuncRegisterGlobal(kGlobal.name, (TVMFunctionHandle)create_evaluator, 1);
 }
