@@ -34,7 +34,9 @@ typedef struct {
   uint32_t p[NUM_PARAMS];
 } evaluator_t;
 
-/* Argument messages name the global without its namespace (one string for both). */
+/* Argument messages name the global without its namespace (one string for both). It takes
+ * module, name, nine integers (kTVMArgInt is 0), f_preproc. */
+_Static_assert(kTVMArgInt == 0, "the nine integers are the zeros");
 const struct utvm_time_evaluator_global utvm_time_evaluator_global = {
     "runtime.RPCTimeEvaluator", {kTVMModuleHandle, kTVMStr, [11] = kTVMStr}};
 
@@ -88,8 +90,6 @@ void utvm_time_evaluators_release_all(void) { sweep(true); }
 int utvm_time_evaluator_create(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                                int* ret_code, void* resource) {
   (void)resource;
-  /* module, name, nine integers (kTVMArgInt is 0), f_preproc */
-  _Static_assert(kTVMArgInt == 0, "the nine integers are the zeros");
   const struct utvm_time_evaluator_global* g = &utvm_time_evaluator_global;
   int rc = utvm_check_args(g->name + sizeof("runtime.") - 1, codes, num_args < 12 ? num_args : 12,
                            12, g->expected);

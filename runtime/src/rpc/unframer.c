@@ -47,7 +47,7 @@ __attribute__((noinline)) static utvm_unframer_event_t data_byte(utvm_unframer_t
 utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** data,
                                          size_t* len) {
   const uint8_t* p = *data;
-  size_t n = *len;
+  size_t n = *len; /* read once: a payload byte's store (uint8_t) may alias *len */
   size_t i = 0;
   utvm_unframer_event_t ev = UTVM_UNFRAMER_NEED_MORE;
   while (i < n && ev == UTVM_UNFRAMER_NEED_MORE) {
