@@ -21,15 +21,16 @@ typedef enum {
   UTVM_RPC_SERVER_FEEDING, /* inside utvm_rpc_server_feed (it is not re-entrant) */
 } utvm_rpc_server_mode_t;
 
-/* Small, often used fields first: Thumb code reaches them with short instructions. */
+/* Small, often used fields first: Thumb code reaches them with short instructions. The
+ * session leads, so that its address is the server's (no second address to load). */
 struct utvm_rpc_server {
+  utvm_session_t session;
   uint8_t mode;      /* a utvm_rpc_server_mode_t */
   bool shutdown;     /* the host sent kShutdown */
   size_t measured;   /* bytes of a reply being sized, not sent (rpc_reply.c); 0 otherwise */
   size_t max_rpc_packet; /* largest RPC packet (packet_nbytes) in either direction */
   int write_error;   /* first transport error since the last feed() */
   utvm_rpc_server_stats_t stats;
-  utvm_session_t session;
   utvm_unframer_t unframer;
   utvm_framer_t framer;
   utvm_rpc_args_t args;
