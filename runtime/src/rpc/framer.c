@@ -32,13 +32,16 @@ static void flush(utvm_framer_t* f) {
  * (the CRC field itself then ignores it). Multi-byte fields are sent from memory: the wire
  * and the device are little-endian (rpc_reader.h). */
 static void put_escaped(utvm_framer_t* f, const uint8_t* p, size_t len) {
-  for (size_t i = 0; i < len; i++) {
+  /* One pass of the loop per byte sent: an FF stays the current byte for a second pass.
+   * Indexed, not a pointer to the end: an empty write may come with a NULL pointer. */
+  bool again = false; /* the current byte is an FF sent once so far */
+  for (size_t i = 0; i < len;) {
     uint8_t b = p[i];
-    for (int copies = b == ESCAPE ? 2 : 1; copies > 0; copies--) {
-      if (f->out_len == sizeof(f->out)) flush(f);
-      f->out[f->out_len++] = b;
-      f->crc = utvm_crc16_byte(f->crc, b);
-    }
+    if (f->out_len == sizeof(f->out)) flush(f);
+    f->out[f->out_len++] = b;
+    f->crc = utvm_crc16_byte(f->crc, b);
+    again = b == ESCAPE && !again;
+    if (!again) i++;
   }
 }
 

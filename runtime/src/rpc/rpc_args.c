@@ -66,9 +66,17 @@ int utvm_rpc_expect_end(const utvm_rpc_reader_t* r) {
 }
 
 /* How a record or a handle ends: the error for a request cut short, else the 64-bit wire
- * pointer `raw` as this device's. */
-static int pointer_at_end(const utvm_rpc_reader_t* r, uint64_t raw, void** out) {
-  return r->ok ? utvm_rpc_check_pointer(raw, out) : utvm_rpc_truncated();
+ * pointer `raw` as this device's (it fails when it does not fit). Out of line, with the
+ * pointer first (in r0/r1 on 32-bit ARM): its two callers share one copy of both checks. */
+__attribute__((noinline)) static int pointer_at_end(uint64_t raw, const utvm_rpc_reader_t* r,
+                                                    void** out) {
+  if (!r->ok) return utvm_rpc_truncated();
+  if (raw > (uint64_t)UINTPTR_MAX) {
+    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "pointer 0x%llx too wide",
+                     (unsigned long long)raw);
+  }
+  *out = (void*)(uintptr_t)raw;
+  return 0;
 }
 
 int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape) {
@@ -83,12 +91,12 @@ int utvm_rpc_read_tensor(utvm_rpc_reader_t* r, DLTensor* t, int64_t* shape) {
   t->shape = shape;
   t->strides = NULL; /* the wire has no strides: tensors are compact */
   t->byte_offset = utvm_rpc_read_u64(r);
-  return pointer_at_end(r, data, &t->data);
+  return pointer_at_end(data, r, &t->data);
 }
 
 int utvm_rpc_read_handle(utvm_rpc_reader_t* r, int type_code, void** out) {
   uint64_t raw = utvm_rpc_read_u64(r);
-  int rc = pointer_at_end(r, raw, out);
+  int rc = pointer_at_end(raw, r, out);
   return rc != 0 ? rc : utvm_rpc_check_handle(*out, type_code);
 }
 

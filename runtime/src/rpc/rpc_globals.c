@@ -50,17 +50,20 @@ static int max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* r
   return 0;
 }
 
-/* The global's name; argument messages name it without its namespace (one string for both). */
-static const char kRandomFill[] = "tvm.contrib.random.random_fill";
+/* The global's name (argument messages name it without its namespace: one string for both)
+ * and the type codes random_fill expects, in one constant: one address for both. */
+static const struct {
+  char name[sizeof("tvm.contrib.random.random_fill")];
+  uint8_t expected[1];
+} kRandomFill = {"tvm.contrib.random.random_fill", {kTVMDLTensorHandle}};
 
 /* tvm.contrib.random.random_fill(tensor): random bytes in every byte of the tensor, as TVM's
  * device does (AutoTVM fills inputs with it). */
 static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                        void* resource) {
   (void)ret, (void)ret_code, (void)resource;
-  static const uint8_t expected[] = {kTVMDLTensorHandle};
-  int rc = utvm_check_args(kRandomFill + sizeof("tvm.contrib.random.") - 1, codes, num_args, 1,
-                           expected);
+  int rc = utvm_check_args(kRandomFill.name + sizeof("tvm.contrib.random.") - 1, codes,
+                           num_args, 1, kRandomFill.expected);
   const DLTensor* t = args[0].v_handle;
   size_t nbytes;
   if (rc == 0) rc = utvm_rpc_check_tensor_arg(t, &nbytes);
@@ -75,15 +78,23 @@ void utvm_rpc_release_host_state(void) {
   utvm_data_free_all_host_owned();
 }
 
+/* The globals registered here (the time evaluator's too), by one loop. */
+static const struct {
+  const char* name;
+  TVMBackendPackedCFunc fn;
+} kGlobals[] = {
+    {utvm_time_evaluator_global.name, utvm_time_evaluator_create},
+    {"tvm.rpc.server.GetCRTMaxPacketSize", crt_max_packet_size},
+    {kRandomFill.name, random_fill},
+    {"utvm.rpc.GetMaxPacketSize", max_packet_size},
+};
+
 int utvm_rpc_register_globals(size_t max_packet) {
   max_rpc_packet = max_packet;
-  int rc = utvm_time_evaluator_register(max_packet);
-  if (rc == 0) {
-    rc = TVMFuncRegisterGlobal("tvm.rpc.server.GetCRTMaxPacketSize",
-                               (TVMFunctionHandle)crt_max_packet_size, 1);
-  }
-  if (rc == 0) {
-    rc = TVMFuncRegisterGlobal(kRandomFill, (TVMFunctionHandle)random_fill, 1);
+  utvm_time_evaluator_init(max_packet);
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < sizeof(kGlobals) / sizeof(kGlobals[0]); i++) {
+    rc = TVMFuncRegisterGlobal(kGlobals[i].name, (TVMFunctionHandle)kGlobals[i].fn, 1);
   }
 #if UTVM_RPC_AOT_EXECUTOR
   if (rc == 0) rc = utvm_aot_executor_module_register();
@@ -91,9 +102,6 @@ int utvm_rpc_register_globals(size_t max_packet) {
 #if UTVM_RPC_GRAPH_EXECUTOR
   if (rc == 0) rc = utvm_graph_executor_module_register();
 #endif
-  if (rc == 0) {
-    rc = TVMFuncRegisterGlobal("utvm.rpc.GetMaxPacketSize", (TVMFunctionHandle)max_packet_size, 1);
-  }
 #if UTVM_RPC_LOADABLE
   if (rc == 0) rc = utvm_rpc_loadable_register();
 #endif

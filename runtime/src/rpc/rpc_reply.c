@@ -123,11 +123,12 @@ int utvm_rpc_reply_return(utvm_rpc_server_t* s, int type_code, void* handle) {
 }
 
 void utvm_rpc_reply_error(utvm_rpc_server_t* s, int code) {
-  /* A callee may fail without a message; TVM would then send a stale one. */
-  if (TVMGetLastError()[0] == '\0') utvm_fail(code, "error 0x%x", (unsigned)code);
+  /* A callee may fail without a message; TVM would then send a stale one. The last error
+   * is one buffer (error.c), so the message is read where utvm_fail writes it. */
+  const char* message = TVMGetLastError();
+  if (message[0] == '\0') utvm_fail(code, "error 0x%x", (unsigned)code);
   /* Written directly, not through send_return: the text is cut to what one reply can carry
    * instead of being refused. [1 value, kTVMStr, u64 length, text]. */
-  const char* message = TVMGetLastError();
   size_t n = strlen(message);
   size_t room = utvm_rpc_reply_limit(s) - EXCEPTION_OVERHEAD;
   if (n > room) n = room;

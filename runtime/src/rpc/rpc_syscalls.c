@@ -13,14 +13,16 @@
 #include "rpc_validate.h"
 
 /* A signature in one word: the argument count in the low nibble, each argument's type code
- * in the next nibbles, and RET_HANDLE for a syscall that returns a handle (0 on this device
- * for a stream); NOT_SUPPORTED for a syscall this device does not support. kTVMNullptr
- * stands for an optional string: None or a string. */
+ * in the next nibbles, and the type code of the reply's value in the top nibble: RET_VOID,
+ * or RET_HANDLE for a syscall that returns a handle (0 on this device for a stream);
+ * NOT_SUPPORTED for a syscall this device does not support. kTVMNullptr stands for an
+ * optional string: None or a string. */
 #define SIG1(a) (1u | (a) << 4)
 #define SIG2(a, b) (2u | (a) << 4 | (b) << 8)
 #define SIG3(a, b, c) (3u | (a) << 4 | (b) << 8 | (c) << 12)
 #define SIG4(a, b, c, d) (4u | (a) << 4 | (b) << 8 | (c) << 12 | (d) << 16)
-#define RET_HANDLE (1u << 31)
+#define RET_VOID ((uint32_t)kTVMNullptr << 28)
+#define RET_HANDLE ((uint32_t)kTVMOpaqueHandle << 28)
 /* A syscall this device does not support: no argument count, and where its message starts in
  * kUnsupported (TVM's device's own messages, kept even without UTVM_ERROR_MESSAGES). */
 #define NOT_SUPPORTED(offset) ((uint32_t)(offset) << 4)
@@ -37,17 +39,17 @@ _Static_assert(kTVMStr < 16 && kTVMOpaqueHandle < 16 && kDLDevice < 16 && kTVMDa
 /* Indexed by code - UTVM_RPC_GET_GLOBAL_FUNC. */
 static const uint32_t kSignatures[] = {
     SIG1(kTVMStr) | RET_HANDLE,                                     /* GetGlobalFunc(name) */
-    SIG2(kTVMOpaqueHandle, kTVMArgInt),                             /* FreeHandle(h, type) */
+    SIG2(kTVMOpaqueHandle, kTVMArgInt) | RET_VOID,                  /* FreeHandle(h, type) */
     NOT_SUPPORTED(SET_DEVICE_MSG),                                  /* DevSetDevice */
     NOT_SUPPORTED(GET_ATTR_MSG),                                    /* DevGetAttr */
     SIG4(kDLDevice, kTVMArgInt, kTVMArgInt, kTVMDataType) | RET_HANDLE, /* DevAllocData */
-    SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevFreeData */
-    SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevStreamSync */
-    SIG3(kTVMDLTensorHandle, kTVMDLTensorHandle, kTVMOpaqueHandle), /* CopyAmongRemote */
+    SIG2(kDLDevice, kTVMOpaqueHandle) | RET_VOID,                   /* DevFreeData */
+    SIG2(kDLDevice, kTVMOpaqueHandle) | RET_VOID,                   /* DevStreamSync */
+    SIG3(kTVMDLTensorHandle, kTVMDLTensorHandle, kTVMOpaqueHandle) | RET_VOID, /* CopyAmongRemote */
     SIG2(kTVMDLTensorHandle, kTVMNullptr) | RET_HANDLE,             /* DevAllocDataWithScope */
     SIG1(kDLDevice) | RET_HANDLE,                                   /* DevCreateStream */
-    SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevFreeStream */
-    SIG2(kDLDevice, kTVMOpaqueHandle),                              /* DevSetStream */
+    SIG2(kDLDevice, kTVMOpaqueHandle) | RET_VOID,                   /* DevFreeStream */
+    SIG2(kDLDevice, kTVMOpaqueHandle) | RET_VOID,                   /* DevSetStream */
 };
 
 /* The argument types (read_args checked their number). */
@@ -145,6 +147,5 @@ int utvm_rpc_syscall(utvm_rpc_server_t* s, int32_t code, utvm_rpc_reader_t* r) {
   if (rc == 0) rc = run(code, a, &handle);
   if (rc != 0) return rc;
   /* No streams: DevCreateStream returns handle 0 (TVM sends garbage here). */
-  bool returns_handle = (sig & RET_HANDLE) != 0;
-  return utvm_rpc_reply_return(s, returns_handle ? kTVMOpaqueHandle : kTVMNullptr, handle);
+  return utvm_rpc_reply_return(s, (int)(sig >> 28), handle);
 }

@@ -1,4 +1,4 @@
-/* Checks of host-supplied pointers, data ranges, handles and tensors (rpc_validate.h). */
+/* Checks of host-supplied data ranges, handles and tensors (rpc_validate.h). */
 #include "rpc_validate.h"
 
 #include <string.h>
@@ -10,15 +10,6 @@
 #include <utvm/registry.h>
 #include <utvm/rpc_server.h>
 #include <utvm/signatures.h>
-
-int utvm_rpc_check_pointer(uint64_t value, void** out) {
-  if (value > (uint64_t)UINTPTR_MAX) {
-    return utvm_fail(kTvmErrorFunctionCallInvalidArg, "pointer 0x%llx too wide",
-                     (unsigned long long)value);
-  }
-  *out = (void*)(uintptr_t)value;
-  return 0;
-}
 
 int utvm_rpc_check_device(const DLDevice* dev) {
   /* The wire's 32-bit device type, not the enum field: with one-byte enums (the ARM EABI's

@@ -1,9 +1,10 @@
 /*
- * Checks of values a host sends before anything uses them: pointers must fit this
- * device's address width, data ranges must lie inside memory the runtime handed out,
- * handles must designate live modules and functions, tensors must be CPU tensors of sane
- * rank and size. Each check returns 0 or an error code with a message naming the
- * offending value (the host knows which request it sent).
+ * Checks of values a host sends before anything uses them: data ranges must lie inside
+ * memory the runtime handed out, handles must designate live modules and functions,
+ * tensors must be CPU tensors of sane rank and size (that a wire pointer fits this
+ * device's address width is the decoder's check, rpc_args.c). Each check returns 0 or an
+ * error code with a message naming the offending value (the host knows which request it
+ * sent).
  */
 #ifndef UTVM_RPC_VALIDATE_H_
 #define UTVM_RPC_VALIDATE_H_
@@ -19,9 +20,6 @@ static inline int utvm_rpc_wrong_type(int i, int given, int want) {
   return utvm_fail(kTvmErrorFunctionCallWrongArgType, "arg %d has type code %d, not %d", i,
                    given, want);
 }
-
-/* A 64-bit wire value as a pointer of this device (fails if it does not fit). */
-int utvm_rpc_check_pointer(uint64_t value, void** out);
 
 /* A device decoded from the wire (its first 4 bytes are the wire's 32-bit device type). */
 int utvm_rpc_check_device(const DLDevice* dev);

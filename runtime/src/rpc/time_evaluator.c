@@ -34,20 +34,28 @@ typedef struct {
   uint32_t p[NUM_PARAMS];
 } evaluator_t;
 
-/* The global's name; argument messages name it without its namespace (one string for both). */
-static const char kName[] = "runtime.RPCTimeEvaluator";
+/* Argument messages name the global without its namespace (one string for both). It takes
+ * module, name, nine integers (kTVMArgInt is 0), f_preproc. */
+_Static_assert(kTVMArgInt == 0, "the nine integers are the zeros");
+const struct utvm_time_evaluator_global utvm_time_evaluator_global = {
+    "runtime.RPCTimeEvaluator", {kTVMModuleHandle, kTVMStr, [11] = kTVMStr}};
 
-static evaluator_t evaluators[UTVM_RPC_MAX_TIME_EVALUATORS];
-static uint32_t next_serial;
-static size_t max_reply; /* largest RPC packet of a reply (given at registration) */
+/* The slots with the creation counter and the reply size in one struct, so that
+ * utvm_time_evaluator_create reaches all three through one address (slots first: sweep
+ * walks them). */
+static struct {
+  evaluator_t slots[UTVM_RPC_MAX_TIME_EVALUATORS];
+  uint32_t next_serial;
+  size_t max_reply; /* largest RPC packet of a reply (utvm_time_evaluator_init) */
+} evaluators;
 
 static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                          void* resource);
 
 /* Still reachable through its handle (the host has not freed it, nothing replaced it). A
  * closure of run_evaluator over this slot can only be its current evaluator's: closures do
- * not outlive TVMInitializeRuntime (the registry's reset clears them) and create_evaluator
- * stores each handle it binds in the slot it binds it to. */
+ * not outlive TVMInitializeRuntime (the registry's reset clears them) and
+ * utvm_time_evaluator_create stores each handle it binds in the slot it binds it to. */
 static bool is_live(const evaluator_t* e) {
   TVMBackendPackedCFunc fn;
   void* resource;
@@ -59,8 +67,9 @@ static bool is_live(const evaluator_t* e) {
  * free slot, else the oldest evaluator's, freed (TVM keeps only the newest evaluator too).
  * One loop for both, out of line: GCC would unroll a copy into each caller. */
 __attribute__((noinline)) static evaluator_t* sweep(bool all) {
-  evaluator_t* oldest = evaluators;
-  for (evaluator_t* e = evaluators; e != evaluators + UTVM_RPC_MAX_TIME_EVALUATORS; e++) {
+  evaluator_t* oldest = evaluators.slots;
+  for (evaluator_t* e = evaluators.slots; e != evaluators.slots + UTVM_RPC_MAX_TIME_EVALUATORS;
+       e++) {
     if (!is_live(e)) {
       if (!all) return e;
     } else if (all) {
@@ -78,14 +87,12 @@ void utvm_time_evaluators_release_all(void) { sweep(true); }
 /* runtime.RPCTimeEvaluator(module, name, device_type, device_id, number, repeat,
  *   min_repeat_ms, limit_zero_time_iterations, cooldown_interval_ms, repeats_to_cooldown,
  *   cache_flush_bytes, f_preproc) -> PackedFunc. Extra arguments (newer hosts) are ignored. */
-static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret,
-                            int* ret_code, void* resource) {
+int utvm_time_evaluator_create(TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                               int* ret_code, void* resource) {
   (void)resource;
-  /* module, name, nine integers (kTVMArgInt is 0), f_preproc */
-  _Static_assert(kTVMArgInt == 0, "the nine integers are the zeros");
-  static const uint8_t expected[12] = {kTVMModuleHandle, kTVMStr, [11] = kTVMStr};
-  int rc = utvm_check_args(kName + sizeof("runtime.") - 1, codes, num_args < 12 ? num_args : 12, 12,
-                           expected);
+  const struct utvm_time_evaluator_global* g = &utvm_time_evaluator_global;
+  int rc = utvm_check_args(g->name + sizeof("runtime.") - 1, codes, num_args < 12 ? num_args : 12,
+                           12, g->expected);
   if (rc == 0) rc = utvm_rpc_check_handle(args[0].v_handle, kTVMModuleHandle);
   if (rc != 0) return rc;
   if (args[11].v_str[0] != '\0') {
@@ -100,7 +107,7 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
     e.p[k] = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
   }
   /* The most doubles one reply carries after code, count, 2 type codes, tcode, length. */
-  size_t most_repeat = (max_reply - 4 - 4 - 8 - 8 - 8) / sizeof(double);
+  size_t most_repeat = (evaluators.max_reply - 4 - 4 - 8 - 8 - 8) / sizeof(double);
   if (negative || e.p[NUMBER] < 1 || e.p[NUMBER] > MAX_NUMBER || e.p[REPEAT] < 1 ||
       e.p[REPEAT] > most_repeat || e.p[MIN_REPEAT_MS] > MAX_MIN_REPEAT_MS ||
       e.p[COOLDOWN_MS] > MAX_COOLDOWN_MS ||
@@ -113,7 +120,7 @@ static int create_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* 
   rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, 0, &e.target);
   if (rc != 0) return rc; /* message says which function is missing */
   evaluator_t* slot = sweep(false);
-  e.serial = next_serial++;
+  e.serial = evaluators.next_serial++;
   rc = utvm_closure_create(run_evaluator, slot, &e.handle);
   if (rc != 0) return rc;
   *slot = e;
@@ -249,7 +256,6 @@ static int run_evaluator(TVMValue* args, int* codes, int num_args, TVMValue* ret
   return 0;
 }
 
-int utvm_time_evaluator_register(size_t max_reply_packet) {
-  max_reply = max_reply_packet;
-  return TVMFuncRegisterGlobal(kName, (TVMFunctionHandle)create_evaluator, 1);
+void utvm_time_evaluator_init(size_t max_reply_packet) {
+  evaluators.max_reply = max_reply_packet;
 }

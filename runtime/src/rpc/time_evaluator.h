@@ -9,9 +9,21 @@
 
 #include <stddef.h>
 
-/* Registers runtime.RPCTimeEvaluator; `max_reply_packet` bounds the results one call returns
- * (the largest RPC packet the server sends). */
-int utvm_time_evaluator_register(size_t max_reply_packet);
+#include <tvm/runtime/c_runtime_api.h>
+
+/* The global's name and its packed function, which rpc_globals.c registers with its own
+ * globals (one table, one loop) after utvm_time_evaluator_init. The type codes the function
+ * takes sit with the name, so that it reaches both through one address. */
+extern const struct utvm_time_evaluator_global {
+  char name[sizeof("runtime.RPCTimeEvaluator")];
+  uint8_t expected[12];
+} utvm_time_evaluator_global;
+int utvm_time_evaluator_create(TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                               int* ret_code, void* resource);
+
+/* Before registering: `max_reply_packet` bounds the results one call returns (the largest
+ * RPC packet the server sends). */
+void utvm_time_evaluator_init(size_t max_reply_packet);
 /* Frees every evaluator (a new host session cannot know the old handles). */
 void utvm_time_evaluators_release_all(void);
 

@@ -21,9 +21,12 @@ static void begin_frame(utvm_unframer_t* u) {
  * byte loop stays small. */
 __attribute__((noinline)) static utvm_unframer_event_t data_byte(utvm_unframer_t* u, uint8_t b) {
   if (u->state == UTVM_UNFRAMER_PAYLOAD) {
-    /* Bytes past the buffer are counted (and CRC'd) but not kept. */
-    if (u->received < u->capacity) u->buf[u->received] = b;
-    if (++u->received == u->frame_len) u->state = UTVM_UNFRAMER_CRC;
+    /* Bytes past the buffer are counted (and CRC'd) but not kept. The count in a local:
+     * the byte's store may alias it (uint8_t). */
+    uint32_t received = u->received;
+    if (received < u->capacity) u->buf[received] = b;
+    u->received = ++received;
+    if (received == u->frame_len) u->state = UTVM_UNFRAMER_CRC;
     return UTVM_UNFRAMER_NEED_MORE;
   }
   u->field[u->field_len++] = b;
@@ -44,10 +47,15 @@ __attribute__((noinline)) static utvm_unframer_event_t data_byte(utvm_unframer_t
 utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** data,
                                          size_t* len) {
   const uint8_t* p = *data;
+  size_t n = *len; /* read once: a payload byte's store (uint8_t) may alias *len */
   size_t i = 0;
   utvm_unframer_event_t ev = UTVM_UNFRAMER_NEED_MORE;
-  while (i < *len && ev == UTVM_UNFRAMER_NEED_MORE) {
+  while (i < n && ev == UTVM_UNFRAMER_NEED_MORE) {
     uint8_t b = p[i++];
+    /* The CRC covers the raw wire bytes of length and payload, escapes (and no-ops)
+     * included. Updated first, whatever the byte turns out to be: while hunting it is
+     * unused, and a frame's start resets it. */
+    if (u->state != UTVM_UNFRAMER_CRC) u->crc = utvm_crc16_byte(u->crc, b);
     bool escaped = u->escape;
     u->escape = false;
     if (escaped && b == PACKET_START) {
@@ -62,8 +70,6 @@ utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** dat
       u->escape = b == ESCAPE;
       continue;
     }
-    /* The CRC covers the raw wire bytes of length and payload, escapes (and no-ops) included. */
-    if (u->state != UTVM_UNFRAMER_CRC) u->crc = utvm_crc16_byte(u->crc, b);
     if (!escaped) {
       if (b == ESCAPE) {
         u->escape = true;
@@ -78,7 +84,7 @@ utvm_unframer_event_t utvm_unframer_feed(utvm_unframer_t* u, const uint8_t** dat
     }
     ev = data_byte(u, b);
   }
-  *len -= i;
+  *len = n - i;
   *data = p + i;
   return ev;
 }

@@ -35,7 +35,7 @@ typedef struct {
   bool escape;           /* the previous byte was an unpaired FF */
   uint16_t crc;
   uint8_t field[4];      /* length or CRC bytes gathered so far */
-  uint8_t field_len;
+  uint32_t field_len;    /* a word: no narrowing after each increment */
   uint32_t frame_len;    /* payload length the frame announced */
   uint32_t received;     /* payload bytes un-escaped so far */
 } utvm_unframer_t;
