@@ -135,8 +135,8 @@ const utvm_op_signatures_t utvm_op_signatures = {1, signed_ops};
 
 static int add_one(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code, void* res) {
   work++;
-  static const uint8_t expected[] = {kTVMArgInt};
-  int rc = utvm_check_args("fuzz.add_one", codes, n, 1, expected);
+  static const uint8_t expected[] = {1, kTVMArgInt};
+  int rc = utvm_check_args("fuzz.add_one", codes, n, expected);
   if (rc != 0) return rc;
   utvm_set_return(ret, ret_code, (TVMValue){.v_int64 = args[0].v_int64 + 1}, kTVMArgInt);
   return 0;

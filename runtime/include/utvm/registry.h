@@ -47,10 +47,11 @@ int utvm_closure_create(TVMBackendPackedCFunc fn, void* resource_handle, TVMFunc
 bool utvm_func_from_handle(TVMFunctionHandle handle, TVMBackendPackedCFunc* fn,
                            void** resource_handle);
 
-/* Checks a packed call's argument count and type codes. `expected` has one type code per
- * argument (a byte: tables of them stay small); kTVMArgInt also accepts kTVMArgBool, kTVMDLTensorHandle also accepts
- * kTVMNDArrayHandle. Sets a message naming `fn_name` on mismatch. */
-int utvm_check_args(const char* fn_name, const int* type_codes, int num_args, int num_expected,
+/* Checks a packed call's argument count and type codes. `expected` is the number of
+ * arguments, then one type code per argument (bytes: tables of them stay small, and four
+ * arguments travel in registers); kTVMArgInt also accepts kTVMArgBool, kTVMDLTensorHandle
+ * also accepts kTVMNDArrayHandle. Sets a message naming `fn_name` on mismatch. */
+int utvm_check_args(const char* fn_name, const int* type_codes, int num_args,
                     const uint8_t* expected);
 
 /* Sets the return value of a packed function (one value). */

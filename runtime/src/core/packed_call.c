@@ -37,17 +37,17 @@ static bool type_matches(int given, int expected) {
   return false;
 }
 
-int utvm_check_args(const char* fn_name, const int* type_codes, int num_args, int num_expected,
+int utvm_check_args(const char* fn_name, const int* type_codes, int num_args,
                     const uint8_t* expected) {
-  if (num_args != num_expected) {
+  if (num_args != expected[0]) {
     return utvm_fail(kTvmErrorFunctionCallNumArguments, "%s takes %d arguments, %d given", fn_name,
-                     num_expected, num_args);
+                     expected[0], num_args);
   }
   for (int i = 0; i < num_args; i++) {
-    if (!type_matches(type_codes[i], expected[i])) {
+    if (!type_matches(type_codes[i], expected[i + 1])) {
       return utvm_fail(kTvmErrorFunctionCallWrongArgType,
                        "%s: argument %d has type code %d, %d expected", fn_name, i, type_codes[i],
-                       expected[i]);
+                       expected[i + 1]);
     }
   }
   return 0;

@@ -28,9 +28,9 @@ static const char kModuleGetFunction[] = "tvm.rpc.server.ModuleGetFunction";
 static int module_get_function(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
                                int* ret_tcode, void* resource) {
   (void)resource;
-  static const uint8_t expected[3] = {kTVMModuleHandle, kTVMStr, kTVMArgInt};
+  static const uint8_t expected[] = {3, kTVMModuleHandle, kTVMStr, kTVMArgInt};
   int rc = utvm_check_args(kModuleGetFunction + sizeof("tvm.rpc.server.") - 1, type_codes,
-                           num_args, 3, expected);
+                           num_args, expected);
   if (rc != 0) return rc;
   TVMFunctionHandle fn; /* set by TVMModGetFunction, NULL when the name is not found */
   rc = TVMModGetFunction(args[0].v_handle, args[1].v_str, (int)args[2].v_int64, &fn);

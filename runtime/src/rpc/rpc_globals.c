@@ -54,8 +54,8 @@ static int max_packet_size(TVMValue* args, int* codes, int num_args, TVMValue* r
  * and the type codes random_fill expects, in one constant: one address for both. */
 static const struct {
   char name[sizeof("tvm.contrib.random.random_fill")];
-  uint8_t expected[1];
-} kRandomFill = {"tvm.contrib.random.random_fill", {kTVMDLTensorHandle}};
+  uint8_t expected[2];
+} kRandomFill = {"tvm.contrib.random.random_fill", {1, kTVMDLTensorHandle}};
 
 /* tvm.contrib.random.random_fill(tensor): random bytes in every byte of the tensor, as TVM's
  * device does (AutoTVM fills inputs with it). */
@@ -63,7 +63,7 @@ static int random_fill(TVMValue* args, int* codes, int num_args, TVMValue* ret, 
                        void* resource) {
   (void)ret, (void)ret_code, (void)resource;
   int rc = utvm_check_args(kRandomFill.name + sizeof("tvm.contrib.random.") - 1, codes,
-                           num_args, 1, kRandomFill.expected);
+                           num_args, kRandomFill.expected);
   const DLTensor* t = args[0].v_handle;
   size_t nbytes;
   if (rc == 0) rc = utvm_rpc_check_tensor_arg(t, &nbytes);

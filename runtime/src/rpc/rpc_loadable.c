@@ -57,8 +57,8 @@ static int put(const char* name, const TVMByteArray* data, size_t at) {
 static int upload(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                   void* resource) {
   (void)ret, (void)ret_code, (void)resource;
-  static const uint8_t expected[] = {kTVMStr, kTVMBytes};
-  int rc = utvm_check_args("tvm.rpc.server.upload", codes, num_args, 2, expected);
+  static const uint8_t expected[] = {2, kTVMStr, kTVMBytes};
+  int rc = utvm_check_args("tvm.rpc.server.upload", codes, num_args, expected);
   if (rc == 0) rc = check_name(args[0].v_str);
   if (rc != 0) return rc;
   store_len = 0;
@@ -70,8 +70,8 @@ static int upload(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
 static int upload_append(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                          int* ret_code, void* resource) {
   (void)ret, (void)ret_code, (void)resource;
-  static const uint8_t expected[] = {kTVMStr, kTVMBytes};
-  int rc = utvm_check_args("utvm.loadable.UploadAppend", codes, num_args, 2, expected);
+  static const uint8_t expected[] = {2, kTVMStr, kTVMBytes};
+  int rc = utvm_check_args("utvm.loadable.UploadAppend", codes, num_args, expected);
   if (rc != 0) return rc;
   if (store_len == 0 || strcmp(args[0].v_str, store_name) != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg,
@@ -99,8 +99,8 @@ static void unload(void) {
 static int load_module(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                        void* resource) {
   (void)resource;
-  static const uint8_t expected[] = {kTVMStr};
-  int rc = utvm_check_args("tvm.rpc.server.load_module", codes, num_args, 1, expected);
+  static const uint8_t expected[] = {1, kTVMStr};
+  int rc = utvm_check_args("tvm.rpc.server.load_module", codes, num_args, expected);
   if (rc != 0) return rc;
   if (store_len == 0 || strcmp(args[0].v_str, store_name) != 0) {
     return utvm_fail(kTvmErrorFunctionCallInvalidArg,
@@ -127,7 +127,7 @@ static int load_module(TVMValue* args, int* codes, int num_args, TVMValue* ret, 
 static int unload_fn(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                      void* resource) {
   (void)args, (void)ret, (void)ret_code, (void)resource;
-  int rc = utvm_check_args("utvm.loadable.Unload", codes, num_args, 0, NULL);
+  int rc = utvm_check_args("utvm.loadable.Unload", codes, num_args, (const uint8_t[]){0});
   if (rc != 0) return rc;
   unload();
   store_len = 0;
@@ -139,8 +139,8 @@ static int unload_fn(TVMValue* args, int* codes, int num_args, TVMValue* ret, in
 static int bytes_in_use(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                         void* resource) {
   (void)resource;
-  static const uint8_t expected[] = {kTVMArgInt};
-  int rc = utvm_check_args("utvm.loadable.BytesInUse", codes, num_args, 1, expected);
+  static const uint8_t expected[] = {1, kTVMArgInt};
+  int rc = utvm_check_args("utvm.loadable.BytesInUse", codes, num_args, expected);
   if (rc != 0) return rc;
   int64_t which = args[0].v_int64;
   if (which != 0 && which != 1) {

@@ -35,10 +35,10 @@ typedef struct {
 } evaluator_t;
 
 /* Argument messages name the global without its namespace (one string for both). It takes
- * module, name, nine integers (kTVMArgInt is 0), f_preproc. */
+ * 12 arguments: module, name, nine integers (kTVMArgInt is 0), f_preproc. */
 _Static_assert(kTVMArgInt == 0, "the nine integers are the zeros");
 const struct utvm_time_evaluator_global utvm_time_evaluator_global = {
-    "runtime.RPCTimeEvaluator", {kTVMModuleHandle, kTVMStr, [11] = kTVMStr}};
+    "runtime.RPCTimeEvaluator", {12, kTVMModuleHandle, kTVMStr, [12] = kTVMStr}};
 
 /* The slots with the creation counter and the reply size in one struct, so that
  * utvm_time_evaluator_create reaches all three through one address (slots first: sweep
@@ -92,7 +92,7 @@ int utvm_time_evaluator_create(TVMValue* args, int* codes, int num_args, TVMValu
   (void)resource;
   const struct utvm_time_evaluator_global* g = &utvm_time_evaluator_global;
   int rc = utvm_check_args(g->name + sizeof("runtime.") - 1, codes, num_args < 12 ? num_args : 12,
-                           12, g->expected);
+                           g->expected);
   if (rc == 0) rc = utvm_rpc_check_handle(args[0].v_handle, kTVMModuleHandle);
   if (rc != 0) return rc;
   if (args[11].v_str[0] != '\0') {

@@ -16,7 +16,7 @@
  * takes sit with the name, so that it reaches both through one address. */
 extern const struct utvm_time_evaluator_global {
   char name[sizeof("runtime.RPCTimeEvaluator")];
-  uint8_t expected[12];
+  uint8_t expected[13]; /* utvm_check_args' */
 } utvm_time_evaluator_global;
 int utvm_time_evaluator_create(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                                int* ret_code, void* resource);

@@ -9,8 +9,8 @@
 /* ---- a module of test functions, reached like a system library ---- */
 
 static int add_one(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code, void* res) {
-  static const uint8_t expected[] = {kTVMArgInt};
-  int rc = utvm_check_args("add_one", codes, n, 1, expected);
+  static const uint8_t expected[] = {1, kTVMArgInt};
+  int rc = utvm_check_args("add_one", codes, n, expected);
   if (rc != 0) return rc;
   utvm_set_return(ret, ret_code, (TVMValue){.v_int64 = args[0].v_int64 + 1}, kTVMArgInt);
   return 0;

@@ -25,8 +25,8 @@ UTVM_DEFINE_EXECUTOR_MODULE(aot_module, "AOT", run, NULL, slot)
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                   void* resource) {
   (void)resource;
-  static const uint8_t expected[] = {kTVMModuleHandle, kDLDevice, kTVMStr};
-  int rc = utvm_check_args("tvm.aot_executor.create", codes, num_args, 3, expected);
+  static const uint8_t expected[] = {3, kTVMModuleHandle, kDLDevice, kTVMStr};
+  int rc = utvm_check_args("tvm.aot_executor.create", codes, num_args, expected);
   if (rc != 0) return rc;
   if ((rc = utvm_executor_slot_clear(&slot)) != 0) return rc; /* the previous executor's */
   utvm_aot_executor_t* exec;

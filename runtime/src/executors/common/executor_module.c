@@ -83,8 +83,8 @@ DISPATCH_SECTION static int dispatch(TVMValue* args, int* codes, int op_arity, T
   } else if (op != UTVM_EXEC_GET_OUTPUT && num_args > 0 && codes[0] == kTVMStr) {
     first = kTVMStr;
   }
-  const uint8_t expected[2] = {(uint8_t)first, kTVMDLTensorHandle};
-  int rc = utvm_check_args(name, codes, num_args, arity, expected);
+  const uint8_t expected[3] = {(uint8_t)arity, (uint8_t)first, kTVMDLTensorHandle};
+  int rc = utvm_check_args(name, codes, num_args, expected);
   if (rc != 0) return rc;
   if (op == UTVM_EXEC_LOAD_PARAMS) {
     const TVMByteArray* bytes = args[0].v_handle;

@@ -31,8 +31,8 @@ UTVM_DEFINE_EXECUTOR_MODULE(graph_module, "graph", run, load_params, slot)
 static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
                   void* resource) {
   (void)resource;
-  static const uint8_t expected[] = {kTVMStr, kTVMModuleHandle, kTVMArgInt, kTVMArgInt};
-  int rc = utvm_check_args("tvm.graph_executor.create", codes, num_args, 4, expected);
+  static const uint8_t expected[] = {4, kTVMStr, kTVMModuleHandle, kTVMArgInt, kTVMArgInt};
+  int rc = utvm_check_args("tvm.graph_executor.create", codes, num_args, expected);
   if (rc != 0) return rc;
   /* Refuse a bad call before the running executor is dropped. */
   if (args[2].v_int64 != kDLCPU || args[3].v_int64 != 0) {
