@@ -12,6 +12,7 @@
 #include <tvm/runtime/c_runtime_api.h>
 #include <tvm/runtime/metadata_types.h>
 #include <utvm/ndarray.h>
+#include <utvm/registry.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,8 +40,21 @@ int utvm_aot_executor_run(utvm_aot_executor_t* exec);
 /* Copies output `index` into `dst`; dtype and shape must match. */
 int utvm_aot_executor_get_output(utvm_aot_executor_t* exec, int index, DLTensor* dst);
 
-/* Registers the global function "tvm.aot_executor.create" (host-driven use). */
-int utvm_aot_executor_module_register(void);
+/* The global function "tvm.aot_executor.create" (host-driven use), which the RPC server
+ * registers from its table of globals: the packed function, and its name with the type
+ * codes it expects (utvm_check_args') in one constant, the codes first (the name is then a
+ * 2-byte add away from them). */
+int utvm_aot_executor_module_create(TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                                    int* ret_code, void* resource);
+extern const struct utvm_aot_executor_global {
+  uint8_t expected[4];
+  char name[sizeof("tvm.aot_executor.create")];
+} utvm_aot_executor_global;
+/* Registers it. */
+static inline int utvm_aot_executor_module_register(void) {
+  return TVMFuncRegisterGlobal(utvm_aot_executor_global.name,
+                               (TVMFunctionHandle)utvm_aot_executor_module_create, 1);
+}
 /* Releases the executor the host created, if any: its session ended, or code it runs is
  * about to be unloaded. */
 void utvm_aot_executor_module_release(void);

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <tvm/runtime/c_runtime_api.h>
 #include <utvm/ndarray.h>
+#include <utvm/registry.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,13 +66,26 @@ int utvm_graph_executor_run(utvm_graph_executor_t* exec);
 /* Copies output `index` into `dst`; dtype and shape must match and dst be compact. */
 int utvm_graph_executor_get_output(utvm_graph_executor_t* exec, int index, DLTensor* dst);
 
-/* Registers the global function "tvm.graph_executor.create" (host-driven use):
+/* The global function "tvm.graph_executor.create" (host-driven use):
  * args [11 graph_json, 9 module, 0 device_type (1), 0 device_id (0)] -> module (9) with
  * get_input, get_input_index, get_input_info, get_num_inputs, get_num_outputs, get_output,
  * load_params, run, set_input, share_params, get_input_name. One executor at a time:
  * a new create releases the previous executor (after its arguments are checked) and
- * fails with the release's error code if that fails. */
-int utvm_graph_executor_module_register(void);
+ * fails with the release's error code if that fails. The RPC server registers it from its
+ * table of globals: the packed function, and its name with the type codes it expects
+ * (utvm_check_args') in one constant, the codes first (the name is then a 2-byte add away
+ * from them). */
+int utvm_graph_executor_module_create(TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                                      int* ret_code, void* resource);
+extern const struct utvm_graph_executor_global {
+  uint8_t expected[5];
+  char name[sizeof("tvm.graph_executor.create")];
+} utvm_graph_executor_global;
+/* Registers it. */
+static inline int utvm_graph_executor_module_register(void) {
+  return TVMFuncRegisterGlobal(utvm_graph_executor_global.name,
+                               (TVMFunctionHandle)utvm_graph_executor_module_create, 1);
+}
 /* Releases the executor the host created, if any: its session ended, or code it runs is
  * about to be unloaded. */
 void utvm_graph_executor_module_release(void);

@@ -78,7 +78,7 @@ void utvm_rpc_release_host_state(void) {
   utvm_data_free_all_host_owned();
 }
 
-/* The globals registered here (the time evaluator's too), by one loop. */
+/* The globals registered here (the time evaluator's and the executors' too), by one loop. */
 static const struct {
   const char* name;
   TVMBackendPackedCFunc fn;
@@ -87,6 +87,12 @@ static const struct {
     {"tvm.rpc.server.GetCRTMaxPacketSize", crt_max_packet_size},
     {kRandomFill.name, random_fill},
     {"utvm.rpc.GetMaxPacketSize", max_packet_size},
+#if UTVM_RPC_AOT_EXECUTOR
+    {utvm_aot_executor_global.name, utvm_aot_executor_module_create},
+#endif
+#if UTVM_RPC_GRAPH_EXECUTOR
+    {utvm_graph_executor_global.name, utvm_graph_executor_module_create},
+#endif
 };
 
 int utvm_rpc_register_globals(size_t max_packet) {
@@ -96,12 +102,6 @@ int utvm_rpc_register_globals(size_t max_packet) {
   for (size_t i = 0; rc == 0 && i < sizeof(kGlobals) / sizeof(kGlobals[0]); i++) {
     rc = TVMFuncRegisterGlobal(kGlobals[i].name, (TVMFunctionHandle)kGlobals[i].fn, 1);
   }
-#if UTVM_RPC_AOT_EXECUTOR
-  if (rc == 0) rc = utvm_aot_executor_module_register();
-#endif
-#if UTVM_RPC_GRAPH_EXECUTOR
-  if (rc == 0) rc = utvm_graph_executor_module_register();
-#endif
 #if UTVM_RPC_LOADABLE
   if (rc == 0) rc = utvm_rpc_loadable_register();
 #endif

@@ -21,18 +21,16 @@ static int run(void* e) { return utvm_aot_executor_run(e); }
 /* No load_params: AOT models have their parameters linked in. */
 UTVM_DEFINE_EXECUTOR_MODULE(aot_module, "AOT", run, NULL, slot)
 
-/* The global's name and the type codes it expects in one constant, the codes first: the name
- * is then a 2-byte add away from them, where a second address would take 6 bytes. */
-static const struct {
-  uint8_t expected[4];
-  char name[sizeof("tvm.aot_executor.create")];
-} kCreate = {{3, kTVMModuleHandle, kDLDevice, kTVMStr}, "tvm.aot_executor.create"};
+/* The global's expected type codes, then its name (aot_executor.h). */
+const struct utvm_aot_executor_global utvm_aot_executor_global = {
+    {3, kTVMModuleHandle, kDLDevice, kTVMStr}, "tvm.aot_executor.create"};
 
 /* tvm.aot_executor.create(system_lib: Module, device: Device, module_name: str) -> Module */
-static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
-                  void* resource) {
+int utvm_aot_executor_module_create(TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                                    int* ret_code, void* resource) {
   (void)resource;
-  int rc = utvm_check_args(kCreate.name, codes, num_args, kCreate.expected);
+  const struct utvm_aot_executor_global* g = &utvm_aot_executor_global;
+  int rc = utvm_check_args(g->name, codes, num_args, g->expected);
   if (rc != 0) return rc;
   if ((rc = utvm_executor_slot_clear(&slot)) != 0) return rc; /* the previous executor's */
   utvm_aot_executor_t* exec;
@@ -42,7 +40,3 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
 }
 
 void utvm_aot_executor_module_release(void) { (void)utvm_executor_slot_clear(&slot); }
-
-int utvm_aot_executor_module_register(void) {
-  return TVMFuncRegisterGlobal(kCreate.name, (TVMFunctionHandle)create, 1);
-}

@@ -27,19 +27,16 @@ static int load_params(void* e, const void* b, size_t n) {
 
 UTVM_DEFINE_EXECUTOR_MODULE(graph_module, "graph", run, load_params, slot)
 
-/* The global's name and the type codes it expects in one constant, the codes first: the name
- * is then a 2-byte add away from them, where a second address would take 6 bytes. */
-static const struct {
-  uint8_t expected[5];
-  char name[sizeof("tvm.graph_executor.create")];
-} kCreate = {{4, kTVMStr, kTVMModuleHandle, kTVMArgInt, kTVMArgInt},
-             "tvm.graph_executor.create"};
+/* The global's expected type codes, then its name (graph_executor.h). */
+const struct utvm_graph_executor_global utvm_graph_executor_global = {
+    {4, kTVMStr, kTVMModuleHandle, kTVMArgInt, kTVMArgInt}, "tvm.graph_executor.create"};
 
 /* tvm.graph_executor.create(graph_json: str, module: Module, device_type: int, device_id: int) */
-static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
-                  void* resource) {
+int utvm_graph_executor_module_create(TVMValue* args, int* codes, int num_args, TVMValue* ret,
+                                      int* ret_code, void* resource) {
   (void)resource;
-  int rc = utvm_check_args(kCreate.name, codes, num_args, kCreate.expected);
+  const struct utvm_graph_executor_global* g = &utvm_graph_executor_global;
+  int rc = utvm_check_args(g->name, codes, num_args, g->expected);
   if (rc != 0) return rc;
   /* Refuse a bad call before the running executor is dropped. */
   if (args[2].v_int64 != kDLCPU || args[3].v_int64 != 0) {
@@ -61,7 +58,3 @@ static int create(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* 
 }
 
 void utvm_graph_executor_module_release(void) { (void)utvm_executor_slot_clear(&slot); }
-
-int utvm_graph_executor_module_register(void) {
-  return TVMFuncRegisterGlobal(kCreate.name, (TVMFunctionHandle)create, 1);
-}
