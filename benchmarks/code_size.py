@@ -208,19 +208,55 @@ index and name (-4 B, a helper that reorders registers); kException through the 
 reply encoder (+20 B); tables for the call-return type codes or the feed counters (+2 to
 +6 B); noinline added or removed on about 20 functions (each current one pays).
 
+The session after (three areas in parallel, then one pass across them; each step keeps
+every check, message and transcript):
+
+    step                                                     messages  codes only   +%
+    start (a3aca77)                                            18,734      16,550  13.2
+    graph executor: the key table also holds the words values   18,593      16,409  13.3
+      are compared with ("null", "tvm_op", "__nop", "__copy",
+      the storage scopes: one find_key), each node points at
+      its first output's entry (no node_row_ptr lookups),
+      graph_json_uint stores 32 or 64 bits itself, params'
+      second pass reads the checked names in place
+    core, memory, AOT and the executors' common code: the      18,489      16,319  13.3
+      core's and the memory's state one struct each (one
+      memset at initialisation), dispatch and the module
+      functions in one section (2-byte jumps), a tensor's
+      dtype one argument (noipa), TVMArrayAlloc's dtype
+      ranges in one compare
+    a fix: the graph's tables sized in 64 bits until the       18,493      16,327  13.3
+      total is checked (a 32-bit build wrapped a table of
+      4 GiB to a few bytes; tests/runtime/c_large)
+    RPC: the session first in the server's state, one table     18,401      16,237  13.3
+      of the RPC globals (the time evaluator's among them),
+      the evaluator's state one struct, one CRC call in the
+      unframer, a syscall's reply type in its signature
+    across files: utvm_check_args takes the argument count      18,348      16,182  13.4
+      as the first byte of the expected codes (four register
+      arguments), the executor modules' create functions rows
+      of the table of globals, their names beside their codes
+
+Measured and dropped in that session: dtype names in 7-byte rows without a NUL (-5 B, kept
+out: GCC 15's -Wextra warns on such arrays); a 32-byte graph node (-20 B, but 4 B more RAM
+per node); a shared register-globals helper for the core and the RPC server (+12 B); the
+time evaluator's arguments in one struct (+4 to +16 B); take() in the params reader
+returning a pointer (+20 B); the expected type codes built as one word on the stack (-6 B,
+but by byte order).
+
 The floor of the 5 % goal: the "ids only" configuration (column "ids +%") compiles every
 message without its arguments, so each check still has a message of its own and TVM's host
-still gets its code and stable id without the ELF. At a3aca77 it is 17,932 B, 8.4 % (1,382
-B) over codes only, where the goal allows 5 % (827 B). Two parts of it stay whatever the
-code around them: the writer (utvm_fail_ref, its trampoline and append: 328 B, where codes
-only has utvm_fail_code's 20 B), and the sites. Codes only calls utvm_fail_code from 94
-places, because checks that return the same code share one exit; 168 messages need 168
-sites, and a site is at least as big as a bare code's (bl and the word, 8 B, as movw and bl
-are). 308 + 74 x 8 = 900 B is 5.4 % over codes only before one argument is passed. A
-halfword id (6 B sites) would leave 8 bits of hash to tell apart the 112 messages that
-share kTvmErrorFunctionCallInvalidArg: not an id. So messages of their own, with their
-arguments, cannot cost 5 %; the total goal with messages at the floor would need codes only
-at 15,164 / 1.084 = 13,989 B or less.
+still gets its code and stable id without the ELF. At the end of that session it is 17,566
+B, 8.6 % (1,384 B) over codes only (16,182 B), where the goal allows 5 % (809 B). Two parts
+of it stay whatever the code around them: the writer (error.c is 344 B bigger than in codes
+only: utvm_fail_ref, its trampoline and append, in place of utvm_fail_code), and the sites.
+Codes only calls utvm_fail_code from 94 places, because checks that return the same code
+share one exit; 168 messages need 168 sites, and a site is at least as big as a bare
+code's (bl and the word, 8 B, as movw and bl are). 344 + 74 x 8 = 936 B is 5.8 % over codes
+only before one argument is passed. A halfword id (6 B sites) would leave 8 bits of hash to
+tell apart the 112 messages that share kTvmErrorFunctionCallInvalidArg: not an id. So
+messages of their own, with their arguments, cannot cost 5 %; with messages at the floor,
+the total goal would need codes only at 15,164 / 1.086 = 13,970 B or less.
 """
 
 from __future__ import annotations
