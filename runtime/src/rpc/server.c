@@ -83,7 +83,9 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
       s->stats.framing_errors++;
     }
   }
-  s->mode = UTVM_RPC_SERVER_READY;
+  /* Ready again, unless a request restarted the server and that init failed: then it
+   * stays off, as after any failed init. */
+  if (s->mode == UTVM_RPC_SERVER_FEEDING) s->mode = UTVM_RPC_SERVER_READY;
   if (s->shutdown) {
     utvm_rpc_release_host_state();
     /* Like TVM's device after kShutdown: the caller reboots or restarts the server. */

@@ -97,14 +97,21 @@ static int reenter(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_co
   return 0;
 }
 
+/* Restarts the server from inside a request with arguments init refuses. */
+static int restart_badly(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code,
+                         void* res) {
+  return utvm_rpc_server_init(NULL, 0, NULL, NULL) == NULL ? 0 : kTvmErrorPlatformCheckFailure;
+}
+
 static const TVMBackendPackedCFunc kFuncs[] = {add_one,       echo,        nothing,
                                                make_bytes,    get_array,   sum_u8,
                                                fail_silently, fail_loudly, log_and_return,
-                                               bytes_len,     reenter,     fail_at_length};
+                                               bytes_len,     reenter,     fail_at_length,
+                                               restart_badly};
 static const TVMFuncRegistry kRegistry = {
-    "\014\000add_one\000echo\000nothing\000make_bytes\000get_array\000sum_u8\000"
+    "\015\000add_one\000echo\000nothing\000make_bytes\000get_array\000sum_u8\000"
     "fail_silently\000fail_loudly\000log_and_return\000bytes_len\000reenter\000"
-    "fail_at_length\000",
+    "fail_at_length\000restart_badly\000",
     kFuncs};
 static const TVMModule kModule = {&kRegistry};
 static uint64_t module_handle;
@@ -665,6 +672,18 @@ UTEST(feeding_from_inside_a_request_is_refused) {
                        kTVMArgInt, &v));
   CHECK_EQ_INT(v, kTvmErrorSessionInvalidState * 10 + 1); /* refused, nothing consumed */
   CHECK(get_global("runtime.SystemLib") != UINT64_MAX);
+}
+
+UTEST(a_failed_restart_inside_a_request_leaves_the_server_off) {
+  CHECK(setup());
+  call_int(module_function("restart_badly"), kTVMArgInt, 0); /* its reply still goes out */
+  /* As after any failed init: feed refuses until an init succeeds, the request's end does
+   * not bring the old server back. */
+  static const uint8_t byte = 0;
+  const uint8_t* p = &byte;
+  size_t len = 1;
+  CHECK_EQ_INT(utvm_rpc_server_feed(srv, &p, &len), kTvmErrorSessionInvalidState);
+  CHECK_EQ_INT(len, 1);
 }
 
 UTEST(shutdown_stops_without_reply) {
