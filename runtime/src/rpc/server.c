@@ -17,7 +17,7 @@ static utvm_rpc_server_t server;
 
 utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rpc_write_fn write,
                                         void* write_ctx) {
-  server.mode = UTVM_RPC_SERVER_OFF;
+  server.ready = false;
   uint8_t seed; /* set when it is used: TVMPlatformGenerateRandom succeeded */
   int rc = kTvmErrorBufferTooSmall;
   if (rx_buf != NULL && write != NULL && rx_size >= UTVM_RPC_MIN_PACKET_SIZE) {
@@ -37,7 +37,7 @@ utvm_rpc_server_t* utvm_rpc_server_init(uint8_t* rx_buf, size_t rx_size, utvm_rp
   server.max_rpc_packet = max_rpc_packet;
   utvm_framer_init(&server.framer, write, write_ctx);
   utvm_unframer_init(&server.unframer, rx_buf, max_rpc_packet + UTVM_RPC_MESSAGE_OVERHEAD);
-  server.mode = UTVM_RPC_SERVER_READY;
+  server.ready = true;
   /* Announce the (re)boot: a host in a session learns it is gone. */
   utvm_session_init(&server.session, &server.framer, seed);
   return &server;
@@ -68,8 +68,8 @@ static void on_frame(utvm_rpc_server_t* s) {
 
 int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* len) {
   /* Not before init, and not from inside a request (a called function polling the link). */
-  if (s == NULL || s->mode != UTVM_RPC_SERVER_READY) return kTvmErrorSessionInvalidState;
-  s->mode = UTVM_RPC_SERVER_FEEDING;
+  if (s == NULL || !s->ready || s->feeding) return kTvmErrorSessionInvalidState;
+  s->feeding = true;
   s->write_error = 0;
   while (*len > 0 && !s->shutdown) {
     utvm_unframer_event_t ev = utvm_unframer_feed(&s->unframer, bytes, len);
@@ -83,9 +83,7 @@ int utvm_rpc_server_feed(utvm_rpc_server_t* s, const uint8_t** bytes, size_t* le
       s->stats.framing_errors++;
     }
   }
-  /* Ready again, unless a request restarted the server and that init failed: then it
-   * stays off, as after any failed init. */
-  if (s->mode == UTVM_RPC_SERVER_FEEDING) s->mode = UTVM_RPC_SERVER_READY;
+  s->feeding = false;
   if (s->shutdown) {
     utvm_rpc_release_host_state();
     /* Like TVM's device after kShutdown: the caller reboots or restarts the server. */
@@ -111,7 +109,7 @@ void utvm_rpc_server_get_stats(const utvm_rpc_server_t* s, utvm_rpc_server_stats
 void TVMLogf(const char* fmt, ...) {
   /* Not before the server runs, and never inside a frame being written (a log line from the
    * transport's write function, say): the line is dropped rather than corrupt the frame. */
-  if (server.mode == UTVM_RPC_SERVER_OFF || utvm_framer_busy(&server.framer)) return;
+  if (!server.ready || utvm_framer_busy(&server.framer)) return;
   char line[UTVM_RPC_LOG_SIZE];
   va_list args;
   va_start(args, fmt);

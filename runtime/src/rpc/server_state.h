@@ -14,19 +14,13 @@
 /* Session header (3) + RPC length prefix (8): what a message carries besides an RPC packet. */
 #define UTVM_RPC_MESSAGE_OVERHEAD 11
 
-/* Where the server is: one field, so that feed() tests both conditions in one compare. */
-typedef enum {
-  UTVM_RPC_SERVER_OFF,     /* before (or after a failed) utvm_rpc_server_init */
-  UTVM_RPC_SERVER_READY,
-  UTVM_RPC_SERVER_FEEDING, /* inside utvm_rpc_server_feed (it is not re-entrant) */
-} utvm_rpc_server_mode_t;
-
 /* Small, often used fields first: Thumb code reaches them with short instructions. The
  * session leads, so that its address is the server's (no second address to load). */
 struct utvm_rpc_server {
   utvm_session_t session;
-  uint8_t mode;      /* a utvm_rpc_server_mode_t */
+  bool ready;
   bool shutdown;     /* the host sent kShutdown */
+  bool feeding;      /* inside utvm_rpc_server_feed (it is not re-entrant) */
   size_t measured;   /* bytes of a reply being sized, not sent (rpc_reply.c); 0 otherwise */
   size_t max_rpc_packet; /* largest RPC packet (packet_nbytes) in either direction */
   int write_error;   /* first transport error since the last feed() */
