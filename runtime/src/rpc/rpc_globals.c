@@ -78,7 +78,8 @@ void utvm_rpc_release_host_state(void) {
   utvm_data_free_all_host_owned();
 }
 
-/* The globals registered here (the time evaluator's and the executors' too), by one loop. */
+/* The globals registered here (the time evaluator's and the executors' too), by one loop.
+ * Their order is that of their handles (a host looks them up by name). */
 static const struct {
   const char* name;
   TVMBackendPackedCFunc fn;
