@@ -15,7 +15,7 @@ TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool
               UTVM_EXECUTOR_IO_KIND(output), index, (long)n - 1);
     return NULL;
   }
-  return io->arrays[(uint32_t)output * io->num_inputs + (uint32_t)index];
+  return io->arrays[utvm_executor_io_place(io, output, (uint32_t)index)];
 }
 
 int utvm_executor_io_input_index(const utvm_executor_io_t* io, const char* name) {
@@ -32,7 +32,7 @@ int utvm_executor_io_copy(const utvm_executor_io_t* io, int index, bool output,
   if (arr == NULL) return kTvmErrorExecutorModuleNoSuchInput;
   DLTensor* ours = &arr->dl_tensor;
 #if UTVM_ERROR_MESSAGES /* only messages name the tensor */
-  const char* what = io->name(io, (uint32_t)output * io->num_inputs + (uint32_t)index);
+  const char* what = io->name(io, utvm_executor_io_place(io, output, (uint32_t)index));
 #else
   const char* what = NULL;
 #endif

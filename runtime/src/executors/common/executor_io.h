@@ -42,6 +42,13 @@ struct utvm_executor_io {
   const char* noun; /* for messages: "the <noun> has no input named x" (UTVM_EXECUTOR_WORD) */
 };
 
+/* Where input or output `index` sits in io->arrays: the outputs follow the inputs (a
+ * multiply by 0 or 1, no branch). */
+static inline uint32_t utvm_executor_io_place(const utvm_executor_io_t* io, bool output,
+                                              uint32_t index) {
+  return (uint32_t)output * io->num_inputs + index;
+}
+
 /* Input or output `index` (NULL and a message when out of range). */
 TVMNDArray* utvm_executor_io_array(const utvm_executor_io_t* io, int index, bool output);
 /* Index of the input called `name`, or -kTvmErrorExecutorModuleNoSuchInput with a message. */

@@ -98,7 +98,7 @@ DISPATCH_SECTION static int dispatch(TVMValue* args, int* codes, int op_arity, T
       index = utvm_executor_io_input_index(io, args[0].v_str);
       if (index < 0) return -index;
     } else if ((uint64_t)args[0].v_int64 < io->counts[output]) { /* negative ones too */
-      index = (int)((uint32_t)output * io->num_inputs) + (int)args[0].v_int64;
+      index = (int)utvm_executor_io_place(io, output, (uint32_t)args[0].v_int64);
     } else {
       return utvm_fail(kTvmErrorExecutorModuleNoSuchInput, "%s: no %s %lld", name,
                        UTVM_EXECUTOR_IO_KIND(output), (long long)args[0].v_int64);
